@@ -1,0 +1,197 @@
+"""Tokens and dollars for image sizes: one at a time, or millions at once (SPEC §1, §2)."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import lru_cache
+from decimal import Decimal
+from typing import Any
+
+from .errors import ImageRejectedError, InvalidSizeError
+from .rules import PatchRule, Rule
+from .tables import Model, Price, Tables, default_tables
+
+__all__ = ["Estimate", "MAX_SIDE", "price_size", "image_tokens", "image_tokens_batch", "check_size"]
+
+MAX_SIDE = 2**31 - 1
+"""The largest side costcalc accepts (PNG's limit; JPEG and GIF stop at 65,535)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What one image costs one model at one detail level."""
+
+    model: str
+    """The model name as asked for (a dated snapshot keeps its date)."""
+    family: str
+    """The table row it resolved to."""
+    detail: str
+    """The detail level asked for."""
+    applied_detail: str
+    """The detail level that applies (`auto` resolved)."""
+    width: int
+    height: int
+    scaled_width: int
+    """The width the model works from, after every resize rule."""
+    scaled_height: int
+    tiles: int | None
+    patches: int | None
+    tokens: int
+    usd: Decimal | None
+    """None when the price is unknown."""
+    price: Price | None
+    source: str | None = None
+    """The file the size came from, if any."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `usd` a number or null."""
+        return {
+            "source": self.source,
+            "model": self.model,
+            "family": self.family,
+            "detail": self.detail,
+            "applied_detail": self.applied_detail,
+            "width": self.width,
+            "height": self.height,
+            "scaled_width": self.scaled_width,
+            "scaled_height": self.scaled_height,
+            "tiles": self.tiles,
+            "patches": self.patches,
+            "tokens": self.tokens,
+            "usd": None if self.usd is None else float(self.usd),
+            "usd_per_1m_input": None if self.price is None else float(self.price.usd_per_1m_input),
+            "price_source": None if self.price is None else f"{self.price.source} ({self.price.date})",
+        }
+
+
+def check_size(width: Any, height: Any) -> tuple[int, int]:
+    """Both sides as ints from 1 to MAX_SIDE, or InvalidSizeError naming the bad one."""
+    return _side(width, "width"), _side(height, "height")
+
+
+def _side(value: Any, what: str) -> int:
+    if type(value) is int and 0 < value <= MAX_SIDE:  # the common case, first
+        return value
+    if isinstance(value, bool):
+        raise InvalidSizeError(f"{what} must be a whole number of pixels, not {value!r}")
+    try:
+        pixels = operator.index(value)
+    except TypeError:
+        raise InvalidSizeError(f"{what} must be a whole number of pixels, not {value!r}") from None
+    if not 1 <= pixels <= MAX_SIDE:
+        raise InvalidSizeError(f"{what} must be from 1 to {MAX_SIDE:,} pixels, not {pixels}")
+    return pixels
+
+
+def _resolve(model: str | Model, detail: str, tables: Tables | None) -> tuple[Model, str, Rule]:
+    """(model, applied detail, rule); remembered, since tables never change."""
+    try:
+        return _resolve_cached(model, detail, tables or default_tables())
+    except TypeError:  # an unhashable model or detail: let the lookup name it
+        found = (tables or default_tables()).model(model)
+        return (found, *found.rule(detail))
+
+
+@lru_cache(maxsize=1024)
+def _resolve_cached(model: str | Model, detail: str, tables: Tables) -> tuple[Model, str, Rule]:
+    found = tables.model(model)
+    applied, rule = found.rule(detail)
+    return found, applied, rule
+
+
+def _size_one(width: Any, height: Any, model: str | Model, detail: str, tables: Tables | None):
+    """Validate, resolve and size one image; ImageRejectedError past the patch limit (SPEC §1b step 4)."""
+    width, height = check_size(width, height)
+    found, applied, rule = _resolve(model, detail, tables)
+    sizing = rule.size(width, height)
+    if isinstance(rule, PatchRule) and sizing.patches > rule.max_patches:
+        raise _reject(found, detail, applied, width, height, sizing.patches, rule.max_patches)
+    return width, height, found, applied, sizing
+
+
+def _reject(model: Model, detail: str, applied: str, width: int, height: int, patches: int, limit: int):
+    via = f"{detail} → {applied}" if detail != applied else applied
+    return ImageRejectedError(
+        f"{width}×{height} on {model.name} at detail {via} needs {patches:,} patches after sizing; "
+        f"the API rejects images over {limit:,} patches instead of resizing them"
+    )
+
+
+def price_size(
+    width: int,
+    height: int,
+    *,
+    model: str | Model,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    source: str | None = None,
+) -> Estimate:
+    """The full estimate for one size: scaled size, tiles or patches, tokens, USD."""
+    width, height, found, applied, sizing = _size_one(width, height, model, detail, tables)
+    price = (tables or default_tables()).price(found)
+    return Estimate(
+        model=found.name,
+        family=found.family,
+        detail=detail,
+        applied_detail=applied,
+        width=width,
+        height=height,
+        scaled_width=sizing.scaled_width,
+        scaled_height=sizing.scaled_height,
+        tiles=sizing.tiles,
+        patches=sizing.patches,
+        tokens=sizing.tokens,
+        usd=None if price is None else price.usd(sizing.tokens),
+        price=price,
+        source=source,
+    )
+
+
+def image_tokens(
+    width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None
+) -> int:
+    """Billed tokens for one image of width × height (SPEC §1)."""
+    return _size_one(width, height, model, detail, tables)[4].tokens
+
+
+def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None):
+    """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item."""
+    import numpy as np
+
+    from . import batch
+
+    found, applied, rule = _resolve(model, detail, tables)
+    w = _int_array(np, widths, "widths")
+    h = _int_array(np, heights, "heights")
+    if w.shape != h.shape:
+        raise InvalidSizeError(f"widths and heights differ in shape: {w.shape} and {h.shape}")
+    if w.size and (w.min() < 1 or h.min() < 1 or w.max() > MAX_SIDE or h.max() > MAX_SIDE):
+        bad = (w < 1) | (w > MAX_SIDE) | (h < 1) | (h > MAX_SIDE)
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = index[0] if len(index) == 1 else index
+        raise InvalidSizeError(
+            f"size at index {where} is {w[index]}×{h[index]}; sides must be from 1 to {MAX_SIDE:,} pixels"
+        )
+    tokens, rejected = batch.tokens(rule, w.ravel(), h.ravel())
+    if rejected is not None:
+        index = tuple(int(i) for i in np.unravel_index(rejected, w.shape))
+        width, height = int(w[index]), int(h[index])
+        patches = rule.size(width, height).patches
+        where = index[0] if len(index) == 1 else index
+        error = _reject(found, detail, applied, width, height, patches, rule.max_patches)
+        raise ImageRejectedError(f"size at index {where}: {error}")
+    return tokens.reshape(w.shape)
+
+
+def _int_array(np, values, what: str):
+    array = np.asarray(values)
+    if array.dtype.kind == "u":
+        if array.size and array.max() > MAX_SIDE:
+            array = np.minimum(array, MAX_SIDE + 1)  # reported as out of range below
+        return array.astype(np.int64)
+    if array.dtype.kind != "i":
+        if array.size == 0:
+            return array.astype(np.int64)
+        raise InvalidSizeError(f"{what} must be whole numbers of pixels (an integer array), not {array.dtype}")
+    return array.astype(np.int64, copy=False)

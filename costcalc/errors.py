@@ -1,0 +1,77 @@
+"""Every error costcalc raises on purpose: one base class, each also the matching builtin."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CostcalcError",
+    "UnknownModelError",
+    "UnsupportedDetailError",
+    "InvalidSizeError",
+    "ImageRejectedError",
+    "InvalidImageError",
+    "UnsupportedFormatError",
+    "ImageReadError",
+    "TableError",
+]
+
+
+class CostcalcError(Exception):
+    """Base class of every error costcalc raises on purpose."""
+
+
+class UnknownModelError(CostcalcError, KeyError):
+    """A model name that is not in the model table."""
+
+    def __init__(self, name: str, close: list[str] | tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.close = tuple(close)
+        hint = f"; did you mean {', '.join(self.close)}?" if self.close else ""
+        message = f"unknown model {name!r}{hint} (`costcalc models` lists them all)"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UnsupportedDetailError(CostcalcError, ValueError):
+    """A detail level the model does not support."""
+
+    def __init__(self, model: str, detail: object, supported: tuple[str, ...]) -> None:
+        self.model = model
+        self.detail = detail
+        self.supported = supported
+        message = f"model {model!r} does not support detail {detail!r}; it supports: {', '.join(supported)}"
+        super().__init__(message)
+
+
+class InvalidSizeError(CostcalcError, ValueError):
+    """A width or height that is not a positive whole number of pixels."""
+
+
+class ImageRejectedError(CostcalcError, ValueError):
+    """An image the API would reject rather than resize (e.g. over 30,000 patches)."""
+
+
+class InvalidImageError(CostcalcError, ValueError):
+    """Image bytes whose header is truncated, corrupt or of no known format."""
+
+
+class UnsupportedFormatError(InvalidImageError):
+    """A recognised image format that the API does not accept."""
+
+    def __init__(self, format: str, where: str = "") -> None:
+        self.format = format
+        prefix = f"{where}: " if where else ""
+        message = (
+            f"{prefix}{format} is not accepted by the API (PNG, JPEG, WEBP, non-animated GIF); "
+            f"convert it, e.g. to PNG or JPEG"
+        )
+        super().__init__(message)
+
+
+class ImageReadError(CostcalcError, OSError):
+    """An image source that could not be read (missing, unreadable, a folder)."""
+
+
+class TableError(CostcalcError, ValueError):
+    """A model or price table file that is malformed."""
