@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from itertools import chain
 
 import click
 
@@ -11,7 +13,12 @@ from . import __version__
 from .cost import Estimate, check_size, price_size
 from .errors import CostcalcError, InvalidSizeError
 from .headers import inspect
-from .report import estimate_row, error_row, estimates_table, model_row, models_table, to_csv, to_json
+from .audit import Totals
+from .audit import audit as run_audit
+from .audit_output import Progress, totals_table, writer_for
+from .budget import over_budget, parse_usd
+from .limits import limit_editions, load_limits
+from .report import estimate_row, error_row, estimates_table, model_row, models_table, render_table, to_csv, to_json
 from .tables import DETAILS, Tables, load_tables
 
 EXIT_CODES = """\b
@@ -179,6 +186,119 @@ def models(as_json, table_files):
         click.echo(to_json([model_row(model, tables) for model in listed]))
     else:
         click.echo(models_table(listed, tables))
+
+
+AUDIT_EXIT_CODES = """\b
+Exit codes:
+  0  every file priced, within budget
+  1  some files could not be priced (rejected by the API's rules, or unreadable)
+  2  bad arguments (unknown model, unsupported detail, unknown --limits edition)
+  4  over budget (--max-tokens / --max-usd, for any model)
+  5  over budget, and some files could not be priced
+  130  interrupted (Ctrl-C)
+Skipped files (symlinks not followed) do not count as unpriced."""
+
+
+@cli.command(epilog=AUDIT_EXIT_CODES)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-m", "--model", "models", multiple=True, required=True, envvar="COSTCALC_MODEL", metavar="MODEL",
+              help="Model to price for; repeat for several (env COSTCALC_MODEL).")
+@click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Only files matching (case-insensitive; on the name, or the path below PATH if it has '/').")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk into subfolders.")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
+@click.option("--hidden", is_flag=True, help="Include hidden files and folders (names starting with '.').")
+@click.option("--limits", "edition", metavar="EDITION", help="Input rules to check against (`costcalc limits`); default: newest.")
+@click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if a model's total tokens exceed N.")
+@click.option("--max-usd", metavar="USD", help="Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
+@click.option("--json", "output", flag_value="json", help="One JSON document: rows and totals.")
+@click.option("--csv", "output", flag_value="csv", help="CSV, one row per file and model.")
+@click.option("--nl", "output", flag_value="nl", help="JSON lines, one object per file and model, streamed.")
+@click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="number of CPUs", help="Worker processes reading headers.")
+@tables_option
+def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, max_usd,
+          output, summary, jobs, table_files):  # fmt: skip
+    """Tokens, USD and problems for every image under PATHs, per file and in total per model.
+
+    Reads headers only; never decodes pixels. One bad file never stops the
+    run: it gets a row saying why. Totals go to stdout with the table, to
+    stderr with --nl/--csv/--json (which carry them too, --json in its document).
+
+    \b
+    Examples:
+      costcalc audit photos/ -m gpt-4o
+      costcalc audit dataset/ -m gpt-4o -m gpt-5.4 -d high --summary
+      costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
+      costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
+    """
+    tables = _tables(table_files)
+    budget_usd = None
+    if max_usd is not None:
+        try:
+            budget_usd = parse_usd(max_usd)
+        except ValueError as error:
+            raise ArgumentError(f"--max-usd: {error}") from None
+    try:
+        names = [tables.model(name).name for name in models]
+        rows = run_audit(paths, models=names, detail=detail, tables=tables, limits=edition, recursive=recursive,
+                         globs=globs, excludes=excludes, follow_symlinks=follow_symlinks, hidden=hidden, jobs=jobs)
+        first = next(rows, None)
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+    totals = Totals(names)
+    writer = writer_for(output, sys.stdout, names, summary)
+    progress = Progress(sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty()))
+    try:
+        for row in chain([first], rows) if first else ():
+            totals.add(row)
+            writer.row(row)
+            if row.model == names[0]:
+                progress.tick()
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("\ninterrupted", err=True)
+        sys.exit(130)
+    progress.done()
+    problems = [
+        problem
+        for name, t in totals.by_model.items()
+        for problem in over_budget(name, t.tokens, None if t.unknown_price else t.usd,
+                                   max_tokens=max_tokens, max_usd=budget_usd)  # fmt: skip
+    ]
+    budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
+              "over": problems}  # fmt: skip
+    writer.finish(totals, {"limits": edition or limit_editions()[0], "budget": budget})
+    if output:
+        click.echo(totals_table(totals), err=True)
+    for problem in problems:
+        click.echo(f"over budget: {problem}", err=True)
+    unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
+    sys.exit((1 if unpriced else 0) | (4 if problems else 0))
+
+
+@cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of rules.")
+def limits(as_json):
+    """The API's input rules, by edition, with their sources (checked by `costcalc audit`).
+
+    \b
+    Examples:
+      costcalc limits
+      costcalc audit photos/ -m gpt-4o --limits 2023-2025
+    """
+    rows = [load_limits(edition).rules for edition in limit_editions()]
+    listed = [rule for edition in rows for rule in edition.values()]
+    if as_json:
+        click.echo(to_json([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
+                            for rule in listed]))  # fmt: skip
+        return
+    body = [[r.edition, r.scope, r.rule, ", ".join(r.value) if isinstance(r.value, tuple) else str(r.value), r.source]
+            for r in listed]  # fmt: skip
+    click.echo(render_table([["edition", "scope", "rule", "value", "source"]], body, right=set()))
 
 
 def main() -> None:

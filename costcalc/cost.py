@@ -12,7 +12,7 @@ from .errors import ImageRejectedError, InvalidSizeError
 from .rules import PatchRule, Rule
 from .tables import Model, Price, Tables, default_tables
 
-__all__ = ["Estimate", "MAX_SIDE", "price_size", "image_tokens", "image_tokens_batch", "check_size"]
+__all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size"]
 
 MAX_SIDE = 2**31 - 1
 """The largest side costcalc accepts (PNG's limit; JPEG and GIF stop at 65,535)."""
@@ -116,6 +116,29 @@ def _reject(model: Model, detail: str, applied: str, width: int, height: int, pa
         f"{width}×{height} on {model.name} at detail {via} needs {patches:,} patches after sizing; "
         f"the API rejects images over {limit:,} patches instead of resizing them"
     )
+
+
+class Pricer:
+    """One model at one detail level, resolved once, pricing many sizes."""
+
+    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "_limit")
+
+    def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None):
+        self.model, self.applied_detail, self.rule = _resolve(model, detail, tables)
+        self.detail = detail
+        self.price = (tables or default_tables()).price(self.model)
+        self._limit = self.rule.max_patches if isinstance(self.rule, PatchRule) else None
+
+    def tokens(self, width: int, height: int) -> int:
+        """Billed tokens for a size already known to be valid; ImageRejectedError past the patch limit."""
+        sizing = self.rule.size(width, height)
+        if self._limit is not None and sizing.patches > self._limit:
+            raise _reject(self.model, self.detail, self.applied_detail, width, height, sizing.patches, self._limit)
+        return sizing.tokens
+
+    def usd(self, tokens: int) -> Decimal | None:
+        """The exact price of `tokens`, or None when the price is unknown."""
+        return None if self.price is None else self.price.usd(tokens)
 
 
 def price_size(

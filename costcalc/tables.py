@@ -174,38 +174,43 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     A file's [defaults.tile] / [defaults.patch] lay over those it inherits and
     apply to its own rows and to files loaded after it.
     """
-    try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle, parse_float=Decimal)
-    except OSError as error:
-        raise TableError(f"{path}: cannot read table file: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise TableError(f"{path}: not valid TOML: {error}") from None
-    _check_keys(document, {"schema", "defaults", "model", "price"}, f"{path}")
+    document = read_toml(path)
+    check_keys(document, {"schema", "defaults", "model", "price"}, f"{path}")
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
     models: dict[str, Model] = {}
-    for index, row in enumerate(_rows(path, document, "model"), start=1):
+    for index, row in enumerate(rows_of(path, document, "model"), start=1):
         model = _parse_model(row, defaults, f"{path}: model row {index}", path)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
     prices: dict[str, Price] = {}
-    for index, row in enumerate(_rows(path, document, "price"), start=1):
+    for index, row in enumerate(rows_of(path, document, "price"), start=1):
         where = f"{path}: price row {index}"
-        _check_keys(row, _PRICE_KEYS, where)
+        check_keys(row, _PRICE_KEYS, where)
         names = _names(row, where)
         price = Price(
             usd_per_1m_input=_decimal(row, "usd_per_1m_input", where),
-            source=_text(row, "source", where, default=str(path)),
-            date=_text(row, "date", where, default=""),
-            checked=_text(row, "checked", where, default=""),
+            source=text_field(row, "source", where, default=str(path)),
+            date=text_field(row, "date", where, default=""),
+            checked=text_field(row, "checked", where, default=""),
         )
         prices.update({name: price for name in names})
     return models, prices, defaults
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML table file, decimals kept exact; TableError naming the file when it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle, parse_float=Decimal)
+    except OSError as error:
+        raise TableError(f"{path}: cannot read table file: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise TableError(f"{path}: not valid TOML: {error}") from None
+
+
 def _merge_defaults(path: Path, inherited: Mapping[str, Mapping[str, Any]], own: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(own, dict):
         raise TableError(f"{path}: [defaults] must be a table")
-    _check_keys(own, {"tile", "patch"}, f"{path}: [defaults]")
+    check_keys(own, {"tile", "patch"}, f"{path}: [defaults]")
     merged = {}
     for scheme in ("tile", "patch"):
         section = own.get(scheme, {})
@@ -215,7 +220,8 @@ def _merge_defaults(path: Path, inherited: Mapping[str, Mapping[str, Any]], own:
     return merged
 
 
-def _rows(path: Path, document: dict, key: str) -> list[dict]:
+def rows_of(path: Path, document: dict, key: str) -> list[dict]:
+    """The [[key]] rows of a table document."""
     rows = document.get(key, [])
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise TableError(f"{path}: '{key}' must be an array of tables, written [[{key}]]")
@@ -226,7 +232,7 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
     scheme = row.get("scheme")
     if scheme not in ("tile", "patch"):
         raise TableError(f"{where}: scheme must be \"tile\" or \"patch\", not {scheme!r}")
-    _check_keys(row, _ROW_KEYS | (_TILE_KEYS if scheme == "tile" else _PATCH_KEYS), where)
+    check_keys(row, _ROW_KEYS | (_TILE_KEYS if scheme == "tile" else _PATCH_KEYS), where)
     names = _names(row, where)
     where = f"{where} ({names[0]})"
     settings = {**defaults[scheme], **row}
@@ -269,16 +275,16 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         auto=auto,
         rules=rules,
         multiplier=multiplier,
-        source=_text(row, "source", where, default=str(path)),
-        date=_text(row, "date", where, default=""),
-        checked=_text(row, "checked", where, default=""),
+        source=text_field(row, "source", where, default=str(path)),
+        date=text_field(row, "date", where, default=""),
+        checked=text_field(row, "checked", where, default=""),
     )
 
 
 def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction, where: str) -> PatchRule:
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be an inline table like {{ max_dimension = 2048, patch_budget = 1536 }}")
-    _check_keys(spec, _PATCH_DETAIL_KEYS, where)
+    check_keys(spec, _PATCH_DETAIL_KEYS, where)
     budget = _integer(spec, "patch_budget", where) if "patch_budget" in spec else None
     return PatchRule(
         max_dimension=_integer(spec, "max_dimension", where),
@@ -289,7 +295,8 @@ def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fracti
     )
 
 
-def _check_keys(row: dict, allowed: set[str], where: str) -> None:
+def check_keys(row: dict, allowed: set[str], where: str) -> None:
+    """TableError naming any key of `row` not in `allowed` (typos are caught, not ignored)."""
     unknown = sorted(set(row) - allowed)
     if unknown:
         raise TableError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
@@ -322,7 +329,8 @@ def _decimal(row: dict, key: str, where: str) -> Decimal:
     return Decimal(value)
 
 
-def _text(row: dict, key: str, where: str, *, default: str) -> str:
+def text_field(row: dict, key: str, where: str, *, default: str) -> str:
+    """A text field (a TOML date becomes its ISO text)."""
     value = row.get(key, default)
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()

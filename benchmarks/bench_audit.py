@@ -1,0 +1,154 @@
+"""Folder audit speed: `costcalc audit --nl` against a plain-Pillow audit and against the floor.
+
+    python benchmarks/bench_audit.py [--files 20000] [--tree DIR] [--repeat 3]
+
+Builds a tree of mixed files (PNG, JPEG with EXIF and large APPn segments,
+WebP, still and animated GIF, a few broken ones), then times, as commands on the
+same warm tree, in one run:
+  floor   - walk the tree and read each file's first 4 KiB
+  pillow  - walk, Image.open each file for size, format and animation, price it
+  costcalc audit --nl, in one process (-j1) and in the default worker processes
+Each figure is the best of --repeat runs; peak memory is each command's maxrss.
+Goal (issue 3): >= 5x plain Pillow, within 3x of the floor, peak memory < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FLOOR = r"""
+import os, sys
+def walk(folder):
+    with os.scandir(folder) as listing:
+        for entry in sorted(listing, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path
+total = 0
+for path in walk(sys.argv[1]):
+    fd = os.open(path, os.O_RDONLY)
+    total += len(os.read(fd, 4096))
+    os.close(fd)
+print(total)
+"""
+
+PILLOW = r"""
+import json, os, sys
+from PIL import Image
+import costcalc
+def walk(folder):
+    with os.scandir(folder) as listing:
+        for entry in sorted(listing, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path
+out = sys.stdout
+for path in walk(sys.argv[1]):
+    try:
+        with Image.open(path) as image:
+            row = {"path": path, "format": image.format, "width": image.width, "height": image.height,
+                   "animated": getattr(image, "is_animated", False)}
+        row["tokens"] = costcalc.image_tokens(row["width"], row["height"], model="gpt-4o")
+    except Exception as error:
+        row = {"path": path, "error": str(error)}
+    out.write(json.dumps(row) + "\n")
+"""
+
+
+def build_tree(root: Path, files: int, seed: int = 3) -> None:
+    """`files` files in nested folders, made from a few hundred encoded templates."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    templates = []
+    for index in range(240):
+        width, height = rng.randint(16, 2400), rng.randint(16, 2400)
+        small = Image.new("RGB", (min(width, 64), min(height, 64)), (index % 256, 90, 160))
+        kind = index % 8
+        out = io.BytesIO()
+        if kind in (0, 1, 2):
+            exif = Image.Exif()
+            exif[0x0112] = 1 + index % 8
+            icc = b"\0" * (20000 if kind == 2 else 0)  # some frame headers well past the first 4 KiB
+            small.resize((width, height)).save(out, "JPEG", quality=40, exif=exif.tobytes(), icc_profile=icc or None)
+        elif kind in (3, 4):
+            small.resize((width // 4 + 1, height // 4 + 1)).save(out, "PNG", compress_level=1)
+        elif kind == 5:
+            small.save(out, "WEBP", quality=50)
+        elif kind == 6:
+            frames = [small.quantize(8), Image.new("RGB", small.size, "red").quantize(8)]
+            frames[0].save(out, "GIF", save_all=index % 16 == 6, append_images=frames[1:])
+        else:
+            out.write(rng.choice([b"", b"not an image", b"\x89PNG\r\n\x1a\n\0\0", b"BM" + b"\0" * 60]))
+        templates.append(out.getvalue())
+    for number in range(files):
+        folder = root / f"d{number % 50:02d}" / f"e{number % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{number:06d}.img").write_bytes(templates[number % len(templates)])
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident MB of the command and the processes it waited for)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):  # 1: some files in the tree are meant to be unpriceable
+        raise SystemExit(f"{command} failed with {child.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--tree", type=Path, help="reuse (or create) the tree here")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    holder = None
+    if args.tree is None:
+        holder = tempfile.TemporaryDirectory(prefix="costcalc-bench-")
+        args.tree = Path(holder.name)
+    if not any(args.tree.glob("d*")):
+        start = time.perf_counter()
+        build_tree(args.tree, args.files)
+        print(f"built {args.files:,} files in {time.perf_counter() - start:.1f}s under {args.tree}")
+
+    python = sys.executable
+    commands = {
+        "floor (4 KiB reads)": [python, "-c", FLOOR, str(args.tree)],
+        "plain Pillow": [python, "-c", PILLOW, str(args.tree)],
+        "costcalc audit --nl -j1": [python, "-m", "costcalc", "audit", str(args.tree), "-m", "gpt-4o", "--nl", "-j1"],
+        "costcalc audit --nl": [python, "-m", "costcalc", "audit", str(args.tree), "-m", "gpt-4o", "--nl"],
+    }
+    run(commands["floor (4 KiB reads)"])  # warm the page cache
+    results = {}
+    for _ in range(args.repeat):
+        for name, command in commands.items():  # interleaved, so drift hits every method alike
+            seconds, peak = run(command)
+            best = results.get(name, (float("inf"), 0.0))
+            results[name] = (min(best[0], seconds), max(best[1], peak))
+    files = sum(1 for _ in args.tree.rglob("*.img"))
+    floor, pillow = results["floor (4 KiB reads)"][0], results["plain Pillow"][0]
+    print(f"{files:,} files, best of {args.repeat}, {os.cpu_count()} CPUs")
+    print(f"{'command':26} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8}")
+    for name, (seconds, peak) in results.items():
+        print(f"{name:26} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x {peak:8.0f}")
+    ours, peak = results["costcalc audit --nl"]
+    met = pillow / ours >= 5 and ours / floor <= 3 and peak < 150
+    print("goal (>= 5x Pillow, within 3x of the floor, peak < 150 MB):", "met" if met else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

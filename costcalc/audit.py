@@ -1,0 +1,230 @@
+"""Auditing many files: walk, read headers, check the input rules, price; rows stream, totals run.
+
+The work is split in chunks of files; with jobs > 1 the chunks after the first
+go to worker processes (a header parser gains nothing from threads), at most a
+few chunks in flight, results in walk order. Memory stays flat however many
+files: nothing holds more than the chunks in flight and one folder listing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .cost import Pricer
+from .errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
+from .headers import inspect_path
+from .limits import Limits, load_limits
+from .tables import Tables, default_tables
+from .walk import Found, walk
+
+__all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "STATUSES"]
+
+STATUSES = ("priced", "rejected", "unreadable", "skipped")
+"""priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
+
+CHUNK = 256
+"""Files per unit of work."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One file for one model: what its header says and what it costs, or why it cannot be priced."""
+
+    path: str
+    model: str
+    detail: str
+    status: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    animated: bool | None = None
+    orientation: int | None = None
+    bytes: int | None = None
+    applied_detail: str | None = None
+    tokens: int | None = None
+    usd: Decimal | None = None
+    rule: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
+        return {name: (float(self.usd) if name == "usd" and self.usd is not None else getattr(self, name))
+                for name in AUDIT_FIELDS}  # fmt: skip
+
+
+AUDIT_FIELDS = tuple(AuditRow.__dataclass_fields__)
+"""The fields of one audit row in --nl, --json and --csv output, in order."""
+
+
+@dataclass
+class ModelTotals:
+    """Running sums for one model."""
+
+    files: int = 0
+    priced: int = 0
+    rejected: int = 0
+    unreadable: int = 0
+    skipped: int = 0
+    tokens: int = 0
+    usd: Decimal = Decimal(0)
+    unknown_price: int = 0
+    """Priced files whose model has no known price: `usd` leaves them out."""
+    rules: Counter = field(default_factory=Counter)
+    """Rejections by the rule they break."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `usd` null when some priced file has no known price."""
+        return {
+            "files": self.files,
+            "priced": self.priced,
+            "rejected": self.rejected,
+            "unreadable": self.unreadable,
+            "skipped": self.skipped,
+            "tokens": self.tokens,
+            "usd": None if self.unknown_price else float(self.usd),
+            "rejected_by_rule": dict(sorted(self.rules.items())),
+        }
+
+
+class Totals:
+    """Running totals per model over audit rows."""
+
+    def __init__(self, models: Iterable[str]):
+        self.by_model = {name: ModelTotals() for name in models}
+
+    def add(self, row: AuditRow) -> None:
+        """Count one row."""
+        totals = self.by_model.setdefault(row.model, ModelTotals())
+        totals.files += 1
+        setattr(totals, row.status, getattr(totals, row.status) + 1)
+        if row.status == "priced":
+            totals.tokens += row.tokens
+            if row.usd is None:
+                totals.unknown_price += 1
+            else:
+                totals.usd += row.usd
+        elif row.status == "rejected":
+            totals.rules[row.rule] += 1
+
+
+@dataclass(frozen=True)
+class _Config:
+    """Everything a worker process needs to rebuild the pricers and limits."""
+
+    models: tuple[str, ...]
+    detail: str
+    table_files: tuple[Path, ...]
+    edition: str | None
+
+
+@lru_cache(maxsize=8)
+def _setup(config: _Config) -> tuple[tuple[Pricer, ...], Limits]:
+    tables = Tables({}, {}).with_files(*config.table_files)
+    return tuple(Pricer(name, config.detail, tables) for name in config.models), load_limits(config.edition)
+
+
+def audit(
+    paths: Iterable[str | os.PathLike],
+    *,
+    models: Iterable[str],
+    detail: str = "auto",
+    tables: Tables | None = None,
+    limits: str | None = None,
+    recursive: bool = True,
+    globs: Iterable[str] = (),
+    excludes: Iterable[str] = (),
+    follow_symlinks: bool = False,
+    hidden: bool = False,
+    jobs: int = 1,
+) -> Iterator[AuditRow]:
+    """Rows for every file under `paths` and every model, in walk order, as they are ready.
+
+    One bad file never stops the audit: it gets rows with its status and
+    reason. Model, detail and limits edition are checked before any file is
+    read (UnknownModelError, UnsupportedDetailError, TableError). `limits` names
+    an edition of the limits table (default: the newest). `jobs` > 1 reads in
+    that many worker processes.
+    """
+    config = _Config(tuple(models), detail, (tables or default_tables()).files, limits)
+    _setup(config)  # fail early on a bad model, detail or edition
+    found = walk(paths, recursive=recursive, globs=globs, excludes=excludes,
+                 follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
+    chunks = iter(lambda: list(islice(found, CHUNK)), [])
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield from _audit_chunk(config, first)  # small audits never start a pool
+    second = next(chunks, None)
+    if second is None:
+        return
+    if jobs <= 1:
+        for chunk in chain([second], chunks):
+            yield from _audit_chunk(config, chunk)
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint) as pool:
+        pending: deque = deque()
+        try:
+            for chunk in chain([second], chunks):
+                pending.append(pool.submit(_audit_chunk, config, chunk))
+                if len(pending) >= 4 * jobs:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _audit_chunk(config: _Config, chunk: list[Found]) -> list[AuditRow]:
+    pricers, limits = _setup(config)
+    rows: list[AuditRow] = []
+    for found in chunk:
+        rows.extend(_audit_file(found, pricers, limits, config.detail))
+    return rows
+
+
+def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: Limits, detail: str) -> list[AuditRow]:
+    shown = found.display
+    if found.problem is not None:
+        status = "skipped" if found.skipped else "unreadable"
+        return [AuditRow(shown, p.model.name, detail, status, error=f"{shown}: {found.problem}") for p in pricers]
+    try:
+        info = inspect_path(found.path, name=shown, regular=True)
+    except UnsupportedFormatError as error:
+        return [AuditRow(shown, p.model.name, detail, "rejected", format=error.format, rule="formats",
+                         error=str(error)) for p in pricers]  # fmt: skip
+    except CostcalcError as error:
+        return [AuditRow(shown, p.model.name, detail, "unreadable", error=str(error)) for p in pricers]
+    facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
+    finding = limits.check_image(info)
+    rows = []
+    for pricer in pricers:
+        name = pricer.model.name
+        if finding is not None:
+            rows.append(AuditRow(shown, name, detail, "rejected", *facts, pricer.applied_detail,
+                                 rule=finding.rule, error=f"{shown}: {finding.message}"))  # fmt: skip
+            continue
+        try:
+            tokens = pricer.tokens(info.width, info.height)
+        except ImageRejectedError as error:
+            rows.append(AuditRow(shown, name, detail, "rejected", *facts, pricer.applied_detail,
+                                 rule="max_patches", error=f"{shown}: {error}"))  # fmt: skip
+            continue
+        rows.append(AuditRow(shown, name, detail, "priced", *facts, pricer.applied_detail, tokens, pricer.usd(tokens)))
+    return rows

@@ -1,0 +1,117 @@
+"""What the API accepts, as dated data: each finding names the rule it breaks (SPEC §3)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import TableError
+from .headers import ImageInfo
+from .tables import check_keys, read_toml, rows_of, tables_dir, text_field
+
+__all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions"]
+
+_RULES = {
+    "formats": "image",
+    "animated": "image",
+    "max_image_bytes": "image",
+    "max_images": "request",
+    "max_request_bytes": "request",
+    "max_request_image_bytes": "request",
+}
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One rule of one edition, with its source."""
+
+    edition: str
+    scope: str
+    rule: str
+    value: Any
+    source: str
+    checked: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule a file breaks: the rule's name and a message naming it and its source."""
+
+    rule: str
+    message: str
+
+
+class Limits:
+    """The rules of one edition; `check_image` gives the first one an image breaks."""
+
+    def __init__(self, edition: str, rules: Mapping[str, Limit]):
+        self.edition = edition
+        self.rules = MappingProxyType(dict(rules))
+
+    def check_image(self, info: ImageInfo) -> Finding | None:
+        """The first per-image rule `info` breaks, or None."""
+        formats = self.rules.get("formats")
+        if formats is not None and info.format not in formats.value:
+            return self._finding(formats, f"{info.format} is not an accepted format ({', '.join(formats.value)})")
+        animated = self.rules.get("animated")
+        if animated is not None and info.animated and not animated.value:
+            return self._finding(animated, f"animated {info.format}: the API accepts still images only")
+        size = self.rules.get("max_image_bytes")
+        if size is not None and info.bytes is not None and info.bytes > size.value:
+            return self._finding(size, f"{info.bytes:,} bytes, over the {size.value:,}-byte limit per image")
+        return None
+
+    def _finding(self, limit: Limit, text: str) -> Finding:
+        return Finding(limit.rule, f"{text} [rule {limit.rule}, limits {limit.edition}; `costcalc limits` shows sources]")
+
+
+def limit_editions(path: str | os.PathLike | None = None) -> list[str]:
+    """The editions in the limits table, newest first."""
+    return sorted({row.edition for row in _load(Path(path) if path else tables_dir() / "limits.toml")}, reverse=True)
+
+
+def load_limits(edition: str | None = None, path: str | os.PathLike | None = None) -> Limits:
+    """The rules of `edition` (default: the newest) from the shipped limits table or `path`."""
+    file = Path(path) if path else tables_dir() / "limits.toml"
+    rows = _load(file)
+    editions = sorted({row.edition for row in rows}, reverse=True)
+    chosen = edition or editions[0]
+    if chosen not in editions:
+        raise TableError(f"{file}: no limits edition {chosen!r}; editions: {', '.join(editions)}")
+    return Limits(chosen, {row.rule: row for row in rows if row.edition == chosen})
+
+
+@cache
+def _load(path: Path) -> tuple[Limit, ...]:
+    document = read_toml(path)
+    check_keys(document, {"limit"}, str(path))
+    rows = []
+    for index, row in enumerate(rows_of(path, document, "limit"), start=1):
+        where = f"{path}: limit row {index}"
+        check_keys(row, {"edition", "scope", "rule", "value", "source", "checked"}, where)
+        rule = row.get("rule")
+        if rule not in _RULES:
+            raise TableError(f"{where}: rule must be one of {', '.join(_RULES)}, not {rule!r}")
+        if row.get("scope") != _RULES[rule]:
+            raise TableError(f"{where}: rule {rule} has scope {_RULES[rule]!r}")
+        if "value" not in row or "edition" not in row:
+            raise TableError(f"{where}: needs edition and value")
+        value = row["value"]
+        value = tuple(value) if isinstance(value, list) else value
+        rows.append(
+            Limit(
+                edition=text_field(row, "edition", where, default=""),
+                scope=row["scope"],
+                rule=rule,
+                value=value,
+                source=text_field(row, "source", where, default=str(path)),
+                checked=text_field(row, "checked", where, default=""),
+            )
+        )
+    if not rows:
+        raise TableError(f"{path}: no [[limit]] rows")
+    return tuple(rows)

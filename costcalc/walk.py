@@ -1,0 +1,161 @@
+"""Finding the files to audit: a streaming, sorted, loop-safe walk that never opens anything."""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .headers import file_kind
+
+__all__ = ["Found", "walk", "display_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A path the walk met: a regular file to inspect (`problem` None), or why it is not one."""
+
+    path: str
+    """The path to open (may hold undecodable bytes as surrogates)."""
+    display: str
+    """The path to show: always printable UTF-8."""
+    problem: str | None = None
+    skipped: bool = False
+    """True for what the options leave out on purpose (a symlink not followed), not an error."""
+
+
+def display_path(path: str) -> str:
+    """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class _Filter:
+    """--glob and --exclude: case-insensitive, on the name, or on the path below the root if the pattern has '/'."""
+
+    def __init__(self, globs: Iterable[str], excludes: Iterable[str]):
+        self.globs = [g.lower() for g in globs]
+        self.excludes = [e.lower() for e in excludes]
+
+    @staticmethod
+    def _match(patterns: list[str], name: str, relative: str) -> bool:
+        name, relative = name.lower(), relative.lower()
+        return any(fnmatch.fnmatchcase(relative if "/" in p else name, p) for p in patterns)
+
+    def excluded(self, name: str, relative: str) -> bool:
+        return bool(self.excludes) and self._match(self.excludes, name, relative)
+
+    def wanted(self, name: str, relative: str) -> bool:
+        return not self.globs or self._match(self.globs, name, relative)
+
+
+def walk(
+    paths: Iterable[str | os.PathLike],
+    *,
+    recursive: bool = True,
+    globs: Iterable[str] = (),
+    excludes: Iterable[str] = (),
+    follow_symlinks: bool = False,
+    hidden: bool = False,
+) -> Iterator[Found]:
+    """Every file under `paths`, in sorted order, one `Found` each, as the walk goes.
+
+    Paths given by name are always taken (hidden or not, whatever the globs);
+    below them, hidden names (leading '.') are skipped unless `hidden`, symlinks
+    are reported and not followed unless `follow_symlinks`, and folders are
+    entered only when `recursive`. A folder reached twice through links is
+    walked once. Nothing is opened: special files are reported, never read.
+    """
+    rules = _Filter(globs, excludes)
+    for top in paths:
+        top = os.fspath(top)
+        try:
+            info = os.stat(top)
+        except OSError as error:
+            yield Found(top, display_path(top), _missing(top, error))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)})
+        elif stat.S_ISREG(info.st_mode):
+            yield Found(top, display_path(top))
+        else:
+            yield Found(top, display_path(top), f"not a regular file ({file_kind(info.st_mode)})")
+
+
+def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Iterator[Found]:
+    stack = [(root, "")]
+    while stack:
+        folder, relative = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            yield Found(folder, display_path(folder), f"cannot list folder: {error.strerror or error}")
+            continue
+        folders = []
+        for entry in entries:
+            name = entry.name
+            if not hidden and name.startswith("."):
+                continue
+            below = f"{relative}/{name}" if relative else name
+            if rules.excluded(name, below):
+                continue
+            shown = display_path(entry.path)
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    if not follow_symlinks:
+                        if rules.wanted(name, below) or entry.is_dir():
+                            yield Found(entry.path, shown, "symbolic link, not followed (use --follow-symlinks)", True)
+                        continue
+                    try:
+                        target = os.stat(entry.path)
+                    except OSError as error:
+                        yield Found(entry.path, shown, _missing(entry.path, error))
+                        continue
+                    mode = target.st_mode
+                else:  # the type comes from the listing itself: no stat for folders and files
+                    target = None
+                    if entry.is_dir(follow_symlinks=False):
+                        mode = stat.S_IFDIR
+                    elif entry.is_file(follow_symlinks=False):
+                        mode = stat.S_IFREG
+                    else:
+                        mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as error:
+                yield Found(entry.path, shown, error.strerror or str(error))
+                continue
+            if stat.S_ISDIR(mode):
+                if not recursive:
+                    continue
+                if target is None and follow_symlinks:
+                    target = entry.stat()
+                if target is not None:
+                    key = (target.st_dev, target.st_ino)
+                    if key in seen:
+                        yield Found(entry.path, shown, "symbolic link loop (folder already walked)", True)
+                        continue
+                    seen.add(key)
+                folders.append((entry.path, below))
+            elif rules.wanted(name, below):
+                if stat.S_ISREG(mode):
+                    yield Found(entry.path, shown)
+                else:
+                    yield Found(entry.path, shown, f"not a regular file ({file_kind(mode)})")
+        stack.extend(reversed(folders))
+
+
+def _missing(path: str, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(error, FileNotFoundError):
+        return "dangling symbolic link (its target is missing)" if os.path.islink(path) else "no such file or folder"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or str(error)
