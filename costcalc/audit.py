@@ -8,17 +8,15 @@ files: nothing holds more than the chunks in flight and one folder listing.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from .cost import Pricer
 from .errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
@@ -27,7 +25,7 @@ from .limits import Limits, load_limits
 from .tables import Tables, default_tables
 from .walk import Found, walk
 
-__all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "STATUSES"]
+__all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
 
 STATUSES = ("priced", "rejected", "unreadable", "skipped")
 """priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
@@ -36,9 +34,13 @@ CHUNK = 256
 """Files per unit of work."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    """One file for one model: what its header says and what it costs, or why it cannot be priced."""
+class AuditRow(NamedTuple):
+    """One file for one model: what its header says and what it costs, or why it cannot be priced.
+
+    status is one of STATUSES; rule names the input rule a rejected file
+    breaks; error is the reason (null when priced); usd is None when the price
+    is unknown.
+    """
 
     path: str
     model: str
@@ -59,11 +61,13 @@ class AuditRow:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
-        return {name: (float(self.usd) if name == "usd" and self.usd is not None else getattr(self, name))
-                for name in AUDIT_FIELDS}  # fmt: skip
+        values = dict(zip(AUDIT_FIELDS, self))
+        if self.usd is not None:
+            values["usd"] = float(self.usd)
+        return values
 
 
-AUDIT_FIELDS = tuple(AuditRow.__dataclass_fields__)
+AUDIT_FIELDS = AuditRow._fields
 """The fields of one audit row in --nl, --json and --csv output, in order."""
 
 
@@ -103,6 +107,14 @@ class Totals:
     def __init__(self, models: Iterable[str]):
         self.by_model = {name: ModelTotals() for name in models}
 
+    def merge(self, other: "Totals") -> None:
+        """Add another run's totals (a worker's chunk) into these."""
+        for name, theirs in other.by_model.items():
+            ours = self.by_model.setdefault(name, ModelTotals())
+            for count in ("files", "priced", "rejected", "unreadable", "skipped", "tokens", "usd", "unknown_price"):
+                setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
+            ours.rules.update(theirs.rules)
+
     def add(self, row: AuditRow) -> None:
         """Count one row."""
         totals = self.by_model.setdefault(row.model, ModelTotals())
@@ -120,12 +132,15 @@ class Totals:
 
 @dataclass(frozen=True)
 class _Config:
-    """Everything a worker process needs to rebuild the pricers and limits."""
+    """Everything a worker process needs to rebuild the pricers and limits, and to render."""
 
     models: tuple[str, ...]
     detail: str
     table_files: tuple[Path, ...]
     edition: str | None
+    render: Any = field(default=None, compare=False)
+    """An output format with render(rows) -> str, for `audit_rendered`; not part of the
+    identity, so a worker's unpickled copy still finds `_setup`'s cache."""
 
 
 @lru_cache(maxsize=8)
@@ -134,54 +149,65 @@ def _setup(config: _Config) -> tuple[tuple[Pricer, ...], Limits]:
     return tuple(Pricer(name, config.detail, tables) for name in config.models), load_limits(config.edition)
 
 
-def audit(
-    paths: Iterable[str | os.PathLike],
-    *,
-    models: Iterable[str],
-    detail: str = "auto",
-    tables: Tables | None = None,
-    limits: str | None = None,
-    recursive: bool = True,
-    globs: Iterable[str] = (),
-    excludes: Iterable[str] = (),
-    follow_symlinks: bool = False,
-    hidden: bool = False,
-    jobs: int = 1,
-) -> Iterator[AuditRow]:
+def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: str = "auto",
+          tables: Tables | None = None, limits: str | None = None, jobs: int = 1, **walk_options) -> Iterator[AuditRow]:
     """Rows for every file under `paths` and every model, in walk order, as they are ready.
 
     One bad file never stops the audit: it gets rows with its status and
     reason. Model, detail and limits edition are checked before any file is
     read (UnknownModelError, UnsupportedDetailError, TableError). `limits` names
     an edition of the limits table (default: the newest). `jobs` > 1 reads in
-    that many worker processes.
+    that many worker processes. `walk_options` are those of `costcalc.walk.walk`:
+    recursive, globs, excludes, follow_symlinks, hidden.
     """
     config = _Config(tuple(models), detail, (tables or default_tables()).files, limits)
-    _setup(config)  # fail early on a bad model, detail or edition
-    found = walk(paths, recursive=recursive, globs=globs, excludes=excludes,
-                 follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
+    for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
+        yield from rows
+
+
+def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str], render, detail: str = "auto",
+                   tables: Tables | None = None, limits: str | None = None, jobs: int = 1,
+                   **walk_options) -> Iterator[tuple[str, Totals, int]]:
+    """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
+
+    `render` is a picklable output format with render(rows) -> str. The
+    command line uses this so that worker processes, not the parent, build
+    the output text.
+    """
+    config = _Config(tuple(models), detail, (tables or default_tables()).files, limits, render)
+    return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
+
+
+def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
+    """`work(config, chunk)` for each chunk of the walk, in order; chunks after the first in workers."""
+    _setup(config)  # fail early on a bad model, detail or edition; forked workers inherit it
+    found = walk(paths, **walk_options)
     chunks = iter(lambda: list(islice(found, CHUNK)), [])
     first = next(chunks, None)
     if first is None:
         return
-    yield from _audit_chunk(config, first)  # small audits never start a pool
+    yield work(config, first)  # small audits never start a pool
     second = next(chunks, None)
     if second is None:
         return
     if jobs <= 1:
         for chunk in chain([second], chunks):
-            yield from _audit_chunk(config, chunk)
+            yield work(config, chunk)
         return
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint) as pool:
         pending: deque = deque()
         try:
             for chunk in chain([second], chunks):
-                pending.append(pool.submit(_audit_chunk, config, chunk))
+                pending.append(pool.submit(work, config, chunk))
                 if len(pending) >= 4 * jobs:
-                    yield from pending.popleft().result()
+                    yield pending.popleft().result()
             while pending:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         finally:
             for future in pending:
                 future.cancel()
@@ -191,12 +217,20 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
-def _audit_chunk(config: _Config, chunk: list[Found]) -> list[AuditRow]:
+def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
     pricers, limits = _setup(config)
     rows: list[AuditRow] = []
     for found in chunk:
         rows.extend(_audit_file(found, pricers, limits, config.detail))
     return rows
+
+
+def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
+    rows = _chunk_rows(config, chunk)
+    totals = Totals(config.models)
+    for row in rows:
+        totals.add(row)
+    return config.render.render(rows), totals, len(chunk)
 
 
 def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: Limits, detail: str) -> list[AuditRow]:

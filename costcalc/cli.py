@@ -13,9 +13,8 @@ from . import __version__
 from .cost import Estimate, check_size, price_size
 from .errors import CostcalcError, InvalidSizeError
 from .headers import inspect
-from .audit import Totals
-from .audit import audit as run_audit
-from .audit_output import Progress, totals_table, writer_for
+from .audit import Totals, audit_rendered
+from .audit_output import Progress, format_for, totals_table
 from .budget import over_budget, parse_usd
 from .limits import limit_editions, load_limits
 from .report import estimate_row, error_row, estimates_table, model_row, models_table, render_table, to_csv, to_json
@@ -244,20 +243,27 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
             raise ArgumentError(f"--max-usd: {error}") from None
     try:
         names = [tables.model(name).name for name in models]
-        rows = run_audit(paths, models=names, detail=detail, tables=tables, limits=edition, recursive=recursive,
-                         globs=globs, excludes=excludes, follow_symlinks=follow_symlinks, hidden=hidden, jobs=jobs)
-        first = next(rows, None)
+        render = format_for(output, names, summary)
+        chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
+                                jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
+                                follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
+        chunks = chain([next(chunks)], chunks)
+    except StopIteration:
+        chunks = iter(())
     except CostcalcError as error:
         raise ArgumentError(str(error)) from None
     totals = Totals(names)
-    writer = writer_for(output, sys.stdout, names, summary)
-    progress = Progress(sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty()))
+    out = sys.stdout
+    progress = Progress(sys.stderr.isatty() and (bool(output) or summary or not out.isatty()))
+    out.write(render.header())
+    written = False
     try:
-        for row in chain([first], rows) if first else ():
-            totals.add(row)
-            writer.row(row)
-            if row.model == names[0]:
-                progress.tick()
+        for text, chunk_totals, files in chunks:
+            if text:
+                out.write(text if written else render.first(text))
+                written = True
+            totals.merge(chunk_totals)
+            progress.add(files)
     except KeyboardInterrupt:
         progress.done()
         click.echo("\ninterrupted", err=True)
@@ -271,7 +277,8 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     ]
     budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
               "over": problems}  # fmt: skip
-    writer.finish(totals, {"limits": edition or limit_editions()[0], "budget": budget})
+    out.write(render.footer(totals, {"limits": edition or limit_editions()[0], "budget": budget}))
+    out.flush()  # rows first, then whatever goes to stderr
     if output:
         click.echo(totals_table(totals), err=True)
     for problem in problems:
@@ -296,8 +303,14 @@ def limits(as_json):
         click.echo(to_json([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
                             for rule in listed]))  # fmt: skip
         return
-    body = [[r.edition, r.scope, r.rule, ", ".join(r.value) if isinstance(r.value, tuple) else str(r.value), r.source]
-            for r in listed]  # fmt: skip
+    def shown(value) -> str:
+        if isinstance(value, bool):
+            return "allowed" if value else "rejected"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return ", ".join(value)
+
+    body = [[r.edition, r.scope, r.rule, shown(r.value), r.source] for r in listed]
     click.echo(render_table([["edition", "scope", "rule", "value", "source"]], body, right=set()))
 
 

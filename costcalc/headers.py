@@ -14,8 +14,7 @@ import errno
 import os
 import stat
 import struct
-from dataclasses import dataclass
-from typing import BinaryIO, Callable, Union
+from typing import BinaryIO, Callable, NamedTuple, Union
 
 from .errors import ImageReadError, InvalidImageError, UnsupportedFormatError
 
@@ -37,22 +36,23 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 _EXIF_READ = 65536  # an EXIF block is at most one JPEG segment
 
 
-@dataclass(frozen=True, slots=True)
-class ImageInfo:
-    """What the header says: format, stored size, frames, orientation, byte size."""
+class ImageInfo(NamedTuple):
+    """What the header says: format, stored size, frames, orientation, byte size.
+
+    format: PNG, JPEG, WEBP or GIF. width, height: as stored, before EXIF
+    orientation (as Pillow reports them). frames: the frame count when the
+    header gives it cheaply; None for an animated GIF (2 or more). animated.
+    orientation: EXIF orientation 1-8, 1 when absent or unreadable. bytes: the
+    file size, when known.
+    """
 
     format: str
-    """PNG, JPEG, WEBP or GIF."""
     width: int
-    """As stored, before EXIF orientation (as Pillow reports it)."""
     height: int
     frames: int | None
-    """Frame count when the header gives it cheaply; None for an animated GIF (2 or more)."""
     animated: bool
     orientation: int
-    """EXIF orientation 1-8; 1 when absent or unreadable."""
     bytes: int | None
-    """File size, when known."""
 
 
 class _Reader:
@@ -228,8 +228,9 @@ def _png(r: _Reader) -> ImageInfo:
 def _jpeg(r: _Reader) -> ImageInfo:
     """Walk the segments to the first SOFn, over APPn segments of any size; EXIF from APP1."""
     pos, orientation = 2, 1
+    head, in_head = r.head, len(r.head) - 4
     while True:
-        marker = r.read(pos, 4)
+        marker = head[pos : pos + 4] if pos <= in_head else r.read(pos, 4)
         if len(marker) < 2:
             raise r.fail("truncated JPEG: the file ends before the frame header (SOF)")
         if marker[0] != 0xFF:

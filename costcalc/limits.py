@@ -58,7 +58,9 @@ class Limits:
         if formats is not None and info.format not in formats.value:
             return self._finding(formats, f"{info.format} is not an accepted format ({', '.join(formats.value)})")
         animated = self.rules.get("animated")
-        if animated is not None and info.animated and not animated.value:
+        # SPEC §3 rejects animated GIF and, alike, animated WebP; an APNG is a valid
+        # PNG whose default image every decoder shows, and no source rejects it.
+        if animated is not None and info.animated and info.format in ("GIF", "WEBP") and not animated.value:
             return self._finding(animated, f"animated {info.format}: the API accepts still images only")
         size = self.rules.get("max_image_bytes")
         if size is not None and info.bytes is not None and info.bytes > size.value:

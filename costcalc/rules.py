@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from .geometry import (
     cap_short_side,
@@ -17,8 +18,7 @@ from .geometry import (
 __all__ = ["Sizing", "FixedRule", "TileRule", "PatchRule", "Rule"]
 
 
-@dataclass(frozen=True, slots=True)
-class Sizing:
+class Sizing(NamedTuple):
     """One image at one detail level: the size the model works from, its units and tokens."""
 
     scaled_width: int

@@ -8,7 +8,6 @@ shipped one and yields a new `Tables`; nothing global changes.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import os
 import re
 import tomllib
@@ -121,6 +120,8 @@ class Tables:
         snapshot = _SNAPSHOT.match(wanted)
         if snapshot and snapshot["family"] in self._models:
             return replace(self._models[snapshot["family"]], name=wanted)
+        import difflib  # only on the error path
+
         raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
 
     def price(self, model: str | Model) -> Price | None:

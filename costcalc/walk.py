@@ -6,29 +6,31 @@ import errno
 import fnmatch
 import os
 import stat
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from .headers import file_kind
 
 __all__ = ["Found", "walk", "display_path"]
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A path the walk met: a regular file to inspect (`problem` None), or why it is not one."""
+class Found(NamedTuple):
+    """A path the walk met: a regular file to inspect (`problem` None), or why it is not one.
+
+    path: the path to open (may hold undecodable bytes as surrogates).
+    display: the path to show, always printable UTF-8. skipped: True for what
+    the options leave out on purpose (a symlink not followed), not an error.
+    """
 
     path: str
-    """The path to open (may hold undecodable bytes as surrogates)."""
     display: str
-    """The path to show: always printable UTF-8."""
     problem: str | None = None
     skipped: bool = False
-    """True for what the options leave out on purpose (a symlink not followed), not an error."""
 
 
 def display_path(path: str) -> str:
     """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
+    if path.isascii():
+        return path
     try:
         path.encode("utf-8")
         return path
@@ -110,8 +112,8 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
             try:
                 is_link = entry.is_symlink()
                 if is_link:
-                    if not follow_symlinks:
-                        if rules.wanted(name, below) or entry.is_dir():
+                    if not follow_symlinks:  # matched by name only: probing the target would follow it
+                        if rules.wanted(name, below):
                             yield Found(entry.path, shown, "symbolic link, not followed (use --follow-symlinks)", True)
                         continue
                     try:
