@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-FLOOR = r"""
+WALK = r"""
 import os, sys
 def walk(folder):
     with os.scandir(folder) as listing:
@@ -33,6 +33,9 @@ def walk(folder):
                 yield from walk(entry.path)
             elif entry.is_file(follow_symlinks=False):
                 yield entry.path
+"""
+
+FLOOR = WALK + r"""
 total = 0
 for path in walk(sys.argv[1]):
     fd = os.open(path, os.O_RDONLY)
@@ -41,17 +44,10 @@ for path in walk(sys.argv[1]):
 print(total)
 """
 
-PILLOW = r"""
-import json, os, sys
+PILLOW = WALK + r"""
+import json
 from PIL import Image
 import costcalc
-def walk(folder):
-    with os.scandir(folder) as listing:
-        for entry in sorted(listing, key=lambda e: e.name):
-            if entry.is_dir(follow_symlinks=False):
-                yield from walk(entry.path)
-            elif entry.is_file(follow_symlinks=False):
-                yield entry.path
 out = sys.stdout
 for path in walk(sys.argv[1]):
     try:

@@ -1,5 +1,6 @@
 """costcalc: exactly what an image costs a vision model, in tokens and dollars, before you send it."""
 
+from .auditor import AuditRow, Totals, audit
 from .cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
 from .errors import (
     CostcalcError,
@@ -20,6 +21,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MAX_SIDE",
+    "AuditRow",
+    "Totals",
+    "audit",
     "CostcalcError",
     "Estimate",
     "ImageInfo",

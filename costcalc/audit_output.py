@@ -16,7 +16,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Sequence, TextIO
 
-from .audit import AUDIT_FIELDS, AuditRow, Totals
+from .auditor import AUDIT_FIELDS, AuditRow, Totals
 from .report import format_usd, render_table
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]

@@ -13,7 +13,7 @@ from . import __version__
 from .cost import Estimate, check_size, price_size
 from .errors import CostcalcError, InvalidSizeError
 from .headers import inspect
-from .audit import Totals, audit_rendered
+from .auditor import Totals, audit_rendered
 from .audit_output import Progress, format_for, totals_table
 from .budget import over_budget, parse_usd
 from .limits import limit_editions, load_limits

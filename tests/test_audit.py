@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc.audit import AUDIT_FIELDS, AuditRow, Totals, audit
+from costcalc.auditor import AUDIT_FIELDS, AuditRow, Totals, audit
 from costcalc.audit_output import json_line
 from costcalc.cli import cli
 
