@@ -12,7 +12,6 @@ import io
 import json
 import sys
 import time
-from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Sequence, TextIO
 

@@ -6,7 +6,6 @@ import json
 import os
 import struct
 import zlib
-from decimal import Decimal
 from itertools import islice
 
 import pytest
