@@ -152,6 +152,39 @@ def main() -> None:
     met = pillow / ours >= 5 and ours / floor <= 3 and peak < 150
     print("goal (>= 5x Pillow, within 3x of the floor, peak < 150 MB):", "met" if met else "NOT met")
 
+    # What bounds the audit here: fixed start-up, and how far two processes scale.
+    with tempfile.TemporaryDirectory() as empty:
+        fixed = {
+            "python -c pass": [python, "-c", "pass"],
+            "python -c 'import click'": [python, "-c", "import click"],
+            "costcalc audit (empty folder)": [python, "-m", "costcalc", "audit", empty, "-m", "gpt-4o", "--nl"],
+        }
+        for name, command in fixed.items():
+            print(f"start-up  {name:32} {min(run(command)[0] for _ in range(10)) * 1000:6.0f} ms")
+    print(f"scaling   2 processes on a pure-Python loop: {two_process_scaling():.2f}x one")
+
+
+def _spin(count: int) -> int:
+    total = 0
+    for value in range(count):
+        total += value * value
+    return total
+
+
+def two_process_scaling(count: int = 3_000_000) -> float:
+    """How much faster two processes run Python bytecode than one, on this machine now."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    start = time.perf_counter()
+    _spin(count)
+    _spin(count)
+    serial = time.perf_counter() - start
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_spin, [10, 10]))  # workers up
+        start = time.perf_counter()
+        list(pool.map(_spin, [count, count]))
+        return serial / (time.perf_counter() - start)
+
 
 if __name__ == "__main__":
     main()

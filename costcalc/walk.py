@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import os
 import stat
 from typing import Iterable, Iterator, NamedTuple
 
-from .headers import file_kind
+from .headers import file_kind, os_reason
 
 __all__ = ["Found", "walk", "display_path"]
 
@@ -154,10 +153,7 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
 
 
 def _missing(path: str, error: OSError) -> str:
-    if error.errno == errno.ELOOP:
-        return "symbolic link loop"
-    if isinstance(error, FileNotFoundError):
-        return "dangling symbolic link (its target is missing)" if os.path.islink(path) else "no such file or folder"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    return error.strerror or str(error)
+    """`os_reason`, telling a dangling symbolic link from a missing file."""
+    if isinstance(error, FileNotFoundError) and os.path.islink(path):
+        return "dangling symbolic link (its target is missing)"
+    return os_reason(error)
