@@ -3,11 +3,13 @@
 from .auditor import AuditRow, Totals, audit
 from .cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
 from .errors import (
+    AnimatedImageError,
     CostcalcError,
     ImageReadError,
     ImageRejectedError,
     InvalidImageError,
     InvalidSizeError,
+    PlanError,
     TableError,
     UnknownModelError,
     UnsupportedDetailError,
@@ -15,12 +17,20 @@ from .errors import (
 )
 from .estimate import estimate
 from .headers import ImageInfo, inspect
+from .plan import Plan, plan
+from .preflight import Optimized, optimize
 from .tables import Model, Price, Tables, default_tables, load_tables
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MAX_SIDE",
+    "AnimatedImageError",
+    "Optimized",
+    "Plan",
+    "PlanError",
+    "optimize",
+    "plan",
     "AuditRow",
     "Totals",
     "audit",

@@ -12,6 +12,8 @@ __all__ = [
     "UnsupportedFormatError",
     "ImageReadError",
     "TableError",
+    "PlanError",
+    "AnimatedImageError",
 ]
 
 
@@ -75,3 +77,11 @@ class ImageReadError(CostcalcError, OSError):
 
 class TableError(CostcalcError, ValueError):
     """A model or price table file that is malformed."""
+
+
+class PlanError(CostcalcError, ValueError):
+    """No size of an image meets the token budget asked for."""
+
+
+class AnimatedImageError(CostcalcError, ValueError):
+    """An animated image, which the API refuses; only its first frame can be kept, when asked."""

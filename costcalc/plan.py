@@ -16,17 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cost import Pricer, check_size
-from .errors import CostcalcError
+from .errors import CostcalcError, PlanError
 from .tables import Model, Tables
 
 __all__ = ["Plan", "PlanError", "plan", "aspect_size", "SEARCH_LIMIT"]
 
 SEARCH_LIMIT = 1 << 20
 """Long sides searched for a budget plan; a longer original is first scaled to this."""
-
-
-class PlanError(CostcalcError, ValueError):
-    """No size can meet the token budget."""
 
 
 @dataclass(frozen=True)

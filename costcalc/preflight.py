@@ -1,0 +1,97 @@
+"""Preflight for one image: plan the size, write it upright, say what it saves (SPEC §4)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .errors import ImageReadError
+from .headers import inspect, os_reason
+from .plan import Plan, plan
+from .resize import render
+from .tables import Model, Tables
+
+__all__ = ["Optimized", "optimize", "read_source"]
+
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+@dataclass(frozen=True)
+class Optimized:
+    """An image resized ahead of time: the encoded bytes and what they cost before and after."""
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+    tokens_before: int | None
+    """None when the API would have rejected the original (a budget plan made it fit)."""
+    tokens_after: int
+    bytes_before: int
+    bytes_after: int
+    plan: Plan
+
+    @property
+    def mime(self) -> str:
+        """The MIME type of `data`."""
+        return _MIME[self.format]
+
+    def as_data_url(self) -> str:
+        """`data:<mime>;base64,...`, ready for an image_url in a request payload."""
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO) -> tuple[bytes, str]:
+    """(the bytes, a label for messages) of a path, bytes, or an open binary file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), ""
+    if isinstance(source, (str, os.PathLike)):
+        label = os.fsdecode(source)
+        try:
+            with open(source, "rb") as handle:
+                return handle.read(), label
+        except OSError as error:
+            raise ImageReadError(f"{label}: {os_reason(error)}") from None
+    if hasattr(source, "read"):
+        return source.read(), str(getattr(source, "name", "") or "")
+    raise TypeError(f"cannot read an image from {type(source).__name__}; give a path, bytes or an open binary file")
+
+
+def optimize(
+    source,
+    *,
+    model: str | Model,
+    detail: str = "auto",
+    max_tokens: int | None = None,
+    format: str | None = None,
+    quality: int | None = None,
+    keep_metadata: bool = False,
+    first_frame: bool = False,
+    tables: Tables | None = None,
+) -> Optimized:
+    """The image at the size the model works from (or the largest within `max_tokens`), upright.
+
+    `format` is jpeg, webp or png (default: keep the source's); `quality` is for
+    JPEG and WebP (default 85). Metadata is stripped unless `keep_metadata`.
+    An animated GIF/WebP raises AnimatedImageError unless `first_frame`.
+    """
+    data, label = read_source(source)
+    info = inspect(data, name=label)
+    planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
+                   orientation=info.orientation, tables=tables)  # fmt: skip
+    target = (planned.target_width, planned.target_height)
+    encoded, out_format = render(data, info, target, format=format, quality=quality,
+                                 keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+    return Optimized(
+        data=encoded,
+        format=out_format,
+        width=target[0],
+        height=target[1],
+        tokens_before=planned.tokens_before,
+        tokens_after=planned.tokens_after,
+        bytes_before=len(data),
+        bytes_after=len(encoded),
+        plan=planned,
+    )
