@@ -17,7 +17,7 @@ from .errors import (
 )
 from .estimate import estimate
 from .headers import ImageInfo, inspect
-from .plan import Plan, plan
+from .planning import Plan, plan
 from .preflight import Optimized, optimize
 from .tables import Model, Price, Tables, default_tables, load_tables
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from .errors import ImageReadError
 from .headers import inspect, os_reason
-from .plan import Plan, plan
+from .planning import Plan, plan
 from .resize import render
 from .tables import Model, Tables
 
