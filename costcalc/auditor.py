@@ -1,20 +1,18 @@
 """Auditing many files: walk, read headers, check the input rules, price; rows stream, totals run.
 
-The work is split in chunks of files; with jobs > 1 the chunks after the first
-go to worker processes (a header parser gains nothing from threads), at most a
-few chunks in flight, results in walk order. Memory stays flat however many
-files: nothing holds more than the chunks in flight and one folder listing.
+The work is split in chunks of files (`parallel.map_chunks`): with jobs > 1 in
+worker processes (a header parser gains nothing from threads), results in walk
+order. Memory stays flat however many files: nothing holds more than the
+chunks in flight and one folder listing.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
@@ -22,6 +20,7 @@ from .cost import Pricer
 from .errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
 from .headers import inspect_path
 from .limits import Limits, load_limits
+from .parallel import map_chunks
 from .tables import Tables, default_tables
 from .walk import Found, walk
 
@@ -179,42 +178,9 @@ def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str],
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
-    """`work(config, chunk)` for each chunk of the walk, in order; chunks after the first in workers."""
+    """`work(config, chunk)` over the walk, in order, in `jobs` processes."""
     _setup(config)  # fail early on a bad model, detail or edition; forked workers inherit it
-    found = walk(paths, **walk_options)
-    chunks = iter(lambda: list(islice(found, CHUNK)), [])
-    first = next(chunks, None)
-    if first is None:
-        return
-    yield work(config, first)  # small audits never start a pool
-    second = next(chunks, None)
-    if second is None:
-        return
-    if jobs <= 1:
-        for chunk in chain([second], chunks):
-            yield work(config, chunk)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint) as pool:
-        pending: deque = deque()
-        try:
-            for chunk in chain([second], chunks):
-                pending.append(pool.submit(work, config, chunk))
-                if len(pending) >= 4 * jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    return map_chunks(work, config, walk(paths, **walk_options), jobs=jobs, size=CHUNK)
 
 
 def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -17,7 +18,19 @@ from .auditor import Totals, audit_rendered
 from .audit_output import Progress, format_for, totals_table
 from .budget import over_budget, parse_usd
 from .limits import limit_editions, load_limits
-from .report import estimate_row, error_row, estimates_table, model_row, models_table, render_table, to_csv, to_json
+from .mirror import MirrorTotals, mirror
+from .report import (
+    estimate_row,
+    error_row,
+    estimates_table,
+    mirror_line,
+    mirror_summary,
+    model_row,
+    models_table,
+    render_table,
+    to_csv,
+    to_json,
+)
 from .tables import DETAILS, Tables, load_tables
 
 EXIT_CODES = """\b
@@ -285,6 +298,96 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
         click.echo(f"over budget: {problem}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
     sys.exit((1 if unpriced else 0) | (4 if problems else 0))
+
+
+OPTIMIZE_EXIT_CODES = """\b
+Exit codes:
+  0  every image written or up to date
+  1  some images could not be written (unreadable, unsupported, animated without --first-frame, over budget)
+  2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place)
+  130  interrupted (Ctrl-C); every file written so far is whole"""
+
+
+@cli.command(epilog=OPTIMIZE_EXIT_CODES)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder to write into; the source tree is mirrored there.")
+@click.option("-m", "--model", required=True, envvar="COSTCALC_MODEL", metavar="MODEL", help="Model the images are for.")
+@click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
+@click.option("--max-tokens", type=click.IntRange(min=0), help="Shrink further: the largest size costing at most N tokens.")
+@click.option("--format", "image_format", type=click.Choice(["keep", "jpeg", "webp", "png"]), default="keep",
+              show_default=True, help="Output format.")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 85).")
+@click.option("--keep-metadata", is_flag=True, help="Keep ICC profile and EXIF (orientation is always applied).")
+@click.option("--first-frame", is_flag=True, help="Turn an animated GIF/WebP into its first frame.")
+@click.option("--in-place", is_flag=True, help="Allow OUTDIR to be a source folder: originals are replaced.")
+@click.option("--force", is_flag=True, help="Redo outputs even when newer than their source.")
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
+@click.option("--recursive/--no-recursive", default=True, show_default=True)
+@click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
+@click.option("--json", "report", flag_value="json", help="One JSON document: rows and totals.")
+@click.option("--nl", "report", flag_value="nl", help="JSON lines, one object per image, streamed.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="number of CPUs", help="Worker processes.")
+@tables_option
+def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
+             force, globs, excludes, recursive, hidden, report, jobs, table_files):  # fmt: skip
+    """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
+
+    The source tree is mirrored under OUTDIR (several PATHs each under their
+    own name). Outputs are upright, metadata is stripped, every file is
+    written whole or not at all, and originals are never touched unless
+    --in-place. An output newer than its source is skipped (--force redoes it).
+
+    \b
+    Examples:
+      costcalc optimize photos/ -o ready/ -m gpt-4o
+      costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
+      costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
+    """
+    tables = _tables(table_files)
+    fmt = None if image_format == "keep" else image_format
+    try:
+        name = tables.model(model).name
+        chunks = mirror(paths, outdir, model=name, detail=detail, max_tokens=max_tokens, format=fmt,
+                        quality=quality, keep_metadata=keep_metadata, first_frame=first_frame, in_place=in_place,
+                        force=force, tables=tables, jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
+                        hidden=hidden)  # fmt: skip
+    except (CostcalcError, ValueError) as error:
+        raise ArgumentError(str(error)) from None
+    totals = MirrorTotals()
+    out = sys.stdout
+    progress = Progress(sys.stderr.isatty() and (bool(report) or not out.isatty()))
+    if report == "json":
+        out.write('{\n  "rows": [')
+    first = True
+    try:
+        for rows in chunks:
+            for row in rows:
+                totals.add(row)
+                if report == "nl":
+                    out.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+                elif report == "json":
+                    out.write(("\n    " if first else ",\n    ") + json.dumps(row.as_dict(), ensure_ascii=False))
+                else:
+                    out.write(mirror_line(row) + "\n")
+                first = False
+            progress.add(len(rows))
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("\ninterrupted: every file written so far is whole", err=True)
+        sys.exit(130)
+    progress.done()
+    if report == "json":
+        tail = json.dumps({"totals": totals.as_dict()}, indent=2)[1:-1].rstrip()
+        out.write(("\n  ]," if not first else "],") + tail + "\n}\n")
+    elif report is None:
+        out.write(("\n" if not first else "") + mirror_summary(totals) + "\n")
+    out.flush()
+    if report:
+        click.echo(mirror_summary(totals), err=True)
+    sys.exit(1 if totals.errors else 0)
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")

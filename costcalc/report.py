@@ -200,3 +200,36 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
             ]
         )
     return render_table(header, body, right={7})
+
+
+def _bytes(count: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
+def mirror_line(row) -> str:
+    """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
+    if row.status != "written":
+        reason = f"  ({row.error.removeprefix(f'{row.path}: ')})" if row.error else ""
+        return f"{row.status:<10}  {row.path}{reason}"
+    before = "rejected" if row.tokens_before is None else f"{row.tokens_before:,}"
+    return (
+        f"{'written':<10}  {row.width}×{row.height} → {row.target_width}×{row.target_height}  "
+        f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  {before} → {row.tokens_after:,} tokens  "
+        f"{row.path} → {row.output}"
+    )
+
+
+def mirror_summary(totals) -> str:
+    """Totals of a preflight run: files by status, bytes and tokens before → after."""
+    saved = totals.bytes_before - totals.bytes_after
+    share = f" ({saved / totals.bytes_before:.0%} less)" if totals.bytes_before else ""
+    unknown = f" (+{totals.unknown_tokens_before} rejected before)" if totals.unknown_tokens_before else ""
+    return (
+        f"{totals.files:,} files: {totals.written:,} written, {totals.up_to_date:,} up to date, "
+        f"{totals.skipped:,} skipped, {totals.errors:,} errors\n"
+        f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
+        f"tokens {totals.tokens_before:,}{unknown} → {totals.tokens_after:,}"
+    )

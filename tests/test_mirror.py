@@ -1,0 +1,177 @@
+"""costcalc optimize on trees: mirrored, exact sizes, originals untouched, atomic, re-runs skip, Ctrl-C safe."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import costcalc
+from costcalc import mirror as mirror_module
+from costcalc.cli import cli
+from costcalc.mirror import atomic_write, mirror
+
+
+def photo(path, size, fmt="JPEG", orientation=1):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.radial_gradient("L").resize(size).convert("RGB")
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    image.save(path, fmt, exif=exif.tobytes())
+    return path
+
+
+def digest(folder):
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture
+def source(tmp_path):
+    root = tmp_path / "src"
+    photo(root / "a.jpg", (3000, 2000))
+    photo(root / "nested" / "deeper" / "b.jpg", (2000, 3000), orientation=6)
+    photo(root / "nested" / "c.png", (1500, 900), "PNG")
+    photo(root / "small.jpg", (300, 200))
+    return root
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def test_mirrors_the_tree_at_exact_planned_sizes_and_leaves_originals_alone(source, tmp_path):
+    before = digest(source)
+    out = tmp_path / "out"
+    result = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl", "-j", 1)
+    assert result.exit_code == 0, result.output
+    assert digest(source) == before  # originals byte-for-byte
+    rows = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    for name, relative in (("a.jpg", "a.jpg"), ("b.jpg", "nested/deeper/b.jpg"), ("c.png", "nested/c.png"),
+                           ("small.jpg", "small.jpg")):  # fmt: skip
+        row = rows[name]
+        assert row["output"] == str(out / relative) and row["status"] == "written"
+        planned = costcalc.plan(*Image.open(source / relative).size, model="gpt-4o",
+                                orientation=costcalc.inspect(source / relative).orientation)  # fmt: skip
+        with Image.open(out / relative) as written:
+            assert written.size == (planned.target_width, planned.target_height) == (row["target_width"],
+                                                                                      row["target_height"])
+        assert row["tokens_before"] == row["tokens_after"]
+    # b.jpg is stored 2000 × 3000 with orientation 6: upright it is 3000 × 2000, and so is its output
+    assert (rows["b.jpg"]["width"], rows["b.jpg"]["height"]) == (3000, 2000)
+    assert (rows["b.jpg"]["target_width"], rows["b.jpg"]["target_height"]) == (1152, 768)
+    assert not list(out.rglob("*.costcalc-tmp"))
+
+
+def test_refuses_to_write_into_a_source_unless_in_place(source):
+    for outdir in (source, source / "nested", source / "new"):
+        result = run("optimize", source, "-o", outdir, "-m", "gpt-4o")
+        assert result.exit_code == 2 and "--in-place" in result.output and len(result.output.splitlines()) == 1
+    assert not (source / "new").exists()
+    a_before = (source / "a.jpg").read_bytes()
+    result = run("optimize", source, "-o", source, "-m", "gpt-4o", "--in-place")
+    assert result.exit_code == 0
+    assert (source / "a.jpg").read_bytes() != a_before
+    assert Image.open(source / "a.jpg").size == (1152, 768)
+
+
+def test_in_place_into_a_subfolder_never_walks_its_own_outputs(source):
+    result = run("optimize", source, "-o", source / "ready", "-m", "gpt-4o", "--in-place", "--nl")
+    assert result.exit_code == 0
+    assert not (source / "ready" / "ready").exists()
+    assert all("ready" not in json.loads(line)["path"] for line in result.stdout.splitlines())
+
+
+def test_reruns_skip_up_to_date_outputs(source, tmp_path):
+    out = tmp_path / "out"
+    assert run("optimize", source, "-o", out, "-m", "gpt-4o").exit_code == 0
+    again = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl")
+    assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"up to date"}
+    later = time.time() + 5
+    os.utime(source / "a.jpg", (later, later))  # the source changed since
+    statuses = {Path(r["path"]).name: r["status"] for r in
+                map(json.loads, run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl").stdout.splitlines())}
+    assert statuses["a.jpg"] == "written" and statuses["small.jpg"] == "up to date"
+    forced = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl", "--force")
+    assert {json.loads(line)["status"] for line in forced.stdout.splitlines()} == {"written"}
+
+
+def test_format_change_renames_and_detects_collisions(tmp_path):
+    photo(tmp_path / "src" / "x.png", (900, 900), "PNG")
+    photo(tmp_path / "src" / "x.jpg", (900, 900))
+    result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--format", "webp", "--nl")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["written", "error"] and "already written" in rows[1]["error"]
+    assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
+    assert result.exit_code == 1
+
+
+def test_several_sources_each_under_their_name_and_json_totals(tmp_path):
+    photo(tmp_path / "one" / "p.jpg", (2000, 1000))
+    photo(tmp_path / "two" / "p.jpg", (1000, 2000))
+    document = json.loads(run("optimize", tmp_path / "one", tmp_path / "two", "-o", tmp_path / "out",
+                              "-m", "gpt-5.4", "--json").stdout)  # fmt: skip
+    assert (tmp_path / "out" / "one" / "p.jpg").exists() and (tmp_path / "out" / "two" / "p.jpg").exists()
+    assert document["totals"]["written"] == 2 and len(document["rows"]) == 2
+
+
+def test_bad_files_do_not_stop_the_run(tmp_path):
+    photo(tmp_path / "src" / "good.jpg", (2000, 2000))
+    (tmp_path / "src" / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    frames = [Image.new("RGB", (40, 40), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "src" / "anim.gif", save_all=True, append_images=frames[1:])
+    result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--nl")
+    statuses = {Path(r["path"]).name: r["status"] for r in map(json.loads, result.stdout.splitlines())}
+    assert statuses == {"anim.gif": "error", "bad.jpg": "error", "good.jpg": "written"}
+    assert result.exit_code == 1
+    kept = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--first-frame", "--nl")
+    assert {Path(r["path"]).name: r["status"] for r in map(json.loads, kept.stdout.splitlines())}["anim.gif"] == "written"
+
+
+def test_workers_write_the_same_files(source, tmp_path):
+    list(mirror([source], tmp_path / "one", model="gpt-4o", jobs=1))
+    list(mirror([source], tmp_path / "two", model="gpt-4o", jobs=2))
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+
+
+def test_atomic_write_leaves_nothing_on_interrupt(tmp_path, monkeypatch):
+    target = tmp_path / "sub" / "x.jpg"
+    atomic_write(target, b"old")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mirror_module.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, b"new")
+    assert target.read_bytes() == b"old" and sorted(p.name for p in target.parent.iterdir()) == ["x.jpg"]
+
+
+def test_ctrl_c_leaves_only_whole_files(tmp_path):
+    for i in range(40):
+        photo(tmp_path / "src" / f"{i:02d}.jpg", (2400, 1800))
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-m", "costcalc", "optimize", str(tmp_path / "src"), "-o", str(out),
+                              "-m", "gpt-4o", "-j", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (out.exists() and len(list(out.glob("*.jpg"))) >= 3) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    written = list(out.glob("*.jpg"))
+    assert child.returncode in (130, 0) and written
+    if child.returncode == 130:
+        assert b"interrupted" in err
+    assert not [p for p in out.iterdir() if p.name.endswith(".costcalc-tmp")]
+    for path in written:
+        with Image.open(path) as image:
+            image.load()  # whole: decodes to the end
+            assert image.size == (1024, 768)
