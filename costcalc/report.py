@@ -228,7 +228,7 @@ def mirror_summary(totals) -> str:
     share = f" ({saved / totals.bytes_before:.0%} less)" if totals.bytes_before else ""
     unknown = f" (+{totals.unknown_tokens_before} rejected before)" if totals.unknown_tokens_before else ""
     return (
-        f"{totals.files:,} files: {totals.written:,} written, {totals.up_to_date:,} up to date, "
+        f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
         f"{totals.skipped:,} skipped, {totals.errors:,} errors\n"
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
         f"tokens {totals.tokens_before:,}{unknown} → {totals.tokens_after:,}"
