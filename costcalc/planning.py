@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .cost import Pricer, check_size
 from .errors import CostcalcError, PlanError
+from .geometry import fit_within
 from .tables import Model, Tables
 
 __all__ = ["Plan", "PlanError", "plan", "aspect_size", "SEARCH_LIMIT"]
@@ -54,10 +55,10 @@ class Plan:
 
 
 def aspect_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """width × height scaled so its long side is `long_side`, the other rounded to the nearest pixel (halves up)."""
-    if width >= height:
-        return long_side, max(1, (2 * height * long_side + width) // (2 * width))
-    return max(1, (2 * width * long_side + height) // (2 * height)), long_side
+    """width × height scaled down so its long side is `long_side` (at most the current one), as SPEC §1's fit rounds."""
+    if long_side > max(width, height):
+        raise ValueError(f"{long_side} is longer than {width}×{height}: a plan never upscales")
+    return fit_within(width, height, long_side)
 
 
 def plan(
