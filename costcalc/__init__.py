@@ -4,12 +4,14 @@ from .auditor import AuditRow, Totals, audit
 from .cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
 from .errors import (
     AnimatedImageError,
+    BudgetExceeded,
     CostcalcError,
     ImageReadError,
     ImageRejectedError,
     InvalidImageError,
     InvalidSizeError,
     PlanError,
+    RequestError,
     TableError,
     UnknownModelError,
     UnsupportedDetailError,
@@ -19,12 +21,19 @@ from .estimate import estimate
 from .headers import ImageInfo, inspect
 from .planning import Plan, plan
 from .preflight import Optimized, optimize
+from .request import RequestEstimate, RequestImage, check_budget, count_request
 from .tables import Model, Price, Tables, default_tables, load_tables
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MAX_SIDE",
+    "BudgetExceeded",
+    "RequestError",
+    "RequestEstimate",
+    "RequestImage",
+    "check_budget",
+    "count_request",
     "AnimatedImageError",
     "Optimized",
     "Plan",

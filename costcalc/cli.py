@@ -19,6 +19,8 @@ from .audit_output import Progress, format_for, totals_table
 from .budget import over_budget, parse_usd
 from .limits import limit_editions, load_limits
 from .mirror import MirrorTotals, mirror
+from .remote import TIMEOUT
+from .request import count_request
 from .report import (
     estimate_row,
     error_row,
@@ -28,6 +30,7 @@ from .report import (
     model_row,
     models_table,
     render_table,
+    request_table,
     to_csv,
     to_json,
 )
@@ -388,6 +391,78 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
     if report:
         click.echo(mirror_summary(totals), err=True)
     sys.exit(1 if totals.errors else 0)
+
+
+REQUEST_EXIT_CODES = """\b
+Exit codes:
+  0  every image priced, within budget and the request limits
+  1  some images could not be priced, or the request breaks a limit (image count, payload size)
+  2  bad payload or arguments (not JSON, no messages/input, a part of unknown type, unknown model)
+  4  over budget (--max-tokens / --max-usd; unpriced images or an unknown price fail it)
+  5  over budget, and some images unpriced or a limit broken"""
+
+
+@cli.command(epilog=REQUEST_EXIT_CODES)
+@click.argument("payload", type=click.File("rb"), metavar="FILE|-")
+@click.option("-m", "--model", metavar="MODEL", help="Price for this model instead of the payload's.")
+@click.option("--fetch", is_flag=True, help="Read the headers of http(s) image URLs (off by default: no network).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=TIMEOUT, show_default=True,
+              help="Seconds per remote URL, redirects included.")
+@click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH", help="The size of an uploaded file_id.")
+@click.option("--limits", "edition", metavar="EDITION", help="Request limits to check (`costcalc limits`).")
+@click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if the images' tokens exceed N.")
+@click.option("--max-usd", metavar="USD", help="Budget: exit 4 if the images' USD exceeds this.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: images, totals, findings.")
+@tables_option
+def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, max_usd, as_json, table_files):
+    """Price every image in a request payload (Chat Completions, Responses, or legacy GPT-4V) before sending it.
+
+    Data URLs are decoded only as far as their headers; paths and file:// URLs
+    are read locally (relative to the payload file); http(s) URLs only with
+    --fetch, header bytes only.
+
+    \b
+    Examples:
+      costcalc request payload.json
+      costcalc request payload.json -m gpt-5.4 --max-usd 0.05
+      python make_request.py | costcalc request - --fetch --json
+    """
+    tables = _tables(table_files)
+    sizes = {}
+    for text in file_sizes:
+        file_id, _, size = text.partition("=")
+        sizes[file_id] = _parse_size(size)
+    budget_usd = None
+    if max_usd is not None:
+        try:
+            budget_usd = parse_usd(max_usd)
+        except ValueError as error:
+            raise ArgumentError(f"--max-usd: {error}") from None
+    name = getattr(payload, "name", "-")
+    base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
+    try:
+        estimate = count_request(payload.read(), model=model, fetch=fetch, file_sizes=sizes, base_dir=base,
+                                 tables=tables, limits=edition, timeout=timeout)  # fmt: skip
+    except CostcalcError as error:
+        raise ArgumentError(f"{name}: {error}") from None
+    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens,
+                           max_usd=budget_usd)  # fmt: skip
+    if estimate.unpriced and (max_tokens is not None or budget_usd is not None):
+        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
+    if as_json:
+        budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
+                  "over": problems}  # fmt: skip
+        click.echo(json.dumps({**estimate.as_dict(), "budget": budget}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(request_table(estimate))
+    for image in estimate.images:
+        if image.error:
+            click.echo(f"Error: {image.error}", err=True)
+    for finding in estimate.findings:
+        click.echo(f"limit: {finding.message}", err=True)
+    for problem in problems:
+        click.echo(f"over budget: {problem}", err=True)
+    sys.exit((1 if estimate.unpriced or estimate.findings else 0) | (4 if problems else 0))
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")

@@ -14,6 +14,8 @@ __all__ = [
     "TableError",
     "PlanError",
     "AnimatedImageError",
+    "RequestError",
+    "BudgetExceeded",
 ]
 
 
@@ -85,3 +87,15 @@ class PlanError(CostcalcError, ValueError):
 
 class AnimatedImageError(CostcalcError, ValueError):
     """An animated image, which the API refuses; only its first frame can be kept, when asked."""
+
+
+class RequestError(CostcalcError, ValueError):
+    """A request payload that cannot be read: not JSON, no messages or input, a part of unknown type."""
+
+
+class BudgetExceeded(CostcalcError):
+    """A request over its token or dollar budget; `estimate` holds what it costs."""
+
+    def __init__(self, message: str, estimate) -> None:
+        self.estimate = estimate
+        super().__init__(message)

@@ -18,7 +18,7 @@ from typing import BinaryIO, Callable, NamedTuple, Union
 
 from .errors import ImageReadError, InvalidImageError, UnsupportedFormatError
 
-__all__ = ["ImageInfo", "inspect", "inspect_path", "HEAD_BYTES"]
+__all__ = ["ImageInfo", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
 HEAD_BYTES = 16384
 """The first read of a file: every PNG, GIF and WebP header and most JPEG frame headers.
@@ -56,15 +56,21 @@ class ImageInfo(NamedTuple):
 
 
 class _Reader:
-    """Random access to a source: the head in memory, exact reads beyond it."""
+    """Random access to a source: the head in memory, exact reads beyond it.
 
-    __slots__ = ("head", "fetch", "size", "where")
+    `body` False reads the header alone (a remote stream): PNG stops at its first
+    IDAT and no body is checked for truncation.
+    """
 
-    def __init__(self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str):
+    __slots__ = ("head", "fetch", "size", "where", "body")
+
+    def __init__(self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str,
+                 body: bool = True):  # fmt: skip
         self.head = head
         self.fetch = fetch
         self.size = size
         self.where = where
+        self.body = body
 
     def read(self, offset: int, count: int) -> bytes:
         """Up to `count` bytes at `offset`; fewer at the end of the file."""
@@ -95,6 +101,21 @@ def inspect(source: Source, *, name: str | None = None) -> ImageInfo:
         except OSError as error:
             raise ImageReadError(f"{where or 'file'}: {os_reason(error)}") from None
     raise TypeError(f"cannot read an image from {type(source).__name__}; give a path, bytes or an open binary file")
+
+
+def inspect_reader(
+    head: bytes,
+    fetch: Callable[[int, int], bytes] | None,
+    size: int | None,
+    *,
+    name: str = "",
+    body: bool = True,
+) -> ImageInfo:
+    """`inspect` over any random-access source: the first bytes, a `fetch(offset, count)` for more, the size.
+
+    With `body` False only the header is read (for a remote stream).
+    """
+    return _parse(_Reader(head, fetch, size, name, body))
 
 
 def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: bool = False) -> ImageInfo:
@@ -211,6 +232,8 @@ def _png(r: _Reader) -> ImageInfo:
         if kind == b"IEND":
             break
         if kind == b"IDAT":
+            if not r.body:
+                break  # the header is whole; what follows is image data
             seen_idat = True
         elif kind == b"acTL" and not seen_idat:
             control = r.read(pos + 8, 4)
@@ -338,7 +361,7 @@ def _gif(r: _Reader) -> ImageInfo:
 def _webp(r: _Reader) -> ImageInfo:
     head = r.head
     (riff_size,) = struct.unpack_from("<I", head, 4)
-    if r.size is not None and r.size < riff_size + 8:
+    if r.body and r.size is not None and r.size < riff_size + 8:
         raise r.fail(f"truncated WEBP: the file has {r.size:,} bytes, its header says {riff_size + 8:,}")
     chunk = head[12:16]
     if chunk == b"VP8X":

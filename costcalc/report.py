@@ -233,3 +233,21 @@ def mirror_summary(totals) -> str:
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
         f"tokens {totals.tokens_before:,}{unknown} → {totals.tokens_after:,}"
     )
+
+
+def request_table(estimate) -> str:
+    """The images of a request, each with where it is, its size, detail, tokens and USD, then the totals."""
+    header = [["where", "image", "size", "detail", "tokens", "USD"]]
+    body = []
+    for image in estimate.images:
+        size = f"{image.width}×{image.height}" if image.width else "-"
+        detail = image.detail if image.applied_detail in (None, image.detail) else f"{image.detail}→{image.applied_detail}"
+        cost = [f"{image.tokens:,}", format_usd(image.usd)] if image.tokens is not None else [
+            "rejected" if image.rule else "unpriced", image.rule or ""]
+        body.append([image.where, image.reference, size, detail, *cost])
+    total = format_usd(estimate.usd) if estimate.usd is not None else "unknown"
+    table = render_table(header, body, right={4, 5}) if body else "no images"
+    return (
+        f"{table}\n\n{estimate.model}: {len(estimate.images):,} images, {estimate.unpriced:,} unpriced; "
+        f"{estimate.image_tokens:,} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
+    )

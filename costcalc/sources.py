@@ -1,0 +1,75 @@
+"""Image sources inside a request payload: data URLs, bare base64, local paths (SPEC §3).
+
+A data URL is decoded only where the header parser reads: each read of bytes
+[offset, offset + count) decodes just the base64 groups that cover it, so a
+photo of several MB costs a few KiB of decoding, never the whole image.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import re
+from base64 import b64decode
+from urllib.parse import unquote, urlsplit
+
+from .errors import ImageReadError, InvalidImageError
+from .headers import HEAD_BYTES, ImageInfo, inspect_path, inspect_reader
+
+__all__ = ["ACCEPTED_TYPES", "inspect_base64", "inspect_data_url", "inspect_local"]
+
+ACCEPTED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG", "image/webp": "WEBP",
+                  "image/gif": "GIF"}  # fmt: skip
+"""Media types a data URL may declare."""
+
+_SPACE = re.compile(rb"\s+")
+
+
+def inspect_data_url(url: str, where: str) -> ImageInfo:
+    """The header facts of a `data:<type>;base64,...` URL, decoding only the header's bytes."""
+    comma = url.find(",", 0, 512)
+    if comma < 0:
+        raise InvalidImageError(f"{where}: not a data URL: no ',' after its media type")
+    meta = url[5:comma].strip().lower()
+    media, _, rest = meta.partition(";")
+    if "base64" not in rest.split(";"):
+        raise InvalidImageError(f"{where}: data URL is not base64 (';base64' missing)")
+    if media not in ACCEPTED_TYPES:
+        allowed = ", ".join(sorted(set(ACCEPTED_TYPES) - {"image/jpg"}))
+        raise InvalidImageError(f"{where}: data URL of type {media or 'none'}: the API accepts {allowed}")
+    return inspect_base64(url, where, start=comma + 1)
+
+
+def inspect_base64(text: str, where: str, start: int = 0) -> ImageInfo:
+    """The header facts of base64 image data in `text[start:]`, decoding only what the header needs."""
+    end = len(text)
+    padding = (text[end - 2 : end].count("=") if end - start >= 2 else 0)
+    size = (end - start) * 3 // 4 - padding
+
+    def fetch(offset: int, count: int) -> bytes:
+        first = start + offset // 3 * 4
+        last = min(end, start + (offset + count + 2) // 3 * 4)
+        return b64decode(text[first:last], validate=True)[offset % 3 : offset % 3 + count]
+
+    try:
+        head = fetch(0, HEAD_BYTES)
+        return inspect_reader(head, fetch, size, name=where)
+    except binascii.Error as error:
+        squeezed = _SPACE.sub(b"", text[start:].encode("ascii", "replace"))
+        if len(squeezed) != end - start:  # line breaks in the base64: read it again without them
+            return inspect_base64(squeezed.decode("ascii"), where)
+        raise InvalidImageError(f"{where}: not valid base64 ({error})") from None
+
+
+def inspect_local(url: str, where: str, base: str | os.PathLike | None = None) -> ImageInfo:
+    """The header facts of a local file: a path (relative to `base`) or a file:// URL."""
+    if url.startswith("file:"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise ImageReadError(f"{where}: file URL on another host ({parts.netloc})")
+        path = unquote(parts.path)
+    else:
+        path = url
+    if base is not None and not os.path.isabs(path):
+        path = os.path.join(base, path)
+    return inspect_path(path, name=where)
