@@ -10,6 +10,8 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from PIL import Image
 
@@ -268,3 +270,21 @@ def test_cli_request(tmp_path):
 def test_cli_bad_payloads(text, culprit):
     result = CliRunner().invoke(cli, ["request", "-"], input=text)
     assert result.exit_code == 2 and culprit in result.output and len(result.output.strip().splitlines()) == 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_payload_size_is_the_length_of_json_dumps(value):
+    assert payload_size(value) == len(json.dumps(value))
+
+
+@pytest.mark.parametrize("piece", ["QUJD", 'a"b', "a\\b", "line\n", "\x01\x1f", "tab\t\b\f\r", "é"])
+def test_payload_size_of_long_strings(piece):
+    text = piece * (70000 // len(piece) + 1)  # the fast path for strings over 64 KiB
+    assert payload_size({"url": text}) == len(json.dumps({"url": text}))
