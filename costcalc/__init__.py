@@ -22,12 +22,18 @@ from .headers import ImageInfo, inspect
 from .planning import Plan, plan
 from .preflight import Optimized, optimize
 from .request import RequestEstimate, RequestImage, check_budget, count_request
+from .video import VideoError, VideoEstimate, VideoFrame, video_estimate, video_frames
 from .tables import Model, Price, Tables, default_tables, load_tables
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MAX_SIDE",
+    "VideoError",
+    "VideoEstimate",
+    "VideoFrame",
+    "video_estimate",
+    "video_frames",
     "BudgetExceeded",
     "RequestError",
     "RequestEstimate",

@@ -21,6 +21,7 @@ from .limits import limit_editions, load_limits
 from .mirror import MirrorTotals, mirror
 from .remote import TIMEOUT
 from .request import count_request
+from .video import extract_frames, video_estimate
 from .report import (
     estimate_row,
     error_row,
@@ -33,6 +34,7 @@ from .report import (
     request_table,
     to_csv,
     to_json,
+    video_table,
 )
 from .tables import DETAILS, Tables, load_tables
 
@@ -463,6 +465,77 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, max
     for problem in problems:
         click.echo(f"over budget: {problem}", err=True)
     sys.exit((1 if estimate.unpriced or estimate.findings else 0) | (4 if problems else 0))
+
+
+VIDEO_EXIT_CODES = """\b
+Exit codes:
+  0  every clip priced (and extracted, with --extract)
+  1  some clips could not be read (not a video, a codec FFmpeg cannot decode, PyAV missing)
+  2  bad arguments (unknown model or detail, two samplings at once)"""
+
+
+@cli.command(epilog=VIDEO_EXIT_CODES)
+@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=str), metavar="FILE...")
+@click.option("-m", "--model", "models", multiple=True, required=True, envvar="COSTCALC_MODEL", metavar="MODEL",
+              help="Model to price for; repeat for several side by side.")
+@click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
+@click.option("--every", type=click.IntRange(min=1), metavar="N", help="Send every Nth frame (seed 001: 50).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), metavar="F", help="Send F frames a second (default 1).")
+@click.option("--frames", type=click.IntRange(min=1), metavar="K", help="Send K frames spread evenly.")
+@click.option("--max-side", type=click.IntRange(min=1), metavar="PX", help="Frames are resized to fit PX × PX before sending.")
+@click.option("--extract", "outdir", type=click.Path(file_okay=False, path_type=str), metavar="OUTDIR",
+              help="Also write the sampled frames, upright, at the size the model works from (for the first -m).")
+@click.option("--format", "image_format", type=click.Choice(["jpeg", "png", "webp"]), default="jpeg", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a row per clip and model.")
+@tables_option
+def video(clips, models, detail, every, fps, frames, max_side, outdir, image_format, as_json, table_files):
+    """Price the frames a clip would be sent as, from its metadata; optionally extract exactly those frames.
+
+    Vision models take no video: a clip costs its sampled frames, each at the
+    size it is sent. Animated GIF and WebP count as clips. Videos need PyAV
+    (pip install 'costcalc[video]').
+
+    \b
+    Examples:
+      costcalc video clip.mp4 -m gpt-4o -m gpt-5.4
+      costcalc video clip.mp4 -m gpt-4o --every 50 --max-side 768
+      costcalc video *.mov -m gpt-4.1-mini --fps 0.5 --extract frames/ --json
+    """
+    if sum(option is not None for option in (every, fps, frames)) > 1:
+        raise ArgumentError("give one of --every, --fps or --frames")
+    tables = _tables(table_files)
+    try:
+        names = [tables.model(name).name for name in models]
+        for name in names:
+            tables.model(name).rule(detail)
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+    sampling = {"every": every, "fps": fps, "frames": frames, "max_side": max_side}
+    rows, failed = [], False
+    for clip in clips:
+        try:
+            estimates = [video_estimate(clip, model=name, detail=detail, tables=tables, **sampling) for name in names]
+            if outdir:
+                written = extract_frames(clip, outdir, model=names[0], detail=detail, tables=tables,
+                                         format=image_format, **sampling)  # fmt: skip
+                click.echo(f"{clip}: wrote {written} frame{'' if written == 1 else 's'} to {outdir}", err=True)
+        except CostcalcError as error:
+            click.echo(f"Error: {error}", err=True)
+            rows.append((clip, str(error)))
+            failed = True
+            continue
+        rows.append((clip, estimates))
+    if as_json:
+        documents = []
+        for clip, result in rows:
+            if isinstance(result, str):
+                documents.append({"path": clip, "error": result})
+            else:
+                documents.extend(estimate.as_dict() for estimate in result)
+        click.echo(json.dumps(documents, indent=2))
+    else:
+        click.echo(video_table(rows, names))
+    sys.exit(1 if failed else 0)
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")

@@ -16,6 +16,7 @@ __all__ = [
     "AnimatedImageError",
     "RequestError",
     "BudgetExceeded",
+    "VideoError",
 ]
 
 
@@ -99,3 +100,7 @@ class BudgetExceeded(CostcalcError):
     def __init__(self, message: str, estimate) -> None:
         self.estimate = estimate
         super().__init__(message)
+
+
+class VideoError(CostcalcError, ValueError):
+    """A clip that cannot be read: not a video, no video stream, a codec FFmpeg cannot decode, no PyAV."""

@@ -251,3 +251,34 @@ def request_table(estimate) -> str:
         f"{table}\n\n{estimate.model}: {len(estimate.images):,} images, {estimate.unpriced:,} unpriced; "
         f"{estimate.image_tokens:,} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
     )
+
+
+def video_table(rows, models) -> str:
+    """One row per clip: upright size, duration, frames sent of the clip's, sent size; each model's tokens and USD."""
+    top = ["", "", "", "", ""] + [cell for name in models for cell in (name, "")]
+    header = ["clip", "size", "seconds", "frames", "sent at"] + ["tokens", "USD"] * len(models)
+    body, totals = [], {name: [0, Decimal(0), False] for name in models}
+    for clip, result in rows:
+        if isinstance(result, str):
+            body.append([clip, "error", "", "", ""] + ["", ""] * len(models))
+            continue
+        first = result[0]
+        info = first.info
+        count = f"{first.frames:,}/{info.frames:,}" + ("" if info.frames_exact else "~")
+        line = [clip, f"{info.upright[0]}×{info.upright[1]}", f"{float(info.duration):.1f}", count,
+                f"{first.frame_width}×{first.frame_height}"]  # fmt: skip
+        for estimate in result:
+            line += [f"{estimate.tokens:,}", format_usd(estimate.usd)]
+            total = totals[estimate.model]
+            total[0] += estimate.tokens
+            if estimate.usd is None:
+                total[2] = True
+            else:
+                total[1] += estimate.usd
+        body.append(line)
+    if len(rows) > 1:
+        body.append(["total", "", "", "", ""] + [cell for name in models for cell in (
+            f"{totals[name][0]:,}", "unknown" if totals[name][2] else format_usd(totals[name][1]))])
+    text = render_table([top, header], body, right={2, 3} | set(range(5, 5 + 2 * len(models))))
+    sampling = next((result[0].sampling for _, result in rows if not isinstance(result, str)), "")
+    return text + (f"\n\nsampling: {sampling}" if sampling else "")

@@ -31,8 +31,28 @@ def screenshot() -> Image.Image:
     return image
 
 
+def clip(path: Path, seconds: int = 10, rate: int = 30) -> None:
+    """A 1280 × 720 MPEG-4 clip: a bar sweeping across a gradient (needs PyAV)."""
+    import av
+
+    out = av.open(str(path), "w")
+    stream = out.add_stream("mpeg4", rate=rate)
+    stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+    y, x = np.mgrid[0:720, 0:1280]
+    background = np.stack([x * 255 // 1280, y * 255 // 720, np.full_like(x, 90)], axis=-1).astype(np.uint8)
+    for index in range(seconds * rate):
+        pixels = background.copy()
+        left = index * 1280 // (seconds * rate)
+        pixels[:, left : left + 60] = 255
+        for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+
+
 def make() -> None:
-    """Write every sample into samples/."""
+    """Write every sample into samples/, and the example clip into examples/."""
     photo(2560, 1669).save(SAMPLES / "photo.jpg", quality=80, optimize=True)
     exif = Image.Exif()
     exif[0x0112] = 6  # stored landscape, shown portrait
@@ -42,6 +62,7 @@ def make() -> None:
     frames = [Image.new("RGB", (468, 60), colour).quantize(4) for colour in ("#c33", "#3c3", "#33c")]
     frames[0].save(SAMPLES / "banner.gif", save_all=True, append_images=frames[1:], duration=500, loop=0)
     Image.new("RGB", (64, 64), "gray").save(SAMPLES / "scan.bmp")
+    clip(SAMPLES.parent / "examples" / "clip.mp4")
 
 
 if __name__ == "__main__":
