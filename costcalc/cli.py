@@ -20,7 +20,7 @@ from .budget import over_budget, parse_usd
 from .limits import limit_editions, load_limits
 from .mirror import MirrorTotals, mirror
 from .remote import TIMEOUT
-from .request import count_request
+from .request import budget_problems, count_request
 from .video import extract_frames, video_estimate
 from .report import (
     estimate_row,
@@ -58,6 +58,16 @@ def _tables(files: tuple[str, ...]) -> Tables:
         return load_tables(*files)
     except CostcalcError as error:
         raise ArgumentError(f"--tables: {error}") from None
+
+
+def _max_usd(context, parameter, value):
+    """--max-usd as an exact Decimal, or a one-line usage error."""
+    if value is None:
+        return None
+    try:
+        return parse_usd(value)
+    except ValueError as error:
+        raise ArgumentError(f"--max-usd: {error}") from None
 
 
 def tables_option(command):
@@ -229,7 +239,8 @@ Skipped files (symlinks not followed) do not count as unpriced."""
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders (names starting with '.').")
 @click.option("--limits", "edition", metavar="EDITION", help="Input rules to check against (`costcalc limits`); default: newest.")
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if a model's total tokens exceed N.")
-@click.option("--max-usd", metavar="USD", help="Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
+@click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
+              help="Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
 @click.option("--json", "output", flag_value="json", help="One JSON document: rows and totals.")
 @click.option("--csv", "output", flag_value="csv", help="CSV, one row per file and model.")
 @click.option("--nl", "output", flag_value="nl", help="JSON lines, one object per file and model, streamed.")
@@ -237,7 +248,7 @@ Skipped files (symlinks not followed) do not count as unpriced."""
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
 @tables_option
-def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, max_usd,
+def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
           output, summary, jobs, table_files):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
@@ -253,12 +264,6 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
     """
     tables = _tables(table_files)
-    budget_usd = None
-    if max_usd is not None:
-        try:
-            budget_usd = parse_usd(max_usd)
-        except ValueError as error:
-            raise ArgumentError(f"--max-usd: {error}") from None
     try:
         names = [tables.model(name).name for name in models]
         render = format_for(output, names, summary)
@@ -413,10 +418,11 @@ Exit codes:
 @click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH", help="The size of an uploaded file_id.")
 @click.option("--limits", "edition", metavar="EDITION", help="Request limits to check (`costcalc limits`).")
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if the images' tokens exceed N.")
-@click.option("--max-usd", metavar="USD", help="Budget: exit 4 if the images' USD exceeds this.")
+@click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
+              help="Budget: exit 4 if the images' USD exceeds this.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document: images, totals, findings.")
 @tables_option
-def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, max_usd, as_json, table_files):
+def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, budget_usd, as_json, table_files):
     """Price every image in a request payload (Chat Completions, Responses, or legacy GPT-4V) before sending it.
 
     Data URLs are decoded only as far as their headers; paths and file:// URLs
@@ -434,12 +440,6 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, max
     for text in file_sizes:
         file_id, _, size = text.partition("=")
         sizes[file_id] = _parse_size(size)
-    budget_usd = None
-    if max_usd is not None:
-        try:
-            budget_usd = parse_usd(max_usd)
-        except ValueError as error:
-            raise ArgumentError(f"--max-usd: {error}") from None
     name = getattr(payload, "name", "-")
     base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
     try:
@@ -447,10 +447,7 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, max
                                  tables=tables, limits=edition, timeout=timeout)  # fmt: skip
     except CostcalcError as error:
         raise ArgumentError(f"{name}: {error}") from None
-    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens,
-                           max_usd=budget_usd)  # fmt: skip
-    if estimate.unpriced and (max_tokens is not None or budget_usd is not None):
-        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
+    problems = budget_problems(estimate, max_tokens, budget_usd)
     if as_json:
         budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
                   "over": problems}  # fmt: skip

@@ -28,7 +28,7 @@ from .remote import MAX_BYTES, TIMEOUT, inspect_url
 from .sources import inspect_base64, inspect_data_url, inspect_local
 from .tables import Tables, default_tables
 
-__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "payload_size"]
+__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_problems", "payload_size"]
 
 TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal", "input_audio", "audio", "input_file", "file"})
 """Part types that carry no image: passed over."""
@@ -167,14 +167,18 @@ def check_budget(
     price under `max_usd`, raises too, since the budget cannot be shown to hold.
     """
     estimate = count_request(payload, model=model, **options)
-    limit_usd = None if max_usd is None else Decimal(str(max_usd))
-    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens,
-                           max_usd=limit_usd)  # fmt: skip
-    if estimate.unpriced and (max_tokens is not None or limit_usd is not None):
-        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
+    problems = budget_problems(estimate, max_tokens, None if max_usd is None else Decimal(str(max_usd)))
     if problems:
         raise BudgetExceeded("; ".join(problems), estimate)
     return estimate
+
+
+def budget_problems(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+    """Why a request's images break the budget; unpriced images break any budget (it cannot be shown to hold)."""
+    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
+    if estimate.unpriced and (max_tokens is not None or max_usd is not None):
+        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
+    return problems
 
 
 def payload_size(document: Any) -> int:
