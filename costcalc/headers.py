@@ -131,14 +131,18 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
     except OSError as error:
         raise ImageReadError(f"{where}: {os_reason(error)}") from None
     try:
+        known = None
         if not regular:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
+            known = os.fstat(fd)
+            if stat.S_ISDIR(known.st_mode):
                 raise ImageReadError(f"{where}: is a folder, not an image")
-            if not stat.S_ISREG(mode):
-                raise ImageReadError(f"{where}: not a regular file ({file_kind(mode)})")
+            if not stat.S_ISREG(known.st_mode):
+                raise ImageReadError(f"{where}: not a regular file ({file_kind(known.st_mode)})")
         head = os.read(fd, HEAD_BYTES)
-        size = len(head) if len(head) < HEAD_BYTES else os.fstat(fd).st_size
+        if len(head) < HEAD_BYTES:
+            size = len(head)
+        else:
+            size = (known or os.fstat(fd)).st_size  # one fstat at most
         return _parse(_Reader(head, lambda offset, count: os.pread(fd, count, offset), size, where))
     except ImageReadError:
         raise
