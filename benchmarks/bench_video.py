@@ -51,7 +51,7 @@ def main() -> None:
 
     import av
 
-    from costcalc.video import extract_frames, video_estimate
+    from costcalc.pricing.video import extract_frames, video_estimate
 
     with tempfile.TemporaryDirectory() as folder:
         clip = Path(folder) / "clip.mp4"

@@ -1,90 +1,118 @@
-"""costcalc: exactly what an image costs a vision model, in tokens and dollars, before you send it."""
+"""costcalc: exactly what an image costs a vision model, in tokens and dollars, before you send it.
 
-from .auditor import AuditRow, Totals, audit
-from .cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
-from .errors import (
-    AnimatedImageError,
-    BudgetExceeded,
-    CostcalcError,
-    ImageReadError,
-    ImageRejectedError,
-    InvalidImageError,
-    InvalidSizeError,
-    PlanError,
-    RequestError,
-    TableError,
-    UnknownModelError,
-    UnsupportedDetailError,
-    UnsupportedFormatError,
-)
-from .estimate import estimate
-from .headers import ImageInfo, inspect
-from .planning import Plan, plan
-from .preflight import Optimized, optimize
-from .request import RequestEstimate, RequestImage, check_budget, count_request
-from .video import VideoError, VideoEstimate, VideoFrame, video_estimate, video_frames
-from .tables import Model, Price, Tables, default_tables, load_tables
+Every public name is re-exported here explicitly; each is imported on first use
+(PEP 562), so `import costcalc` stays cheap and a command loads only what it uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MAX_SIDE",
-    "VideoError",
-    "VideoEstimate",
-    "VideoFrame",
-    "video_estimate",
-    "video_frames",
-    "BudgetExceeded",
-    "RequestError",
-    "RequestEstimate",
-    "RequestImage",
-    "check_budget",
-    "count_request",
-    "AnimatedImageError",
-    "Optimized",
-    "Plan",
-    "PlanError",
-    "optimize",
-    "plan",
-    "AuditRow",
-    "Totals",
-    "audit",
-    "CostcalcError",
-    "Estimate",
-    "ImageInfo",
-    "ImageReadError",
-    "ImageRejectedError",
-    "InvalidImageError",
-    "InvalidSizeError",
-    "Model",
-    "Price",
-    "TableError",
-    "Tables",
-    "UnknownModelError",
-    "UnsupportedDetailError",
-    "UnsupportedFormatError",
-    "default_tables",
-    "estimate",
-    "get_model",
-    "get_price",
-    "image_tokens",
-    "image_tokens_batch",
-    "inspect",
-    "list_models",
-    "load_tables",
-]
+# name -> module (relative to this package) that defines it; the table is the whole public API.
+_EXPORTS = {
+    # errors
+    "AnimatedImageError": "errors",
+    "BudgetExceeded": "errors",
+    "CostcalcError": "errors",
+    "ImageReadError": "errors",
+    "ImageRejectedError": "errors",
+    "InvalidImageError": "errors",
+    "InvalidSizeError": "errors",
+    "PlanError": "errors",
+    "RequestError": "errors",
+    "TableError": "errors",
+    "UnknownModelError": "errors",
+    "UnsupportedDetailError": "errors",
+    "UnsupportedFormatError": "errors",
+    "VideoError": "errors",
+    # inspection
+    "ImageInfo": "inspection.headers",
+    "inspect": "inspection.headers",
+    # pricing
+    "MAX_SIDE": "pricing.cost",
+    "Estimate": "pricing.cost",
+    "image_tokens": "pricing.cost",
+    "image_tokens_batch": "pricing.cost",
+    "estimate": "pricing.estimate",
+    "Model": "pricing.tables",
+    "Price": "pricing.tables",
+    "Tables": "pricing.tables",
+    "default_tables": "pricing.tables",
+    "load_tables": "pricing.tables",
+    "get_model": "pricing.tables",
+    "get_price": "pricing.tables",
+    "list_models": "pricing.tables",
+    "AuditRow": "pricing.audit",
+    "Totals": "pricing.audit",
+    "audit": "pricing.audit",
+    "RequestEstimate": "pricing.request",
+    "RequestImage": "pricing.request",
+    "check_budget": "pricing.request",
+    "count_request": "pricing.request",
+    "VideoEstimate": "pricing.video",
+    "VideoFrame": "pricing.video",
+    "video_estimate": "pricing.video",
+    "video_frames": "pricing.video",
+    # preflight
+    "Plan": "preflight.planning",
+    "plan": "preflight.planning",
+    "Optimized": "preflight.optimize",
+    "optimize": "preflight.optimize",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
-def get_model(name: str, *, tables: Tables | None = None) -> Model:
-    """The model called `name` (exact, then dated snapshot); UnknownModelError lists close matches."""
-    return (tables or default_tables()).model(name)
+def __getattr__(name: str):
+    """Import a public name on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'costcalc' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
-def get_price(name: str | Model, *, tables: Tables | None = None) -> Price | None:
-    """The dated price of a model, or None when it is unknown."""
-    return (tables or default_tables()).price(name)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
-def list_models(*, tables: Tables | None = None) -> list[Model]:
-    """Every model name in the table, in table order."""
-    return (tables or default_tables()).models()
+if TYPE_CHECKING:  # what static tools and IDEs see
+    from .errors import (
+        AnimatedImageError,
+        BudgetExceeded,
+        CostcalcError,
+        ImageReadError,
+        ImageRejectedError,
+        InvalidImageError,
+        InvalidSizeError,
+        PlanError,
+        RequestError,
+        TableError,
+        UnknownModelError,
+        UnsupportedDetailError,
+        UnsupportedFormatError,
+        VideoError,
+    )
+    from .inspection.headers import ImageInfo, inspect
+    from .preflight.optimize import Optimized, optimize
+    from .preflight.planning import Plan, plan
+    from .pricing.audit import AuditRow, Totals, audit
+    from .pricing.cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
+    from .pricing.estimate import estimate
+    from .pricing.request import RequestEstimate, RequestImage, check_budget, count_request
+    from .pricing.tables import (
+        Model,
+        Price,
+        Tables,
+        default_tables,
+        get_model,
+        get_price,
+        list_models,
+        load_tables,
+    )
+    from .pricing.video import VideoEstimate, VideoFrame, video_estimate, video_frames

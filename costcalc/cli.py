@@ -11,18 +11,18 @@ from itertools import chain
 import click
 
 from . import __version__
-from .cost import Estimate, check_size, price_size
+from .pricing.cost import Estimate, check_size, price_size
 from .errors import CostcalcError, InvalidSizeError
-from .headers import inspect
-from .auditor import Totals, audit_rendered
-from .audit_output import Progress, format_for, totals_table
-from .budget import over_budget, parse_usd
-from .limits import limit_editions, load_limits
-from .mirror import MirrorTotals, mirror
-from .remote import TIMEOUT
-from .request import budget_problems, count_request
-from .video import extract_frames, video_estimate
-from .report import (
+from .inspection.headers import inspect
+from .pricing.audit import Totals, audit_rendered
+from .output.audit import Progress, format_for, totals_table
+from .pricing.budget import over_budget, parse_usd
+from .pricing.limits import limit_editions, load_limits
+from .preflight.tree import MirrorTotals, mirror
+from .inspection.fetch import TIMEOUT
+from .pricing.request import budget_problems, count_request
+from .pricing.video import extract_frames, video_estimate
+from .output.report import (
     estimate_row,
     error_row,
     estimates_table,
@@ -36,7 +36,7 @@ from .report import (
     to_json,
     video_table,
 )
-from .tables import DETAILS, Tables, load_tables
+from .pricing.tables import DETAILS, Tables, load_tables
 
 EXIT_CODES = """\b
 Exit codes:

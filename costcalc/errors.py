@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import stat
+
 __all__ = [
     "CostcalcError",
     "UnknownModelError",
@@ -17,6 +20,8 @@ __all__ = [
     "RequestError",
     "BudgetExceeded",
     "VideoError",
+    "os_reason",
+    "file_kind",
 ]
 
 
@@ -104,3 +109,28 @@ class BudgetExceeded(CostcalcError):
 
 class VideoError(CostcalcError, ValueError):
     """A clip that cannot be read: not a video, no video stream, a codec FFmpeg cannot decode, no PyAV."""
+
+
+# ------------------------------------------------------------------ wording
+
+
+def os_reason(error: OSError) -> str:
+    """A short reason for an OS error: no such file, permission denied, ..."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder, not an image"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return error.strerror or str(error)
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, from its st_mode: a named pipe, a socket, a device."""
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
+        if test(mode):
+            return name
+    return "a special file"

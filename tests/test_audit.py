@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc.auditor import AUDIT_FIELDS, AuditRow, Totals, audit
-from costcalc.audit_output import json_line
+import costcalc.inspection.headers
+from costcalc.pricing.audit import AUDIT_FIELDS, AuditRow, Totals, audit
+from costcalc.output.audit import json_line
 from costcalc.cli import cli
 
 
@@ -159,7 +160,7 @@ def test_unreadable_file(tree, monkeypatch):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(costcalc.headers.os, "open", deny)
+    monkeypatch.setattr(costcalc.inspection.headers.os, "open", deny)
     row = rows_by_file(audit([root], models=["gpt-4o"]), root)["shot.png"]
     assert (row.status, row.error) == ("unreadable", f"{root}/shot.png: permission denied")
 

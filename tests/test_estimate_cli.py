@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
+import costcalc.output.report
 from costcalc.cli import cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "photo.jpg"
@@ -55,7 +56,7 @@ def test_cli_side_by_side_table():
     cells = row.split()
     assert cells[:2] == [str(SAMPLE), "2560×1669"]
     assert cells[2::2] == [f"{e.tokens:,}" for e in expected]
-    assert cells[3::2] == [costcalc.report.format_usd(e.usd) for e in expected]
+    assert cells[3::2] == [costcalc.output.report.format_usd(e.usd) for e in expected]
     assert "detail: auto (gpt-4o → high" in result.output
 
 

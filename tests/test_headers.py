@@ -9,7 +9,7 @@ from PIL import Image
 
 import costcalc
 from costcalc import inspect
-from costcalc.headers import HEAD_BYTES
+from costcalc.inspection.headers import HEAD_BYTES
 
 
 def encode(fmt, size=(123, 45), mode="RGB", **save):

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
-from costcalc import mirror as mirror_module
+from costcalc.preflight import write as mirror_module
 from costcalc.cli import cli
-from costcalc.mirror import atomic_write, mirror
+from costcalc.preflight.tree import mirror
+from costcalc.preflight.write import atomic_write
 
 
 def photo(path, size, fmt="JPEG", orientation=1):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import costcalc
 from costcalc import image_tokens, list_models
 from costcalc.errors import PlanError
-from costcalc.planning import aspect_size, plan
+from costcalc.preflight.planning import aspect_size, plan
 
 PAIRS = [(m.name, level) for m in list_models() for level in m.details]
 sides = st.one_of(st.integers(1, 3000), st.sampled_from([512, 513, 768, 769, 2048, 2049, 4096]), st.integers(1, 9000))

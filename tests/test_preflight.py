@@ -9,8 +9,8 @@ from PIL import Image, ImageOps
 
 import costcalc
 from costcalc import inspect
-from costcalc.preflight import optimize
-from costcalc.resize import AnimatedImageError, strip_metadata
+from costcalc.preflight.optimize import optimize
+from costcalc.preflight.resize import AnimatedImageError, strip_metadata
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -10,8 +10,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import costcalc
-from costcalc import geometry, image_tokens, image_tokens_batch, list_models
-from costcalc.rules import FixedRule, PatchRule, TileRule
+from costcalc import image_tokens, image_tokens_batch, list_models
+from costcalc.pricing import geometry
+from costcalc.pricing.rules import FixedRule, PatchRule, TileRule
 
 MODELS = list_models()
 PAIRS = [(m.name, level) for m in MODELS for level in m.details]
@@ -136,7 +137,7 @@ def test_the_budget_recipe_matches_seed_003():
 def test_batch_isqrt_is_exact_over_its_range(values):
     from math import isqrt
 
-    from costcalc import batch
+    from costcalc.pricing import batch
 
     assert batch.isqrt(np.array(values, dtype=np.int64)).tolist() == [isqrt(v) for v in values]
 
@@ -150,7 +151,7 @@ near_squares = st.tuples(st.integers(1, 2**20), st.integers(1, 2**12), st.intege
 def test_floor_sqrt_ratio_is_exact(pairs):
     from math import isqrt
 
-    from costcalc import batch
+    from costcalc.pricing import batch
 
     pairs = [(max(0, n), d) for n, d in pairs]
     num = np.array([n for n, _ in pairs], dtype=np.int64)
@@ -160,7 +161,7 @@ def test_floor_sqrt_ratio_is_exact(pairs):
 
 @given(pairs, st.lists(st.tuples(sides, sides), min_size=1, max_size=40))
 def test_batch_scaled_sizes_equal_scalar(pair, sizes):
-    from costcalc import batch
+    from costcalc.pricing import batch
 
     name, detail = pair
     _, rule = costcalc.get_model(name).rule(detail)
@@ -176,7 +177,7 @@ def test_batch_scaled_sizes_equal_scalar(pair, sizes):
 
 
 def test_batch_across_chunks_keeps_shape_and_finds_the_rejected_index():
-    from costcalc.batch import CHUNK
+    from costcalc.pricing.batch import CHUNK
 
     rng = np.random.default_rng(5)
     n = 2 * CHUNK + 7

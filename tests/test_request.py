@@ -16,9 +16,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
+import costcalc.inspection.fetch
+import costcalc.inspection.sources
 from costcalc import check_budget, count_request, image_tokens
 from costcalc.cli import cli
-from costcalc.request import payload_size
+from costcalc.pricing.request import payload_size
 
 
 def encoded(size, fmt="PNG", **options):
@@ -115,8 +117,8 @@ def test_bad_images_are_unpriced_with_reasons(tmp_path):
 def test_data_urls_are_decoded_only_as_far_as_the_header(monkeypatch):
     big = encoded((3000, 3000), "JPEG", quality=95, icc_profile=b"\0" * 60000)  # frame header past 60 KB
     decoded = []
-    real = costcalc.sources.b64decode
-    monkeypatch.setattr(costcalc.sources, "b64decode", lambda text, **kw: decoded.append(len(text)) or real(text, **kw))
+    real = costcalc.inspection.sources.b64decode
+    monkeypatch.setattr(costcalc.inspection.sources, "b64decode", lambda text, **kw: decoded.append(len(text)) or real(text, **kw))
     estimate = count_request({"model": "gpt-4o", "messages": [{"content": [
         {"type": "image_url", "image_url": {"url": data_url(big, "image/jpeg")}}]}]})  # fmt: skip
     assert estimate.images[0].width == 3000
@@ -215,7 +217,7 @@ def test_remote_urls_only_when_asked(server):
 
 
 def test_remote_reads_the_header_only(server):
-    info = costcalc.remote.inspect_url(f"{server}/image.jpg")
+    info = costcalc.inspection.fetch.inspect_url(f"{server}/image.jpg")
     assert info.bytes_read < 128 * 1024 < len(BIG_JPEG)
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 import costcalc
 from costcalc.cli import cli
-from costcalc.video import VideoError, clip_info, extract_frames, sample, video_estimate, video_frames
+from costcalc.pricing.video import VideoError, clip_info, extract_frames, sample, video_estimate, video_frames
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import TableError, UnknownModelError, UnsupportedDetailError
+from ..errors import TableError, UnknownModelError, UnsupportedDetailError
 from .rules import FixedRule, PatchRule, Rule, TileRule
 
 __all__ = [
@@ -31,6 +31,9 @@ __all__ = [
     "default_tables",
     "load_tables",
     "tables_dir",
+    "get_model",
+    "get_price",
+    "list_models",
 ]
 
 DETAILS = ("low", "high", "original", "auto")
@@ -147,7 +150,7 @@ class Tables:
 
 def tables_dir() -> Path:
     """Where the shipped tables are: inside the installed package, else the source checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the costcalc package
     for candidate in (here / "tables", here.parent / "tables"):
         if (candidate / "models.toml").is_file():
             return candidate
@@ -338,3 +341,21 @@ def text_field(row: dict, key: str, where: str, *, default: str) -> str:
     if not isinstance(value, str):
         raise TableError(f"{where}: {key} must be text, not {value!r}")
     return value
+
+
+# ------------------------------------------------------------------ public lookups
+
+
+def get_model(name: str, *, tables: Tables | None = None) -> Model:
+    """The model called `name` (exact, then dated snapshot); UnknownModelError lists close matches."""
+    return (tables or default_tables()).model(name)
+
+
+def get_price(name: str | Model, *, tables: Tables | None = None) -> Price | None:
+    """The dated price of a model, or None when it is unknown."""
+    return (tables or default_tables()).price(name)
+
+
+def list_models(*, tables: Tables | None = None) -> list[Model]:
+    """Every model name in the table, in table order."""
+    return (tables or default_tables()).models()

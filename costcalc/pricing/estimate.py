@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .cost import Estimate, price_size
-from .headers import Source, inspect
+from ..inspection.headers import Source, inspect
 from .tables import Model, Tables
 
 __all__ = ["estimate"]

@@ -24,11 +24,12 @@ from fractions import Fraction
 from typing import Iterator, NamedTuple
 
 from .cost import Pricer
-from .errors import CostcalcError, ImageReadError, InvalidImageError, VideoError
+from ..errors import CostcalcError, ImageReadError, InvalidImageError, VideoError
 from .geometry import fit_within
-from .headers import inspect_path, os_reason
-from .mp4 import display_rotation
-from .planning import plan
+from ..errors import os_reason
+from ..inspection.headers import inspect_path
+from ..inspection.mp4 import display_rotation
+from ..preflight.planning import plan
 from .tables import Tables
 
 __all__ = ["ClipInfo", "VideoEstimate", "VideoFrame", "VideoError", "clip_info", "extract_frames", "sample",
@@ -333,7 +334,7 @@ def extract_frames(path: str | os.PathLike, outdir: str | os.PathLike, **options
     """Write `video_frames(path, **options)` to OUTDIR/<clip name>/<clip name>-f000123.jpg, atomically; how many."""
     from pathlib import Path
 
-    from .mirror import atomic_write
+    from ..preflight.write import atomic_write
 
     stem = Path(path).stem
     folder = Path(outdir) / stem

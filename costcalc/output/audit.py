@@ -15,7 +15,7 @@ import time
 from json.encoder import encode_basestring
 from typing import Sequence, TextIO
 
-from .auditor import AUDIT_FIELDS, AuditRow, Totals
+from ..pricing.audit import AUDIT_FIELDS, AuditRow, Totals
 from .report import format_usd, render_table
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]

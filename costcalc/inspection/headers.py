@@ -16,7 +16,7 @@ import stat
 import struct
 from typing import BinaryIO, Callable, NamedTuple, Union
 
-from .errors import ImageReadError, InvalidImageError, UnsupportedFormatError
+from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError, file_kind, os_reason
 
 __all__ = ["ImageInfo", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
@@ -167,28 +167,6 @@ def _stream_reader(handle: BinaryIO, where: str) -> _Reader:
         return handle.read(count)
 
     return _Reader(head, fetch, size, where)
-
-
-def os_reason(error: OSError) -> str:
-    """A short reason for an OS error: no such file, permission denied, ..."""
-    if isinstance(error, FileNotFoundError):
-        return "no such file"
-    if isinstance(error, IsADirectoryError):
-        return "is a folder, not an image"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if error.errno == errno.ELOOP:
-        return "symbolic link loop"
-    return error.strerror or str(error)
-
-
-def file_kind(mode: int) -> str:
-    """What a non-regular file is, from its st_mode: a named pipe, a socket, a device."""
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
-        if test(mode):
-            return name
-    return "a special file"
 
 
 def _parse(r: _Reader) -> ImageInfo:

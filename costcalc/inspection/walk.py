@@ -7,7 +7,7 @@ import os
 import stat
 from typing import Iterable, Iterator, NamedTuple
 
-from .headers import file_kind, os_reason
+from ..errors import file_kind, os_reason
 
 __all__ = ["Found", "walk", "display_path"]
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
-from .errors import ImageRejectedError, InvalidSizeError
+from ..errors import ImageRejectedError, InvalidSizeError
 from .rules import PatchRule, Rule
 from .tables import Model, Price, Tables, default_tables
 

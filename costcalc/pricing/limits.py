@@ -9,8 +9,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import TableError
-from .headers import ImageInfo
+from ..errors import TableError
+from ..inspection.headers import ImageInfo
 from .tables import check_keys, read_toml, rows_of, tables_dir, text_field
 
 __all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions"]

@@ -8,9 +8,9 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
-from .cost import Estimate
-from .rules import FixedRule, PatchRule, TileRule
-from .tables import Model, Tables
+from ..pricing.cost import Estimate
+from ..pricing.rules import FixedRule, PatchRule, TileRule
+from ..pricing.tables import Model, Tables
 
 __all__ = [
     "ESTIMATE_FIELDS",

@@ -13,7 +13,7 @@ import re
 from base64 import b64decode
 from urllib.parse import unquote, urlsplit
 
-from .errors import ImageReadError, InvalidImageError
+from ..errors import ImageReadError, InvalidImageError
 from .headers import HEAD_BYTES, ImageInfo, inspect_path, inspect_reader
 
 __all__ = ["ACCEPTED_TYPES", "inspect_base64", "inspect_data_url", "inspect_local"]

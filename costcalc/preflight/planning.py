@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cost import Pricer, check_size
-from .errors import CostcalcError, PlanError
-from .geometry import fit_within
-from .tables import Model, Tables
+from ..pricing.cost import Pricer, check_size
+from ..errors import CostcalcError, PlanError
+from ..pricing.geometry import fit_within
+from ..pricing.tables import Model, Tables
 
 __all__ = ["Plan", "PlanError", "plan", "aspect_size", "SEARCH_LIMIT"]
 
@@ -122,7 +122,7 @@ def _largest_within(pricer: Pricer, width: int, height: int, max_tokens: int) ->
     """The largest aspect-kept size no larger than width × height costing at most `max_tokens`."""
     import numpy as np
 
-    from . import batch
+    from ..pricing import batch
 
     long_side = max(width, height)
     if long_side > SEARCH_LIMIT:

@@ -16,14 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
-from .errors import CostcalcError
-from .parallel import map_chunks
-from .preflight import optimize
+from ..errors import CostcalcError
+from ..parallel import map_chunks
+from .optimize import optimize
 from .resize import EXTENSIONS
-from .tables import Tables, default_tables
-from .walk import Found, walk
+from .write import atomic_write
+from ..pricing.tables import Tables, default_tables
+from ..inspection.walk import Found, walk
 
-__all__ = ["MirrorRow", "MirrorTotals", "MIRROR_FIELDS", "mirror", "atomic_write", "check_destination"]
+__all__ = ["MirrorRow", "MirrorTotals", "MIRROR_FIELDS", "mirror", "check_destination"]
 
 CHUNK = 4
 """Images per unit of work: small, so that Ctrl-C is answered within a few images."""
@@ -122,22 +123,6 @@ def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.Pat
                              f"{source}; pick another, or pass --in-place to replace the originals")  # fmt: skip
         if src.is_file() and out == src:
             raise ValueError(f"output folder {outdir} is the source file {source}")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` all at once: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".costcalc-tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:  # Ctrl-C included: never leave the temporary behind
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _targets(sources, outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str | None, str | None]]:

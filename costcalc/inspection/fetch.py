@@ -14,7 +14,7 @@ import time
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from .errors import ImageReadError
+from ..errors import ImageReadError
 from .headers import HEAD_BYTES, ImageInfo, inspect_reader
 
 __all__ = ["RemoteImage", "inspect_url", "TIMEOUT", "MAX_BYTES", "MAX_REDIRECTS"]

@@ -7,11 +7,12 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .errors import ImageReadError
-from .headers import inspect, os_reason
+from ..errors import ImageReadError
+from ..errors import os_reason
+from ..inspection.headers import inspect
 from .planning import Plan, plan
 from .resize import render
-from .tables import Model, Tables
+from ..pricing.tables import Model, Tables
 
 __all__ = ["Optimized", "optimize", "read_source"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import struct
 
-from .errors import AnimatedImageError, InvalidImageError
-from .headers import ImageInfo
+from ..errors import AnimatedImageError, InvalidImageError
+from ..inspection.headers import ImageInfo
 
 __all__ = ["AnimatedImageError", "render", "strip_metadata", "FORMATS", "EXTENSIONS"]
 

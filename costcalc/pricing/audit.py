@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from .cost import Pricer
-from .errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
-from .headers import inspect_path
+from ..errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
+from ..inspection.headers import inspect_path
 from .limits import Limits, load_limits
-from .parallel import map_chunks
+from ..parallel import map_chunks
 from .tables import Tables, default_tables
-from .walk import Found, walk
+from ..inspection.walk import Found, walk
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
 

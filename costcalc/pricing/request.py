@@ -20,12 +20,12 @@ from typing import Any, Iterator
 
 from .budget import over_budget
 from .cost import Pricer
-from .errors import BudgetExceeded, CostcalcError, ImageRejectedError, RequestError, UnsupportedFormatError
+from ..errors import BudgetExceeded, CostcalcError, ImageRejectedError, RequestError, UnsupportedFormatError
 from .geometry import fit_within
-from .headers import ImageInfo
+from ..inspection.headers import ImageInfo
 from .limits import Finding, Limits, load_limits
-from .remote import MAX_BYTES, TIMEOUT, inspect_url
-from .sources import inspect_base64, inspect_data_url, inspect_local
+from ..inspection.fetch import MAX_BYTES, TIMEOUT, inspect_url
+from ..inspection.sources import inspect_base64, inspect_data_url, inspect_local
 from .tables import Tables, default_tables
 
 __all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_problems", "payload_size"]

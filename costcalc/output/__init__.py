@@ -1,0 +1,1 @@
+"""Output: tables for people; CSV, JSON and JSON lines with stable fields."""

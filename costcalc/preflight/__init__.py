@@ -1,0 +1,1 @@
+"""Preflight: plan the size a model works from, resize, write atomically."""

@@ -1,0 +1,1 @@
+"""Pricing: the billing rules, the model/price/limit tables, tokens and dollars."""
