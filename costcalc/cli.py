@@ -1,50 +1,37 @@
-"""The `costcalc` command: glue from arguments to the library and back to text."""
+"""The `costcalc` command: glue from arguments to the library and back to text.
+
+Each command imports what it uses when it runs, so start-up stays at click's
+own cost; every command calls the same functions a Python user calls.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
-from itertools import chain
+from functools import wraps
 
 import click
 
 from . import __version__
-from .pricing.cost import Estimate, check_size, price_size
 from .errors import CostcalcError, InvalidSizeError
-from .inspection.headers import inspect
-from .pricing.audit import Totals, audit_rendered
-from .output.audit import Progress, format_for, totals_table
-from .pricing.budget import over_budget, parse_usd
-from .pricing.limits import limit_editions, load_limits
-from .preflight.tree import MirrorTotals, mirror
-from .inspection.fetch import TIMEOUT
-from .pricing.request import budget_problems, count_request
-from .pricing.video import extract_frames, video_estimate
-from .output.report import (
-    estimate_row,
-    error_row,
-    estimates_table,
-    mirror_line,
-    mirror_summary,
-    model_row,
-    models_table,
-    render_table,
-    request_table,
-    to_csv,
-    to_json,
-    video_table,
-)
-from .pricing.tables import DETAILS, Tables, load_tables
+from .pricing.tables import DETAILS, Tables
 
 EXIT_CODES = """\b
 Exit codes:
   0  every image priced
   1  some image could not be priced (unreadable, not an image, rejected by the API's limits)
-  2  bad arguments (unknown model, unsupported detail, bad --size, bad table file)"""
+  2  bad arguments (unknown model, unsupported detail, bad --size, bad table file)
+  130  interrupted (Ctrl-C)"""
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")
+
+FORMAT_HELP = {
+    "json": "One JSON document.",
+    "csv": "CSV with a header row.",
+    "nl": "JSON lines: one object per row, streamed.",
+}
+"""The one set of output switches every command shares (each takes those that fit it)."""
 
 
 class ArgumentError(click.ClickException):
@@ -53,17 +40,54 @@ class ArgumentError(click.ClickException):
     exit_code = 2
 
 
+def output_options(*formats: str, help: dict[str, str] | None = None):
+    """Add --json/--csv/--nl (those named) as one `output` argument; two at once is an error."""
+
+    def decorate(command):
+        @wraps(command)
+        def run(*args, **kwargs):
+            chosen = [name for name in formats if kwargs.pop(f"as_{name}")]
+            if len(chosen) > 1:
+                raise ArgumentError(f"{' and '.join('--' + n for n in chosen)} conflict: give one output format")
+            return command(*args, output=chosen[0] if chosen else None, **kwargs)
+
+        for name in reversed(formats):
+            text = (help or {}).get(name, FORMAT_HELP[name])
+            run = click.option(f"--{name}", f"as_{name}", is_flag=True, help=text)(run)
+        return run
+
+    return decorate
+
+
 def _tables(files: tuple[str, ...]) -> Tables:
+    from .pricing.tables import load_tables
+
     try:
         return load_tables(*files)
     except CostcalcError as error:
         raise ArgumentError(f"--tables: {error}") from None
 
 
+def _models(tables: Tables, names, detail: str | None = None) -> list[str]:
+    """The table names of the -m models, each once (aliases of one row count once), checked against `detail`."""
+    resolved = []
+    for name in names:
+        try:
+            model = tables.model(name)
+            if detail is not None:
+                model.rule(detail)
+        except CostcalcError as error:
+            raise ArgumentError(f"--model {name}: {error}") from None
+        resolved.append(model.name)
+    return list(dict.fromkeys(resolved))
+
+
 def _max_usd(context, parameter, value):
     """--max-usd as an exact Decimal, or a one-line usage error."""
     if value is None:
         return None
+    from .pricing.budget import parse_usd
+
     try:
         return parse_usd(value)
     except ValueError as error:
@@ -82,6 +106,18 @@ def tables_option(command):
         help="A TOML file of your own models/prices over the shipped tables (repeatable; "
         "env COSTCALC_TABLES, separated by ':'). Format: see tables/models.toml.",
     )(command)
+
+
+def _emit(rows: list[dict], output: str, fields=None) -> None:
+    """Rows as one JSON document, CSV (with `fields`) or JSON lines, to stdout."""
+    from .output.report import to_csv, to_json, to_lines
+
+    if output == "json":
+        click.echo(to_json(rows))
+    elif output == "csv":
+        click.echo(to_csv(rows, fields or list(rows[0]) if rows else ()), nl=False)
+    else:
+        click.echo(to_lines(rows), nl=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,8 +150,7 @@ def cli():
 @click.option(
     "-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS), help="Detail level of the request."
 )
-@click.option("--json", "output", flag_value="json", help="One JSON document: a list of rows.")
-@click.option("--csv", "output", flag_value="csv", help="CSV with a header row.")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rows."})
 @tables_option
 def estimate(images, sizes, models, detail, output, table_files):
     """Tokens and USD for IMAGE files or --size WxH, for one or more models.
@@ -128,64 +163,70 @@ def estimate(images, sizes, models, detail, output, table_files):
       costcalc estimate a.png b.jpg -m gpt-4o -m gpt-5.4 -d high
       costcalc estimate --size 1024x1024 --size 2049x513 -m gpt-4o --csv
     """
+    from .inspection.headers import inspect
+    from .output.report import ESTIMATE_FIELDS, error_row, estimate_row, estimates_table
+    from .pricing.estimate import estimate as estimate_one
+
     if not images and not sizes:
         raise ArgumentError("nothing to price: give IMAGE files or --size WxH (see `costcalc estimate -h`)")
     tables = _tables(table_files)
-    names = []
-    for name in models:
-        try:
-            model = tables.model(name)
-            model.rule(detail)
-        except CostcalcError as error:
-            raise ArgumentError(f"--model {name}: {error}") from None
-        names.append(model.name)
+    names = _models(tables, models, detail)
 
-    sources: list[tuple[str | None, tuple[int, int] | None, str | None]] = []
+    sources: list[tuple[str | None, object, str | None]] = []  # (label, ImageInfo or (w, h), problem)
     for path in images:
         try:
-            info = inspect(path)
-            sources.append((path, (info.width, info.height), None))
+            sources.append((path, inspect(path), None))
         except CostcalcError as error:
             sources.append((path, None, str(error)))
     for text in sizes:
         sources.append((None, _parse_size(text), None))
 
-    results: dict[tuple[int, str], Estimate | str] = {}
+    results = {}
     rows = []
-    failed = False
-    for index, (label, size, problem) in enumerate(sources):
+    for index, (label, source, problem) in enumerate(sources):
+        size = _size_of(source)
         for name in names:
             if problem is None:
                 try:
-                    result = price_size(*size, model=name, detail=detail, tables=tables, source=label)
+                    result = estimate_one(source, model=name, detail=detail, tables=tables)
+                    if label is not None:
+                        result = result.with_source(label)
                     results[(index, name)] = result
                     rows.append(estimate_row(result))
                     continue
                 except CostcalcError as error:
-                    problem_here = f"{label}: {error}" if label else str(error)
+                    message = str(error)
+                    problem_here = message if label is None or message.startswith(label) else f"{label}: {message}"
             else:
                 problem_here = problem
-            failed = True
             results[(index, name)] = problem_here
             rows.append(error_row(label, name, detail, problem_here, size))
     for message in dict.fromkeys(r["error"] for r in rows if r["error"]):
         click.echo(f"Error: {message}", err=True)
 
-    if output == "json":
-        click.echo(to_json(rows))
-    elif output == "csv":
-        click.echo(to_csv(rows), nl=False)
+    if output:
+        _emit(rows, output, ESTIMATE_FIELDS)
     else:
-        click.echo(estimates_table([(label or "-", size) for label, size, _ in sources], names, results))
+        shown = [(label or "-", _size_of(source)) for label, source, _ in sources]
+        click.echo(estimates_table(shown, names, results))
         applied = ", ".join(f"{name} → {tables.model(name).rule(detail)[0]}" for name in names)
         click.echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if any(row["error"] for row in rows) else 0)
+
+
+def _size_of(source) -> tuple[int, int] | None:
+    """(width, height) of an inspected file or a --size pair; None when unreadable."""
+    if source is None or isinstance(source, tuple) and len(source) == 2:
+        return source
+    return source.width, source.height
 
 
 def _parse_size(text: str) -> tuple[int, int]:
     match = _SIZE.match(text)
     if not match:
         raise ArgumentError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1024x768")
+    from .pricing.cost import check_size
+
     try:
         return check_size(int(match[1]), int(match[2]))
     except InvalidSizeError as error:
@@ -193,9 +234,9 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments or table file.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of models.")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: a list of models."})
 @tables_option
-def models(as_json, table_files):
+def models(output, table_files):
     """The model table: billing scheme, detail rules, price, and sources.
 
     Tile cells read base+tile per 512 px tile; patch cells read
@@ -207,10 +248,12 @@ def models(as_json, table_files):
       costcalc models --json
       costcalc models --tables my-models.toml
     """
+    from .output.report import model_row, models_table
+
     tables = _tables(table_files)
     listed = tables.models()
-    if as_json:
-        click.echo(to_json([model_row(model, tables) for model in listed]))
+    if output:
+        _emit([model_row(model, tables) for model in listed], output)
     else:
         click.echo(models_table(listed, tables))
 
@@ -241,9 +284,9 @@ Skipped files (symlinks not followed) do not count as unpriced."""
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if a model's total tokens exceed N.")
 @click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
               help="Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
-@click.option("--json", "output", flag_value="json", help="One JSON document: rows and totals.")
-@click.option("--csv", "output", flag_value="csv", help="CSV, one row per file and model.")
-@click.option("--nl", "output", flag_value="nl", help="JSON lines, one object per file and model, streamed.")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: rows and totals.",
+                                            "csv": "CSV, one row per file and model.",
+                                            "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
@@ -263,9 +306,16 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
       costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
     """
+    from itertools import chain
+
+    from .output.audit import Progress, format_for, totals_table
+    from .pricing.audit import Totals, audit_rendered
+    from .pricing.budget import over_budget
+    from .pricing.limits import limit_editions
+
     tables = _tables(table_files)
+    names = _models(tables, models)
     try:
-        names = [tables.model(name).name for name in models]
         render = format_for(output, names, summary)
         chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
                                 jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
@@ -336,13 +386,13 @@ Exit codes:
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
-@click.option("--json", "report", flag_value="json", help="One JSON document: rows and totals.")
-@click.option("--nl", "report", flag_value="nl", help="JSON lines, one object per image, streamed.")
+@output_options("json", "nl", help={"json": "One JSON document: rows and totals.",
+                                   "nl": "JSON lines, one object per image, streamed."})
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes.")
 @tables_option
 def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, globs, excludes, recursive, hidden, report, jobs, table_files):  # fmt: skip
+             force, globs, excludes, recursive, hidden, output, jobs, table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
     The source tree is mirrored under OUTDIR (several PATHs each under their
@@ -356,6 +406,13 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
       costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """
+    import json
+
+    from .output.audit import Progress
+    from .output.report import mirror_line, mirror_summary
+    from .preflight.tree import MirrorTotals, mirror
+
+    report = output
     tables = _tables(table_files)
     fmt = None if image_format == "keep" else image_format
     try:
@@ -413,16 +470,18 @@ Exit codes:
 @click.argument("payload", type=click.File("rb"), metavar="FILE|-")
 @click.option("-m", "--model", metavar="MODEL", help="Price for this model instead of the payload's.")
 @click.option("--fetch", is_flag=True, help="Read the headers of http(s) image URLs (off by default: no network).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=TIMEOUT, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds per remote URL, redirects included.")
 @click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH", help="The size of an uploaded file_id.")
 @click.option("--limits", "edition", metavar="EDITION", help="Request limits to check (`costcalc limits`).")
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if the images' tokens exceed N.")
 @click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
               help="Budget: exit 4 if the images' USD exceeds this.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document: images, totals, findings.")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: images, totals, findings.",
+                                            "csv": "CSV, one row per image.",
+                                            "nl": "JSON lines, one object per image."})
 @tables_option
-def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, budget_usd, as_json, table_files):
+def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, budget_usd, output, table_files):
     """Price every image in a request payload (Chat Completions, Responses, or legacy GPT-4V) before sending it.
 
     Data URLs are decoded only as far as their headers; paths and file:// URLs
@@ -435,6 +494,11 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, bud
       costcalc request payload.json -m gpt-5.4 --max-usd 0.05
       python make_request.py | costcalc request - --fetch --json
     """
+    import json
+
+    from .output.report import request_table
+    from .pricing.request import budget_problems, count_request
+
     tables = _tables(table_files)
     sizes = {}
     for text in file_sizes:
@@ -448,10 +512,12 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, bud
     except CostcalcError as error:
         raise ArgumentError(f"{name}: {error}") from None
     problems = budget_problems(estimate, max_tokens, budget_usd)
-    if as_json:
+    if output == "json":
         budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
                   "over": problems}  # fmt: skip
         click.echo(json.dumps({**estimate.as_dict(), "budget": budget}, indent=2, ensure_ascii=False))
+    elif output:
+        _emit(estimate.as_dict()["images"], output)
     else:
         click.echo(request_table(estimate))
     for image in estimate.images:
@@ -483,9 +549,9 @@ Exit codes:
 @click.option("--extract", "outdir", type=click.Path(file_okay=False, path_type=str), metavar="OUTDIR",
               help="Also write the sampled frames, upright, at the size the model works from (for the first -m).")
 @click.option("--format", "image_format", type=click.Choice(["jpeg", "png", "webp"]), default="jpeg", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON document: a row per clip and model.")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: a row per clip and model."})
 @tables_option
-def video(clips, models, detail, every, fps, frames, max_side, outdir, image_format, as_json, table_files):
+def video(clips, models, detail, every, fps, frames, max_side, outdir, image_format, output, table_files):
     """Price the frames a clip would be sent as, from its metadata; optionally extract exactly those frames.
 
     Vision models take no video: a clip costs its sampled frames, each at the
@@ -500,13 +566,11 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
     """
     if sum(option is not None for option in (every, fps, frames)) > 1:
         raise ArgumentError("give one of --every, --fps or --frames")
+    from .output.report import video_table
+    from .pricing.video import extract_frames, video_estimate
+
     tables = _tables(table_files)
-    try:
-        names = [tables.model(name).name for name in models]
-        for name in names:
-            tables.model(name).rule(detail)
-    except CostcalcError as error:
-        raise ArgumentError(str(error)) from None
+    names = _models(tables, models, detail)
     sampling = {"every": every, "fps": fps, "frames": frames, "max_side": max_side}
     rows, failed = [], False
     for clip in clips:
@@ -522,22 +586,23 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
             failed = True
             continue
         rows.append((clip, estimates))
-    if as_json:
+    if output:
         documents = []
         for clip, result in rows:
             if isinstance(result, str):
                 documents.append({"path": clip, "error": result})
             else:
-                documents.extend(estimate.as_dict() for estimate in result)
-        click.echo(json.dumps(documents, indent=2))
+                documents.extend({**estimate.as_dict(), "error": None} for estimate in result)
+        fields = list(next((d for d in documents if d.get("error") is None), documents[0] if documents else {}))
+        _emit(documents, output, fields + [f for f in ("path", "error") if f not in fields])
     else:
         click.echo(video_table(rows, names))
     sys.exit(1 if failed else 0)
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of rules.")
-def limits(as_json):
+@output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rules."})
+def limits(output):
     """The API's input rules, by edition, with their sources (checked by `costcalc audit`).
 
     \b
@@ -545,11 +610,14 @@ def limits(as_json):
       costcalc limits
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
+    from .output.report import render_table
+    from .pricing.limits import limit_editions, load_limits
+
     rows = [load_limits(edition).rules for edition in limit_editions()]
     listed = [rule for edition in rows for rule in edition.values()]
-    if as_json:
-        click.echo(to_json([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
-                            for rule in listed]))  # fmt: skip
+    if output:
+        _emit([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
+               for rule in listed], output)  # fmt: skip
         return
     def shown(value) -> str:
         if isinstance(value, bool):

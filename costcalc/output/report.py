@@ -20,6 +20,7 @@ __all__ = [
     "render_table",
     "to_csv",
     "to_json",
+    "to_lines",
     "estimates_table",
     "model_row",
     "models_table",
@@ -74,6 +75,11 @@ def format_usd(usd: Decimal | None) -> str:
 def to_json(rows: Sequence[dict]) -> str:
     """One JSON document: a list of row objects."""
     return json.dumps(list(rows), indent=2, ensure_ascii=False)
+
+
+def to_lines(rows: Iterable[dict]) -> str:
+    """JSON lines: one compact object per row, each line ending in a newline."""
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def to_csv(rows: Iterable[dict], fields: Sequence[str] = ESTIMATE_FIELDS) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,10 @@ class Estimate:
     price: Price | None
     source: str | None = None
     """The file the size came from, if any."""
+
+    def with_source(self, source: str | None) -> "Estimate":
+        """The same estimate, labelled with the file it came from."""
+        return replace(self, source=source)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `usd` a number or null."""

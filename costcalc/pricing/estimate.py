@@ -5,20 +5,22 @@ from __future__ import annotations
 import os
 
 from .cost import Estimate, price_size
-from ..inspection.headers import Source, inspect
+from ..inspection.headers import ImageInfo, Source, inspect
 from .tables import Model, Tables
 
 __all__ = ["estimate"]
 
 
 def estimate(
-    source: Source | tuple[int, int],
+    source: Source | ImageInfo | tuple[int, int],
     *,
     model: str | Model,
     detail: str = "auto",
     tables: Tables | None = None,
 ) -> Estimate:
     """What one image costs `model` at `detail`: size from the header only, never the pixels."""
+    if isinstance(source, ImageInfo):  # already inspected: price what its header said
+        return price_size(source.width, source.height, model=model, detail=detail, tables=tables)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
