@@ -20,7 +20,8 @@ from .pricing.tables import DETAILS, Tables
 EXIT_CODES = """\b
 Exit codes:
   0  every image priced
-  1  some image could not be priced (unreadable, not an image, rejected by the API's limits)
+  1  some image could not be priced (unreadable, not an image, rejected by the API's limits;
+     damaged, with --strict)
   2  bad arguments (unknown model, unsupported detail, bad --size, bad table file)
   130  interrupted (Ctrl-C)"""
 
@@ -104,7 +105,7 @@ def tables_option(command):
         envvar="COSTCALC_TABLES",
         metavar="FILE",
         help="A TOML file of your own models/prices over the shipped tables (repeatable; "
-        "env COSTCALC_TABLES, separated by ':'). Format: see tables/models.toml.",
+        "env COSTCALC_TABLES, separated by ':'). Format: see tables/models/README.md.",
     )(command)
 
 
@@ -120,7 +121,53 @@ def _emit(rows: list[dict], output: str, fields=None) -> None:
         click.echo(to_lines(rows), nl=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: Ctrl-C exits 130 in every command; no error ever ends in a traceback (issue 9)."""
+
+    def invoke(self, ctx):
+        """Run the command: KeyboardInterrupt → "interrupted", 130; a stray CostcalcError → one line, 2."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
+        except CostcalcError as error:
+            raise ArgumentError(str(error)) from None
+        except MemoryError:
+            raise click.ClickException("out of memory") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as error:  # the output closed, a disk full: one line, not a traceback
+            if isinstance(error, BrokenPipeError):
+                raise
+            raise click.ClickException(f"{getattr(error, 'filename', None) or 'output'}: "
+                                       f"{error.strerror or error}") from None  # fmt: skip
+
+
+def _interrupted(message: str = "interrupted"):
+    """Ctrl-C: say so on stderr and exit 130 (128 + SIGINT), whatever was running."""
+    try:
+        click.echo(f"\n{message}", err=True)
+    finally:
+        raise click.exceptions.Exit(130)
+
+
+def _text_streams() -> None:
+    """Standard output writes a path's undecodable bytes back as those bytes (errors='surrogateescape').
+
+    A file named in Latin-1 comes in as os.fsdecode gives it ('caf\\udce9.png');
+    machine outputs (JSON, JSON lines, CSV) then carry the very bytes of its name,
+    so a program reading them can open the file (issue 9).
+    """
+    for stream in (sys.stdout,):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # a stream that cannot change: leave it
+                pass
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="costcalc")
 def cli():
     """What an image costs a vision model, in tokens and dollars, before you send it.
@@ -132,6 +179,13 @@ def cli():
       costcalc estimate --size 2560x1669 -m gpt-5.4 --json
       costcalc models
     """
+    _text_streams()
+
+
+def strict_option(command):
+    """--strict: a damaged file (priced from its header, with a warning) becomes an error (exit 1)."""
+    return click.option("--strict", is_flag=True,
+                        help="Treat a damaged file (a warning: priced from its header) as an error.")(command)  # fmt: skip
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -150,9 +204,11 @@ def cli():
 @click.option(
     "-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS), help="Detail level of the request."
 )
+@click.option("--limits", "edition", metavar="EDITION", help="Input rules to check against (`costcalc limits`); default: newest.")
+@strict_option
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rows."})
 @tables_option
-def estimate(images, sizes, models, detail, output, table_files):
+def estimate(images, sizes, models, detail, edition, strict, output, table_files):
     """Tokens and USD for IMAGE files or --size WxH, for one or more models.
 
     Sizes come from the file header; no pixels are decoded.
@@ -163,21 +219,28 @@ def estimate(images, sizes, models, detail, output, table_files):
       costcalc estimate a.png b.jpg -m gpt-4o -m gpt-5.4 -d high
       costcalc estimate --size 1024x1024 --size 2049x513 -m gpt-4o --csv
     """
+    from .errors import ImageRejectedError
     from .inspection.headers import inspect
+    from .inspection.walk import display_path
     from .output.report import ESTIMATE_FIELDS, error_row, estimate_row, estimates_table
     from .pricing.estimate import estimate as estimate_one
+    from .pricing.limits import load_limits
 
     if not images and not sizes:
         raise ArgumentError("nothing to price: give IMAGE files or --size WxH (see `costcalc estimate -h`)")
     tables = _tables(table_files)
     names = _models(tables, models, detail)
+    try:
+        load_limits(edition)
+    except CostcalcError as error:
+        raise ArgumentError(f"--limits: {error}") from None
 
-    sources: list[tuple[str | None, object, str | None]] = []  # (label, ImageInfo or (w, h), problem)
+    sources: list[tuple[str | None, object, object]] = []  # (label, ImageInfo or (w, h), problem)
     for path in images:
         try:
-            sources.append((path, inspect(path), None))
+            sources.append((path, inspect(path, name=display_path(path)), None))
         except CostcalcError as error:
-            sources.append((path, None, str(error)))
+            sources.append((path, None, error))
     for text in sizes:
         sources.append((None, _parse_size(text), None))
 
@@ -186,28 +249,34 @@ def estimate(images, sizes, models, detail, output, table_files):
     for index, (label, source, problem) in enumerate(sources):
         size = _size_of(source)
         for name in names:
-            if problem is None:
-                try:
-                    result = estimate_one(source, model=name, detail=detail, tables=tables)
+            error = problem
+            if error is None:
+                try:  # the verdict every command gives a file (pricing.verdict)
+                    result = estimate_one(source, model=name, detail=detail, tables=tables, limits=edition,
+                                          strict=strict)  # fmt: skip
                     if label is not None:
                         result = result.with_source(label)
                     results[(index, name)] = result
                     rows.append(estimate_row(result))
                     continue
-                except CostcalcError as error:
-                    message = str(error)
-                    problem_here = message if label is None or message.startswith(label) else f"{label}: {message}"
-            else:
-                problem_here = problem
+                except CostcalcError as caught:
+                    error = caught
+            message, shown = str(error), display_path(label) if label is not None else None
+            problem_here = message if shown is None or message.startswith(shown) else f"{shown}: {message}"
+            rule = error.rule if isinstance(error, ImageRejectedError) else None
             results[(index, name)] = problem_here
-            rows.append(error_row(label, name, detail, problem_here, size))
+            rows.append(error_row(label, name, detail, problem_here, size, rule,
+                                  getattr(source, "warning", None)))  # fmt: skip
     for message in dict.fromkeys(r["error"] for r in rows if r["error"]):
         click.echo(f"Error: {message}", err=True)
+    for message in dict.fromkeys(f"{display_path(r['source'])}: {r['warning']}" for r in rows
+                                 if r["warning"] and not r["error"]):  # fmt: skip
+        click.echo(f"Warning: {message}", err=True)
 
     if output:
         _emit(rows, output, ESTIMATE_FIELDS)
     else:
-        shown = [(label or "-", _size_of(source)) for label, source, _ in sources]
+        shown = [(display_path(label) if label else "-", _size_of(source)) for label, source, _ in sources]
         click.echo(estimates_table(shown, names, results))
         applied = ", ".join(f"{name} → {tables.model(name).rule(detail)[0]}" for name in names)
         click.echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
@@ -261,7 +330,7 @@ def models(output, table_files):
 AUDIT_EXIT_CODES = """\b
 Exit codes:
   0  every file priced, within budget
-  1  some files could not be priced (rejected by the API's rules, or unreadable)
+  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict)
   2  bad arguments (unknown model, unsupported detail, unknown --limits edition)
   4  over budget (--max-tokens / --max-usd, for any model)
   5  over budget, and some files could not be priced
@@ -288,11 +357,12 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@strict_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, jobs, table_files):  # fmt: skip
+          output, summary, strict, jobs, table_files):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -318,7 +388,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     try:
         render = format_for(output, names, summary)
         chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
-                                jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
+                                jobs=jobs, strict=strict, recursive=recursive, globs=globs, excludes=excludes,
                                 follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
         chunks = chain([next(chunks)], chunks)
     except StopIteration:
@@ -364,7 +434,8 @@ OPTIMIZE_EXIT_CODES = """\b
 Exit codes:
   0  every image written or up to date
   1  some images could not be written (unreadable, unsupported, animated without --first-frame, over budget)
-  2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place)
+  2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place), or outputs
+     that would overwrite a source or another original, or two sources bound for one output; nothing written
   130  interrupted (Ctrl-C); every file written so far is whole"""
 
 
@@ -388,11 +459,12 @@ Exit codes:
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
 @output_options("json", "nl", help={"json": "One JSON document: rows and totals.",
                                    "nl": "JSON lines, one object per image, streamed."})
+@strict_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes.")
 @tables_option
 def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, globs, excludes, recursive, hidden, output, jobs, table_files):  # fmt: skip
+             force, globs, excludes, recursive, hidden, output, strict, jobs, table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
     The source tree is mirrored under OUTDIR (several PATHs each under their
@@ -420,7 +492,7 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
         chunks = mirror(paths, outdir, model=name, detail=detail, max_tokens=max_tokens, format=fmt,
                         quality=quality, keep_metadata=keep_metadata, first_frame=first_frame, in_place=in_place,
                         force=force, tables=tables, jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
-                        hidden=hidden)  # fmt: skip
+                        hidden=hidden, strict=strict)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
     totals = MirrorTotals()
@@ -434,9 +506,10 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
             for row in rows:
                 totals.add(row)
                 if report == "nl":
-                    out.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+                    out.write(json.dumps(row.as_dict(), ensure_ascii=False, allow_nan=False) + "\n")
                 elif report == "json":
-                    out.write(("\n    " if first else ",\n    ") + json.dumps(row.as_dict(), ensure_ascii=False))
+                    text = json.dumps(row.as_dict(), ensure_ascii=False, allow_nan=False)
+                    out.write(("\n    " if first else ",\n    ") + text)
                 else:
                     out.write(mirror_line(row) + "\n")
                 first = False
@@ -447,7 +520,7 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
         sys.exit(130)
     progress.done()
     if report == "json":
-        tail = json.dumps({"totals": totals.as_dict()}, indent=2)[1:-1].rstrip()
+        tail = json.dumps({"totals": totals.as_dict()}, indent=2, allow_nan=False)[1:-1].rstrip()
         out.write(("\n  ]," if not first else "],") + tail + "\n}\n")
     elif report is None:
         out.write(("\n" if not first else "") + mirror_summary(totals) + "\n")
@@ -461,18 +534,23 @@ REQUEST_EXIT_CODES = """\b
 Exit codes:
   0  every image priced, within budget and the request limits
   1  some images could not be priced, or the request breaks a limit (image count, payload size)
-  2  bad payload or arguments (not JSON, no messages/input, a part of unknown type, unknown model)
+  2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model)
   4  over budget (--max-tokens / --max-usd; unpriced images or an unknown price fail it)
-  5  over budget, and some images unpriced or a limit broken"""
+  5  over budget, and some images unpriced or a limit broken
+  130  interrupted (Ctrl-C)"""
 
 
 @cli.command(epilog=REQUEST_EXIT_CODES)
 @click.argument("payload", type=click.File("rb"), metavar="FILE|-")
-@click.option("-m", "--model", metavar="MODEL", help="Price for this model instead of the payload's.")
+@click.option("-m", "--model", metavar="MODEL",
+              help="Price for this model instead of the payload's (a Gemini body names none: give it here).")
 @click.option("--fetch", is_flag=True, help="Read the headers of http(s) image URLs (off by default: no network).")
+@click.option("--allow-private", is_flag=True,
+              help="With --fetch, also fetch from loopback, private and link-local addresses (refused by default).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds per remote URL, redirects included.")
-@click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH", help="The size of an uploaded file_id.")
+@click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH",
+              help="The size of an uploaded file: a file_id, Gemini file URI or S3 URI (repeatable).")
 @click.option("--limits", "edition", metavar="EDITION", help="Request limits to check (`costcalc limits`).")
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if the images' tokens exceed N.")
 @click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
@@ -480,18 +558,25 @@ Exit codes:
 @output_options("json", "csv", "nl", help={"json": "One JSON document: images, totals, findings.",
                                             "csv": "CSV, one row per image.",
                                             "nl": "JSON lines, one object per image."})
+@strict_option
 @tables_option
-def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, budget_usd, output, table_files):
-    """Price every image in a request payload (Chat Completions, Responses, or legacy GPT-4V) before sending it.
+def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, max_tokens, budget_usd, output,
+            strict, table_files):  # fmt: skip
+    """Price every image in a request payload, in any vendor's shape, before sending it.
 
-    Data URLs are decoded only as far as their headers; paths and file:// URLs
-    are read locally (relative to the payload file); http(s) URLs only with
-    --fetch, header bytes only.
+    Shapes, told apart by their structure: OpenAI Chat Completions and
+    Responses (also Mistral, Qwen and xAI), Anthropic Messages, Gemini
+    generateContent, Bedrock Converse, legacy GPT-4V. The payload's model
+    (or -m) picks the rules and the request limits. Data URLs and base64 are
+    decoded only as far as their headers; paths and file:// URLs are read
+    locally (relative to the payload file); http(s) URLs only with --fetch,
+    header bytes only.
 
     \b
     Examples:
       costcalc request payload.json
       costcalc request payload.json -m gpt-5.4 --max-usd 0.05
+      costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
     import json
@@ -502,20 +587,22 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, bud
     tables = _tables(table_files)
     sizes = {}
     for text in file_sizes:
-        file_id, _, size = text.partition("=")
+        file_id, _, size = text.rpartition("=")  # an id or URI may hold '=' itself
         sizes[file_id] = _parse_size(size)
     name = getattr(payload, "name", "-")
     base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
     try:
         estimate = count_request(payload.read(), model=model, fetch=fetch, file_sizes=sizes, base_dir=base,
-                                 tables=tables, limits=edition, timeout=timeout)  # fmt: skip
+                                 tables=tables, limits=edition, timeout=timeout,
+                                 allow_private=allow_private, strict=strict)  # fmt: skip
     except CostcalcError as error:
         raise ArgumentError(f"{name}: {error}") from None
     problems = budget_problems(estimate, max_tokens, budget_usd)
     if output == "json":
         budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
                   "over": problems}  # fmt: skip
-        click.echo(json.dumps({**estimate.as_dict(), "budget": budget}, indent=2, ensure_ascii=False))
+        document = {**estimate.as_dict(), "budget": budget}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
     elif output:
         _emit(estimate.as_dict()["images"], output)
     else:
@@ -523,6 +610,8 @@ def request(payload, model, fetch, timeout, file_sizes, edition, max_tokens, bud
     for image in estimate.images:
         if image.error:
             click.echo(f"Error: {image.error}", err=True)
+        elif image.warning:
+            click.echo(f"Warning: {image.where}: {image.warning}", err=True)
     for finding in estimate.findings:
         click.echo(f"limit: {finding.message}", err=True)
     for problem in problems:
@@ -534,7 +623,8 @@ VIDEO_EXIT_CODES = """\b
 Exit codes:
   0  every clip priced (and extracted, with --extract)
   1  some clips could not be read (not a video, a codec FFmpeg cannot decode, PyAV missing)
-  2  bad arguments (unknown model or detail, two samplings at once)"""
+  2  bad arguments (unknown model or detail, two samplings at once, two clips of one name to --extract)
+  130  interrupted (Ctrl-C)"""
 
 
 @cli.command(epilog=VIDEO_EXIT_CODES)
@@ -567,11 +657,16 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
     if sum(option is not None for option in (every, fps, frames)) > 1:
         raise ArgumentError("give one of --every, --fps or --frames")
     from .output.report import video_table
-    from .pricing.video import extract_frames, video_estimate
+    from .pricing.video import extract_frames, plan_frame_folders, video_estimate
 
     tables = _tables(table_files)
     names = _models(tables, models, detail)
     sampling = {"every": every, "fps": fps, "frames": frames, "max_side": max_side}
+    if outdir:
+        try:  # every clip's frame folder, before any frame is written (issue 9)
+            plan_frame_folders(clips, outdir)
+        except CostcalcError as error:
+            raise ArgumentError(str(error)) from None
     rows, failed = [], False
     for clip in clips:
         try:
@@ -631,5 +726,13 @@ def limits(output):
 
 
 def main() -> None:
-    """Entry point of the `costcalc` console script."""
-    cli()
+    """Entry point of the `costcalc` console script: Ctrl-C at any moment exits 130."""
+    try:
+        cli.main(prog_name="costcalc")
+    except KeyboardInterrupt:  # outside a command (while parsing, or on the way out)
+        try:
+            sys.stderr.write("\ninterrupted\n")
+            sys.stdout.flush()
+        except BaseException:  # a second Ctrl-C, a closed pipe: exit all the same
+            pass
+        os._exit(130)

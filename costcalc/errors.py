@@ -9,6 +9,7 @@ __all__ = [
     "CostcalcError",
     "UnknownModelError",
     "UnsupportedDetailError",
+    "UnpublishedRuleError",
     "InvalidSizeError",
     "ImageRejectedError",
     "InvalidImageError",
@@ -20,6 +21,8 @@ __all__ = [
     "RequestError",
     "BudgetExceeded",
     "VideoError",
+    "OutputConflictError",
+    "DecodeLimitError",
     "os_reason",
     "file_kind",
 ]
@@ -54,20 +57,50 @@ class UnsupportedDetailError(CostcalcError, ValueError):
         super().__init__(message)
 
 
+class UnpublishedRuleError(CostcalcError, ValueError):
+    """A known model (or detail level) whose vendor publishes no image-token rule (SPEC §2b, §6): never a borrowed number."""
+
+    def __init__(self, model: str, detail: object, note: str = "") -> None:
+        self.model = model
+        self.detail = detail
+        self.note = note
+        why = f" ({note})" if note else ""
+        message = (
+            f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does not "
+            f"guess — a probe of the vendor's token-counting endpoint (`costcalc probe`, once available) can measure it"
+        )
+        super().__init__(message)
+
+    def __reduce__(self):  # keep the fields across processes
+        return _rebuild, (type(self), self.args, vars(self))
+
+
 class InvalidSizeError(CostcalcError, ValueError):
     """A width or height that is not a positive whole number of pixels."""
 
 
 class ImageRejectedError(CostcalcError, ValueError):
-    """An image the API would reject rather than resize (e.g. over 30,000 patches)."""
+    """An image the API would refuse; `rule` names the input rule it breaks (SPEC §3).
+
+    One family for every rule: formats (UnsupportedFormatError), animated
+    (AnimatedImageError), max_image_bytes (limits.toml), max_patches (models.toml:
+    over 30,000 patches the API rejects rather than resizes).
+    """
+
+    def __init__(self, message: str, rule: str | None = "max_patches") -> None:
+        self.rule = rule
+        super().__init__(message)
+
+    def __reduce__(self):  # keep the rule across processes
+        return _rebuild, (type(self), self.args, vars(self))
 
 
 class InvalidImageError(CostcalcError, ValueError):
     """Image bytes whose header is truncated, corrupt or of no known format."""
 
 
-class UnsupportedFormatError(InvalidImageError):
-    """A recognised image format that the API does not accept."""
+class UnsupportedFormatError(ImageRejectedError, InvalidImageError):
+    """A recognised image format that the API does not accept: rule `formats` (and still an InvalidImageError)."""
 
     def __init__(self, format: str, where: str = "") -> None:
         self.format = format
@@ -76,7 +109,7 @@ class UnsupportedFormatError(InvalidImageError):
             f"{prefix}{format} is not accepted by the API (PNG, JPEG, WEBP, non-animated GIF); "
             f"convert it, e.g. to PNG or JPEG"
         )
-        super().__init__(message)
+        super().__init__(message, "formats")
 
 
 class ImageReadError(CostcalcError, OSError):
@@ -91,8 +124,11 @@ class PlanError(CostcalcError, ValueError):
     """No size of an image meets the token budget asked for."""
 
 
-class AnimatedImageError(CostcalcError, ValueError):
-    """An animated image, which the API refuses; only its first frame can be kept, when asked."""
+class AnimatedImageError(ImageRejectedError):
+    """An animated image, which the API refuses (rule `animated`); only its first frame can be kept, when asked."""
+
+    def __init__(self, message: str, rule: str | None = "animated") -> None:
+        super().__init__(message, rule)
 
 
 class RequestError(CostcalcError, ValueError):
@@ -109,6 +145,25 @@ class BudgetExceeded(CostcalcError):
 
 class VideoError(CostcalcError, ValueError):
     """A clip that cannot be read: not a video, no video stream, a codec FFmpeg cannot decode, no PyAV."""
+
+
+class OutputConflictError(CostcalcError, ValueError):
+    """Outputs that would overwrite a source or another original, or two sources bound for one output (issue 9).
+
+    Raised while planning, before any file is written; the message names both paths.
+    """
+
+
+class DecodeLimitError(CostcalcError, ValueError):
+    """An image with more pixels than `optimize` decodes (its stated memory bound), or one memory ran out on."""
+
+
+def _rebuild(cls, args, state):
+    """Unpickle an error whose __init__ takes other arguments than its args."""
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 # ------------------------------------------------------------------ wording

@@ -4,6 +4,12 @@ The first chunk runs here, so small jobs never start a pool. After it, at most
 four chunks per worker are in flight: memory stays flat however long the
 stream. Workers ignore Ctrl-C, which is the parent's to handle; on the way
 out, chunks not yet started are cancelled and running ones finish.
+
+Workers are started by a fork server (POSIX) or spawned (Windows), never
+forked from this process (issue 9): a fork copies a multi-threaded host
+program with its locks held by threads that do not exist in the child, and
+fork is unsafe on macOS. So `work` and `config` travel by pickle, and a
+worker rebuilds what it needs (tables, pricers) on first use.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections import deque
 from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-__all__ = ["map_chunks"]
+__all__ = ["map_chunks", "start_context"]
 
 T = TypeVar("T")
 
@@ -36,12 +42,9 @@ def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, 
         for chunk in chain([second], chunks):
             yield work(config, chunk)
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=start_context(), initializer=_ignore_sigint) as pool:
         pending: deque = deque()
         try:
             for chunk in chain([second], chunks):
@@ -53,6 +56,14 @@ def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, 
         finally:
             for future in pending:
                 future.cancel()
+
+
+def start_context():
+    """The multiprocessing context workers start in: 'forkserver' where there is one (POSIX), else 'spawn'."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _ignore_sigint() -> None:

@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_cli_json_and_csv_rows():
         ("gpt-4o", 1024, 1024, 765), ("gpt-6-astra", 1024, 1024, 1229),
         ("gpt-4o", 2049, 513, 1445), ("gpt-6-astra", 2049, 513, 1326),
     ]  # fmt: skip
-    assert rows[0]["usd"] == 0.0019125 and rows[1]["usd"] is None and rows[0]["detail"] == "auto"
+    assert rows[0]["usd"] == 0.0019125 and rows[1]["usd"] == 0.01229 and rows[0]["detail"] == "auto"  # 1229 × $10
     assert all(r["error"] is None for r in rows)
     result = run("estimate", "--size", "1024x1024", "-m", "gpt-4o", "--csv")
     (row,) = csv.DictReader(io.StringIO(result.output))
@@ -139,7 +140,7 @@ def test_cli_models():
     assert any(line.split()[:2] == ["gpt-5.4", "patch"] and "2048/6144" in line for line in lines)
     rows = json.loads(run("models", "--json").output)
     astra = next(r for r in rows if r["name"] == "gpt-6-astra")
-    assert astra["details"]["high"]["patch_budget"] == 2500 and astra["usd_per_1m_input"] is None
+    assert astra["details"]["high"]["patch_budget"] == 2500 and Decimal(astra["usd_per_1m_input"]) == 10  # SPEC §7
 
 
 def test_help_is_made_of_examples_and_documents_exit_codes():

@@ -93,12 +93,14 @@ def test_other_formats_are_named_and_refused(fmt, data):
 def test_every_truncation_gives_the_right_size_or_invalid_image(case):
     """A cut file is either read right or refused; never a wrong size, never another error.
 
-    JPEG is read from its header alone, so any prefix holding the frame header
-    reads; PNG, GIF and WebP are also checked for a whole body (IEND, a whole
-    first frame, the RIFF size), so only the whole file reads — less at most
-    IEND's 4-byte CRC or the GIF trailer byte, which Pillow does not need either.
+    Any prefix holding the whole header reads (issue 9: priced from its header);
+    every file is also checked for a whole body (JPEG's EOI, PNG's IEND, a whole
+    first GIF frame, the RIFF size), so only the whole file reads without a
+    warning — less at most IEND's 4-byte CRC or the GIF trailer byte, which Pillow
+    does not need either.
     """
     fmt, data = CASES[case]
+    assert inspect(data).warning is None
     expected = (inspect(data).width, inspect(data).height)
     cuts = [*range(0, min(400, len(data))), *range(400, len(data), 997), len(data) - 1]
     outcomes = []
@@ -109,13 +111,12 @@ def test_every_truncation_gives_the_right_size_or_invalid_image(case):
             outcomes.append("invalid")
         else:
             assert (info.width, info.height) == expected, cut
-            outcomes.append("ok")
-    if fmt == "JPEG":
-        first_ok = outcomes.index("ok")
-        assert set(outcomes[first_ok:]) == {"ok"}
-        assert cuts[first_ok] <= (300 if case != "jpeg-huge-app" else len(data))
-    else:
-        assert all(cut >= len(data) - 4 for cut, outcome in zip(cuts, outcomes) if outcome == "ok")
+            outcomes.append("ok" if info.warning is None else "warning")
+    first_read = next(i for i, outcome in enumerate(outcomes) if outcome != "invalid")
+    assert "invalid" not in outcomes[first_read:]
+    assert cuts[first_read] <= (300 if case != "jpeg-huge-app" else len(data))
+    whole = len(data) if fmt == "JPEG" else len(data) - 4
+    assert all(cut >= whole for cut, outcome in zip(cuts, outcomes) if outcome == "ok")
 
 
 def test_truncated_jpeg_after_large_app_segment():

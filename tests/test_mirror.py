@@ -105,14 +105,19 @@ def test_reruns_skip_up_to_date_outputs(source, tmp_path):
     assert {json.loads(line)["status"] for line in forced.stdout.splitlines()} == {"written"}
 
 
-def test_format_change_renames_and_detects_collisions(tmp_path):
+def test_format_change_renames_and_refuses_collisions_before_writing(tmp_path):
     photo(tmp_path / "src" / "x.png", (900, 900), "PNG")
     photo(tmp_path / "src" / "x.jpg", (900, 900))
+    photo(tmp_path / "src" / "y.png", (900, 900), "PNG")
     result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--format", "webp", "--nl")
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["status"] for r in rows] == ["written", "error"] and "already written" in rows[1]["error"]
+    # x.jpg and x.png both become x.webp: refused whole, before anything is written (issue 9)
+    assert result.exit_code == 2 and len(result.output.splitlines()) == 1
+    assert "x.jpg" in result.output and "x.png" in result.output and "x.webp" in result.output
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "src" / "x.png").unlink()
+    result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--format", "webp", "--nl")
+    assert result.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.webp", "y.webp"]
     assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
-    assert result.exit_code == 1
 
 
 def test_several_sources_each_under_their_name_and_json_totals(tmp_path):

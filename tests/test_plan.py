@@ -9,7 +9,7 @@ from costcalc import image_tokens, list_models
 from costcalc.errors import PlanError
 from costcalc.preflight.planning import aspect_size, plan
 
-PAIRS = [(m.name, level) for m in list_models() for level in m.details]
+PAIRS = [(m.name, level) for m in list_models() for level, rule in m.rules if rule.basis != "unknown"]  # priceable
 sides = st.one_of(st.integers(1, 3000), st.sampled_from([512, 513, 768, 769, 2048, 2049, 4096]), st.integers(1, 9000))
 
 

@@ -80,12 +80,18 @@ def test_transparency_becomes_white_in_jpeg():
     assert corner(Image.open(io.BytesIO(result.data)), 10, 10) == (255, 255, 255)
 
 
-def test_metadata_stripped_unless_kept():
-    data = encoded(marked(), "JPEG", 1, icc_profile=b"\0" * 2000)
+def test_metadata_stripped_unless_kept_but_the_icc_profile_always_kept():
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    out = io.BytesIO()
+    marked().save(out, "JPEG", exif=exif.tobytes(), icc_profile=b"\0" * 2000)
+    data = out.getvalue()
     stripped = optimize(data, model="gpt-4o")
     kept = optimize(data, model="gpt-4o", keep_metadata=True)
-    assert "icc_profile" not in Image.open(io.BytesIO(stripped.data)).info
-    assert Image.open(io.BytesIO(kept.data)).info.get("icc_profile") == b"\0" * 2000
+    assert not Image.open(io.BytesIO(stripped.data)).getexif()  # metadata gone
+    assert Image.open(io.BytesIO(kept.data)).getexif()[0x010F] == "Camera maker"
+    for result in (stripped, kept):  # colour is not metadata (issue 9)
+        assert Image.open(io.BytesIO(result.data)).info.get("icc_profile") == b"\0" * 2000
 
 
 def test_small_images_are_not_reencoded_only_stripped():

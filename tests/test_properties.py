@@ -14,7 +14,7 @@ from costcalc import image_tokens, image_tokens_batch, list_models
 from costcalc.pricing import geometry
 from costcalc.pricing.rules import FixedRule, PatchRule, TileRule
 
-MODELS = list_models()
+MODELS = [m for m in list_models() if m.provider == "openai"]  # SPEC §1; other vendors: test_vendor_properties.py
 PAIRS = [(m.name, level) for m in MODELS for level in m.details]
 TILE_MODELS = [m.name for m in MODELS if m.scheme == "tile"]
 

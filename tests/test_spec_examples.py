@@ -95,5 +95,5 @@ def test_bad_sizes_are_named(size):
 def test_usd_is_exact_and_unknown_stays_unknown():
     priced = estimate((1024, 1024), model="gpt-4o", detail="high")
     assert str(priced.usd) == "0.0019125"  # 765 × $2.50 / 1M
-    unpriced = estimate((1024, 1024), model="gpt-6-astra", detail="high")
-    assert unpriced.usd is None and unpriced.price is None and unpriced.tokens == 1229
+    unpriced = estimate((1024, 1024), model="qwen3-vl-plus")  # SPEC §6d: 1026 tokens; no price on file
+    assert unpriced.usd is None and unpriced.price is None and unpriced.tokens == 1026

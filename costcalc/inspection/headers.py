@@ -5,13 +5,23 @@ animated flag, EXIF orientation and byte size. Reads a small head, branches on
 the magic bytes, unpacks with explicit endianness, and seeks further only where
 the format puts what it needs later: JPEG frame headers after large APPn
 segments, PNG eXIf chunks (even after IDAT), WebP ANMF/EXIF chunks, GIF image
-descriptors. Anything wrong raises a named `CostcalcError` saying what and where.
+descriptors.
+
+Tolerant as real decoders are (SPEC §3: a file the API's decoders read is
+priced): junk and fill bytes before a JPEG marker are skipped, as libjpeg's
+`next_marker` and Pillow do; unknown bytes between GIF blocks are passed over,
+as Pillow does. A file whose header is whole but whose data is damaged or cut
+short (a PNG without IEND or cut inside a chunk, a JPEG without its EOI marker,
+a GIF or WebP body cut short) is still read, with `ImageInfo.warning` naming
+the defect. A file without a readable header raises a named `CostcalcError`
+saying what and where.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import struct
 from typing import BinaryIO, Callable, NamedTuple, Union
@@ -34,6 +44,8 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn, not DHT/J
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _EXIF_READ = 65536  # an EXIF block is at most one JPEG segment
+_PNG_MAX_SIDE = 2**31 - 1  # PNG specification, 11.2.2 IHDR
+_SCAN_WINDOW = 1 << 20  # bytes read at a time when looking for a JPEG's end
 
 
 class ImageInfo(NamedTuple):
@@ -43,7 +55,9 @@ class ImageInfo(NamedTuple):
     orientation (as Pillow reports them). frames: the frame count when the
     header gives it cheaply; None for an animated GIF (2 or more). animated.
     orientation: EXIF orientation 1-8, 1 when absent or unreadable. bytes: the
-    file size, when known.
+    file size, when known. warning: None for a whole file; else the defect of a
+    file whose header is whole but whose data is damaged or cut short (priced
+    from the header; the API may refuse it).
     """
 
     format: str
@@ -53,6 +67,7 @@ class ImageInfo(NamedTuple):
     animated: bool
     orientation: int
     bytes: int | None
+    warning: str | None = None
 
 
 class _Reader:
@@ -187,31 +202,55 @@ def _parse(r: _Reader) -> ImageInfo:
     raise r.fail("not an image: no PNG, JPEG, WEBP or GIF signature")
 
 
-def _info(r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1) -> ImageInfo:
+def _info(r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1,
+          defect: str | None = None) -> ImageInfo:  # fmt: skip
     if width < 1 or height < 1:
         raise r.fail(f"{format} header gives an empty size {width}×{height}")
-    return ImageInfo(format, width, height, frames, animated, orientation, r.size)
+    return ImageInfo(format, width, height, frames, animated, orientation, r.size, damaged(defect))
+
+
+def damaged(defect: str | None) -> str | None:
+    """The warning for a file whose header is whole but whose data has `defect` (None: no warning)."""
+    return None if defect is None else f"{defect}; priced from its header, but the API may refuse it"
 
 
 # ---------------------------------------------------------------------- PNG
 
 
 def _png(r: _Reader) -> ImageInfo:
-    """IHDR for the size; then every chunk header to IEND: acTL (APNG), eXIf anywhere."""
+    """IHDR for the size; then every chunk header to IEND: acTL (APNG), eXIf anywhere.
+
+    A file cut short (inside a chunk, or before IEND) is read with a warning: libpng
+    and Go's image/png refuse a PNG without IEND, though Pillow reads one whose data is whole.
+    """
     head = r.head
     if len(head) < 24:
         raise r.fail("truncated PNG: the file ends inside the IHDR chunk")
     if head[12:16] != b"IHDR":
         raise r.fail(f"corrupt PNG: the first chunk is {head[12:16]!r}, not IHDR")
     width, height = struct.unpack_from(">II", head, 16)
-    frames, orientation, seen_idat = 1, 1, False
+    if width > _PNG_MAX_SIDE or height > _PNG_MAX_SIDE:
+        raise r.fail(f"corrupt PNG: IHDR gives {width}×{height}, over the PNG limit of {_PNG_MAX_SIDE:,} per side")
+    frames, orientation, seen_idat, defect = 1, 1, False, None
     pos = 8
     while True:
         header = r.read(pos, 8)
         if len(header) < 8:
-            raise r.fail("truncated PNG: the file ends before the IEND chunk")
+            if not seen_idat:
+                defect = "truncated PNG: the file ends before any image data (IDAT)"
+            elif header:
+                defect = "truncated PNG: the file ends inside a chunk header, with no IEND chunk"
+            else:
+                defect = "truncated PNG: no IEND chunk after its image data"
+            break
         length, kind = struct.unpack(">I4s", header)
         if kind == b"IEND":
+            break
+        if r.size is not None and pos + 12 + length > r.size:
+            name = kind.decode("latin-1") if kind.isalpha() else repr(kind)
+            defect = f"truncated PNG: the file ends inside its {name} chunk"
+            if kind != b"IDAT" and not seen_idat:
+                defect += ", before any image data (IDAT)"
             break
         if kind == b"IDAT":
             if not r.body:
@@ -224,49 +263,134 @@ def _png(r: _Reader) -> ImageInfo:
         elif kind == b"eXIf":
             orientation = exif_orientation(r.read(pos + 8, min(length, _EXIF_READ)))
         pos += 12 + length
-    return _info(r, "PNG", width, height, frames, frames > 1, orientation)
+    return _info(r, "PNG", width, height, frames, frames > 1, orientation, defect)
 
 
 # --------------------------------------------------------------------- JPEG
 
 
 def _jpeg(r: _Reader) -> ImageInfo:
-    """Walk the segments to the first SOFn, over APPn segments of any size; EXIF from APP1."""
+    """Walk the segments to the first SOFn, over APPn segments of any size; EXIF from APP1.
+
+    Bytes that are not a marker where one is due (junk, a segment shorter than
+    its contents, the 0xFF fill bytes of ITU T.81 B.1.1.2) are skipped to the
+    next marker, as libjpeg's `next_marker` and Pillow do. Markers that both
+    refuse (RES 0x02-0xBF, a second SOI, EOI or SOS before the frame header)
+    are errors.
+    """
     pos, orientation = 2, 1
-    head, in_head = r.head, len(r.head) - 4
     while True:
-        marker = head[pos : pos + 4] if pos <= in_head else r.read(pos, 4)
-        if len(marker) < 2:
+        found = _next_marker(r, pos)
+        if found is None:
             raise r.fail("truncated JPEG: the file ends before the frame header (SOF)")
-        if marker[0] != 0xFF:
-            raise r.fail(f"corrupt JPEG: no marker at byte {pos}")
-        code = marker[1]
-        if code == 0xFF:  # fill byte
-            pos += 1
-            continue
+        pos, code = found
         if code in _JPEG_STANDALONE:
             pos += 2
             continue
-        if code in (0xD9, 0xDA):
-            raise r.fail("corrupt JPEG: image data begins before any frame header (SOF)")
-        if len(marker) < 4:
+        if code in (0xD8, 0xD9, 0xDA):
+            raise r.fail(f"corrupt JPEG: {_JPEG_NAMES[code]} at byte {pos}, before any frame header (SOF)")
+        if code < 0xC0:
+            raise r.fail(f"corrupt JPEG: unknown marker 0xFF{code:02X} at byte {pos}")
+        segment = r.read(pos + 2, 2)
+        if len(segment) < 2:
             raise r.fail("truncated JPEG: the file ends inside a segment header")
-        (length,) = struct.unpack_from(">H", marker, 2)
-        if length < 2:
-            raise r.fail(f"corrupt JPEG: segment at byte {pos} has length {length}")
+        (length,) = struct.unpack(">H", segment)
         if code in _JPEG_SOF:
+            if length < 8:  # libjpeg get_sof: JERR_BAD_LENGTH
+                raise r.fail(f"corrupt JPEG: frame header at byte {pos} has length {length}")
             frame = r.read(pos + 4, 5)
             if len(frame) < 5:
                 raise r.fail("truncated JPEG: the file ends inside the frame header")
             height, width = struct.unpack_from(">HH", frame, 1)
             if height == 0:
                 raise r.fail("JPEG gives its height later (DNL marker), which is not supported")
-            return _info(r, "JPEG", width, height, orientation=orientation)
-        if code == 0xE1 and orientation == 1:
+            defect = _jpeg_defect(r, pos + 2 + length) if r.body else None
+            return _info(r, "JPEG", width, height, orientation=orientation, defect=defect)
+        if code == 0xE1 and orientation == 1 and length > 2:
             payload = r.read(pos + 4, min(length - 2, _EXIF_READ))
             if payload.startswith(b"Exif\0\0"):
                 orientation = exif_orientation(payload)
-        pos += 2 + length
+        pos += 2 + max(length, 2)  # a length under 2 reads as 2 (an empty segment), as in libjpeg and Pillow
+
+
+_JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
+
+
+def _next_marker(r: _Reader, pos: int) -> tuple[int, int] | None:
+    """(position, code) of the first marker at or after `pos`, over junk and fill bytes; None at the end.
+
+    As libjpeg's next_marker: bytes up to an 0xFF are discarded, 0xFF fill bytes
+    are skipped, and 0xFF 0x00 (a stuffed zero) is junk too.
+    """
+    head = r.head
+    if pos + 1 < len(head) and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
+        return pos, head[pos + 1]  # the common case: the marker is where it is due
+    while True:
+        window = r.read(pos, 4096)
+        at = window.find(b"\xff")
+        if at < 0:
+            if len(window) < 4096:
+                return None
+            pos += len(window)
+            continue
+        at += pos
+        while True:
+            pair = r.read(at, 2)
+            if len(pair) < 2:
+                return None
+            if pair[1] != 0xFF:
+                break
+            at += 1  # a fill byte
+        if pair[1] != 0x00:
+            return at, pair[1]
+        pos = at + 2  # a stuffed zero: junk
+
+
+_ENTROPY_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+"""A marker inside entropy-coded data: 0xFF then anything but a stuffed zero, RSTn or fill (ITU T.81 B.1.1.5)."""
+
+
+def _jpeg_defect(r: _Reader, pos: int) -> str | None:
+    """None when the JPEG after its frame header has image data (SOS) and ends with EOI; else what is missing.
+
+    The common case costs one read of the last two bytes; otherwise (data after
+    EOI, or no EOI) the segments and scans are walked to the end of the file.
+    """
+    size = r.size
+    if size is None:
+        return None
+    if size >= pos + 2 and r.read(size - 2, 2) == b"\xff\xd9":
+        return None
+    seen_scan = False
+    while True:
+        found = _next_marker(r, pos)
+        if found is None:
+            break
+        pos, code = found
+        if code == 0xD9:
+            return None if seen_scan else "corrupt JPEG: its end (EOI) comes before any image data (SOS)"
+        if code in _JPEG_STANDALONE or code == 0xD8:
+            pos += 2
+            continue
+        segment = r.read(pos + 2, 2)
+        if len(segment) < 2:
+            break
+        pos += 2 + max(struct.unpack(">H", segment)[0], 2)
+        if code != 0xDA:
+            continue
+        seen_scan = True
+        while True:  # entropy-coded data, to the next marker
+            window = r.read(pos, _SCAN_WINDOW)
+            match = _ENTROPY_MARKER.search(window)
+            if match:
+                pos += match.start()
+                break
+            if len(window) < _SCAN_WINDOW:
+                return "truncated JPEG: no end of image (EOI) marker, its image data may be cut short"
+            pos += len(window) - 1
+    if not seen_scan:
+        return "truncated JPEG: the file ends before its image data (SOS)"
+    return "truncated JPEG: no end of image (EOI) marker, its image data may be cut short"
 
 
 # ---------------------------------------------------------------------- GIF
@@ -300,51 +424,61 @@ class _Cursor:
 
 
 def _gif(r: _Reader) -> ImageInfo:
-    """The logical screen for the size; image descriptors counted until the second (animated)."""
+    """The logical screen for the size; image descriptors counted until the second (animated).
+
+    As Pillow reads a GIF: bytes that start no block are passed over, and a
+    missing trailer after a whole image is no defect. A file cut short inside
+    its first image (or before it) is read with a warning.
+    """
     head = r.head
     if len(head) < 13:
         raise r.fail("truncated GIF: the file ends inside the screen descriptor")
     width, height = struct.unpack_from("<HH", head, 6)
     flags = head[10]
     cursor = _Cursor(r, 13 + (3 * (2 << (flags & 7)) if flags & 0x80 else 0))
-    frames = 0
+    frames, defect = 0, None
     while True:
         block = cursor.byte()
         if block == 0x3B:  # trailer
             break
         if block == 0x21:  # extension: label, then sub-blocks
             if cursor.byte() < 0 or not cursor.skip_sub_blocks():
-                raise r.fail("truncated GIF: the file ends inside an extension block")
+                defect = "truncated GIF: the file ends inside an extension block"
+                break
         elif block == 0x2C:  # image descriptor
             frames += 1
             if frames == 2:
                 return _info(r, "GIF", width, height, frames=None, animated=True)
             descriptor = [cursor.byte() for _ in range(9)]
             if -1 in descriptor:
-                raise r.fail("truncated GIF: the file ends inside an image descriptor")
+                defect = "truncated GIF: the file ends inside an image descriptor"
+                break
             if descriptor[8] & 0x80:  # local colour table
                 cursor.pos += 3 * (2 << (descriptor[8] & 7))
             if cursor.byte() < 0 or not cursor.skip_sub_blocks():  # LZW code size, image data
-                raise r.fail("truncated GIF: the file ends inside the image data")
-        elif block < 0:
-            if frames:  # the trailer is missing but the image is whole: as Pillow reads it
+                defect = "truncated GIF: the file ends inside its image data"
                 break
-            raise r.fail("truncated GIF: the file ends before any image")
-        else:
-            raise r.fail(f"corrupt GIF: unknown block 0x{block:02x} at byte {cursor.pos - 1}")
+        elif block < 0:
+            break  # the trailer is missing: as Pillow reads it, no defect once an image is whole
+        # any other byte starts no block: Pillow passes over it, and so do we
     if not frames:
-        raise r.fail("corrupt GIF: no image in the file")
-    return _info(r, "GIF", width, height)
+        if defect is None:
+            if block == 0x3B:
+                raise r.fail("corrupt GIF: no image in the file")
+            defect = "truncated GIF: the file ends before its first image"
+    return _info(r, "GIF", width, height, defect=defect)
 
 
 # --------------------------------------------------------------------- WebP
 
 
 def _webp(r: _Reader) -> ImageInfo:
+    """The first chunk (VP8X, VP8L or VP8) for the size; a body shorter than the RIFF size is read with a warning."""
     head = r.head
     (riff_size,) = struct.unpack_from("<I", head, 4)
+    defect = None
     if r.body and r.size is not None and r.size < riff_size + 8:
-        raise r.fail(f"truncated WEBP: the file has {r.size:,} bytes, its header says {riff_size + 8:,}")
+        defect = f"truncated WEBP: the file has {r.size:,} bytes, its RIFF header says {riff_size + 8:,}"
     chunk = head[12:16]
     if chunk == b"VP8X":
         if len(head) < 30:
@@ -355,21 +489,21 @@ def _webp(r: _Reader) -> ImageInfo:
         frames, orientation = 1, 1
         if flags & 0x0A:  # animation or EXIF: walk the chunks
             frames, orientation = _webp_chunks(r, riff_size + 8, count_frames=bool(flags & 0x02))
-        return _info(r, "WEBP", width, height, frames, frames > 1, orientation)
+        return _info(r, "WEBP", width, height, frames, frames > 1, orientation, defect)
     if chunk == b"VP8L":
         if len(head) < 25:
             raise r.fail("truncated WEBP: the file ends inside the VP8L header")
         if head[20] != 0x2F:
             raise r.fail("corrupt WEBP: bad VP8L signature")
         (bits,) = struct.unpack_from("<I", head, 21)
-        return _info(r, "WEBP", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+        return _info(r, "WEBP", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, defect=defect)
     if chunk == b"VP8 ":
         if len(head) < 30:
             raise r.fail("truncated WEBP: the file ends inside the VP8 header")
         if head[23:26] != b"\x9d\x01\x2a":
             raise r.fail("corrupt WEBP: bad VP8 start code")
         width, height = struct.unpack_from("<HH", head, 26)
-        return _info(r, "WEBP", width & 0x3FFF, height & 0x3FFF)
+        return _info(r, "WEBP", width & 0x3FFF, height & 0x3FFF, defect=defect)
     raise r.fail(f"corrupt WEBP: unknown first chunk {chunk!r}")
 
 

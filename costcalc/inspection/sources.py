@@ -44,12 +44,15 @@ def inspect_base64(text: str, where: str, start: int = 0) -> ImageInfo:
     """The header facts of base64 image data in `text[start:]`, decoding only what the header needs."""
     end = len(text)
     padding = (text[end - 2 : end].count("=") if end - start >= 2 else 0)
-    size = (end - start) * 3 // 4 - padding
+    size = max((end - start) * 3 // 4 - padding, 0)
 
     def fetch(offset: int, count: int) -> bytes:
         first = start + offset // 3 * 4
         last = min(end, start + (offset + count + 2) // 3 * 4)
-        return b64decode(text[first:last], validate=True)[offset % 3 : offset % 3 + count]
+        chunk = text[first:last]
+        if not chunk.isascii():  # b64decode would raise a plain ValueError
+            raise binascii.Error("a character that is not base64")
+        return b64decode(chunk, validate=True)[offset % 3 : offset % 3 + count]
 
     try:
         head = fetch(0, HEAD_BYTES)
@@ -70,6 +73,12 @@ def inspect_local(url: str, where: str, base: str | os.PathLike | None = None) -
         path = unquote(parts.path)
     else:
         path = url
+    if "\0" in path:
+        raise ImageReadError(f"{where}: a path with a NUL character, which no file can have")
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise ImageReadError(f"{where}: a path that cannot be a file name on this system") from None
     if base is not None and not os.path.isabs(path):
         path = os.path.join(base, path)
     return inspect_path(path, name=where)

@@ -3,6 +3,11 @@
 A format renders a chunk of rows to text (`render`, run where the chunk was
 read, in a worker process if there are any); the command writes `header()`,
 the chunks in order, then `footer()`. Nothing keeps more than one chunk.
+
+Machine formats (CSV, JSON, JSON lines) carry each path as walked: a name that
+is not UTF-8 keeps its bytes as surrogates, which the command writes back as
+the same bytes (errors='surrogateescape'), so a program can open the file from
+the output. The table for people shows such bytes as \\xNN.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from json.encoder import encode_basestring
 from typing import Sequence, TextIO
 
+from ..inspection.walk import display_path
 from ..pricing.audit import AUDIT_FIELDS, AuditRow, Totals
 from .report import format_usd, render_table
 
@@ -34,7 +40,7 @@ def json_line(row: AuditRow) -> str:
     Positional on purpose (the hot path of --nl and --json); a test holds it to json.dumps.
     """
     (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error) = row  # fmt: skip
+     applied, tokens, usd, rule, error, warning) = row  # fmt: skip
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -42,7 +48,7 @@ def json_line(row: AuditRow) -> str:
         f'"animated": {"null" if animated is None else "true" if animated else "false"}, '
         f'"orientation": {_number(orientation)}, "bytes": {_number(size)}, "applied_detail": {_text(applied)}, '
         f'"tokens": {_number(tokens)}, "usd": {"null" if usd is None else repr(float(usd))}, '
-        f'"rule": {_text(rule)}, "error": {_text(error)}}}'
+        f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}}}'
     )
 
 
@@ -103,7 +109,7 @@ class _Json(_Format):
     def footer(self, totals, extra):
         document = {"totals": {name: t.as_dict() for name, t in totals.by_model.items()}, **extra}
         rows_close = "\n  ]," if totals_files(totals) else "],"
-        return rows_close + json.dumps(document, indent=2, ensure_ascii=False)[1:-1].rstrip() + "\n}\n"
+        return rows_close + json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)[1:-1].rstrip() + "\n}\n"
 
 
 class _Table(_Format):
@@ -133,13 +139,15 @@ class _Table(_Format):
         first = rows[0]
         size = f"{first.width}×{first.height}" if first.width else "-"
         cells, reason = [], None
+        shown = display_path(first.path)
         for row, width in zip(rows, self.widths):
             if row.status == "priced":
                 cells.append(f"{row.tokens:>{width},}  {format_usd(row.usd):>{self.USD}}")
             else:
                 cells.append(f"{row.status:>{width}}  {(row.rule or ''):>{self.USD}}")
-                reason = reason or (row.error or "").removeprefix(f"{row.path}: ")
-        line = f"{first.format or '-':<6}  {size:>11}  " + "".join(cell + "  " for cell in cells) + first.path
+                reason = reason or (row.error or "").removeprefix(f"{shown}: ")
+        reason = reason or (f"warning: {first.warning}" if first.warning else None)
+        line = f"{first.format or '-':<6}  {size:>11}  " + "".join(cell + "  " for cell in cells) + shown
         return line + (f"  ({reason})" if reason else "") + "\n"
 
     def footer(self, totals, extra):

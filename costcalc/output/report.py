@@ -8,8 +8,9 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
+from ..pricing.budget import MONEY
 from ..pricing.cost import Estimate
-from ..pricing.rules import FixedRule, PatchRule, TileRule
+from ..pricing import rules as _rules
 from ..pricing.tables import Model, Tables
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "estimates_table",
     "model_row",
     "models_table",
+    "tokens_cell",
 ]
 
 ESTIMATE_FIELDS = (
@@ -39,9 +41,12 @@ ESTIMATE_FIELDS = (
     "tiles",
     "patches",
     "tokens",
+    "basis",
     "usd",
     "usd_per_1m_input",
     "price_source",
+    "warning",
+    "rule",
     "error",
 )
 """The fields of one estimate row in --json and --csv output, in order."""
@@ -50,14 +55,15 @@ _USD_STEP = Decimal("0.00000001")
 
 
 def estimate_row(estimate: Estimate) -> dict[str, Any]:
-    """A priced row: the estimate's fields and `error` null."""
-    return {**estimate.as_dict(), "error": None}
+    """A priced row: the estimate's fields, `rule` and `error` null."""
+    return {**estimate.as_dict(), "rule": None, "error": None}
 
 
-def error_row(source: str | None, model: str, detail: str, error: str, size: tuple[int, int] | None = None) -> dict:
-    """A row that could not be priced: what is known, the rest null, and the reason."""
+def error_row(source: str | None, model: str, detail: str, error: str, size: tuple[int, int] | None = None,
+              rule: str | None = None, warning: str | None = None) -> dict:  # fmt: skip
+    """A row that could not be priced: what is known, the rest null, the rule it breaks (if rejected) and the reason."""
     row: dict[str, Any] = dict.fromkeys(ESTIMATE_FIELDS)
-    row.update(source=source, model=model, detail=detail, error=error)
+    row.update(source=source, model=model, detail=detail, error=error, rule=rule, warning=warning)
     if size:
         row.update(width=size[0], height=size[1])
     return row
@@ -67,19 +73,19 @@ def format_usd(usd: Decimal | None) -> str:
     """Exact to 8 decimals, at least 2 (`$0.0027625`, `$12.50`), or `unknown` without a price."""
     if usd is None:
         return "unknown"
-    text = f"{usd.quantize(_USD_STEP, rounding=ROUND_HALF_UP):,f}".rstrip("0")
+    text = f"{usd.quantize(_USD_STEP, rounding=ROUND_HALF_UP, context=MONEY):,f}".rstrip("0")
     whole, _, cents = text.partition(".")
     return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def to_json(rows: Sequence[dict]) -> str:
-    """One JSON document: a list of row objects."""
-    return json.dumps(list(rows), indent=2, ensure_ascii=False)
+    """One JSON document: a list of row objects (NaN or Infinity raise ValueError: they are not JSON; issue 9)."""
+    return json.dumps(list(rows), indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def to_lines(rows: Iterable[dict]) -> str:
     """JSON lines: one compact object per row, each line ending in a newline."""
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return "".join(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
 
 
 def to_csv(rows: Iterable[dict], fields: Sequence[str] = ESTIMATE_FIELDS) -> str:
@@ -87,8 +93,17 @@ def to_csv(rows: Iterable[dict], fields: Sequence[str] = ESTIMATE_FIELDS) -> str
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: _csv_cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """A float as plain decimals (`0.000078`, never `7.8e-05`); lists and dicts as JSON; the rest as is."""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return value
 
 
 def render_table(header: Sequence[Sequence[str]], body: Sequence[Sequence[str]], right: set[int]) -> str:
@@ -114,72 +129,101 @@ def estimates_table(
         top += [name, ""]
         bottom += ["tokens", "USD"]
     body = []
-    totals: dict[str, list] = {name: [0, Decimal(0), 0] for name in models}  # tokens, usd, unknown prices
+    totals: dict[str, list] = {name: [0, Decimal(0), 0, set()] for name in models}  # tokens, usd, unknown, bases
     for index, (label, size) in enumerate(sources):
         row = [label, f"{size[0]}×{size[1]}" if size else "?"]
         for name in models:
             result = results[(index, name)]
             if isinstance(result, Estimate):
-                row += [f"{result.tokens:,}", format_usd(result.usd)]
+                row += [tokens_cell(result.tokens, result.basis), format_usd(result.usd)]
                 totals[name][0] += result.tokens
+                totals[name][3].add(result.basis)
                 if result.usd is None:
                     totals[name][2] += 1
                 else:
-                    totals[name][1] += result.usd
+                    totals[name][1] = MONEY.add(totals[name][1], result.usd)
             else:
                 row += ["error", ""]
         body.append(row)
     if len(sources) > 1:
         total = ["total", ""]
         for name in models:
-            tokens, usd, unknown = totals[name]
-            total += [f"{tokens:,}", "unknown" if unknown else format_usd(usd)]
+            tokens, usd, unknown, bases = totals[name]
+            total += [tokens_cell(tokens, total_basis(bases)), "unknown" if unknown else format_usd(usd)]
         body.append(total)
     right = set(range(2, 2 + 2 * len(models)))
     return render_table([top, bottom], body, right)
 
 
+_MARKS = {"maximum": "≤ ", "approximate": "≈ "}
+"""How a figure is shown by its basis (SPEC §6): `≤ 1,120` a documented ceiling, `≈ 800` an approximation."""
+
+MODEL_DETAILS = ("low", "medium", "high", "ultra_high", "original")
+"""The detail columns of `models_table`; `auto` follows them."""
+
+
+def total_basis(bases) -> str:
+    """How sure a sum is: as sure as its least sure part (approximate, then maximum, else exact)."""
+    return next((basis for basis in ("approximate", "maximum") if basis in bases), "exact")
+
+
+def tokens_cell(tokens: int, basis: str = "exact") -> str:
+    """Tokens as a table shows them: `1,560`, `≤ 1,120` (maximum) or `≈ 800` (approximate)."""
+    return f"{_MARKS.get(basis, '')}{tokens:,}"
+
+
+_CELLS = {
+    _rules.FixedRule: lambda r: f"{r.tokens}",
+    _rules.TileRule: lambda r: f"{r.base}+{r.tile}/tile",
+    _rules.PatchRule: lambda r: f"{r.max_dimension}/{r.patch_budget if r.patch_budget is not None else '-'}",
+    _rules.ClaudeRule: lambda r: f"{r.max_edge}px/{r.max_tokens}",
+    _rules.FlatRule: lambda r: tokens_cell(r.tokens, r.basis),
+    _rules.GeminiTileRule: lambda r: f"{r.small_tokens}; ≈ {r.tile_tokens}/tile",
+    _rules.MistralRule: lambda r: f"{r.patch_size}x{r.merge}/{r.max_size}",
+    _rules.QwenRule: lambda r: f"f{r.factor}/{r.max_pixels:,}px",
+    _rules.NearestRule: lambda r: f"≈ {min(t for *_, t in r.entries):,}-{max(t for *_, t in r.entries):,}",
+    _rules.Llama4Rule: lambda r: f"≈ {r.global_tokens}+{r.tile_tokens}/tile",
+    _rules.UnpublishedRule: lambda r: "unknown",
+}
+"""Each kind of rule as one compact cell of `models_table`: what the rule is made of."""
+
+
 def _detail_cell(rule) -> str:
-    if isinstance(rule, FixedRule):
-        return f"{rule.tokens}"
-    if isinstance(rule, TileRule):
-        return f"{rule.base}+{rule.tile}/tile"
-    if isinstance(rule, PatchRule):
-        return f"{rule.max_dimension}/{rule.patch_budget if rule.patch_budget is not None else '-'}"
-    raise TypeError(rule)
+    """One detail level of a model, compactly: what its rule is made of."""
+    return _CELLS[type(rule)](rule)
+
+
+def _rule_dict(rule) -> dict[str, Any]:
+    """A rule's parameters as JSON-ready values, with its basis for the other vendors' rules."""
+    if isinstance(rule, _rules.FixedRule):
+        return {"tokens": rule.tokens, "fit": rule.fit}
+    if isinstance(rule, _rules.TileRule):
+        return {"base": rule.base, "tile": rule.tile, "fit": rule.fit, "short_side": rule.short_side,
+                "tile_size": rule.tile_size}  # fmt: skip
+    if isinstance(rule, _rules.PatchRule):
+        return {"max_dimension": rule.max_dimension, "patch_budget": rule.patch_budget,
+                "patch_size": rule.patch_size, "max_patches": rule.max_patches}  # fmt: skip
+    values = {name: getattr(rule, name) for name in rule.__dataclass_fields__}
+    if "entries" in values:
+        values["entries"] = [list(entry) for entry in values["entries"]]
+    return {**values, "basis": rule.basis}
 
 
 def model_row(model: Model, tables: Tables) -> dict[str, Any]:
-    """A model as a JSON-ready dict: scheme, detail rules, price and sources."""
-    details: dict[str, Any] = {}
-    for level, rule in model.rules:
-        if isinstance(rule, FixedRule):
-            details[level] = {"tokens": rule.tokens, "fit": rule.fit}
-        elif isinstance(rule, TileRule):
-            details[level] = {
-                "base": rule.base,
-                "tile": rule.tile,
-                "fit": rule.fit,
-                "short_side": rule.short_side,
-                "tile_size": rule.tile_size,
-            }
-        else:
-            details[level] = {
-                "max_dimension": rule.max_dimension,
-                "patch_budget": rule.patch_budget,
-                "patch_size": rule.patch_size,
-                "max_patches": rule.max_patches,
-            }
+    """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, price and sources."""
     price = tables.price(model)
     return {
         "name": model.name,
+        "provider": model.provider or None,
         "scheme": model.scheme,
+        "bases": list(model.bases),
         "auto": model.auto,
         "multiplier": None if model.multiplier is None else str(model.multiplier),
-        "details": details,
+        "details": {level: _rule_dict(rule) for level, rule in model.rules},
         "usd_per_1m_input": None if price is None else str(price.usd_per_1m_input),
         "price_source": None if price is None else price.source,
         "price_date": None if price is None else price.date,
+        "note": model.note or None,
         "source": model.source,
         "date": model.date,
         "checked": model.checked,
@@ -187,8 +231,13 @@ def model_row(model: Model, tables: Tables) -> dict[str, Any]:
 
 
 def models_table(models: Sequence[Model], tables: Tables) -> str:
-    """The model table as text: tile cells are base+tile, patch cells max_dimension/patch_budget."""
-    header = [["model", "scheme", "low", "high", "original", "auto", "mult", "USD/1M in", "date", "source"]]
+    """The model table as text: one row per name, its scheme, how sure (basis) and each detail level's rule.
+
+    Tile cells are base+tile, patch cells max_dimension/patch_budget, Claude
+    max_edge/max_tokens, Mistral patch x merge/max size, Qwen factor/max_pixels,
+    fixed counts `≤ N` (maximum), `≈ N` (approximate) or N (flat).
+    """
+    header = [["model", "scheme", "basis", *MODEL_DETAILS, "auto", "mult", "USD/1M in", "date", "source"]]
     body = []
     for model in models:
         rules = dict(model.rules)
@@ -197,15 +246,16 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
             [
                 model.name,
                 model.scheme,
-                *(_detail_cell(rules[level]) if level in rules else "-" for level in ("low", "high", "original")),
-                model.auto,
+                "/".join(model.bases),
+                *(_detail_cell(rules[level]) if level in rules else "-" for level in MODEL_DETAILS),
+                _detail_cell(rules["auto"]) if "auto" in rules else model.auto,
                 "-" if model.multiplier is None else str(model.multiplier),
                 "unknown" if price is None else f"{price.usd_per_1m_input:.2f}",
                 model.date,
                 model.source,
             ]
         )
-    return render_table(header, body, right={7})
+    return render_table(header, body, right={4 + len(MODEL_DETAILS)})
 
 
 def _bytes(count: int) -> str:
@@ -217,14 +267,17 @@ def _bytes(count: int) -> str:
 
 def mirror_line(row) -> str:
     """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
+    from ..inspection.walk import display_path
+
+    path, output = display_path(row.path), display_path(row.output or "")
     if row.status != "written":
-        reason = f"  ({row.error.removeprefix(f'{row.path}: ')})" if row.error else ""
-        return f"{row.status:<10}  {row.path}{reason}"
+        reason = f"  ({row.error.removeprefix(f'{path}: ')})" if row.error else ""
+        return f"{row.status:<10}  {path}{reason}"
     before = "rejected" if row.tokens_before is None else f"{row.tokens_before:,}"
     return (
         f"{'written':<10}  {row.width}×{row.height} → {row.target_width}×{row.target_height}  "
         f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  {before} → {row.tokens_after:,} tokens  "
-        f"{row.path} → {row.output}"
+        f"{path} → {output}" + (f"  (warning: {row.warning})" if getattr(row, "warning", None) else "")
     )
 
 
@@ -248,14 +301,16 @@ def request_table(estimate) -> str:
     for image in estimate.images:
         size = f"{image.width}×{image.height}" if image.width else "-"
         detail = image.detail if image.applied_detail in (None, image.detail) else f"{image.detail}→{image.applied_detail}"
-        cost = [f"{image.tokens:,}", format_usd(image.usd)] if image.tokens is not None else [
-            "rejected" if image.rule else "unpriced", image.rule or ""]
+        cost = [tokens_cell(image.tokens, image.basis or "exact"), format_usd(image.usd)] if image.tokens is not None \
+            else ["rejected" if image.rule else "unpriced", image.rule or ""]  # fmt: skip
         body.append([image.where, image.reference, size, detail, *cost])
     total = format_usd(estimate.usd) if estimate.usd is not None else "unknown"
     table = render_table(header, body, right={4, 5}) if body else "no images"
+    bases = {image.basis for image in estimate.images if image.tokens is not None}
+    overall = "approximate" if "approximate" in bases else "maximum" if "maximum" in bases else "exact"
     return (
         f"{table}\n\n{estimate.model}: {len(estimate.images):,} images, {estimate.unpriced:,} unpriced; "
-        f"{estimate.image_tokens:,} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
+        f"{tokens_cell(estimate.image_tokens, overall)} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
     )
 
 
@@ -280,7 +335,7 @@ def video_table(rows, models) -> str:
             if estimate.usd is None:
                 total[2] = True
             else:
-                total[1] += estimate.usd
+                total[1] = MONEY.add(total[1], estimate.usd)
         body.append(line)
     if len(rows) > 1:
         body.append(["total", "", "", "", ""] + [cell for name in models for cell in (

@@ -33,6 +33,8 @@ class Optimized:
     bytes_before: int
     bytes_after: int
     plan: Plan
+    warning: str | None = None
+    """The defect of a damaged source read anyway (ImageInfo.warning); None when whole."""
 
     @property
     def mime(self) -> str:
@@ -71,15 +73,21 @@ def optimize(
     keep_metadata: bool = False,
     first_frame: bool = False,
     tables: Tables | None = None,
+    strict: bool = False,
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
     `format` is jpeg, webp or png (default: keep the source's); `quality` is for
     JPEG and WebP (default 85). Metadata is stripped unless `keep_metadata`.
     An animated GIF/WebP raises AnimatedImageError unless `first_frame`.
+    The source gets the verdict every command gives it (pricing.verdict), less
+    what this repairs (animated with `first_frame`; the patch limit with
+    `max_tokens`; the byte limit, since the output is what is sent); with
+    `strict` a damaged source raises InvalidImageError.
     """
     data, label = read_source(source)
     info = inspect(data, name=label)
+    _check_source(info, label, first_frame=first_frame, strict=strict)
     planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
                    orientation=info.orientation, tables=tables)  # fmt: skip
     target = (planned.target_width, planned.target_height)
@@ -95,4 +103,24 @@ def optimize(
         bytes_before=len(data),
         bytes_after=len(encoded),
         plan=planned,
+        warning=info.warning,
     )
+
+
+def _check_source(info, label: str, *, first_frame: bool, strict: bool) -> None:
+    """The input rules of pricing.verdict for a source about to be optimized (SPEC §3)."""
+    from ..errors import AnimatedImageError, InvalidImageError
+    from ..pricing.limits import load_limits
+    from ..pricing.verdict import image_rejection
+
+    where = f"{label}: " if label else ""
+    rejected = image_rejection(info, load_limits())
+    if rejected is not None and rejected.rule == "animated":
+        if not first_frame:
+            raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
+                                     f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
+    elif rejected is not None and rejected.rule != "max_image_bytes":
+        rejected.args = (f"{where}{rejected}",)
+        raise rejected
+    if strict and info.warning:
+        raise InvalidImageError(f"{where}{info.warning} (strict: a damaged file is an error)")

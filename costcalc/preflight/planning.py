@@ -132,12 +132,10 @@ def _largest_within(pricer: Pricer, width: int, height: int, max_tokens: int) ->
     other = np.maximum(1, (2 * min(width, height) * sides + long_side) // (2 * long_side))
     w, h = (sides, other) if width >= height else (other, sides)
     _, _, units, tokens = batch.sizes(pricer.rule, w, h)
-    fits = tokens <= max_tokens
-    limit = getattr(pricer.rule, "max_patches", None)
-    if limit is not None:
-        fits &= units <= limit  # a rejected size meets no budget
+    accepted = ~batch.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
+    fits = (tokens <= max_tokens) & accepted
     if not fits.any():
-        cheapest = int(tokens[units <= limit].min()) if limit is not None and (units <= limit).any() else int(tokens.min())
+        cheapest = int(tokens[accepted].min()) if accepted.any() else int(tokens.min())
         raise PlanError(
             f"no size of {width}×{height} costs {max_tokens:,} tokens or less on {pricer.model.name} at detail "
             f"{pricer.applied_detail}: the cheapest costs {cheapest:,}"

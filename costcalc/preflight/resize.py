@@ -1,11 +1,25 @@
-"""Writing a planned size with Pillow, fast and upright (SPEC §4). Pillow is imported here only.
+"""Writing a planned size with Pillow, fast, upright and with the picture kept (SPEC §4, issue 9). Pillow is imported here only.
 
 JPEGs are DCT-scaled while decoding (`draft`: a 24 MP photo is never fully
 decoded for a 768 px copy), reduced by whole factors, then resampled with
 LANCZOS; the EXIF orientation is applied to the small image and the tag is not
-written. Metadata is stripped unless kept. An image that needs no resize, no
-turn and no new format is not re-encoded: JPEG and PNG lose their metadata
-segments losslessly, other formats are copied as they are.
+written. Metadata is stripped unless kept, but an ICC profile is colour, not
+metadata: it is always kept. An image that needs no resize, no turn and no new
+format is not re-encoded: JPEG and PNG lose their metadata segments
+losslessly, other formats are copied as they are.
+
+Memory is bounded: at most MAX_DECODE_PIXELS pixels are decoded per image
+(a baseline JPEG counts at its DCT-scaled size; a progressive one, whose
+decoder holds every coefficient, at full size). A larger image gets a
+DecodeLimitError naming its size and the bound, never Pillow's
+DecompressionBombError; Pillow's own check is replaced by this one.
+
+Pixels keep their level in every mode: 16-bit and float images are scaled to
+8 bits (I;16 and I by 65535, F by 1.0 or 255), palettes and 1-bit images are
+expanded before resampling, transparency is flattened onto white where the
+format has none (JPEG), and CMYK becomes RGB (through its ICC profile when it
+has one). Where the colour space changes (CMYK or grey to RGB) the pixels go
+through the profile to sRGB and the profile is dropped.
 """
 
 from __future__ import annotations
@@ -13,19 +27,32 @@ from __future__ import annotations
 import io
 import struct
 
-from ..errors import AnimatedImageError, InvalidImageError
+from ..errors import AnimatedImageError, CostcalcError, DecodeLimitError, InvalidImageError
 from ..inspection.headers import ImageInfo
 
-__all__ = ["AnimatedImageError", "render", "strip_metadata", "FORMATS", "EXTENSIONS"]
+__all__ = ["AnimatedImageError", "render", "strip_metadata", "eight_bit", "FORMATS", "EXTENSIONS",
+           "MAX_DECODE_PIXELS"]  # fmt: skip
 
 FORMATS = ("JPEG", "WEBP", "PNG", "GIF")
 EXTENSIONS = {"JPEG": ".jpg", "WEBP": ".webp", "PNG": ".png", "GIF": ".gif"}
 DEFAULT_QUALITY = {"JPEG": 85, "WEBP": 85}
 
+MAX_DECODE_PIXELS = 64_000_000
+"""Pixels decoded per image, at most (64 MP): Pillow holds ≤ 4 bytes a pixel, so ≤ 256 MB, and about twice that at
+the peak of a conversion. Pillow warns at 89 MP and refuses 179 MP; a 210 MP PNG stopped whole runs (issue 9)."""
+
 # EXIF orientation → the Pillow transpose that makes the image upright (as ImageOps.exif_transpose).
 _UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
             7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip
-_PNG_METADATA = {b"eXIf", b"iCCP", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+_PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}  # iCCP is colour: kept
+_ICC_APP2 = b"ICC_PROFILE\0"
+# Pillow's reader for each accepted format, opened directly: Image.open would apply its own pixel limit.
+_READERS = {"JPEG": ("JpegImagePlugin", "JpegImageFile"), "PNG": ("PngImagePlugin", "PngImageFile"),
+            "WEBP": ("WebPImagePlugin", "WebPImageFile"), "GIF": ("GifImagePlugin", "GifImageFile")}  # fmt: skip
+_HIGH_DEPTH = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
+_GREY = {"1", "L", "LA", "La"}
+# What Pillow raises on a damaged file (a decoder error, a short read, a bad header field).
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
 
 
 def render(
@@ -39,7 +66,11 @@ def render(
     first_frame: bool = False,
     name: str = "",
 ) -> tuple[bytes, str]:
-    """The image in `data` at the upright `target` size: (encoded bytes, format)."""
+    """The image in `data` at the upright `target` size: (encoded bytes, format).
+
+    DecodeLimitError when it would decode more than MAX_DECODE_PIXELS or runs
+    out of memory; InvalidImageError when Pillow cannot decode it.
+    """
     out_format = (format or info.format).upper()
     if out_format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(f.lower() for f in FORMATS)}, not {format!r}")
@@ -51,70 +82,209 @@ def render(
     if target == upright and out_format == info.format and info.orientation == 1 and not info.animated:
         return (data if keep_metadata else strip_metadata(data, info.format)), out_format
     try:
-        return _reencode(data, info, target, out_format, quality, keep_metadata), out_format
-    except (OSError, ValueError, SyntaxError) as error:  # what Pillow raises on a bad file
+        return _reencode(data, info, target, out_format, quality, keep_metadata, where), out_format
+    except CostcalcError:
+        raise
+    except MemoryError:
+        raise DecodeLimitError(f"{where}ran out of memory decoding {info.width:,}×{info.height:,} px") from None
+    except _DECODE_ERRORS as error:
         raise InvalidImageError(f"{where}cannot decode: {error}") from None
+    except Exception as error:  # e.g. Pillow's DecompressionBombError from a reader not opened directly
+        raise InvalidImageError(f"{where}cannot decode: {type(error).__name__}: {error}") from None
 
 
-def _reencode(data: bytes, info: ImageInfo, target, out_format: str, quality, keep_metadata: bool) -> bytes:
+def _open(data: bytes, format: str):
+    """Pillow's reader for `format` without Image.open's pixel limit (checked here against MAX_DECODE_PIXELS)."""
+    import importlib
+
     from PIL import Image
 
-    image = Image.open(io.BytesIO(data))
-    icc, exif = image.info.get("icc_profile"), image.getexif() if keep_metadata else None
+    if format not in _READERS:
+        return Image.open(io.BytesIO(data))
+    module, reader = _READERS[format]
+    return getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+
+
+def _check_bound(image, info: ImageInfo, where: str) -> None:
+    """DecodeLimitError if decoding `image` (as drafted) holds more than MAX_DECODE_PIXELS pixels."""
+    width, height = image.size
+    progressive = image.format == "JPEG" and bool(image.info.get("progressive"))
+    if progressive:  # libjpeg keeps every coefficient of a progressive scan: full size, whatever the draft
+        width, height = info.width, info.height
+    if width * height <= MAX_DECODE_PIXELS:
+        return
+    how = " (a progressive JPEG is decoded at full size)" if progressive else ""
+    raise DecodeLimitError(
+        f"{where}{info.width:,}×{info.height:,} px ({info.width * info.height / 1e6:.1f} MP) is more than optimize "
+        f"decodes at once{how}: {MAX_DECODE_PIXELS / 1e6:.0f} MP, its bound on memory; shrink it with another tool first"
+    )
+
+
+def _reencode(data: bytes, info: ImageInfo, target, out_format: str, quality, keep_metadata: bool, where: str) -> bytes:
+    from PIL import Image
+
+    image = _open(data, info.format)
+    icc = image.info.get("icc_profile") or None
+    exif = image.getexif() if keep_metadata else None
     stored = target if info.orientation < 5 else (target[1], target[0])
     if image.format == "JPEG":
         image.draft("RGB" if image.mode not in ("L", "CMYK") else image.mode, stored)  # DCT scaling
-    if image.size != stored:
+    _check_bound(image, info, where)
+    resizing = image.size != stored
+    image = _working(image, resizing)
+    if resizing:
         image = image.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)  # reduce(), then LANCZOS
     else:
         image.load()
     if info.orientation in _UPRIGHT:
         image = image.transpose(getattr(Image.Transpose, _UPRIGHT[info.orientation]))
-    image = _mode_for(image, out_format)
+    image, icc = _mode_for(image, out_format, icc)
+    if not keep_metadata:  # Pillow's savers fall back to image.info (XMP, a profile we dropped): only what is drawn
+        image.info = {key: value for key, value in image.info.items() if key == "transparency"}
+    image.info.pop("icc_profile", None)  # the profile written is `icc`, or none
     options: dict = {}
     if out_format in DEFAULT_QUALITY:
         options["quality"] = quality or DEFAULT_QUALITY[out_format]
-    if keep_metadata:
-        if icc:
-            options["icc_profile"] = icc
-        if exif is not None and out_format in ("JPEG", "WEBP", "PNG"):
-            exif.pop(0x0112, None)  # the pixels are upright now
-            options["exif"] = exif.tobytes()
+    if icc and out_format != "GIF":
+        options["icc_profile"] = icc
+    if keep_metadata and exif is not None and out_format in ("JPEG", "WEBP", "PNG"):
+        exif.pop(0x0112, None)  # the pixels are upright now
+        options["exif"] = exif.tobytes()
     out = io.BytesIO()
     image.save(out, out_format, **options)
     return out.getvalue()
 
 
-def _mode_for(image, out_format: str):
-    """A mode the output format can hold; transparency over white for JPEG."""
+def _has_alpha(image) -> bool:
+    return image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or image.info.get("transparency") is not None
+
+
+def eight_bit(image):
+    """A 16-bit (I;16*, I) or float (F) image as 8-bit L (LA if it has a tRNS key): the mode's white becomes 255.
+
+    White is 65535 for I;16 and I (a 16-bit PNG is the only source of either),
+    and for F 1.0 when every value is within 0..1, else 255 (Pillow's own F↔L
+    scale). Done a block of rows at a time so the float copy stays small.
+    """
+    import numpy as np
     from PIL import Image
 
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    if out_format == "JPEG":
-        if has_alpha:
-            rgba = image.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, "white")
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            return flat
-        return image if image.mode in ("RGB", "L", "CMYK") else image.convert("RGB")
-    if out_format == "WEBP":
-        return image if image.mode in ("RGB", "RGBA") else image.convert("RGBA" if has_alpha else "RGB")
-    if image.mode.startswith("I;16") and out_format == "GIF":
+    values = np.asarray(image)
+    if image.mode == "F":
+        finite = values[np.isfinite(values)]
+        white = 1.0 if finite.size == 0 or float(finite.max()) <= 1.0 else 255.0
+    else:
+        white = 65535.0
+    level = np.empty(values.shape, np.uint8)
+    step = max(1, (1 << 20) // max(1, values.shape[1]))
+    for start in range(0, values.shape[0], step):
+        block = values[start : start + step].astype(np.float32)
+        np.nan_to_num(block, copy=False)
+        np.multiply(block, np.float32(255.0 / white), out=block)
+        np.clip(np.rint(block, out=block), 0, 255, out=block)
+        level[start : start + step] = block
+    grey = Image.fromarray(level)
+    key = image.info.get("transparency")
+    if isinstance(key, int) and image.mode != "F":
+        alpha = Image.fromarray(np.where(values == key, 0, 255).astype(np.uint8))
+        return Image.merge("LA", (grey, alpha))
+    return grey
+
+
+def _working(image, resizing: bool):
+    """A mode to resample in without losing the picture: 8 bits, palettes and 1-bit expanded (kept if not resizing)."""
+    mode = image.mode
+    if mode in _HIGH_DEPTH:
+        return eight_bit(image)
+    if mode in ("1", "P", "PA") and not resizing:
+        return image  # compact, and nothing to resample
+    if mode == "1":
+        return image.convert("L")
+    if mode in ("P", "PA", "L", "RGB") and _has_alpha(image):
+        return image.convert("LA" if mode == "L" else "RGBA")  # applies tRNS keys and palette alpha
+    if mode == "P":
         return image.convert("RGB")
-    return image
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return image
+    if mode == "La":
+        return image.convert("LA")
+    return image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+
+
+def _icc_space(icc: bytes | None) -> bytes | None:
+    """The colour space field of an ICC profile header (b'RGB ', b'GRAY', b'CMYK'), or None."""
+    return icc[16:20] if icc and len(icc) >= 128 else None
+
+
+def _to_rgb(image, icc: bytes | None):
+    """A grey or CMYK image as RGB(A): through its ICC profile to sRGB when it has one that fits; (image, profile)."""
+    alpha = image.convert("RGBA" if image.mode not in _GREY else "LA").getchannel("A") if _has_alpha(image) else None
+    colour = image.convert("L") if image.mode in _GREY else image
+    space = {"L": b"GRAY", "CMYK": b"CMYK"}.get(colour.mode)
+    rgb = None
+    if space is not None and _icc_space(icc) == space:
+        try:
+            from PIL import ImageCms
+
+            rgb = ImageCms.profileToProfile(colour, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                            ImageCms.createProfile("sRGB"), outputMode="RGB")  # fmt: skip
+            icc = None  # the pixels are sRGB now
+        except Exception:  # no littlecms, or a profile it cannot use: the plain conversion below
+            rgb = None
+    if rgb is None:
+        rgb = colour.convert("RGB")
+        icc = icc if _icc_space(icc) == b"RGB " else None  # a grey or CMYK profile does not describe RGB
+    if alpha is not None:
+        rgb.putalpha(alpha)
+    return rgb, icc
+
+
+def _flatten(image):
+    """Transparency composited onto white: L for a grey image, else RGB (JPEG has no alpha; issue 9)."""
+    from PIL import Image
+
+    grey = image.mode in _GREY
+    mode = "L" if grey else "RGB"
+    with_alpha = image.convert("LA" if grey else "RGBA")
+    flat = Image.new(mode, with_alpha.size, 255 if grey else (255, 255, 255))
+    flat.paste(with_alpha.convert(mode), mask=with_alpha.getchannel("A"))
+    return flat
+
+
+def _mode_for(image, out_format: str, icc: bytes | None):
+    """(a mode the output format holds, the ICC profile that describes it); transparency over white for JPEG."""
+    alpha = _has_alpha(image)
+    if image.mode == "CMYK":
+        image, icc = _to_rgb(image, icc)
+    if out_format == "JPEG":
+        if alpha:
+            return _flatten(image), icc
+        if image.mode == "1":
+            return image.convert("L"), icc
+        return (image if image.mode in ("L", "RGB") else image.convert("RGB")), icc
+    if out_format == "WEBP":
+        if image.mode in _GREY:
+            return _to_rgb(image, icc)
+        return (image if image.mode in ("RGB", "RGBA") else image.convert("RGBA" if alpha else "RGB")), icc
+    if out_format == "PNG" and image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+        return image.convert(("LA" if image.mode in _GREY else "RGBA") if alpha else "RGB"), icc
+    return image, icc
 
 
 def strip_metadata(data: bytes, format: str) -> bytes:
-    """The same image without metadata, losslessly: JPEG APPn/COM segments, PNG ancillary text/EXIF/ICC chunks."""
+    """The same image without metadata, losslessly: JPEG APPn/COM segments, PNG text/EXIF chunks, WebP EXIF/XMP
+    chunks; ICC profiles kept."""
     if format == "JPEG":
         return _strip_jpeg(data)
     if format == "PNG":
         return _strip_png(data)
+    if format == "WEBP":
+        return _strip_webp(data)
     return data
 
 
 def _strip_jpeg(data: bytes) -> bytes:
-    """Keep SOI, APP0 (JFIF), APP14 (Adobe colour transform) and every non-APP segment; data from SOS on as is."""
+    """Keep SOI, APP0 (JFIF), APP2 ICC_PROFILE, APP14 (Adobe colour transform), every non-APP segment; SOS on as is."""
     out = [data[:2]]
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
@@ -130,7 +300,8 @@ def _strip_jpeg(data: bytes) -> bytes:
             continue
         (length,) = struct.unpack_from(">H", data, pos + 2)
         segment = data[pos : pos + 2 + length]
-        if not (0xE1 <= code <= 0xEF and code != 0xEE or code == 0xFE):
+        metadata = 0xE1 <= code <= 0xEF and code != 0xEE or code == 0xFE
+        if not metadata or (code == 0xE2 and segment[4:16] == _ICC_APP2):
             out.append(segment)
         pos += 2 + length
     out.append(data[pos:])
@@ -149,3 +320,23 @@ def _strip_png(data: bytes) -> bytes:
         if kind == b"IEND":
             break
     return b"".join(out)
+
+
+def _strip_webp(data: bytes) -> bytes:
+    """Drop the EXIF and XMP chunks of a RIFF WebP and their VP8X flags (0x08, 0x04); ICCP and pixels as they are."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return data
+    end = min(len(data), 8 + int.from_bytes(data[4:8], "little"))
+    out = [b"WEBP"]
+    pos = 12
+    while pos + 8 <= end:
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        stop = min(end, pos + 8 + size + (size & 1))
+        if kind == b"VP8X" and size >= 10:
+            out.append(data[pos : pos + 8] + bytes([data[pos + 8] & ~0x0C]) + data[pos + 9 : stop])
+        elif kind not in (b"EXIF", b"XMP "):
+            out.append(data[pos:stop])
+        pos = stop
+    out.append(data[pos:end])
+    body = b"".join(out)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body + data[end:]

@@ -1,30 +1,33 @@
 """Preflight of whole trees: each image under the sources, optimized, mirrored under OUTDIR (SPEC §4).
 
-Nothing a user owns is overwritten or lost: OUTDIR may not be a source folder
-or lie inside one (unless `in_place`), every file is written to a temporary
-name in its folder and renamed into place (an interrupted run leaves no half
-file), and originals are only read. An output no older than its source is up to
-date and skipped, unless `force`.
+Nothing a user owns is overwritten or lost (issue 9): OUTDIR may not be a
+source folder or lie inside one (unless `in_place`); every output path is
+planned before any is written, and a run that would write over a source, over
+a different original, or two sources to one output is refused whole; every
+file is written to a temporary name in its folder, synced and renamed into
+place with ordinary permissions (an interrupted run leaves no half file); and
+originals are only read, unless `in_place`. An output no older than its source
+is up to date and skipped, unless `force`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..errors import CostcalcError
+from ..errors import CostcalcError, OutputConflictError, os_reason
 from ..parallel import map_chunks
 from .optimize import optimize
 from .resize import EXTENSIONS
-from .write import atomic_write
+from .write import atomic_write, current_umask, file_mode, kept_mode
 from ..pricing.tables import Tables, default_tables
-from ..inspection.walk import Found, walk
+from ..inspection.walk import Found, display_path, walk
 
-__all__ = ["MirrorRow", "MirrorTotals", "MIRROR_FIELDS", "mirror", "check_destination"]
+__all__ = ["MirrorRow", "MirrorTotals", "MIRROR_FIELDS", "Planned", "mirror", "plan_outputs", "check_destination"]
 
 CHUNK = 4
 """Images per unit of work: small, so that Ctrl-C is answered within a few images."""
@@ -48,6 +51,10 @@ class MirrorRow(NamedTuple):
     tokens_before: int | None = None
     tokens_after: int | None = None
     error: str | None = None
+    rule: str | None = None
+    """The input rule a refused source breaks (pricing.verdict), as in audit."""
+    warning: str | None = None
+    """The defect of a damaged source (ImageInfo.warning); None when whole."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of MIRROR_FIELDS."""
@@ -111,6 +118,7 @@ class _Config:
     first_frame: bool
     force: bool
     table_files: tuple[Path, ...]
+    strict: bool = False
 
 
 def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.PathLike, in_place: bool) -> None:
@@ -125,11 +133,132 @@ def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.Pat
             raise ValueError(f"output folder {outdir} is the source file {source}")
 
 
-def _targets(sources, outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str | None, str | None]]:
-    """(found, output path, problem) for each file: one source is mirrored into OUTDIR, several each under its name."""
+class Planned(NamedTuple):
+    """One file of a run: what the walk found, where its output goes (None if it gets none), its permissions."""
+
+    found: Found
+    output: str | None
+    mode: int | None
+
+
+_CASELESS = sys.platform in ("darwin", "win32")
+"""Where file names usually ignore case: two outputs differing only in case are one file."""
+
+
+def plan_outputs(
+    sources: Iterable[str | os.PathLike],
+    outdir: str | os.PathLike,
+    *,
+    format: str | None = None,
+    in_place: bool = False,
+    umask: int | None = None,
+    **walk_options,
+) -> list[Planned]:
+    """Every file under `sources` with its output and mode, all checked before anything is written (issue 9).
+
+    Walks the whole run first (paths only: a few hundred bytes a file), then
+    refuses with OutputConflictError, naming both paths, when an output is or
+    samefiles a source (allowed with `in_place` for the file's own original
+    only), when two sources map to one output, or when an existing output in
+    a source's folder would replace a different original (say a.jpg → a.webp
+    beside an a.webp). A file named twice (a folder and a file in it mapped to
+    the same output) is planned once. Outputs get 0o666 less the umask; one
+    replacing its own original keeps the original's mode.
+    """
     sources = [os.fspath(source) for source in sources]
+    check_destination(sources, outdir, in_place)
+    new_mode = file_mode(umask)
+    entries = list(_targets(sources, Path(outdir), format, walk_options))
+    identities: list[tuple[int, int, int] | None] = []  # (device, inode, mode) of each source file
+    originals: dict[tuple[int, int], str] = {}
+    for found, _ in entries:
+        status = _stat(found.path) if found.problem is None else None
+        identities.append(None if status is None else (status.st_dev, status.st_ino, status.st_mode))
+        if status is not None:
+            originals.setdefault((status.st_dev, status.st_ino), found.display)
+    beside = _originals_region(sources, outdir)
+    real_folder = lru_cache(maxsize=4096)(os.path.realpath)
+    claimed: dict[str, tuple[tuple[int, int] | None, str]] = {}
+    folded: dict[str, str] = {}
+    existing: dict[tuple[int, int], str] = {}
+    planned: list[Planned] = []
+    for (found, output), identity in zip(entries, identities):
+        if found.problem is not None:
+            planned.append(Planned(found, output, None))
+            continue
+        shown, out_shown = found.display, display_path(output)
+        folder, name = os.path.split(output)
+        real = os.path.join(real_folder(folder or os.curdir), name)
+        key = os.path.normcase(real)
+        source_id = None if identity is None else identity[:2]
+        if key in claimed:
+            if source_id is not None and claimed[key][0] == source_id:
+                continue  # the same file named twice: written once
+            raise OutputConflictError(f"{claimed[key][1]} and {shown} would both be written to {out_shown}; "
+                                      f"optimize them in separate runs or rename one")  # fmt: skip
+        claimed[key] = (source_id, shown)
+        if _CASELESS:
+            other = folded.setdefault(key.casefold(), out_shown)
+            if other != out_shown:
+                raise OutputConflictError(f"outputs {other} and {out_shown} differ only in case: one file here; "
+                                          f"rename a source")  # fmt: skip
+        mode = new_mode
+        status = _stat(output)
+        if status is not None:
+            out_id = (status.st_dev, status.st_ino)
+            if out_id == source_id:
+                if not in_place:
+                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass --in-place "
+                                              f"to replace the originals, or choose another output folder")  # fmt: skip
+                source_folder, source_name = os.path.split(found.path)
+                if key != os.path.normcase(os.path.join(real_folder(source_folder or os.curdir), source_name)):
+                    raise OutputConflictError(f"output {out_shown} is another name (a link) of its source {shown}: "
+                                              f"--in-place replaces an original under its own name only")  # fmt: skip
+                mode = kept_mode(identity[2])
+            elif out_id in originals:
+                raise OutputConflictError(f"output {out_shown} of {shown} is the source {originals[out_id]}, which "
+                                          f"it would replace; choose another output folder")  # fmt: skip
+            elif beside(real):
+                raise OutputConflictError(f"output {out_shown} of {shown} already exists beside the sources and is "
+                                          f"not {shown}'s original: it would be replaced; choose another output "
+                                          f"folder, or move {out_shown}")  # fmt: skip
+            other = existing.setdefault(out_id, out_shown)
+            if other != out_shown:
+                raise OutputConflictError(f"outputs {other} and {out_shown} are the same file (a link); "
+                                          f"choose another output folder")  # fmt: skip
+        planned.append(Planned(found, output, mode))
+    return planned
+
+
+def _originals_region(sources: list[str], outdir) -> Callable[[str], bool]:
+    """Whether a real path lies where originals live: in a source folder (a file source's own folder), but not
+    in an OUTDIR nested inside it, whose files are this command's outputs."""
+    own = os.path.realpath(outdir)
+    roots = set()
+    for source in sources:
+        real = os.path.realpath(source)
+        roots.add(real if os.path.isdir(real) else os.path.dirname(real))
+
+    def under(path: str, root: str) -> bool:
+        return path.startswith(os.path.join(root, ""))
+
+    def beside(real: str) -> bool:
+        return any(under(real, root) and not (own != root and under(own, root) and under(real, own))
+                   for root in roots)  # fmt: skip
+
+    return beside
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _targets(sources: list[str], outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str]]:
+    """(found, output path) for each file: one source is mirrored into OUTDIR, several each under its name."""
     suffix = EXTENSIONS[format.upper()] if format else None
-    claimed: set[str] = set()
     own = os.path.realpath(outdir)
     for source in sources:
         base = outdir if len(sources) == 1 else outdir / Path(source).resolve().name
@@ -142,12 +271,7 @@ def _targets(sources, outdir: Path, format: str | None, walk_options) -> Iterato
             output = base / relative
             if suffix:
                 output = output.with_suffix(suffix)
-                key = os.path.normcase(os.fspath(output))
-                if key in claimed:  # a.png and a.jpg both becoming a.webp
-                    yield found, None, f"its output {output} is already written from another source in this run"
-                    continue
-                claimed.add(key)
-            yield found, os.fspath(output), None
+            yield found, os.fspath(output)
 
 
 def mirror(
@@ -165,47 +289,65 @@ def mirror(
     force: bool = False,
     tables: Tables | None = None,
     jobs: int = 1,
+    strict: bool = False,
     **walk_options,
 ) -> Iterator[list[MirrorRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
 
-    ValueError before anything is written if `outdir` is, or is inside, a
-    source folder (unless `in_place`); errors of model and detail come first too.
+    Before anything is written: errors of model and detail; ValueError if
+    `outdir` is, or is inside, a source folder (unless `in_place`); and
+    OutputConflictError from `plan_outputs` if any output would overwrite a
+    source or another original, or take two sources. The umask is read here,
+    once. One file's failure (even Pillow's or MemoryError) is its error row.
     """
     sources = list(sources)
-    check_destination(sources, outdir, in_place)
     tables = tables or default_tables()
     tables.model(model).rule(detail)  # fail early on a bad model or detail
+    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
-                     force or in_place, tables.files)  # fmt: skip
-    items = _targets(sources, Path(outdir), format, walk_options)
+                     force or in_place, tables.files, strict)  # fmt: skip
     return map_chunks(_mirror_chunk, config, items, jobs=jobs, size=CHUNK)
 
 
-def _mirror_chunk(config: _Config, chunk: list) -> list[MirrorRow]:
-    return [_mirror_one(config, *item) for item in chunk]
+def _mirror_chunk(config: _Config, chunk: list[Planned]) -> list[MirrorRow]:
+    return [_mirror_one(config, item) for item in chunk]
 
 
-def _mirror_one(config: _Config, found: Found, output: str | None, problem: str | None) -> MirrorRow:
-    shown = found.display
-    if found.problem is not None or problem is not None:
-        status = "skipped" if found.skipped else "error"
-        return MirrorRow(shown, output, status, error=f"{shown}: {found.problem or problem}")
+def _mirror_one(config: _Config, item: Planned) -> MirrorRow:
+    found, output, mode = item
+    shown = found.display  # for messages; rows carry found.path, which round-trips (os.fsencode opens it)
+    if found.problem is not None:
+        return MirrorRow(found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}")
     out = Path(output)
-    if not config.force and _up_to_date(found.path, out):
-        return MirrorRow(shown, output, "up to date")
     try:
+        if not config.force and _up_to_date(found.path, out):
+            return MirrorRow(found.path, output, "up to date")
         tables = _tables(config.table_files)
         result = optimize(found.path, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
                           format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
-                          first_frame=config.first_frame, tables=tables)  # fmt: skip
-        atomic_write(out, result.data)
-    except (CostcalcError, ValueError, OSError) as error:
-        message = str(error) if str(error).startswith(shown) else f"{shown}: {error}"
-        return MirrorRow(shown, output, "error", error=message)
+                          first_frame=config.first_frame, tables=tables, strict=config.strict)  # fmt: skip
+    except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
+        return MirrorRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None))
+    try:
+        atomic_write(out, result.data, mode)
+    except OSError as error:
+        return MirrorRow(found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}")
     planned = result.plan
-    return MirrorRow(shown, output, "written", planned.width, planned.height, result.width, result.height,
-                     result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after)  # fmt: skip
+    return MirrorRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
+                     result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
+                     warning=result.warning)  # fmt: skip
+
+
+def _reason(shown: str, error: Exception) -> str:
+    """One line for a file's failure, starting with the file."""
+    if isinstance(error, MemoryError):
+        text = "ran out of memory"
+    elif isinstance(error, (CostcalcError, ValueError, OSError)):
+        text = os_reason(error) if isinstance(error, OSError) and not isinstance(error, CostcalcError) else str(error)
+    else:
+        text = f"{type(error).__name__}: {error}"
+    text = " ".join(text.split())  # one line
+    return text if text.startswith(shown) else f"{shown}: {text}"
 
 
 def _up_to_date(source: str, output: Path) -> bool:

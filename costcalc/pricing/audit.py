@@ -11,17 +11,19 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
+from .budget import MONEY
 from .cost import Pricer
-from ..errors import CostcalcError, ImageRejectedError, UnsupportedFormatError
+from ..errors import CostcalcError, UnsupportedFormatError
 from ..inspection.headers import inspect_path
 from .limits import Limits, load_limits
 from ..parallel import map_chunks
 from .tables import Tables, default_tables
+from .verdict import judge, unique_models
 from ..inspection.walk import Found, walk
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
@@ -36,9 +38,11 @@ CHUNK = 256
 class AuditRow(NamedTuple):
     """One file for one model: what its header says and what it costs, or why it cannot be priced.
 
-    status is one of STATUSES; rule names the input rule a rejected file
-    breaks; error is the reason (null when priced); usd is None when the price
-    is unknown.
+    path is the path as walked: a name that is not UTF-8 keeps its bytes as
+    surrogates (os.fsdecode), so os.fsencode(path) opens the file. status is one
+    of STATUSES; rule names the input rule a rejected file breaks; error is the
+    reason (null when priced); usd is None when the price is unknown; warning
+    names the defect of a damaged file (null when whole).
     """
 
     path: str
@@ -57,6 +61,7 @@ class AuditRow(NamedTuple):
     usd: Decimal | None = None
     rule: str | None = None
     error: str | None = None
+    warning: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
@@ -83,6 +88,8 @@ class ModelTotals:
     usd: Decimal = Decimal(0)
     unknown_price: int = 0
     """Priced files whose model has no known price: `usd` leaves them out."""
+    warnings: int = 0
+    """Priced files with a warning (damaged data, priced from the header)."""
     rules: Counter = field(default_factory=Counter)
     """Rejections by the rule they break."""
 
@@ -95,6 +102,7 @@ class ModelTotals:
             "unreadable": self.unreadable,
             "skipped": self.skipped,
             "tokens": self.tokens,
+            "warnings": self.warnings,
             "usd": None if self.unknown_price else float(self.usd),
             "rejected_by_rule": dict(sorted(self.rules.items())),
         }
@@ -110,8 +118,10 @@ class Totals:
         """Add another run's totals (a worker's chunk) into these."""
         for name, theirs in other.by_model.items():
             ours = self.by_model.setdefault(name, ModelTotals())
-            for count in ("files", "priced", "rejected", "unreadable", "skipped", "tokens", "usd", "unknown_price"):
-                setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
+            for count in ("files", "priced", "rejected", "unreadable", "skipped", "tokens", "usd", "unknown_price",
+                          "warnings"):  # fmt: skip
+                with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
+                    setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
             ours.rules.update(theirs.rules)
 
     def add(self, row: AuditRow) -> None:
@@ -121,10 +131,11 @@ class Totals:
         setattr(totals, row.status, getattr(totals, row.status) + 1)
         if row.status == "priced":
             totals.tokens += row.tokens
+            totals.warnings += row.warning is not None
             if row.usd is None:
                 totals.unknown_price += 1
             else:
-                totals.usd += row.usd
+                totals.usd = MONEY.add(totals.usd, row.usd)  # exact whatever the caller's decimal context
         elif row.status == "rejected":
             totals.rules[row.rule] += 1
 
@@ -137,6 +148,7 @@ class _Config:
     detail: str
     table_files: tuple[Path, ...]
     edition: str | None
+    strict: bool = False
     render: Any = field(default=None, compare=False)
     """An output format with render(rows) -> str, for `audit_rendered`; not part of the
     identity, so a worker's unpickled copy still finds `_setup`'s cache."""
@@ -149,37 +161,42 @@ def _setup(config: _Config) -> tuple[tuple[Pricer, ...], Limits]:
 
 
 def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: str = "auto",
-          tables: Tables | None = None, limits: str | None = None, jobs: int = 1, **walk_options) -> Iterator[AuditRow]:
+          tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
+          **walk_options) -> Iterator[AuditRow]:  # fmt: skip
     """Rows for every file under `paths` and every model, in walk order, as they are ready.
 
     One bad file never stops the audit: it gets rows with its status and
     reason. Model, detail and limits edition are checked before any file is
-    read (UnknownModelError, UnsupportedDetailError, TableError). `limits` names
-    an edition of the limits table (default: the newest). `jobs` > 1 reads in
-    that many worker processes. `walk_options` are those of `costcalc.walk.walk`:
-    recursive, globs, excludes, follow_symlinks, hidden.
+    read (UnknownModelError, UnsupportedDetailError, TableError); a model named
+    twice (or by two aliases of one row) counts once. `limits` names an edition
+    of the limits table (default: the newest). `strict` makes a damaged file
+    (one with a warning) unreadable. `jobs` > 1 reads in that many worker
+    processes. `walk_options` are those of `costcalc.walk.walk`: recursive,
+    globs, excludes, follow_symlinks, hidden.
     """
-    config = _Config(tuple(models), detail, (tables or default_tables()).files, limits)
+    tables = tables or default_tables()
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict)
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
 
 def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str], render, detail: str = "auto",
-                   tables: Tables | None = None, limits: str | None = None, jobs: int = 1,
-                   **walk_options) -> Iterator[tuple[str, Totals, int]]:
+                   tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
+                   **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
 
     `render` is a picklable output format with render(rows) -> str. The
     command line uses this so that worker processes, not the parent, build
     the output text.
     """
-    config = _Config(tuple(models), detail, (tables or default_tables()).files, limits, render)
+    tables = tables or default_tables()
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
     """`work(config, chunk)` over the walk, in order, in `jobs` processes."""
-    _setup(config)  # fail early on a bad model, detail or edition; forked workers inherit it
+    _setup(config)  # fail early on a bad model, detail or edition; each worker process builds its own
     return map_chunks(work, config, walk(paths, **walk_options), jobs=jobs, size=CHUNK)
 
 
@@ -187,7 +204,7 @@ def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
     pricers, limits = _setup(config)
     rows: list[AuditRow] = []
     for found in chunk:
-        rows.extend(_audit_file(found, pricers, limits, config.detail))
+        rows.extend(_audit_file(found, pricers, limits, config.detail, config.strict))
     return rows
 
 
@@ -199,32 +216,26 @@ def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, i
     return config.render.render(rows), totals, len(chunk)
 
 
-def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: Limits, detail: str) -> list[AuditRow]:
-    shown = found.display
+def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: Limits, detail: str,
+                strict: bool = False) -> list[AuditRow]:  # fmt: skip
+    """The rows of one file: the walk's problem, the header's error, or each model's verdict (pricing.verdict)."""
+    path, shown = found.path, found.display
     if found.problem is not None:
         status = "skipped" if found.skipped else "unreadable"
-        return [AuditRow(shown, p.model.name, detail, status, error=f"{shown}: {found.problem}") for p in pricers]
+        return [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}") for p in pricers]
     try:
-        info = inspect_path(found.path, name=shown, regular=True)
+        info = inspect_path(path, name=shown, regular=True)
     except UnsupportedFormatError as error:
-        return [AuditRow(shown, p.model.name, detail, "rejected", format=error.format, rule="formats",
+        return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
                          error=str(error)) for p in pricers]  # fmt: skip
     except CostcalcError as error:
-        return [AuditRow(shown, p.model.name, detail, "unreadable", error=str(error)) for p in pricers]
+        return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error)) for p in pricers]
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
-    finding = limits.check_image(info)
     rows = []
     for pricer in pricers:
-        name = pricer.model.name
-        if finding is not None:
-            rows.append(AuditRow(shown, name, detail, "rejected", *facts, pricer.applied_detail,
-                                 rule=finding.rule, error=f"{shown}: {finding.message}"))  # fmt: skip
-            continue
-        try:
-            tokens = pricer.tokens(info.width, info.height)
-        except ImageRejectedError as error:
-            rows.append(AuditRow(shown, name, detail, "rejected", *facts, pricer.applied_detail,
-                                 rule="max_patches", error=f"{shown}: {error}"))  # fmt: skip
-            continue
-        rows.append(AuditRow(shown, name, detail, "priced", *facts, pricer.applied_detail, tokens, pricer.usd(tokens)))
+        outcome = judge(info, pricer, limits, strict=strict)
+        error = None if outcome.reason is None else f"{shown}: {outcome.reason}"
+        usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
+        rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
+                             outcome.tokens, usd, outcome.rule, error, outcome.warning))  # fmt: skip
     return rows

@@ -1,10 +1,30 @@
-"""Budget gates: a total against --max-tokens / --max-usd, failing closed on an unknown price."""
+"""Money and budget gates: exact USD arithmetic, and a total against --max-tokens / --max-usd (failing closed).
+
+USD never depends on the caller's `decimal` context (issue 9, exact money): every
+sum, product and rounding of money runs in MONEY, a fixed context wide enough to
+be exact for every value a table allows (at most 12 decimal places and 2**24 USD
+per 1M tokens, so any amount is a whole number of 1e-18 USD, far inside 60 digits).
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from typing import Iterable
 
-__all__ = ["over_budget", "parse_usd"]
+__all__ = ["MONEY", "MAX_USD", "over_budget", "parse_usd", "usd_sum"]
+
+MONEY = Context(prec=60, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, capitals=1, clamp=0, flags=[],
+                traps=[InvalidOperation, DivisionByZero, Overflow])  # fmt: skip
+"""The one `decimal` context money is computed in, whatever the caller's is; every field is set, none inherited."""
+
+MAX_USD = Decimal(10) ** 15
+"""The largest --max-usd accepted (a JSON number must stay finite)."""
+
+
+def usd_sum(amounts: Iterable[Decimal]) -> Decimal:
+    """The exact sum of USD amounts, computed in MONEY."""
+    with localcontext(MONEY):
+        return sum(amounts, Decimal(0))
 
 
 def over_budget(
@@ -26,17 +46,23 @@ def over_budget(
     if max_usd is not None:
         if usd is None:
             problems.append(f"{label}: price unknown, so --max-usd {max_usd} cannot be checked")
-        elif usd > max_usd:
-            problems.append(f"{label}: ${usd}, over --max-usd {max_usd}")
+        else:
+            with localcontext(MONEY):
+                over = usd > max_usd
+            if over:
+                problems.append(f"{label}: ${MONEY.normalize(usd):f}, over --max-usd {max_usd:f}")
     return problems
 
 
 def parse_usd(text: str) -> Decimal:
-    """A non-negative dollar amount, exactly ('0.50', '$12'); ValueError otherwise."""
+    """A non-negative dollar amount up to MAX_USD, exactly ('0.50', '$12'); ValueError otherwise."""
     try:
-        value = Decimal(text.strip().removeprefix("$"))
+        with localcontext(MONEY):
+            value = Decimal(text.strip().removeprefix("$"))
     except InvalidOperation:
         raise ValueError(f"{text!r} is not an amount of dollars") from None
     if not value.is_finite() or value < 0:
         raise ValueError(f"{text!r} is not an amount of dollars")
+    if value > MAX_USD:
+        raise ValueError(f"{text!r} is more than {MAX_USD:,f} dollars")
     return value

@@ -1,4 +1,8 @@
-"""Tokens and dollars for image sizes: one at a time, or millions at once (SPEC §1, §2)."""
+"""Tokens and dollars for image sizes: one at a time, or millions at once (SPEC §1, §2, §6).
+
+Every result carries its `basis` (SPEC §6): exact, maximum, approximate or flat.
+A model or detail whose rule nobody published raises UnpublishedRuleError.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ImageRejectedError, InvalidSizeError
-from .rules import PatchRule, Rule
+from .rules import QwenRule, Rule, Sizing, can_reject
 from .tables import Model, Price, Tables, default_tables
 
 __all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size"]
@@ -43,6 +47,10 @@ class Estimate:
     price: Price | None
     source: str | None = None
     """The file the size came from, if any."""
+    warning: str | None = None
+    """The defect of a damaged file priced from its header (ImageInfo.warning); None when whole."""
+    basis: str = "exact"
+    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, or flat."""
 
     def with_source(self, source: str | None) -> "Estimate":
         """The same estimate, labelled with the file it came from."""
@@ -63,9 +71,11 @@ class Estimate:
             "tiles": self.tiles,
             "patches": self.patches,
             "tokens": self.tokens,
+            "basis": self.basis,
             "usd": None if self.usd is None else float(self.usd),
             "usd_per_1m_input": None if self.price is None else float(self.price.usd_per_1m_input),
             "price_source": None if self.price is None else f"{self.price.source} ({self.price.date})",
+            "warning": self.warning,
         }
 
 
@@ -104,41 +114,71 @@ def _resolve_cached(model: str | Model, detail: str, tables: Tables) -> tuple[Mo
     return found, applied, rule
 
 
-def _size_one(width: Any, height: Any, model: str | Model, detail: str, tables: Tables | None):
-    """Validate, resolve and size one image; ImageRejectedError past the patch limit (SPEC §1b step 4)."""
+def _size_one(width: Any, height: Any, model: str | Model, detail: str, tables: Tables | None,
+              max_pixels: int | None = None):  # fmt: skip
+    """Validate, resolve and size one image; ImageRejectedError for a size the API refuses (SPEC §1b step 4, §6)."""
     width, height = check_size(width, height)
     found, applied, rule = _resolve(model, detail, tables)
+    rule = _with_max_pixels(found, rule, max_pixels)
     sizing = rule.size(width, height)
-    if isinstance(rule, PatchRule) and sizing.patches > rule.max_patches:
-        raise _reject(found, detail, applied, width, height, sizing.patches, rule.max_patches)
+    rejection = rule.reject(width, height, sizing)
+    if rejection is not None:
+        raise _reject(found, detail, applied, width, height, rejection)
     return width, height, found, applied, sizing
 
 
-def _reject(model: Model, detail: str, applied: str, width: int, height: int, patches: int, limit: int):
+def _with_max_pixels(model: Model, rule: Rule, max_pixels: int | None) -> Rule:
+    """The rule with a request's own `max_pixels` (Qwen on DashScope, SPEC §6d); an error on any other model."""
+    if max_pixels is None:
+        return rule
+    if not isinstance(rule, QwenRule):
+        raise InvalidSizeError(f"max_pixels applies to Qwen models only, not to {model.name}")
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 4 * rule.factor**2:
+        raise InvalidSizeError(f"max_pixels must be a whole number of at least {4 * rule.factor**2:,}, not {max_pixels!r}")
+    return rule.with_max_pixels(max_pixels)
+
+
+def _reject(model: Model, detail: str, applied: str, width: int, height: int, rejection: tuple[str, str]):
+    """ImageRejectedError naming the size, model, detail and the input rule it breaks."""
     via = f"{detail} → {applied}" if detail != applied else applied
-    return ImageRejectedError(
-        f"{width}×{height} on {model.name} at detail {via} needs {patches:,} patches after sizing; "
-        f"the API rejects images over {limit:,} patches instead of resizing them"
-    )
+    rule, reason = rejection
+    return ImageRejectedError(f"{width}×{height} on {model.name} at detail {via} {reason}", rule)
 
 
 class Pricer:
     """One model at one detail level, resolved once, pricing many sizes."""
 
-    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "_limit")
+    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "_rejects")
 
-    def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None):
-        self.model, self.applied_detail, self.rule = _resolve(model, detail, tables)
+    def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None, *,
+                 max_pixels: int | None = None):  # fmt: skip
+        """Resolve once: UnknownModelError, UnsupportedDetailError or UnpublishedRuleError here, not per size.
+
+        `max_pixels` is a request's own (Qwen, SPEC §6d); InvalidSizeError on other models.
+        """
+        self.model, self.applied_detail, rule = _resolve(model, detail, tables)
+        self.rule = _with_max_pixels(self.model, rule, max_pixels)
         self.detail = detail
         self.price = (tables or default_tables()).price(self.model)
-        self._limit = self.rule.max_patches if isinstance(self.rule, PatchRule) else None
+        self._rejects = can_reject(self.rule)
+
+    @property
+    def basis(self) -> str:
+        """How sure this rule's figures are (SPEC §6); a size's own may be surer (`sizing(...).basis`)."""
+        return self.rule.basis
+
+    def sizing(self, width: int, height: int) -> Sizing:
+        """The full sizing (size seen, units, tokens, basis) of a valid size; ImageRejectedError if the API refuses it."""
+        sizing = self.rule.size(width, height)
+        if self._rejects:
+            rejection = self.rule.reject(width, height, sizing)
+            if rejection is not None:
+                raise _reject(self.model, self.detail, self.applied_detail, width, height, rejection)
+        return sizing
 
     def tokens(self, width: int, height: int) -> int:
-        """Billed tokens for a size already known to be valid; ImageRejectedError past the patch limit."""
-        sizing = self.rule.size(width, height)
-        if self._limit is not None and sizing.patches > self._limit:
-            raise _reject(self.model, self.detail, self.applied_detail, width, height, sizing.patches, self._limit)
-        return sizing.tokens
+        """Billed tokens for a size already known to be valid; ImageRejectedError if the API refuses it."""
+        return self.sizing(width, height).tokens
 
     def usd(self, tokens: int) -> Decimal | None:
         """The exact price of `tokens`, or None when the price is unknown."""
@@ -153,9 +193,13 @@ def price_size(
     detail: str = "auto",
     tables: Tables | None = None,
     source: str | None = None,
+    max_pixels: int | None = None,
 ) -> Estimate:
-    """The full estimate for one size: scaled size, tiles or patches, tokens, USD."""
-    width, height, found, applied, sizing = _size_one(width, height, model, detail, tables)
+    """The full estimate for one size: scaled size, tiles or patches, tokens, basis, USD.
+
+    `max_pixels`: a request's own, for Qwen models (SPEC §6d).
+    """
+    width, height, found, applied, sizing = _size_one(width, height, model, detail, tables, max_pixels)
     price = (tables or default_tables()).price(found)
     return Estimate(
         model=found.name,
@@ -172,23 +216,27 @@ def price_size(
         usd=None if price is None else price.usd(sizing.tokens),
         price=price,
         source=source,
+        basis=sizing.basis,
     )
 
 
 def image_tokens(
-    width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None
+    width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
+    max_pixels: int | None = None,
 ) -> int:
-    """Billed tokens for one image of width × height (SPEC §1)."""
-    return _size_one(width, height, model, detail, tables)[4].tokens
+    """Billed tokens for one image of width × height (SPEC §1, §6); `max_pixels` a Qwen request's own."""
+    return _size_one(width, height, model, detail, tables, max_pixels)[4].tokens
 
 
-def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None):
+def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
+                       max_pixels: int | None = None):  # fmt: skip
     """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item."""
     import numpy as np
 
     from . import batch
 
     found, applied, rule = _resolve(model, detail, tables)
+    rule = _with_max_pixels(found, rule, max_pixels)
     w = _int_array(np, widths, "widths")
     h = _int_array(np, heights, "heights")
     if w.shape != h.shape:
@@ -204,10 +252,9 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
     if rejected is not None:
         index = tuple(int(i) for i in np.unravel_index(rejected, w.shape))
         width, height = int(w[index]), int(h[index])
-        patches = rule.size(width, height).patches
         where = index[0] if len(index) == 1 else index
-        error = _reject(found, detail, applied, width, height, patches, rule.max_patches)
-        raise ImageRejectedError(f"size at index {where}: {error}")
+        error = _reject(found, detail, applied, width, height, rule.reject(width, height, rule.size(width, height)))
+        raise ImageRejectedError(f"size at index {where}: {error}", error.rule)
     return tokens.reshape(w.shape)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
-from .cost import Estimate, price_size
+from .cost import Estimate, Pricer, price_size
+from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
+from .limits import load_limits
 from .tables import Model, Tables
+from .verdict import verdict
 
 __all__ = ["estimate"]
 
@@ -17,15 +21,35 @@ def estimate(
     model: str | Model,
     detail: str = "auto",
     tables: Tables | None = None,
+    limits: str | None = None,
+    strict: bool = False,
 ) -> Estimate:
-    """What one image costs `model` at `detail`: size from the header only, never the pixels."""
+    """What one image costs `model` at `detail`: size from the header only, never the pixels.
+
+    A file (or an ImageInfo) gets the verdict every command gives it
+    (pricing.verdict): ImageRejectedError, with `.rule`, for an image the API
+    refuses under the `limits` edition (default: the newest) or the model's patch
+    limit; a damaged file is priced with `Estimate.warning`, or refused with
+    InvalidImageError when `strict`. A (width, height) pair is checked against the
+    patch limit only.
+    """
     if isinstance(source, ImageInfo):  # already inspected: price what its header said
-        return price_size(source.width, source.height, model=model, detail=detail, tables=tables)
+        return _judged(source, None, model, detail, tables, limits, strict)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
         width, height = source
         return price_size(width, height, model=model, detail=detail, tables=tables)
     label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
-    info = inspect(source)
-    return price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label)
+    return _judged(inspect(source), label, model, detail, tables, limits, strict)
+
+
+def _judged(info: ImageInfo, label, model, detail, tables, limits, strict) -> Estimate:
+    try:
+        verdict(info, Pricer(model, detail, tables), load_limits(limits), strict=strict)
+    except CostcalcError as error:
+        if label and len(error.args) == 1 and not str(error).startswith(label):
+            error.args = (f"{label}: {error}",)  # name the file, as header errors do
+        raise
+    result = price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label)
+    return replace(result, warning=info.warning) if info.warning else result

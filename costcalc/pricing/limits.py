@@ -22,7 +22,10 @@ _RULES = {
     "max_images": "request",
     "max_request_bytes": "request",
     "max_request_image_bytes": "request",
+    "max_images_side": "request",  # value { above = N, side = S }: over N images, every image within S × S px
 }
+DEFAULT_PROVIDER = "openai"
+"""Rows without a `provider` are OpenAI's; a vendor without rows of its own is checked against these."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Limit:
     value: Any
     source: str
     checked: str
+    provider: str = DEFAULT_PROVIDER
+    """The vendor whose rule it is (the model table's `provider`: anthropic, google, ...)."""
 
 
 @dataclass(frozen=True)
@@ -71,20 +76,32 @@ class Limits:
         return Finding(limit.rule, f"{text} [rule {limit.rule}, limits {limit.edition}; `costcalc limits` shows sources]")
 
 
-def limit_editions(path: str | os.PathLike | None = None) -> list[str]:
-    """The editions in the limits table, newest first."""
-    return sorted({row.edition for row in _load(Path(path) if path else tables_dir() / "limits.toml")}, reverse=True)
+def limit_editions(path: str | os.PathLike | None = None, provider: str | None = None) -> list[str]:
+    """The editions of one vendor's rows (default: OpenAI's) in the limits table, newest first."""
+    rows = _provider_rows(_load(Path(path) if path else tables_dir() / "limits.toml"), provider)
+    return sorted({row.edition for row in rows}, reverse=True)
 
 
-def load_limits(edition: str | None = None, path: str | os.PathLike | None = None) -> Limits:
-    """The rules of `edition` (default: the newest) from the shipped limits table or `path`."""
+def load_limits(edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None) -> Limits:
+    """The rules of `edition` (default: the newest) of one vendor (default: OpenAI) from the shipped table or `path`.
+
+    A vendor without rows of its own is checked against the default vendor's.
+    """
     file = Path(path) if path else tables_dir() / "limits.toml"
-    rows = _load(file)
+    rows = _provider_rows(_load(file), provider)
     editions = sorted({row.edition for row in rows}, reverse=True)
+    if not editions:
+        raise TableError(f"{file}: no limits rows for {provider or DEFAULT_PROVIDER}")
     chosen = edition or editions[0]
     if chosen not in editions:
         raise TableError(f"{file}: no limits edition {chosen!r}; editions: {', '.join(editions)}")
     return Limits(chosen, {row.rule: row for row in rows if row.edition == chosen})
+
+
+def _provider_rows(rows: tuple[Limit, ...], provider: str | None) -> tuple[Limit, ...]:
+    """The rows of `provider`, else (none of its own) the default vendor's."""
+    own = tuple(row for row in rows if row.provider == (provider or DEFAULT_PROVIDER))
+    return own or tuple(row for row in rows if row.provider == DEFAULT_PROVIDER)
 
 
 @cache
@@ -94,7 +111,7 @@ def _load(path: Path) -> tuple[Limit, ...]:
     rows = []
     for index, row in enumerate(rows_of(path, document, "limit"), start=1):
         where = f"{path}: limit row {index}"
-        check_keys(row, {"edition", "scope", "rule", "value", "source", "checked"}, where)
+        check_keys(row, {"edition", "scope", "rule", "value", "source", "checked", "provider"}, where)
         rule = row.get("rule")
         if rule not in _RULES:
             raise TableError(f"{where}: rule must be one of {', '.join(_RULES)}, not {rule!r}")
@@ -104,6 +121,9 @@ def _load(path: Path) -> tuple[Limit, ...]:
             raise TableError(f"{where}: needs edition and value")
         value = row["value"]
         value = tuple(value) if isinstance(value, list) else value
+        if rule == "max_images_side" and not (isinstance(value, dict) and set(value) == {"above", "side"} and all(
+                type(number) is int and number > 0 for number in value.values())):  # fmt: skip
+            raise TableError(f"{where}: max_images_side needs value = {{ above = N, side = S }} (whole numbers)")
         rows.append(
             Limit(
                 edition=text_field(row, "edition", where, default=""),
@@ -112,6 +132,7 @@ def _load(path: Path) -> tuple[Limit, ...]:
                 value=value,
                 source=text_field(row, "source", where, default=str(path)),
                 checked=text_field(row, "checked", where, default=""),
+                provider=text_field(row, "provider", where, default=DEFAULT_PROVIDER),
             )
         )
     if not rows:

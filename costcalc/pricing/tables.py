@@ -1,8 +1,13 @@
 """The model and price tables: TOML data under `tables/`, loaded once, never mutated (SPEC §2).
 
-Lookup is by exact name, then by dated snapshot (`gpt-4o-2024-08-06` → `gpt-4o`)
-unless the snapshot has its own row. A user's own table file layers over the
-shipped one and yields a new `Tables`; nothing global changes.
+The shipped model table is one file per vendor, tables/models/*.toml, loaded in
+sorted order (SPEC §2, §6). Lookup is by exact name, then by the name rules each
+vendor's file declares as data in its [aliases] (SPEC §6f): vendor and cloud
+prefixes (`anthropic/`, `us.anthropic.`), suffixes (`-v1:0`, `-latest`) and
+dated snapshots (`-YYYY-MM-DD`, `-YYYYMMDD`, `@YYYYMMDD`), each applied only to
+that vendor's rows, and never over a name that has its own row. A user's own
+table file layers over the shipped ones and yields a new `Tables`; nothing
+global changes.
 """
 
 from __future__ import annotations
@@ -12,42 +17,83 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import TableError, UnknownModelError, UnsupportedDetailError
-from .rules import FixedRule, PatchRule, Rule, TileRule
+from ..errors import TableError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
+from .budget import MONEY
+from .rules import (
+    BASES,
+    ClaudeRule,
+    FixedRule,
+    FlatRule,
+    GeminiTileRule,
+    Llama4Rule,
+    MistralRule,
+    NearestRule,
+    PatchRule,
+    QwenRule,
+    Rule,
+    TileRule,
+    UnpublishedRule,
+)
 
 __all__ = [
     "Model",
     "Price",
+    "LongContext",
     "Tables",
+    "Aliases",
     "DETAILS",
+    "SCHEMES",
     "MAX_LIMIT",
     "default_tables",
     "load_tables",
     "tables_dir",
+    "price_files",
+    "model_files",
     "get_model",
     "get_price",
     "list_models",
 ]
 
-DETAILS = ("low", "high", "original", "auto")
-"""Every detail level a request can name."""
+DETAILS = ("low", "medium", "high", "ultra_high", "original", "auto")
+"""Every detail level a request can name (medium and ultra_high: Gemini's media resolutions, SPEC §6b)."""
+
+SCHEMES = ("tile", "patch", "claude", "fixed", "gemini_tiles", "mistral", "qwen", "nearest", "llama4", "unknown")
+"""The `scheme` of a model row: OpenAI's two (SPEC §1) and the other vendors' (SPEC §6)."""
 
 MAX_LIMIT = 2**24
 """Largest number a table may give as a pixel limit, budget or multiplier term."""
 
-_SNAPSHOT = re.compile(r"^(?P<family>.+)-\d{4}-\d{2}-\d{2}$")
-_ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked"}
+DECIMAL_PLACES = 12
+"""Most decimal places a table's price or multiplier may have (keeps money exact; issue 9)."""
+
+_ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked", "note"}
+_SCHEME_KEYS = {
+    "claude": {"max_edge", "max_tokens", "patch_size", "max_side"},
+    "fixed": {"auto", "low", "medium", "high", "ultra_high"},
+    "gemini_tiles": {"small_side", "small_tokens", "tile_tokens", "min_unit", "max_unit"},
+    "mistral": {"patch_size", "merge", "max_size", "max_side"},
+    "qwen": {"factor", "max_pixels", "high_max_pixels", "min_pixels", "min_side", "max_aspect"},
+    "nearest": {"entries", "max_side"},
+    "llama4": {"tile_size", "max_tiles", "tile_tokens", "global_tokens"},
+    "unknown": set(),
+}
+_ALIAS_KEYS = {"prefixes", "suffixes", "snapshots"}
+_PLACEHOLDERS = "YMDN"
+"""In a snapshot pattern each of these stands for one digit (`-YYYY-MM-DD`); every other character is literal."""
 _TILE_KEYS = {"base", "tile", "fit", "short_side", "tile_size", "low_fit"}
 _PATCH_KEYS = {"multiplier", "auto", "patch_size", "max_patches", "low", "high", "original"}
 _PATCH_DETAIL_KEYS = {"max_dimension", "patch_budget"}
-_PRICE_KEYS = {"names", "name", "usd_per_1m_input", "source", "date", "checked"}
+_PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "source", "date", "checked"}
+_LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input"}
+OVERRIDES = "overrides.toml"
+"""The hand-kept price file in tables/prices/, loaded after the generated ones (SPEC §7)."""
 
 
 @dataclass(frozen=True)
@@ -66,19 +112,85 @@ class Model:
     source: str
     date: str
     checked: str
+    provider: str = ""
+    """The vendor file the row comes from (`anthropic`, `google`, ...); its name rules apply to the row."""
+    note: str = ""
+    """What a reader of the row should know (a doubt, an unpublished rule)."""
 
     @property
     def details(self) -> tuple[str, ...]:
         """The detail levels this model accepts, `auto` last."""
-        return tuple(level for level, _ in self.rules) + ("auto",)
+        return tuple(level for level, _ in self.rules if level != "auto") + ("auto",)
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        """How sure its figures are, per detail level in order, without repeats (SPEC §6): exact, maximum, ..."""
+        return tuple(dict.fromkeys(rule.basis for _, rule in self.rules))
 
     def rule(self, detail: str) -> tuple[str, Rule]:
-        """The detail level `detail` applies (auto resolved) and its rule, or UnsupportedDetailError."""
+        """The detail level `detail` applies (auto resolved) and its rule.
+
+        UnsupportedDetailError for a level the model lacks; UnpublishedRuleError
+        for a level (or model) whose rule nobody published (SPEC §2b, §6).
+        """
         applied = self.auto if detail == "auto" else detail
         for level, rule in self.rules:
             if level == applied:
+                if isinstance(rule, UnpublishedRule):
+                    raise UnpublishedRuleError(self.name, detail, rule.note)
                 return level, rule
         raise UnsupportedDetailError(self.name, detail, self.details)
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """One vendor's name rules, as data (SPEC §6f): prefixes, suffixes and snapshot patterns to strip."""
+
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    snapshots: tuple[str, ...] = ()
+    """Patterns like `-YYYYMMDD`: Y, M, D, N one digit each, the rest literal."""
+
+    def __or__(self, other: "Aliases") -> "Aliases":
+        """Both sets of rules, in order, without repeats."""
+        return Aliases(*(tuple(dict.fromkeys(a + b)) for a, b in zip(
+            (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots))))
+
+    def forms(self, name: str) -> tuple[list[str], list[str]]:
+        """The names `name` may stand for: (undated forms, then forms with a snapshot removed), nearest first.
+
+        Prefixes are stripped repeatedly (`bedrock/us.anthropic.…`), then at most one
+        suffix, then at most one snapshot.
+        """
+        stems, queue = [], [name]
+        while queue:
+            stem = queue.pop(0)
+            if stem in stems:
+                continue
+            stems.append(stem)
+            queue += [stem[len(p):] for p in self.prefixes if stem.startswith(p) and len(stem) > len(p)]
+        undated = []
+        for stem in stems:
+            undated += [stem] + [stem[: -len(x)] for x in self.suffixes if stem.endswith(x) and len(stem) > len(x)]
+        dated = [m[1] for form in undated for pattern in _snapshot_patterns(self.snapshots) if (m := pattern.fullmatch(form))]
+        return undated, dated
+
+
+@cache
+def _snapshot_patterns(snapshots: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(
+        re.compile("(.+)" + "".join(r"\d" if c in _PLACEHOLDERS else re.escape(c) for c in pattern))
+        for pattern in snapshots
+    )
+
+
+@dataclass(frozen=True)
+class LongContext:
+    """The rates once a request's whole input exceeds `above` tokens (SPEC §7 long context); data only."""
+
+    above: int
+    usd_per_1m_input: Decimal
+    cached_input: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -89,14 +201,19 @@ class Price:
     source: str
     date: str
     checked: str
+    cached_input: Decimal | None = None
+    """USD per 1M cache-read input tokens, where the source gives one (SPEC §7); not yet applied."""
+    long_context: LongContext | None = None
+    """The long-context tier, where the source gives one (SPEC §7); not yet applied."""
 
     def usd(self, tokens: int) -> Decimal:
-        """The exact price of `tokens` input tokens."""
-        return self.usd_per_1m_input * tokens / 1_000_000
+        """The exact price of `tokens` input tokens, whatever the caller's decimal context (issue 9)."""
+        with localcontext(MONEY):
+            return self.usd_per_1m_input * tokens / 1_000_000
 
 
 class Tables:
-    """The model and price tables; immutable, looked up by exact name, then by dated snapshot."""
+    """The model and price tables; immutable, looked up by exact name, then by each vendor's name rules."""
 
     def __init__(
         self,
@@ -104,11 +221,28 @@ class Tables:
         prices: Mapping[str, Price],
         files: tuple[Path, ...] = (),
         defaults: Mapping[str, Mapping[str, Any]] | None = None,
+        aliases: Mapping[str, Aliases] | None = None,
     ):
         self._models = MappingProxyType(dict(models))
         self._prices = MappingProxyType(dict(prices))
         self._defaults = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (defaults or {}).items()})
+        self._aliases = MappingProxyType(dict(aliases or {}))
         self.files = files
+
+    def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str]]:
+        """(name, vendor) pairs `wanted` may stand for under each vendor's name rules (or `only` one's), nearest first."""
+        undated, dated = [], []
+        for provider, aliases in self._aliases.items():
+            if only is None or provider == only:
+                near, far = aliases.forms(wanted)
+                undated += [(name, provider) for name in near[1:]]
+                dated += [(name, provider) for name in far]
+        return undated + dated
+
+    def _aliased(self, wanted: str) -> list[str]:
+        """Row names `wanted` stands for under the vendors' name rules, nearest first (undated before dated)."""
+        return [name for name, provider in self._forms(wanted)
+                if name in self._models and self._models[name].provider == provider]  # fmt: skip
 
     def model(self, name: str | Model) -> Model:
         """The model called `name`; UnknownModelError (a KeyError) lists close matches."""
@@ -120,17 +254,21 @@ class Tables:
         found = self._models.get(wanted)
         if found is not None:
             return found
-        snapshot = _SNAPSHOT.match(wanted)
-        if snapshot and snapshot["family"] in self._models:
-            return replace(self._models[snapshot["family"]], name=wanted)
+        aliased = self._aliased(wanted)
+        if aliased:
+            return replace(self._models[aliased[0]], name=wanted)
         import difflib  # only on the error path
 
         raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
 
     def price(self, model: str | Model) -> Price | None:
-        """The price of `model` (its own row, else its family's), or None when unknown."""
+        """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's."""
         found = self.model(model)
-        return self._prices.get(found.name) or self._prices.get(found.family)
+        for name in (found.name, *(name for name, _ in self._forms(found.name, found.provider)), found.family):
+            price = self._prices.get(name)
+            if price is not None:
+                return price
+        return None
 
     def models(self) -> list[Model]:
         """Every model name in the table, in table order."""
@@ -139,20 +277,25 @@ class Tables:
     def with_files(self, *paths: str | os.PathLike[str]) -> "Tables":
         """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
         models, prices = dict(self._models), dict(self._prices)
-        files, defaults = self.files, self._defaults
+        files, defaults, aliases = self.files, self._defaults, dict(self._aliases)
         for path in paths:
-            file_models, file_prices, defaults = _load_file(Path(path), defaults)
+            file_models, file_prices, defaults, (provider, file_aliases) = _load_file(Path(path), defaults)
+            for name, model in file_models.items():
+                if not model.provider and name in models:  # a row of your own keeps its vendor's name rules
+                    file_models[name] = replace(model, provider=models[name].provider)
             models.update(file_models)
             prices.update(file_prices)
+            if file_aliases is not None:
+                aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
             files += (Path(path),)
-        return Tables(models, prices, files, defaults)
+        return Tables(models, prices, files, defaults, aliases)
 
 
 def tables_dir() -> Path:
     """Where the shipped tables are: inside the installed package, else the source checkout."""
     here = Path(__file__).resolve().parent.parent  # the costcalc package
     for candidate in (here / "tables", here.parent / "tables"):
-        if (candidate / "models.toml").is_file():
+        if (candidate / "models").is_dir():
             return candidate
     raise TableError(f"costcalc's own tables are missing (looked in {here / 'tables'}); reinstall costcalc")
 
@@ -161,7 +304,18 @@ def tables_dir() -> Path:
 def default_tables() -> Tables:
     """The shipped tables, read on first use and kept."""
     folder = tables_dir()
-    return Tables({}, {}).with_files(folder / "models.toml", folder / "prices.toml")
+    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder))
+
+
+def model_files(folder: Path) -> list[Path]:
+    """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (SPEC §2, §6)."""
+    return sorted((folder / "models").glob("*.toml"))
+
+
+def price_files(folder: Path) -> list[Path]:
+    """The shipped price files: tables/prices/*.toml sorted, the hand-kept overrides last (SPEC §7)."""
+    files = sorted((folder / "prices").glob("*.toml"))
+    return sorted(files, key=lambda path: path.name == OVERRIDES)
 
 
 def load_tables(*paths: str | os.PathLike[str], base: Tables | None = None) -> Tables:
@@ -173,17 +327,21 @@ def load_tables(*paths: str | os.PathLike[str], base: Tables | None = None) -> T
 
 
 def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
-    """Parse one table file: its models, its prices, and the defaults in force after it.
+    """Parse one table file: its models, its prices, the defaults in force after it, (provider, its [aliases]).
 
-    A file's [defaults.tile] / [defaults.patch] lay over those it inherits and
-    apply to its own rows and to files loaded after it.
+    A file's [defaults.<scheme>] lay over those it inherits and apply to its own
+    rows and to files loaded after it. `provider = "..."` names the vendor its
+    rows and name rules belong to.
     """
     document = read_toml(path)
-    check_keys(document, {"schema", "defaults", "model", "price"}, f"{path}")
+    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price"}, f"{path}")
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
+    provider = text_field(document, "provider", f"{path}", default="")
+    aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
     models: dict[str, Model] = {}
     for index, row in enumerate(rows_of(path, document, "model"), start=1):
         model = _parse_model(row, defaults, f"{path}: model row {index}", path)
+        model = replace(model, provider=provider)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
     prices: dict[str, Price] = {}
     for index, row in enumerate(rows_of(path, document, "price"), start=1):
@@ -195,9 +353,44 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
             source=text_field(row, "source", where, default=str(path)),
             date=text_field(row, "date", where, default=""),
             checked=text_field(row, "checked", where, default=""),
+            cached_input=_decimal(row, "cached_input", where) if "cached_input" in row else None,
+            long_context=_long_context(row["long_context"], where) if "long_context" in row else None,
         )
         prices.update({name: price for name in names})
-    return models, prices, defaults
+    return models, prices, defaults, (provider, aliases)
+
+
+def _parse_aliases(spec: Any, where: str) -> Aliases:
+    """[aliases] prefixes / suffixes / snapshots: lists of lower-case text (SPEC §6f)."""
+    if not isinstance(spec, dict):
+        raise TableError(f"{where}: must be a table")
+    check_keys(spec, _ALIAS_KEYS, where)
+    lists = {}
+    for key in ("prefixes", "suffixes", "snapshots"):
+        value = spec.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise TableError(f"{where}: {key} must be a list of text")
+        lists[key] = tuple(value)
+    for text in lists["prefixes"] + lists["suffixes"]:
+        if text != text.lower():
+            raise TableError(f"{where}: {text!r} must be lower case (names are compared in lower case)")
+    for pattern in lists["snapshots"]:
+        literal = "".join(c for c in pattern if c not in _PLACEHOLDERS)
+        if literal != literal.lower() or len(literal) == len(pattern):
+            raise TableError(f"{where}: snapshot {pattern!r} needs digit placeholders Y, M, D or N and lower-case text")
+    return Aliases(**lists)
+
+
+def _long_context(spec: Any, where: str) -> LongContext:
+    where = f"{where}: long_context"
+    if not isinstance(spec, dict):
+        raise TableError(f"{where}: must be an inline table like {{ above = 272000, usd_per_1m_input = 5.00 }}")
+    check_keys(spec, _LONG_CONTEXT_KEYS, where)
+    return LongContext(
+        above=_integer(spec, "above", where),
+        usd_per_1m_input=_decimal(spec, "usd_per_1m_input", where),
+        cached_input=_decimal(spec, "cached_input", where) if "cached_input" in spec else None,
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -209,14 +402,16 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise TableError(f"{path}: cannot read table file: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise TableError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:  # TOML is UTF-8 (toml.io, v1.0.0 "Spec")
+        raise TableError(f"{path}: not valid TOML: not UTF-8 text (byte {error.start})") from None
 
 
 def _merge_defaults(path: Path, inherited: Mapping[str, Mapping[str, Any]], own: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(own, dict):
         raise TableError(f"{path}: [defaults] must be a table")
-    check_keys(own, {"tile", "patch"}, f"{path}: [defaults]")
+    check_keys(own, set(SCHEMES), f"{path}: [defaults]")
     merged = {}
-    for scheme in ("tile", "patch"):
+    for scheme in SCHEMES:
         section = own.get(scheme, {})
         if not isinstance(section, dict):
             raise TableError(f"{path}: [defaults.{scheme}] must be a table")
@@ -234,12 +429,15 @@ def rows_of(path: Path, document: dict, key: str) -> list[dict]:
 
 def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
     scheme = row.get("scheme")
-    if scheme not in ("tile", "patch"):
-        raise TableError(f"{where}: scheme must be \"tile\" or \"patch\", not {scheme!r}")
-    check_keys(row, _ROW_KEYS | (_TILE_KEYS if scheme == "tile" else _PATCH_KEYS), where)
+    if scheme not in SCHEMES:
+        raise TableError(f"{where}: scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
+    keys = {"tile": _TILE_KEYS, "patch": _PATCH_KEYS}.get(scheme) or _SCHEME_KEYS[scheme]
+    check_keys(row, _ROW_KEYS | keys, where)
     names = _names(row, where)
     where = f"{where} ({names[0]})"
     settings = {**defaults[scheme], **row}
+    note = text_field(row, "note", where, default="")
+    multiplier = None
     if scheme == "tile":
         base = _integer(settings, "base", where, low=0)
         high = TileRule(
@@ -253,8 +451,8 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
             ("low", FixedRule(tokens=base, fit=_integer(settings, "low_fit", where))),
             ("high", high),
         )
-        auto, multiplier = "high", None
-    else:
+        auto = "high"
+    elif scheme == "patch":
         multiplier = _decimal(settings, "multiplier", where)
         exact = Fraction(multiplier)
         if exact.numerator > MAX_LIMIT or exact.denominator > MAX_LIMIT:
@@ -271,6 +469,12 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         auto = settings.get("auto")
         if auto not in {level for level, _ in rules}:
             raise TableError(f"{where}: auto must name one of its detail levels, not {auto!r}")
+    elif scheme == "fixed":
+        rules, auto = _fixed_rules(settings, note, where)
+    else:
+        rules, auto = (("auto", _vendor_rule(scheme, settings, note, where)),), "auto"
+        if scheme == "qwen" and "high_max_pixels" in settings:  # vl_high_resolution_images (SPEC §6d)
+            rules += (("high", replace(rules[0][1], max_pixels=_integer(settings, "high_max_pixels", where))),)
     return Model(
         name=names[0],
         family=names[0],
@@ -282,7 +486,67 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         source=text_field(row, "source", where, default=str(path)),
         date=text_field(row, "date", where, default=""),
         checked=text_field(row, "checked", where, default=""),
+        note=note,
     )
+
+
+def _vendor_rule(scheme: str, settings: dict, note: str, where: str) -> Rule:
+    """The one rule of a row of another vendor's scheme (SPEC §6a, §6b, §6c, §6d, §6e)."""
+
+    def number(key: str, low: int = 1) -> int:
+        return _integer(settings, key, where, low=low)
+
+    if scheme == "claude":
+        return ClaudeRule(number("max_edge"), number("max_tokens"), number("patch_size"), number("max_side"))
+    if scheme == "gemini_tiles":
+        return GeminiTileRule(number("small_side"), number("small_tokens"), number("tile_tokens"),
+                              number("min_unit"), number("max_unit"))  # fmt: skip
+    if scheme == "mistral":
+        return MistralRule(number("patch_size"), number("merge"), number("max_size"), number("max_side"))
+    if scheme == "qwen":
+        factor = number("factor")
+        least = number("min_pixels") if "min_pixels" in settings else None
+        most = number("max_pixels", low=4 * factor * factor if least is None else least)
+        return QwenRule(factor, most, least, number("min_side"), number("max_aspect"))
+    if scheme == "nearest":
+        return NearestRule(_entries(settings.get("entries"), where), number("max_side"))
+    if scheme == "llama4":
+        return Llama4Rule(number("tile_size"), number("max_tiles"), number("tile_tokens"), number("global_tokens"))
+    if not note:
+        raise TableError(f"{where}: an unknown row needs a note saying what is not published")
+    return UnpublishedRule(note)
+
+
+def _fixed_rules(settings: dict, note: str, where: str) -> tuple[tuple[tuple[str, Rule], ...], str]:
+    """A fixed row: each level `{ tokens = N, basis = "..." }` or "unknown"; auto a level's name or its own table."""
+    rules: list[tuple[str, Rule]] = []
+    for level in ("low", "medium", "high", "ultra_high", "auto"):
+        spec = settings.get(level)
+        if spec is None or (level == "auto" and isinstance(spec, str) and spec != "unknown"):
+            continue
+        if spec == "unknown":
+            rules.append((level, UnpublishedRule(note or "not published")))
+            continue
+        if not isinstance(spec, dict):
+            raise TableError(f"{where}: {level} must be \"unknown\" or an inline table like {{ tokens = 258, basis = \"flat\" }}")
+        check_keys(spec, {"tokens", "basis"}, f"{where}: {level}")
+        basis = spec.get("basis", "flat")
+        if basis not in BASES:
+            raise TableError(f"{where}: {level}: basis must be one of {', '.join(BASES)}, not {basis!r}")
+        rules.append((level, FlatRule(_integer(spec, "tokens", f"{where}: {level}"), basis)))
+    auto = settings.get("auto")
+    auto = "auto" if not isinstance(auto, str) or auto == "unknown" else auto
+    if auto not in {level for level, _ in rules}:
+        raise TableError(f"{where}: auto must name one of its detail levels or be a table of its own, not {auto!r}")
+    return tuple(rules), auto
+
+
+def _entries(value: Any, where: str) -> tuple[tuple[int, int, int], ...]:
+    if not isinstance(value, list) or not value or not all(
+        isinstance(e, list) and len(e) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_LIMIT
+                                                    for n in e) for e in value):  # fmt: skip
+        raise TableError(f"{where}: entries must be a list of [width, height, tokens] whole numbers")
+    return tuple(tuple(e) for e in value)
 
 
 def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction, where: str) -> PatchRule:
@@ -325,11 +589,20 @@ def _integer(row: dict, key: str, where: str, *, low: int = 1) -> int:
 
 
 def _decimal(row: dict, key: str, where: str) -> Decimal:
+    """A positive number kept exact: finite (TOML's inf and nan are table errors, issue 9), at most MAX_LIMIT,
+    and at most DECIMAL_PLACES decimals, so that every USD amount is exact in budget.MONEY."""
     value = row.get(key)
     if value is None:
         raise TableError(f"{where}: missing {key}")
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise TableError(f"{where}: {key} must be a positive number, not {value!r}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise TableError(f"{where}: {key} must be a finite positive number, not {str(value).lower()}")
+    exact = Fraction(value)
+    if not 0 < exact <= MAX_LIMIT:
+        raise TableError(f"{where}: {key} must be a positive number up to {MAX_LIMIT:,}, not {value}")
+    if 10**DECIMAL_PLACES % exact.denominator:
+        raise TableError(f"{where}: {key} {value} has more than {DECIMAL_PLACES} decimal places")
     return Decimal(value)
 
 
@@ -347,7 +620,7 @@ def text_field(row: dict, key: str, where: str, *, default: str) -> str:
 
 
 def get_model(name: str, *, tables: Tables | None = None) -> Model:
-    """The model called `name` (exact, then dated snapshot); UnknownModelError lists close matches."""
+    """The model called `name` (exact, then the vendors' name rules); UnknownModelError lists close matches."""
     return (tables or default_tables()).model(name)
 
 

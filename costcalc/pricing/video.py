@@ -32,8 +32,8 @@ from ..inspection.mp4 import display_rotation
 from ..preflight.planning import plan
 from .tables import Tables
 
-__all__ = ["ClipInfo", "VideoEstimate", "VideoFrame", "VideoError", "clip_info", "extract_frames", "sample",
-           "video_estimate", "video_frames"]  # fmt: skip
+__all__ = ["ClipInfo", "VideoEstimate", "VideoFrame", "VideoError", "clip_info", "extract_frames", "plan_frame_folders",
+           "sample", "video_estimate", "video_frames"]  # fmt: skip
 
 INSTALL_HINT = "video support needs PyAV: pip install 'costcalc[video]'"
 
@@ -331,16 +331,78 @@ def _upright(frame, target: tuple[int, int]):
 
 
 def extract_frames(path: str | os.PathLike, outdir: str | os.PathLike, **options) -> int:
-    """Write `video_frames(path, **options)` to OUTDIR/<clip name>/<clip name>-f000123.jpg, atomically; how many."""
+    """Write `video_frames(path, **options)` to OUTDIR/<clip name>/<clip name>-f000123.jpg, atomically; how many.
+
+    Frames get ordinary permissions (0o666 less the umask, read once here).
+    Extracting several clips into one OUTDIR: check them with
+    `plan_frame_folders` first, so two clips of one name never share a folder.
+    """
     from pathlib import Path
 
-    from ..preflight.write import atomic_write
+    from ..preflight.write import atomic_write, file_mode
 
-    stem = Path(path).stem
+    stem = Path(os.fsdecode(path)).stem
     folder = Path(outdir) / stem
+    mode = file_mode()
     count = 0
     for frame in video_frames(path, **options):
-        suffix = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}[frame.format]
-        atomic_write(folder / f"{stem}-f{frame.index:06d}{suffix}", frame.data)
+        atomic_write(folder / f"{stem}-f{frame.index:06d}{_FRAME_SUFFIX[frame.format]}", frame.data, mode)
         count += 1
     return count
+
+
+_FRAME_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+
+
+def plan_frame_folders(clips, outdir: str | os.PathLike) -> dict[str, os.PathLike]:
+    """The folder each clip's frames go to (OUTDIR/<clip name>), checked for every clip before any frame is written.
+
+    OutputConflictError, naming both paths, when two different clips share a
+    name (a/clip.mp4 and b/clip.mp4, or clip.mp4 and clip.mov: their frames
+    would overwrite each other's), or when a clip is a file where a frame would
+    be written. The same clip named twice keeps one folder (issue 9).
+    """
+    import re
+    import sys
+    from pathlib import Path
+
+    from ..errors import OutputConflictError
+
+    caseless = sys.platform in ("darwin", "win32")
+    folders: dict[str, Path] = {}
+    claimed: dict[str, tuple[tuple[int, int] | None, str]] = {}
+    clips_by_id: dict[tuple[int, int], str] = {}
+    for clip in clips:
+        name = os.fsdecode(clip)
+        folder = Path(outdir) / Path(name).stem
+        identity = _identity(name)
+        if identity is not None:
+            clips_by_id.setdefault(identity, name)
+        key = os.path.normcase(os.path.join(os.path.realpath(folder.parent), folder.name))
+        key = key.casefold() if caseless else key
+        first = claimed.setdefault(key, (identity, name))
+        if first[1] != name and (identity is None or first[0] != identity):
+            raise OutputConflictError(f"{first[1]} and {name} would both write their frames to {folder}; "
+                                      f"extract them into different folders, or rename one")  # fmt: skip
+        folders[name] = folder
+    for name, folder in folders.items():
+        pattern = re.compile(re.escape(folder.name) + r"-f\d{6}\.(?:jpg|png|webp)", re.IGNORECASE if caseless else 0)
+        try:
+            listing = os.scandir(folder)
+        except OSError:
+            continue  # not there yet: nothing in it to overwrite
+        with listing:
+            for entry in listing:
+                clip = clips_by_id.get(_identity(entry.path)) if pattern.fullmatch(entry.name) else None
+                if clip is not None:
+                    raise OutputConflictError(f"the clip {clip} is {entry.path}, where a frame of {name} would be "
+                                              f"written; choose another --extract folder")  # fmt: skip
+    return folders
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
