@@ -115,7 +115,7 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
     files, sources, outdir_kind, fmt, in_place, links = case
     with tempfile.TemporaryDirectory(dir=FAST_TMP) as holder, pytest.MonkeyPatch.context() as patch:
         root = Path(holder)
-        paths, chosen, outdir = build(root, files, sources, outdir_kind, links)
+        _, chosen, outdir = build(root, files, sources, outdir_kind, links)
         every = sorted(p for p in root.rglob("*") if p.is_file())  # links in a source folder are sources too
         # an OUTDIR inside a source folder (--in-place; any below a file source) is the run's own: its files are outputs
         folders = [c if c.is_dir() else c.parent for c in chosen]

@@ -161,9 +161,9 @@ def plan_outputs(
     samefiles a source (allowed with `in_place` for the file's own original
     only), when two sources map to one output, or when an existing output in
     a source's folder would replace a different original (say a.jpg → a.webp
-    beside an a.webp). A file named twice (a folder and a file in it mapped to
-    the same output) is planned once. Outputs get 0o666 less the umask; one
-    replacing its own original keeps the original's mode.
+    beside an a.webp). A file that reaches one output twice (a folder given
+    twice) is planned once. Outputs get 0o666 less the umask; one replacing
+    its own original keeps the original's mode.
     """
     sources = [os.fspath(source) for source in sources]
     check_destination(sources, outdir, in_place)

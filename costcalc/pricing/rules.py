@@ -64,7 +64,8 @@ class Sizing(NamedTuple):
     scaled_height: int
     tiles: int | None
     patches: int | None
-    tokens: int
+    tokens: int | None
+    """None when the rule knows the size but not the tokens (an unpublished multiplier, SPEC §2a)."""
     basis: str = "exact"
 
 
@@ -129,20 +130,29 @@ class PatchRule(_Rule):
     """A detail level of a patch model: pixel limit, optional budget, multiplier (SPEC §1b).
 
     Over `max_patches` after sizing the API rejects the image (step 4): `reject` says so.
+    A multiplier of None is one nobody published (SPEC §2a, gpt-6-sol): the size seen and
+    the patches are known, the tokens are not (None, basis `unknown`); never a borrowed number.
     """
 
     max_dimension: int
     patch_budget: int | None
     patch_size: int
     max_patches: int
-    multiplier: Fraction
+    multiplier: Fraction | None
+
+    @property
+    def basis(self) -> str:
+        """`exact`, or `unknown` when the multiplier is unpublished (SPEC §2a, §6)."""
+        return "unknown" if self.multiplier is None else "exact"
 
     def size(self, width: int, height: int) -> Sizing:
-        """Price one size under this rule."""
+        """Price one size under this rule (tokens None when the multiplier is unpublished)."""
         scaled_w, scaled_h = fit_within(width, height, self.max_dimension)
         if self.patch_budget is not None:
             scaled_w, scaled_h = fit_patch_budget(scaled_w, scaled_h, self.patch_size, self.patch_budget)
         patches = patch_count(scaled_w, scaled_h, self.patch_size)
+        if self.multiplier is None:
+            return Sizing(scaled_w, scaled_h, None, patches, None, "unknown")
         return Sizing(scaled_w, scaled_h, None, patches, ceil_times(patches, self.multiplier))
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:

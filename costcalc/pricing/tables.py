@@ -73,7 +73,11 @@ MAX_LIMIT = 2**24
 DECIMAL_PLACES = 12
 """Most decimal places a table's price or multiplier may have (keeps money exact; issue 9)."""
 
-_ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked", "note"}
+_ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked", "note", "evidence", "doubt"}
+EVIDENCE = ("documented", "measured", "documented, measured")
+"""What a row rests on (SPEC §2b): a vendor document, public measurements of API bills, or both."""
+UNKNOWN = "unknown"
+"""A value nobody published (SPEC §2b): a patch row's `multiplier`, or a detail level."""
 _SCHEME_KEYS = {
     "claude": {"max_edge", "max_tokens", "patch_size", "max_side"},
     "fixed": {"auto", "low", "medium", "high", "ultra_high"},
@@ -84,7 +88,7 @@ _SCHEME_KEYS = {
     "llama4": {"tile_size", "max_tiles", "tile_tokens", "global_tokens"},
     "unknown": set(),
 }
-_ALIAS_KEYS = {"prefixes", "suffixes", "snapshots"}
+_ALIAS_KEYS = {"prefixes", "suffixes", "snapshots", "names"}
 _PLACEHOLDERS = "YMDN"
 """In a snapshot pattern each of these stands for one digit (`-YYYY-MM-DD`); every other character is literal."""
 _TILE_KEYS = {"base", "tile", "fit", "short_side", "tile_size", "low_fit"}
@@ -116,6 +120,15 @@ class Model:
     """The vendor file the row comes from (`anthropic`, `google`, ...); its name rules apply to the row."""
     note: str = ""
     """What a reader of the row should know (a doubt, an unpublished rule)."""
+    evidence: str = ""
+    """What the row rests on (SPEC §2b): documented, measured, or both (EVIDENCE); '' when the row does not say."""
+    doubt: str = ""
+    """Why its figure may be wrong: the documented rule contradicted or unverified by measurement (SPEC §2a, §2b)."""
+
+    @property
+    def tokens_unknown(self) -> bool:
+        """True for a patch row whose multiplier nobody published: sizes and patches known, tokens not (SPEC §2a)."""
+        return self.scheme == "patch" and self.multiplier is None
 
     @property
     def details(self) -> tuple[str, ...]:
@@ -150,11 +163,14 @@ class Aliases:
     suffixes: tuple[str, ...] = ()
     snapshots: tuple[str, ...] = ()
     """Patterns like `-YYYYMMDD`: Y, M, D, N one digit each, the rest literal."""
+    names: tuple[tuple[str, str], ...] = ()
+    """(alias, row name) pairs: a name the vendor uses for another (`gpt-5.6` is `gpt-5.6-sol`, SPEC §2a)."""
 
     def __or__(self, other: "Aliases") -> "Aliases":
-        """Both sets of rules, in order, without repeats."""
-        return Aliases(*(tuple(dict.fromkeys(a + b)) for a, b in zip(
-            (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots))))
+        """Both sets of rules, in order, without repeats (a later file's alias of a name wins)."""
+        lists = (tuple(dict.fromkeys(a + b)) for a, b in zip(
+            (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots)))
+        return Aliases(*lists, tuple({**dict(self.names), **dict(other.names)}.items()))
 
     def forms(self, name: str) -> tuple[list[str], list[str]]:
         """The names `name` may stand for: (undated forms, then forms with a snapshot removed), nearest first.
@@ -172,6 +188,8 @@ class Aliases:
         undated = []
         for stem in stems:
             undated += [stem] + [stem[: -len(x)] for x in self.suffixes if stem.endswith(x) and len(stem) > len(x)]
+        named = dict(self.names)
+        undated = list(dict.fromkeys(form for stem in undated for form in (stem, named.get(stem)) if form))
         dated = [m[1] for form in undated for pattern in _snapshot_patterns(self.snapshots) if (m := pattern.fullmatch(form))]
         return undated, dated
 
@@ -365,7 +383,7 @@ def _parse_aliases(spec: Any, where: str) -> Aliases:
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be a table")
     check_keys(spec, _ALIAS_KEYS, where)
-    lists = {}
+    lists: dict[str, Any] = {"names": _alias_names(spec.get("names", {}), f"{where}: names")}
     for key in ("prefixes", "suffixes", "snapshots"):
         value = spec.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
@@ -379,6 +397,16 @@ def _parse_aliases(spec: Any, where: str) -> Aliases:
         if literal != literal.lower() or len(literal) == len(pattern):
             raise TableError(f"{where}: snapshot {pattern!r} needs digit placeholders Y, M, D or N and lower-case text")
     return Aliases(**lists)
+
+
+def _alias_names(spec: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """[aliases] names = { "alias" = "row name", ... }: lower-case text both sides (SPEC §2a, §6f)."""
+    if not isinstance(spec, dict) or not all(isinstance(v, str) and v for v in spec.values()):
+        raise TableError(f'{where}: must be an inline table like {{ "gpt-5.6" = "gpt-5.6-sol" }}')
+    for text in (*spec, *spec.values()):
+        if text != text.lower() or not text.strip():
+            raise TableError(f"{where}: {text!r} must be lower-case text (names are compared in lower case)")
+    return tuple(spec.items())
 
 
 def _long_context(spec: Any, where: str) -> LongContext:
@@ -437,6 +465,9 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
     where = f"{where} ({names[0]})"
     settings = {**defaults[scheme], **row}
     note = text_field(row, "note", where, default="")
+    evidence = text_field(row, "evidence", where, default="")
+    if evidence and evidence not in EVIDENCE:
+        raise TableError(f"{where}: evidence must be one of {', '.join(map(repr, EVIDENCE))}, not {evidence!r}")
     multiplier = None
     if scheme == "tile":
         base = _integer(settings, "base", where, low=0)
@@ -453,22 +484,27 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         )
         auto = "high"
     elif scheme == "patch":
-        multiplier = _decimal(settings, "multiplier", where)
-        exact = Fraction(multiplier)
-        if exact.numerator > MAX_LIMIT or exact.denominator > MAX_LIMIT:
-            raise TableError(f"{where}: multiplier {multiplier} has too many digits")
+        exact = None  # multiplier = "unknown": sizes and patches priced, tokens unknown (SPEC §2a)
+        if settings.get("multiplier") != UNKNOWN:
+            multiplier = _decimal(settings, "multiplier", where)
+            exact = Fraction(multiplier)
+            if exact.numerator > MAX_LIMIT or exact.denominator > MAX_LIMIT:
+                raise TableError(f"{where}: multiplier {multiplier} has too many digits")
+        elif not note:
+            raise TableError(f"{where}: multiplier = \"unknown\" needs a note saying what is not published")
         patch_size = _integer(settings, "patch_size", where)
         max_patches = _integer(settings, "max_patches", where)
         rules = tuple(
-            (level, _patch_rule(settings[level], patch_size, max_patches, exact, f"{where}: {level}"))
+            (level, UnpublishedRule(note or "not published") if settings[level] == UNKNOWN
+             else _patch_rule(settings[level], patch_size, max_patches, exact, f"{where}: {level}"))
             for level in ("low", "high", "original")
             if level in settings
-        )
+        )  # fmt: skip
         if not rules:
             raise TableError(f"{where}: a patch row needs at least one of low, high, original")
         auto = settings.get("auto")
-        if auto not in {level for level, _ in rules}:
-            raise TableError(f"{where}: auto must name one of its detail levels, not {auto!r}")
+        if auto not in {level for level, rule in rules if not isinstance(rule, UnpublishedRule)}:
+            raise TableError(f"{where}: auto must name one of its published detail levels, not {auto!r}")
     elif scheme == "fixed":
         rules, auto = _fixed_rules(settings, note, where)
     else:
@@ -487,6 +523,8 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         date=text_field(row, "date", where, default=""),
         checked=text_field(row, "checked", where, default=""),
         note=note,
+        evidence=evidence,
+        doubt=text_field(row, "doubt", where, default=""),
     )
 
 
@@ -549,9 +587,10 @@ def _entries(value: Any, where: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(tuple(e) for e in value)
 
 
-def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction, where: str) -> PatchRule:
+def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction | None, where: str) -> PatchRule:
     if not isinstance(spec, dict):
-        raise TableError(f"{where}: must be an inline table like {{ max_dimension = 2048, patch_budget = 1536 }}")
+        raise TableError(f"{where}: must be \"unknown\" or an inline table like "
+                         f"{{ max_dimension = 2048, patch_budget = 1536 }}")
     check_keys(spec, _PATCH_DETAIL_KEYS, where)
     budget = _integer(spec, "patch_budget", where) if "patch_budget" in spec else None
     return PatchRule(
