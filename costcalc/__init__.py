@@ -17,10 +17,12 @@ _EXPORTS = {
     "BudgetExceeded": "errors",
     "CostcalcError": "errors",
     "DecodeLimitError": "errors",
+    "GuardError": "errors",
     "ImageReadError": "errors",
     "ImageRejectedError": "errors",
     "InvalidImageError": "errors",
     "InvalidSizeError": "errors",
+    "LogReadError": "errors",
     "OutputConflictError": "errors",
     "PlanError": "errors",
     "RequestError": "errors",
@@ -47,6 +49,8 @@ _EXPORTS = {
     "get_model": "pricing.tables",
     "get_price": "pricing.tables",
     "list_models": "pricing.tables",
+    "Measurement": "pricing.measured",
+    "measurements": "pricing.measured",
     "AuditRow": "pricing.audit",
     "Totals": "pricing.audit",
     "audit": "pricing.audit",
@@ -54,15 +58,25 @@ _EXPORTS = {
     "RequestImage": "pricing.request",
     "check_budget": "pricing.request",
     "count_request": "pricing.request",
+    "BatchEstimate": "pricing.batchfile",
+    "BatchRow": "pricing.batchfile",
+    "count_batch": "pricing.batchfile",
     "VideoEstimate": "pricing.video",
     "VideoFrame": "pricing.video",
     "video_estimate": "pricing.video",
     "video_frames": "pricing.video",
+    # truth (SPEC §8)
+    "Reconciliation": "truth.reconcile",
+    "reconcile": "truth.reconcile",
     # preflight
     "Plan": "preflight.planning",
     "plan": "preflight.planning",
+    "MultiPlan": "preflight.planning",
+    "plan_many": "preflight.planning",
     "Optimized": "preflight.optimize",
     "optimize": "preflight.optimize",
+    # in the request path (SPEC §9)
+    "guard": "guarding",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -90,10 +104,12 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         BudgetExceeded,
         CostcalcError,
         DecodeLimitError,
+        GuardError,
         ImageReadError,
         ImageRejectedError,
         InvalidImageError,
         InvalidSizeError,
+        LogReadError,
         OutputConflictError,
         PlanError,
         RequestError,
@@ -104,12 +120,15 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         UnsupportedFormatError,
         VideoError,
     )
+    from .guarding import guard
     from .inspection.headers import ImageInfo, inspect
     from .preflight.optimize import Optimized, optimize
-    from .preflight.planning import Plan, plan
+    from .preflight.planning import MultiPlan, Plan, plan, plan_many
     from .pricing.audit import AuditRow, Totals, audit
     from .pricing.cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
     from .pricing.estimate import estimate
+    from .pricing.measured import Measurement, measurements
+    from .pricing.batchfile import BatchEstimate, BatchRow, count_batch
     from .pricing.request import RequestEstimate, RequestImage, check_budget, count_request
     from .pricing.tables import (
         Model,
@@ -122,3 +141,4 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         load_tables,
     )
     from .pricing.video import VideoEstimate, VideoFrame, video_estimate, video_frames
+    from .truth.reconcile import Reconciliation, reconcile

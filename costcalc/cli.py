@@ -182,6 +182,35 @@ def cli():
     _text_streams()
 
 
+def tier_option(command):
+    """--tier: the service tier to price at (SPEC §7); a tier a model lacks is a bad argument (exit 2)."""
+    from .pricing.tables import TIERS
+
+    return click.option("--tier", default="standard", show_default=True, type=click.Choice(TIERS),
+                        help="Service tier: standard, batch, flex or priority, as the model's vendor offers it "
+                             "(SPEC §7).")(command)  # fmt: skip
+
+
+def _check_tier(tables: Tables, names, tier: str) -> None:
+    """ArgumentError (exit 2) naming the tiers a model has, when one of `names` lacks `tier`."""
+    for name in names:
+        try:
+            tables.check_tier(name, tier)
+        except CostcalcError as error:
+            raise ArgumentError(f"--tier {tier}: {error}") from None
+
+
+def _tier_line(tables: Tables, names, tier: str) -> str:
+    """`tier: batch`, with why a model's USD is unknown at it (a rate its vendor does not publish)."""
+    unknown = []
+    for name in names:
+        price = tables.price(name)
+        rates = price.rates(tier) if price is not None else None
+        if rates is not None and rates.usd_per_1m_input is None:
+            unknown.append(f"{name}: USD unknown, {rates.note}")
+    return f"tier: {tier}" + "".join(f"\n  {line}" for line in unknown)
+
+
 def strict_option(command):
     """--strict: a damaged file (priced from its header, with a warning) becomes an error (exit 1)."""
     return click.option("--strict", is_flag=True,
@@ -205,10 +234,11 @@ def strict_option(command):
     "-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS), help="Detail level of the request."
 )
 @click.option("--limits", "edition", metavar="EDITION", help="Input rules to check against (`costcalc limits`); default: newest.")
+@tier_option
 @strict_option
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rows."})
 @tables_option
-def estimate(images, sizes, models, detail, edition, strict, output, table_files):
+def estimate(images, sizes, models, detail, edition, tier, strict, output, table_files):
     """Tokens and USD for IMAGE files or --size WxH, for one or more models.
 
     Sizes come from the file header; no pixels are decoded.
@@ -224,14 +254,16 @@ def estimate(images, sizes, models, detail, edition, strict, output, table_files
     from .inspection.walk import display_path
     from .output.report import ESTIMATE_FIELDS, error_row, estimate_row, estimates_table
     from .pricing.estimate import estimate as estimate_one
-    from .pricing.limits import load_limits
+    from .pricing.limits import limits_for
 
     if not images and not sizes:
         raise ArgumentError("nothing to price: give IMAGE files or --size WxH (see `costcalc estimate -h`)")
     tables = _tables(table_files)
     names = _models(tables, models, detail)
+    _check_tier(tables, names, tier)
     try:
-        load_limits(edition)
+        for name in names:
+            limits_for(tables.model(name), edition)
     except CostcalcError as error:
         raise ArgumentError(f"--limits: {error}") from None
 
@@ -253,7 +285,7 @@ def estimate(images, sizes, models, detail, edition, strict, output, table_files
             if error is None:
                 try:  # the verdict every command gives a file (pricing.verdict)
                     result = estimate_one(source, model=name, detail=detail, tables=tables, limits=edition,
-                                          strict=strict)  # fmt: skip
+                                          strict=strict, tier=tier)  # fmt: skip
                     if label is not None:
                         result = result.with_source(label)
                     results[(index, name)] = result
@@ -280,7 +312,20 @@ def estimate(images, sizes, models, detail, edition, strict, output, table_files
         click.echo(estimates_table(shown, names, results))
         applied = ", ".join(f"{name} → {tables.model(name).rule(detail)[0]}" for name in names)
         click.echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
+        if tier != "standard":
+            click.echo(_tier_line(tables, names, tier))
     sys.exit(1 if any(row["error"] for row in rows) else 0)
+
+
+def _limits_label(tables: Tables, names, edition: str | None) -> str:
+    """The limits editions an audit checked: one edition, or each vendor's newest ("openai 2026-10, ...")."""
+    from .pricing.limits import limits_for
+
+    editions = dict.fromkeys((tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition)
+                             for n in names)  # fmt: skip
+    if len(editions) == 1:
+        return next(iter(editions))[1]
+    return ", ".join(f"{provider} {edition}" for provider, edition in editions)
 
 
 def _size_of(source) -> tuple[int, int] | None:
@@ -357,12 +402,13 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@tier_option
 @strict_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, strict, jobs, table_files):  # fmt: skip
+          output, summary, tier, strict, jobs, table_files):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -381,14 +427,14 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     from .output.audit import Progress, format_for, totals_table
     from .pricing.audit import Totals, audit_rendered
     from .pricing.budget import over_budget
-    from .pricing.limits import limit_editions
 
     tables = _tables(table_files)
     names = _models(tables, models)
+    _check_tier(tables, names, tier)
     try:
         render = format_for(output, names, summary)
         chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
-                                jobs=jobs, strict=strict, recursive=recursive, globs=globs, excludes=excludes,
+                                jobs=jobs, strict=strict, tier=tier, recursive=recursive, globs=globs, excludes=excludes,
                                 follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
         chunks = chain([next(chunks)], chunks)
     except StopIteration:
@@ -415,12 +461,13 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     problems = [
         problem
         for name, t in totals.by_model.items()
-        for problem in over_budget(name, t.tokens, None if t.unknown_price else t.usd,
+        for problem in over_budget(name, None if t.unknown_tokens else t.tokens,
+                                   None if t.unknown_price or t.unknown_tokens else t.usd,
                                    max_tokens=max_tokens, max_usd=budget_usd)  # fmt: skip
     ]
     budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
               "over": problems}  # fmt: skip
-    out.write(render.footer(totals, {"limits": edition or limit_editions()[0], "budget": budget}))
+    out.write(render.footer(totals, {"limits": _limits_label(tables, names, edition), "budget": budget}))
     out.flush()  # rows first, then whatever goes to stderr
     if output:
         click.echo(totals_table(totals), err=True)
@@ -443,9 +490,11 @@ Exit codes:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder to write into; the source tree is mirrored there.")
-@click.option("-m", "--model", required=True, envvar="COSTCALC_MODEL", metavar="MODEL", help="Model the images are for.")
+@click.option("-m", "--model", "models", multiple=True, required=True, envvar="COSTCALC_MODEL", metavar="MODEL",
+              help="Model the images are for (repeatable: one file every model sees as it would the original).")
 @click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
-@click.option("--max-tokens", type=click.IntRange(min=0), help="Shrink further: the largest size costing at most N tokens.")
+@click.option("--max-tokens", type=click.IntRange(min=0),
+              help="Shrink further: the largest size costing at most N tokens (on every model).")
 @click.option("--format", "image_format", type=click.Choice(["keep", "jpeg", "webp", "png"]), default="keep",
               show_default=True, help="Output format.")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 85).")
@@ -463,7 +512,7 @@ Exit codes:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes.")
 @tables_option
-def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
+def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
              force, globs, excludes, recursive, hidden, output, strict, jobs, table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
@@ -471,10 +520,13 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
     own name). Outputs are upright, metadata is stripped, every file is
     written whole or not at all, and originals are never touched unless
     --in-place. An output newer than its source is skipped (--force redoes it).
+    With several -m, each image is written once, at the largest size any of
+    them works from that gives every model its tokens from the original.
 
     \b
     Examples:
       costcalc optimize photos/ -o ready/ -m gpt-4o
+      costcalc optimize photos/ -o ready/ -m gpt-4o -m claude-sonnet-4-5 -m mistral-small-latest
       costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """
@@ -488,11 +540,11 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
     tables = _tables(table_files)
     fmt = None if image_format == "keep" else image_format
     try:
-        name = tables.model(model).name
-        chunks = mirror(paths, outdir, model=name, detail=detail, max_tokens=max_tokens, format=fmt,
-                        quality=quality, keep_metadata=keep_metadata, first_frame=first_frame, in_place=in_place,
-                        force=force, tables=tables, jobs=jobs, recursive=recursive, globs=globs, excludes=excludes,
-                        hidden=hidden, strict=strict)  # fmt: skip
+        names = _models(tables, models, detail)
+        chunks = mirror(paths, outdir, model=names[0] if len(names) == 1 else tuple(names), detail=detail,
+                        max_tokens=max_tokens, format=fmt, quality=quality, keep_metadata=keep_metadata,
+                        first_frame=first_frame, in_place=in_place, force=force, tables=tables, jobs=jobs,
+                        recursive=recursive, globs=globs, excludes=excludes, hidden=hidden, strict=strict)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
     totals = MirrorTotals()
@@ -533,9 +585,10 @@ def optimize(paths, outdir, model, detail, max_tokens, image_format, quality, ke
 REQUEST_EXIT_CODES = """\b
 Exit codes:
   0  every image priced, within budget and the request limits
-  1  some images could not be priced, or the request breaks a limit (image count, payload size)
+  1  some images could not be priced, or the request breaks a limit (image count, payload size);
+     a batch file or log: also a request that could not be read or priced, or a batch limit broken
   2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model)
-  4  over budget (--max-tokens / --max-usd; unpriced images or an unknown price fail it)
+  4  over budget (--max-tokens / --max-usd; a batch file: its totals; unpriced images or an unknown price fail it)
   5  over budget, and some images unpriced or a limit broken
   130  interrupted (Ctrl-C)"""
 
@@ -555,13 +608,16 @@ Exit codes:
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Budget: exit 4 if the images' tokens exceed N.")
 @click.option("--max-usd", "budget_usd", metavar="USD", callback=_max_usd,
               help="Budget: exit 4 if the images' USD exceeds this.")
+@tier_option
+@click.option("--cached-tokens", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Input tokens read from the prompt cache: priced at the cached-input rate in the input total.")
 @output_options("json", "csv", "nl", help={"json": "One JSON document: images, totals, findings.",
                                             "csv": "CSV, one row per image.",
                                             "nl": "JSON lines, one object per image."})
 @strict_option
 @tables_option
-def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, max_tokens, budget_usd, output,
-            strict, table_files):  # fmt: skip
+def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, max_tokens, budget_usd, tier,
+            cached_tokens, output, strict, table_files):  # fmt: skip
     """Price every image in a request payload, in any vendor's shape, before sending it.
 
     Shapes, told apart by their structure: OpenAI Chat Completions and
@@ -572,10 +628,18 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
     locally (relative to the payload file); http(s) URLs only with --fetch,
     header bytes only.
 
+    FILE may also hold many requests, read a line at a time (SPEC §9): an
+    OpenAI Batch input file (JSON lines of custom_id, method, url, body), an
+    Anthropic Message Batches body ({"requests": [{custom_id, params}]}) or a
+    JSON-lines log of payloads: one row per request (the table shows the
+    costliest), the totals at the batch tier for batch files, and the batch
+    limits (requests, bytes per file) checked. A bad line is its own error row.
+
     \b
     Examples:
       costcalc request payload.json
       costcalc request payload.json -m gpt-5.4 --max-usd 0.05
+      costcalc request batch-input.jsonl --max-usd 20 --nl
       costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
@@ -591,10 +655,22 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         sizes[file_id] = _parse_size(size)
     name = getattr(payload, "name", "-")
     base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
+    from .pricing.batchfile import BatchRun
+
+    try:  # a batch file or a log is told by its structure, not its name (SPEC §9)
+        run = BatchRun(payload, name=name, model=model, tier=_given_tier(), tables=tables, limits=edition,
+                       file_sizes=sizes, base_dir=base, fetch=fetch, timeout=timeout, allow_private=allow_private,
+                       strict=strict)  # fmt: skip
+        if run.kind != "payload":
+            _request_file(run, output, max_tokens, budget_usd)
+        payload = run
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
     try:
-        estimate = count_request(payload.read(), model=model, fetch=fetch, file_sizes=sizes, base_dir=base,
+        estimate = count_request(payload.payload(), model=model, fetch=fetch, file_sizes=sizes, base_dir=base,
                                  tables=tables, limits=edition, timeout=timeout,
-                                 allow_private=allow_private, strict=strict)  # fmt: skip
+                                 allow_private=allow_private, strict=strict, tier=tier,
+                                 cached_tokens=cached_tokens)  # fmt: skip
     except CostcalcError as error:
         raise ArgumentError(f"{name}: {error}") from None
     problems = budget_problems(estimate, max_tokens, budget_usd)
@@ -619,6 +695,57 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
     sys.exit((1 if estimate.unpriced or estimate.findings else 0) | (4 if problems else 0))
 
 
+def _given_tier() -> str | None:
+    """The --tier given on the command line; None when left at its default (a batch file then takes batch)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context()
+    if context.params.get("tier") is None or context.get_parameter_source("tier") is ParameterSource.DEFAULT:
+        return None
+    return context.params["tier"]
+
+
+def _request_file(run, output, max_tokens, budget_usd):
+    """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget (SPEC §9)."""
+    from .output.batchfile import BatchWriter, batch_summary, batch_table
+    from .pricing.batchfile import budget_problems
+
+    writer = BatchWriter(output, sys.stdout, {"file": run.name, "kind": run.kind, "tier": run.tier,
+                                              "tier_note": run.tier_note})  # fmt: skip
+    failed = False
+    for row in run:
+        writer.row(row)
+        place = row.place(run.name)
+        if row.error:
+            click.echo(f"Error: {row.error}", err=True)
+            failed = True
+            continue
+        for image in row.estimate.images:
+            if image.error:
+                click.echo(f"Error: {place}: {image.error}", err=True)
+            elif image.warning:
+                click.echo(f"Warning: {place}: {image.where}: {image.warning}", err=True)
+        for finding in row.estimate.findings:
+            click.echo(f"limit: {place}: {finding.message}", err=True)
+        failed = failed or bool(row.estimate.unpriced or row.estimate.findings)
+    findings = run.findings()
+    problems = budget_problems(run.totals, max_tokens, budget_usd)
+    budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
+              "over": problems}  # fmt: skip
+    writer.end({"totals": run.totals.as_dict(), "findings": [{"rule": f.rule, "message": f.message} for f in findings],
+                "budget": budget})  # fmt: skip
+    summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
+    if output is None:
+        click.echo(batch_table(writer.top(), writer.count) + "\n\n" + summary)
+    elif output != "json":
+        click.echo(summary, err=True)
+    for finding in findings:
+        click.echo(f"limit: {finding.message}", err=True)
+    for problem in problems:
+        click.echo(f"over budget: {problem}", err=True)
+    sys.exit((1 if failed or findings else 0) | (4 if problems else 0))
+
+
 VIDEO_EXIT_CODES = """\b
 Exit codes:
   0  every clip priced (and extracted, with --extract)
@@ -639,9 +766,10 @@ Exit codes:
 @click.option("--extract", "outdir", type=click.Path(file_okay=False, path_type=str), metavar="OUTDIR",
               help="Also write the sampled frames, upright, at the size the model works from (for the first -m).")
 @click.option("--format", "image_format", type=click.Choice(["jpeg", "png", "webp"]), default="jpeg", show_default=True)
+@tier_option
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a row per clip and model."})
 @tables_option
-def video(clips, models, detail, every, fps, frames, max_side, outdir, image_format, output, table_files):
+def video(clips, models, detail, every, fps, frames, max_side, outdir, image_format, tier, output, table_files):
     """Price the frames a clip would be sent as, from its metadata; optionally extract exactly those frames.
 
     Vision models take no video: a clip costs its sampled frames, each at the
@@ -661,6 +789,7 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
 
     tables = _tables(table_files)
     names = _models(tables, models, detail)
+    _check_tier(tables, names, tier)
     sampling = {"every": every, "fps": fps, "frames": frames, "max_side": max_side}
     if outdir:
         try:  # every clip's frame folder, before any frame is written (issue 9)
@@ -670,7 +799,8 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
     rows, failed = [], False
     for clip in clips:
         try:
-            estimates = [video_estimate(clip, model=name, detail=detail, tables=tables, **sampling) for name in names]
+            estimates = [video_estimate(clip, model=name, detail=detail, tables=tables, tier=tier, **sampling)
+                         for name in names]  # fmt: skip
             if outdir:
                 written = extract_frames(clip, outdir, model=names[0], detail=detail, tables=tables,
                                          format=image_format, **sampling)  # fmt: skip
@@ -706,9 +836,10 @@ def limits(output):
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
     from .output.report import render_table
-    from .pricing.limits import limit_editions, load_limits
+    from .pricing.limits import limit_editions, limit_providers, load_limits
 
-    rows = [load_limits(edition).rules for edition in limit_editions()]
+    rows = [load_limits(edition, provider=provider).rules
+            for provider in limit_providers() for edition in limit_editions(provider=provider)]  # fmt: skip
     listed = [rule for edition in rows for rule in edition.values()]
     if output:
         _emit([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
@@ -721,8 +852,88 @@ def limits(output):
             return f"{value:,}"
         return ", ".join(value)
 
-    body = [[r.edition, r.scope, r.rule, shown(r.value), r.source] for r in listed]
-    click.echo(render_table([["edition", "scope", "rule", "value", "source"]], body, right=set()))
+    body = [[r.provider, r.edition, r.scope, r.rule, shown(r.value), r.source] for r in listed]
+    click.echo(render_table([["vendor", "edition", "scope", "rule", "value", "source"]], body, right=set()))
+    click.echo("\nVendors not listed have no input rules on file: what they refuse is unknown, not borrowed.")
+
+
+RECONCILE_EXIT_CODES = """\b
+Exit codes:
+  0  every model's bills agree with the prediction (within 5%, or 1 token per image)
+  1  some model cannot be judged (nothing reconciled, or text and image tokens not separable), none disagrees
+  2  a file that cannot be read (names the file and line), bad arguments
+  4  some model's bills are 5% or more away from the prediction
+  130  interrupted (Ctrl-C)
+Lines that cannot be joined, billed or priced are skipped with the reason (on stderr)."""
+
+
+@cli.command(epilog=RECONCILE_EXIT_CODES)
+@click.argument("files", nargs=-1, required=True, metavar="LOG | BATCH_INPUT BATCH_OUTPUT")
+@click.option("-m", "--model", metavar="MODEL", help="Predict for this model instead of the one each request names.")
+@output_options("json", help={"json": 'One JSON document: {"models": {MODEL: {requests, predicted_image_tokens, '
+                                      'billed_image_tokens, ratio, agrees, ...}}}.'})
+@tables_option
+def reconcile(files, model, output, table_files):
+    """Check the API's bills against the predicted image tokens, per model (SPEC §8).
+
+    LOG is JSON lines of {"request": PAYLOAD, "response": ANSWER} ("-" reads
+    standard input); or give an OpenAI Batch input file and its output file,
+    joined by custom_id. Image tokens billed come from each answer's usage:
+    as reported (Gemini's IMAGE modality), or the prompt tokens less the
+    request's text — counted, or fitted per model as a per-request framing.
+
+    \b
+    Examples:
+      costcalc reconcile calls.jsonl
+      costcalc reconcile batch-input.jsonl batch-output.jsonl --json
+    """
+    import json
+
+    from .truth.reconcile import reconcile as reconcile_files
+    from .truth.reconcile import reconcile_table
+
+    if len(files) > 2:
+        raise ArgumentError(f"give one LOG, or BATCH_INPUT and BATCH_OUTPUT; got {len(files)} files")
+    tables = _tables(table_files)
+    if model is not None:
+        model = _models(tables, [model])[0]
+    try:
+        result = reconcile_files(*files, model=model, tables=tables)
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+    if output == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(reconcile_table(result))
+    shown = 20
+    for entry in result.skipped[:shown]:
+        click.echo(f"skipped: {entry.where}: {entry.reason}", err=True)
+    if len(result.skipped) > shown:
+        click.echo(f"skipped: ... and {len(result.skipped) - shown} more", err=True)
+    sys.exit({True: 0, None: 1, False: 4}[result.agrees])
+
+
+@cli.command(epilog="Exit codes: 0 the client closed the connection; 2 the MCP SDK is not installed.")
+def mcp():
+    """Serve costcalc to agents over the Model Context Protocol, on standard input and output (SPEC §9).
+
+    Tools: price_image (a file or data URL → tokens, USD, how sure, the size
+    the model sees), optimize_image (a file → a smaller copy beside it, same
+    tokens, never over the source), price_request (a payload → its estimate).
+    Standard output carries the protocol only. Needs `pip install 'costcalc[mcp]'`.
+
+    \b
+    Agent configuration (Claude Desktop, Claude Code, ...):
+      {"mcpServers": {"costcalc": {"command": "costcalc", "args": ["mcp"]}}}
+    """
+    from .mcp_server import INSTALL_HINT, serve
+
+    try:  # the SDK is an extra (mcp>=2, where MCPServer lives): one line, not a traceback, without it
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError as error:
+        missing = (getattr(error, "name", None) or "").partition(".")[0] == "mcp"
+        raise ArgumentError(INSTALL_HINT if missing else f"{INSTALL_HINT} ({error})") from None
+    serve()
 
 
 def main() -> None:

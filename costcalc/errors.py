@@ -23,6 +23,11 @@ __all__ = [
     "VideoError",
     "OutputConflictError",
     "DecodeLimitError",
+    "LogReadError",
+    "ProbeError",
+    "ProbeUsageError",
+    "TierError",
+    "GuardError",
     "os_reason",
     "file_kind",
 ]
@@ -154,8 +159,34 @@ class OutputConflictError(CostcalcError, ValueError):
     """
 
 
+class TierError(CostcalcError, ValueError):
+    """A service tier (SPEC §7) or cached-input kind the model's price does not offer; names those it has."""
+
+    def __init__(self, model: str, tier: object, offered: tuple[str, ...], what: str = "tier") -> None:
+        self.model, self.tier, self.offered = model, tier, tuple(offered)
+        shown = repr(tier) if not isinstance(tier, str) or len(tier) > 40 else tier
+        super().__init__(f"{model} has no {what} {shown}; it has: {', '.join(offered) or 'none'}")
+
+
+class GuardError(CostcalcError, ValueError):
+    """What costcalc.guard cannot take (SPEC §9): a client other than the openai and anthropic ones, one already
+    guarded, or a limit that is not one."""
+
+
 class DecodeLimitError(CostcalcError, ValueError):
     """An image with more pixels than `optimize` decodes (its stated memory bound), or one memory ran out on."""
+
+
+class LogReadError(CostcalcError, ValueError):
+    """A request/answer log or OpenAI Batch file that cannot be read (SPEC §8): names the file and line."""
+
+
+class ProbeError(CostcalcError, RuntimeError):
+    """A token-counting endpoint that failed a probe (SPEC §8): unreachable, an HTTP error, an answer without a count."""
+
+
+class ProbeUsageError(CostcalcError, ValueError):
+    """A probe that cannot start (SPEC §8): no API key in the environment, no API for the model, a detail the API lacks."""
 
 
 def _rebuild(cls, args, state):

@@ -9,6 +9,12 @@ date (default: today) and writes one price row per genai-prices model into the f
 the model's vendor. costcalc itself never imports genai-prices (its import costs about
 0.3 s); the CLI reads only the TOML written here.
 
+Service tiers (SPEC §7) are data too. Where genai-prices has a price variant for a tier
+(`processing: batch`, `service_tier: flex` / `priority`) in force on the as-of date, the row
+gets that tier's rates as genai-prices resolves them (`tiers.batch = {...}`); every other
+tier a vendor offers comes from the vendor's defaults at the top of its file (VENDOR_DEFAULTS
+here: [tiers.<tier>] multiply, and [cache] multiples of the input rate), each with its source.
+
 Hand-kept prices (ones genai-prices lacks, or that SPEC §7 sources better) live in
 tables/prices/overrides.toml, which this script reads and never writes: a name priced
 there is left out of the generated files. tests/test_prices_drift.py holds every
@@ -71,6 +77,57 @@ REFERENCES = {
 }
 
 
+_OPENAI_BATCH = "OpenAI Batch API: 50% off (platform.openai.com/docs/guides/batch; SPEC §7)"
+_GEMINI = "Gemini API optimization: {what} (ai.google.dev/gemini-api/docs/optimization; SPEC §7)"
+VENDOR_DEFAULTS = {
+    # our vendor -> its defaults, written at the top of its generated file (SPEC §7: tiers are data,
+    # per vendor and model). A row's own tier (a genai-prices variant) wins over a default.
+    "openai": {
+        # Flex and Priority only where genai-prices has the model's own variant: not every model offers them.
+        "tiers": {"batch": {"multiply": "0.5", "source": _OPENAI_BATCH}},
+    },
+    "anthropic": {
+        "tiers": {"batch": {"multiply": "0.5", "source": "Anthropic Message Batches API: 50% off "
+                                                        "(docs.anthropic.com/en/docs/build-with-claude/batch-processing; SPEC §7)"}},
+        "cache": {"read": "0.1", "write": "1.25", "write_1h": "2",
+                  "source": "Anthropic prompt caching: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x the input "
+                            "rate (docs.anthropic.com/en/docs/build-with-claude/prompt-caching; SPEC §7)"},
+    },
+    "google": {
+        "tiers": {
+            "batch": {"multiply": "0.5", "source": _GEMINI.format(what="Batch 50% discount")},
+            "flex": {"multiply": "0.5", "source": _GEMINI.format(what="Flex 50% discount")},
+            "priority": {"unknown": "Gemini Priority costs 75% to 100% more than Standard, by model; no per-model "
+                                    "rate in genai-prices 0.2.3",
+                         "source": _GEMINI.format(what="Priority 75% to 100% more than standard")},
+        },
+        "cache": {"read": "0.1", "source": _GEMINI.format(what="Caching 90% discount")},
+    },
+    "xai": {
+        "long_context": {"above": 200000, "multiply": "2",
+                         "source": "SPEC §7: xAI doubles the input rate once a request's input exceeds 200K tokens "
+                                   "(genai-prices 0.2.3 has it for grok-4.20 only)"},
+    },
+    "qwen": {
+        "tiers": {"batch": {"multiply": "0.5", "source": "Alibaba Cloud Model Studio billing: batch calls cost 50% of "
+                                                       "real-time calls (alibabacloud.com/help/en/model-studio/"
+                                                       "billing-for-model-studio; SPEC §7)"}},
+    },
+}
+TIER_CONTEXTS = {"batch": {"processing": "batch"}, "flex": {"service_tier": "flex"},
+                 "priority": {"service_tier": "priority"}}  # fmt: skip
+"""Our tier -> the genai-prices price context (`when` of a price variant) that selects it."""
+
+
+@dataclass(frozen=True)
+class Rates:
+    """One tier's input rates: (base, cached base or None, (above, rate, cached rate or None) or None)."""
+
+    usd_per_1m_input: Decimal
+    cached_input: Decimal | None
+    long_context: tuple[int, Decimal, Decimal | None] | None
+
+
 @dataclass(frozen=True)
 class Row:
     """One generated price row, before it is written."""
@@ -82,6 +139,8 @@ class Row:
     cached_input: Decimal | None
     long_context: tuple[int, Decimal, Decimal | None] | None
     date: str
+    tiers: tuple[tuple[str, Rates], ...] = ()
+    """The tiers genai-prices has a variant for, in TIER_CONTEXTS order, as genai-prices resolves them."""
 
 
 def pinned_version() -> str:
@@ -150,7 +209,27 @@ def lookup(snapshot, vendor: str, name: str, as_of: dt.date) -> Row | None:
 def price_row(vendor: str, provider: str, model, as_of: dt.date) -> Row | None:
     """Our row for one genai-prices model on `as_of` (image-input rate where it has one), or None."""
     when = dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)
-    prices = model.get_prices(when)
+    standard = rates_of(model.get_prices(when))
+    if standard is None:
+        return None
+    tiers = []
+    for tier, context in TIER_CONTEXTS.items():
+        if has_variant(model, context, when):
+            rates = rates_of(model.get_prices(when, context))
+            if rates is not None:
+                tiers.append((tier, rates))
+    return Row(vendor, provider, model.id, standard.usd_per_1m_input, standard.cached_input, standard.long_context,
+               _price_date(model, when, as_of), tuple(tiers))  # fmt: skip
+
+
+def has_variant(model, context: dict[str, str], when: dt.datetime) -> bool:
+    """Whether genai-prices has a price variant for exactly this context in force at `when` (a tier it prices)."""
+    return any(variant.when == context and (variant.constraint is None or variant.constraint.active(when))
+               for variant in model.price_variants or ())  # fmt: skip
+
+
+def rates_of(prices) -> Rates | None:
+    """The input rates of a genai-prices ModelPrice (the image-input rate where it has one), or None."""
     rate, cached = prices.input_mtok, prices.cache_read_mtok
     if getattr(prices, "input_image_mtok", None) is not None:  # gpt-image-1: images bill above text
         rate, cached = prices.input_image_mtok, getattr(prices, "cache_image_read_mtok", None)
@@ -162,7 +241,7 @@ def price_row(vendor: str, provider: str, model, as_of: dt.date) -> Row | None:
     if tier is not None:
         same = cached_tier is not None and cached_tier[0] == tier[0]
         long_context = (tier[0], tier[1], cached_tier[1] if same else None)
-    return Row(vendor, provider, model.id, base, cached_base, long_context, _price_date(model, when, as_of))
+    return Rates(base, cached_base, long_context)
 
 
 def _split(value) -> tuple[Decimal, tuple[int, Decimal] | None]:
@@ -239,13 +318,50 @@ def _number(value: Decimal) -> str:
     return text if "." in text else text + ".0"
 
 
+def _rate_keys(rates: Rates) -> list[str]:
+    """`usd_per_1m_input = …`, `cached_input = …`, `long_context = {…}`: one TOML key = value each."""
+    keys = [f"usd_per_1m_input = {_number(rates.usd_per_1m_input)}"]
+    if rates.cached_input is not None:
+        keys.append(f"cached_input = {_number(rates.cached_input)}")
+    if rates.long_context is not None:
+        above, rate, long_cached = rates.long_context
+        extra = f", cached_input = {_number(long_cached)}" if long_cached is not None else ""
+        keys.append(f"long_context = {{ above = {above}, usd_per_1m_input = {_number(rate)}{extra} }}")
+    return keys
+
+
+def _vendor_lines(vendor: str) -> list[str]:
+    """The vendor's defaults (VENDOR_DEFAULTS) as TOML: provider, [tiers.<tier>], [cache]."""
+    defaults = VENDOR_DEFAULTS.get(vendor)
+    if not defaults:
+        return ["", "# Service tiers: standard only (no vendor default; a row's own tiers.* where genai-prices has them)."]
+    lines = ["", "# Vendor defaults (SPEC §7): a tier a row has no tiers.<tier> of its own for is the row's",
+             "# standard rates times `multiply`; [cache] gives cache reads/writes as multiples of the input rate;",
+             "# [long_context] the rule of the rows that carry no long_context of their own.",
+             f'provider = "{vendor}"']
+    for tier, rule in defaults.get("tiers", {}).items():
+        lines += ["", f"[tiers.{tier}]"]
+        lines += [f"multiply = {rule['multiply']}"] if "multiply" in rule else [f'unknown = "{rule["unknown"]}"']
+        lines.append(f'source = "{rule["source"]}"')
+    long = defaults.get("long_context")
+    if long:
+        lines += ["", "[long_context]", f"above = {long['above']}", f"multiply = {long['multiply']}",
+                  f'source = "{long["source"]}"']
+    cache = defaults.get("cache")
+    if cache:
+        lines += ["", "[cache]"] + [f"{kind} = {cache[kind]}" for kind in ("read", "write", "write_1h") if kind in cache]
+        lines.append(f'source = "{cache["source"]}"')
+    return lines
+
+
 def render(vendor: str, rows: dict[tuple, list[str]], missing: list[str], skipped: list[str],
            version: str, as_of: dt.date) -> str:
     """The TOML text of one generated vendor file."""
     lines = [
         f"# GENERATED by tables/update_prices.py from genai-prices {version} on {as_of}: do not edit.",
         "# USD per 1M input tokens (the image-input rate where genai-prices has one); cached_input is",
-        "# the cache-read rate; long_context the rates once a request's input exceeds `above` tokens.",
+        "# the cache-read rate; long_context the rates once a request's input exceeds `above` tokens;",
+        "# tiers.<tier> a service tier's rates where genai-prices has a variant for it (SPEC §7).",
         "# Hand-kept prices go in overrides.toml (loaded last). Format: see costcalc/pricing/tables.py.",
     ]
     if skipped:
@@ -253,17 +369,14 @@ def render(vendor: str, rows: dict[tuple, list[str]], missing: list[str], skippe
     if missing:
         lines.append(f"# Not in genai-prices {version} (price unknown unless overrides.toml has it): "
                      f"{', '.join(missing)}.")
+    lines += _vendor_lines(vendor)
     for row, names in rows.items():
-        lines += ["", "[[price]]", "names = [" + ", ".join(f'"{n}"' for n in names) + "]",
-                  f"usd_per_1m_input = {_number(row.usd_per_1m_input)}"]
-        if row.cached_input is not None:
-            lines.append(f"cached_input = {_number(row.cached_input)}")
-        if row.long_context is not None:
-            above, rate, cached = row.long_context
-            extra = f", cached_input = {_number(cached)}" if cached is not None else ""
-            lines.append(f"long_context = {{ above = {above}, usd_per_1m_input = {_number(rate)}{extra} }}")
+        lines += ["", "[[price]]", "names = [" + ", ".join(f'"{n}"' for n in names) + "]"]
+        lines += _rate_keys(Rates(row.usd_per_1m_input, row.cached_input, row.long_context))
         lines += [f'source = "{SOURCE.format(version=version, provider=row.provider, model=row.model)}"',
                   f'date = "{row.date}"', f'checked = "{as_of}"']
+        for tier, rates in row.tiers:
+            lines.append(f"tiers.{tier} = {{ {', '.join(_rate_keys(rates))} }}")
     return "\n".join(lines) + "\n"
 
 

@@ -135,7 +135,7 @@ def test_cli_user_tables(tmp_path):
 def test_cli_models():
     result = run("models")
     assert result.exit_code == 0
-    lines = result.output.splitlines()
+    lines = result.output.split("\n\n")[0].splitlines()  # the table; the rows' doubts follow it (SPEC §2b)
     assert len(lines) == 1 + len(costcalc.list_models())
     assert any(line.split()[:2] == ["gpt-5.4", "patch"] and "2048/6144" in line for line in lines)
     rows = json.loads(run("models", "--json").output)

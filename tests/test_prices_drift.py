@@ -192,7 +192,10 @@ def test_spec_section_7_prices():
     """Every SPEC §7 price of a model in the tables, whichever file holds it."""
     spec = {"gpt-6-astra": "10.00", "gpt-5.6-sol": "5.00", "gpt-5.6-terra": "2.00", "gpt-5.6-luna": "0.20",
             "gpt-5.2": "1.75", "gpt-5-chat-latest": "1.25", "gpt-4-turbo": "10.00", "o1-pro": "150.00",
-            "computer-use-preview": "3.00"}
+            "computer-use-preview": "3.00",
+            # today's models (SPEC §2a rows: multiplier unknown, so their image USD stays null)
+            "gpt-6-sol": "2.00", "gpt-6-luna": "0.10", "gpt-6.1-sol": "2.00", "gpt-6.2-astra": "8.00",
+            "gpt-6.2-sol": "2.00"}
     got = {name: get_price(name).usd_per_1m_input for name in spec}
     assert got == {name: Decimal(price) for name, price in spec.items()}
     long_context = get_price("gpt-5.6-sol").long_context  # SPEC §7: doubles above 272K

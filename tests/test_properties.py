@@ -15,7 +15,8 @@ from costcalc.pricing import geometry
 from costcalc.pricing.rules import FixedRule, PatchRule, TileRule
 
 MODELS = [m for m in list_models() if m.provider == "openai"]  # SPEC §1; other vendors: test_vendor_properties.py
-PAIRS = [(m.name, level) for m in MODELS for level in m.details]
+PAIRS = [(m.name, level) for m in MODELS for level in m.details  # priceable: test_today_models.py has the rest
+         if dict(m.rules)[m.auto if level == "auto" else level].basis != "unknown"]
 TILE_MODELS = [m.name for m in MODELS if m.scheme == "tile"]
 
 # Mostly everyday sizes, often near the rule's edges, sometimes huge.

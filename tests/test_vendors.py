@@ -300,7 +300,7 @@ def test_every_vendor_row_has_a_source_and_dates():
 def test_models_command_lists_every_vendor_with_its_basis():
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    lines = {line.split()[0]: line for line in result.output.split("\n\n")[0].splitlines()[1:]}  # doubts follow
     assert lines["claude-opus-4-7"].split()[1:3] == ["claude", "exact"] and "2576px/4784" in lines["claude-opus-4-7"]
     assert lines["gemini-3-pro-preview"].split()[1:3] == ["fixed", "maximum"] and "≤ 2,240" in lines["gemini-3-pro-preview"]
     assert lines["nova-2-lite"].split()[1:3] == ["fixed", "flat"]

@@ -40,7 +40,7 @@ def json_line(row: AuditRow) -> str:
     Positional on purpose (the hot path of --nl and --json); a test holds it to json.dumps.
     """
     (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error, warning) = row  # fmt: skip
+     applied, tokens, usd, rule, error, warning, tier) = row  # fmt: skip
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -48,7 +48,7 @@ def json_line(row: AuditRow) -> str:
         f'"animated": {"null" if animated is None else "true" if animated else "false"}, '
         f'"orientation": {_number(orientation)}, "bytes": {_number(size)}, "applied_detail": {_text(applied)}, '
         f'"tokens": {_number(tokens)}, "usd": {"null" if usd is None else repr(float(usd))}, '
-        f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}}}'
+        f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}, "tier": {_text(tier)}}}'
     )
 
 
@@ -142,7 +142,8 @@ class _Table(_Format):
         shown = display_path(first.path)
         for row, width in zip(rows, self.widths):
             if row.status == "priced":
-                cells.append(f"{row.tokens:>{width},}  {format_usd(row.usd):>{self.USD}}")
+                tokens = "unknown" if row.tokens is None else f"{row.tokens:,}"  # SPEC §2a: multiplier unpublished
+                cells.append(f"{tokens:>{width}}  {format_usd(row.usd):>{self.USD}}")
             else:
                 cells.append(f"{row.status:>{width}}  {(row.rule or ''):>{self.USD}}")
                 reason = reason or (row.error or "").removeprefix(f"{shown}: ")
@@ -164,10 +165,14 @@ def totals_table(totals: Totals) -> str:
     header = [["model", "files", "priced", "rejected", "unreadable", "skipped", "tokens", "USD"]]
     body, rules = [], []
     for name, t in totals.by_model.items():
-        usd = "unknown" if t.unknown_price else format_usd(t.usd)
-        body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped, t.tokens)), usd])
+        usd = "unknown" if t.unknown_price or t.unknown_tokens else format_usd(t.usd)
+        tokens = "unknown" if t.unknown_tokens else f"{t.tokens:,}"  # an unpublished multiplier (SPEC §2a)
+        body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped)), tokens, usd])
         if t.rules:
             rules.append(f"{name} rejected by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in sorted(t.rules.items())))
+        if t.unknown_tokens:  # SPEC §2a: accepted, sized and counted in patches, but not in tokens
+            rules.append(f"{name}: tokens unknown for {t.unknown_tokens:,} priced files: its image-token multiplier "
+                         f"is not published; `costcalc probe -m {name}` measures it")
     text = render_table(header, body, right=set(range(1, 8)))
     return text + ("\n" + "\n".join(rules) if rules else "")
 

@@ -43,9 +43,12 @@ ESTIMATE_FIELDS = (
     "tokens",
     "basis",
     "usd",
+    "tier",
     "usd_per_1m_input",
     "price_source",
     "warning",
+    "note",
+    "doubt",
     "rule",
     "error",
 )
@@ -130,14 +133,19 @@ def estimates_table(
         bottom += ["tokens", "USD"]
     body = []
     totals: dict[str, list] = {name: [0, Decimal(0), 0, set()] for name in models}  # tokens, usd, unknown, bases
+    remarks: dict[str, str] = {}  # what the reader must know about a model, once each (SPEC §2a, §2b)
     for index, (label, size) in enumerate(sources):
         row = [label, f"{size[0]}×{size[1]}" if size else "?"]
         for name in models:
             result = results[(index, name)]
             if isinstance(result, Estimate):
-                row += [tokens_cell(result.tokens, result.basis), format_usd(result.usd)]
-                totals[name][0] += result.tokens
+                row += [estimate_tokens_cell(result), format_usd(result.usd)]
+                totals[name][0] = None if result.tokens is None or totals[name][0] is None \
+                    else totals[name][0] + result.tokens  # fmt: skip
                 totals[name][3].add(result.basis)
+                for text in (result.note, result.doubt and f"doubt: {result.doubt}"):
+                    if text:
+                        remarks.setdefault(f"{name}: {text}", name)
                 if result.usd is None:
                     totals[name][2] += 1
                 else:
@@ -152,7 +160,8 @@ def estimates_table(
             total += [tokens_cell(tokens, total_basis(bases)), "unknown" if unknown else format_usd(usd)]
         body.append(total)
     right = set(range(2, 2 + 2 * len(models)))
-    return render_table([top, bottom], body, right)
+    return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (
+        ["", *remarks] if remarks else []))  # fmt: skip
 
 
 _MARKS = {"maximum": "≤ ", "approximate": "≈ "}
@@ -163,13 +172,23 @@ MODEL_DETAILS = ("low", "medium", "high", "ultra_high", "original")
 
 
 def total_basis(bases) -> str:
-    """How sure a sum is: as sure as its least sure part (approximate, then maximum, else exact)."""
+    """How sure a sum is: as sure as its least sure part (approximate, then maximum, else exact); a sum
+    with an unknown part is None, which `tokens_cell` shows as unknown."""
     return next((basis for basis in ("approximate", "maximum") if basis in bases), "exact")
 
 
-def tokens_cell(tokens: int, basis: str = "exact") -> str:
-    """Tokens as a table shows them: `1,560`, `≤ 1,120` (maximum) or `≈ 800` (approximate)."""
+def tokens_cell(tokens: int | None, basis: str = "exact") -> str:
+    """Tokens as a table shows them: `1,560`, `≤ 1,120` (maximum), `≈ 800` (approximate), or `unknown` (None)."""
+    if tokens is None:
+        return "unknown"
     return f"{_MARKS.get(basis, '')}{tokens:,}"
+
+
+def estimate_tokens_cell(estimate: Estimate) -> str:
+    """An estimate's tokens cell; unknown tokens (SPEC §2a) show the patches, which are known: `unknown (11,750 patches)`."""
+    if estimate.tokens is None and estimate.patches is not None:
+        return f"unknown ({estimate.patches:,} patches)"
+    return tokens_cell(estimate.tokens, estimate.basis)
 
 
 _CELLS = {
@@ -209,16 +228,26 @@ def _rule_dict(rule) -> dict[str, Any]:
     return {**values, "basis": rule.basis}
 
 
+def _multiplier(model: Model) -> str | None:
+    """The multiplier as text: a decimal, `unknown` on a patch row without one (SPEC §2a), else None."""
+    if model.multiplier is not None:
+        return str(model.multiplier)
+    return "unknown" if model.tokens_unknown else None
+
+
 def model_row(model: Model, tables: Tables) -> dict[str, Any]:
-    """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, price and sources."""
+    """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, price, sources and evidence."""
+    from ..pricing.measured import evidence_text, measurements
+
     price = tables.price(model)
+    cases = measurements(model, tables=tables)
     return {
         "name": model.name,
         "provider": model.provider or None,
         "scheme": model.scheme,
         "bases": list(model.bases),
         "auto": model.auto,
-        "multiplier": None if model.multiplier is None else str(model.multiplier),
+        "multiplier": _multiplier(model),
         "details": {level: _rule_dict(rule) for level, rule in model.rules},
         "usd_per_1m_input": None if price is None else str(price.usd_per_1m_input),
         "price_source": None if price is None else price.source,
@@ -227,6 +256,10 @@ def model_row(model: Model, tables: Tables) -> dict[str, Any]:
         "source": model.source,
         "date": model.date,
         "checked": model.checked,
+        "evidence": model.evidence or None,
+        "evidence_dates": evidence_text(model, cases) or None,
+        "doubt": model.doubt or None,
+        "measured_cases": len(cases),
     }
 
 
@@ -235,13 +268,24 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
 
     Tile cells are base+tile, patch cells max_dimension/patch_budget, Claude
     max_edge/max_tokens, Mistral patch x merge/max size, Qwen factor/max_pixels,
-    fixed counts `≤ N` (maximum), `≈ N` (approximate) or N (flat).
+    fixed counts `≤ N` (maximum), `≈ N` (approximate) or N (flat). The evidence
+    column says what a row rests on, with dates and the number of measured cases
+    (SPEC §2b; the row's date where it does not say); a row in doubt is marked
+    [n], and its doubt printed under the table.
     """
-    header = [["model", "scheme", "basis", *MODEL_DETAILS, "auto", "mult", "USD/1M in", "date", "source"]]
+    from ..pricing.measured import default_measurements, evidence_text, measurements
+
+    header = [["model", "scheme", "basis", *MODEL_DETAILS, "auto", "mult", "USD/1M in", "evidence", "source"]]
     body = []
+    doubts: dict[str, list[str]] = {}
+    cases = default_measurements()
     for model in models:
         rules = dict(model.rules)
         price = tables.price(model)
+        evidence = evidence_text(model, measurements(model, tables=tables, cases=cases)) or model.date
+        if model.doubt:
+            doubts.setdefault(model.doubt, []).append(model.name)
+            evidence += f" [{list(doubts).index(model.doubt) + 1}]"
         body.append(
             [
                 model.name,
@@ -249,13 +293,15 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
                 "/".join(model.bases),
                 *(_detail_cell(rules[level]) if level in rules else "-" for level in MODEL_DETAILS),
                 _detail_cell(rules["auto"]) if "auto" in rules else model.auto,
-                "-" if model.multiplier is None else str(model.multiplier),
+                _multiplier(model) or "-",
                 "unknown" if price is None else f"{price.usd_per_1m_input:.2f}",
-                model.date,
+                evidence,
                 model.source,
             ]
         )
-    return render_table(header, body, right={4 + len(MODEL_DETAILS)})
+    notes = [f"[{n}] doubt ({', '.join(names)}): {doubt}" for n, (doubt, names) in enumerate(doubts.items(), 1)]
+    return render_table(header, body, right={4 + len(MODEL_DETAILS)}) + "".join(
+        f"\n{line}" for line in (["", *notes] if notes else []))
 
 
 def _bytes(count: int) -> str:
@@ -273,12 +319,22 @@ def mirror_line(row) -> str:
     if row.status != "written":
         reason = f"  ({row.error.removeprefix(f'{path}: ')})" if row.error else ""
         return f"{row.status:<10}  {path}{reason}"
-    before = "rejected" if row.tokens_before is None else f"{row.tokens_before:,}"
     return (
         f"{'written':<10}  {row.width}×{row.height} → {row.target_width}×{row.target_height}  "
-        f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  {before} → {row.tokens_after:,} tokens  "
-        f"{path} → {output}" + (f"  (warning: {row.warning})" if getattr(row, "warning", None) else "")
+        f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  "
+        f"{_token_change(row.tokens_before, row.tokens_after)} tokens  {path} → {output}"
+        + (f"  (warning: {row.warning})" if getattr(row, "warning", None) else "")
+        + (f"  (note: {row.note})" if getattr(row, "note", None) else "")
     )
+
+
+def _token_change(before, after) -> str:
+    """`765 → 765`; `rejected → 255` (a budget made a rejected original fit); `unknown → unknown` (SPEC §2a);
+    with several models (dicts by model) `gpt-4o 765 → 765, claude-sonnet-4-5 1,564 → 1,564`."""
+    if isinstance(after, dict):
+        return ", ".join(f"{name} {_token_change(before.get(name), tokens)}" for name, tokens in after.items())
+    shown = "unknown" if after is None else "rejected" if before is None else f"{before:,}"
+    return f"{shown} → {'unknown' if after is None else f'{after:,}'}"
 
 
 def mirror_summary(totals) -> str:
@@ -286,12 +342,23 @@ def mirror_summary(totals) -> str:
     saved = totals.bytes_before - totals.bytes_after
     share = f" ({saved / totals.bytes_before:.0%} less)" if totals.bytes_before else ""
     unknown = f" (+{totals.unknown_tokens_before} rejected before)" if totals.unknown_tokens_before else ""
+    before, after = totals.tokens_before, totals.tokens_after
+    if isinstance(after, dict):  # several models: a line each
+        width = max(map(len, after))
+        tokens = "\n".join(f"{'tokens' if i == 0 else '':<6} {name:<{width}}  {_total(before[name])} → {_total(tokens)}"
+                           for i, (name, tokens) in enumerate(after.items())) + unknown  # fmt: skip
+    else:
+        tokens = f"tokens {_total(before)}{unknown} → {_total(after)}"
     return (
         f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
         f"{totals.skipped:,} skipped, {totals.errors:,} errors\n"
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
-        f"tokens {totals.tokens_before:,}{unknown} → {totals.tokens_after:,}"
+        f"{tokens}"
     )
+
+
+def _total(tokens: int | None) -> str:
+    return "unknown" if tokens is None else f"{tokens:,}"
 
 
 def request_table(estimate) -> str:
@@ -311,7 +378,24 @@ def request_table(estimate) -> str:
     return (
         f"{table}\n\n{estimate.model}: {len(estimate.images):,} images, {estimate.unpriced:,} unpriced; "
         f"{tokens_cell(estimate.image_tokens, overall)} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
+        f"\n{_request_input(estimate)}"
     )
+
+
+def _request_input(estimate) -> str:
+    """The text and whole-input lines under a request's table: tokens, USD, tier, long context (SPEC §7)."""
+    if estimate.text_tokens is None:
+        text = f"text: unknown ({estimate.text_note})"
+    else:
+        text = f"text: {estimate.text_tokens:,} tokens, {format_usd(estimate.text_usd)}" + (
+            f" ({estimate.text_note})" if estimate.text_note else "")
+    if estimate.input_tokens is None:
+        whole = "input: unknown" + (f" ({estimate.input_note})" if estimate.input_note else "")
+    else:
+        cached = f", {estimate.cached_tokens:,} of them cached" if estimate.cached_tokens else ""
+        whole = f"input: {estimate.input_tokens:,} tokens (text + images){cached}, {format_usd(estimate.input_usd)}"
+    flags = [f"tier {estimate.tier}"] + (["long-context rate"] if estimate.long_context else [])
+    return f"{text}\n{whole}; {', '.join(flags)}"
 
 
 def video_table(rows, models) -> str:
@@ -329,9 +413,9 @@ def video_table(rows, models) -> str:
         line = [clip, f"{info.upright[0]}×{info.upright[1]}", f"{float(info.duration):.1f}", count,
                 f"{first.frame_width}×{first.frame_height}"]  # fmt: skip
         for estimate in result:
-            line += [f"{estimate.tokens:,}", format_usd(estimate.usd)]
+            line += [tokens_cell(estimate.tokens), format_usd(estimate.usd)]
             total = totals[estimate.model]
-            total[0] += estimate.tokens
+            total[0] = None if total[0] is None or estimate.tokens is None else total[0] + estimate.tokens
             if estimate.usd is None:
                 total[2] = True
             else:
@@ -339,7 +423,9 @@ def video_table(rows, models) -> str:
         body.append(line)
     if len(rows) > 1:
         body.append(["total", "", "", "", ""] + [cell for name in models for cell in (
-            f"{totals[name][0]:,}", "unknown" if totals[name][2] else format_usd(totals[name][1]))])
+            tokens_cell(totals[name][0]), "unknown" if totals[name][2] else format_usd(totals[name][1]))])
     text = render_table([top, header], body, right={2, 3} | set(range(5, 5 + 2 * len(models))))
     sampling = next((result[0].sampling for _, result in rows if not isinstance(result, str)), "")
-    return text + (f"\n\nsampling: {sampling}" if sampling else "")
+    notes = dict.fromkeys(f"{e.model}: {e.note}" for _, result in rows if not isinstance(result, str)
+                          for e in result if getattr(e, "note", None))  # unknown tokens (SPEC §2a)
+    return text + (f"\n\nsampling: {sampling}" if sampling else "") + "".join(f"\n{note}" for note in notes)

@@ -1,16 +1,16 @@
-"""Preflight for one image: plan the size, write it upright, say what it saves (SPEC §4)."""
+"""Preflight for one image: plan the size, write it upright, say what it saves (SPEC §4, §6); one model or several."""
 
 from __future__ import annotations
 
 import base64
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 from ..errors import ImageReadError
 from ..errors import os_reason
 from ..inspection.headers import inspect
-from .planning import Plan, plan
+from .planning import MultiPlan, Plan, plan
 from .resize import render
 from ..pricing.tables import Model, Tables
 
@@ -27,12 +27,14 @@ class Optimized:
     format: str
     width: int
     height: int
-    tokens_before: int | None
-    """None when the API would have rejected the original (a budget plan made it fit)."""
-    tokens_after: int
+    tokens_before: int | None | dict[str, int | None]
+    """None when the API would have rejected the original (a budget plan made it fit) or the tokens are
+    unknown; with several models, a dict of each model's."""
+    tokens_after: int | None | dict[str, int | None]
+    """None when the tokens are unknown (SPEC §2a); with several models, a dict of each model's."""
     bytes_before: int
     bytes_after: int
-    plan: Plan
+    plan: Plan | MultiPlan
     warning: str | None = None
     """The defect of a damaged source read anyway (ImageInfo.warning); None when whole."""
 
@@ -65,7 +67,7 @@ def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | Bin
 def optimize(
     source,
     *,
-    model: str | Model,
+    model: str | Model | Sequence[str | Model],
     detail: str = "auto",
     max_tokens: int | None = None,
     format: str | None = None,
@@ -77,6 +79,8 @@ def optimize(
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
+    Several models (a list): one image every model sees as it would the
+    original, at the same tokens (`plan_many`); tokens are then dicts by model.
     `format` is jpeg, webp or png (default: keep the source's); `quality` is for
     JPEG and WebP (default 85). Metadata is stripped unless `keep_metadata`.
     An animated GIF/WebP raises AnimatedImageError unless `first_frame`.
@@ -87,7 +91,7 @@ def optimize(
     """
     data, label = read_source(source)
     info = inspect(data, name=label)
-    _check_source(info, label, first_frame=first_frame, strict=strict)
+    _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
     planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
                    orientation=info.orientation, tables=tables)  # fmt: skip
     target = (planned.target_width, planned.target_height)
@@ -107,20 +111,23 @@ def optimize(
     )
 
 
-def _check_source(info, label: str, *, first_frame: bool, strict: bool) -> None:
-    """The input rules of pricing.verdict for a source about to be optimized (SPEC §3)."""
+def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None) -> None:
+    """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (SPEC §3, §6)."""
     from ..errors import AnimatedImageError, InvalidImageError
-    from ..pricing.limits import load_limits
+    from ..pricing.limits import limits_for
+    from ..pricing.tables import default_tables
     from ..pricing.verdict import image_rejection
 
     where = f"{label}: " if label else ""
-    rejected = image_rejection(info, load_limits())
-    if rejected is not None and rejected.rule == "animated":
-        if not first_frame:
-            raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                     f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
-    elif rejected is not None and rejected.rule != "max_image_bytes":
-        rejected.args = (f"{where}{rejected}",)
-        raise rejected
+    wanted = [models] if isinstance(models, (str, Model)) else list(models)
+    for model in [(tables or default_tables()).model(name) for name in wanted] or [None]:
+        rejected = image_rejection(info, limits_for(model))
+        if rejected is not None and rejected.rule == "animated":
+            if not first_frame:
+                raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
+                                         f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
+        elif rejected is not None and rejected.rule != "max_image_bytes":
+            rejected.args = (f"{where}{rejected}",)
+            raise rejected
     if strict and info.warning:
         raise InvalidImageError(f"{where}{info.warning} (strict: a damaged file is an error)")

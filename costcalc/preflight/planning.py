@@ -1,29 +1,47 @@
-"""Planning a resize ahead of time: pure sizes, no pixels (SPEC §4).
+"""Planning a resize ahead of time: pure sizes, no pixels (SPEC §4, §6).
 
 Same tokens (the default): exactly the size the model works from, after the
-fit, the short-side rule or the patch budget (SPEC §1). Every rule leaves its
-own output unchanged, so the planned size costs what the original does.
+fit, the short-side rule or the patch budget (SPEC §1), Claude's resize search
+before padding (§6a), Mistral's downscale before its patch grid (§6c), Qwen's
+rounded size capped at the image's own (§6d) — `Sizing.scaled_width/height`.
+Every rule leaves its own output unchanged, so the planned size costs what the
+original does. Rules that publish no resize (Gemini's maxima and tiles, Nova,
+Llama 4 on a host, flat counts: §6b, §6e) see the image's own size: the
+original size is kept, and the plan's `note` says so; no size is invented.
+
+Several models (`plan_many`): one file at the largest size any of them works
+from, kept only if every model, re-priced on it, pays the tokens and sees the
+size (within a pixel) it would from the original. Otherwise the plan's note
+names the model that prevents it, with both token counts, and the file is the
+smallest aspect-kept copy from which every model sees what it would (the
+original at worst): every model's tokens are always those of the original.
 
 A token budget: the largest size keeping the aspect ratio whose cost is at most
-N; cost is not monotone in size (2049 × 513 costs more than 2048 × 512), so
-every long side up to the original's is priced, at once, with the batch path.
-The file is then written at the size the model works from for that size,
-which costs the same and is never larger.
+N (for every model named); cost is not monotone in size (2049 × 513 costs more
+than 2048 × 512), so every long side up to the original's is priced, at once,
+with the batch path. The file is then written at the size the model works from
+for that size, which costs the same and is never larger.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
-from ..pricing.cost import Pricer, check_size
 from ..errors import CostcalcError, PlanError
+from ..pricing.cost import Pricer, check_size
 from ..pricing.geometry import fit_within
+from ..pricing.rules import FlatRule, GeminiTileRule, Llama4Rule, NearestRule, Sizing
 from ..pricing.tables import Model, Tables
 
-__all__ = ["Plan", "PlanError", "plan", "aspect_size", "SEARCH_LIMIT"]
+__all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "SEARCH_LIMIT"]
 
 SEARCH_LIMIT = 1 << 20
 """Long sides searched for a budget plan; a longer original is first scaled to this."""
+
+SEEN_SLACK = 1
+"""Pixels a model's size seen from a shared file may differ by, per side, from the one it sees in the original:
+the rounding of a resize from a slightly different aspect ratio (several models, `plan_many`)."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +54,10 @@ class Plan:
     target_width: int
     """The size to write, upright; never larger than the source."""
     target_height: int
-    tokens_before: int
-    tokens_after: int
+    tokens_before: int | None
+    """None when the API would reject the source (a budget plan made it fit), or the tokens are unknown."""
+    tokens_after: int | None
+    """None when the model's tokens are unknown (an unpublished multiplier, SPEC §2a): `note` says why."""
     model: str
     detail: str
     applied_detail: str
@@ -47,11 +67,91 @@ class Plan:
     budget_height: int | None = None
     advice: tuple[str, ...] = ()
     """Cheaper detail levels, and `low` costing more than `high` on a patch model."""
+    note: str | None = None
+    """Why the original size is kept (a rule with no published resize), or why the tokens are unknown."""
 
     @property
     def resize(self) -> bool:
         """True when the target is smaller than the source."""
         return (self.target_width, self.target_height) != (self.width, self.height)
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model's part of a plan for several: the size it sees and the tokens it pays, from the source and the target."""
+
+    model: str
+    applied_detail: str
+    basis: str
+    """How sure its tokens are (SPEC §6): exact, maximum, approximate, flat, or unknown."""
+    seen_before: tuple[int, int] | None
+    """The size it works from in the source; None when it rejects the source (a budget plan)."""
+    seen_after: tuple[int, int]
+    """The size it works from in the target."""
+    tokens_before: int | None
+    tokens_after: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "model": self.model,
+            "applied_detail": self.applied_detail,
+            "basis": self.basis,
+            "seen_before": None if self.seen_before is None else list(self.seen_before),
+            "seen_after": list(self.seen_after),
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+        }
+
+
+@dataclass(frozen=True)
+class MultiPlan:
+    """One target size for several models (SPEC §4, §6): each model's size seen and tokens, before and after."""
+
+    width: int
+    """The upright source size (EXIF orientation applied)."""
+    height: int
+    target_width: int
+    """The size to write, upright; never larger than the source."""
+    target_height: int
+    models: tuple[ModelPlan, ...]
+    """One per model, in the order given (aliases of one row once)."""
+    detail: str
+    max_tokens: int | None = None
+    budget_width: int | None = None
+    """For a budget plan: the largest size keeping every model within the budget."""
+    budget_height: int | None = None
+    chosen_by: str | None = None
+    """The model whose size seen is the target (the largest that works for all), or None (the budget size itself)."""
+    advice: tuple[str, ...] = ()
+    """Each model's detail advice, prefixed with its name."""
+    note: str | None = None
+    """Why the original size is kept, or why some tokens are unknown."""
+
+    @property
+    def resize(self) -> bool:
+        """True when the target is smaller than the source."""
+        return (self.target_width, self.target_height) != (self.width, self.height)
+
+    @property
+    def model(self) -> tuple[str, ...]:
+        """The model names, in order."""
+        return tuple(m.model for m in self.models)
+
+    @property
+    def tokens_before(self) -> dict[str, int | None]:
+        """Each model's tokens for the source (None: rejected, or unknown)."""
+        return {m.model: m.tokens_before for m in self.models}
+
+    @property
+    def tokens_after(self) -> dict[str, int | None]:
+        """Each model's tokens for the target (None: unknown)."""
+        return {m.model: m.tokens_after for m in self.models}
+
+    @property
+    def applied_detail(self) -> dict[str, str]:
+        """The detail level each model applies (`auto` resolved)."""
+        return {m.model: m.applied_detail for m in self.models}
 
 
 def aspect_size(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -65,35 +165,47 @@ def plan(
     width: int,
     height: int,
     *,
-    model: str | Model,
+    model: str | Model | Sequence[str | Model],
     detail: str = "auto",
     max_tokens: int | None = None,
     orientation: int = 1,
     tables: Tables | None = None,
-) -> Plan:
+) -> Plan | MultiPlan:
     """The target size for a stored width × height (SPEC §4); `orientation` 5-8 swaps the sides.
 
+    A list of models is `plan_many` (a MultiPlan; one distinct model gives a Plan).
     ImageRejectedError if the source itself is rejected and no budget is given;
-    PlanError if no size meets `max_tokens`.
+    PlanError if no size meets `max_tokens` (or the model's tokens are unknown).
     """
+    if not isinstance(model, (str, Model)):
+        return plan_many(width, height, models=model, detail=detail, max_tokens=max_tokens,
+                         orientation=orientation, tables=tables)  # fmt: skip
+    width, height = _upright(width, height, orientation)
+    return _plan_one(Pricer(model, detail, tables), width, height, detail, max_tokens, tables)
+
+
+def _upright(width: int, height: int, orientation: int) -> tuple[int, int]:
     width, height = check_size(width, height)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    pricer = Pricer(model, detail, tables)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: int | None,
+              tables: Tables | None) -> Plan:  # fmt: skip
+    """The plan for one model (SPEC §4)."""
     name = pricer.model.name
     if max_tokens is None:
-        before = pricer.tokens(width, height)
-        sizing = pricer.rule.size(width, height)
+        sizing = pricer.sizing(width, height)
+        before = after = sizing.tokens
         target = (sizing.scaled_width, sizing.scaled_height)
-        after, budget = before, (None, None)
+        budget = (None, None)
     else:
-        if max_tokens < 0:
-            raise PlanError(f"max_tokens must be 0 or more, not {max_tokens}")
+        _check_budget(max_tokens)
         before = _tokens_or_none(pricer, width, height)
-        budget = _largest_within(pricer, width, height, max_tokens)
+        budget = _largest_within([pricer], width, height, max_tokens)
         sizing = pricer.rule.size(*budget)
         target = (sizing.scaled_width, sizing.scaled_height)
         after = pricer.tokens(*target)
+    note = _unknown_note(pricer) if after is None else _kept_note(pricer, target, (width, height))
     return Plan(
         width=width,
         height=height,
@@ -108,18 +220,186 @@ def plan(
         budget_width=budget[0],
         budget_height=budget[1],
         advice=_advice(pricer, (width, height), tables),
+        note=note,
     )
 
 
+def plan_many(
+    width: int,
+    height: int,
+    *,
+    models: Sequence[str | Model],
+    detail: str = "auto",
+    max_tokens: int | None = None,
+    orientation: int = 1,
+    tables: Tables | None = None,
+) -> MultiPlan | Plan:
+    """One target size for several models, any vendors (SPEC §4, §6); a Plan when they are one model.
+
+    Without a budget: the largest size any of them works from, kept if every
+    model re-priced on it pays its tokens from the original and sees its size
+    seen (within SEEN_SLACK px). When none is, `note` names the model that
+    prevents the largest, with both token counts (or both sizes seen), and
+    the target is the smallest aspect-kept copy from which every model sees
+    what it sees in the original — the original itself at worst.
+    ImageRejectedError if a model rejects the source. With `max_tokens`: the
+    largest aspect-kept size keeping every model within it, then the same
+    choice made from that size.
+    """
+    if isinstance(models, (str, Model)):
+        models = [models]
+    pricers: dict[str, Pricer] = {}
+    for name in models:
+        pricer = Pricer(name, detail, tables)
+        pricers.setdefault(pricer.model.family, pricer)  # two names of one row are one model
+    if not pricers:
+        raise PlanError("no model to plan for: name at least one")
+    width, height = _upright(width, height, orientation)
+    if len(pricers) == 1:
+        return _plan_one(next(iter(pricers.values())), width, height, detail, max_tokens, tables)
+    group = list(pricers.values())
+    source = (width, height)
+    if max_tokens is None:
+        before = [p.sizing(width, height) for p in group]
+        base, seen, budget = source, before, (None, None)
+    else:
+        _check_budget(max_tokens)
+        before = [_sizing_or_none(p, width, height) for p in group]
+        budget = _largest_within(group, width, height, max_tokens)
+        base, seen = budget, [p.sizing(*budget) for p in group]
+    target, chosen, after, notes = _shared_target(group, base, seen)
+    notes += [_unknown_note(p) for p, a in zip(group, after) if a.tokens is None]
+    if target == source:
+        kept = [f"{p.model.name} ({p.rule.basis})" for p in group if type(p.rule) in _NO_RESIZE]
+        if kept:
+            notes.append(f"no published resize for {', '.join(kept)}: the original size is kept")
+    plans = tuple(
+        ModelPlan(model=p.model.name, applied_detail=p.applied_detail, basis=a.basis,
+                  seen_before=None if b is None else (b.scaled_width, b.scaled_height),
+                  seen_after=(a.scaled_width, a.scaled_height),
+                  tokens_before=None if b is None else b.tokens, tokens_after=a.tokens)  # fmt: skip
+        for p, b, a in zip(group, before, after)
+    )
+    advice = tuple(f"{p.model.name}: {text}" for p in group for text in _advice(p, source, tables))
+    return MultiPlan(
+        width=width,
+        height=height,
+        target_width=target[0],
+        target_height=target[1],
+        models=plans,
+        detail=detail,
+        max_tokens=max_tokens,
+        budget_width=budget[0],
+        budget_height=budget[1],
+        chosen_by=chosen,
+        advice=advice,
+        note="; ".join(n for n in notes if n) or None,
+    )
+
+
+def _shared_target(group: list[Pricer], base: tuple[int, int], seen: list[Sizing]):
+    """(target, the model whose size seen it is or None, each model's sizing of it, notes) for an image `base`.
+
+    First the sizes seen, largest first: the first that every model re-prices
+    to its tokens and size seen (`_check_shared`). Failing that, the note names
+    the model that prevents the largest, and the target is the smallest
+    aspect-kept copy of `base` that passes — `base` itself at worst, which
+    every model sees as it is.
+    """
+    owners: dict[tuple[int, int], str] = {}
+    for pricer, sizing in zip(group, seen):
+        owners.setdefault((sizing.scaled_width, sizing.scaled_height), pricer.model.name)
+    order = sorted(owners, key=lambda size: (size[0] * size[1], max(size)), reverse=True)
+    first = None
+    for size in order:
+        after, problem = _check_shared(group, seen, size, owners[size])
+        if problem is None:
+            return size, owners[size], after, []
+        first = first or problem
+    least = max(max(size) for size in order)  # a model seeing less than its own size seen fails the check
+    for size in _aspect_kept_passing(group, base, seen, least):
+        after, problem = _check_shared(group, seen, size, "")
+        if problem is None:
+            kept = "the original size is kept" if size == base else (
+                f"written at {size[0]}×{size[1]}, the smallest copy keeping the aspect ratio from which "
+                f"every model sees what it sees in the original")  # fmt: skip
+            return size, None, after, [f"{first}: {kept}"]
+    raise AssertionError(f"{base} failed its own check")  # every rule sees an image as it is from itself
+
+
+def _aspect_kept_passing(group: list[Pricer], base: tuple[int, int], seen: list[Sizing], least: int):
+    """Aspect-kept copies of `base` with long sides from `least` up, that pass `_check_shared` on the batch path,
+    smallest first; `base` itself last, always."""
+    import numpy as np
+
+    from ..pricing import batch
+
+    width, height = base
+    long_side, short_side = max(base), min(base)
+    top = min(long_side - 1, SEARCH_LIMIT)
+    if least <= top:
+        sides = np.arange(max(1, least - SEEN_SLACK), top + 1, dtype=np.int64)
+        other = np.maximum(1, (2 * short_side * sides + long_side) // (2 * long_side))
+        w, h = (sides, other) if width >= height else (other, sides)
+        ok = np.ones(w.shape, dtype=bool)
+        for pricer, before in zip(group, seen):
+            seen_w, seen_h, units, tokens = batch.sizes(pricer.rule, w, h)
+            ok &= ~batch.rejected(pricer.rule, w, h, units)
+            ok &= (units == before.patches) if tokens is None else (tokens == before.tokens)
+            ok &= (np.abs(seen_w - before.scaled_width) <= SEEN_SLACK)
+            ok &= (np.abs(seen_h - before.scaled_height) <= SEEN_SLACK)
+        for index in np.flatnonzero(ok):
+            yield int(w[index]), int(h[index])
+    yield base
+
+
+def _check_shared(group: list[Pricer], seen: list[Sizing], size: tuple[int, int], owner: str):
+    """Each model's sizing of `size`, and None; or (None, why one model cannot take `size`)."""
+    after = []
+    where = f"at {size[0]}×{size[1]}" + (f" (what {owner} works from)" if owner else "")
+    for pricer, before in zip(group, seen):
+        name = pricer.model.name
+        try:
+            sizing = pricer.sizing(*size)
+        except CostcalcError as error:
+            return None, f"{where} {name} rejects it ({error})"
+        if (sizing.tokens, sizing.patches) != (before.tokens, before.patches):
+            return None, (f"{where} {name} costs {_count(sizing)} instead of {_count(before)} from the original")
+        dw, dh = abs(sizing.scaled_width - before.scaled_width), abs(sizing.scaled_height - before.scaled_height)
+        if max(dw, dh) > SEEN_SLACK:
+            return None, (f"{where} {name} sees {sizing.scaled_width}×{sizing.scaled_height} instead of "
+                          f"{before.scaled_width}×{before.scaled_height} from the original "
+                          f"({_count(sizing)} either way)")  # fmt: skip
+        after.append(sizing)
+    return after, None
+
+
+def _count(sizing: Sizing) -> str:
+    """`1,560 tokens`, or the patches when the tokens are unknown (SPEC §2a)."""
+    if sizing.tokens is None:
+        return f"{sizing.patches:,} patches (tokens unknown)"
+    return f"{sizing.tokens:,} tokens"
+
+
+def _check_budget(max_tokens: int) -> None:
+    if max_tokens < 0:
+        raise PlanError(f"max_tokens must be 0 or more, not {max_tokens}")
+
+
 def _tokens_or_none(pricer: Pricer, width: int, height: int) -> int | None:
+    sizing = _sizing_or_none(pricer, width, height)
+    return None if sizing is None else sizing.tokens
+
+
+def _sizing_or_none(pricer: Pricer, width: int, height: int) -> Sizing | None:
     try:
-        return pricer.tokens(width, height)
+        return pricer.sizing(width, height)
     except CostcalcError:
         return None  # rejected as it is: a budget plan can still find a size
 
 
-def _largest_within(pricer: Pricer, width: int, height: int, max_tokens: int) -> tuple[int, int]:
-    """The largest aspect-kept size no larger than width × height costing at most `max_tokens`."""
+def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: int) -> tuple[int, int]:
+    """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`."""
     import numpy as np
 
     from ..pricing import batch
@@ -131,17 +411,54 @@ def _largest_within(pricer: Pricer, width: int, height: int, max_tokens: int) ->
     sides = np.arange(1, long_side + 1, dtype=np.int64)
     other = np.maximum(1, (2 * min(width, height) * sides + long_side) // (2 * long_side))
     w, h = (sides, other) if width >= height else (other, sides)
-    _, _, units, tokens = batch.sizes(pricer.rule, w, h)
-    accepted = ~batch.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
-    fits = (tokens <= max_tokens) & accepted
+    fits = np.ones(w.shape, dtype=bool)
+    alone = []  # each model's cheapest accepted cost, for the message
+    for pricer in group:
+        if pricer.rule.basis == "unknown":
+            raise PlanError(f"max_tokens cannot be checked on {pricer.model.name}: {_unknown_note(pricer)}")
+        _, _, units, tokens = batch.sizes(pricer.rule, w, h)
+        accepted = ~batch.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
+        own = (tokens <= max_tokens) & accepted
+        alone.append((pricer, own.any(), int(tokens[accepted].min()) if accepted.any() else int(tokens.min())))
+        fits &= own
     if not fits.any():
-        cheapest = int(tokens[accepted].min()) if accepted.any() else int(tokens.min())
-        raise PlanError(
-            f"no size of {width}×{height} costs {max_tokens:,} tokens or less on {pricer.model.name} at detail "
-            f"{pricer.applied_detail}: the cheapest costs {cheapest:,}"
-        )
+        for pricer, possible, cheapest in alone:
+            if not possible:
+                raise PlanError(
+                    f"no size of {width}×{height} costs {max_tokens:,} tokens or less on {pricer.model.name} at "
+                    f"detail {pricer.applied_detail}: the cheapest costs {cheapest:,}"
+                )
+        names = ", ".join(p.model.name for p in group)
+        raise PlanError(f"no one size of {width}×{height} keeps {names} each within {max_tokens:,} tokens "
+                        f"(each alone can be, at different sizes); optimize for them separately")  # fmt: skip
     index = int(np.flatnonzero(fits)[-1])
     return int(w[index]), int(h[index])
+
+
+_NO_RESIZE = {
+    FlatRule: "its tokens do not depend on the size",
+    GeminiTileRule: "its tiles are cut from the image as sent",
+    NearestRule: "only approximate figures per size are published",
+    Llama4Rule: "a copy at its canvas size could fit a smaller canvas",
+}
+"""Rules whose vendor publishes no resize (SPEC §6b, §6e), and why the original size is kept for them."""
+
+
+def _kept_note(pricer: Pricer, target: tuple[int, int], source: tuple[int, int]) -> str | None:
+    """The note for a rule that publishes no resize, when the original size is kept; else None."""
+    reason = _NO_RESIZE.get(type(pricer.rule))
+    if reason is None or target != source:
+        return None
+    return f"{pricer.model.name} publishes no resize ({pricer.rule.basis}; {reason}): the original size is kept"
+
+
+def _unknown_note(pricer: Pricer) -> str:
+    """Why the model's tokens are unknown (SPEC §2a), as the pricing core words it."""
+    try:
+        from ..pricing.cost import unknown_tokens_note
+    except ImportError:  # an older core
+        return f"the tokens of {pricer.model.name} are unknown (no published multiplier)"
+    return unknown_tokens_note(pricer.model)
 
 
 def _advice(pricer: Pricer, size: tuple[int, int], tables: Tables | None) -> tuple[str, ...]:
@@ -155,6 +472,8 @@ def _advice(pricer: Pricer, size: tuple[int, int], tables: Tables | None) -> tup
         high = Pricer(model, "high", tables).tokens(*size)
         now = pricer.tokens(*size)
     except CostcalcError:
+        return ()
+    if None in (low, high, now):  # tokens unknown (SPEC §2a): nothing to compare
         return ()
     advice = []
     if pricer.applied_detail != "low" and low < now:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from ..errors import CostcalcError, OutputConflictError, os_reason
 from ..parallel import map_chunks
@@ -37,6 +37,7 @@ class MirrorRow(NamedTuple):
     """One source image: where its output went, sizes, bytes and tokens before and after, or why not.
 
     status: written, up to date, skipped (left out by an option), or error.
+    With several models, tokens_before and tokens_after are dicts by model (SPEC §4, §6).
     """
 
     path: str
@@ -48,13 +49,16 @@ class MirrorRow(NamedTuple):
     target_height: int | None = None
     bytes_before: int | None = None
     bytes_after: int | None = None
-    tokens_before: int | None = None
-    tokens_after: int | None = None
+    tokens_before: int | None | dict[str, int | None] = None
+    tokens_after: int | None | dict[str, int | None] = None
     error: str | None = None
     rule: str | None = None
     """The input rule a refused source breaks (pricing.verdict), as in audit."""
     warning: str | None = None
     """The defect of a damaged source (ImageInfo.warning); None when whole."""
+    note: str | None = None
+    """What the plan says (Plan.note): the original size kept by a rule without a resize, the model that
+    prevents a shared size, unknown tokens."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of MIRROR_FIELDS."""
@@ -67,7 +71,10 @@ MIRROR_FIELDS = MirrorRow._fields
 
 @dataclass
 class MirrorTotals:
-    """Running sums over mirror rows (bytes and tokens of the files written)."""
+    """Running sums over mirror rows (bytes and tokens of the files written).
+
+    With several models the token sums are dicts by model; a sum with an unknown part (SPEC §2a) is None.
+    """
 
     files: int = 0
     written: int = 0
@@ -76,10 +83,10 @@ class MirrorTotals:
     errors: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
-    tokens_before: int = 0
-    tokens_after: int = 0
+    tokens_before: int | None | dict[str, int | None] = 0
+    tokens_after: int | None | dict[str, int | None] = 0
     unknown_tokens_before: int = field(default=0)
-    """Files written whose original the API would have rejected (no tokens before)."""
+    """Files written whose original the API (one of the models) would have rejected (no tokens before)."""
 
     def add(self, row: MirrorRow) -> None:
         """Count one row."""
@@ -88,11 +95,7 @@ class MirrorTotals:
             self.written += 1
             self.bytes_before += row.bytes_before
             self.bytes_after += row.bytes_after
-            self.tokens_after += row.tokens_after
-            if row.tokens_before is None:
-                self.unknown_tokens_before += 1
-            else:
-                self.tokens_before += row.tokens_before
+            self._add_tokens(row.tokens_before, row.tokens_after)
         elif row.status == "up to date":
             self.up_to_date += 1
         elif row.status == "skipped":
@@ -100,16 +103,41 @@ class MirrorTotals:
         else:
             self.errors += 1
 
+    def _add_tokens(self, before, after) -> None:
+        if not isinstance(after, dict):
+            before, after = {None: before}, {None: after}
+        elif not isinstance(self.tokens_after, dict):
+            self.tokens_before, self.tokens_after = {}, {}
+        totals_before = self.tokens_before if isinstance(self.tokens_before, dict) else {None: self.tokens_before}
+        totals_after = self.tokens_after if isinstance(self.tokens_after, dict) else {None: self.tokens_after}
+        rejected = False
+        for name, tokens in after.items():
+            totals_after[name] = _plus(totals_after.get(name, 0), tokens)
+            totals_before.setdefault(name, 0)
+            if before.get(name) is None and tokens is not None:
+                rejected = True  # the original was rejected: a budget plan made it fit
+            else:
+                totals_before[name] = _plus(totals_before[name], before.get(name))
+        self.unknown_tokens_before += rejected
+        if None in totals_after:
+            self.tokens_before, self.tokens_after = totals_before[None], totals_after[None]
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return dict(vars(self))
+
+
+def _plus(total: int | None, tokens: int | None) -> int | None:
+    """A sum of tokens; unknown (None) once any part is (SPEC §2a)."""
+    return None if total is None or tokens is None else total + tokens
 
 
 @dataclass(frozen=True)
 class _Config:
     """What a worker needs: the preflight options and the tables to rebuild."""
 
-    model: str
+    model: str | tuple[str, ...]
+    """One model, or several sharing one file (SPEC §4, §6)."""
     detail: str
     max_tokens: int | None
     format: str | None
@@ -278,7 +306,7 @@ def mirror(
     sources: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
     *,
-    model: str,
+    model: str | Sequence[str],
     detail: str = "auto",
     max_tokens: int | None = None,
     format: str | None = None,
@@ -294,6 +322,8 @@ def mirror(
 ) -> Iterator[list[MirrorRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
 
+    `model` may name several models: one file each image, which every model
+    sees as it would the original at the same tokens (`planning.plan_many`).
     Before anything is written: errors of model and detail; ValueError if
     `outdir` is, or is inside, a source folder (unless `in_place`); and
     OutputConflictError from `plan_outputs` if any output would overwrite a
@@ -302,7 +332,10 @@ def mirror(
     """
     sources = list(sources)
     tables = tables or default_tables()
-    tables.model(model).rule(detail)  # fail early on a bad model or detail
+    names = [model] if isinstance(model, str) else list(model)
+    for name in names:
+        tables.model(name).rule(detail)  # fail early on a bad model or detail
+    model = names[0] if len(names) == 1 else tuple(names)
     items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
                      force or in_place, tables.files, strict)  # fmt: skip
@@ -335,7 +368,7 @@ def _mirror_one(config: _Config, item: Planned) -> MirrorRow:
     planned = result.plan
     return MirrorRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
                      result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
-                     warning=result.warning)  # fmt: skip
+                     warning=result.warning, note=planned.note)  # fmt: skip
 
 
 def _reason(shown: str, error: Exception) -> str:

@@ -20,7 +20,7 @@ from .budget import MONEY
 from .cost import Pricer
 from ..errors import CostcalcError, UnsupportedFormatError
 from ..inspection.headers import inspect_path
-from .limits import Limits, load_limits
+from .limits import Limits, limits_for
 from ..parallel import map_chunks
 from .tables import Tables, default_tables
 from .verdict import judge, unique_models
@@ -62,6 +62,8 @@ class AuditRow(NamedTuple):
     rule: str | None = None
     error: str | None = None
     warning: str | None = None
+    tier: str = "standard"
+    """The service tier `usd` is priced at (SPEC §7)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
@@ -88,6 +90,8 @@ class ModelTotals:
     usd: Decimal = Decimal(0)
     unknown_price: int = 0
     """Priced files whose model has no known price: `usd` leaves them out."""
+    unknown_tokens: int = 0
+    """Priced files whose tokens are unknown (an unpublished multiplier, SPEC §2a): `tokens` and `usd` leave them out."""
     warnings: int = 0
     """Priced files with a warning (damaged data, priced from the header)."""
     rules: Counter = field(default_factory=Counter)
@@ -101,9 +105,9 @@ class ModelTotals:
             "rejected": self.rejected,
             "unreadable": self.unreadable,
             "skipped": self.skipped,
-            "tokens": self.tokens,
+            "tokens": None if self.unknown_tokens else self.tokens,
             "warnings": self.warnings,
-            "usd": None if self.unknown_price else float(self.usd),
+            "usd": None if self.unknown_price or self.unknown_tokens else float(self.usd),
             "rejected_by_rule": dict(sorted(self.rules.items())),
         }
 
@@ -119,7 +123,7 @@ class Totals:
         for name, theirs in other.by_model.items():
             ours = self.by_model.setdefault(name, ModelTotals())
             for count in ("files", "priced", "rejected", "unreadable", "skipped", "tokens", "usd", "unknown_price",
-                          "warnings"):  # fmt: skip
+                          "unknown_tokens", "warnings"):  # fmt: skip
                 with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
                     setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
             ours.rules.update(theirs.rules)
@@ -130,8 +134,11 @@ class Totals:
         totals.files += 1
         setattr(totals, row.status, getattr(totals, row.status) + 1)
         if row.status == "priced":
-            totals.tokens += row.tokens
             totals.warnings += row.warning is not None
+            if row.tokens is None:  # an unpublished multiplier (SPEC §2a): the totals are unknown
+                totals.unknown_tokens += 1
+                return
+            totals.tokens += row.tokens
             if row.usd is None:
                 totals.unknown_price += 1
             else:
@@ -150,19 +157,22 @@ class _Config:
     edition: str | None
     strict: bool = False
     render: Any = field(default=None, compare=False)
+    tier: str = "standard"
     """An output format with render(rows) -> str, for `audit_rendered`; not part of the
     identity, so a worker's unpickled copy still finds `_setup`'s cache."""
 
 
 @lru_cache(maxsize=8)
-def _setup(config: _Config) -> tuple[tuple[Pricer, ...], Limits]:
+def _setup(config: _Config) -> tuple[tuple[Pricer, ...], tuple[Limits, ...]]:
+    """Each model's pricer and its vendor's input rules (SPEC §3, §6)."""
     tables = Tables({}, {}).with_files(*config.table_files)
-    return tuple(Pricer(name, config.detail, tables) for name in config.models), load_limits(config.edition)
+    pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
+    return pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers)
 
 
 def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: str = "auto",
           tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-          **walk_options) -> Iterator[AuditRow]:  # fmt: skip
+          tier: str = "standard", **walk_options) -> Iterator[AuditRow]:  # fmt: skip
     """Rows for every file under `paths` and every model, in walk order, as they are ready.
 
     One bad file never stops the audit: it gets rows with its status and
@@ -171,18 +181,19 @@ def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: 
     twice (or by two aliases of one row) counts once. `limits` names an edition
     of the limits table (default: the newest). `strict` makes a damaged file
     (one with a warning) unreadable. `jobs` > 1 reads in that many worker
-    processes. `walk_options` are those of `costcalc.walk.walk`: recursive,
+    processes. `tier`: the service tier to price at (SPEC §7; TierError, before
+    any file is read, for a model without it). `walk_options` are those of `costcalc.walk.walk`: recursive,
     globs, excludes, follow_symlinks, hidden.
     """
     tables = tables or default_tables()
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict)
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, tier=tier)
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
 
 def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str], render, detail: str = "auto",
                    tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-                   **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
+                   tier: str = "standard", **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
 
     `render` is a picklable output format with render(rows) -> str. The
@@ -190,7 +201,7 @@ def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str],
     the output text.
     """
     tables = tables or default_tables()
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render)
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render, tier)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
@@ -216,26 +227,27 @@ def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, i
     return config.render.render(rows), totals, len(chunk)
 
 
-def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: Limits, detail: str,
+def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], detail: str,
                 strict: bool = False) -> list[AuditRow]:  # fmt: skip
     """The rows of one file: the walk's problem, the header's error, or each model's verdict (pricing.verdict)."""
     path, shown = found.path, found.display
     if found.problem is not None:
         status = "skipped" if found.skipped else "unreadable"
-        return [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}") for p in pricers]
+        return [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
+                for p in pricers]  # fmt: skip
     try:
         info = inspect_path(path, name=shown, regular=True)
     except UnsupportedFormatError as error:
         return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
-                         error=str(error)) for p in pricers]  # fmt: skip
+                         error=str(error), tier=p.tier) for p in pricers]  # fmt: skip
     except CostcalcError as error:
-        return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error)) for p in pricers]
+        return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers]
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
-    for pricer in pricers:
-        outcome = judge(info, pricer, limits, strict=strict)
+    for pricer, rules in zip(pricers, limits):
+        outcome = judge(info, pricer, rules, strict=strict)
         error = None if outcome.reason is None else f"{shown}: {outcome.reason}"
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, error, outcome.warning))  # fmt: skip
+                             outcome.tokens, usd, outcome.rule, error, outcome.warning, pricer.tier))  # fmt: skip
     return rows

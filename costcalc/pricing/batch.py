@@ -185,6 +185,10 @@ def _qwen(long: np.ndarray, short: np.ndarray, rule: QwenRule):
     # the capped size where it keeps to the input limits, else the image's own (as QwenRule.size)
     seen_long, seen_short = np.maximum(seen_long, seen_short), np.minimum(seen_long, seen_short)
     keep = small | (seen_short < rule.min_side) | (seen_long > rule.max_aspect * seen_short)
+    grew = np.flatnonzero(big & ((new_long > long) | (new_short > short)))  # rare: a thin image near max_pixels
+    for i in grew:  # the capped copy resized again, one by one (as QwenRule.size)
+        again = qwen_size(int(seen_long[i]), int(seen_short[i]), f, most, rule.min_pixels)
+        keep[i] |= sorted(again) != sorted((int(new_long[i]), int(new_short[i])))
     return _select(keep, long, seen_long), _select(keep, short, seen_short), patches, patches + 2
 
 
@@ -271,6 +275,8 @@ def _long_short(rule: Rule, long: np.ndarray, short: np.ndarray):
             long, short = fit_patch_budget(long, short, rule.patch_size, rule.patch_budget)
         patches = _ceil_div(long, rule.patch_size) * _ceil_div(short, rule.patch_size)
         m = rule.multiplier
+        if m is None:  # unpublished multiplier (SPEC §2a): sizes and patches only, tokens None
+            return long, short, patches, None
         # Over max_patches the image is rejected (the caller checks); clamping first
         # keeps patches × numerator inside int64.
         billable = np.minimum(patches, rule.max_patches)
@@ -322,7 +328,12 @@ CHUNK = 1 << 15
 
 
 def tokens(rule: Rule, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """Tokens for flat int64 arrays, chunk by chunk, and the first index the API rejects (or None)."""
+    """Tokens for flat int64 arrays, chunk by chunk, and the first index the API rejects (or None).
+
+    A rule without published tokens (basis `unknown`, SPEC §2a) is a ValueError: callers check first.
+    """
+    if rule.basis == "unknown":
+        raise ValueError(f"no tokens to compute: {rule!r} has no published multiplier")
     out = np.empty(w.shape, dtype=np.int64)
     limit = rule.max_patches if isinstance(rule, PatchRule) else None
     for start in range(0, w.size, CHUNK):
@@ -345,7 +356,10 @@ def tokens(rule: Rule, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, int | 
 
 
 def sizes(rule: Rule, w: np.ndarray, h: np.ndarray):
-    """Apply one rule to int64 arrays: (scaled_w, scaled_h, units, tokens); rejected sizes are priced too."""
+    """Apply one rule to int64 arrays: (scaled_w, scaled_h, units, tokens); rejected sizes are priced too.
+
+    tokens is None for a patch rule whose multiplier is unpublished (SPEC §2a).
+    """
     oriented = _ORIENTED.get(type(rule))
     if oriented is not None:
         return oriented(w, h, rule)

@@ -29,7 +29,7 @@ def usd_sum(amounts: Iterable[Decimal]) -> Decimal:
 
 def over_budget(
     label: str,
-    tokens: int,
+    tokens: int | None,
     usd: Decimal | None,
     *,
     max_tokens: int | None = None,
@@ -37,15 +37,20 @@ def over_budget(
 ) -> list[str]:
     """Why a total breaks the budget, one message per limit; empty when it fits.
 
-    `usd` None means some price is unknown: a USD limit then cannot be shown to
-    hold, and counts as broken (a budget gate fails closed).
+    `usd` None means some price is unknown, `tokens` None some tokens (an unpublished
+    multiplier, SPEC §2a): that limit then cannot be shown to hold, and counts as
+    broken (a budget gate fails closed).
     """
     problems = []
-    if max_tokens is not None and tokens > max_tokens:
+    if max_tokens is not None and tokens is None:
+        problems.append(f"{label}: tokens unknown (multiplier unpublished), so --max-tokens {max_tokens:,} "
+                        f"cannot be checked")
+    elif max_tokens is not None and tokens > max_tokens:
         problems.append(f"{label}: {tokens:,} tokens, over --max-tokens {max_tokens:,}")
     if max_usd is not None:
         if usd is None:
-            problems.append(f"{label}: price unknown, so --max-usd {max_usd} cannot be checked")
+            what = "tokens" if tokens is None else "price"
+            problems.append(f"{label}: {what} unknown, so --max-usd {max_usd} cannot be checked")
         else:
             with localcontext(MONEY):
                 over = usd > max_usd

@@ -16,7 +16,8 @@ from ..errors import ImageRejectedError, InvalidSizeError
 from .rules import QwenRule, Rule, Sizing, can_reject
 from .tables import Model, Price, Tables, default_tables
 
-__all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size"]
+__all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
+           "unknown_tokens_note"]
 
 MAX_SIDE = 2**31 - 1
 """The largest side costcalc accepts (PNG's limit; JPEG and GIF stop at 65,535)."""
@@ -41,16 +42,23 @@ class Estimate:
     scaled_height: int
     tiles: int | None
     patches: int | None
-    tokens: int
+    tokens: int | None
+    """None when the model's multiplier is unpublished (SPEC §2a): `note` says why."""
     usd: Decimal | None
-    """None when the price is unknown."""
+    """None when the price (or the tokens) is unknown."""
     price: Price | None
     source: str | None = None
     """The file the size came from, if any."""
     warning: str | None = None
     """The defect of a damaged file priced from its header (ImageInfo.warning); None when whole."""
     basis: str = "exact"
-    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, or flat."""
+    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, flat, or unknown."""
+    note: str | None = None
+    """Why `tokens` is unknown, and how to measure it (SPEC §2a); None when known."""
+    doubt: str | None = None
+    """The model row's doubt (SPEC §2b): its documented rule contradicted or unverified by measurement."""
+    tier: str = "standard"
+    """The service tier `usd` is priced at (SPEC §7): standard, batch, flex or priority."""
 
     def with_source(self, source: str | None) -> "Estimate":
         """The same estimate, labelled with the file it came from."""
@@ -73,10 +81,20 @@ class Estimate:
             "tokens": self.tokens,
             "basis": self.basis,
             "usd": None if self.usd is None else float(self.usd),
-            "usd_per_1m_input": None if self.price is None else float(self.price.usd_per_1m_input),
+            "tier": self.tier,
+            "usd_per_1m_input": _applied_rate(self.price, self.tier, self.tokens),
             "price_source": None if self.price is None else f"{self.price.source} ({self.price.date})",
             "warning": self.warning,
+            "note": self.note,
+            "doubt": self.doubt,
         }
+
+
+def _applied_rate(price: Price | None, tier: str, tokens: int | None) -> float | None:
+    """USD per 1M input tokens as applied to one image alone at `tier` (its long-context rate above the
+    threshold, SPEC §7); None when unknown."""
+    rate = None if price is None else price.rate(tier=tier, input_tokens=tokens)
+    return None if rate is None else float(rate)
 
 
 def check_size(width: Any, height: Any) -> tuple[int, int]:
@@ -138,6 +156,19 @@ def _with_max_pixels(model: Model, rule: Rule, max_pixels: int | None) -> Rule:
     return rule.with_max_pixels(max_pixels)
 
 
+def unknown_tokens_note(model: Model) -> str:
+    """Why a model's tokens are unknown and how to measure them (SPEC §2a, §8); for Estimate.note and errors."""
+    return (f"the image-token multiplier of {model.family} is not published, so its tokens and USD are unknown "
+            f"(the size it works from and the patch count are known); `costcalc probe -m {model.name}` measures it")
+
+
+def _unknown_tokens(model: Model, detail: str):
+    """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (SPEC §2a)."""
+    from ..errors import UnpublishedRuleError
+
+    return UnpublishedRuleError(model.name, detail, "its multiplier; the size it works from and the patches are known")
+
+
 def _reject(model: Model, detail: str, applied: str, width: int, height: int, rejection: tuple[str, str]):
     """ImageRejectedError naming the size, model, detail and the input rule it breaks."""
     via = f"{detail} → {applied}" if detail != applied else applied
@@ -148,18 +179,21 @@ def _reject(model: Model, detail: str, applied: str, width: int, height: int, re
 class Pricer:
     """One model at one detail level, resolved once, pricing many sizes."""
 
-    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "_rejects")
+    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "_rejects")
 
     def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None, *,
-                 max_pixels: int | None = None):  # fmt: skip
-        """Resolve once: UnknownModelError, UnsupportedDetailError or UnpublishedRuleError here, not per size.
+                 max_pixels: int | None = None, tier: str = "standard"):  # fmt: skip
+        """Resolve once: UnknownModelError, UnsupportedDetailError, UnpublishedRuleError or TierError here, not per size.
 
-        `max_pixels` is a request's own (Qwen, SPEC §6d); InvalidSizeError on other models.
+        `max_pixels` is a request's own (Qwen, SPEC §6d); InvalidSizeError on other models. `tier`: the
+        service tier to price at (SPEC §7); TierError names the tiers the model has when it lacks this one.
         """
         self.model, self.applied_detail, rule = _resolve(model, detail, tables)
         self.rule = _with_max_pixels(self.model, rule, max_pixels)
         self.detail = detail
-        self.price = (tables or default_tables()).price(self.model)
+        tables = tables or default_tables()
+        self.tier = tables.check_tier(self.model, tier)
+        self.price = tables.price(self.model)
         self._rejects = can_reject(self.rule)
 
     @property
@@ -176,13 +210,20 @@ class Pricer:
                 raise _reject(self.model, self.detail, self.applied_detail, width, height, rejection)
         return sizing
 
-    def tokens(self, width: int, height: int) -> int:
-        """Billed tokens for a size already known to be valid; ImageRejectedError if the API refuses it."""
+    def tokens(self, width: int, height: int) -> int | None:
+        """Billed tokens for a size already known to be valid, None when the multiplier is unpublished
+        (SPEC §2a); ImageRejectedError if the API refuses it."""
         return self.sizing(width, height).tokens
 
-    def usd(self, tokens: int) -> Decimal | None:
-        """The exact price of `tokens`, or None when the price is unknown."""
-        return None if self.price is None else self.price.usd(tokens)
+    def usd(self, tokens: int | None, *, input_tokens: int | None = None, cached: bool | str = False) -> Decimal | None:
+        """The exact price of `tokens` at this tier, or None when the price (or the tokens) is unknown.
+
+        `input_tokens`: the whole request's input, for the long-context rate (SPEC §7; default `tokens`,
+        a request of these tokens alone); `cached`: priced as cached input (Price.usd).
+        """
+        if self.price is None or tokens is None:
+            return None
+        return self.price.usd(tokens, tier=self.tier, input_tokens=input_tokens, cached=cached)
 
 
 def price_size(
@@ -194,13 +235,18 @@ def price_size(
     tables: Tables | None = None,
     source: str | None = None,
     max_pixels: int | None = None,
+    tier: str = "standard",
 ) -> Estimate:
     """The full estimate for one size: scaled size, tiles or patches, tokens, basis, USD.
 
-    `max_pixels`: a request's own, for Qwen models (SPEC §6d).
+    `max_pixels`: a request's own, for Qwen models (SPEC §6d). `tier`: the service tier (SPEC §7);
+    TierError when the model lacks it. The image is priced as a request of its own: above the
+    long-context threshold, at the long-context rate.
     """
     width, height, found, applied, sizing = _size_one(width, height, model, detail, tables, max_pixels)
-    price = (tables or default_tables()).price(found)
+    tables = tables or default_tables()
+    tier = tables.check_tier(found, tier)
+    price = tables.price(found)
     return Estimate(
         model=found.name,
         family=found.family,
@@ -213,10 +259,13 @@ def price_size(
         tiles=sizing.tiles,
         patches=sizing.patches,
         tokens=sizing.tokens,
-        usd=None if price is None else price.usd(sizing.tokens),
+        usd=None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier),
         price=price,
         source=source,
         basis=sizing.basis,
+        note=None if sizing.tokens is not None else unknown_tokens_note(found),
+        doubt=found.doubt or None,
+        tier=tier,
     )
 
 
@@ -224,8 +273,14 @@ def image_tokens(
     width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
     max_pixels: int | None = None,
 ) -> int:
-    """Billed tokens for one image of width × height (SPEC §1, §6); `max_pixels` a Qwen request's own."""
-    return _size_one(width, height, model, detail, tables, max_pixels)[4].tokens
+    """Billed tokens for one image of width × height (SPEC §1, §6); `max_pixels` a Qwen request's own.
+
+    UnpublishedRuleError for a model whose multiplier is unpublished (SPEC §2a): `price_size` gives its patches.
+    """
+    _, _, found, _, sizing = _size_one(width, height, model, detail, tables, max_pixels)
+    if sizing.tokens is None:
+        raise _unknown_tokens(found, detail)
+    return sizing.tokens
 
 
 def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
@@ -237,6 +292,8 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
 
     found, applied, rule = _resolve(model, detail, tables)
     rule = _with_max_pixels(found, rule, max_pixels)
+    if rule.basis == "unknown":  # a patch rule without a published multiplier (SPEC §2a)
+        raise _unknown_tokens(found, detail)
     w = _int_array(np, widths, "widths")
     h = _int_array(np, heights, "heights")
     if w.shape != h.shape:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from .cost import Estimate, Pricer, price_size
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
-from .limits import load_limits
+from .limits import limits_for
 from .tables import Model, Tables
 from .verdict import verdict
 
@@ -23,6 +23,7 @@ def estimate(
     tables: Tables | None = None,
     limits: str | None = None,
     strict: bool = False,
+    tier: str = "standard",
 ) -> Estimate:
     """What one image costs `model` at `detail`: size from the header only, never the pixels.
 
@@ -31,25 +32,27 @@ def estimate(
     refuses under the `limits` edition (default: the newest) or the model's patch
     limit; a damaged file is priced with `Estimate.warning`, or refused with
     InvalidImageError when `strict`. A (width, height) pair is checked against the
-    patch limit only.
+    patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
+    tiers the model has when it lacks this one.
     """
     if isinstance(source, ImageInfo):  # already inspected: price what its header said
-        return _judged(source, None, model, detail, tables, limits, strict)
+        return _judged(source, None, model, detail, tables, limits, strict, tier)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
         width, height = source
-        return price_size(width, height, model=model, detail=detail, tables=tables)
+        return price_size(width, height, model=model, detail=detail, tables=tables, tier=tier)
     label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
-    return _judged(inspect(source), label, model, detail, tables, limits, strict)
+    return _judged(inspect(source), label, model, detail, tables, limits, strict, tier)
 
 
-def _judged(info: ImageInfo, label, model, detail, tables, limits, strict) -> Estimate:
+def _judged(info: ImageInfo, label, model, detail, tables, limits, strict, tier="standard") -> Estimate:
     try:
-        verdict(info, Pricer(model, detail, tables), load_limits(limits), strict=strict)
+        pricer = Pricer(model, detail, tables, tier=tier)
+        verdict(info, pricer, limits_for(pricer.model, limits), strict=strict)
     except CostcalcError as error:
         if label and len(error.args) == 1 and not str(error).startswith(label):
             error.args = (f"{label}: {error}",)  # name the file, as header errors do
         raise
-    result = price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label)
+    result = price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label, tier=tier)
     return replace(result, warning=info.warning) if info.warning else result

@@ -23,9 +23,12 @@ _RULES = {
     "max_request_bytes": "request",
     "max_request_image_bytes": "request",
     "max_images_side": "request",  # value { above = N, side = S }: over N images, every image within S × S px
+    "max_batch_requests": "batch",  # requests per batch file (SPEC §9; checked by pricing.batchfile)
+    "max_batch_bytes": "batch",  # bytes of a batch input file (SPEC §9)
 }
 DEFAULT_PROVIDER = "openai"
-"""Rows without a `provider` are OpenAI's; a vendor without rows of its own is checked against these."""
+"""Rows without a `provider` are OpenAI's. A vendor without rows of its own has no input rules checked:
+its limits are unknown, never borrowed from another vendor (SPEC §2b)."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,15 @@ def limit_editions(path: str | os.PathLike | None = None, provider: str | None =
 def load_limits(edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None) -> Limits:
     """The rules of `edition` (default: the newest) of one vendor (default: OpenAI) from the shipped table or `path`.
 
-    A vendor without rows of its own is checked against the default vendor's.
+    A vendor without rows of its own gets no rules (edition "none"): what it refuses is unknown.
     """
     file = Path(path) if path else tables_dir() / "limits.toml"
     rows = _provider_rows(_load(file), provider)
     editions = sorted({row.edition for row in rows}, reverse=True)
     if not editions:
-        raise TableError(f"{file}: no limits rows for {provider or DEFAULT_PROVIDER}")
+        if edition is not None:
+            raise TableError(f"{file}: no limits rows for {provider or DEFAULT_PROVIDER}, so no edition {edition!r}")
+        return Limits("none", {})
     chosen = edition or editions[0]
     if chosen not in editions:
         raise TableError(f"{file}: no limits edition {chosen!r}; editions: {', '.join(editions)}")
@@ -99,9 +104,20 @@ def load_limits(edition: str | None = None, path: str | os.PathLike | None = Non
 
 
 def _provider_rows(rows: tuple[Limit, ...], provider: str | None) -> tuple[Limit, ...]:
-    """The rows of `provider`, else (none of its own) the default vendor's."""
-    own = tuple(row for row in rows if row.provider == (provider or DEFAULT_PROVIDER))
-    return own or tuple(row for row in rows if row.provider == DEFAULT_PROVIDER)
+    """The rows of `provider` (default: OpenAI)."""
+    return tuple(row for row in rows if row.provider == (provider or DEFAULT_PROVIDER))
+
+
+def limits_for(model, edition: str | None = None, path: str | os.PathLike | None = None) -> Limits:
+    """The input rules of `model`'s vendor (a Model with `.provider`), edition `edition` or the newest."""
+    return load_limits(edition, path, provider=getattr(model, "provider", "") or None)
+
+
+def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
+    """Every vendor with rows in the limits table, OpenAI first."""
+    rows = _load(Path(path) if path else tables_dir() / "limits.toml")
+    found = dict.fromkeys(row.provider for row in rows)
+    return sorted(found, key=lambda p: (p != DEFAULT_PROVIDER, p))
 
 
 @cache

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from .budget import over_budget, parse_usd, usd_sum
-from .cost import Pricer
+from .cost import Pricer, unknown_tokens_note
 from ..errors import BudgetExceeded, CostcalcError, ImageRejectedError, InvalidSizeError, RequestError, UnknownModelError
 from .geometry import fit_within
 from ..inspection.headers import ImageInfo, inspect
@@ -42,7 +42,8 @@ from .limits import DEFAULT_PROVIDER, Finding, Limits, load_limits
 from .rules import QwenRule
 from ..inspection.fetch import MAX_BYTES, TIMEOUT, inspect_url
 from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_url, inspect_local
-from .tables import Tables, default_tables
+from .tables import Price, Tables, default_tables
+from .text import TextCount, count_text
 from .verdict import image_rejection, strict_error
 
 __all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_problems", "payload_size"]
@@ -129,14 +130,42 @@ class RequestEstimate:
     payload_bytes: int
     findings: tuple[Finding, ...]
     """Request-level limits the payload breaks (image count, payload size)."""
+    text_tokens: int | None = None
+    """Tokens of the payload's text, framing included (OpenAI, tiktoken); None when not measured (`text_note`)."""
+    text_note: str | None = None
+    """Why `text_tokens` is None, or what its count assumed; None for an exact count."""
+    input_tokens: int | None = None
+    """text_tokens + image_tokens: the whole request's input; None when the text (or an image) is unknown."""
+    input_note: str | None = None
+    """What keeps the whole input unknown, or the long-context rate uncertain; None when neither."""
+    text_usd: Decimal | None = None
+    """USD of the text at the request's rate; None when the text or the price is unknown."""
+    input_usd: Decimal | None = None
+    """USD of the whole input (cached_tokens at the cached rate); None when any part is unknown."""
+    tier: str = "standard"
+    """The service tier the request is priced at (SPEC §7)."""
+    cached_tokens: int = 0
+    """Input tokens read from the prompt cache, priced at the cached-input rate in `input_usd`."""
+    long_context: bool | None = False
+    """Whether the long-context rate applies to the whole request (SPEC §7); None when the text is unknown
+    and only it could carry the input over the threshold."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "model": self.model,
+            "tier": self.tier,
             "images": [image.as_dict() for image in self.images],
+            "text_tokens": self.text_tokens,
+            "text_note": self.text_note,
             "image_tokens": self.image_tokens,
+            "input_tokens": self.input_tokens,
+            "input_note": self.input_note,
+            "cached_tokens": self.cached_tokens,
+            "long_context": self.long_context,
             "usd": None if self.usd is None else float(self.usd),
+            "text_usd": None if self.text_usd is None else float(self.text_usd),
+            "input_usd": None if self.input_usd is None else float(self.input_usd),
             "unpriced": self.unpriced,
             "payload_bytes": self.payload_bytes,
             "findings": [{"rule": f.rule, "message": f.message} for f in self.findings],
@@ -178,8 +207,11 @@ def count_request(
     max_bytes: int = MAX_BYTES,
     allow_private: bool = False,
     strict: bool = False,
+    tier: str = "standard",
+    cached_tokens: int = 0,
 ) -> RequestEstimate:
-    """Price every image in a request payload (a dict or JSON text) for `model` (default: the payload's).
+    """Price every image in a request payload (a dict or JSON text) for `model` (default: the payload's),
+    and its text, so that the whole request is priced (SPEC §7).
 
     Data URLs and base64 are decoded only as far as their headers; local paths
     and file:// URLs are read from disk (relative to `base_dir`); http(s) URLs
@@ -189,31 +221,101 @@ def count_request(
     gives its (width, height). An image that cannot be priced is listed with
     the reason and left out of the totals; each image gets the verdict every
     command gives it (pricing.verdict), and with `strict` a damaged image is
-    unpriced rather than priced with a warning. Raises only CostcalcError:
-    RequestError for a payload that cannot be read, UnknownModelError for the model.
+    unpriced rather than priced with a warning.
+
+    OpenAI text is counted with tiktoken (pricing.text; other vendors' text: null,
+    "not measured"). `tier` is the service tier (SPEC §7). Above the long-context
+    threshold the whole request, images included, is priced at the higher rate.
+    `cached_tokens` of the input are priced at the cached-input rate in `input_usd`.
+    Raises only CostcalcError: RequestError for a payload that cannot be read,
+    UnknownModelError for the model, TierError for a tier or cached rate it lacks.
     """
     document, text_size = _load(payload)
     tables = tables or default_tables()
     found = tables.model(_model_name(document, model))
+    tier = tables.check_tier(found, tier)
+    if isinstance(cached_tokens, bool) or not isinstance(cached_tokens, int) or cached_tokens < 0:
+        raise RequestError(f"cached_tokens must be a whole number of tokens, not {_show(cached_tokens)}")
     rules = load_limits(limits, provider=found.provider or None)  # the model's vendor's limits (SPEC §6)
     size = text_size if text_size is not None else payload_size(document)
     refs = list(_Walk(document).refs())
     pricing = _Pricing(found.name, tables, rules, _file_sizes(file_sizes), base_dir,
                        dict(fetch=fetch, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private))  # fmt: skip
     pricing.strict = strict
+    pricing.tier = tier
     images = [pricing.price(ref) for ref in refs]
-    priced = [image for image in images if image.tokens is not None]
-    price = tables.price(found)
-    usd = None if price is None else usd_sum(image.usd for image in priced)
+    whole = _whole_request(images, count_text(document, found), tables.price(found), tier, cached_tokens)
+    priced = [image for image in whole.images if image.tokens is not None]
     return RequestEstimate(
         model=found.name,
-        images=tuple(images),
-        image_tokens=sum(image.tokens for image in priced),
-        usd=usd,
+        images=whole.images,
+        image_tokens=whole.image_tokens,
+        usd=whole.usd,
         unpriced=len(images) - len(priced),
         payload_bytes=size,
         findings=_request_findings(rules, images, size),
+        text_tokens=whole.text.tokens,
+        text_note=whole.text.note,
+        input_tokens=whole.input_tokens,
+        input_note=whole.note,
+        text_usd=whole.text_usd,
+        input_usd=whole.input_usd,
+        tier=tier,
+        cached_tokens=cached_tokens,
+        long_context=whole.long_context,
     )
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """A request's totals: its images re-priced at the whole request's rate, its text, its input."""
+
+    images: tuple[RequestImage, ...]
+    image_tokens: int
+    usd: Decimal | None
+    text: TextCount
+    note: str | None
+    """What keeps the input unknown or the long-context rate uncertain."""
+    input_tokens: int | None
+    text_usd: Decimal | None
+    input_usd: Decimal | None
+    long_context: bool | None
+
+
+def _whole_request(images: list[RequestImage], text: TextCount, price: Price | None, tier: str,
+                   cached: int) -> _Whole:  # fmt: skip
+    """Price the request as one: the long-context rate (SPEC §7) once the whole input, text and images,
+    exceeds the threshold, for every token of it; `cached` of the input at the cached-input rate."""
+    image_tokens = sum(image.tokens for image in images if image.tokens is not None)
+    complete = all(image.tokens is not None for image in images)
+    input_tokens = text.tokens + image_tokens if text.tokens is not None and complete else None
+    if input_tokens is not None and cached > input_tokens:
+        raise RequestError(f"cached_tokens {cached:,} is more than the request's {input_tokens:,} input tokens")
+    known = input_tokens if input_tokens is not None else image_tokens + (text.tokens or 0)  # at least these
+    notes = []
+    long = None if price is None else price.rates(tier).long_context
+    long_context: bool | None = long is not None and known > long.above
+    if long is not None and not long_context and input_tokens is None:
+        long_context = None  # what is not counted could carry the input over the threshold
+        notes.append(f"the long-context rate applies if the whole input exceeds {long.above:,} tokens; "
+                     f"{known:,} are counted")
+    if not complete:
+        notes.append("an image could not be priced, so the whole input is unknown")
+    if price is not None:
+        images = [replace(image, usd=price.usd(image.tokens, tier=tier, input_tokens=known))
+                  if image.tokens is not None else image for image in images]  # fmt: skip
+    usd = None if price is None or any(i.tokens is not None and i.usd is None for i in images) else \
+        usd_sum(image.usd for image in images if image.tokens is not None)  # fmt: skip
+    text_usd = input_usd = None
+    if price is not None and text.tokens is not None:
+        text_usd = price.usd(text.tokens, tier=tier, input_tokens=known)
+    if price is not None and input_tokens is not None:
+        parts = [price.usd(input_tokens - cached, tier=tier, input_tokens=input_tokens)]
+        if cached:
+            parts.append(price.usd(cached, tier=tier, input_tokens=input_tokens, cached=True))
+        input_usd = None if None in parts else usd_sum(parts)
+    return _Whole(tuple(images), image_tokens, usd, text, "; ".join(notes) or None, input_tokens, text_usd,
+                  input_usd, long_context)  # fmt: skip
 
 
 def check_budget(
@@ -864,6 +966,7 @@ class _Pricing:
         self.file_sizes, self.base_dir, self.fetch = file_sizes, base_dir, fetch
         self.pricers: dict[tuple, Pricer | CostcalcError] = {}
         self.strict = False
+        self.tier = "standard"
 
     def price(self, ref: _Ref) -> RequestImage:
         """One image's row: priced, or with the reason it is not."""
@@ -904,6 +1007,8 @@ class _Pricing:
         damaged = strict_error(info, self.strict) if info else None  # pricing.verdict: strict refuses a damaged file
         if damaged is not None:
             return RequestImage(**facts, error=f"{ref.where}: {damaged}")
+        if sizing.tokens is None:  # accepted, but its multiplier is unpublished (SPEC §2a): unpriced, with why
+            return RequestImage(**facts, basis=sizing.basis, error=f"{ref.where}: {unknown_tokens_note(pricer.model)}")
         return RequestImage(**facts, tokens=sizing.tokens, usd=pricer.usd(sizing.tokens), basis=sizing.basis)
 
     def _pricer(self, ref: _Ref) -> Pricer | CostcalcError:
@@ -911,7 +1016,7 @@ class _Pricing:
         key = (ref.detail, ref.max_pixels, ref.min_pixels)
         if key not in self.pricers:
             try:
-                pricer = Pricer(self.model, ref.detail, self.tables, max_pixels=ref.max_pixels)
+                pricer = Pricer(self.model, ref.detail, self.tables, max_pixels=ref.max_pixels, tier=self.tier)
                 if ref.min_pixels is not None:
                     pricer.rule = _with_min_pixels(pricer, ref.min_pixels)
                 self.pricers[key] = pricer

@@ -259,9 +259,11 @@ class QwenRule(_Rule):
     request's own is applied with `with_max_pixels`. Sides under `min_side` px
     and aspect ratios over `max_aspect`:1 are rejected. `patches` is w'·h'/f².
     The size seen is the resized one capped at the image's own, or the image's
-    own where the rule upscales it (then no smaller copy costs the same) or where
+    own where the rule upscales it (then no smaller copy costs the same), where
     the capped size would itself break the input limits (rounding can stretch
-    the aspect ratio): a copy written at it is accepted and costs the same.
+    the aspect ratio), or where the capped copy would be resized differently (a
+    thin image just under max_pixels: one side grows, the other shrinks): a copy
+    written at it is accepted and costs the same.
     """
 
     factor: int
@@ -279,6 +281,8 @@ class QwenRule(_Rule):
         least = 4 * f * f if self.min_pixels is None else self.min_pixels
         if round(width / f) * round(height / f) * f * f < least or self._refused(seen_w, seen_h):
             seen_w, seen_h = width, height  # upscaled: no smaller copy costs the same
+        elif (w > width or h > height) and qwen_size(seen_w, seen_h, f, self.max_pixels, self.min_pixels) != (w, h):
+            seen_w, seen_h = width, height  # one side grew, one shrank: the capped copy would be resized otherwise
         return Sizing(seen_w, seen_h, None, patches, patches + 2)
 
     def _refused(self, width: int, height: int) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import TableError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
+from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
 from .budget import MONEY
 from .rules import (
     BASES,
@@ -46,6 +46,10 @@ __all__ = [
     "Model",
     "Price",
     "LongContext",
+    "TierPrice",
+    "TierRule",
+    "TIERS",
+    "CACHE_KINDS",
     "Tables",
     "Aliases",
     "DETAILS",
@@ -94,10 +98,20 @@ _PLACEHOLDERS = "YMDN"
 _TILE_KEYS = {"base", "tile", "fit", "short_side", "tile_size", "low_fit"}
 _PATCH_KEYS = {"multiplier", "auto", "patch_size", "max_patches", "low", "high", "original"}
 _PATCH_DETAIL_KEYS = {"max_dimension", "patch_budget"}
-_PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "source", "date", "checked"}
+_PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "tiers", "source", "date",
+               "checked"}  # fmt: skip
 _LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input"}
 OVERRIDES = "overrides.toml"
 """The hand-kept price file in tables/prices/, loaded after the generated ones (SPEC §7)."""
+
+TIERS = ("standard", "batch", "flex", "priority")
+"""The service tiers a price can be asked for (SPEC §7): standard, and the ones a vendor or row offers."""
+CACHE_KINDS = ("read", "write", "write_1h")
+"""Cached input (SPEC §7): a cache read, a cache write (Anthropic: 5-minute), a 1-hour cache write."""
+_TIER_KEYS = {"usd_per_1m_input", "cached_input", "long_context", "source", "note"}
+_VENDOR_TIER_KEYS = {"multiply", "unknown", "source"}
+_CACHE_KEYS = {*CACHE_KINDS, "source"}
+_VENDOR_LONG_KEYS = {"above", "multiply", "source"}
 
 
 @dataclass(frozen=True)
@@ -212,22 +226,168 @@ class LongContext:
 
 
 @dataclass(frozen=True)
+class TierPrice:
+    """One service tier's rates for a price row (SPEC §7); `usd_per_1m_input` None: offered, its rate unpublished."""
+
+    usd_per_1m_input: Decimal | None
+    cached_input: Decimal | None = None
+    """USD per 1M cache-read input tokens in this tier, where known."""
+    long_context: LongContext | None = None
+    """This tier's long-context rates, where it has them."""
+    source: str = ""
+    note: str = ""
+    """Why the rate is unknown (e.g. Gemini Priority: 75–100% over standard, by model)."""
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """A vendor's default for one tier (SPEC §7): its rates are the standard ones times `multiply`, or unknown."""
+
+    multiply: Decimal | None
+    """None: the vendor offers the tier but no rate for it is known (`note` says why)."""
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Price:
-    """A dated price: USD per 1M input tokens, with its source."""
+    """A dated price: USD per 1M input tokens, with its source, service tiers and cached-input rates (SPEC §7)."""
 
     usd_per_1m_input: Decimal
     source: str
     date: str
     checked: str
     cached_input: Decimal | None = None
-    """USD per 1M cache-read input tokens, where the source gives one (SPEC §7); not yet applied."""
+    """USD per 1M cache-read input tokens, where the source gives one (SPEC §7)."""
     long_context: LongContext | None = None
-    """The long-context tier, where the source gives one (SPEC §7); not yet applied."""
+    """The long-context rates, where the source gives them (SPEC §7): the whole request above `above` tokens."""
+    tiers: tuple[tuple[str, TierPrice], ...] = ()
+    """Tiers besides standard: the row's own (genai-prices variants), then its vendor's defaults, in TIERS order."""
+    cache: tuple[tuple[str, Decimal], ...] = ()
+    """The vendor's cached-input rates as multiples of the input rate (CACHE_KINDS; a row's cached_input wins)."""
+    model: str = ""
+    """The model name the price was looked up for (for messages); '' for a bare row."""
 
-    def usd(self, tokens: int) -> Decimal:
-        """The exact price of `tokens` input tokens, whatever the caller's decimal context (issue 9)."""
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The tiers this price can be asked for, standard first."""
+        return ("standard", *(name for name, _ in self.tiers))
+
+    def rates(self, tier: str = "standard") -> TierPrice:
+        """One tier's rates; TierError naming the tiers offered when this price has no such tier."""
+        if tier == "standard":
+            return TierPrice(self.usd_per_1m_input, self.cached_input, self.long_context, self.source)
+        for name, rates in self.tiers:
+            if name == tier:
+                return rates
+        raise TierError(self.model or "this price", tier, self.offered)
+
+    def rate(self, *, tier: str = "standard", input_tokens: int | None = None,
+             cached: bool | str = False) -> Decimal | None:  # fmt: skip
+        """USD per 1M tokens as billed: the tier's rate, its long-context rate once `input_tokens` (the whole
+        request's input) exceeds the threshold (SPEC §7: strictly above it), and the cached-input rate when
+        `cached` (True or "read"; "write", "write_1h": cache writes). None when the tier's rate is unpublished."""
+        rates = self.rates(tier)
+        kind = _cache_kind(cached, self.model)
+        if rates.usd_per_1m_input is None:
+            return None
+        long = rates.long_context
+        above = long is not None and input_tokens is not None and input_tokens > long.above
+        base = long.usd_per_1m_input if above else rates.usd_per_1m_input
+        if kind is None:
+            return base
+        multipliers = dict(self.cache)
+        own = (long.cached_input if above else rates.cached_input) if kind == "read" else None
+        if own is not None:
+            return own
+        if kind in multipliers:
+            with localcontext(MONEY):
+                return base * multipliers[kind]
+        kinds = [k for k in CACHE_KINDS if k in multipliers or (k == "read" and rates.cached_input is not None)]
+        what = "long-context cached-input rate" if kind == "read" and above else "cached-input rate"
+        raise TierError(self.model or "this price", kind, tuple(kinds), what=f"{what} (tier {tier})")
+
+    def usd(self, tokens: int, *, tier: str = "standard", input_tokens: int | None = None,
+            cached: bool | str = False) -> Decimal | None:  # fmt: skip
+        """The exact price of `tokens` input tokens, whatever the caller's decimal context (issue 9).
+
+        `tier` (SPEC §7) picks the tier's rates; `input_tokens` is the whole request's input (default:
+        `tokens`, a request of these tokens alone): above the long-context threshold the whole request is
+        priced at the higher rate; `cached` prices the tokens as cache reads (True, "read") or writes
+        ("write", "write_1h"). TierError for a tier or cache kind the price lacks; None when the tier's rate
+        is unpublished.
+        """
+        rate = self.rate(tier=tier, input_tokens=tokens if input_tokens is None else input_tokens, cached=cached)
+        if rate is None:
+            return None
         with localcontext(MONEY):
-            return self.usd_per_1m_input * tokens / 1_000_000
+            return rate * tokens / 1_000_000
+
+
+def _cache_kind(cached: bool | str, model: str) -> str | None:
+    """`cached` as one of CACHE_KINDS (True is a read), or None for uncached; TierError for anything else."""
+    if cached is False or cached is None:
+        return None
+    if cached is True:
+        return "read"
+    if isinstance(cached, str) and cached in CACHE_KINDS:
+        return cached
+    raise TierError(model or "this price", cached, CACHE_KINDS, what="cached-input kind")
+
+
+def check_tier(tier: object) -> str:
+    """`tier` when it is one of TIERS; TierError naming them otherwise."""
+    if isinstance(tier, str) and tier in TIERS:
+        return tier
+    raise TierError("costcalc", tier, TIERS)
+
+
+@dataclass(frozen=True)
+class _Vendor:
+    """One vendor's defaults from its price file (SPEC §7): tiers offered, cached-input multipliers."""
+
+    tiers: Mapping[str, TierRule]
+    cache: Mapping[str, Decimal]
+    long_context: tuple[int, Decimal] | None = None
+    """(above, multiply): the long-context rule of a vendor whose rows carry none (xAI: 200K, SPEC §7)."""
+
+    def __or__(self, other: "_Vendor") -> "_Vendor":
+        """These defaults with `other`'s over them, tier by tier and kind by kind."""
+        return _Vendor({**self.tiers, **other.tiers}, {**self.cache, **other.cache},
+                       other.long_context or self.long_context)  # fmt: skip
+
+    def apply(self, price: Price, model: str) -> Price:
+        """`price` with the vendor's default long-context rule (where the row has none), default tiers (where
+        the row has none of its own) and cache multipliers."""
+        if price.long_context is None and self.long_context is not None:
+            above, m = self.long_context
+            with localcontext(MONEY):
+                cached = None if price.cached_input is None else price.cached_input * m
+                price = replace(price, long_context=LongContext(above, price.usd_per_1m_input * m, cached))
+        own = dict(price.tiers)
+        for name, rule in self.tiers.items():
+            if name not in own:
+                own[name] = _scaled(price, rule)
+        tiers = tuple((name, own[name]) for name in TIERS if name in own)
+        cache = tuple((kind, self.cache[kind]) for kind in CACHE_KINDS if kind in self.cache)
+        return replace(price, tiers=tiers, cache=cache, model=model)
+
+
+_NO_VENDOR = _Vendor({}, {})
+
+
+def _scaled(price: Price, rule: TierRule) -> TierPrice:
+    """A default tier's rates: the row's standard rates times the vendor's multiple, exactly (or unknown)."""
+    if rule.multiply is None:
+        return TierPrice(None, source=rule.source, note=rule.note)
+    m = rule.multiply
+    with localcontext(MONEY):
+        long = price.long_context
+        if long is not None:
+            long = LongContext(long.above, long.usd_per_1m_input * m,
+                               None if long.cached_input is None else long.cached_input * m)  # fmt: skip
+        cached = None if price.cached_input is None else price.cached_input * m
+        return TierPrice(price.usd_per_1m_input * m, cached, long, rule.source)
 
 
 class Tables:
@@ -240,8 +400,10 @@ class Tables:
         files: tuple[Path, ...] = (),
         defaults: Mapping[str, Mapping[str, Any]] | None = None,
         aliases: Mapping[str, Aliases] | None = None,
+        vendors: Mapping[str, _Vendor] | None = None,
     ):
         self._models = MappingProxyType(dict(models))
+        self._vendors = MappingProxyType(dict(vendors or {}))
         self._prices = MappingProxyType(dict(prices))
         self._defaults = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (defaults or {}).items()})
         self._aliases = MappingProxyType(dict(aliases or {}))
@@ -280,13 +442,30 @@ class Tables:
         raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
 
     def price(self, model: str | Model) -> Price | None:
-        """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's."""
+        """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
+        with its service tiers and cached-input rates (the row's own over its vendor's defaults, SPEC §7)."""
         found = self.model(model)
         for name in (found.name, *(name for name, _ in self._forms(found.name, found.provider)), found.family):
             price = self._prices.get(name)
             if price is not None:
-                return price
+                return self._vendors.get(found.provider, _NO_VENDOR).apply(price, found.name)
         return None
+
+    def tiers(self, model: str | Model) -> tuple[str, ...]:
+        """The service tiers `model` can be priced at (SPEC §7), standard first: its price's, or (price unknown)
+        its vendor's defaults."""
+        price = self.price(model)
+        if price is not None:
+            return price.offered
+        vendor = self._vendors.get(self.model(model).provider, _NO_VENDOR)
+        return tuple(name for name in TIERS if name == "standard" or name in vendor.tiers)
+
+    def check_tier(self, model: str | Model, tier: object) -> str:
+        """`tier` when `model` offers it; TierError naming the tiers it has otherwise (SPEC §7)."""
+        offered = self.tiers(model)
+        if isinstance(tier, str) and tier in offered:
+            return tier
+        raise TierError(self.model(model).name, tier, offered)
 
     def models(self) -> list[Model]:
         """Every model name in the table, in table order."""
@@ -295,9 +474,11 @@ class Tables:
     def with_files(self, *paths: str | os.PathLike[str]) -> "Tables":
         """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
         models, prices = dict(self._models), dict(self._prices)
-        files, defaults, aliases = self.files, self._defaults, dict(self._aliases)
+        files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)
         for path in paths:
-            file_models, file_prices, defaults, (provider, file_aliases) = _load_file(Path(path), defaults)
+            file_models, file_prices, defaults, (provider, file_aliases, vendor) = _load_file(Path(path), defaults)
+            if vendor is not None:
+                vendors[provider] = vendors.get(provider, _NO_VENDOR) | vendor
             for name, model in file_models.items():
                 if not model.provider and name in models:  # a row of your own keeps its vendor's name rules
                     file_models[name] = replace(model, provider=models[name].provider)
@@ -306,9 +487,10 @@ class Tables:
             if file_aliases is not None:
                 aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
             files += (Path(path),)
-        return Tables(models, prices, files, defaults, aliases)
+        return Tables(models, prices, files, defaults, aliases, vendors)
 
 
+@cache  # asked once per request priced (load_limits): resolving the path was a third of a small request's time
 def tables_dir() -> Path:
     """Where the shipped tables are: inside the installed package, else the source checkout."""
     here = Path(__file__).resolve().parent.parent  # the costcalc package
@@ -345,14 +527,16 @@ def load_tables(*paths: str | os.PathLike[str], base: Tables | None = None) -> T
 
 
 def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
-    """Parse one table file: its models, its prices, the defaults in force after it, (provider, its [aliases]).
+    """Parse one table file: its models, its prices, the defaults in force after it, (provider, its [aliases],
+    its vendor defaults: [tiers] and [cache], SPEC §7).
 
     A file's [defaults.<scheme>] lay over those it inherits and apply to its own
     rows and to files loaded after it. `provider = "..."` names the vendor its
     rows and name rules belong to.
     """
     document = read_toml(path)
-    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price"}, f"{path}")
+    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price", "tiers", "cache", "long_context"},
+               f"{path}")  # fmt: skip
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
     provider = text_field(document, "provider", f"{path}", default="")
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
@@ -373,9 +557,10 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
             checked=text_field(row, "checked", where, default=""),
             cached_input=_decimal(row, "cached_input", where) if "cached_input" in row else None,
             long_context=_long_context(row["long_context"], where) if "long_context" in row else None,
+            tiers=_row_tiers(row["tiers"], f"{where} ({names[0]}): tiers") if "tiers" in row else (),
         )
         prices.update({name: price for name in names})
-    return models, prices, defaults, (provider, aliases)
+    return models, prices, defaults, (provider, aliases, _load_vendor(document, path))
 
 
 def _parse_aliases(spec: Any, where: str) -> Aliases:
@@ -407,6 +592,72 @@ def _alias_names(spec: Any, where: str) -> tuple[tuple[str, str], ...]:
         if text != text.lower() or not text.strip():
             raise TableError(f"{where}: {text!r} must be lower-case text (names are compared in lower case)")
     return tuple(spec.items())
+
+
+def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
+    """A price row's own tiers (SPEC §7): `tiers.batch = { usd_per_1m_input = 1.25, cached_input = ..., long_context
+    = {...} }`; `usd_per_1m_input = "unknown"` (with a note) for a tier offered at an unpublished rate."""
+    if not isinstance(spec, dict):
+        raise TableError(f"{where}: must be a table of tiers, like tiers.batch = {{ usd_per_1m_input = 1.25 }}")
+    check_keys(spec, set(TIERS) - {"standard"}, where)
+    found = {}
+    for name, rates in spec.items():
+        at = f"{where}.{name}"
+        if not isinstance(rates, dict):
+            raise TableError(f"{at}: must be an inline table like {{ usd_per_1m_input = 1.25 }}")
+        check_keys(rates, _TIER_KEYS, at)
+        note = text_field(rates, "note", at, default="")
+        if rates.get("usd_per_1m_input") == "unknown":
+            if not note:
+                raise TableError(f"{at}: an unknown rate needs a note saying why")
+            found[name] = TierPrice(None, source=text_field(rates, "source", at, default=""), note=note)
+            continue
+        found[name] = TierPrice(
+            usd_per_1m_input=_decimal(rates, "usd_per_1m_input", at),
+            cached_input=_decimal(rates, "cached_input", at) if "cached_input" in rates else None,
+            long_context=_long_context(rates["long_context"], at) if "long_context" in rates else None,
+            source=text_field(rates, "source", at, default=""),
+            note=note,
+        )
+    return tuple((name, found[name]) for name in TIERS if name in found)
+
+
+def _load_vendor(document: dict, path: Path) -> _Vendor | None:
+    """A price file's vendor defaults (SPEC §7), or None: [tiers.<tier>] with `multiply` (or `unknown` = why) and
+    `source`; [cache] read / write / write_1h as multiples of the input rate, and `source`; [long_context]
+    `above`, `multiply` and `source`, for the rows that carry no long-context rates of their own."""
+    if "tiers" not in document and "cache" not in document and "long_context" not in document:
+        return None
+    tiers: dict[str, TierRule] = {}
+    spec = document.get("tiers", {})
+    if not isinstance(spec, dict):
+        raise TableError(f"{path}: [tiers] must be a table of tiers")
+    check_keys(spec, set(TIERS) - {"standard"}, f"{path}: [tiers]")
+    for name, rule in spec.items():
+        where = f"{path}: [tiers.{name}]"
+        if not isinstance(rule, dict):
+            raise TableError(f"{where}: must be a table with multiply (or unknown) and source")
+        check_keys(rule, _VENDOR_TIER_KEYS, where)
+        source = text_field(rule, "source", where, default="")
+        if ("multiply" in rule) == ("unknown" in rule):
+            raise TableError(f"{where}: give either multiply (a number) or unknown (why the rate is not known)")
+        if "unknown" in rule:
+            tiers[name] = TierRule(None, source, text_field(rule, "unknown", where, default=""))
+        else:
+            tiers[name] = TierRule(_decimal(rule, "multiply", where), source)
+    cache = document.get("cache", {})
+    if not isinstance(cache, dict):
+        raise TableError(f"{path}: [cache] must be a table")
+    check_keys(cache, _CACHE_KEYS, f"{path}: [cache]")
+    multipliers = {kind: _decimal(cache, kind, f"{path}: [cache]") for kind in CACHE_KINDS if kind in cache}
+    long = document.get("long_context")
+    if long is not None:
+        where = f"{path}: [long_context]"
+        if not isinstance(long, dict):
+            raise TableError(f"{where}: must be a table with above, multiply and source")
+        check_keys(long, _VENDOR_LONG_KEYS, where)
+        long = (_integer(long, "above", where), _decimal(long, "multiply", where))
+    return _Vendor(tiers, multipliers, long)
 
 
 def _long_context(spec: Any, where: str) -> LongContext:

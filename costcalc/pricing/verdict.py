@@ -31,6 +31,7 @@ class Verdict(NamedTuple):
     status: str
     """One of STATUSES."""
     tokens: int | None = None
+    """None when not priced, or priced with its tokens unknown (an unpublished multiplier, SPEC §2a)."""
     rule: str | None = None
     """The rule a rejected image breaks (formats, animated, max_image_bytes, max_patches)."""
     reason: str | None = None
@@ -50,8 +51,9 @@ def image_rejection(info: ImageInfo, limits: Limits) -> ImageRejectedError | Non
 
 
 def verdict(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
-            size: tuple[int, int] | None = None) -> int:  # fmt: skip
-    """The tokens `pricer` bills for the image `info` describes, once every input rule passes.
+            size: tuple[int, int] | None = None) -> int | None:  # fmt: skip
+    """The tokens `pricer` bills for the image `info` describes, once every input rule passes (None when
+    the model's multiplier is unpublished, SPEC §2a: the image is accepted, its tokens unknown).
 
     ImageRejectedError (its `.rule` names the rule) when the API would refuse the
     image; InvalidImageError when `strict` and the file is damaged. `size` is the

@@ -23,7 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Iterator, NamedTuple
 
-from .cost import Pricer
+from .cost import Pricer, unknown_tokens_note
 from ..errors import CostcalcError, ImageReadError, InvalidImageError, VideoError
 from .geometry import fit_within
 from ..errors import os_reason
@@ -79,9 +79,14 @@ class VideoEstimate:
     frame_width: int
     """The size each frame is sent at (upright, within max_side)."""
     frame_height: int
-    tokens_per_frame: int
-    tokens: int
+    tokens_per_frame: int | None
+    """None when the model's multiplier is unpublished (SPEC §2a)."""
+    tokens: int | None
     usd: Decimal | None
+    tier: str = "standard"
+    """The service tier `usd` is priced at (SPEC §7)."""
+    note: str | None = None
+    """Why `tokens` is unknown and how to measure it (SPEC §2a); None when known."""
 
     def as_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -93,7 +98,7 @@ class VideoEstimate:
             "duration": float(info.duration), "sampling": self.sampling, "frames": self.frames,
             "frame_width": self.frame_width, "frame_height": self.frame_height,
             "tokens_per_frame": self.tokens_per_frame, "tokens": self.tokens,
-            "usd": None if self.usd is None else float(self.usd),
+            "usd": None if self.usd is None else float(self.usd), "tier": self.tier, "note": self.note,
         }  # fmt: skip
 
 
@@ -239,16 +244,22 @@ def video_estimate(
     frames: int | None = None,
     max_side: int | None = None,
     tables: Tables | None = None,
+    tier: str = "standard",
 ) -> VideoEstimate:
-    """Frames, tokens and USD of sending a clip's sampled frames, from its metadata alone."""
+    """Frames, tokens and USD of sending a clip's sampled frames, from its metadata alone.
+
+    The frames go in one request: at `tier` (SPEC §7; TierError when the model lacks it), and at the
+    long-context rate when all the frames together exceed its threshold.
+    """
+    pricer = Pricer(model, detail, tables, tier=tier)  # a bad model or tier fails before the clip is read
     info = clip_info(path)
     indices, sampling = sample(info, every=every, fps=fps, frames=frames)
-    pricer = Pricer(model, detail, tables)
     width, height = _sent_size(info, max_side)
-    per_frame = pricer.tokens(width, height)
-    tokens = per_frame * len(indices)
+    per_frame = pricer.tokens(width, height)  # None: the multiplier is unpublished (SPEC §2a)
+    tokens = None if per_frame is None else per_frame * len(indices)
     return VideoEstimate(info.path, pricer.model.name, detail, pricer.applied_detail, info, sampling, len(indices),
-                         width, height, per_frame, tokens, pricer.usd(tokens))  # fmt: skip
+                         width, height, per_frame, tokens, pricer.usd(tokens), pricer.tier,
+                         None if tokens is not None else unknown_tokens_note(pricer.model))  # fmt: skip
 
 
 def video_frames(

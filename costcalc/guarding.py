@@ -1,0 +1,475 @@
+"""costcalc.guard: a budget on an openai or anthropic SDK client, checked before any byte leaves (SPEC §9).
+
+The official SDKs send through an httpx2 client (their `http_client=`, SPEC §9). The guard
+wraps that client's `send`: each POST to Chat Completions (`…/chat/completions`) or
+Responses (`…/responses`) on an OpenAI client, or to Messages (`…/messages`) on an
+Anthropic client, is priced from its JSON body by pricing.request.count_request and, over
+a limit, refused with BudgetExceeded before it reaches the transport. Every other request
+(models.list, count_tokens, `/responses/input_tokens`, batches, files) passes untouched.
+
+How the SDKs treat an exception raised by `send` (read in openai 3.51.0 and anthropic
+2.10.0, `_base_client.py`): openai re-raises an OpenAIError as it is and wraps only
+httpx2.RequestError, ssl.SSLError and anyio.EndOfStream; anthropic re-raises an
+AnthropicError as it is and wraps anything else in APIConnectionError, which it retries.
+So each error the guard raises is made an instance of the SDK's own base error too
+(openai.OpenAIError, anthropic.AnthropicError): both SDKs hand it to the caller unchanged
+and neither retries it (their retries key on APIConnectionError, APIStatusError and
+RetryableError). `except costcalc.BudgetExceeded` catches it.
+
+Wrapping `send`, not the transport, puts the guard before httpx2's auth step, so a body
+it shrinks is the one an auth flow signs. The SDKs themselves are never imported here:
+a client is recognised by its class's module and name.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .errors import BudgetExceeded, CostcalcError, GuardError
+from .pricing.budget import MONEY, parse_usd, usd_sum
+from .pricing.request import RequestEstimate, budget_problems, count_request
+from .pricing.tables import Tables, check_tier
+
+__all__ = ["Guard", "guard"]
+
+CLIENTS = {
+    ("openai", "OpenAI"): False,
+    ("openai", "AsyncOpenAI"): True,
+    ("anthropic", "Anthropic"): False,
+    ("anthropic", "AsyncAnthropic"): True,
+}
+"""(SDK package, client class) the guard takes, and whether the client is async."""
+
+PRICED_PATHS = {
+    "openai": ("/chat/completions", "/responses"),
+    "anthropic": ("/messages",),
+}
+"""The endpoints a guard prices, by the end of the URL path (POST only). `/responses/input_tokens`,
+`/messages/count_tokens` and `/messages/batches` end otherwise and pass untouched; so does the
+Assistants API's `/threads/{id}/messages`, since an OpenAI client prices no `/messages`."""
+
+SDK_ERRORS = {"openai": "OpenAIError", "anthropic": "AnthropicError"}
+"""The base error of each SDK, which it passes to the caller unchanged and does not retry (see above)."""
+
+UNSENT = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol")
+"""httpx2 errors raised before any byte of a request leaves: such an attempt is not spent."""
+
+RETRY_HEADER = "x-stainless-retry-count"
+"""The header both SDKs number their attempts of one call with (0 first)."""
+
+
+@dataclass
+class _Ticket:
+    """One priced call: its estimate (None when unpriced), the body it sends, and whether it is spent."""
+
+    digest: bytes
+    estimate: RequestEstimate | None
+    body: bytes | None
+    """The body to send instead of the SDK's (shrunk images); None to send the SDK's own."""
+    shrunk: int = 0
+    """Inline images this body sends smaller (shrink=True)."""
+    reserved: bool = False
+    spent: bool = False
+
+    def request(self, request):
+        """`request`, or a copy carrying the shrunk body (its Content-Length set anew)."""
+        if self.body is None:
+            return request
+        headers = [(name, value) for name, value in request.headers.raw if name.lower() != b"content-length"]
+        return type(request)(request.method, request.url, headers=headers, content=self.body,
+                             extensions=request.extensions)  # fmt: skip
+
+
+_LAST: ContextVar[tuple["Guard", _Ticket] | None] = ContextVar("costcalc_guard_last", default=None)
+"""The last call priced in this thread or task: an SDK retries a call in the context that made it."""
+
+
+@dataclass(eq=False)
+class Guard:
+    """The budget on one guarded client, and what it has spent; read it as `client.costcalc`."""
+
+    max_tokens: int | None = None
+    max_usd: Decimal | None = None
+    total_usd: Decimal | None = None
+    tier: str | None = None
+    """The service tier the requests are priced at (SPEC §7); None for count_request's default, standard."""
+    shrink: bool = False
+    tables: Tables | None = field(default=None, repr=False)
+    fetch: bool = False
+    spent_usd: Decimal = Decimal(0)
+    """USD of the requests sent since the last reset, as estimated; those of unknown price not included."""
+    spent_tokens: int = 0
+    """Tokens of the requests sent since the last reset, as estimated (see `unpriced_requests`)."""
+    requests: int = 0
+    """Priced-endpoint requests sent since the last reset, each counted once however often the SDK retried it."""
+    unpriced_requests: int = 0
+    """Of those, the ones whose cost is not wholly known (an image or a price unknown): not in the totals."""
+    shrunk_images: int = 0
+    """Inline images sent smaller (shrink=True) since the last reset."""
+    last: RequestEstimate | None = field(default=None, repr=False)
+    """The estimate of the last request sent."""
+    sdk: str = ""
+    _reserved: Decimal = field(default=Decimal(0), repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def limited(self) -> bool:
+        """Whether any limit is set (a request that cannot be priced is then refused)."""
+        return self.max_tokens is not None or self.max_usd is not None or self.total_usd is not None
+
+    def reset(self) -> None:
+        """Start the totals again from zero (limits kept; requests in flight still count when they are sent)."""
+        with self._lock:
+            self.spent_usd, self.spent_tokens, self.requests = Decimal(0), 0, 0
+            self.unpriced_requests, self.shrunk_images, self.last = 0, 0, None
+
+
+    # ---------------------------------------------------------- one call: price, admit, settle
+
+    def prices(self, request) -> bool:
+        """Whether `request` goes to an endpoint this guard prices (PRICED_PATHS)."""
+        return request.method == "POST" and request.url.path.rstrip("/").endswith(PRICED_PATHS[self.sdk])
+
+    def retried(self, request, digest: bytes) -> _Ticket | None:
+        """The ticket of the call this attempt retries (same guard, context and body; retry count over 0), or None."""
+        last = _LAST.get()
+        if last is None or last[0] is not self or last[1].digest != digest:
+            return None
+        try:
+            attempt = int(request.headers.get(RETRY_HEADER, "0"))
+        except ValueError:
+            return None
+        return last[1] if attempt > 0 else None
+
+    def price(self, request, body: bytes, digest: bytes) -> _Ticket:
+        """A new call's ticket: its body shrunk when asked, and priced; under a limit, the error it cannot be
+        priced for is raised (a budget gate fails closed), without one the call goes unpriced."""
+        try:
+            estimate = self._count_body(request, body)
+            if not self.shrink:
+                return _Ticket(digest, estimate, None)
+            document = json.loads(body)
+            shrunk = _shrink(document, estimate, self.tables)
+            if not shrunk:
+                return _Ticket(digest, estimate, None)
+            sent = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            return _Ticket(digest, self._count(sent), sent, shrunk)
+        except CostcalcError:
+            if self.limited:
+                raise
+            return _Ticket(digest, None, None)
+
+    def _count_body(self, request, body: bytes) -> RequestEstimate:
+        """The estimate of a body as sent. A Responses body without `input` (a stored prompt, or a conversation
+        continued by id) carries no image: it is priced as an empty input."""
+        from .errors import RequestError
+
+        try:
+            return self._count(body)
+        except RequestError:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                raise RequestError("the request body is not JSON") from None
+            if not (isinstance(document, dict) and "input" not in document
+                    and request.url.path.rstrip("/").endswith("/responses")):  # fmt: skip
+                raise
+            return self._count({**document, "input": []})
+
+    def _count(self, payload) -> RequestEstimate:
+        options = {"tier": self.tier} if self.tier is not None else {}
+        return count_request(payload, tables=self.tables, fetch=self.fetch, **options)
+
+    def admit(self, ticket: _Ticket, request) -> None:
+        """Check a call against the limits and reserve its USD toward total_usd; BudgetExceeded when it is over."""
+        estimate = ticket.estimate
+        if estimate is None or ticket.spent:  # unpriced without a limit, or a retry of a call already admitted
+            return
+        problems = budget_problems(estimate, self.max_tokens, self.max_usd)
+        with self._lock:
+            if self.total_usd is not None:
+                problems += self._total_problems(estimate)
+            if problems:
+                where = f"{request.method} {request.url.path}"
+                raise BudgetExceeded(f"{where} not sent: {'; '.join(problems)}", estimate)
+            if estimate.usd is not None:
+                self._reserved = usd_sum((self._reserved, estimate.usd))
+            ticket.reserved = True
+
+    def _total_problems(self, estimate: RequestEstimate) -> list[str]:
+        """Why a request would break total_usd, summed over what is spent and in flight; fails closed."""
+        total = self.total_usd
+        if estimate.usd is None:
+            return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
+        if estimate.unpriced:
+            return [f"{estimate.unpriced} image(s) could not be priced, so total_usd {total:f} cannot be kept"]
+        before = usd_sum((self.spent_usd, self._reserved))
+        after = usd_sum((before, estimate.usd))
+        if after <= total:
+            return []
+        money = MONEY.normalize
+        return [f"{estimate.model}: ${money(estimate.usd):f} on top of ${money(before):f} spent comes to "
+                f"${money(after):f}, over total_usd {total:f}"]  # fmt: skip
+
+    def settle(self, ticket: _Ticket, sent: bool) -> None:
+        """After an attempt: free its reservation; when it was sent, count the call (once, whatever the retries)."""
+        estimate = ticket.estimate
+        with self._lock:
+            if ticket.reserved:
+                ticket.reserved = False
+                if estimate is not None and estimate.usd is not None:
+                    self._reserved = usd_sum((self._reserved, -estimate.usd))
+            if not sent or ticket.spent:
+                return
+            ticket.spent = True
+            self.requests += 1
+            self.shrunk_images += ticket.shrunk
+            self.last = estimate
+            if estimate is None or estimate.usd is None or estimate.unpriced:
+                self.unpriced_requests += 1
+            if estimate is not None:
+                self.spent_tokens += estimate.image_tokens
+                if estimate.usd is not None:
+                    self.spent_usd = usd_sum((self.spent_usd, estimate.usd))
+
+
+# ------------------------------------------------------------------ guarding a client
+
+
+def guard(
+    client,
+    *,
+    max_tokens: int | None = None,
+    max_usd: Decimal | float | str | None = None,
+    total_usd: Decimal | float | str | None = None,
+    tier: str | None = None,
+    shrink: bool = False,
+    tables: Tables | None = None,
+    fetch: bool = False,
+):
+    """The client (openai.OpenAI / AsyncOpenAI, anthropic.Anthropic / AsyncAnthropic), guarded (SPEC §9).
+
+    Before any byte leaves, each Chat Completions, Responses or Messages request is priced
+    from its body (count_request, with `tables` and `fetch` as there); one over `max_tokens`
+    or `max_usd`, or one that would bring the client's spend over `total_usd`, raises
+    BudgetExceeded (carrying the estimate) and is not sent. Fails closed like check_budget:
+    under a limit, an image or a price it cannot know is over, and a body it cannot price is
+    refused with the error why. `shrink` sends inline base64 images at the size the model
+    works from (same tokens). The spend is `client.costcalc` (a Guard; `.reset()`).
+    Clients derived with `with_options()`/`copy()` share the HTTP client, so the guard too.
+    """
+    sdk, is_async = _client_kind(client)
+    http = getattr(client, "_client", None)
+    send = getattr(http, "send", None)
+    if not callable(send):
+        raise GuardError(f"cannot guard this {type(client).__name__}: it has no HTTP client to guard")
+    if getattr(send, "costcalc_guard", None) is not None:
+        raise GuardError(f"this {type(client).__name__} is already guarded (its HTTP client is, perhaps shared "
+                         f"with a guarded client by with_options or copy): read that client's .costcalc")  # fmt: skip
+    state = Guard(
+        max_tokens=_whole("max_tokens", max_tokens),
+        max_usd=_dollars("max_usd", max_usd),
+        total_usd=_dollars("total_usd", total_usd),
+        tier=None if tier is None else check_tier(tier),
+        shrink=bool(shrink),
+        tables=tables,
+        fetch=bool(fetch),
+        sdk=sdk,
+    )
+    from importlib import import_module
+
+    base = getattr(import_module(sdk), SDK_ERRORS[sdk])  # the SDK is imported already: its client exists
+    wrapped = (_async_send if is_async else _sync_send)(state, send, base)
+    wrapped.costcalc_guard = state
+    http.send = wrapped
+    client.costcalc = state
+    return client
+
+
+def _client_kind(client) -> tuple[str, bool]:
+    """(SDK package, whether async) of a client the guard takes, by its class (or a base class) module and name."""
+    for cls in type(client).__mro__:
+        key = (cls.__module__.partition(".")[0], cls.__name__)
+        if key in CLIENTS:
+            return key[0], CLIENTS[key]
+    names = ", ".join(f"{package}.{name}" for package, name in CLIENTS)
+    raise GuardError(f"cannot guard a {type(client).__module__}.{type(client).__qualname__}: the guard takes {names}")
+
+
+def _whole(name: str, value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise GuardError(f"{name} must be a whole number of tokens, 0 or more, not {value!r}")
+    return value
+
+
+def _dollars(name: str, value) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return parse_usd(str(value))
+    except ValueError as error:
+        raise GuardError(f"{name}: {error}") from None
+
+
+# ------------------------------------------------------------------ the wrapped send
+
+
+def _sync_send(state: Guard, send, base: type):
+    """httpx2.Client.send, priced first (module docstring)."""
+
+    def guarded_send(request, *args, **kwargs):
+        if not state.prices(request):
+            return send(request, *args, **kwargs)
+        try:
+            body = request.read()
+            digest = _digest(body)
+            ticket = state.retried(request, digest)
+            if ticket is None:
+                ticket = state.price(request, body, digest)
+                _LAST.set((state, ticket))
+            state.admit(ticket, request)
+        except CostcalcError as error:
+            raise _sdk_error(error, base) from None
+        try:
+            response = send(ticket.request(request), *args, **kwargs)
+        except BaseException as error:
+            state.settle(ticket, sent=not _unsent(error))
+            raise
+        state.settle(ticket, sent=True)
+        return response
+
+    return guarded_send
+
+
+def _async_send(state: Guard, send, base: type):
+    """httpx2.AsyncClient.send, priced first; pricing and shrinking run in a worker thread (anyio, as the SDKs use)."""
+
+    async def guarded_send(request, *args, **kwargs):
+        if not state.prices(request):
+            return await send(request, *args, **kwargs)
+        from anyio import to_thread
+
+        try:
+            body = await request.aread()
+            digest = _digest(body)
+            ticket = state.retried(request, digest)
+            if ticket is None:
+                ticket = await to_thread.run_sync(state.price, request, body, digest)
+                _LAST.set((state, ticket))
+            state.admit(ticket, request)
+        except CostcalcError as error:
+            raise _sdk_error(error, base) from None
+        try:
+            response = await send(ticket.request(request), *args, **kwargs)
+        except BaseException as error:
+            state.settle(ticket, sent=not _unsent(error))
+            raise
+        state.settle(ticket, sent=True)
+        return response
+
+    return guarded_send
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+def _unsent(error: BaseException) -> bool:
+    """Whether an attempt failed before any byte of it left (UNSENT); anything else may have reached the API."""
+    return any(cls.__name__ in UNSENT and cls.__module__.startswith(("httpx2", "httpx")) for cls in type(error).__mro__)
+
+
+_MIXED: dict[tuple[type, type], type] = {}
+
+
+def _sdk_error(error: CostcalcError, base: type) -> CostcalcError:
+    """`error`, made an instance of the SDK's base error too, so the SDK passes it on unchanged (module docstring)."""
+    key = (type(error), base)
+    if key not in _MIXED:
+        _MIXED[key] = type(key[0].__name__, key, {"__module__": key[0].__module__, "__qualname__": key[0].__qualname__,
+                                                   "__doc__": key[0].__doc__})  # fmt: skip
+    error.__class__ = _MIXED[key]
+    return error
+
+
+# ------------------------------------------------------------------ shrink
+
+
+_PATH = re.compile(r"(?:\.?[A-Za-z_]\w*|\[\d+\])+")
+_STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def _shrink(document: dict, estimate: RequestEstimate, tables: Tables | None) -> int:
+    """Inline base64 images of `document` replaced, in place, by the size the model works from (SPEC §4:
+    costcalc.optimize, same tokens); how many. Only priced images larger than that size are touched; an
+    image the API refuses to downscale (computer-use screenshots, oversized_image: error) is unpriced when
+    oversized, so left as it is."""
+    from .preflight.optimize import optimize
+
+    count = 0
+    for image in estimate.images:
+        if image.error is not None or image.width is None or image.source not in ("url", "base64"):
+            continue
+        slot = _inline(_at(document, image.where))
+        if slot is None:
+            continue
+        owner, key, is_url = slot
+        text = owner[key]
+        try:
+            data = base64.b64decode(text[text.index(",") + 1 :] if is_url else text)
+            out = optimize(data, model=estimate.model, detail=image.detail, tables=tables)
+        except (CostcalcError, ValueError):
+            continue  # left as it is: priced as it is sent
+        if out.width * out.height >= image.width * image.height:
+            continue
+        if is_url:
+            owner[key] = out.as_data_url()
+        else:
+            owner[key] = base64.b64encode(out.data).decode("ascii")
+            owner["media_type"] = out.mime
+        count += 1
+    return count
+
+
+def _at(document, where: str):
+    """The value at a count_request location such as messages[1].content[2]; None when there is none."""
+    if not _PATH.fullmatch(where):
+        return None
+    node = document
+    for match in _STEP.finditer(where):
+        key, index = match.groups()
+        if key is not None:
+            node = node.get(key) if isinstance(node, dict) else None
+        elif isinstance(node, list) and int(index) < len(node):
+            node = node[int(index)]
+        else:
+            return None
+    return node
+
+
+def _inline(part) -> tuple[dict, str, bool] | None:
+    """(the object, its key, whether a data URL) holding a part's inline image: a data URL in a Chat Completions
+    image_url or a Responses input_image, or an Anthropic base64 source (SPEC §6g); None for any other part."""
+    if not isinstance(part, dict):
+        return None
+    kind = part.get("type")
+    if kind in ("image_url", "input_image"):
+        image = part.get("image_url")
+        owner, key = (image, "url") if isinstance(image, dict) else (part, "image_url")
+        value = owner.get(key)
+        if isinstance(value, str) and value[:5].lower() == "data:" and "," in value[:512]:
+            return owner, key, True
+    elif kind == "image":
+        source = part.get("source")
+        if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
+            return source, "data", False
+    return None

@@ -1,0 +1,65 @@
+"""Each vendor's input rules apply to its own models, in every command; no vendor borrows another's (SPEC §6, §2b)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import costcalc
+from costcalc.cli import cli
+from costcalc.pricing.limits import limits_for, load_limits
+
+
+def animated_gif(path) -> None:
+    frames = [Image.new("RGB", (64, 48), color) for color in ("red", "blue")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def test_openai_rejects_an_animated_gif_claude_takes_its_first_frame(tmp_path):
+    # OpenAI: still images only (SPEC §3); Claude: GIF accepted, first frame of an animation (SPEC §6a).
+    gif = tmp_path / "anim.gif"
+    animated_gif(gif)
+    with pytest.raises(costcalc.AnimatedImageError):
+        costcalc.estimate(gif, model="gpt-4o")
+    claude = costcalc.estimate(gif, model="claude-sonnet-4-5")
+    assert claude.tokens == 3 * 2  # ceil(64/28) × ceil(48/28), SPEC §6a
+    rows = {row.model: row for row in costcalc.audit([tmp_path], models=["gpt-4o", "claude-sonnet-4-5"])}
+    assert rows["gpt-4o"].status == "rejected" and rows["gpt-4o"].rule == "animated"
+    assert rows["claude-sonnet-4-5"].status == "priced" and rows["claude-sonnet-4-5"].tokens == 6
+
+
+def test_the_same_verdict_from_every_command_for_each_vendor(tmp_path):
+    gif = tmp_path / "anim.gif"
+    animated_gif(gif)
+    runner = CliRunner()
+    for model, expected in (("gpt-4o", 1), ("claude-sonnet-4-5", 0), ("mistral-small-latest", 1)):
+        estimate = runner.invoke(cli, ["estimate", str(gif), "-m", model, "--json"])
+        audit = runner.invoke(cli, ["audit", str(tmp_path), "-m", model, "--nl", "-j", "1"])
+        assert estimate.exit_code == expected, (model, estimate.output)
+        assert audit.exit_code == expected, (model, audit.output)
+        status = json.loads(audit.stdout.splitlines()[0])["status"]
+        assert status == ("priced" if expected == 0 else "rejected")
+
+
+def test_a_vendor_without_rows_has_no_rules_rather_than_openais():
+    qwen = costcalc.get_model("qwen3-vl-plus")
+    limits = limits_for(qwen)
+    assert limits.edition == "none" and not limits.rules
+    assert load_limits().rules  # OpenAI's own rows are still there
+    with pytest.raises(costcalc.TableError, match="no edition '2026-10'"):
+        limits_for(qwen, "2026-10")
+
+
+def test_the_audit_footer_names_each_vendors_edition(tmp_path):
+    Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
+    out = CliRunner().invoke(cli, ["audit", str(tmp_path), "-m", "gpt-4o", "-m", "claude-opus-4-7", "--json", "-j", "1"])
+    document = json.loads(out.stdout)
+    assert document["limits"].startswith("openai 2026-10, anthropic ")
+
+
+def test_limits_lists_every_vendor_and_says_the_rest_are_unknown():
+    out = CliRunner().invoke(cli, ["limits"]).output
+    assert "anthropic" in out and "google" in out and "unknown, not borrowed" in out
