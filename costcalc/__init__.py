@@ -27,6 +27,7 @@ _EXPORTS = {
     "PlanError": "errors",
     "RequestError": "errors",
     "TableError": "errors",
+    "TierError": "errors",
     "UnknownModelError": "errors",
     "UnpublishedRuleError": "errors",
     "UnsupportedDetailError": "errors",
@@ -43,6 +44,7 @@ _EXPORTS = {
     "estimate": "pricing.estimate",
     "Model": "pricing.tables",
     "Price": "pricing.tables",
+    "TIERS": "pricing.tables",
     "Tables": "pricing.tables",
     "default_tables": "pricing.tables",
     "load_tables": "pricing.tables",
@@ -114,6 +116,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         PlanError,
         RequestError,
         TableError,
+        TierError,
         UnknownModelError,
         UnpublishedRuleError,
         UnsupportedDetailError,
@@ -131,6 +134,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from .pricing.batchfile import BatchEstimate, BatchRow, count_batch
     from .pricing.request import RequestEstimate, RequestImage, check_budget, count_request
     from .pricing.tables import (
+        TIERS,
         Model,
         Price,
         Tables,

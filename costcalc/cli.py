@@ -662,6 +662,8 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
                        file_sizes=sizes, base_dir=base, fetch=fetch, timeout=timeout, allow_private=allow_private,
                        strict=strict)  # fmt: skip
         if run.kind != "payload":
+            if click.get_current_context().params.get("cached_tokens"):
+                raise ArgumentError("--cached-tokens is one request's; a batch file or log holds many")
             _request_file(run, output, max_tokens, budget_usd)
         payload = run
     except CostcalcError as error:
@@ -934,6 +936,82 @@ def mcp():
         missing = (getattr(error, "name", None) or "").partition(".")[0] == "mcp"
         raise ArgumentError(INSTALL_HINT if missing else f"{INSTALL_HINT} ({error})") from None
     serve()
+
+
+PROBE_EXIT_CODES = """\b
+Exit codes:
+  0  the rule was measured, and agrees with the table (or the table does not know the model)
+  1  the answers fit no rule (the measurements are shown), or the endpoint failed (HTTP error, unreachable)
+  2  bad arguments: no API key in the environment, an unknown model without --api, a detail the API lacks
+  4  the rule was measured, and disagrees with the table
+  130  interrupted (Ctrl-C)"""
+
+
+@cli.command(epilog=PROBE_EXIT_CODES)
+@click.option("-m", "--model", required=True, metavar="MODEL", help="The model to measure.")
+@click.option("--api", type=click.Choice(["openai", "anthropic", "gemini"]),
+              help="The vendor API to probe (needed only for a model the table does not know).")
+@click.option("--base-url", metavar="URL", help="The API's base URL, as its SDK takes it (default: the vendor's "
+              "own: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com).")
+@click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS),
+              help="The detail level (Gemini: media resolution) to measure.")
+@click.option("--write", "row_file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Write the measured rule as a model-table row that --tables FILE loads.")
+@output_options("json", help={"json": "One JSON document: fitted and table parameters, verdict, measurements."})
+@tables_option
+def probe(model, api, base_url, detail, row_file, output, table_files):
+    """Measure a model's image-token rule at the vendor's free token-counting endpoint (SPEC §8).
+
+    Sends synthetic images of chosen sizes, each counted against the same
+    request without it, with your key from OPENAI_API_KEY, ANTHROPIC_API_KEY
+    or GEMINI_API_KEY (GOOGLE_API_KEY); fits the scheme's parameters (tile:
+    base, tile; patch: multiplier, pixel limit, budget; Claude: max edge, max
+    tokens), checks the fit on sizes it was not fitted on, and prints it
+    beside the table's rule. Counting tokens is free; it takes 10 to 40 requests.
+
+    \b
+    Examples:
+      costcalc probe -m gpt-6-sol
+      costcalc probe -m gpt-6-sol -d high --write gpt-6-sol.toml
+      costcalc probe -m my-model --api openai --base-url http://localhost:8000/v1 --json
+    """
+    import json
+
+    from .errors import ProbeError, ProbeUsageError, UnknownModelError
+    from .preflight.write import atomic_write
+    from .truth.probe import key_for, probe_report, resolve_api, row_toml
+    from .truth.probe import probe as run_probe
+
+    tables = _tables(table_files)
+    try:
+        api, _ = resolve_api(model, api, tables)
+    except UnknownModelError as error:
+        raise ArgumentError(f"--model {model}: {error}; give --api openai|anthropic|gemini to probe a model "
+                            f"the table does not know") from None  # fmt: skip
+    except ProbeUsageError as error:
+        raise ArgumentError(f"--model {model}: {error}") from None
+    key, names = key_for(api)
+    if key is None:
+        raise ArgumentError(f"probe needs your {api} API key: set {' or '.join(names)}")
+    try:
+        result = run_probe(model, api=api, base_url=base_url, detail=detail, key=key, tables=tables)
+    except ProbeUsageError as error:
+        raise ArgumentError(str(error)) from None
+    except ProbeError as error:
+        raise click.ClickException(str(error)) from None
+    if output == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(probe_report(result))
+    if row_file and result.ok:
+        try:
+            atomic_write(row_file, row_toml(result).encode("utf-8"))
+        except OSError as error:
+            raise click.ClickException(f"--write {row_file}: {error.strerror or error}") from None
+        click.echo(f"wrote {row_file}: load it with --tables {row_file}", err=True)
+    elif row_file:
+        click.echo(f"--write {row_file}: not written, no rule fits the answers", err=True)
+    sys.exit(1 if not result.ok else 4 if result.agrees is False else 0)
 
 
 def main() -> None:

@@ -31,8 +31,9 @@ import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import import_module
 
-from .errors import BudgetExceeded, CostcalcError, GuardError
+from .errors import BudgetExceeded, CostcalcError, GuardError, RequestError
 from .pricing.budget import MONEY, parse_usd, usd_sum
 from .pricing.request import RequestEstimate, budget_problems, count_request
 from .pricing.tables import Tables, check_tier
@@ -87,7 +88,7 @@ class _Ticket:
                              extensions=request.extensions)  # fmt: skip
 
 
-_LAST: ContextVar[tuple["Guard", _Ticket] | None] = ContextVar("costcalc_guard_last", default=None)
+_LAST: ContextVar[tuple[Guard, _Ticket] | None] = ContextVar("costcalc_guard_last", default=None)
 """The last call priced in this thread or task: an SDK retries a call in the context that made it."""
 
 
@@ -104,9 +105,10 @@ class Guard:
     tables: Tables | None = field(default=None, repr=False)
     fetch: bool = False
     spent_usd: Decimal = Decimal(0)
-    """USD of the requests sent since the last reset, as estimated; those of unknown price not included."""
+    """USD of the requests sent since the last reset, as check_budget measures a request (its images); those of
+    unknown price not included (see `unpriced_requests`)."""
     spent_tokens: int = 0
-    """Tokens of the requests sent since the last reset, as estimated (see `unpriced_requests`)."""
+    """Image tokens of the requests sent since the last reset (what max_tokens limits), those priced."""
     requests: int = 0
     """Priced-endpoint requests sent since the last reset, each counted once however often the SDK retried it."""
     unpriced_requests: int = 0
@@ -116,6 +118,8 @@ class Guard:
     last: RequestEstimate | None = field(default=None, repr=False)
     """The estimate of the last request sent."""
     sdk: str = ""
+    sdk_error: type | None = field(default=None, repr=False)
+    """The SDK's base error, which each refusal is made an instance of too (module docstring)."""
     _reserved: Decimal = field(default=Decimal(0), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -130,23 +134,24 @@ class Guard:
             self.spent_usd, self.spent_tokens, self.requests = Decimal(0), 0, 0
             self.unpriced_requests, self.shrunk_images, self.last = 0, 0, None
 
-
     # ---------------------------------------------------------- one call: price, admit, settle
 
     def prices(self, request) -> bool:
         """Whether `request` goes to an endpoint this guard prices (PRICED_PATHS)."""
         return request.method == "POST" and request.url.path.rstrip("/").endswith(PRICED_PATHS[self.sdk])
 
-    def retried(self, request, digest: bytes) -> _Ticket | None:
-        """The ticket of the call this attempt retries (same guard, context and body; retry count over 0), or None."""
+    def retried(self, request, body: bytes) -> tuple[bytes, _Ticket | None]:
+        """(the body's digest, the ticket of the call this attempt retries: same guard, context and body, and
+        a retry count over 0; or None)."""
+        digest = hashlib.blake2b(body, digest_size=16).digest()
         last = _LAST.get()
         if last is None or last[0] is not self or last[1].digest != digest:
-            return None
+            return digest, None
         try:
             attempt = int(request.headers.get(RETRY_HEADER, "0"))
         except ValueError:
-            return None
-        return last[1] if attempt > 0 else None
+            return digest, None
+        return digest, (last[1] if attempt > 0 else None)
 
     def price(self, request, body: bytes, digest: bytes) -> _Ticket:
         """A new call's ticket: its body shrunk when asked, and priced; under a limit, the error it cannot be
@@ -161,16 +166,14 @@ class Guard:
                 return _Ticket(digest, estimate, None)
             sent = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             return _Ticket(digest, self._count(sent), sent, shrunk)
-        except CostcalcError:
+        except CostcalcError as error:
             if self.limited:
-                raise
+                raise _sdk_error(error, self.sdk_error) from None
             return _Ticket(digest, None, None)
 
     def _count_body(self, request, body: bytes) -> RequestEstimate:
         """The estimate of a body as sent. A Responses body without `input` (a stored prompt, or a conversation
         continued by id) carries no image: it is priced as an empty input."""
-        from .errors import RequestError
-
         try:
             return self._count(body)
         except RequestError:
@@ -186,6 +189,19 @@ class Guard:
     def _count(self, payload) -> RequestEstimate:
         options = {"tier": self.tier} if self.tier is not None else {}
         return count_request(payload, tables=self.tables, fetch=self.fetch, **options)
+
+    def start(self, request, ticket: _Ticket):
+        """The request to send for this attempt of a call, once admitted (BudgetExceeded when it is over)."""
+        _LAST.set((self, ticket))
+        try:
+            self.admit(ticket, request)
+        except CostcalcError as error:
+            raise _sdk_error(error, self.sdk_error) from None
+        try:
+            return ticket.request(request)
+        except BaseException:
+            self.settle(ticket, sent=False)
+            raise
 
     def admit(self, ticket: _Ticket, request) -> None:
         """Check a call against the limits and reserve its USD toward total_usd; BudgetExceeded when it is over."""
@@ -215,8 +231,8 @@ class Guard:
         if after <= total:
             return []
         money = MONEY.normalize
-        return [f"{estimate.model}: ${money(estimate.usd):f} on top of ${money(before):f} spent comes to "
-                f"${money(after):f}, over total_usd {total:f}"]  # fmt: skip
+        return [(f"{estimate.model}: ${money(estimate.usd):f} on top of ${money(before):f} spent comes to "
+                 f"${money(after):f}, over total_usd {total:f}")]  # fmt: skip
 
     def settle(self, ticket: _Ticket, sent: bool) -> None:
         """After an attempt: free its reservation; when it was sent, count the call (once, whatever the retries)."""
@@ -271,8 +287,9 @@ def guard(
     if not callable(send):
         raise GuardError(f"cannot guard this {type(client).__name__}: it has no HTTP client to guard")
     if getattr(send, "costcalc_guard", None) is not None:
-        raise GuardError(f"this {type(client).__name__} is already guarded (its HTTP client is, perhaps shared "
-                         f"with a guarded client by with_options or copy): read that client's .costcalc")  # fmt: skip
+        raise GuardError(f"this {type(client).__name__} client is already guarded: its HTTP client carries a guard "
+                         f"(shared, perhaps, with the client it was derived from by with_options or copy; read "
+                         f"that client's .costcalc)")  # fmt: skip
     state = Guard(
         max_tokens=_whole("max_tokens", max_tokens),
         max_usd=_dollars("max_usd", max_usd),
@@ -282,11 +299,9 @@ def guard(
         tables=tables,
         fetch=bool(fetch),
         sdk=sdk,
+        sdk_error=getattr(import_module(sdk), SDK_ERRORS[sdk]),  # the SDK is imported already: its client exists
     )
-    from importlib import import_module
-
-    base = getattr(import_module(sdk), SDK_ERRORS[sdk])  # the SDK is imported already: its client exists
-    wrapped = (_async_send if is_async else _sync_send)(state, send, base)
+    wrapped = (_async_send if is_async else _sync_send)(state, send)
     wrapped.costcalc_guard = state
     http.send = wrapped
     client.costcalc = state
@@ -323,24 +338,19 @@ def _dollars(name: str, value) -> Decimal | None:
 # ------------------------------------------------------------------ the wrapped send
 
 
-def _sync_send(state: Guard, send, base: type):
+def _sync_send(state: Guard, send):
     """httpx2.Client.send, priced first (module docstring)."""
 
     def guarded_send(request, *args, **kwargs):
         if not state.prices(request):
             return send(request, *args, **kwargs)
+        body = request.read()
+        digest, ticket = state.retried(request, body)
+        if ticket is None:
+            ticket = state.price(request, body, digest)
+        outgoing = state.start(request, ticket)
         try:
-            body = request.read()
-            digest = _digest(body)
-            ticket = state.retried(request, digest)
-            if ticket is None:
-                ticket = state.price(request, body, digest)
-                _LAST.set((state, ticket))
-            state.admit(ticket, request)
-        except CostcalcError as error:
-            raise _sdk_error(error, base) from None
-        try:
-            response = send(ticket.request(request), *args, **kwargs)
+            response = send(outgoing, *args, **kwargs)
         except BaseException as error:
             state.settle(ticket, sent=not _unsent(error))
             raise
@@ -350,7 +360,7 @@ def _sync_send(state: Guard, send, base: type):
     return guarded_send
 
 
-def _async_send(state: Guard, send, base: type):
+def _async_send(state: Guard, send):
     """httpx2.AsyncClient.send, priced first; pricing and shrinking run in a worker thread (anyio, as the SDKs use)."""
 
     async def guarded_send(request, *args, **kwargs):
@@ -358,18 +368,13 @@ def _async_send(state: Guard, send, base: type):
             return await send(request, *args, **kwargs)
         from anyio import to_thread
 
+        body = await request.aread()
+        digest, ticket = state.retried(request, body)
+        if ticket is None:
+            ticket = await to_thread.run_sync(state.price, request, body, digest)
+        outgoing = state.start(request, ticket)
         try:
-            body = await request.aread()
-            digest = _digest(body)
-            ticket = state.retried(request, digest)
-            if ticket is None:
-                ticket = await to_thread.run_sync(state.price, request, body, digest)
-                _LAST.set((state, ticket))
-            state.admit(ticket, request)
-        except CostcalcError as error:
-            raise _sdk_error(error, base) from None
-        try:
-            response = await send(ticket.request(request), *args, **kwargs)
+            response = await send(outgoing, *args, **kwargs)
         except BaseException as error:
             state.settle(ticket, sent=not _unsent(error))
             raise
@@ -377,10 +382,6 @@ def _async_send(state: Guard, send, base: type):
         return response
 
     return guarded_send
-
-
-def _digest(body: bytes) -> bytes:
-    return hashlib.blake2b(body, digest_size=16).digest()
 
 
 def _unsent(error: BaseException) -> bool:
@@ -391,8 +392,10 @@ def _unsent(error: BaseException) -> bool:
 _MIXED: dict[tuple[type, type], type] = {}
 
 
-def _sdk_error(error: CostcalcError, base: type) -> CostcalcError:
+def _sdk_error(error: CostcalcError, base: type | None) -> CostcalcError:
     """`error`, made an instance of the SDK's base error too, so the SDK passes it on unchanged (module docstring)."""
+    if base is None or isinstance(error, base):
+        return error
     key = (type(error), base)
     if key not in _MIXED:
         _MIXED[key] = type(key[0].__name__, key, {"__module__": key[0].__module__, "__qualname__": key[0].__qualname__,

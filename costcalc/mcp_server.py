@@ -20,9 +20,10 @@ so a stray print cannot corrupt a message.
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from .errors import CostcalcError, ImageReadError, OutputConflictError, os_reason
+from .errors import CostcalcError, ImageReadError, OutputConflictError, RequestError, os_reason
 
 __all__ = ["INSTALL_HINT", "build_server", "optimize_image", "output_path", "price_image", "price_request", "serve"]
 
@@ -62,7 +63,7 @@ def output_path(source: str, output: str | None, out_format: str) -> Path:
     OutputConflictError when that path is the source or another name of it
     (a link): the source is never overwritten.
     """
-    source_path = Path(source)
+    source_path, output = Path(source), output or None  # "" is no output given
     if output is not None and not os.path.isdir(output) and not output.endswith(("/", os.sep)):
         target = Path(output)
     else:
@@ -97,6 +98,7 @@ def optimize_image(
     from .preflight.optimize import optimize
     from .preflight.write import atomic_write
 
+    output = output or None
     wanted = None if output is None or os.path.isdir(output) else _SUFFIX_FORMATS.get(Path(output).suffix.lower())
     if output is not None:
         output_path(path, output, wanted or "JPEG")  # refuse the source before any work
@@ -106,7 +108,7 @@ def optimize_image(
     try:
         atomic_write(target, result.data)
     except OSError as error:
-        raise ImageReadError(f"{target}: cannot write: {os_reason(error)}") from None
+        raise CostcalcError(f"{target}: cannot write: {os_reason(error)}") from None
     return {
         "source": path,
         "output": os.path.abspath(target),
@@ -128,7 +130,7 @@ def price_request(payload: dict | str, *, model: str | None = None, base_dir: st
     from .pricing.request import count_request
 
     if not isinstance(payload, (dict, str)):
-        raise CostcalcError(f"payload: a JSON object or JSON text, not {type(payload).__name__}")
+        raise RequestError(f"payload: a JSON object or JSON text, not {type(payload).__name__}")
     return count_request(payload, model=model, base_dir=base_dir).as_dict()
 
 

@@ -6,6 +6,7 @@ import io
 import json
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +95,7 @@ def test_openai_batch_rows_errors_and_totals_at_the_batch_tier(openai_file):
     assert rate("gpt-4o", "batch") * 2 == rate("gpt-4o", "standard")
     assert totals.priced.usd == 850 * rate("gpt-4o", "batch") / 1_000_000
     assert photo.estimate.usd == Decimal("0.00095625")  # by hand: 765 tokens × $1.25 per 1M (batch)
-    assert totals.bytes == len(open(openai_file, "rb").read())
+    assert totals.bytes == Path(openai_file).stat().st_size
 
 
 def test_standard_tier_on_request_costs_twice_the_batch_tier(openai_file):
@@ -105,9 +106,23 @@ def test_standard_tier_on_request_costs_twice_the_batch_tier(openai_file):
 
 
 def test_each_line_is_priced_as_count_request_prices_its_body(openai_file):
-    lines = [json.loads(line) for line in open(openai_file) if line.startswith('{"custom_id": "photo')]
+    lines = [json.loads(line) for line in Path(openai_file).read_text().splitlines() if '"photo-1"' in line[:30]]
     direct = costcalc.count_request(lines[0]["body"], tier="batch")
     assert count_batch(openai_file).rows[0].estimate == direct
+
+
+def test_without_tier_prices_the_batch_says_its_tier_was_not_applied(openai_file, monkeypatch):
+    monkeypatch.setattr(batchfile, "tiers_supported", lambda: False)
+    result = count_batch(openai_file)
+    note = "batch tier not applied: this costcalc prices the standard tier only"
+    assert (result.tier, result.tier_note) == ("standard", note)
+    assert result.totals.priced.usd == 850 * rate("gpt-4o", "standard") / 1_000_000
+    assert "total (gpt-4o) at standard prices (batch tier not applied" in run(openai_file).output
+
+
+def test_an_unknown_tier_is_refused_before_reading(openai_file):
+    with pytest.raises(costcalc.CostcalcError, match="cheap"):
+        count_batch(openai_file, tier="cheap")
 
 
 @pytest.mark.parametrize("line, reason", [
@@ -254,6 +269,8 @@ def test_an_agent_log_is_priced_a_turn_at_a_time_at_standard_rates(tmp_path):
     ("agent.txt", [chat_line("a")["body"], chat_line("b")["body"]], "log"),
     ("one.jsonl", [chat_line("a")["body"]], "payload"),  # one request on one line: a payload
     ("bad-first.jsonl", ["{oops", chat_line("a")], "openai_batch"),
+    ("odd-first.jsonl", [{"custom_id": "a"}, chat_line("b")], "openai_batch"),
+    ("bad-then-payload.jsonl", ["[1]", chat_line("a")["body"]], "log"),
 ])  # fmt: skip
 def test_the_kind_comes_from_the_structure(tmp_path, name, content, kind):
     with BatchRun(write_lines(tmp_path / name, content)) as opened:
@@ -284,13 +301,18 @@ def test_batch_limit_rows_cite_the_vendors():
 
 
 def test_a_file_of_50001_requests_is_flagged(tmp_path):
-    line = '{"custom_id": "r%d", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o", "messages": []}}\n'
+    """Every request counts, priced or not: tiny embeddings lines (not priced, so cheap to read) make the file."""
+    line = '{"custom_id": "r%d", "method": "POST", "url": "/v1/embeddings", "body": {"input": "hi"}}\n'
     path = tmp_path / "many.jsonl"
     path.write_text("".join(line % i for i in range(50_001)))
-    result = run(str(path))
-    assert result.exit_code == 1, result.output
-    assert "limit: 50,001 requests, over the 50,000 allowed per batch [limits 2026-10]" in result.output
-    assert "the 10 costliest of 50,001 requests" in result.output
+    result = count_batch(str(path))
+    assert result.totals.requests == 50_001 and result.totals.errors == 50_001
+    (finding,) = result.findings
+    assert finding.rule == "max_batch_requests"
+    assert finding.message == "50,001 requests, over the 50,000 allowed per batch [limits 2026-10]"
+    with open(path, "rb+") as file:  # one line fewer: at the limit, allowed
+        file.truncate(path.stat().st_size - len(line % 50_000))
+    assert count_batch(str(path)).findings == ()
 
 
 def _limits_with(monkeypatch, **values):
@@ -320,6 +342,8 @@ def test_the_bytes_and_request_limits_are_checked_at_their_edge(tmp_path, monkey
     found = {finding.rule: finding.message for finding in count_batch(path).findings}
     assert found["max_batch_bytes"].startswith(f"{size:,} bytes, over the {size - 1:,} allowed per batch file")
     assert found["max_batch_requests"].startswith("2 requests, over the 1 allowed per batch")
+    result = run(path)
+    assert result.exit_code == 1 and "limit: 2 requests, over the 1 allowed per batch" in result.output
 
 
 # ------------------------------------------------------------------ the command
@@ -346,6 +370,15 @@ def test_request_command_json_nl_csv(openai_file):
     csv_text = CliRunner().invoke(cli, ["request", openai_file, "--csv"]).stdout.splitlines()
     assert csv_text[0].startswith("line,custom_id,model,endpoint,images") and len(csv_text) == 5
     assert csv_text[1].startswith("1,photo-1,gpt-4o,/v1/chat/completions,1,0,765,0.00095625")
+
+
+def test_tier_given_on_the_command_line_wins(openai_file):
+    standard = json.loads(CliRunner().invoke(cli, ["request", openai_file, "--json", "--tier", "standard"]).stdout)
+    batch = json.loads(CliRunner().invoke(cli, ["request", openai_file, "--json"]).stdout)
+    assert (standard["tier"], batch["tier"]) == ("standard", "batch")
+    assert standard["totals"]["usd"] == 2 * batch["totals"]["usd"] == 850 * 2.5 / 1e6
+    refused = run(openai_file, "--cached-tokens", "10")
+    assert refused.exit_code == 2 and "--cached-tokens is one request's" in refused.output
 
 
 def test_budget_applies_to_the_whole_file(tmp_path):
@@ -377,6 +410,15 @@ def test_more_rows_than_the_table_shows_lists_the_costliest(tmp_path):
     shown = [line.split()[1] for line in table[1:11]]
     assert shown == [f"r{i}" for i in range(11, 1, -1)]
     assert "the 10 costliest of 12 requests" in table[11]
+
+
+def test_standard_input_and_a_missing_file():
+    lines = "".join(json.dumps(chat_line(c)) + "\n" for c in "ab")
+    result = CliRunner().invoke(cli, ["request", "-", "--nl"], input=lines)
+    assert result.exit_code == 0 and [json.loads(line)["image_tokens"] for line in result.stdout.splitlines()] == [765] * 2
+    assert run("no-such-batch.jsonl").exit_code == 2
+    with pytest.raises(costcalc.RequestError, match="no-such-batch.jsonl: no such file"):
+        count_batch("no-such-batch.jsonl")
 
 
 def test_count_batch_is_public():

@@ -262,15 +262,15 @@ def test_total_usd_holds_for_concurrent_requests(server, kind):
 # ------------------------------------------------------------------ shrink
 
 # (kind, api, image size, the size the model works from, its tokens) — SPEC §1a and §6a worked examples
-SHRINK = [("openai", "chat", (2560, 1669), (1178, 768), 1105),
-          ("openai-async", "responses", (2560, 1669), (1178, 768), 1105),
-          ("openai", "responses", (2048, 4096), (768, 1536), 1105),
-          ("anthropic", "messages", (3840, 2160), (1456, 819), 1560),
-          ("anthropic-async", "messages", (3840, 2160), (1456, 819), 1560)]  # fmt: skip
+SHRINK = [("openai", "chat", (2560, 1669), (1178, 768), 1105, "0.0027625"),
+          ("openai-async", "responses", (2560, 1669), (1178, 768), 1105, "0.0027625"),
+          ("openai", "responses", (2048, 4096), (768, 1536), 1105, "0.0027625"),
+          ("anthropic", "messages", (3840, 2160), (1456, 819), 1560, "0.00468"),
+          ("anthropic-async", "messages", (3840, 2160), (1456, 819), 1560, "0.00468")]  # fmt: skip
 
 
-@pytest.mark.parametrize("kind, api, size, seen, tokens", SHRINK)
-def test_shrink_delivers_the_size_the_model_sees(server, kind, api, size, seen, tokens):
+@pytest.mark.parametrize("kind, api, size, seen, tokens, usd", SHRINK)
+def test_shrink_delivers_the_size_the_model_sees(server, kind, api, size, seen, tokens, usd):
     original = png(*size)
     client = costcalc.guard(_client(kind, server), max_tokens=tokens, shrink=True)
     run(send(client, api, original))
@@ -281,7 +281,8 @@ def test_shrink_delivers_the_size_the_model_sees(server, kind, api, size, seen, 
         assert image.size == seen
         assert media == Image.MIME[image.format]
     assert len(data) < len(original)
-    assert (client.costcalc.spent_tokens, client.costcalc.shrunk_images) == (tokens, 1)
+    assert (client.costcalc.spent_tokens, client.costcalc.spent_usd, client.costcalc.shrunk_images) == (
+        tokens, Decimal(usd), 1)  # the same tokens as the original (and the README's figures)
 
 
 @pytest.mark.parametrize("kind, api", CALLS)
@@ -399,6 +400,20 @@ def test_a_request_that_never_left_is_not_spent(server, kind):
     assert unreachable.costcalc._reserved == 0  # nothing left held against the total
 
 
+@pytest.mark.parametrize("kind", ["openai", "openai-async"])
+def test_a_responses_call_without_input_carries_no_image(server, kind):
+    client = costcalc.guard(_client(kind, server), max_tokens=0, max_usd=0)
+
+    async def scenario():
+        result = client.responses.create(model="gpt-4o", previous_response_id="resp_0")
+        return await result if inspect.isawaitable(result) else result
+
+    run(scenario())
+    assert [(r.path, json.loads(r.body)) for r in server.received] == [
+        ("/v1/responses", {"model": "gpt-4o", "previous_response_id": "resp_0"})]
+    assert (client.costcalc.requests, client.costcalc.spent_tokens, client.costcalc.unpriced_requests) == (1, 0, 0)
+
+
 def test_identical_calls_each_count(server):
     size, tokens, _ = _small("openai")
     image = png(*size)
@@ -410,14 +425,14 @@ def test_identical_calls_each_count(server):
 
 @pytest.mark.parametrize("kind, api", CALLS)
 def test_batch_tier_halves_the_spend(server, kind, api):
-    size, tokens, usd = _small(kind)
+    size, _, usd = _small(kind)
     client = costcalc.guard(_client(kind, server), tier="batch")
     run(send(client, api, png(*size)))
     assert client.costcalc.spent_usd == usd / 2  # SPEC §7: Batch 50% off (OpenAI, Anthropic)
 
 
 def test_derived_clients_share_the_guard(server):
-    size, tokens, usd = _small("openai")
+    size, _, usd = _small("openai")
     client = costcalc.guard(_client("openai", server), total_usd=usd)
     derived = client.with_options(timeout=30)
     run(send(derived, "chat", png(*size)))

@@ -35,6 +35,26 @@ def test_without_the_sdk_a_one_line_install_hint(monkeypatch):
     assert len(lines) == 1 and "pip install 'costcalc[mcp]'" in lines[0]
 
 
+def test_output_path_beside_the_source_never_the_source(tmp_path):
+    """optimize_image's default name keeps the source's own suffix when the format is unchanged; a folder
+    output gets that name inside; the source (or a link to it) is refused (no SDK needed)."""
+    from costcalc.errors import OutputConflictError
+    from costcalc.mcp_server import output_path
+
+    source = tmp_path / "shot.JPEG"
+    source.write_bytes(b"x")
+    assert output_path(str(source), None, "JPEG") == tmp_path / "shot.costcalc.JPEG"
+    assert output_path(str(source), None, "PNG") == tmp_path / "shot.costcalc.png"
+    (tmp_path / "out").mkdir()
+    assert output_path(str(source), str(tmp_path / "out"), "JPEG") == tmp_path / "out" / "shot.costcalc.JPEG"
+    assert output_path(str(source), str(tmp_path / "new") + os.sep, "WEBP") == tmp_path / "new" / "shot.costcalc.webp"
+    assert output_path(str(source), str(tmp_path / "x.png"), "PNG") == tmp_path / "x.png"
+    os.symlink(source, tmp_path / "alias.jpg")
+    for same in (str(source), str(tmp_path / "." / "shot.JPEG"), str(tmp_path / "alias.jpg")):
+        with pytest.raises(OutputConflictError, match="is the source"):
+            output_path(str(source), same, "JPEG")
+
+
 def _text(result) -> str:
     return " ".join(block.text for block in result.content if getattr(block, "type", None) == "text")
 
@@ -57,11 +77,14 @@ def test_server_over_stdio(tmp_path):
     params = StdioServerParameters(command=sys.executable, args=["-m", "costcalc", "mcp"], cwd=str(tmp_path),
                                    env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})  # fmt: skip
 
+    log = tmp_path / "server-stderr.log"  # a real file: the test runner's sys.stderr may have no descriptor
+
     async def session_run() -> None:
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            with anyio.fail_after(30):
-                await _checks(session)
+        with log.open("w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+                with anyio.fail_after(30):
+                    await session.initialize()
+                    await _checks(session)
 
     async def _checks(session) -> None:
         listed = await session.list_tools()
@@ -148,4 +171,8 @@ def test_server_over_stdio(tmp_path):
         assert broken.is_error and "\n" not in _text(broken)
         assert not (await session.call_tool("price_image", {"path": "photo.jpg", "model": "gpt-4o"})).is_error
 
-    anyio.run(session_run)
+    try:
+        anyio.run(session_run)
+    except BaseException:
+        print(f"server stderr:\n{log.read_text() if log.exists() else ''}", file=sys.stderr)
+        raise

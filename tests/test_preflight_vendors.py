@@ -307,3 +307,35 @@ def test_cli_budget_for_several_models(tmp_path):
     assert result.exit_code == 0 and all(t <= 900 for t in row["tokens_after"].values())
     assert Image.open(tmp_path / "out" / "photo.jpg").size == (row["target_width"], row["target_height"])
 
+
+
+# ---------------------------------------------------------------- Qwen: a thin image just under max_pixels
+
+QWEN_RULES = [(m, d) for m in ("qwen3-vl-plus", "qvq-max") for d in costcalc.get_model(m).details]
+
+
+@quick
+@given(st.sampled_from(QWEN_RULES), st.integers(11, 400), st.floats(0.8, 1.05), st.booleans())
+def test_qwen_thin_images_near_max_pixels_are_planned_as_they_are_priced(pair, short, share, wide):
+    # 98 × 8975 on qvq-max: rounded to 112 × 8988 (over 1,003,520 px), the shrink (b < 1) grows the long side
+    # to 9576 and cuts the short one to 84: capped at the image, 84 × 8975 would be resized to 84 × 8988.
+    import numpy as np
+
+    from costcalc.pricing import batch
+
+    model, detail = pair
+    rule = costcalc.get_model(model).rule(detail)[1]
+    long = max(short, int(rule.max_pixels * share / short))
+    w, h = (long, short) if wide else (short, long)
+    sizing = rule.size(w, h)
+    bw, bh, _, tokens = batch.sizes(rule, np.array([w]), np.array([h]))
+    assert (int(bw[0]), int(bh[0]), int(tokens[0])) == (sizing.scaled_width, sizing.scaled_height, sizing.tokens)
+    if rule.reject(w, h, sizing) is None:
+        again = rule.size(sizing.scaled_width, sizing.scaled_height)
+        assert (again.scaled_width, again.scaled_height, again.tokens) == (sizing.scaled_width, sizing.scaled_height,
+                                                                           sizing.tokens)  # fmt: skip
+
+
+def test_qwen_thin_example():
+    p = plan(98, 8975, model="qvq-max")
+    assert (p.target_width, p.target_height) == (98, 8975) and p.tokens_after == 3 * 342 + 2  # 84 × 9576 / 28²

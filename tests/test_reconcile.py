@@ -273,6 +273,19 @@ def test_one_size_billed_off_the_rule_is_caught(tmp_path, repeat):
     assert "DISAGREES: bills not in step with the rule" in run(tmp_path / "log.jsonl").stdout
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_scattered_text_never_raises_a_false_alarm(seed):
+    """Honest bills whose text varies by hundreds of tokens: agree or unknown, never 'disagrees'."""
+    draw = random.Random(seed)
+    sizes = list(CLAUDE.items())
+    exchanges = []
+    for k in range(draw.choice([8, 40])):
+        size, tokens = draw.choice(sizes)
+        exchanges.append(Exchange(f"call {k}", claude(*size), claude_answer(tokens + draw.randrange(300))))
+    report = reconcile_exchanges(exchanges).models["claude-sonnet-4-5"]
+    assert report.agrees is not False, report
+
+
 def test_requests_without_images_pin_the_framing(tmp_path):
     """Text-only requests (prediction 0) give the fit its spread, so one image size suffices."""
     lines = [{"request": claude(1000, 1000), "response": claude_answer(round(1296 * 1.3) + 12)} for _ in range(3)]
@@ -402,17 +415,19 @@ def test_lines_that_cannot_be_priced_or_billed_are_skipped_with_reasons(tmp_path
         {"request": {"model": "gpt-4o", "messages": 5}, "response": chat_answer(300)},
         {"request": chat("gpt-4o", (512, 512, "high"))},
         {"request": "{not json", "response": chat_answer(300)},
+        {"request": chat("gpt-6-sol", (1024, 1024, "auto")), "response": chat_answer(1300)},  # multiplier unknown
     ]
     result = reconcile(write_lines(tmp_path / "log.jsonl", lines))
     reasons = [skip.reason for skip in result.skipped]
-    assert len(reasons) == 8
+    assert len(reasons) == 9
+    assert result.models["gpt-6-sol"].requests == 0 and "probe" in reasons[-1]
     for expected in ("rate limited", "no usage", "not a token count", "unknown model", "file", "'response'", "not JSON"):
         assert any(expected in reason for reason in reasons), (expected, reasons)
     assert result.models["gpt-4o"].agrees is True and result.models["gpt-4o"].skipped == 6
     assert result.models["gpt-nonsense"].requests == 0 and result.models["gpt-nonsense"].agrees is None
     cli_result = run(tmp_path / "log.jsonl")
     assert cli_result.exit_code == 1  # a model that could not be judged at all, none disagreeing
-    assert "Traceback" not in cli_result.output and cli_result.stderr.count("skipped:") == 8
+    assert "Traceback" not in cli_result.output and cli_result.stderr.count("skipped:") == 9
 
 
 @pytest.mark.parametrize("content, where", [

@@ -10,9 +10,16 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from ..pricing.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_fields
-from .report import _bytes, _csv_cell, format_usd, render_table, tokens_cell, total_basis
+from .report import (
+    _bytes,
+    _csv_cell,
+    format_usd,
+    render_table,
+    tokens_cell,
+    total_basis,
+)
 
-__all__ = ["TOP", "BatchWriter", "batch_table", "batch_summary"]
+__all__ = ["TOP", "BatchWriter", "batch_summary", "batch_table"]
 
 TOP = 10
 """How many requests the table shows: all of them when no more, else the costliest."""

@@ -160,8 +160,19 @@ def estimates_table(
             total += [tokens_cell(tokens, total_basis(bases)), "unknown" if unknown else format_usd(usd)]
         body.append(total)
     right = set(range(2, 2 + 2 * len(models)))
+    bases = set().union(*(total[3] for total in totals.values()))
+    legend = [text for basis, text in _LEGEND.items() if basis in bases]
+    lines = [*remarks, *legend]
     return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (
-        ["", *remarks] if remarks else []))  # fmt: skip
+        ["", *lines] if lines else []))  # fmt: skip
+
+
+_LEGEND = {
+    "maximum": "≤ N: a documented maximum; the bill is at most this (SPEC §6)",
+    "approximate": "≈ N: an approximation; the vendor publishes only approximate figures (SPEC §6)",
+    "flat": "flat: the vendor bills one fixed count per image (SPEC §6e)",
+}
+"""The line under an estimate table explaining each kind of figure that is not exact."""
 
 
 _MARKS = {"maximum": "≤ ", "approximate": "≈ "}
@@ -394,8 +405,9 @@ def _request_input(estimate) -> str:
     else:
         cached = f", {estimate.cached_tokens:,} of them cached" if estimate.cached_tokens else ""
         whole = f"input: {estimate.input_tokens:,} tokens (text + images){cached}, {format_usd(estimate.input_usd)}"
-    flags = [f"tier {estimate.tier}"] + (["long-context rate"] if estimate.long_context else [])
-    return f"{text}\n{whole}; {', '.join(flags)}"
+    flags = ([f"tier {estimate.tier}"] if estimate.tier != "standard" else []) + (
+        ["the long-context rate, for the whole request"] if estimate.long_context else [])
+    return f"{text}\n{whole}" + "".join(f"; {flag}" for flag in flags)
 
 
 def video_table(rows, models) -> str:

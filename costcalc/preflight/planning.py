@@ -267,7 +267,8 @@ def plan_many(
         before = [_sizing_or_none(p, width, height) for p in group]
         budget = _largest_within(group, width, height, max_tokens)
         base, seen = budget, [p.sizing(*budget) for p in group]
-    target, chosen, after, notes = _shared_target(group, base, seen)
+    origin = "the original" if max_tokens is None else f"{base[0]}×{base[1]} (the largest size within the budget)"
+    target, chosen, after, notes = _shared_target(group, base, seen, origin)
     notes += [_unknown_note(p) for p, a in zip(group, after) if a.tokens is None]
     if target == source:
         kept = [f"{p.model.name} ({p.rule.basis})" for p in group if type(p.rule) in _NO_RESIZE]
@@ -297,8 +298,9 @@ def plan_many(
     )
 
 
-def _shared_target(group: list[Pricer], base: tuple[int, int], seen: list[Sizing]):
-    """(target, the model whose size seen it is or None, each model's sizing of it, notes) for an image `base`.
+def _shared_target(group: list[Pricer], base: tuple[int, int], seen: list[Sizing], origin: str):
+    """(target, the model whose size seen it is or None, each model's sizing of it, notes) for an image `base`
+    (the source, or the budget size: `origin` in the notes).
 
     First the sizes seen, largest first: the first that every model re-prices
     to its tokens and size seen (`_check_shared`). Failing that, the note names
@@ -312,17 +314,17 @@ def _shared_target(group: list[Pricer], base: tuple[int, int], seen: list[Sizing
     order = sorted(owners, key=lambda size: (size[0] * size[1], max(size)), reverse=True)
     first = None
     for size in order:
-        after, problem = _check_shared(group, seen, size, owners[size])
+        after, problem = _check_shared(group, seen, size, owners[size], origin)
         if problem is None:
             return size, owners[size], after, []
         first = first or problem
     least = max(max(size) for size in order)  # a model seeing less than its own size seen fails the check
     for size in _aspect_kept_passing(group, base, seen, least):
-        after, problem = _check_shared(group, seen, size, "")
+        after, problem = _check_shared(group, seen, size, "", origin)
         if problem is None:
-            kept = "the original size is kept" if size == base else (
+            kept = f"{origin} is written as it is" if size == base else (
                 f"written at {size[0]}×{size[1]}, the smallest copy keeping the aspect ratio from which "
-                f"every model sees what it sees in the original")  # fmt: skip
+                f"every model sees what it sees in {origin}")  # fmt: skip
             return size, None, after, [f"{first}: {kept}"]
     raise AssertionError(f"{base} failed its own check")  # every rule sees an image as it is from itself
 
@@ -353,8 +355,8 @@ def _aspect_kept_passing(group: list[Pricer], base: tuple[int, int], seen: list[
     yield base
 
 
-def _check_shared(group: list[Pricer], seen: list[Sizing], size: tuple[int, int], owner: str):
-    """Each model's sizing of `size`, and None; or (None, why one model cannot take `size`)."""
+def _check_shared(group: list[Pricer], seen: list[Sizing], size: tuple[int, int], owner: str, origin: str):
+    """Each model's sizing of `size`, and None; or (None, why one model cannot take `size`, against `origin`)."""
     after = []
     where = f"at {size[0]}×{size[1]}" + (f" (what {owner} works from)" if owner else "")
     for pricer, before in zip(group, seen):
@@ -364,11 +366,11 @@ def _check_shared(group: list[Pricer], seen: list[Sizing], size: tuple[int, int]
         except CostcalcError as error:
             return None, f"{where} {name} rejects it ({error})"
         if (sizing.tokens, sizing.patches) != (before.tokens, before.patches):
-            return None, (f"{where} {name} costs {_count(sizing)} instead of {_count(before)} from the original")
+            return None, f"{where} {name} costs {_count(sizing)} instead of {_count(before)} from {origin}"
         dw, dh = abs(sizing.scaled_width - before.scaled_width), abs(sizing.scaled_height - before.scaled_height)
         if max(dw, dh) > SEEN_SLACK:
             return None, (f"{where} {name} sees {sizing.scaled_width}×{sizing.scaled_height} instead of "
-                          f"{before.scaled_width}×{before.scaled_height} from the original "
+                          f"{before.scaled_width}×{before.scaled_height} from {origin} "
                           f"({_count(sizing)} either way)")  # fmt: skip
         after.append(sizing)
     return after, None

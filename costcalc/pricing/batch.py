@@ -185,7 +185,7 @@ def _qwen(long: np.ndarray, short: np.ndarray, rule: QwenRule):
     # the capped size where it keeps to the input limits, else the image's own (as QwenRule.size)
     seen_long, seen_short = np.maximum(seen_long, seen_short), np.minimum(seen_long, seen_short)
     keep = small | (seen_short < rule.min_side) | (seen_long > rule.max_aspect * seen_short)
-    grew = np.flatnonzero(big & ((new_long > long) | (new_short > short)))  # rare: a thin image near max_pixels
+    grew = np.flatnonzero(big & ~keep & ((new_long > long) | (new_short > short)))  # rare: thin, near max_pixels
     for i in grew:  # the capped copy resized again, one by one (as QwenRule.size)
         again = qwen_size(int(seen_long[i]), int(seen_short[i]), f, most, rule.min_pixels)
         keep[i] |= sorted(again) != sorted((int(new_long[i]), int(new_short[i])))

@@ -32,19 +32,36 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from itertools import chain
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Self
 
 from ..errors import CostcalcError, RequestError, TableError, os_reason
 from .budget import MONEY, over_budget
 from .limits import Finding, Limit, load_limits
-from .request import RequestEstimate, _cite, _file_sizes, _no_constant, _parse_int, _show, count_request
-from .tables import Tables, default_tables
+from .request import (
+    RequestEstimate,
+    _cite,
+    _file_sizes,
+    _no_constant,
+    _parse_int,
+    _show,
+    count_request,
+)
+from .tables import Tables, check_tier, default_tables
 
-__all__ = ["BatchRow", "BatchSums", "BatchTotals", "BatchEstimate", "BatchRun", "count_batch", "KINDS",
-           "PRICED_ENDPOINTS"]  # fmt: skip
+__all__ = [
+    "KINDS",
+    "PRICED_ENDPOINTS",
+    "BatchEstimate",
+    "BatchRow",
+    "BatchRun",
+    "BatchSums",
+    "BatchTotals",
+    "count_batch",
+]  # fmt: skip
 
 KINDS = {
     "openai_batch": "OpenAI Batch input file",
@@ -293,11 +310,13 @@ class BatchRun:
         base_dir: str | os.PathLike | None = None,
         **options,
     ):
-        self._stream, self.name, self._owned = _open(source, name)
         if base_dir is None and isinstance(source, (str, os.PathLike)):
             base_dir = os.path.dirname(os.path.abspath(source))
         self._options = dict(options, model=model, tables=tables or default_tables(), limits=limits,
                              file_sizes=_file_sizes(file_sizes), base_dir=base_dir)  # fmt: skip
+        if tier is not None and tiers_supported():
+            check_tier(tier)
+        self._stream, self.name, self._owned = _open(source, name)
         self._head: list[bytes] = []
         try:
             self.kind, self._document = self._sniff()
@@ -320,7 +339,7 @@ class BatchRun:
         self._models: dict[str, int] = {}
         self._endpoints: dict[str, int] = {}
 
-    def __enter__(self) -> "BatchRun":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -341,7 +360,7 @@ class BatchRun:
 
     def _read(self, stream) -> Iterator[bytes]:
         try:
-            for raw in stream:  # not `yield from`: closing this generator would close the file
+            for raw in stream:  # noqa: UP028 (`yield from` would close the file when this generator is closed)
                 yield raw
         except OSError as error:
             raise RequestError(f"{self.name}: {os_reason(error)}") from None
@@ -355,28 +374,27 @@ class BatchRun:
         return None
 
     def _sniff(self) -> tuple[str, bool]:
-        """(kind, is a Message Batches document) from the first non-empty lines."""
+        """(kind, is a Message Batches document) from the first two non-empty lines."""
         first = self._nonblank()
         if first is None or first.startswith(_UTF16):
             return "payload", False  # empty, or UTF-16: count_request reads (or refuses) it whole
         first = first.removeprefix(_BOM)
         if _DOCUMENT_START.match(first):
             return "anthropic_batch", True
-        value = _json(first)
-        if isinstance(value, dict):
-            kind = _shape(value)
-            if kind is not None:
-                return kind
-            return ("log", False) if self._nonblank() is not None else ("payload", False)
-        second = self._nonblank()  # the first line is not an object: a pretty-printed document, or a bad line
-        if second is None:
-            return "payload", False
-        if _DOCUMENT_START.match(b"".join(self._head).removeprefix(_BOM).lstrip()):
-            return "anthropic_batch", True
-        value = _json(second)
-        if isinstance(value, dict):
-            return _shape(value) or ("log", False)
-        return "payload", False
+        values = [_json(first)]
+        second = self._nonblank()
+        if second is not None:
+            if not isinstance(values[0], dict) and _DOCUMENT_START.match(b"".join(self._head).removeprefix(_BOM)):
+                return "anthropic_batch", True  # a pretty-printed document
+            values.append(_json(second))
+        objects = [value for value in values if isinstance(value, dict)]
+        for value in objects:  # the first line may be a bad one: the second tells then
+            shape = _shape(value)
+            if shape is not None:
+                return shape
+        if second is None or not objects:
+            return "payload", False  # one request, on one line or pretty-printed
+        return "log", False
 
     def payload(self) -> bytes:
         """The whole file (kind `payload`): what `count_request` reads."""

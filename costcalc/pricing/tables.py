@@ -16,7 +16,7 @@ import datetime as _dt
 import os
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import cache
@@ -218,7 +218,7 @@ def _snapshot_patterns(snapshots: tuple[str, ...]) -> tuple[re.Pattern, ...]:
 
 @dataclass(frozen=True)
 class LongContext:
-    """The rates once a request's whole input exceeds `above` tokens (SPEC §7 long context); data only."""
+    """The rates of the whole request once its input exceeds `above` tokens (SPEC §7 long context; Price.rate)."""
 
     above: int
     usd_per_1m_input: Decimal
@@ -265,8 +265,8 @@ class Price:
     """Tiers besides standard: the row's own (genai-prices variants), then its vendor's defaults, in TIERS order."""
     cache: tuple[tuple[str, Decimal], ...] = ()
     """The vendor's cached-input rates as multiples of the input rate (CACHE_KINDS; a row's cached_input wins)."""
-    model: str = ""
-    """The model name the price was looked up for (for messages); '' for a bare row."""
+    model: str = field(default="", compare=False)
+    """The model name the price was looked up for (for messages); '' for a bare row. Not part of equality."""
 
     @property
     def offered(self) -> tuple[str, ...]:
@@ -336,7 +336,7 @@ def _cache_kind(cached: bool | str, model: str) -> str | None:
 
 
 def check_tier(tier: object) -> str:
-    """`tier` when it is one of TIERS; TierError naming them otherwise."""
+    """`tier` when it is one of TIERS (SPEC §7); TierError naming them otherwise (any model's own: Tables.check_tier)."""
     if isinstance(tier, str) and tier in TIERS:
         return tier
     raise TierError("costcalc", tier, TIERS)

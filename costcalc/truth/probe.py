@@ -169,9 +169,9 @@ class Fit:
 
 def _billed(patches: int, multiplier: Fraction) -> tuple[int, ...]:
     """ceil(patches × m) exactly, and one more where the product is whole (OpenAI's float rounding, SPEC §2a)."""
-    product = patches * multiplier
-    tokens = ceil(product)
-    return (tokens, tokens + 1) if product.denominator == 1 else (tokens,)
+    numerator, denominator = patches * multiplier.numerator, multiplier.denominator
+    tokens = -(-numerator // denominator)
+    return (tokens, tokens + 1) if numerator % denominator == 0 else (tokens,)
 
 
 def _zeros(value: int) -> int:
@@ -182,11 +182,11 @@ def _zeros(value: int) -> int:
 
 
 def _pick(values: Sequence[int], table: Any = None, unit: int | None = None) -> int:
-    """The value to write from values that bill alike: the table's, else the roundest (a round hundred or more,
-    then a multiple of `unit`, then most trailing zeros), else the smallest."""
+    """The value to write from values that bill alike: the table's, else a round thousand, else a multiple of
+    `unit` (vendors' edges are whole patches: 1568 = 56 × 28), else the smallest."""
     if table in values:
         return table
-    return max(values, key=lambda v: (_zeros(v) if _zeros(v) >= 2 else 0, bool(unit) and v % unit == 0, _zeros(v), -v))
+    return max(values, key=lambda v: (_zeros(v) >= 3, bool(unit) and v % unit == 0, -v))
 
 
 def _span(values: Sequence[int], open_top: bool = False) -> str:
@@ -567,6 +567,32 @@ class _PatchFit:
             return []
         budgets = sorted({h[1] for h in hypotheses})
         pool = self._budget_pool(budgets[0], budgets[-1], most)
+        hypotheses = _narrow(hypotheses, self._outcomes, pool, lambda size: self.ask(*size))
+        return self._split_budgets(hypotheses, _PATCH * most)
+
+    def _split_budgets(self, hypotheses: list, side: int) -> list:
+        """Tell apart budgets that grids cannot: images whose shrink crosses a whole patch at one budget and not
+        at the one below (floor(√(B·w/h)) steps up), within `side` px a side."""
+        budgets = sorted({h[1] for h in hypotheses} - {None})
+        if len(budgets) < 2:
+            return hypotheses
+        rng = random.Random(side * 7 + budgets[0])
+        pool = set()
+        for b in budgets[1:]:
+            found = 0
+            for _ in range(600):  # about one try in twelve crosses exactly at b
+                h = rng.randint(_PATCH, side)
+                low, high = _PATCH * b // h + 1, isqrt(side * b // h)
+                if low > high:
+                    continue
+                across = rng.randint(low, high)
+                w = -(-across * across * h // b)  # the least w with B·w/h ≥ across²
+                if w <= side and (b - 1) * w < across * across * h:  # ... and (B−1)·w/h < across²
+                    pool.update({(w, h), (h, w)})
+                    found += 1
+                    if found == 8:
+                        break
+        pool = [s for s in pool if s not in self.known and s[0] * s[1] <= MAX_PIXELS]
         return _narrow(hypotheses, self._outcomes, pool, lambda size: self.ask(*size))
 
     def _budget_pool(self, low: int, high: int, most: int) -> list[tuple[int, int]]:
@@ -598,16 +624,16 @@ class _PatchFit:
         hypotheses = self._filter(hypotheses, [s for s in self.known if usable(s)])
         rows = min((min(budgets) if pinned else safe) // k, k) - 1
         pool = set()
-        for c in limits:
-            for j in range(rows, max(rows - 4, -1), -1):
-                least = max(_PATCH * k + 1, (2 * c * (c - 1)) // (64 * j + 1) + 1)
-                for w in (least, least + 7, least * 3 // 2):
-                    h = ceil(Fraction((64 * j + 1) * w, 2 * c))
-                    if w <= LIMIT_SENTINEL and h < w and w * h <= MAX_PIXELS:
-                        pool.add((w, h))
+        for c in limits[1:]:  # an image billed one more row of patches exactly when the limit is c or more
+            for j in sorted({rows, rows - 1, rows - 2, rows // 2, rows // 4, 2, 1} - {0}, reverse=True):
+                crossing = _crossing(k, c, j)
+                if crossing and 0 < j <= rows:
+                    pool.add(crossing)
         rng = random.Random(k)
-        for _ in range(80):
-            w = rng.randint(_PATCH * k + 1, min(4 * _PATCH * k, LIMIT_SENTINEL))
+        for _ in range(160 if _PATCH * k < LIMIT_SENTINEL else 0):  # over the limit: a few rows, or any shape
+            w = rng.randint(_PATCH * k + 1, min(3 * _PATCH * k, LIMIT_SENTINEL))
+            rows_seen = rng.randint(1, min(k, 12))
+            pool.add((w, max(1, (_PATCH * rows_seen - rng.randint(0, 31)) * w // (_PATCH * k))))
             pool.add((w, rng.randint(1, w)))
         pool = [s for s in pool if s not in self.known and usable(s) and s[0] * s[1] <= MAX_PIXELS]
         return _narrow(hypotheses, self._outcomes, pool, lambda size: self.ask(*size))
@@ -633,6 +659,8 @@ class _PatchFit:
                 budgets = sorted({h[1] for h in left})
                 self.multipliers = sorted({h[2] for h in left})
         left = self.limit(k, budgets or [None], safe)
+        if left:
+            left = self._split_budgets(left, min(h[0] for h in left))
         if not left:
             raise _NoFit("the counts fit no pixel limit")
         limits = sorted({h[0] for h in left})
@@ -655,7 +683,9 @@ class _PatchFit:
         if safe >= k * k:
             return [None]
         if k * k > self.cap:
-            self.notes.append(f"any budget of {safe:,} patches or more bills alike below the {self.cap:,}-patch limit")
+            if safe < self.cap:
+                self.notes.append(f"no budget seen: any of {safe:,} patches or more bills alike "
+                                  f"up to the {self.cap:,}-patch limit")  # fmt: skip
             return [None]
         size = (_PATCH * k, _PATCH * k)
         tokens = self.ask(*size)
@@ -668,6 +698,7 @@ class _PatchFit:
                 for _ in range(200)}  # fmt: skip
         left = _narrow(hypotheses, self._outcomes, [s for s in pool if s[0] * s[1] <= MAX_PIXELS],
                        lambda size: self.ask(*size))  # fmt: skip
+        left = self._split_budgets(left, min(limits))
         if not left:
             raise _NoFit("the counts fit no patch budget")
         return sorted({h[1] for h in left})
@@ -703,6 +734,18 @@ class _PatchFit:
         return Fit("patch", "", params, equivalent, rule, tuple(self.notes))
 
 
+def _crossing(k: int, limit: int, rows: int) -> tuple[int, int] | None:
+    """A W × H image over every limit in bucket k whose short side, fitted, passes 32·rows px exactly when the
+    limit is `limit` or more: fit_within gives floor(H·L/W + 1/2), over 32·rows iff L ≥ (64·rows + 1)·W / (2H),
+    so (64·rows + 1)·W / (2H) must fall in (limit − 1, limit]. The narrowest such W (fewest pixels), or None."""
+    r = 64 * rows + 1
+    for w in range(_PATCH * k + 1, min(_PATCH * k + 4000, LIMIT_SENTINEL) + 1):
+        h = -(-r * w // (2 * limit))  # the least H with r·W / (2H) ≤ limit
+        if r * w > 2 * h * (limit - 1):
+            return (w, h) if h < w and w * h <= MAX_PIXELS else None
+    return None
+
+
 def _decimal_text(value: Fraction) -> str:
     """A decimal fraction as its shortest decimal text (1.37, 2, 0.125)."""
     text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
@@ -725,7 +768,8 @@ def _fit_claude(ask, table: ClaudeRule | None) -> Fit:
     q = ask(max_side, patch, "auto")  # one row: min(floor(edge / 28), max tokens) patches
     if not 1 <= q <= widest:
         raise _NoFit(f"a {max_side}×{patch} image counted {q} tokens: no edge limit explains it")
-    if ask(patch * q, patch, "auto") != q or (q < widest and ask(patch * (q + 1), patch, "auto") != q):
+    wider = patch * (q + 1) <= max_side  # else the widest image itself showed the next width resized
+    if patch * q <= max_side and ask(patch * q, patch, "auto") != q or wider and ask(patch * (q + 1), patch, "auto") != q:
         raise _NoFit(f"one-row images do not stop growing at {q} patches")
     edges = list(range(patch * q, patch * q + patch)) if q < widest else [patch * q]
     edge = _pick(edges, table.max_edge if table else None, patch)

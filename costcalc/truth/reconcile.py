@@ -33,18 +33,22 @@ implies are found, per request, by the first of these that applies:
    requests whose predictions differ; the intercept the median residual), so a
    few odd requests do not move it. The intercept is the text and framing a
    request carries besides its images (never below 0); image = total − intercept.
-   This needs requests whose predictions differ (several image sizes, or some
-   requests with no image).
-4. **bound** — where 3 finds no line: every request predicts the same count, or the bills do not
-   follow a line (text that varies a lot, or a rule off in shape, so the slope
-   is uncertain by more than half the tolerance), text and images cannot be
-   told apart: the whole prompts are an upper bound on the image tokens. The
-   verdict is then unknown (`agrees: null`) — unless even the whole prompts
-   fall short of the prediction, which no text can explain (`agrees: false`,
-   `upper_bound: true`).
-Residual framing left by method 2 is removed the same way as in 3 (the
+   The line is used only when it is sure: its slope's standard error (from the
+   bills' scatter, a scaled MAD) is within half the tolerance, and the median
+   bill of every image size lies on it (within half the tolerance, give or
+   take its scatter). This needs requests whose predictions differ (several
+   image sizes, or some requests with no image).
+4. **bound** — where 3 finds no sure line, text and images cannot be told
+   apart: every request predicts the same count, the text scatters too much,
+   or the bills are off the rule in shape (a cap, one size billed otherwise).
+   The whole prompts are then an upper bound on the image tokens. The verdict
+   is `agrees: false` when even they fall short of the prediction
+   (`upper_bound: true`), or when no one framing per request brings every
+   image size's median bill within the tolerance of the rule (a rule off in
+   shape); otherwise unknown (`agrees: null`).
+Residual framing left by method 2 is fitted the same way as in 3 (the
 intercept may then be negative: a text count slightly high), or left at 0
-where a line cannot be fitted.
+where no sure line is found.
 
 A constant per-request offset is therefore read as framing, never as a rule
 error: a rule that is off by a constant per image, in single-image requests, is
@@ -54,7 +58,11 @@ Verdict, per model: `ratio = billed image tokens / predicted`. The bills agree
 when they are within `TOLERANCE` (5%) of the prediction, or within one token per
 image (OpenAI's billing may differ from its formula by one token, SPEC §2a); a
 rule that is a ceiling (SPEC §6, `maximum`: Gemini 3) agrees with any bill at or
-below it. A line that cannot be joined, has no usage, answered an error, names
+below it. Where image tokens were fitted, the verdict must hold beyond the fit's
+uncertainty (3 standard errors, more with few requests: a false alarm costs more
+than an unknown); when the tolerance lies inside it the verdict is unknown.
+
+A line that cannot be joined, has no usage, answered an error, names
 no model or holds an image that cannot be priced is skipped, with the reason.
 """
 
@@ -97,10 +105,6 @@ MAX_SLOPE_PAIRS = 100_000
 
 MEDIAN_ERROR = 1.2533
 """The standard error of a median of n normal values, in standard deviations over √n (√(π/2))."""
-
-SHAPES = ("chat", "responses", "anthropic", "gemini")
-"""The answer shapes whose usage is read."""
-
 
 @dataclass(frozen=True)
 class Exchange:
@@ -535,13 +539,13 @@ def _noise(points: list[tuple[float, float]], groups: dict[float, list[float]],
            residuals: list[float], fitted: int) -> tuple[float, int]:  # fmt: skip
     """The bills' scatter (a scaled MAD) and its degrees of freedom.
 
-    Measured within requests of one prediction when those leave 5 degrees of
+    Measured within requests of one prediction when those leave 4 degrees of
     freedom or more (a rule off in shape does not inflate it), else around
     the line (`fitted` parameters spent); each corrected for what it spent.
     """
     repeated = {x: len(ys) for x, ys in groups.items() if len(ys) > 1}
     freedom = sum(n - 1 for n in repeated.values())
-    if freedom >= 5:
+    if freedom >= 4:
         spread = [(y - statistics.median(groups[x])) * math.sqrt(repeated[x] / (repeated[x] - 1))
                   for x, y in points if x in repeated]  # fmt: skip
     else:
@@ -689,7 +693,7 @@ def reconcile_exchanges(
         if unpriced:
             image = unpriced[0]
             reason = image.error or getattr(image, "note", None) or "its image tokens are unknown"
-            skip(Skip(exchange.where, f"{image.where}: {reason}", found))
+            skip(Skip(exchange.where, reason if reason.startswith(image.where) else f"{image.where}: {reason}", found))
             continue
         gathered = models.setdefault(found, _Model())
         gathered.bases.update(image.basis for image in estimate.images if image.basis)
@@ -733,7 +737,7 @@ def _judge(name: str, gathered: _Model, tolerance: float) -> ModelReconciliation
     predicted = sum(s.predicted for s in seen)
     images = sum(s.images for s in seen)
     billed = sum(s.billed for s in seen if s.method == "reported")
-    methods = {"reported"} if billed or any(s.method == "reported" for s in seen) else set()
+    methods = {"reported"} if any(s.method == "reported" for s in seen) else set()
     framing: list[tuple[float, int]] = []
     unseparated: list[str] = []  # groups whose text and images cannot be told apart
     misshapen: list[str] = []  # groups that no framing reconciles with the rule
