@@ -77,6 +77,8 @@ _EXPORTS = {
     "plan_many": "preflight.planning",
     "Optimized": "preflight.optimize",
     "optimize": "preflight.optimize",
+    "optimize_paths": "preflight.tree",
+    "OptimizeRow": "preflight.tree",
     # in the request path (SPEC §9)
     "guard": "guarding",
 }
@@ -125,6 +127,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     )
     from .guarding import guard
     from .inspection.headers import ImageInfo, inspect
+    from .preflight.tree import OptimizeRow, optimize_paths
     from .preflight.optimize import Optimized, optimize
     from .preflight.planning import MultiPlan, Plan, plan, plan_many
     from .pricing.audit import AuditRow, Totals, audit

@@ -533,21 +533,21 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     import json
 
     from .output.audit import Progress
-    from .output.report import mirror_line, mirror_summary
-    from .preflight.tree import MirrorTotals, mirror
+    from .output.report import optimize_line, optimize_summary
+    from .preflight.tree import OptimizeTotals, optimize_paths
 
     report = output
     tables = _tables(table_files)
     fmt = None if image_format == "keep" else image_format
     try:
         names = _models(tables, models, detail)
-        chunks = mirror(paths, outdir, model=names[0] if len(names) == 1 else tuple(names), detail=detail,
+        chunks = optimize_paths(paths, outdir, model=names[0] if len(names) == 1 else tuple(names), detail=detail,
                         max_tokens=max_tokens, format=fmt, quality=quality, keep_metadata=keep_metadata,
                         first_frame=first_frame, in_place=in_place, force=force, tables=tables, jobs=jobs,
                         recursive=recursive, globs=globs, excludes=excludes, hidden=hidden, strict=strict)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
-    totals = MirrorTotals()
+    totals = OptimizeTotals()
     out = sys.stdout
     progress = Progress(sys.stderr.isatty() and (bool(report) or not out.isatty()))
     if report == "json":
@@ -563,7 +563,7 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
                     text = json.dumps(row.as_dict(), ensure_ascii=False, allow_nan=False)
                     out.write(("\n    " if first else ",\n    ") + text)
                 else:
-                    out.write(mirror_line(row) + "\n")
+                    out.write(optimize_line(row) + "\n")
                 first = False
             progress.add(len(rows))
     except KeyboardInterrupt:
@@ -575,10 +575,10 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
         tail = json.dumps({"totals": totals.as_dict()}, indent=2, allow_nan=False)[1:-1].rstrip()
         out.write(("\n  ]," if not first else "],") + tail + "\n}\n")
     elif report is None:
-        out.write(("\n" if not first else "") + mirror_summary(totals) + "\n")
+        out.write(("\n" if not first else "") + optimize_summary(totals) + "\n")
     out.flush()
     if report:
-        click.echo(mirror_summary(totals), err=True)
+        click.echo(optimize_summary(totals), err=True)
     sys.exit(1 if totals.errors else 0)
 
 

@@ -22,7 +22,7 @@ from costcalc.cli import cli
 from costcalc.errors import OutputConflictError
 from costcalc.parallel import start_context
 from costcalc.preflight import resize, tree, write
-from costcalc.preflight.tree import mirror
+from costcalc.preflight.tree import optimize_paths
 from costcalc.pricing.video import extract_frames, plan_frame_folders
 
 TINY = {}
@@ -138,7 +138,7 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
         patch.setattr(tree, "atomic_write", spy)
         patch.setattr(os, "fsync", lambda fd: None)  # durability has its own test; here, paths (and speed)
         try:
-            rows = [row for chunk in mirror(chosen, outdir, model="gpt-4o", format=fmt, in_place=in_place,
+            rows = [row for chunk in optimize_paths(chosen, outdir, model="gpt-4o", format=fmt, in_place=in_place,
                                             force=True) for row in chunk]  # fmt: skip
         except (OutputConflictError, ValueError) as error:
             event("refused")
@@ -237,7 +237,7 @@ def test_a_file_is_on_disk_before_its_name_and_the_name_after(tmp_path, monkeypa
 
 def test_a_file_named_twice_is_written_once(tmp_path):
     photo(tmp_path / "src" / "p.jpg")
-    rows = [row for chunk in mirror([tmp_path / "src", tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+    rows = [row for chunk in optimize_paths([tmp_path / "src", tmp_path / "src"], tmp_path / "out", model="gpt-4o")
             for row in chunk]  # fmt: skip
     assert [(Path(r.path).name, r.status) for r in rows] == [("p.jpg", "written")]
 
@@ -247,7 +247,7 @@ def test_outputs_get_ordinary_permissions_from_the_umask(tmp_path, mask, mode):
     photo(tmp_path / "src" / "p.jpg")
     photo(tmp_path / "src" / "small.png", (64, 64), "PNG")  # copied, not re-encoded: same rule
     with umask(mask):
-        list(mirror([tmp_path / "src"], tmp_path / "out", model="gpt-4o"))
+        list(optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o"))
     for name in ("p.jpg", "small.png"):
         assert stat.S_IMODE(os.stat(tmp_path / "out" / name).st_mode) == mode
 
@@ -256,7 +256,7 @@ def test_in_place_keeps_the_originals_mode(tmp_path):
     source = photo(tmp_path / "src" / "p.jpg")
     os.chmod(source, 0o640)
     with umask(0o022):
-        rows = [r for chunk in mirror([tmp_path / "src"], tmp_path / "src", model="gpt-4o", in_place=True) for r in chunk]
+        rows = [r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "src", model="gpt-4o", in_place=True) for r in chunk]
     assert rows[0].status == "written" and Image.open(source).size == (1024, 768)
     assert stat.S_IMODE(os.stat(source).st_mode) == 0o640
 
@@ -290,7 +290,7 @@ def test_the_decode_bound_counts_a_baseline_jpeg_at_its_scaled_size(tmp_path, mo
     photo(tmp_path / "src" / "baseline.jpg", (2000, 2000))
     photo(tmp_path / "src" / "progressive.jpg", (2000, 2000), progressive=True)
     photo(tmp_path / "src" / "plain.png", (2000, 2000), "PNG")
-    rows = {Path(r.path).name: r for chunk in mirror([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+    rows = {Path(r.path).name: r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
             for r in chunk}  # fmt: skip
     assert rows["baseline.jpg"].status == "written"
     assert rows["progressive.jpg"].status == "error" and "progressive" in rows["progressive.jpg"].error
@@ -310,7 +310,7 @@ def test_any_exception_of_one_file_is_its_error_row(tmp_path, monkeypatch):
         return real(path, **options)
 
     monkeypatch.setattr(tree, "optimize", flaky)
-    rows = {Path(r.path).name: r for chunk in mirror([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+    rows = {Path(r.path).name: r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
             for r in chunk}  # fmt: skip
     assert rows["a.jpg"].status == "error" and "out of memory" in rows["a.jpg"].error
     assert rows["b.jpg"].status == "error" and rows["b.jpg"].error.endswith("RuntimeError: decoder exploded")

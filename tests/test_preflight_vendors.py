@@ -17,7 +17,7 @@ from costcalc.pricing.cost import price_size
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError
 from costcalc.preflight.planning import SEEN_SLACK, MultiPlan, Plan, aspect_size, plan, plan_many
-from costcalc.preflight.tree import MirrorRow, MirrorTotals
+from costcalc.preflight.tree import OptimizeRow, OptimizeTotals
 
 quick = settings(max_examples=150, deadline=None)
 
@@ -270,13 +270,13 @@ def test_unknown_tokens_still_plan_the_size_seen(tmp_path):
 
 
 def test_totals_sum_by_model_and_say_unknown():
-    totals = MirrorTotals()
+    totals = OptimizeTotals()
     for after in ({"a": 10, "b": 20}, {"a": 5, "b": None}):
-        totals.add(MirrorRow("p", "o", "written", 1, 1, 1, 1, 100, 50, dict(after), after))
+        totals.add(OptimizeRow("p", "o", "written", 1, 1, 1, 1, 100, 50, dict(after), after))
     assert totals.tokens_after == {"a": 15, "b": None} and totals.tokens_before == {"a": 15, "b": None}
-    single = MirrorTotals()
-    single.add(MirrorRow("p", "o", "written", 1, 1, 1, 1, 100, 50, None, 255))  # rejected before
-    single.add(MirrorRow("p", "o", "written", 1, 1, 1, 1, 100, 50, 765, 765))
+    single = OptimizeTotals()
+    single.add(OptimizeRow("p", "o", "written", 1, 1, 1, 1, 100, 50, None, 255))  # rejected before
+    single.add(OptimizeRow("p", "o", "written", 1, 1, 1, 1, 100, 50, 765, 765))
     assert (single.tokens_before, single.tokens_after, single.unknown_tokens_before) == (765, 1020, 1)
 
 

@@ -322,7 +322,7 @@ def _bytes(count: int) -> str:
     return f"{count} B"
 
 
-def mirror_line(row) -> str:
+def optimize_line(row) -> str:
     """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
     from ..inspection.walk import display_path
 
@@ -348,7 +348,7 @@ def _token_change(before, after) -> str:
     return f"{shown} → {'unknown' if after is None else f'{after:,}'}"
 
 
-def mirror_summary(totals) -> str:
+def optimize_summary(totals) -> str:
     """Totals of a preflight run: files by status, bytes and tokens before → after."""
     saved = totals.bytes_before - totals.bytes_after
     share = f" ({saved / totals.bytes_before:.0%} less)" if totals.bytes_before else ""

@@ -27,13 +27,13 @@ from .write import atomic_write, current_umask, file_mode, kept_mode
 from ..pricing.tables import Tables, default_tables
 from ..inspection.walk import Found, display_path, walk
 
-__all__ = ["MirrorRow", "MirrorTotals", "MIRROR_FIELDS", "Planned", "mirror", "plan_outputs", "check_destination"]
+__all__ = ["OptimizeRow", "OptimizeTotals", "OPTIMIZE_FIELDS", "Planned", "optimize_paths", "plan_outputs", "check_destination"]
 
 CHUNK = 4
 """Images per unit of work: small, so that Ctrl-C is answered within a few images."""
 
 
-class MirrorRow(NamedTuple):
+class OptimizeRow(NamedTuple):
     """One source image: where its output went, sizes, bytes and tokens before and after, or why not.
 
     status: written, up to date, skipped (left out by an option), or error.
@@ -61,17 +61,17 @@ class MirrorRow(NamedTuple):
     prevents a shared size, unknown tokens."""
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the fields of MIRROR_FIELDS."""
-        return dict(zip(MIRROR_FIELDS, self))
+        """A JSON-ready dict with the fields of OPTIMIZE_FIELDS."""
+        return dict(zip(OPTIMIZE_FIELDS, self))
 
 
-MIRROR_FIELDS = MirrorRow._fields
+OPTIMIZE_FIELDS = OptimizeRow._fields
 """The fields of one row in --nl and --json output, in order."""
 
 
 @dataclass
-class MirrorTotals:
-    """Running sums over mirror rows (bytes and tokens of the files written).
+class OptimizeTotals:
+    """Running sums over optimize rows (bytes and tokens of the files written).
 
     With several models the token sums are dicts by model; a sum with an unknown part (SPEC §2a) is None.
     """
@@ -88,7 +88,7 @@ class MirrorTotals:
     unknown_tokens_before: int = field(default=0)
     """Files written whose original the API (one of the models) would have rejected (no tokens before)."""
 
-    def add(self, row: MirrorRow) -> None:
+    def add(self, row: OptimizeRow) -> None:
         """Count one row."""
         self.files += 1
         if row.status == "written":
@@ -302,7 +302,7 @@ def _targets(sources: list[str], outdir: Path, format: str | None, walk_options)
             yield found, os.fspath(output)
 
 
-def mirror(
+def optimize_paths(
     sources: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
     *,
@@ -319,7 +319,7 @@ def mirror(
     jobs: int = 1,
     strict: bool = False,
     **walk_options,
-) -> Iterator[list[MirrorRow]]:
+) -> Iterator[list[OptimizeRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
 
     `model` may name several models: one file each image, which every model
@@ -339,34 +339,34 @@ def mirror(
     items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
                      force or in_place, tables.files, strict)  # fmt: skip
-    return map_chunks(_mirror_chunk, config, items, jobs=jobs, size=CHUNK)
+    return map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK)
 
 
-def _mirror_chunk(config: _Config, chunk: list[Planned]) -> list[MirrorRow]:
-    return [_mirror_one(config, item) for item in chunk]
+def _optimize_chunk(config: _Config, chunk: list[Planned]) -> list[OptimizeRow]:
+    return [_optimize_one(config, item) for item in chunk]
 
 
-def _mirror_one(config: _Config, item: Planned) -> MirrorRow:
+def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
     found, output, mode = item
     shown = found.display  # for messages; rows carry found.path, which round-trips (os.fsencode opens it)
     if found.problem is not None:
-        return MirrorRow(found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}")
+        return OptimizeRow(found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}")
     out = Path(output)
     try:
         if not config.force and _up_to_date(found.path, out):
-            return MirrorRow(found.path, output, "up to date")
+            return OptimizeRow(found.path, output, "up to date")
         tables = _tables(config.table_files)
         result = optimize(found.path, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
                           format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
                           first_frame=config.first_frame, tables=tables, strict=config.strict)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
-        return MirrorRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None))
+        return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None))
     try:
         atomic_write(out, result.data, mode)
     except OSError as error:
-        return MirrorRow(found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}")
+        return OptimizeRow(found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}")
     planned = result.plan
-    return MirrorRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
+    return OptimizeRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
                      result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
                      warning=result.warning, note=planned.note)  # fmt: skip
 

@@ -1007,7 +1007,7 @@ def probe(
     if api not in APIS:
         raise ProbeUsageError(f"api must be one of {', '.join(APIS)}, not {api!r}")
     if detail not in _DETAILS[api]:
-        raise ProbeUsageError(f"the {api} endpoint takes detail {', '.join(_DETAILS[api])}, not {detail!r}")
+        raise ProbeUsageError(f"--detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
     if key is None:
         key, names = key_for(api)
         if key is None:
@@ -1073,7 +1073,8 @@ def probe_report(result: ProbeResult) -> str:
             body.append([name, _shown(value), known, verdict])
         header = ["parameter", "measured", "table" if result.table is not None else "", ""]
         lines += ["", render_table([header], body, right=set())]
-        lines += [f"  {name}: {span} bill every size alike" for name, span in fit.equivalent.items()]
+        lines += [f"  {name}: any of {span} bills every size the same (kept: {_shown(fit.params[name])})"
+                  for name, span in fit.equivalent.items()]  # fmt: skip
         lines += [f"  note: {note}" for note in fit.notes]
     shown = result.measurements if not result.ok else [m for m in result.measurements if m.use == "check"]
     if shown:
@@ -1176,9 +1177,10 @@ def row_toml(result: ProbeResult) -> str:
                 kept.append(level)
         if "auto" not in entries:  # auto names a level (the table's, else the one measured)
             entries["auto"] = row.auto if same and row.auto != "auto" else fit.level
-    note = f"measured at detail {result.detail} ({fit.level}) with {result.requests} requests"
+    note = f"measured at detail {result.detail}" + (f" (level {fit.level})" if fit.level != result.detail else "")
+    note += f" with {result.requests} requests"
     if kept:
-        note += f"; {', '.join(kept)} as the shipped table gives it (not measured)"
+        note += f"; {', '.join(kept)}: as the shipped table gives {'it' if len(kept) == 1 else 'them'} (not measured)"
     if fit.scheme == "patch" and not same and result.detail == "auto":
         note += "; detail auto measured, stored as the level auto names"
     entries |= {"evidence": "measured", "note": note, "source": source, "date": result.date, "checked": result.date}

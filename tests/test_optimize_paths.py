@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
-from costcalc.preflight import write as mirror_module
+from costcalc.preflight import write as write_module
 from costcalc.cli import cli
-from costcalc.preflight.tree import mirror
+from costcalc.preflight.tree import optimize_paths
 from costcalc.preflight.write import atomic_write
 
 
@@ -143,8 +143,8 @@ def test_bad_files_do_not_stop_the_run(tmp_path):
 
 
 def test_workers_write_the_same_files(source, tmp_path):
-    list(mirror([source], tmp_path / "one", model="gpt-4o", jobs=1))
-    list(mirror([source], tmp_path / "two", model="gpt-4o", jobs=2))
+    list(optimize_paths([source], tmp_path / "one", model="gpt-4o", jobs=1))
+    list(optimize_paths([source], tmp_path / "two", model="gpt-4o", jobs=2))
     assert digest(tmp_path / "one") == digest(tmp_path / "two")
 
 
@@ -155,7 +155,7 @@ def test_atomic_write_leaves_nothing_on_interrupt(tmp_path, monkeypatch):
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mirror_module.os, "replace", interrupted)
+    monkeypatch.setattr(write_module.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old" and sorted(p.name for p in target.parent.iterdir()) == ["x.jpg"]
