@@ -1,6 +1,6 @@
 """Folder audit speed: `costcalc audit --nl` against a plain-Pillow audit and against the floor.
 
-    python benchmarks/bench_audit.py [--files 20000] [--tree DIR] [--repeat 3]
+    python benchmarks/bench_audit.py [--files 20000] [--tree DIR] [--repeat 3] [--baseline CHECKOUT]
 
 Builds a tree of mixed files (PNG, JPEG with EXIF and large APPn segments,
 WebP, still and animated GIF, a few broken ones), then times, as commands on the
@@ -93,10 +93,10 @@ def build_tree(root: Path, files: int, seed: int = 3) -> None:
         (folder / f"f{number:06d}.img").write_bytes(templates[number % len(templates)])
 
 
-def run(command: list[str]) -> tuple[float, float]:
+def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(seconds, peak resident MB of the command and the processes it waited for)."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -111,6 +111,9 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, help="reuse (or create) the tree here")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also time `costcalc audit` from another source checkout (e.g. a git worktree of an "
+                             "older commit), interleaved in the same run: before/after as a ratio")
     args = parser.parse_args()
     if args.build_only:
         build_tree(args.tree, args.files)
@@ -135,11 +138,16 @@ def main() -> None:
         "costcalc audit --nl -j1": [python, "-m", "costcalc", "audit", str(args.tree), "-m", "gpt-4o", "--nl", "-j1"],
         "costcalc audit --nl": [python, "-m", "costcalc", "audit", str(args.tree), "-m", "gpt-4o", "--nl"],
     }
+    envs: dict[str, dict] = {}
+    if args.baseline:  # the same commands, importing costcalc from the other checkout
+        for name in ("costcalc audit --nl -j1", "costcalc audit --nl"):
+            commands[f"baseline {name[9:]}"] = commands[name]
+            envs[f"baseline {name[9:]}"] = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
     run(commands["floor (4 KiB reads)"])  # warm the page cache
     results = {}
     for _ in range(args.repeat):
         for name, command in commands.items():  # interleaved, so drift hits every method alike
-            seconds, peak = run(command)
+            seconds, peak = run(command, envs.get(name))
             best = results.get(name, (float("inf"), 0.0))
             results[name] = (min(best[0], seconds), max(best[1], peak))
     files = sum(1 for _ in args.tree.rglob("*.img"))
@@ -148,6 +156,10 @@ def main() -> None:
     print(f"{'command':26} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8}")
     for name, (seconds, peak) in results.items():
         print(f"{name:26} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x {peak:8.0f}")
+    if args.baseline:
+        for name in ("audit --nl -j1", "audit --nl"):
+            ratio = results[f"baseline {name}"][0] / results[f"costcalc {name}"][0]
+            print(f"this checkout against the baseline, {name}: {ratio:.2f}x as fast")
     ours, peak = results["costcalc audit --nl"]
     met = pillow / ours >= 5 and ours / floor <= 3 and peak < 150
     print("goal (>= 5x Pillow, within 3x of the floor, peak < 150 MB):", "met" if met else "NOT met")

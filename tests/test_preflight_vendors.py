@@ -67,16 +67,15 @@ def test_one_model_plans_the_size_it_works_from(model, detail, source, written, 
     assert p.tokens_before == p.tokens_after == tokens and p.note is None
 
 
-def test_claude_file_is_written_at_1456_by_819():
-    runner = CliRunner()
-    with runner.isolated_filesystem():
-        with open("screen.png", "wb") as handle:
-            handle.write(photo((1920, 1080), "PNG"))
-        result = runner.invoke(cli, ["optimize", "screen.png", "-o", "out", "-m", "claude-sonnet-4-5", "--json"])
-        assert result.exit_code == 0, result.output
-        row = json.loads(result.stdout)["rows"][0]
-        assert Image.open("out/screen.png").size == (1456, 819)
-        assert (row["tokens_before"], row["tokens_after"]) == (1560, 1560)  # a single model: plain numbers
+def test_claude_file_is_written_at_1456_by_819(tmp_path):
+    (tmp_path / "screen.png").write_bytes(photo((1920, 1080), "PNG"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["optimize", str(tmp_path / "screen.png"), "-o", str(out), "-m",
+                                      "claude-sonnet-4-5", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["rows"][0]
+    assert Image.open(out / "screen.png").size == (1456, 819)
+    assert (row["tokens_before"], row["tokens_after"]) == (1560, 1560)  # a single model: plain numbers
 
 
 NO_RESIZE = ["gemini-3-pro-preview", "gemini-2.5-flash", "gemini-2.0-flash", "nova-2-lite", "nova-pro", "llama-4-scout"]
