@@ -25,6 +25,8 @@ _EXPORTS = {
     "LogReadError": "errors",
     "OutputConflictError": "errors",
     "PlanError": "errors",
+    "ProbeError": "errors",
+    "ProbeUsageError": "errors",
     "RequestError": "errors",
     "TableError": "errors",
     "TierError": "errors",
@@ -68,6 +70,8 @@ _EXPORTS = {
     "video_estimate": "pricing.video",
     "video_frames": "pricing.video",
     # truth (SPEC §8)
+    "ProbeResult": "truth.probe",
+    "probe": "truth.probe",
     "Reconciliation": "truth.reconcile",
     "reconcile": "truth.reconcile",
     # preflight
@@ -116,6 +120,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         LogReadError,
         OutputConflictError,
         PlanError,
+        ProbeError,
+        ProbeUsageError,
         RequestError,
         TableError,
         TierError,
@@ -148,4 +154,5 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         load_tables,
     )
     from .pricing.video import VideoEstimate, VideoFrame, video_estimate, video_frames
+    from .truth.probe import ProbeResult, probe
     from .truth.reconcile import Reconciliation, reconcile

@@ -1,6 +1,6 @@
 """`python -m costcalc`: the same as the `costcalc` command."""
 
-from .cli import main
+from .console import main  # Ctrl-C while the command loads exits 130 too
 
 if __name__ == "__main__":
     main()

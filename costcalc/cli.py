@@ -14,6 +14,7 @@ from functools import wraps
 import click
 
 from . import __version__
+from .console import interrupted
 from .errors import CostcalcError, InvalidSizeError
 from .pricing.tables import DETAILS, Tables
 
@@ -22,7 +23,8 @@ Exit codes:
   0  every image priced
   1  some image could not be priced (unreadable, not an image, rejected by the API's limits;
      damaged, with --strict)
-  2  bad arguments (unknown model, unsupported detail, bad --size, bad table file)
+  2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
+     unsupported detail, bad --size, bad table file)
   130  interrupted (Ctrl-C)"""
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")
@@ -95,6 +97,24 @@ def _max_usd(context, parameter, value):
         raise ArgumentError(f"--max-usd: {error}") from None
 
 
+def _fps(context, parameter, value):
+    """--fps: a finite rate over 0 (nan and inf pass click's range check), or a one-line usage error (SPEC §5)."""
+    if value is None:
+        return None
+    from .pricing.video import sampling_rate
+
+    try:
+        sampling_rate(value)
+    except ValueError as error:
+        raise ArgumentError(f"--fps: {str(error).removeprefix('fps ')}") from None
+    return value
+
+
+def _table_files(context, parameter, value):
+    """--tables / COSTCALC_TABLES without its empty entries (`::`, a trailing `:`), as PATH-like lists read."""
+    return tuple(name for name in value or () if name)
+
+
 def tables_option(command):
     """--tables FILE: your own model/price rows over the shipped ones."""
     return click.option(
@@ -103,6 +123,7 @@ def tables_option(command):
         multiple=True,
         type=click.Path(dir_okay=False),
         envvar="COSTCALC_TABLES",
+        callback=_table_files,
         metavar="FILE",
         help="A TOML file of your own models/prices over the shipped tables (repeatable; "
         "env COSTCALC_TABLES, separated by ':'). Format: see tables/models/README.md.",
@@ -154,9 +175,10 @@ def _interrupted(message: str = "interrupted"):
 def _text_streams() -> None:
     """Standard output writes a path's undecodable bytes back as those bytes (errors='surrogateescape').
 
-    A file named in Latin-1 comes in as os.fsdecode gives it ('caf\\udce9.png');
-    machine outputs (JSON, JSON lines, CSV) then carry the very bytes of its name,
-    so a program reading them can open the file (issue 9).
+    A file named in Latin-1 comes in as os.fsdecode gives it ('caf\\udce9.png'):
+    CSV carries the very bytes of its name; JSON and JSON lines write the escape
+    `\\udce9` (output.report.json_text), valid UTF-8 that json.loads and os.fsencode
+    turn back into those bytes. Either way a program can open the file (issue 9, 10).
     """
     for stream in (sys.stdout,):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -376,7 +398,8 @@ AUDIT_EXIT_CODES = """\b
 Exit codes:
   0  every file priced, within budget
   1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict)
-  2  bad arguments (unknown model, unsupported detail, unknown --limits edition)
+  2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
+     unsupported detail, unknown --limits edition)
   4  over budget (--max-tokens / --max-usd, for any model)
   5  over budget, and some files could not be priced
   130  interrupted (Ctrl-C)
@@ -480,27 +503,33 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
 OPTIMIZE_EXIT_CODES = """\b
 Exit codes:
   0  every image written or up to date
-  1  some images could not be written (unreadable, unsupported, animated without --first-frame, over budget)
-  2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place), or outputs
-     that would overwrite a source or another original, or two sources bound for one output; nothing written
+  1  some images could not be written (unreadable, damaged data that cannot be decoded, unsupported,
+     animated without --first-frame, over budget)
+  2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place, --max-tokens for a
+     model whose tokens are approximate or unknown), or outputs that would overwrite a source or another
+     original, or two sources bound for one output (or for a file and a folder of one name); nothing written
   130  interrupted (Ctrl-C); every file written so far is whole"""
 
 
 @cli.command(epilog=OPTIMIZE_EXIT_CODES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=str),
-              help="Folder to write into; the source tree is mirrored there.")
+              help="Folder to write into: a FILE goes straight in, a folder's tree is mirrored there.")
 @click.option("-m", "--model", "models", multiple=True, required=True, envvar="COSTCALC_MODEL", metavar="MODEL",
               help="Model the images are for (repeatable: one file every model sees as it would the original).")
 @click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
 @click.option("--max-tokens", type=click.IntRange(min=0),
-              help="Shrink further: the largest size costing at most N tokens (on every model).")
+              help="Shrink further: the largest size costing at most N tokens (on every model; refused for a "
+                   "model whose tokens are approximate).")
 @click.option("--format", "image_format", type=click.Choice(["keep", "jpeg", "webp", "png"]), default="keep",
               show_default=True, help="Output format.")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 85).")
 @click.option("--keep-metadata", is_flag=True, help="Keep ICC profile and EXIF (orientation is always applied).")
 @click.option("--first-frame", is_flag=True, help="Turn an animated GIF/WebP into its first frame.")
-@click.option("--in-place", is_flag=True, help="Allow OUTDIR to be a source folder: originals are replaced.")
+@click.option("--in-place", is_flag=True,
+              help="Allow OUTDIR to be a source folder: an original is replaced by its output of the same name. "
+                   "With --format the output's name differs (a.png → a.webp): it is written beside, and the "
+                   "original is kept.")
 @click.option("--force", is_flag=True, help="Redo outputs even when newer than their source.")
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
@@ -516,10 +545,14 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
              force, globs, excludes, recursive, hidden, output, strict, jobs, table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
-    The source tree is mirrored under OUTDIR (several PATHs each under their
-    own name). Outputs are upright, metadata is stripped, every file is
-    written whole or not at all, and originals are never touched unless
-    --in-place. An output newer than its source is skipped (--force redoes it).
+    A FILE is written straight into OUTDIR (OUTDIR/photo.jpg); a folder's
+    tree is mirrored under OUTDIR (with several PATHs, under the folder's own
+    name). Outputs are upright, metadata is stripped, every file is written
+    whole or not at all, and originals are never touched unless --in-place
+    (and then only replaced by an output of the very same name). An output
+    that would be larger than an original giving every model the same
+    tokens is that original, metadata stripped. An output newer than its
+    source is skipped (--force redoes it).
     With several -m, each image is written once, at the largest size any of
     them works from that gives every model its tokens from the original.
 
@@ -530,10 +563,8 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
       costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """
-    import json
-
     from .output.audit import Progress
-    from .output.report import optimize_line, optimize_summary
+    from .output.report import json_text, optimize_line, optimize_summary
     from .preflight.tree import OptimizeTotals, optimize_paths
 
     report = output
@@ -558,9 +589,9 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
             for row in rows:
                 totals.add(row)
                 if report == "nl":
-                    out.write(json.dumps(row.as_dict(), ensure_ascii=False, allow_nan=False) + "\n")
+                    out.write(json_text(row.as_dict()) + "\n")
                 elif report == "json":
-                    text = json.dumps(row.as_dict(), ensure_ascii=False, allow_nan=False)
+                    text = json_text(row.as_dict())
                     out.write(("\n    " if first else ",\n    ") + text)
                 else:
                     out.write(optimize_line(row) + "\n")
@@ -572,7 +603,7 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
         sys.exit(130)
     progress.done()
     if report == "json":
-        tail = json.dumps({"totals": totals.as_dict()}, indent=2, allow_nan=False)[1:-1].rstrip()
+        tail = json_text({"totals": totals.as_dict()}, indent=2)[1:-1].rstrip()
         out.write(("\n  ]," if not first else "],") + tail + "\n}\n")
     elif report is None:
         out.write(("\n" if not first else "") + optimize_summary(totals) + "\n")
@@ -587,7 +618,8 @@ Exit codes:
   0  every image priced, within budget and the request limits
   1  some images could not be priced, or the request breaks a limit (image count, payload size);
      a batch file or log: also a request that could not be read or priced, or a batch limit broken
-  2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model)
+  2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model,
+     a --tier the model lacks: a batch file's too, before any line is priced)
   4  over budget (--max-tokens / --max-usd; a batch file: its totals; unpriced images or an unknown price fail it)
   5  over budget, and some images unpriced or a limit broken
   130  interrupted (Ctrl-C)"""
@@ -643,9 +675,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
       costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
-    import json
-
-    from .output.report import request_table
+    from .output.report import json_text, request_table
     from .pricing.request import budget_problems, count_request
 
     tables = _tables(table_files)
@@ -680,7 +710,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
                   "over": problems}  # fmt: skip
         document = {**estimate.as_dict(), "budget": budget}
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
+        click.echo(json_text(document, indent=2))
     elif output:
         _emit(estimate.as_dict()["images"], output)
     else:
@@ -762,7 +792,8 @@ Exit codes:
               help="Model to price for; repeat for several side by side.")
 @click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS))
 @click.option("--every", type=click.IntRange(min=1), metavar="N", help="Send every Nth frame (seed 001: 50).")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), metavar="F", help="Send F frames a second (default 1).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), metavar="F", callback=_fps,
+              help="Send F frames a second (default 1; above the clip's rate: every frame).")
 @click.option("--frames", type=click.IntRange(min=1), metavar="K", help="Send K frames spread evenly.")
 @click.option("--max-side", type=click.IntRange(min=1), metavar="PX", help="Frames are resized to fit PX × PX before sending.")
 @click.option("--extract", "outdir", type=click.Path(file_okay=False, path_type=str), metavar="OUTDIR",
@@ -832,17 +863,20 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
 def limits(output):
     """The API's input rules, by edition, with their sources (checked by `costcalc audit`).
 
+    Rows of scope `size` are the size limits in the model rules (edition
+    `model table`): sides, aspect ratio, patches a model's API rejects.
+
     \b
     Examples:
       costcalc limits
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
     from .output.report import render_table
-    from .pricing.limits import limit_editions, limit_providers, load_limits
+    from .pricing.limits import limit_editions, limit_providers, load_limits, size_limits
 
     rows = [load_limits(edition, provider=provider).rules
             for provider in limit_providers() for edition in limit_editions(provider=provider)]  # fmt: skip
-    listed = [rule for edition in rows for rule in edition.values()]
+    listed = [rule for edition in rows for rule in edition.values()] + size_limits()  # the model rules' own (issue 10)
     if output:
         _emit([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
                for rule in listed], output)  # fmt: skip
@@ -889,8 +923,7 @@ def reconcile(files, model, output, table_files):
       costcalc reconcile calls.jsonl
       costcalc reconcile batch-input.jsonl batch-output.jsonl --json
     """
-    import json
-
+    from .output.report import json_text
     from .truth.reconcile import reconcile as reconcile_files
     from .truth.reconcile import reconcile_table
 
@@ -904,7 +937,7 @@ def reconcile(files, model, output, table_files):
     except CostcalcError as error:
         raise ArgumentError(str(error)) from None
     if output == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+        click.echo(json_text(result.as_dict(), indent=2))
     else:
         click.echo(reconcile_table(result))
     shown = 20
@@ -975,9 +1008,8 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
       costcalc probe -m gpt-6-sol -d high --write gpt-6-sol.toml
       costcalc probe -m my-model --api openai --base-url http://localhost:8000/v1 --json
     """
-    import json
-
     from .errors import ProbeError, ProbeUsageError, UnknownModelError
+    from .output.report import json_text
     from .preflight.write import atomic_write
     from .truth.probe import key_for, probe_report, resolve_api, row_toml
     from .truth.probe import probe as run_probe
@@ -1000,7 +1032,7 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
     except ProbeError as error:
         raise click.ClickException(str(error)) from None
     if output == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+        click.echo(json_text(result.as_dict(), indent=2))
     else:
         click.echo(probe_report(result))
     if row_file and result.ok:
@@ -1019,9 +1051,4 @@ def main() -> None:
     try:
         cli.main(prog_name="costcalc")
     except KeyboardInterrupt:  # outside a command (while parsing, or on the way out)
-        try:
-            sys.stderr.write("\ninterrupted\n")
-            sys.stdout.flush()
-        except BaseException:  # a second Ctrl-C, a closed pipe: exit all the same
-            pass
-        os._exit(130)
+        interrupted()

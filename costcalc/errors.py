@@ -22,6 +22,7 @@ __all__ = [
     "BudgetExceeded",
     "VideoError",
     "OutputConflictError",
+    "OutputFormatError",
     "DecodeLimitError",
     "LogReadError",
     "ProbeError",
@@ -30,6 +31,7 @@ __all__ = [
     "GuardError",
     "os_reason",
     "file_kind",
+    "json_kind",
 ]
 
 
@@ -65,19 +67,32 @@ class UnsupportedDetailError(CostcalcError, ValueError):
 class UnpublishedRuleError(CostcalcError, ValueError):
     """A known model (or detail level) whose vendor publishes no image-token rule (SPEC §2b, §6): never a borrowed number."""
 
-    def __init__(self, model: str, detail: object, note: str = "") -> None:
+    def __init__(self, model: str, detail: object, note: str = "", provider: str | None = None) -> None:
+        """`provider`: the vendor of the model's row, which says how the rule can be measured (SPEC §8)."""
         self.model = model
         self.detail = detail
         self.note = note
+        self.provider = provider
         why = f" ({note})" if note else ""
-        message = (
-            f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does not "
-            f"guess — a probe of the vendor's token-counting endpoint (`costcalc probe`, once available) can measure it"
-        )
+        message = (f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does "
+                   f"not guess — {_measure_hint(model, provider)}")  # fmt: skip
         super().__init__(message)
 
     def __reduce__(self):  # keep the fields across processes
         return _rebuild, (type(self), self.args, vars(self))
+
+
+def _measure_hint(model: str, provider: str | None) -> str:
+    """How an unpublished rule can be measured (SPEC §8): `costcalc probe` at the token-counting endpoints it
+    speaks (OpenAI, Anthropic, Gemini), else `costcalc reconcile` with the bills of requests already sent."""
+    from .truth.probe import _PROVIDER_API  # on the error path only
+
+    reconcile = "`costcalc reconcile` with logged requests and their answers measures what the API bills"
+    if provider in _PROVIDER_API:
+        return f"`costcalc probe -m {model}` measures it at the vendor's free token-counting endpoint"
+    if provider:
+        return f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
+    return f"`costcalc probe -m MODEL` measures it (OpenAI, Anthropic and Gemini models), or {reconcile}"
 
 
 class InvalidSizeError(CostcalcError, ValueError):
@@ -105,14 +120,18 @@ class InvalidImageError(CostcalcError, ValueError):
 
 
 class UnsupportedFormatError(ImageRejectedError, InvalidImageError):
-    """A recognised image format that the API does not accept: rule `formats` (and still an InvalidImageError)."""
+    """A recognised image format whose header costcalc does not read: rule `formats` (and still an InvalidImageError).
+
+    The words claim no vendor's rule (issue 10): some APIs take TIFF or BMP
+    (Qwen), some refuse them (OpenAI, SPEC §3); costcalc cannot size either way.
+    """
 
     def __init__(self, format: str, where: str = "") -> None:
         self.format = format
         prefix = f"{where}: " if where else ""
         message = (
-            f"{prefix}{format} is not accepted by the API (PNG, JPEG, WEBP, non-animated GIF); "
-            f"convert it, e.g. to PNG or JPEG"
+            f"{prefix}costcalc reads PNG, JPEG, WEBP and GIF headers; {format} is not one of them "
+            f"(convert it, e.g. to PNG or JPEG)"
         )
         super().__init__(message, "formats")
 
@@ -157,6 +176,10 @@ class OutputConflictError(CostcalcError, ValueError):
 
     Raised while planning, before any file is written; the message names both paths.
     """
+
+
+class OutputFormatError(CostcalcError, ValueError):
+    """An output file name whose extension names no format optimize writes (.jpg, .jpeg, .png, .webp, .gif)."""
 
 
 class TierError(CostcalcError, ValueError):
@@ -220,3 +243,13 @@ def file_kind(mode: int) -> str:
         if test(mode):
             return name
     return "a special file"
+
+
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words (never Python's): null, true, a string, a number, a list."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    for kind, name in ((str, "a string"), ((int, float), "a number"), ((list, tuple), "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return "not a JSON value"

@@ -23,9 +23,10 @@ from pathlib import Path
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from .errors import CostcalcError, ImageReadError, OutputConflictError, RequestError, os_reason
+from .errors import CostcalcError, ImageReadError, OutputConflictError, OutputFormatError, RequestError, os_reason
 
-__all__ = ["INSTALL_HINT", "build_server", "optimize_image", "output_path", "price_image", "price_request", "serve"]
+__all__ = ["INSTALL_HINT", "argument_errors", "build_server", "optimize_image", "output_path", "price_image",
+           "price_request", "serve"]
 
 INSTALL_HINT = "costcalc mcp needs the MCP SDK (mcp>=2): pip install 'costcalc[mcp]'"
 """The one line `costcalc mcp` prints when the SDK is missing."""
@@ -93,13 +94,21 @@ def optimize_image(
     """Write `path` at the size `model` works from (or the largest within `max_tokens`); the file and its figures.
 
     The output format is the source's, or the one `output`'s suffix names
-    (.jpg, .png, .webp); the file is written whole or not at all (atomic_write).
+    (.jpg, .jpeg, .png, .webp, .gif; any other is an OutputFormatError, never
+    JPEG bytes under a .tiff name); the file is written whole or not at all (atomic_write).
     """
     from .preflight.optimize import optimize
     from .preflight.write import atomic_write
 
     output = output or None
-    wanted = None if output is None or os.path.isdir(output) else _SUFFIX_FORMATS.get(Path(output).suffix.lower())
+    wanted = None
+    if output is not None and not os.path.isdir(output) and not output.endswith(("/", os.sep)):
+        suffix = Path(output).suffix
+        wanted = _SUFFIX_FORMATS.get(suffix.lower())
+        if wanted is None:
+            named = f"its extension {suffix} names" if suffix else "it has no extension, so it names"
+            raise OutputFormatError(f"output {output}: {named} no format optimize_image writes; end it with .jpg, "
+                                    f".jpeg, .png, .webp or .gif, or with / for a folder")  # fmt: skip
     if output is not None:
         output_path(path, output, wanted or "JPEG")  # refuse the source before any work
     result = optimize(path, model=model, detail=detail, max_tokens=max_tokens,
@@ -122,6 +131,7 @@ def optimize_image(
         "bytes_before": result.bytes_before,
         "bytes_after": result.bytes_after,
         "warning": result.warning,
+        "note": result.note,
     }
 
 
@@ -132,6 +142,35 @@ def price_request(payload: dict | str, *, model: str | None = None, base_dir: st
     if not isinstance(payload, (dict, str)):
         raise RequestError(f"payload: a JSON object or JSON text, not {type(payload).__name__}")
     return count_request(payload, model=model, base_dir=base_dir).as_dict()
+
+
+_JSON_KINDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean", "list": "an array",
+               "tuple": "an array", "dict": "an object", "NoneType": "null"}  # fmt: skip
+
+
+def argument_errors(errors: list[dict]) -> str:
+    """pydantic's errors() for a tool's arguments as one line: `model should be a valid string (got an integer)`,
+    never its multi-line report with a documentation URL (an MCP client shows the text to a model as is)."""
+    wrong: dict[str, list[str]] = {}
+    got: dict[str, str] = {}
+    for error in errors:
+        where = ".".join(str(part) for part in (error.get("loc") or ("arguments",))[:1])
+        text = str(error.get("msg") or "is not valid")
+        wrong.setdefault(where, [])
+        if text not in wrong[where]:
+            wrong[where].append(text)
+        if "input" in error and error.get("type") != "missing":
+            got[where] = _JSON_KINDS.get(type(error["input"]).__name__, type(error["input"]).__name__)
+    parts = []
+    for where, texts in wrong.items():
+        if texts == ["Field required"]:
+            parts.append(f"{where} is required")
+            continue
+        wanted = [t.removeprefix("Input should be ") for t in texts]
+        said = (" should be " + " or ".join(wanted)) if all(t.startswith("Input should be ") for t in texts) \
+            else ": " + "; ".join(texts)  # fmt: skip
+        parts.append(f"{where}{said}" + (f" (got {got[where]})" if where in got else ""))
+    return "invalid arguments: " + "; ".join(" ".join(part.split()) for part in parts)
 
 
 def _one_line(error: BaseException) -> str:
@@ -154,14 +193,27 @@ def _tool_errors(tool_error: type[Exception]) -> Iterator[None]:
 def build_server():
     """The MCPServer with costcalc's three tools (imports the `mcp` SDK: ModuleNotFoundError without it)."""
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
     from mcp.types import ToolAnnotations
-    from pydantic import Field
+    from pydantic import Field, ValidationError
 
     from . import __version__
     from .pricing.tables import DETAILS
 
-    server = MCPServer("costcalc", version=__version__, instructions=_INSTRUCTIONS, log_level="WARNING")
+    class Server(MCPServer):
+        """MCPServer whose argument errors are one line (argument_errors), not pydantic's report."""
+
+        async def call_tool(self, name, arguments, context=None):
+            """MCPServer.call_tool, with an argument validation failure reworded."""
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as error:
+                cause = error.__cause__
+                if isinstance(error, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                    raise
+                raise ToolError(f"Error executing tool {name}: {argument_errors(cause.errors())}") from cause
+
+    server = Server("costcalc", version=__version__, instructions=_INSTRUCTIONS, log_level="WARNING")
     details = ", ".join(DETAILS)
     Model = Annotated[str, Field(description="Model name as the API takes it (e.g. gpt-4o, claude-sonnet-4-5); "
                                              "`costcalc models` lists them")]  # fmt: skip
@@ -190,7 +242,8 @@ def build_server():
         max_tokens: Annotated[int | None, Field(ge=0, description="Largest size within this many tokens "
                                                                   "(default: same tokens as the original)")] = None,
         output: Annotated[str | None, Field(description="File or folder to write (default: <name>.costcalc.<ext> "
-                                                        "beside the source); a .jpg/.png/.webp name picks the format")] = None,
+                                                        "beside the source); a .jpg/.jpeg/.png/.webp/.gif name picks "
+                                                        "the format, any other extension is refused")] = None,
         detail: Detail = "auto",
     ) -> dict[str, Any]:
         """Write the image at the size the model works from (or the largest within max_tokens), upright and

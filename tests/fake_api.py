@@ -80,6 +80,7 @@ class Patch:
     """SPEC §1b: 32 px patches within a pixel limit and an optional budget, times an exact decimal multiplier.
 
     `levels` maps a detail level to (max_dimension, patch_budget or None); `auto` names the level auto means.
+    `floats`: take ceil(patches × m) in binary floats, as OpenAI's billing may (2500 × 1.2 → 3001, SPEC §2a).
     """
 
     multiplier: str
@@ -87,6 +88,7 @@ class Patch:
     auto: str
     max_patches: int = 30000
     patch: int = 32
+    floats: bool = False
 
     def tokens(self, detail: str, width: int, height: int) -> int:
         """Image tokens for one image at one detail level (Rejected over max_patches, or for a level it lacks)."""
@@ -107,6 +109,8 @@ class Patch:
         patches = ceil(w / p) * ceil(h / p)
         if patches > self.max_patches:
             raise Rejected(f"the image needs {patches} patches; the limit is {self.max_patches}")
+        if self.floats:
+            return ceil(patches * float(self.multiplier))
         return ceil(patches * Fraction(Decimal(self.multiplier)))
 
 
@@ -198,13 +202,18 @@ def _text_tokens(text: str) -> int:
 class FakeAPI:
     """The fake vendor API: `with FakeAPI(models) as api:` serves on 127.0.0.1 until the block ends.
 
-    `requests` lists every request answered: (endpoint, model, size or None, detail).
+    `requests` lists every request answered: (endpoint, model, size or None, detail). With `throttle=N`,
+    every Nth request is refused with HTTP 429 and `Retry-After: 0` instead (counted in `throttled`).
     """
 
-    def __init__(self, models: dict | None = None, *, key: str = KEY, overhead: int = 7, port: int = 0):
+    def __init__(self, models: dict | None = None, *, key: str = KEY, overhead: int = 7, port: int = 0,
+                 throttle: int = 0):
         self.models = dict(DEFAULT_MODELS if models is None else models)
         self.key = key
         self.overhead = overhead
+        self.throttle = throttle
+        self.throttled = 0
+        self._arrived = 0
         self.requests: list[tuple[str, str, tuple[int, int] | None, str | None]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
@@ -217,7 +226,7 @@ class FakeAPI:
 
     def start(self) -> "FakeAPI":
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)  # quick to stop
         self._thread.start()
         return self
 
@@ -300,16 +309,24 @@ def _handler(api: FakeAPI):
         def log_message(self, *args):  # quiet
             pass
 
-        def _answer(self, status: int, document: dict) -> None:
+        def _answer(self, status: int, document: dict, headers: dict | None = None) -> None:
             data = json.dumps(document).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            with api._lock:
+                api._arrived += 1
+                refuse = api.throttle and api._arrived % api.throttle == 0
+                api.throttled += bool(refuse)
+            if refuse:
+                return self._answer(429, {"error": {"message": "Rate limit reached"}}, {"Retry-After": "0"})
             path = self.path.split("?", 1)[0]
             gemini = re.fullmatch(r"/v1beta/models/([^/:]+):countTokens", path)
             if path == "/v1/responses/input_tokens":

@@ -186,6 +186,7 @@ def test_fuzzed_arguments_never_print_a_traceback(pool, data):
         return  # opening a FIFO with no writer waits, as `cat` does
     runner = CliRunner()
     env = {"COSTCALC_MODEL": None, "COSTCALC_TABLES": None}
+    env |= dict.fromkeys(("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"))  # probe: offline
     cwd = os.getcwd()
     os.chdir(pool["cwd"][0])
     try:

@@ -84,7 +84,7 @@ def test_non_seekable_stream():
     ],
 )
 def test_other_formats_are_named_and_refused(fmt, data):
-    with pytest.raises(costcalc.UnsupportedFormatError, match=f"{fmt} is not accepted.*convert") as caught:
+    with pytest.raises(costcalc.UnsupportedFormatError, match=f"reads PNG, JPEG, WEBP and GIF headers; {fmt} is not one of them.*convert") as caught:
         inspect(data)
     assert caught.value.format == fmt
 

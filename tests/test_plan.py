@@ -10,6 +10,9 @@ from costcalc.errors import PlanError
 from costcalc.preflight.planning import aspect_size, plan
 
 PAIRS = [(m.name, level) for m in list_models() for level, rule in m.rules if rule.basis != "unknown"]  # priceable
+# a budget is searched by size only where every size is priced surely (approximate rules refuse it: test_optimize_edges)
+BUDGET_PAIRS = [(m.name, level) for m in list_models() for level, rule in m.rules
+                if rule.basis not in ("unknown", "approximate")]  # fmt: skip
 sides = st.one_of(st.integers(1, 3000), st.sampled_from([512, 513, 768, 769, 2048, 2049, 4096]), st.integers(1, 9000))
 
 
@@ -29,7 +32,7 @@ def test_same_tokens_plan_reprices_to_the_original(pair, w, h):
     assert priced(name, detail, p.target_width, p.target_height) == p.tokens_before == p.tokens_after
 
 
-@given(st.sampled_from(PAIRS), sides, sides, st.integers(0, 6000))
+@given(st.sampled_from(BUDGET_PAIRS), sides, sides, st.integers(0, 6000))
 def test_budget_plans_hold_the_budget_and_are_maximal(pair, w, h, budget):
     name, detail = pair
     try:

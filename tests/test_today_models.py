@@ -179,7 +179,8 @@ def test_video_frames_priced_with_unknown_tokens(tmp_path):
 
 def test_gpt_5_6_is_gpt_5_6_sol():
     alias, sol = get_model("gpt-5.6"), get_model("gpt-5.6-sol")
-    assert (alias.name, alias.family) == ("gpt-5.6", "gpt-5.6-sol") and alias.rules == sol.rules
+    # one model, one name (hunt #8): `-m gpt-5.6 -m gpt-5.6-sol` prices it once
+    assert (alias.name, alias.family) == ("gpt-5.6-sol", "gpt-5.6-sol") and alias.rules == sol.rules
     assert get_model("openai/gpt-5.6").family == "gpt-5.6-sol"
     assert get_price("gpt-5.6").usd_per_1m_input == get_price("gpt-5.6-sol").usd_per_1m_input == Decimal("5.00")
     # 2048 × 2048 at high: the 2,500-patch budget, 1600 × 1600 (SPEC §1b worked example), × 1.2 = 3,000

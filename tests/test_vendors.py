@@ -212,7 +212,9 @@ NAMES = [
 @pytest.mark.parametrize("name, family", NAMES)
 def test_names_as_people_write_them(name, family):
     model = get_model(name)
-    assert model.family == family and model.name == name.strip().lower()
+    assert model.family == family
+    # one name per model (issue 10 hunt #8): the row's own, or a dated snapshot's, prefixes and suffixes gone
+    assert model.name == family or model.name.startswith(family) and model.name in name.strip().lower()
 
 
 @pytest.mark.parametrize(

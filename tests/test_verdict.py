@@ -288,24 +288,26 @@ def test_machine_outputs_name_a_latin1_file_so_that_a_program_can_open_it(tmp_pa
     path = os.fsdecode(name)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8"}
 
-    def run(*args, machine=True) -> bytes:
+    def run(*args, raw=False) -> bytes:
         done = subprocess.run([sys.executable, "-m", "costcalc", *args], capture_output=True, env=env, timeout=60)
         assert b"Traceback" not in done.stderr and done.returncode == 0, done.stderr
-        assert (b"caf\xe9.png" in done.stdout) == machine  # the raw byte, not the text \\xe9
+        assert (b"caf\xe9.png" in done.stdout) == raw  # CSV: the raw byte; JSON: the escape \\udce9 (valid UTF-8)
         return done.stdout
 
     def opens(found: str) -> None:
         with open(os.fsencode(found), "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
 
-    text = lambda data: data.decode("utf-8", "surrogateescape")  # as a Python program reads it back
-    for line in text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--nl")).splitlines():
+    text = lambda data: data.decode("utf-8", "surrogateescape")  # as a Python program reads CSV back
+    strict = lambda data: data.decode("utf-8")  # JSON is UTF-8, always (hunt #7)
+    for line in strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--nl")).splitlines():
         opens(json.loads(line)["path"])
-    opens(json.loads(text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--json")))["rows"][0]["path"])
-    opens(next(csv.DictReader(io.StringIO(text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--csv")))))["path"])
-    opens(json.loads(text(run("estimate", path, "-m", "gpt-4o", "--json")))[0]["source"])
-    opens(next(csv.DictReader(io.StringIO(text(run("estimate", path, "-m", "gpt-4o", "--csv")))))["source"])
-    opens(json.loads(text(run("optimize", os.fsdecode(folder), "-o", os.fsdecode(tmp_path / "out"), "-m", "gpt-4o",
-                              "--nl")))["path"])  # fmt: skip
-    table = run("audit", os.fsdecode(folder), "-m", "gpt-4o", machine=False).decode("utf-8")  # for people
+    opens(json.loads(strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--json")))["rows"][0]["path"])
+    opens(next(csv.DictReader(io.StringIO(text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--csv",
+                                                   raw=True)))))["path"])  # fmt: skip
+    opens(json.loads(strict(run("estimate", path, "-m", "gpt-4o", "--json")))[0]["source"])
+    opens(next(csv.DictReader(io.StringIO(text(run("estimate", path, "-m", "gpt-4o", "--csv", raw=True)))))["source"])
+    opens(json.loads(strict(run("optimize", os.fsdecode(folder), "-o", os.fsdecode(tmp_path / "out"), "-m", "gpt-4o",
+                                "--nl")))["path"])  # fmt: skip
+    table = run("audit", os.fsdecode(folder), "-m", "gpt-4o").decode("utf-8")  # for people
     assert "caf\\xe9.png" in table

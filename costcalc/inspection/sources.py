@@ -11,7 +11,7 @@ import binascii
 import os
 import re
 from base64 import b64decode
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from ..errors import ImageReadError, InvalidImageError
 from .headers import HEAD_BYTES, ImageInfo, inspect_path, inspect_reader
@@ -70,7 +70,9 @@ def inspect_local(url: str, where: str, base: str | os.PathLike | None = None) -
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             raise ImageReadError(f"{where}: file URL on another host ({parts.netloc})")
-        path = unquote(parts.path)
+        # percent-escapes are bytes (RFC 8089, RFC 3986 §2.1): file:///caf%E9.png is the Latin-1 name,
+        # decoded as the system decodes file names (undecodable bytes kept as surrogates, PEP 383)
+        path = os.fsdecode(unquote_to_bytes(parts.path))
     else:
         path = url
     if "\0" in path:

@@ -5,16 +5,17 @@ read, in a worker process if there are any); the command writes `header()`,
 the chunks in order, then `footer()`. Nothing keeps more than one chunk.
 
 Machine formats (CSV, JSON, JSON lines) carry each path as walked: a name that
-is not UTF-8 keeps its bytes as surrogates, which the command writes back as
-the same bytes (errors='surrogateescape'), so a program can open the file from
-the output. The table for people shows such bytes as \\xNN.
+is not UTF-8 keeps its bytes as surrogates (os.fsdecode). JSON writes each as
+its escape `\\udcXX` (`report.json_safe`), so the output stays valid UTF-8 and
+json.loads then os.fsencode give the name's bytes back; CSV, plain text,
+carries the bytes themselves (errors='surrogateescape'). Either way a program
+can open the file from the output. The table for people shows such bytes as \\xNN.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 import time
 from json.encoder import encode_basestring
@@ -22,7 +23,7 @@ from typing import Sequence, TextIO
 
 from ..inspection.walk import display_path
 from ..pricing.audit import AUDIT_FIELDS, AuditRow, Totals
-from .report import format_usd, render_table
+from .report import basis_legend, format_usd, json_safe, json_text, render_table, tokens_cell, total_basis
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
 
@@ -37,10 +38,11 @@ def _number(value: int | None) -> str:
 def json_line(row: AuditRow) -> str:
     """`json.dumps(row.as_dict(), ensure_ascii=False)`, the same text, built about twice as fast.
 
-    Positional on purpose (the hot path of --nl and --json); a test holds it to json.dumps.
+    Positional on purpose (the hot path of --nl and --json); a test holds it to json.dumps. Pass the
+    text through `json_safe` before writing it (a path that is not UTF-8 holds surrogates).
     """
     (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error, warning, tier) = row  # fmt: skip
+     applied, tokens, usd, rule, error, warning, tier, basis) = row  # fmt: skip
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -48,7 +50,8 @@ def json_line(row: AuditRow) -> str:
         f'"animated": {"null" if animated is None else "true" if animated else "false"}, '
         f'"orientation": {_number(orientation)}, "bytes": {_number(size)}, "applied_detail": {_text(applied)}, '
         f'"tokens": {_number(tokens)}, "usd": {"null" if usd is None else repr(float(usd))}, '
-        f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}, "tier": {_text(tier)}}}'
+        f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}, "tier": {_text(tier)}, '
+        f'"basis": {_text(basis)}}}'
     )
 
 
@@ -76,7 +79,7 @@ class _Lines(_Format):
     """--nl: one JSON object per file and model."""
 
     def render(self, rows):
-        return "".join(json_line(row) + "\n" for row in rows)
+        return json_safe("".join(json_line(row) + "\n" for row in rows))
 
 
 class _Csv(_Format):
@@ -101,7 +104,7 @@ class _Json(_Format):
         return '{\n  "rows": ['
 
     def render(self, rows):
-        return "".join(",\n    " + json_line(row) for row in rows)
+        return json_safe("".join(",\n    " + json_line(row) for row in rows))
 
     def first(self, text):
         return text[1:]  # no comma before the first row
@@ -109,7 +112,7 @@ class _Json(_Format):
     def footer(self, totals, extra):
         document = {"totals": {name: t.as_dict() for name, t in totals.by_model.items()}, **extra}
         rows_close = "\n  ]," if totals_files(totals) else "],"
-        return rows_close + json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)[1:-1].rstrip() + "\n}\n"
+        return rows_close + json_text(document, indent=2)[1:-1].rstrip() + "\n}\n"
 
 
 class _Table(_Format):
@@ -141,8 +144,8 @@ class _Table(_Format):
         cells, reason = [], None
         shown = display_path(first.path)
         for row, width in zip(rows, self.widths):
-            if row.status == "priced":
-                tokens = "unknown" if row.tokens is None else f"{row.tokens:,}"  # SPEC §2a: multiplier unpublished
+            if row.status == "priced":  # `≤ 1,120`, `≈ 800` (SPEC §6); unknown: multiplier unpublished (SPEC §2a)
+                tokens = tokens_cell(row.tokens, row.basis or "exact")
                 cells.append(f"{tokens:>{width}}  {format_usd(row.usd):>{self.USD}}")
             else:
                 cells.append(f"{row.status:>{width}}  {(row.rule or ''):>{self.USD}}")
@@ -161,18 +164,21 @@ def totals_files(totals: Totals) -> int:
 
 
 def totals_table(totals: Totals) -> str:
-    """Per-model totals: files by status, tokens, USD; then rejections by rule."""
+    """Per-model totals: files by status, tokens (`≤`/`≈` as sure as their least sure part), USD; then
+    rejections by rule, and what `≤` and `≈` mean."""
     header = [["model", "files", "priced", "rejected", "unreadable", "skipped", "tokens", "USD"]]
     body, rules = [], []
     for name, t in totals.by_model.items():
         usd = "unknown" if t.unknown_price or t.unknown_tokens else format_usd(t.usd)
-        tokens = "unknown" if t.unknown_tokens else f"{t.tokens:,}"  # an unpublished multiplier (SPEC §2a)
+        tokens = "unknown" if t.unknown_tokens else tokens_cell(t.tokens, total_basis(t.bases))  # SPEC §2a, §6
         body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped)), tokens, usd])
         if t.rules:
             rules.append(f"{name} rejected by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in sorted(t.rules.items())))
         if t.unknown_tokens:  # SPEC §2a: accepted, sized and counted in patches, but not in tokens
             rules.append(f"{name}: tokens unknown for {t.unknown_tokens:,} priced files: its image-token multiplier "
                          f"is not published; `costcalc probe -m {name}` measures it")
+    bases = set().union(*(t.bases for t in totals.by_model.values()))
+    rules += basis_legend(bases)
     text = render_table(header, body, right=set(range(1, 8)))
     return text + ("\n" + "\n".join(rules) if rules else "")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import heapq
-import json
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -13,7 +12,9 @@ from ..pricing.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_fie
 from .report import (
     _bytes,
     _csv_cell,
+    counted,
     format_usd,
+    json_text,
     render_table,
     tokens_cell,
     total_basis,
@@ -25,10 +26,6 @@ TOP = 10
 """How many requests the table shows: all of them when no more, else the costliest."""
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
 class BatchWriter:
     """Writes a file's rows as they are priced: `json` (one document), `nl`, `csv`; None keeps the TOP costliest."""
 
@@ -36,7 +33,7 @@ class BatchWriter:
         self.output, self.out, self.first, self.count = output, out, True, 0
         self._top: list[tuple[tuple, BatchRow]] = []
         if output == "json":
-            out.write(json.dumps(head, indent=2, ensure_ascii=False, allow_nan=False)[:-2] + ',\n  "rows": [')
+            out.write(json_text(head, indent=2)[:-2] + ',\n  "rows": [')
         elif output == "csv":
             self._csv = csv.DictWriter(out, fieldnames=row_fields(), lineterminator="\n")
             self._csv.writeheader()
@@ -45,9 +42,9 @@ class BatchWriter:
         """One request's row."""
         self.count += 1
         if self.output == "json":
-            self.out.write(("\n    " if self.first else ",\n    ") + _dumps(row.as_dict()))
+            self.out.write(("\n    " if self.first else ",\n    ") + json_text(row.as_dict()))
         elif self.output == "nl":
-            self.out.write(_dumps(row.as_dict()) + "\n")
+            self.out.write(json_text(row.as_dict()) + "\n")
         elif self.output == "csv":
             self._csv.writerow({key: _csv_cell(value) for key, value in row.as_dict().items()})
         else:
@@ -69,7 +66,7 @@ class BatchWriter:
     def end(self, tail: dict[str, Any]) -> None:
         """Close a JSON document with `tail` (totals, findings, budget)."""
         if self.output == "json":
-            rest = json.dumps(tail, indent=2, ensure_ascii=False, allow_nan=False)[1:-1].rstrip()
+            rest = json_text(tail, indent=2)[1:-1].rstrip()
             self.out.write(("\n  ]," if not self.first else "],") + rest + "\n}\n")
         self.out.flush()
 
@@ -100,8 +97,9 @@ def batch_table(rows: list[BatchRow], count: int) -> str:
 
 def _sums(sums: BatchSums) -> str:
     basis = total_basis(sums.bases)
-    text = (f"{sums.requests:,} requests priced, {sums.images:,} images" + (f" ({sums.unpriced:,} unpriced)"
-            if sums.unpriced else "") + f"; {tokens_cell(sums.image_tokens, basis)} image tokens, "
+    text = (f"{counted(sums.requests, 'request')} priced, {counted(sums.images, 'image')}"
+            + (f" ({sums.unpriced:,} unpriced)" if sums.unpriced else "")
+            + f"; {tokens_cell(sums.image_tokens, basis)} image tokens, "
             f"{format_usd(sums.usd)}")  # fmt: skip
     if getattr(sums, "input_tokens", None) is not None:
         text += f"; whole input {tokens_cell(sums.input_tokens, basis)} tokens, {format_usd(sums.input_usd)}"
@@ -111,7 +109,7 @@ def _sums(sums: BatchSums) -> str:
 def batch_summary(name: str, kind: str, tier: str, tier_note: str | None, totals: BatchTotals) -> str:
     """The file, its kind and size, the sums per model (when more than one) and the total at the tier priced."""
     unread = f", {totals.errors:,} could not be read or priced" if totals.errors else ""
-    lines = [f"{name}: {KINDS[kind]}, {totals.requests:,} requests{unread}; {_bytes(totals.bytes)}"]
+    lines = [f"{name}: {KINDS[kind]}, {counted(totals.requests, 'request')}{unread}; {_bytes(totals.bytes)}"]
     if len(totals.models) > 1:
         lines += [f"  {model}: {_sums(sums)}" for model, sums in totals.models.items()]
     at = f"at standard prices ({tier_note})" if tier_note else f"at the {tier} tier"

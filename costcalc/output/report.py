@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
@@ -18,6 +19,10 @@ __all__ = [
     "estimate_row",
     "error_row",
     "format_usd",
+    "basis_legend",
+    "json_safe",
+    "json_text",
+    "counted",
     "render_table",
     "to_csv",
     "to_json",
@@ -81,14 +86,39 @@ def format_usd(usd: Decimal | None) -> str:
     return f"${whole}.{cents.ljust(2, '0')}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: os.fsdecode's stand-in for a byte of a name that is not UTF-8 (U+DC80-U+DCFF), or one a
+payload's JSON wrote as an escape. UTF-8 cannot carry it; JSON can, as an escape."""
+
+
+def json_safe(text: str) -> str:
+    """JSON text whose lone surrogates are written as their `\\udcXX` escapes, so the text is valid UTF-8.
+
+    They can only stand inside JSON strings, so the escape is exact: json.loads gives the same string back,
+    and os.fsencode of a path gives back the very bytes of a name that is not UTF-8 (issue 10, hunt #7).
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """The one JSON writer of every command: `json.dumps` (no NaN or Infinity: ValueError, issue 9), non-ASCII
+    as itself, lone surrogates escaped (`json_safe`)."""
+    return json_safe(json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False))
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 image`, `2 images`, `1,000 images`: a count with its noun in the right number."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def to_json(rows: Sequence[dict]) -> str:
     """One JSON document: a list of row objects (NaN or Infinity raise ValueError: they are not JSON; issue 9)."""
-    return json.dumps(list(rows), indent=2, ensure_ascii=False, allow_nan=False)
+    return json_text(list(rows), indent=2)
 
 
 def to_lines(rows: Iterable[dict]) -> str:
     """JSON lines: one compact object per row, each line ending in a newline."""
-    return "".join(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
+    return "".join(json_text(row) + "\n" for row in rows)
 
 
 def to_csv(rows: Iterable[dict], fields: Sequence[str] = ESTIMATE_FIELDS) -> str:
@@ -161,8 +191,7 @@ def estimates_table(
         body.append(total)
     right = set(range(2, 2 + 2 * len(models)))
     bases = set().union(*(total[3] for total in totals.values()))
-    legend = [text for basis, text in _LEGEND.items() if basis in bases]
-    lines = [*remarks, *legend]
+    lines = [*remarks, *basis_legend(bases)]
     return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (
         ["", *lines] if lines else []))  # fmt: skip
 
@@ -173,6 +202,11 @@ _LEGEND = {
     "flat": "flat: the vendor bills one fixed count per image (SPEC §6e)",
 }
 """The line under an estimate table explaining each kind of figure that is not exact."""
+
+
+def basis_legend(bases) -> list[str]:
+    """The lines under a table saying what its `≤`, `≈` and flat figures mean, for the bases it shows (SPEC §6)."""
+    return [text for basis, text in _LEGEND.items() if basis in bases]
 
 
 _MARKS = {"maximum": "≤ ", "approximate": "≈ "}
@@ -351,7 +385,9 @@ def _token_change(before, after) -> str:
 def optimize_summary(totals) -> str:
     """Totals of a preflight run: files by status, bytes and tokens before → after."""
     saved = totals.bytes_before - totals.bytes_after
-    share = f" ({saved / totals.bytes_before:.0%} less)" if totals.bytes_before else ""
+    share = ""
+    if totals.bytes_before:  # growth (a --format conversion can grow) is `44% more`, never `-44% less`
+        share = f" ({abs(saved) / totals.bytes_before:.0%} {'less' if saved >= 0 else 'more'})"
     unknown = f" (+{totals.unknown_tokens_before} rejected before)" if totals.unknown_tokens_before else ""
     before, after = totals.tokens_before, totals.tokens_after
     if isinstance(after, dict):  # several models: a line each
@@ -362,7 +398,7 @@ def optimize_summary(totals) -> str:
         tokens = f"tokens {_total(before)}{unknown} → {_total(after)}"
     return (
         f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
-        f"{totals.skipped:,} skipped, {totals.errors:,} errors\n"
+        f"{totals.skipped:,} skipped, {totals.errors:,} {'error' if totals.errors == 1 else 'errors'}\n"
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
         f"{tokens}"
     )
@@ -387,7 +423,7 @@ def request_table(estimate) -> str:
     bases = {image.basis for image in estimate.images if image.tokens is not None}
     overall = "approximate" if "approximate" in bases else "maximum" if "maximum" in bases else "exact"
     return (
-        f"{table}\n\n{estimate.model}: {len(estimate.images):,} images, {estimate.unpriced:,} unpriced; "
+        f"{table}\n\n{estimate.model}: {counted(len(estimate.images), 'image')}, {estimate.unpriced:,} unpriced; "
         f"{tokens_cell(estimate.image_tokens, overall)} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
         f"\n{_request_input(estimate)}"
     )

@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO, Sequence
 
-from ..errors import ImageReadError
+from ..errors import CostcalcError, ImageReadError
 from ..errors import os_reason
 from ..inspection.headers import inspect
 from .planning import MultiPlan, Plan, plan
-from .resize import render
+from .resize import render, strip_metadata
 from ..pricing.tables import Model, Tables
 
 __all__ = ["Optimized", "optimize", "read_source"]
@@ -37,6 +37,8 @@ class Optimized:
     plan: Plan | MultiPlan
     warning: str | None = None
     """The defect of a damaged source read anyway (ImageInfo.warning); None when whole."""
+    note: str | None = None
+    """The plan's note (Plan.note), and why the original itself was written when a copy came out larger."""
 
     @property
     def mime(self) -> str:
@@ -87,16 +89,37 @@ def optimize(
     The source gets the verdict every command gives it (pricing.verdict), less
     what this repairs (animated with `first_frame`; the patch limit with
     `max_tokens`; the byte limit, since the output is what is sent); with
-    `strict` a damaged source raises InvalidImageError.
+    `strict` a damaged source raises InvalidImageError. A damaged source
+    whose data cannot be decoded raises InvalidImageError saying so; any
+    error raised after the header is read carries the source's `warning`.
+
+    Never larger than the source for nothing: when the source itself gives
+    every model the tokens of the copy (always, without `max_tokens`), is in
+    the output format, still and whole, and the copy comes out larger, the
+    source is the output (metadata stripped unless kept; its orientation tag
+    kept), and `note` says so.
     """
     data, label = read_source(source)
     info = inspect(data, name=label)
-    _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
-    planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
-                   orientation=info.orientation, tables=tables)  # fmt: skip
-    target = (planned.target_width, planned.target_height)
-    encoded, out_format = render(data, info, target, format=format, quality=quality,
-                                 keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+    try:
+        _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
+        planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
+                       orientation=info.orientation, tables=tables)  # fmt: skip
+        target = (planned.target_width, planned.target_height)
+        encoded, out_format = render(data, info, target, format=format, quality=quality,
+                                     keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+    except CostcalcError as error:
+        if info.warning and getattr(error, "warning", None) is None:
+            error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
+        raise
+    notes = [planned.note]
+    if out_format == info.format and not info.animated and info.warning is None and _source_costs_the_same(planned):
+        original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
+        if len(original) < len(encoded):
+            upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
+            notes.append(f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
+                         f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger")  # fmt: skip
+            encoded, target = original, upright
     return Optimized(
         data=encoded,
         format=out_format,
@@ -108,7 +131,19 @@ def optimize(
         bytes_after=len(encoded),
         plan=planned,
         warning=info.warning,
+        note="; ".join(filter(None, notes)) or None,
     )
+
+
+def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
+    """Whether the source as it is gives every model the tokens the planned copy does: always for a same-tokens plan
+    (SPEC §4); for a budget plan, when each model's tokens before and after are known and equal."""
+    if planned.max_tokens is None:
+        return True
+    before, after = planned.tokens_before, planned.tokens_after
+    if not isinstance(after, dict):
+        before, after = {None: before}, {None: after}
+    return all(tokens is not None and before.get(name) == tokens for name, tokens in after.items())
 
 
 def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None) -> None:

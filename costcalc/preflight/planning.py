@@ -20,7 +20,12 @@ A token budget: the largest size keeping the aspect ratio whose cost is at most
 N (for every model named); cost is not monotone in size (2049 × 513 costs more
 than 2048 × 512), so every long side up to the original's is priced, at once,
 with the batch path. The file is then written at the size the model works from
-for that size, which costs the same and is never larger.
+for that size, which costs the same and is never larger. Only a rule that
+prices every size exactly can be searched so: a model whose tokens are
+approximate (SPEC §6: Nova 1, Llama 4 on a host, Gemini 2.x) refuses a budget
+with a PlanError (its figure for a tiny copy promises nothing), and one whose
+count does not depend on the size (a flat count, or Gemini 3's maximum) meets
+a budget at every size or at none.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from ..pricing.geometry import fit_within
 from ..pricing.rules import FlatRule, GeminiTileRule, Llama4Rule, NearestRule, Sizing
 from ..pricing.tables import Model, Tables
 
-__all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "SEARCH_LIMIT"]
+__all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
+           "SEARCH_LIMIT"]
 
 SEARCH_LIMIT = 1 << 20
 """Long sides searched for a budget plan; a longer original is first scaled to this."""
@@ -416,8 +422,7 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     fits = np.ones(w.shape, dtype=bool)
     alone = []  # each model's cheapest accepted cost, for the message
     for pricer in group:
-        if pricer.rule.basis == "unknown":
-            raise PlanError(f"max_tokens cannot be checked on {pricer.model.name}: {_unknown_note(pricer)}")
+        _check_budget_rule(pricer)
         _, _, units, tokens = batch.sizes(pricer.rule, w, h)
         accepted = ~batch.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
         own = (tokens <= max_tokens) & accepted
@@ -426,15 +431,45 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     if not fits.any():
         for pricer, possible, cheapest in alone:
             if not possible:
+                anywhere = f" ({pricer.rule.basis}, at any size)" if isinstance(pricer.rule, FlatRule) else ""
                 raise PlanError(
                     f"no size of {width}×{height} costs {max_tokens:,} tokens or less on {pricer.model.name} at "
-                    f"detail {pricer.applied_detail}: the cheapest costs {cheapest:,}"
+                    f"detail {pricer.applied_detail}: the cheapest costs {cheapest:,}{anywhere}"
                 )
         names = ", ".join(p.model.name for p in group)
         raise PlanError(f"no one size of {width}×{height} keeps {names} each within {max_tokens:,} tokens "
                         f"(each alone can be, at different sizes); optimize for them separately")  # fmt: skip
     index = int(np.flatnonzero(fits)[-1])
     return int(w[index]), int(h[index])
+
+
+def check_budget_rules(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> None:
+    """PlanError, before any image is read, if a budget cannot be planned by size on one of `models` (SPEC §4, §6)."""
+    for name in models:
+        _check_budget_rule(Pricer(name, detail, tables))
+
+
+_APPROXIMATE = {
+    NearestRule: "only ≈ figures for a few sizes are published",
+    Llama4Rule: "hosts publish no rule; the processor's tile count is a reading, not the bill",
+    GeminiTileRule: "Google never printed a count above 384 px; the tiles are a community reading",
+    FlatRule: "a measured count, not a published one",
+}
+"""Why an approximate rule's figures cannot promise that a size meets a budget (SPEC §6b, §6e)."""
+
+
+def _check_budget_rule(pricer: Pricer) -> None:
+    """PlanError when no size can honestly be promised to meet a budget on this model: its tokens are unknown
+    (SPEC §2a) or approximate (SPEC §6). Exact rules are searched; a flat count or a maximum (Gemini 3) is the same
+    at every size, so it meets a budget everywhere or nowhere."""
+    name, basis = pricer.model.name, pricer.rule.basis
+    if basis == "unknown":
+        raise PlanError(f"max_tokens cannot be checked on {name}: {_unknown_note(pricer)}")
+    if basis == "approximate":
+        why = _APPROXIMATE.get(type(pricer.rule), "only approximate figures are published")
+        raise PlanError(f"max_tokens cannot be planned for {name} at detail {pricer.applied_detail}: its tokens are "
+                        f"approximate ({why}), so no size can be promised to stay within a budget; leave "
+                        f"{name} out of a --max-tokens run, or drop --max-tokens")  # fmt: skip
 
 
 _NO_RESIZE = {

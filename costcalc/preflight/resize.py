@@ -8,6 +8,10 @@ metadata: it is always kept. An image that needs no resize, no turn and no new
 format is not re-encoded: JPEG and PNG lose their metadata segments
 losslessly, other formats are copied as they are.
 
+A damaged source (ImageInfo.warning: cut short, no end marker) is decoded
+whole even when it needs no resize: one whose data Pillow cannot decode is an
+InvalidImageError saying so, never a copy of the broken bytes (issue 9).
+
 Memory is bounded: at most MAX_DECODE_PIXELS pixels are decoded per image
 (a baseline JPEG counts at its DCT-scaled size; a progressive one, whose
 decoder holds every coefficient, at full size). A larger image gets a
@@ -25,10 +29,12 @@ through the profile to sRGB and the profile is dropped.
 from __future__ import annotations
 
 import io
+import re
 import struct
+import zlib
 
 from ..errors import AnimatedImageError, CostcalcError, DecodeLimitError, InvalidImageError
-from ..inspection.headers import ImageInfo
+from ..inspection.headers import ImageInfo, damaged
 
 __all__ = ["AnimatedImageError", "render", "strip_metadata", "eight_bit", "FORMATS", "EXTENSIONS",
            "MAX_DECODE_PIXELS"]  # fmt: skip
@@ -69,7 +75,8 @@ def render(
     """The image in `data` at the upright `target` size: (encoded bytes, format).
 
     DecodeLimitError when it would decode more than MAX_DECODE_PIXELS or runs
-    out of memory; InvalidImageError when Pillow cannot decode it.
+    out of memory; InvalidImageError when Pillow cannot decode it (a damaged
+    source is decoded whole, even when it is only copied).
     """
     out_format = (format or info.format).upper()
     if out_format not in FORMATS:
@@ -79,18 +86,49 @@ def render(
         raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
                                  f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
     upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
-    if target == upright and out_format == info.format and info.orientation == 1 and not info.animated:
-        return (data if keep_metadata else strip_metadata(data, info.format)), out_format
+    copy = target == upright and out_format == info.format and info.orientation == 1 and not info.animated
     try:
+        if copy:
+            if info.warning:  # damaged: a copy is only as good as its data, so decode it whole first
+                _decode_whole(data, info, where)
+            return (data if keep_metadata else strip_metadata(data, info.format)), out_format
         return _reencode(data, info, target, out_format, quality, keep_metadata, where), out_format
     except CostcalcError:
         raise
     except MemoryError:
         raise DecodeLimitError(f"{where}ran out of memory decoding {info.width:,}×{info.height:,} px") from None
-    except _DECODE_ERRORS as error:
-        raise InvalidImageError(f"{where}cannot decode: {error}") from None
-    except Exception as error:  # e.g. Pillow's DecompressionBombError from a reader not opened directly
-        raise InvalidImageError(f"{where}cannot decode: {type(error).__name__}: {error}") from None
+    except Exception as error:  # _DECODE_ERRORS, or e.g. Pillow's DecompressionBombError from a plain Image.open
+        raise undecodable(info, error, where) from None
+
+
+_HEADER_ONLY = damaged("")
+"""The end of every ImageInfo.warning: what the pricing commands do with a damaged file."""
+
+_PILLOW_WORDS = (("broken PNG file", "the PNG data is damaged"), ("image file is truncated", "the data is cut short"),
+                 ("Truncated File Read", "the data is cut short"), ("broken data stream", "the data is damaged"))
+"""Pillow's wording of common decoder failures, in plain words (no chunk names as Python bytes)."""
+
+
+def undecodable(info: ImageInfo, error: BaseException, where: str = "") -> InvalidImageError:
+    """The error for image data Pillow cannot decode: for a damaged source (`info.warning`) its defect and that the
+    pricing commands still price it from its header; else the decoder's reason in plain words."""
+    if info.warning:
+        defect = info.warning.removesuffix(_HEADER_ONLY)
+        return InvalidImageError(f"{where}{defect}; the damaged image data cannot be decoded for resizing "
+                                 f"(estimate, audit and request price it from its header, with a warning)")  # fmt: skip
+    text = str(error) if isinstance(error, _DECODE_ERRORS) else f"{type(error).__name__}: {error}"
+    reason = next((plain for start, plain in _PILLOW_WORDS if text.startswith(start)), None)
+    reason = reason or re.sub(r"\bb'([^'\\]*)'", r"\1", text)  # b'IDAT' → IDAT
+    return InvalidImageError(f"{where}its image data cannot be decoded: {reason}")
+
+
+def _decode_whole(data: bytes, info: ImageInfo, where: str) -> None:
+    """Decode every pixel of `data` (within MAX_DECODE_PIXELS), to learn whether a damaged file is whole enough."""
+    image = _open(data, info.format)
+    if image.format == "JPEG":
+        image.draft(image.mode, (1, 1))  # the smallest DCT scale reads every coefficient all the same
+    _check_bound(image, info, where)
+    image.load()
 
 
 def _open(data: bytes, format: str):
@@ -271,16 +309,32 @@ def _mode_for(image, out_format: str, icc: bytes | None):
     return image, icc
 
 
-def strip_metadata(data: bytes, format: str) -> bytes:
+def strip_metadata(data: bytes, format: str, orientation: int = 1) -> bytes:
     """The same image without metadata, losslessly: JPEG APPn/COM segments, PNG text/EXIF chunks, WebP EXIF/XMP
-    chunks; ICC profiles kept."""
+    chunks; ICC profiles kept. An `orientation` other than 1 (the EXIF tag of the source) is kept, as an EXIF
+    block holding that tag alone, so the image still shows upright."""
     if format == "JPEG":
-        return _strip_jpeg(data)
+        stripped = _strip_jpeg(data)
+        if orientation == 1:
+            return stripped
+        at = 2 + (2 + int.from_bytes(stripped[4:6], "big") if stripped[2:4] == b"\xff\xe0" else 0)  # after JFIF
+        exif = b"Exif\0\0" + _orientation_tiff(orientation)
+        return stripped[:at] + b"\xff\xe1" + (2 + len(exif)).to_bytes(2, "big") + exif + stripped[at:]
     if format == "PNG":
-        return _strip_png(data)
+        stripped = _strip_png(data)
+        if orientation == 1:
+            return stripped
+        tiff = _orientation_tiff(orientation)  # an eXIf chunk right after IHDR, before any image data
+        chunk = len(tiff).to_bytes(4, "big") + b"eXIf" + tiff + zlib.crc32(b"eXIf" + tiff).to_bytes(4, "big")
+        return stripped[:33] + chunk + stripped[33:]
     if format == "WEBP":
-        return _strip_webp(data)
+        return _strip_webp(data, orientation)
     return data
+
+
+def _orientation_tiff(orientation: int) -> bytes:
+    """A big-endian TIFF block with one IFD entry: Orientation (0x0112, SHORT) = `orientation`."""
+    return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
 
 
 def _strip_jpeg(data: bytes) -> bytes:
@@ -322,8 +376,9 @@ def _strip_png(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def _strip_webp(data: bytes) -> bytes:
-    """Drop the EXIF and XMP chunks of a RIFF WebP and their VP8X flags (0x08, 0x04); ICCP and pixels as they are."""
+def _strip_webp(data: bytes, orientation: int = 1) -> bytes:
+    """Drop the EXIF and XMP chunks of a RIFF WebP and their VP8X flags (0x08, 0x04); ICCP and pixels as they are.
+    An `orientation` other than 1 keeps the EXIF chunk (and its flag), holding that tag alone."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return data
     end = min(len(data), 8 + int.from_bytes(data[4:8], "little"))
@@ -333,7 +388,11 @@ def _strip_webp(data: bytes) -> bytes:
         kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         stop = min(end, pos + 8 + size + (size & 1))
         if kind == b"VP8X" and size >= 10:
-            out.append(data[pos : pos + 8] + bytes([data[pos + 8] & ~0x0C]) + data[pos + 9 : stop])
+            flags = data[pos + 8] & ~(0x04 if orientation != 1 else 0x0C)
+            out.append(data[pos : pos + 8] + bytes([flags]) + data[pos + 9 : stop])
+        elif kind == b"EXIF" and orientation != 1:
+            tiff = _orientation_tiff(orientation)
+            out.append(b"EXIF" + len(tiff).to_bytes(4, "little") + tiff)
         elif kind not in (b"EXIF", b"XMP "):
             out.append(data[pos:stop])
         pos = stop

@@ -1,9 +1,14 @@
-"""Preflight of whole trees: each image under the sources, optimized, mirrored under OUTDIR (SPEC §4).
+"""Preflight of whole trees: each image under the sources, optimized into OUTDIR (SPEC §4).
+
+A file given as a source is written straight into OUTDIR (OUTDIR/photo.jpg);
+a folder's tree is mirrored there, under the folder's own name when several
+sources are given.
 
 Nothing a user owns is overwritten or lost (issue 9): OUTDIR may not be a
 source folder or lie inside one (unless `in_place`); every output path is
 planned before any is written, and a run that would write over a source, over
-a different original, or two sources to one output is refused whole; every
+a different original, two sources to one output, or an output where another
+needs a folder (or a folder where a file is) is refused whole; every
 file is written to a temporary name in its folder, synced and renamed into
 place with ordinary permissions (an interrupted run leaves no half file); and
 originals are only read, unless `in_place`. An output no older than its source
@@ -22,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from ..errors import CostcalcError, OutputConflictError, os_reason
 from ..parallel import map_chunks
 from .optimize import optimize
+from .planning import check_budget_rules
 from .resize import EXTENSIONS
 from .write import atomic_write, current_umask, file_mode, kept_mode
 from ..pricing.tables import Tables, default_tables
@@ -58,7 +64,7 @@ class OptimizeRow(NamedTuple):
     """The defect of a damaged source (ImageInfo.warning); None when whole."""
     note: str | None = None
     """What the plan says (Plan.note): the original size kept by a rule without a resize, the model that
-    prevents a shared size, unknown tokens."""
+    prevents a shared size, unknown tokens; and when the original was written because a copy came out larger."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of OPTIMIZE_FIELDS."""
@@ -189,8 +195,9 @@ def plan_outputs(
     samefiles a source (allowed with `in_place` for the file's own original
     only), when two sources map to one output, or when an existing output in
     a source's folder would replace a different original (say a.jpg → a.webp
-    beside an a.webp). A file that reaches one output twice (a folder given
-    twice) is planned once. Outputs get 0o666 less the umask; one replacing
+    beside an a.webp), or when an output needs a folder that is another
+    output or an existing file (`_check_folders`). A file that reaches one
+    output twice (a folder given twice) is planned once. Outputs get 0o666 less the umask; one replacing
     its own original keeps the original's mode.
     """
     sources = [os.fspath(source) for source in sources]
@@ -210,6 +217,7 @@ def plan_outputs(
     folded: dict[str, str] = {}
     existing: dict[tuple[int, int], str] = {}
     planned: list[Planned] = []
+    written: list[tuple[str, str, str]] = []  # (real output path, source shown, output shown)
     for (found, output), identity in zip(entries, identities):
         if found.problem is not None:
             planned.append(Planned(found, output, None))
@@ -255,7 +263,34 @@ def plan_outputs(
                 raise OutputConflictError(f"outputs {other} and {out_shown} are the same file (a link); "
                                           f"choose another output folder")  # fmt: skip
         planned.append(Planned(found, output, mode))
+        written.append((real, shown, output))
+    _check_folders(written, claimed)
     return planned
+
+
+def _check_folders(written: list[tuple[str, str, str]], claimed: dict) -> None:
+    """OutputConflictError when an output needs a folder that another output is to be written as, or where a file
+    already is: refused while planning, not an OS error ("File exists") half-way through the run (issue 9)."""
+    checked: set[str] = set()
+    for real, shown, output in written:
+        folder, folder_shown = os.path.dirname(real), os.path.dirname(output)
+        while folder not in checked:
+            checked.add(folder)
+            key = os.path.normcase(folder)
+            if key in claimed:
+                raise OutputConflictError(f"output {display_path(output)} of {shown} needs a folder "
+                                          f"{display_path(folder_shown)}, where {claimed[key][1]} is to be written; "
+                                          f"optimize them in separate runs or rename one")  # fmt: skip
+            if os.path.isdir(folder):
+                break
+            if os.path.lexists(folder):
+                raise OutputConflictError(f"output {display_path(output)} of {shown} needs a folder "
+                                          f"{display_path(folder_shown)}, but a file of that name is there; choose "
+                                          f"another output folder")  # fmt: skip
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder, folder_shown = parent, os.path.dirname(folder_shown)
 
 
 def _originals_region(sources: list[str], outdir) -> Callable[[str], bool]:
@@ -285,11 +320,13 @@ def _stat(path: str) -> os.stat_result | None:
 
 
 def _targets(sources: list[str], outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str]]:
-    """(found, output path) for each file: one source is mirrored into OUTDIR, several each under its name."""
+    """(found, output path) for each file: a file source straight into OUTDIR; a folder mirrored into OUTDIR, or
+    under its own name there when several sources are given."""
     suffix = EXTENSIONS[format.upper()] if format else None
     own = os.path.realpath(outdir)
     for source in sources:
-        base = outdir if len(sources) == 1 else outdir / Path(source).resolve().name
+        folder = os.path.isdir(source)
+        base = outdir / Path(source).resolve().name if folder and len(sources) > 1 else outdir
         # with --in-place, OUTDIR may lie inside a source folder: never walk into this run's outputs
         nested = own.startswith(os.path.realpath(source) + os.sep)
         for found in walk([source], **walk_options):
@@ -324,7 +361,8 @@ def optimize_paths(
 
     `model` may name several models: one file each image, which every model
     sees as it would the original at the same tokens (`planning.plan_many`).
-    Before anything is written: errors of model and detail; ValueError if
+    Before anything is written: errors of model and detail; PlanError for
+    `max_tokens` on a model whose tokens are unknown or approximate; ValueError if
     `outdir` is, or is inside, a source folder (unless `in_place`); and
     OutputConflictError from `plan_outputs` if any output would overwrite a
     source or another original, or take two sources. The umask is read here,
@@ -335,6 +373,8 @@ def optimize_paths(
     names = [model] if isinstance(model, str) else list(model)
     for name in names:
         tables.model(name).rule(detail)  # fail early on a bad model or detail
+    if max_tokens is not None:
+        check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
     model = names[0] if len(names) == 1 else tuple(names)
     items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
@@ -360,7 +400,8 @@ def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
                           format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
                           first_frame=config.first_frame, tables=tables, strict=config.strict)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
-        return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None))
+        return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None),
+                           warning=getattr(error, "warning", None))  # fmt: skip
     try:
         atomic_write(out, result.data, mode)
     except OSError as error:
@@ -368,7 +409,7 @@ def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
     planned = result.plan
     return OptimizeRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
                      result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
-                     warning=result.warning, note=planned.note)  # fmt: skip
+                     warning=result.warning, note=result.note)  # fmt: skip
 
 
 def _reason(shown: str, error: Exception) -> str:

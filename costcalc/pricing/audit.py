@@ -42,7 +42,8 @@ class AuditRow(NamedTuple):
     surrogates (os.fsdecode), so os.fsencode(path) opens the file. status is one
     of STATUSES; rule names the input rule a rejected file breaks; error is the
     reason (null when priced); usd is None when the price is unknown; warning
-    names the defect of a damaged file (null when whole).
+    names the defect of a damaged file (null when whole); basis says how sure
+    tokens is (null when not priced).
     """
 
     path: str
@@ -64,6 +65,8 @@ class AuditRow(NamedTuple):
     warning: str | None = None
     tier: str = "standard"
     """The service tier `usd` is priced at (SPEC §7)."""
+    basis: str | None = None
+    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
@@ -96,9 +99,13 @@ class ModelTotals:
     """Priced files with a warning (damaged data, priced from the header)."""
     rules: Counter = field(default_factory=Counter)
     """Rejections by the rule they break."""
+    bases: set = field(default_factory=set)
+    """How sure the priced files' tokens are (SPEC §6): the sum is as sure as its least sure part."""
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; `usd` null when some priced file has no known price."""
+        """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
+        from ..output.report import total_basis
+
         return {
             "files": self.files,
             "priced": self.priced,
@@ -106,6 +113,7 @@ class ModelTotals:
             "unreadable": self.unreadable,
             "skipped": self.skipped,
             "tokens": None if self.unknown_tokens else self.tokens,
+            "basis": None if self.unknown_tokens else total_basis(self.bases),
             "warnings": self.warnings,
             "usd": None if self.unknown_price or self.unknown_tokens else float(self.usd),
             "rejected_by_rule": dict(sorted(self.rules.items())),
@@ -127,6 +135,7 @@ class Totals:
                 with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
                     setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
             ours.rules.update(theirs.rules)
+            ours.bases |= theirs.bases
 
     def add(self, row: AuditRow) -> None:
         """Count one row."""
@@ -139,6 +148,7 @@ class Totals:
                 totals.unknown_tokens += 1
                 return
             totals.tokens += row.tokens
+            totals.bases.add(row.basis)
             if row.usd is None:
                 totals.unknown_price += 1
             else:
@@ -248,6 +258,14 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
         outcome = judge(info, pricer, rules, strict=strict)
         error = None if outcome.reason is None else f"{shown}: {outcome.reason}"
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
+        basis = _basis(pricer, info) if outcome.status == "priced" else None
         rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, error, outcome.warning, pricer.tier))  # fmt: skip
+                             outcome.tokens, usd, outcome.rule, error, outcome.warning, pricer.tier, basis))  # fmt: skip
     return rows
+
+
+def _basis(pricer: Pricer, info) -> str:
+    """How sure a priced file's tokens are (SPEC §6): the rule's basis; a rule that is not exact may be
+    surer for this size (Gemini 2.0's small images are exact), so its own sizing says."""
+    basis = pricer.basis
+    return basis if basis in ("exact", "unknown") else pricer.rule.size(info.width, info.height).basis

@@ -38,7 +38,7 @@ from decimal import Decimal, localcontext
 from itertools import chain
 from typing import Any, BinaryIO, Self
 
-from ..errors import CostcalcError, RequestError, TableError, os_reason
+from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError, os_reason
 from .budget import MONEY, over_budget
 from .limits import Finding, Limit, load_limits
 from .request import (
@@ -331,6 +331,12 @@ class BatchRun:
             self.tier = "standard"
             self.tier_note = None if wanted == "standard" else (
                 f"{wanted} tier not applied: this costcalc prices the standard tier only")  # fmt: skip
+        if tier is not None and self.kind != "payload":
+            try:
+                self._check_tier(model, tier)
+            except BaseException:
+                self.close()
+                raise
         self._limits = _batch_limits(self.kind, limits)
         self.totals = BatchTotals()
         self._ids: dict[str, int] = {}
@@ -338,6 +344,34 @@ class BatchRun:
         self._bad_ids: list[tuple[str, int]] = []
         self._models: dict[str, int] = {}
         self._endpoints: dict[str, int] = {}
+
+    def _check_tier(self, model: str | None, tier: str) -> None:
+        """TierError, before any row, when the tier asked for is one the file's model lacks (SPEC §7).
+
+        As for a single request (exit 2 there): `model` when given, else the
+        model each request read so far names (a batch file's first lines: an
+        OpenAI Batch file holds one model). A model the tables do not know is
+        left to its row's own error.
+        """
+        names = [model] if model is not None else []
+        if model is None and not self._document:
+            for number, raw in enumerate(self._head, start=1):
+                value = _json(raw.removeprefix(_BOM)) if raw.strip() else None
+                request = _unwrap(self.kind, value)[0] if isinstance(value, dict) else None
+                named = request.get("model") if isinstance(request, dict) else None
+                if isinstance(named, str):
+                    names.append((named, number))
+        tables = self._options["tables"]
+        for entry in dict.fromkeys(names):
+            name, line = entry if isinstance(entry, tuple) else (entry, None)
+            try:
+                tables.check_tier(name, tier)
+            except UnknownModelError:
+                continue
+            except TierError as error:
+                where = f"{self.name}:{line}: " if line is not None else f"{self.name}: "
+                error.args = (f"{where}{error}",)
+                raise
 
     def __enter__(self) -> Self:
         return self
@@ -527,7 +561,9 @@ def count_batch(source: str | os.PathLike | bytes | BinaryIO, **options) -> Batc
     Takes `count_request`'s options (model, tables, limits, fetch, file_sizes,
     base_dir, strict, ...) plus `tier` (default: batch for batch files, standard
     for logs) and `name` (for messages). Raises only CostcalcError, for a file
-    that cannot be opened or read; each bad request is its own error row.
+    that cannot be opened or read, or a `tier` asked for that its model (`model`,
+    or the one its first requests name) lacks (TierError, as for one request);
+    each bad request is its own error row.
     """
     with BatchRun(source, **options) as run:
         rows = tuple(run)

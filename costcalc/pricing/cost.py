@@ -166,7 +166,8 @@ def _unknown_tokens(model: Model, detail: str):
     """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (SPEC §2a)."""
     from ..errors import UnpublishedRuleError
 
-    return UnpublishedRuleError(model.name, detail, "its multiplier; the size it works from and the patches are known")
+    return UnpublishedRuleError(model.name, detail, "its multiplier; the size it works from and the patches are known",
+                                model.provider)  # fmt: skip
 
 
 def _reject(model: Model, detail: str, applied: str, width: int, height: int, rejection: tuple[str, str]):

@@ -9,11 +9,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import TableError
+from ..errors import CostcalcError, TableError
 from ..inspection.headers import ImageInfo
 from .tables import check_keys, read_toml, rows_of, tables_dir, text_field
 
-__all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions"]
+__all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions", "size_limits"]
 
 _RULES = {
     "formats": "image",
@@ -118,6 +118,44 @@ def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
     rows = _load(Path(path) if path else tables_dir() / "limits.toml")
     found = dict.fromkeys(row.provider for row in rows)
     return sorted(found, key=lambda p: (p != DEFAULT_PROVIDER, p))
+
+
+SIZE_RULES = ("max_side", "min_side", "max_aspect", "max_patches")
+"""The size limits a model's own rule rejects by (pricing.rules: `reject`), listed by `size_limits`."""
+
+
+def size_limits(tables=None) -> list[Limit]:
+    """The size limits in the model rules (scope `size`, edition `model table`), one row per vendor, limit and value.
+
+    They live in the model tables, not here, because each binds a scheme, not a
+    vendor's whole API: Claude's and Nova's 8,000 px sides (SPEC §6a, §6e),
+    Mistral's 10,000 px (SPEC §6c), Qwen's sides over 10 px and 200:1 aspect
+    (SPEC §6d), OpenAI's 30,000 patches (SPEC §1b).
+    """
+    from .rules import can_reject
+    from .tables import default_tables
+
+    found: dict[tuple[str, str, Any], list] = {}
+    for model in (tables or default_tables()).models():
+        for detail in model.details:
+            try:
+                _, rule = model.rule(detail)
+            except CostcalcError:  # a detail whose rule is unpublished: nothing to reject by
+                continue
+            if not can_reject(rule):
+                continue
+            for name in SIZE_RULES:
+                value = getattr(rule, name, None)
+                if value is not None:
+                    models = found.setdefault((model.provider or DEFAULT_PROVIDER, name, value), [])
+                    if model not in models:
+                        models.append(model)
+    rows = []
+    for (provider, name, value), models in found.items():
+        names = list(dict.fromkeys(model.name for model in models))
+        rows.append(Limit("model table", "size", name, value, f"{models[0].source} ({len(names)} model names, e.g. "
+                          f"{names[0]})", models[0].checked, provider))  # fmt: skip
+    return sorted(rows, key=lambda row: (row.provider != DEFAULT_PROVIDER, row.provider))
 
 
 @cache

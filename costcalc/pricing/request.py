@@ -35,7 +35,8 @@ from typing import Any, Iterator
 
 from .budget import over_budget, parse_usd, usd_sum
 from .cost import Pricer, unknown_tokens_note
-from ..errors import BudgetExceeded, CostcalcError, ImageRejectedError, InvalidSizeError, RequestError, UnknownModelError
+from ..errors import (BudgetExceeded, CostcalcError, ImageRejectedError, InvalidSizeError, RequestError,
+                      UnknownModelError, json_kind)  # fmt: skip
 from .geometry import fit_within
 from ..inspection.headers import ImageInfo, inspect
 from .limits import DEFAULT_PROVIDER, Finding, Limits, load_limits
@@ -481,7 +482,7 @@ def _load(payload) -> tuple[dict, int | None]:
     except RecursionError:
         raise RequestError("payload is nested too deeply to read (JSON nested about a thousand levels or more)") from None
     if not isinstance(document, dict):
-        raise RequestError(f"payload is JSON but not an object (it is a {type(document).__name__})")
+        raise RequestError(f"payload is JSON but not an object: it is {json_kind(document)}")
     return document, size
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
+from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError, file_kind
 from .budget import MONEY
 from .rules import (
     BASES,
@@ -119,7 +120,8 @@ class Model:
     """One row of the model table, as looked up by one of its names."""
 
     name: str
-    """The name it was looked up by (a dated snapshot keeps its date)."""
+    """The name it goes by: the row's own for any spelling of it (`openai/gpt-4o`, `claude-3-5-sonnet-latest`,
+    `gpt-5.6`); a dated snapshot keeps its date, without prefixes or suffixes (`gpt-4o-2024-08-06`)."""
     family: str
     """The table name that name resolved to."""
     names: tuple[str, ...]
@@ -164,7 +166,7 @@ class Model:
         for level, rule in self.rules:
             if level == applied:
                 if isinstance(rule, UnpublishedRule):
-                    raise UnpublishedRuleError(self.name, detail, rule.note)
+                    raise UnpublishedRuleError(self.name, detail, rule.note, self.provider)
                 return level, rule
         raise UnsupportedDetailError(self.name, detail, self.details)
 
@@ -186,8 +188,9 @@ class Aliases:
             (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots)))
         return Aliases(*lists, tuple({**dict(self.names), **dict(other.names)}.items()))
 
-    def forms(self, name: str) -> tuple[list[str], list[str]]:
-        """The names `name` may stand for: (undated forms, then forms with a snapshot removed), nearest first.
+    def forms(self, name: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """The names `name` may stand for, nearest first: (undated forms, then (form with a snapshot removed,
+        the dated form it was removed from)).
 
         Prefixes are stripped repeatedly (`bedrock/us.anthropic.…`), then at most one
         suffix, then at most one snapshot.
@@ -204,7 +207,8 @@ class Aliases:
             undated += [stem] + [stem[: -len(x)] for x in self.suffixes if stem.endswith(x) and len(stem) > len(x)]
         named = dict(self.names)
         undated = list(dict.fromkeys(form for stem in undated for form in (stem, named.get(stem)) if form))
-        dated = [m[1] for form in undated for pattern in _snapshot_patterns(self.snapshots) if (m := pattern.fullmatch(form))]
+        dated = [(m[1], form) for form in undated for pattern in _snapshot_patterns(self.snapshots)
+                 if (m := pattern.fullmatch(form))]  # fmt: skip
         return undated, dated
 
 
@@ -409,19 +413,23 @@ class Tables:
         self._aliases = MappingProxyType(dict(aliases or {}))
         self.files = files
 
-    def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str]]:
-        """(name, vendor) pairs `wanted` may stand for under each vendor's name rules (or `only` one's), nearest first."""
+    def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str, str]]:
+        """(name, vendor, shown) triples `wanted` may stand for under each vendor's name rules (or `only` one's),
+        nearest first; `shown` is the name a model found so is called: the row's own for an undated form
+        (`openai/gpt-4o` is gpt-4o), the dated form for a snapshot (`openai/gpt-4o-2024-08-06` is
+        gpt-4o-2024-08-06), without prefixes or suffixes (SPEC §6f)."""
         undated, dated = [], []
         for provider, aliases in self._aliases.items():
             if only is None or provider == only:
                 near, far = aliases.forms(wanted)
-                undated += [(name, provider) for name in near[1:]]
-                dated += [(name, provider) for name in far]
+                undated += [(name, provider, name) for name in near[1:]]
+                dated += [(name, provider, form) for name, form in far]
         return undated + dated
 
-    def _aliased(self, wanted: str) -> list[str]:
-        """Row names `wanted` stands for under the vendors' name rules, nearest first (undated before dated)."""
-        return [name for name, provider in self._forms(wanted)
+    def _aliased(self, wanted: str) -> list[tuple[str, str]]:
+        """(row name, shown name) pairs `wanted` stands for under the vendors' name rules, nearest first
+        (undated before dated)."""
+        return [(name, shown) for name, provider, shown in self._forms(wanted)
                 if name in self._models and self._models[name].provider == provider]  # fmt: skip
 
     def model(self, name: str | Model) -> Model:
@@ -435,8 +443,9 @@ class Tables:
         if found is not None:
             return found
         aliased = self._aliased(wanted)
-        if aliased:
-            return replace(self._models[aliased[0]], name=wanted)
+        if aliased:  # one name per model, however it was spelled: `-m gpt-4o -m openai/gpt-4o` count once
+            row, shown = aliased[0]
+            return replace(self._models[row], name=shown)
         import difflib  # only on the error path
 
         raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
@@ -445,7 +454,7 @@ class Tables:
         """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
         with its service tiers and cached-input rates (the row's own over its vendor's defaults, SPEC §7)."""
         found = self.model(model)
-        for name in (found.name, *(name for name, _ in self._forms(found.name, found.provider)), found.family):
+        for name in (found.name, *(name for name, *_ in self._forms(found.name, found.provider)), found.family):
             price = self._prices.get(name)
             if price is not None:
                 return self._vendors.get(found.provider, _NO_VENDOR).apply(price, found.name)
@@ -486,6 +495,7 @@ class Tables:
             prices.update(file_prices)
             if file_aliases is not None:
                 aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
+                _check_alias_cycles(dict(aliases[provider].names), f"{path}: [aliases]: names")  # across files too
             files += (Path(path),)
         return Tables(models, prices, files, defaults, aliases, vendors)
 
@@ -591,7 +601,29 @@ def _alias_names(spec: Any, where: str) -> tuple[tuple[str, str], ...]:
     for text in (*spec, *spec.values()):
         if text != text.lower() or not text.strip():
             raise TableError(f"{where}: {text!r} must be lower-case text (names are compared in lower case)")
+    _check_alias_cycles(spec, where)
     return tuple(spec.items())
+
+
+def _check_alias_cycles(names: Mapping[str, str], where: str) -> None:
+    """TableError naming the loop when aliases lead back to themselves (`a` → `b` → `a`, or `a` → `a`).
+
+    An alias names another name of a row (SPEC §2a, §6f); one that comes back to
+    where it started names no row at all, and is a mistake in the table.
+    """
+    done: set[str] = set()
+    for start in names:
+        path: list[str] = []
+        name = start
+        while name in names and name not in done and name not in path:
+            path.append(name)
+            name = names[name]
+        if name in path:
+            loop = path[path.index(name):] + [name]
+            shown = (f"the alias {name!r} names itself" if len(loop) == 2
+                     else f"the aliases {' → '.join(loop)} go round in a circle")  # fmt: skip
+            raise TableError(f"{where}: {shown}; an alias must lead to a model row")
+        done.update(path)
 
 
 def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
@@ -673,9 +705,18 @@ def _long_context(spec: Any, where: str) -> LongContext:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML table file, decimals kept exact; TableError naming the file when it cannot be read."""
+    """A TOML table file, decimals kept exact; TableError naming the file when it cannot be read.
+
+    Only a regular file is read: a named pipe, a device or a folder is refused
+    at once (opened without waiting for a writer, then checked), never read
+    forever (issue 9: bad input is one line, never a hang).
+    """
     try:
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise TableError(f"{path}: cannot read table file: {file_kind(mode)}, not a regular file")
             return tomllib.load(handle, parse_float=Decimal)
     except OSError as error:
         raise TableError(f"{path}: cannot read table file: {error.strerror or error}") from None

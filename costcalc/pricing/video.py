@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import numbers
 import os
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -200,7 +202,13 @@ def _webp_durations(path: str) -> list[int]:
 
 
 def sample(info: ClipInfo, *, every: int | None = None, fps: float | None = None, frames: int | None = None):
-    """(the frame indices sent, a description of the sampling); default one frame a second."""
+    """(the frame indices sent, a description of the sampling); default one frame a second.
+
+    ValueError for a sampling that is not one: two at once, `every`/`frames`
+    under 1, `fps` not a finite number over 0. A rate above the clip's own
+    sends every frame; the work is bounded by the clip's frame count whatever
+    the rate (SPEC §5: a clip costs the frames sent, at most all of them).
+    """
     if sum(option is not None for option in (every, fps, frames)) > 1:
         raise ValueError("give one of every, fps or frames")
     total = info.frames
@@ -213,14 +221,75 @@ def sample(info: ClipInfo, *, every: int | None = None, fps: float | None = None
             raise ValueError(f"frames must be 1 or more, not {frames}")
         count = min(frames, total)
         return sorted({index * total // count for index in range(count)}), f"{count} frames spread evenly"
-    rate = Fraction(str(fps)) if fps is not None else Fraction(1)
+    rate = sampling_rate(fps)
+    picks = _picks_by_frame(info, rate) if info.duration * rate > total else _picks_by_time(info, rate)
+    picks = sorted(index for index in picks if 0 <= index < total) or [0]
+    text = f"{rate_text(rate)} frame{'s' if rate != 1 else ''} a second"
+    if len(picks) == total > 1 and info.rate and rate > info.rate:
+        text += f" (every frame: the clip has {rate_text(info.rate)} a second)"
+    return picks, text
+
+
+def sampling_rate(fps: float | int | Fraction | None) -> Fraction:
+    """`fps` as an exact rate (a float as written: 0.1 is 1/10); ValueError unless a finite number over 0."""
+    if fps is None:
+        return Fraction(1)
+    if isinstance(fps, bool) or not isinstance(fps, (numbers.Real, Decimal)):
+        raise ValueError(f"fps must be a number of frames a second, not {fps!r}")
+    try:
+        if isinstance(fps, (numbers.Rational, Decimal)):
+            rate = Fraction(fps)  # a Decimal NaN or Infinity raises here
+        else:
+            value = float(fps)
+            if not math.isfinite(value):
+                raise ValueError(value)
+            rate = Fraction(str(value))
+    except (ValueError, OverflowError):
+        raise ValueError(f"fps must be a finite number of frames a second, not {fps}") from None
     if rate <= 0:
         raise ValueError(f"fps must be more than 0, not {fps}")
-    picks, step = [], 0
+    return rate
+
+
+def rate_text(rate: Fraction) -> str:
+    """A rate for people: six significant digits at most (1/3 → 0.333333, 10**-300 → 1e-300), never a long fraction."""
+    try:
+        value = float(rate)
+    except OverflowError:
+        value = math.inf
+    if value and math.isfinite(value):
+        return f"{value:.6g}"
+    exponent = len(str(rate.numerator)) - len(str(rate.denominator))  # beyond a float's range: its power of ten
+    return f"~1e{exponent:+d}"
+
+
+def _picks_by_time(info: ClipInfo, rate: Fraction) -> list[int]:
+    """The frame shown at each sampling instant 0, 1/rate, 2/rate, ... before the end (at most `frames` instants)."""
+    picks, step = set(), 0
     while Fraction(step) / rate < info.duration:
-        picks.append(_frame_at(info, Fraction(step) / rate))
+        picks.add(_frame_at(info, Fraction(step) / rate))
         step += 1
-    return sorted(set(index for index in picks if index < total)) or [0], f"{rate} frame{'s' if rate != 1 else ''} a second"
+    return list(picks)
+
+
+def _picks_by_frame(info: ClipInfo, rate: Fraction) -> list[int]:
+    """The same frames as `_picks_by_time`, found frame by frame: those whose span holds a sampling instant.
+
+    Used when instants outnumber frames (a rate above the clip's), so the work is
+    one step per frame, never one per instant (--fps 1e10 on a 300-frame clip).
+    """
+    if info.starts is not None:  # frame i shows from starts[i] until the next frame starts
+        spans = zip(info.starts, (*info.starts[1:], info.duration))
+    elif info.rate:  # frame i shows for [i/rate, (i+1)/rate), as _frame_at reads a time
+        spans = ((Fraction(i) / info.rate, Fraction(i + 1) / info.rate) for i in range(info.frames))
+    else:
+        return [0]  # no rate: every instant shows the first frame (_frame_at)
+    picks = []
+    for index, (start, end) in enumerate(spans):
+        end = min(end, info.duration)
+        if start < end and Fraction(math.ceil(start * rate)) / rate < end:  # an instant in [start, end)
+            picks.append(index)
+    return picks
 
 
 def _frame_at(info: ClipInfo, time: Fraction) -> int:

@@ -15,24 +15,26 @@ fitted on:
 
 - OpenAI tile (SPEC §1a): base and tile from a 1-tile and a 2-tile image; the
   short side (768 or 512) and the 2048 fit from sizes that tell them apart.
-- OpenAI patch (SPEC §1b): the multiplier as the simplest decimal (at most 3
-  places) consistent with ceil(patches × m) over chosen patch counts; the pixel
-  limit from one-row images (where the count stops growing) and images whose
-  short side crosses a patch row exactly at a candidate limit; the budget from
-  patch grids just under and over each candidate, and the budget's shrink.
+- OpenAI patch (SPEC §1b): the multiplier as the simplest decimal of at most
+  3 places (more is a failed fit) giving every count as ceil(patches × m); the
+  pixel limit from one-row images (where the count stops growing) and images
+  whose short side gains a patch row exactly at a candidate limit; the budget
+  from patch grids just under and over each candidate, and from sizes whose
+  budget shrink differs by a patch.
 - Claude (SPEC §6a): max edge from one-row images (only floor(edge / 28) is
   observable), max tokens from patch grids (only the products a·b are).
 - Gemini (SPEC §6b): one count per image whatever its size, per media resolution.
 
 Wherever several values bill every size alike (Claude's edges 1988–2015, a
 pixel limit over 65,504 px), the table's value is kept if it is one of them,
-else the roundest, and the output says which values are equivalent.
+else a round thousand, a whole number of patches, or the smallest; the output
+says which values are equivalent.
 
 Assumptions, each checked by the final sizes: a patch model's pixel limit is at
 least 512 px and its budget at least 256 patches and at least limit / 32; a
 Claude model's max tokens are at least max edge / 28; no per-image overhead.
-OpenAI's own float rounding may bill one token more than ceil(patches × m)
-where the product is whole (SPEC §2a): that is allowed, and nothing more.
+OpenAI's billing may differ from ceil(patches × m) by one token (SPEC §2a): the
+count binary floats give (150 × 1.62 → 244, not 243) is allowed, and nothing more.
 
 Network goes only to the base URL given (default: the vendor's official one);
 the user chose the target, so no address is refused. httpx2 is imported only
@@ -48,13 +50,15 @@ import io
 import json
 import os
 import random
+import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import ceil, floor, isqrt
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import ProbeError, ProbeUsageError, UnknownModelError
@@ -99,12 +103,18 @@ MAX_REQUESTS = 64
 """Most requests one probe makes; a fit that needs more fails (the usual probe takes 15–40)."""
 TIMEOUT = 60.0
 """Seconds per request."""
+RETRIES = 4
+"""Times one request is sent again after HTTP 429 (rate limited) or 503 / 529 (overloaded), waiting as the
+answer's Retry-After says (else 1, 2, 4, 8 s; at most MAX_WAIT)."""
+MAX_WAIT = 30.0
 PROMPT = "What is in this image?"
 """The request's text, the same with and without the image."""
 MAX_PIXELS = 150_000_000
 """Largest synthetic image made (memory: one byte a pixel while it is encoded)."""
 CHECKS = 6
 """Sizes the fitted rule is checked on, none of them used to fit it."""
+PLACES = 3
+"""Most decimal places of a patch multiplier the probe fits (the simplest consistent one is kept)."""
 LIMIT_SENTINEL = 65535
 """A patch pixel limit of 65,535 px is the tables' "no limit" (SPEC §2); so is the widest image probed."""
 
@@ -128,7 +138,7 @@ class Measurement:
     use: str = "fit"
     """`fit` (chosen to pin a parameter) or `check` (not used in the fit, compared with the fitted rule)."""
     predicted: int | None = None
-    """The fitted rule's count for a check (None for a fit measurement, or when no rule was fitted)."""
+    """The fitted rule's count (None when no rule fits)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -155,7 +165,7 @@ class Fit:
     """The detail the measurements were sent at (a tile fit asked for `low` is measured at `high`)."""
 
     def expected(self, width: int, height: int, detail: str) -> tuple[int, ...]:
-        """The counts the fitted rule allows for one image (a patch count times m may bill one more where whole)."""
+        """The counts the fitted rule allows for one image (for a patch rule, also the count binary floats give)."""
         if self.scheme == "tile" and detail == "low":
             return (self.params["base"],)
         sizing = self.rule.size(width, height)
@@ -168,10 +178,12 @@ class Fit:
 
 
 def _billed(patches: int, multiplier: Fraction) -> tuple[int, ...]:
-    """ceil(patches × m) exactly, and one more where the product is whole (OpenAI's float rounding, SPEC §2a)."""
+    """ceil(patches × m) taken exactly, and also as binary floats compute it where that differs: OpenAI says its
+    billing may differ from the formula by one token (SPEC §2a; 150 × 1.62 is 243, 244 in floats, SPEC §1b)."""
     numerator, denominator = patches * multiplier.numerator, multiplier.denominator
     tokens = -(-numerator // denominator)
-    return (tokens, tokens + 1) if numerator % denominator == 0 else (tokens,)
+    floating = ceil(patches * (multiplier.numerator / multiplier.denominator))
+    return (tokens,) if floating == tokens else (tokens, floating)
 
 
 def _zeros(value: int) -> int:
@@ -249,7 +261,7 @@ def _area(entry: Any) -> int:
 
 
 def png(width: int, height: int) -> bytes:
-    """A flat grey PNG of this size, made in memory (1 bit a pixel: a few KB even at 65,535 px wide)."""
+    """A PNG of one flat colour at this size, made in memory (1 bit a pixel: a few KB even 65,535 px wide)."""
     if width * height > MAX_PIXELS:
         raise ProbeError(f"a {width}×{height} probe image would have more than {MAX_PIXELS:,} pixels")
     from PIL import Image
@@ -306,6 +318,15 @@ def _error_message(response) -> str:
     return text[:300] + ("…" if len(text) > 300 else "")
 
 
+def _wait(retry_after: str | None, attempt: int) -> float:
+    """Seconds to wait before sending again: the server's Retry-After (seconds), else 2^attempt; at most MAX_WAIT."""
+    try:
+        seconds = float(retry_after) if retry_after is not None else float(2**attempt)
+    except ValueError:  # an HTTP date, or junk
+        seconds = float(2**attempt)
+    return min(max(seconds, 0.0), MAX_WAIT) if seconds == seconds else MAX_WAIT
+
+
 class _Endpoint:
     """One vendor's token-counting endpoint: the URL, the headers, a request body with or without an image."""
 
@@ -319,6 +340,8 @@ class _Endpoint:
         else:
             self.url = f"{base}/v1beta/models/{quote(model, safe='')}:countTokens"
         self._client = None
+        self.retries = 0
+        """Requests sent again after a rate limit or an overload."""
 
     def headers(self) -> dict[str, str]:
         """The vendor's authentication headers."""
@@ -359,11 +382,21 @@ class _Endpoint:
             self._httpx = httpx2
             self._client = httpx2.Client(timeout=self.timeout, follow_redirects=False)
         httpx2 = self._httpx
-        try:
-            response = self._client.post(self.url, json=self.body(image, detail), headers=self.headers())
-        except httpx2.HTTPError as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise ProbeError(f"POST {self.url}: {reason}") from None
+        body = self.body(image, detail)
+        for attempt in range(RETRIES + 1):
+            try:
+                response = self._client.post(self.url, json=body, headers=self.headers())
+            except httpx2.HTTPError as error:
+                reason = " ".join(str(error).split()) or type(error).__name__
+                raise ProbeError(f"POST {self.url}: {reason}") from None
+            if response.status_code not in (429, 503, 529) or attempt == RETRIES:
+                break
+            self.retries += 1
+            time.sleep(_wait(response.headers.get("retry-after"), attempt))
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("location")
+            raise ProbeError(f"POST {self.url}: HTTP {response.status_code}: redirected"
+                             f"{f' to {where}' if where else ''}; give that base URL (probe does not follow redirects)")
         if response.status_code >= 400:
             raise ProbeError(f"POST {self.url}: HTTP {response.status_code}: {_error_message(response)}")
         name = "totalTokens" if self.api == "gemini" else "input_tokens"
@@ -471,26 +504,15 @@ class _PatchFit:
         return tokens
 
     def _update(self) -> None:
-        """The multipliers consistent with every sure count: every decimal of ≤ 3 places, else the simplest."""
-        low = max(Fraction(t - 1, p) for p, t in self.sure.items())
+        """The multipliers consistent with every sure count: every decimal of at most PLACES places (SPEC §1b:
+        OpenAI's are 1.2, 1.5, 1.62, 1.72, 2.46); the simplest is chosen at the end."""
+        low = max(Fraction(t - 1, p) for p, t in self.sure.items())  # ceil(p·m) = t, or t by float rounding
         high = min(Fraction(t, p) for p, t in self.sure.items())
-        if low > high or high <= 0:
-            raise _NoFit("the counts fit no multiplier: ceil(patches × m) cannot give them all")
-        for places in range(0, 13):
-            scale = 10**places
-            first, last = max(ceil(low * scale), 1), floor(high * scale)
-            if last - first > 20000:
-                continue
-            found = [Fraction(k, scale) for k in range(first, last + 1)]
-            if places < 3 and found:
-                continue  # every decimal of up to 3 places stays a candidate
-            if found:
-                if places > 3:
-                    middle = (low + high) / 2
-                    found = [min(found, key=lambda c: abs(c - middle))]
-                self.multipliers = found
-                return
-        raise _NoFit("the counts fit no decimal multiplier")
+        scale = 10**PLACES
+        found = [Fraction(k, scale) for k in range(max(ceil(low * scale), 1), floor(high * scale) + 1)]
+        self.multipliers = [c for c in found if all(t in _billed(p, c) for p, t in self.sure.items())]
+        if not self.multipliers:
+            raise _NoFit(f"no multiplier of at most {PLACES} decimal places gives every count as ceil(patches × m)")
 
     def consistent(self, tokens: int, patches: int) -> bool:
         return any(tokens in _billed(patches, c) for c in self.multipliers)
@@ -585,7 +607,7 @@ class _PatchFit:
                 low, high = _PATCH * b // h + 1, isqrt(side * b // h)
                 if low > high:
                     continue
-                across = rng.randint(low, high)
+                across = rng.randint(low, min(high, low + 8))  # just over the budget: a few Mpx, not a Gpx
                 w = -(-across * across * h // b)  # the least w with B·w/h ≥ across²
                 if w <= side and (b - 1) * w < across * across * h:  # ... and (B−1)·w/h < across²
                     pool.update({(w, h), (h, w)})
@@ -675,7 +697,9 @@ class _PatchFit:
             for a in range(1, most + 1):
                 for b in range(a, min(most, bound // a) + 1):
                     pool.setdefault(a * b, (_PATCH * a, _PATCH * b))
+            before = set(self.multipliers)  # what the sizes so far allow; the sure counts alone allow more
             self._refine(dict(sorted(pool.items())[-300:]))
+            self.multipliers = [c for c in self.multipliers if c in before] or sorted(before)
         return self._result(k, limits, budgets)
 
     def _budget_above(self, k: int, limits: list[int], safe: int) -> list[int | None]:
@@ -928,6 +952,7 @@ class ProbeResult:
     detail: str
     date: str
     requests: int
+    """Requests that were counted: the one without an image, then one per size (retries not included)."""
     measurements: tuple[Measurement, ...]
     ok: bool
     """True when a rule fits every measurement, the checks included."""
@@ -943,6 +968,8 @@ class ProbeResult:
     comparison: dict[str, str] = field(default_factory=dict)
     """Per parameter: agree, disagree or new (the table does not know it)."""
     row: Model | None = field(default=None, repr=False)
+    retries: int = 0
+    """Requests sent again after HTTP 429 (rate limited) or 503 / 529 (overloaded)."""
 
     @property
     def agrees(self) -> bool | None:
@@ -975,6 +1002,7 @@ class ProbeResult:
             "comparison": dict(self.comparison),
             "agrees": self.agrees,
             "requests": self.requests,
+            "retries": self.retries,
             "date": self.date,
             "measurements": [m.as_dict() for m in self.measurements],
         }
@@ -1052,6 +1080,7 @@ def probe(
         fit=fit if ok else None, family=row.family if row is not None else None,
         provider=row.provider if row is not None and row.provider else _API_PROVIDER[api],
         table=table, table_scheme=table_scheme, comparison=_compare(fit, table) if ok else {}, row=row,
+        retries=endpoint.retries,
     )  # fmt: skip
 
 
@@ -1084,8 +1113,9 @@ def probe_report(result: ProbeResult) -> str:
     fitted = sum(1 for m in result.measurements if m.use == "fit")
     checked = [m for m in result.measurements if m.use == "check"]
     lines.append("")
-    lines.append(f"{result.requests} requests: {fitted} sizes to fit, {len(checked)} to check, "
-                 f"each against the same request without the image")  # fmt: skip
+    retried = f" ({result.retries} more sent again after a rate limit)" if result.retries else ""
+    lines.append(f"{result.requests} requests{retried}: {fitted} size{'s' * (fitted != 1)} to fit, "
+                 f"{len(checked)} to check, each against the same request without the image")  # fmt: skip
     lines.append(_verdict(result))
     return "\n".join(lines)
 
@@ -1136,7 +1166,8 @@ def row_toml(result: ProbeResult) -> str:
     fit, row = result.fit, result.row
     same = row is not None and row.scheme == fit.scheme
     source = f"measured by costcalc probe on {result.date} at {result.base_url}"
-    entries: dict[str, Any] = {"names": [result.family or result.model.strip().lower()], "scheme": fit.scheme}
+    # the name probed: a dated snapshot or an alias gets a row of its own, never its whole family's
+    entries: dict[str, Any] = {"names": [result.model.strip().lower()], "scheme": fit.scheme}
     kept: list[str] = []
     p = fit.params
     if fit.scheme == "tile":
@@ -1181,8 +1212,6 @@ def row_toml(result: ProbeResult) -> str:
     note += f" with {result.requests} requests"
     if kept:
         note += f"; {', '.join(kept)}: as the shipped table gives {'it' if len(kept) == 1 else 'them'} (not measured)"
-    if fit.scheme == "patch" and not same and result.detail == "auto":
-        note += "; detail auto measured, stored as the level auto names"
     entries |= {"evidence": "measured", "note": note, "source": source, "date": result.date, "checked": result.date}
     lines = [f"# {source} ({result.requests} requests to {result.endpoint}).",
              "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",

@@ -79,7 +79,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from ..errors import CostcalcError, LogReadError, os_reason
+from ..errors import CostcalcError, LogReadError, json_kind, os_reason
 
 __all__ = [
     "TOLERANCE",
@@ -225,7 +225,9 @@ def _lines(path: str) -> Iterator[tuple[int, Any]]:
                 if not raw.strip():
                     continue
                 try:
-                    yield number, json.loads(raw)
+                    yield number, json.loads(raw, parse_int=_whole_number)
+                except _TooLong as error:
+                    raise LogReadError(f"{path}:{number}: {error}") from None
                 except UnicodeDecodeError as error:
                     raise LogReadError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})") from None
                 except ValueError as error:
@@ -234,6 +236,22 @@ def _lines(path: str) -> Iterator[tuple[int, Any]]:
                     raise LogReadError(f"{path}:{number}: JSON nested too deeply to read") from None
         except OSError as error:
             raise LogReadError(f"{path}:{number + 1}: {os_reason(error)}") from None
+
+
+class _TooLong(ValueError):
+    """A JSON integer too long to read as a number: the reason, in plain words."""
+
+
+_MAX_DIGITS = 4300
+"""The longest integer a line may hold: Python's own limit on reading one (sys.int_info.default_max_str_digits)."""
+
+
+def _whole_number(text: str) -> int:
+    """A JSON integer of a log line; _TooLong (not Python's limit message) for one of more than _MAX_DIGITS digits."""
+    digits = len(text) - text.startswith("-")
+    if digits > _MAX_DIGITS:
+        raise _TooLong(f"a number of {digits:,} digits, too long to read (at most {_MAX_DIGITS:,})")
+    return int(text)
 
 
 def _open(path: str):
@@ -259,7 +277,7 @@ def _open(path: str):
 def _object(path: str, number: int, value: Any, what: str) -> dict:
     """The line as a JSON object, or LogReadError naming it."""
     if not isinstance(value, dict):
-        raise LogReadError(f"{path}:{number}: expected a JSON object ({what}), not {type(value).__name__}")
+        raise LogReadError(f"{path}:{number}: expected a JSON object ({what}), not {json_kind(value)}")
     return value
 
 
@@ -418,7 +436,7 @@ def _bill(response: Any) -> Bill:
         except ValueError:
             raise _Unbilled("the answer is not JSON") from None
     if not isinstance(response, dict):
-        raise _Unbilled(f"the answer is not a JSON object but {type(response).__name__}")
+        raise _Unbilled(f"the answer is not a JSON object but {json_kind(response)}")
     gemini = response.get("usageMetadata", response.get("usage_metadata"))
     usage = response.get("usage")
     if gemini is None and usage is None:
