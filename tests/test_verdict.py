@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys

@@ -19,7 +19,6 @@ saying what and where.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import stat
