@@ -975,7 +975,9 @@ PROBE_EXIT_CODES = """\b
 Exit codes:
   0  the rule was measured, and agrees with the table (or the table does not know the model)
   1  the answers fit no rule (the measurements are shown), or the endpoint failed (HTTP error, unreachable)
-  2  bad arguments: no API key in the environment, an unknown model without --api, a detail the API lacks
+  2  bad arguments: no API key in the environment, an unknown model without --api, a detail the API lacks,
+     an --api other than the table's for the model, a --base-url that is not an http(s) URL with a host and
+     a valid port, a --write FILE that is empty or already exists (nothing is ever replaced)
   4  the rule was measured, and disagrees with the table
   130  interrupted (Ctrl-C)"""
 
@@ -988,7 +990,7 @@ Exit codes:
               "own: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com).")
 @click.option("-d", "--detail", default="auto", show_default=True, type=click.Choice(DETAILS),
               help="The detail level (Gemini: media resolution) to measure.")
-@click.option("--write", "row_file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+@click.option("--write", "row_file", type=click.Path(path_type=str), metavar="FILE",  # checked by check_row_file
               help="Write the measured rule as a model-table row that --tables FILE loads.")
 @output_options("json", help={"json": "One JSON document: fitted and table parameters, verdict, measurements."})
 @tables_option
@@ -1010,11 +1012,17 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
     """
     from .errors import ProbeError, ProbeUsageError, UnknownModelError
     from .output.report import json_text
-    from .preflight.write import atomic_write
-    from .truth.probe import key_for, probe_report, resolve_api, row_toml
+    from .truth.probe import check_base_url, check_row_file, key_for, probe_report, resolve_api, row_toml, write_row
     from .truth.probe import probe as run_probe
 
     tables = _tables(table_files)
+    try:  # every argument checked before the first request (SPEC §8)
+        if base_url is not None:
+            check_base_url(base_url)
+        if row_file is not None:
+            check_row_file(row_file)
+    except ProbeUsageError as error:
+        raise ArgumentError(str(error)) from None
     try:
         api, _ = resolve_api(model, api, tables)
     except UnknownModelError as error:
@@ -1030,6 +1038,9 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
     except ProbeUsageError as error:
         raise ArgumentError(str(error)) from None
     except ProbeError as error:
+        measured = getattr(error, "result", None)
+        if output == "json" and measured is not None:  # --json: a document even when the endpoint fails
+            click.echo(json_text(measured.as_dict(), indent=2))
         raise click.ClickException(str(error)) from None
     if output == "json":
         click.echo(json_text(result.as_dict(), indent=2))
@@ -1037,7 +1048,9 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
         click.echo(probe_report(result))
     if row_file and result.ok:
         try:
-            atomic_write(row_file, row_toml(result).encode("utf-8"))
+            write_row(row_file, row_toml(result))
+        except ProbeUsageError as error:  # made meanwhile
+            raise ArgumentError(str(error)) from None
         except OSError as error:
             raise click.ClickException(f"--write {row_file}: {error.strerror or error}") from None
         click.echo(f"wrote {row_file}: load it with --tables {row_file}", err=True)

@@ -4,6 +4,7 @@ Batches, JSON-lines logs; totals at the batch tier; batch limits; streaming; the
 import base64
 import io
 import json
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -423,3 +424,20 @@ def test_standard_input_and_a_missing_file():
 
 def test_count_batch_is_public():
     assert "count_batch" in costcalc.__all__ and costcalc.count_batch is count_batch
+
+
+def test_a_row_whose_image_is_unpriced_is_unknown_not_zero(tmp_path):
+    """Edge-case hunt 7: an image that cannot be priced (a file_id) makes its row and the totals unknown, not $0.00."""
+    unpriced = {"custom_id": "file-5", "method": "POST", "url": "/v1/responses", "body": {"model": "gpt-4o", "input": [
+        {"role": "user", "content": [{"type": "input_image", "file_id": "file-abc"}]}]}}  # fmt: skip
+    path = write_lines(tmp_path / "batch.jsonl", [responses_line("thumb-1"), unpriced])
+    thumb, row = count_batch(path).rows
+    assert row.estimate.unpriced == 1
+    assert (row.as_dict()["image_tokens"], row.as_dict()["usd"]) == (None, None)
+    assert thumb.as_dict()["image_tokens"] == 85  # the priced row keeps its figures
+    result = run(path, "--json")
+    document = json.loads(result.stdout)
+    assert document["rows"][1]["usd"] is None and document["rows"][1]["image_tokens"] is None
+    assert document["totals"]["usd"] is None and document["totals"]["image_tokens"] is None
+    table = run(path).stdout
+    assert "unknown image tokens, unknown" in table and not re.search(r"\$0\.00(?![0-9])", table)

@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 import socket
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -412,3 +413,152 @@ def test_readme_probe_session(tmp_path, monkeypatch):
             result = CliRunner().invoke(cli, words[1:], env=env)
             expected = shown.replace("127.0.0.1:8765", f"127.0.0.1:{port}").rstrip("\n").splitlines()
             assert result.output.rstrip("\n").splitlines() == expected, command
+
+
+# ------------------------------------------------------------------ edge cases (issue 10)
+
+
+def _gpt_4o_row(tmp_path, name="row.toml"):
+    """A row measured from a fake gpt-4o, written to a new file; (exit code, stderr, path)."""
+    row = tmp_path / name
+    with FakeAPI({"gpt-4o": Tile(85, 170)}) as api:
+        code, _, err = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--write", row)
+    return code, err, row
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only", "symlink", "dangling", "folder", "device"])
+def test_write_never_replaces_what_is_there(tmp_path, kind):
+    """Item 1: an existing path is refused before any request, and left exactly as it was."""
+    target = tmp_path / "target.toml"
+    target.write_text("mine\n")
+    path = tmp_path / "row.toml"
+    if kind == "file":
+        path.write_text("mine\n")
+    elif kind == "read-only":
+        path.write_text("mine\n")
+        path.chmod(0o444)
+    elif kind == "symlink":
+        path.symlink_to(target)
+    elif kind == "dangling":
+        path.symlink_to(tmp_path / "nowhere.toml")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/null")
+    before = path.lstat()
+    with FakeAPI({"gpt-4o": Tile(85, 170)}) as api:
+        code, out, err = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--write", path)
+        assert api.requests == []  # refused up front
+    assert (code, out, err) == (2, "", f"Error: {path} exists; give a new file name\n")
+    after = path.lstat()
+    assert (after.st_mode, after.st_ino, after.st_size) == (before.st_mode, before.st_ino, before.st_size)
+    assert target.read_text() == "mine\n"
+    if kind in ("file", "read-only"):
+        assert path.read_text() == "mine\n"
+
+
+def test_write_to_a_new_file_has_ordinary_permissions(tmp_path):
+    """Item 1: the new file is whole, with 0o666 less the umask, and no temporary left behind."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        code, err, row = _gpt_4o_row(tmp_path)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert row.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["row.toml"]
+    assert costcalc.load_tables(row).model("gpt-4o").evidence == "measured"
+
+
+def test_base_url_that_is_not_a_url_is_a_usage_error():
+    """Item 3: an unclosed IPv6 bracket is one line, exit 2, not a traceback."""
+    code, out, err = run("-m", "gpt-4o", "--base-url", "http://[::1/v1")
+    assert (code, out) == (2, "") and err.startswith("Error: --base-url 'http://[::1/v1': ") and err.count("\n") == 1
+
+
+def test_empty_base_url_is_refused_not_the_vendor_default():
+    """Item 4: --base-url '' never falls back to the vendor's URL (the offline fixture fails any other host)."""
+    code, out, err = run("-m", "gpt-4o", "--base-url", "")
+    assert (code, out) == (2, "") and err.startswith("Error: --base-url '': ") and err.count("\n") == 1
+
+
+def test_empty_write_is_refused():
+    """Item 5: --write '' is a usage error before any request, not a silent success."""
+    with FakeAPI({"gpt-4o": Tile(85, 170)}) as api:
+        code, out, err = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--write", "")
+        assert api.requests == []
+    assert (code, out, err) == (2, "", "Error: --write '': give a file name\n")
+
+
+@pytest.mark.parametrize("url, reason", [("http://127.0.0.1:99999/v1", "Port out of range"),
+                                         ("http:///v1", "names no host"),
+                                         ("http://127.0.0.1:0/v1", "port 0"),
+                                         ("ftp://127.0.0.1/v1", "http:// or https://"),
+                                         ("127.0.0.1:8765/v1", "http:// or https://")])  # fmt: skip
+def test_impossible_base_urls_are_usage_errors_not_network_errors(url, reason):
+    """Item 10: a URL no request could go to is exit 2, one line, checked before connecting."""
+    code, out, err = run("-m", "gpt-4o", "--base-url", url)
+    assert (code, out) == (2, "") and err.startswith(f"Error: --base-url {url!r}: ") and err.count("\n") == 1
+    assert reason in err
+
+
+def test_api_conflicting_with_the_table_is_refused():
+    """Item 12: the table lists claude-opus-4-7 under anthropic; --api openai is refused before any request."""
+    with FakeAPI({"claude-opus-4-7": Claude(1568, 1568)}) as api:
+        code, out, err = run("-m", "claude-opus-4-7", "--api", "openai", "--base-url", f"{api.url}/v1")
+        assert api.requests == []
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "--api openai" in err and "anthropic" in err
+    with FakeAPI({"claude-opus-4-7": Claude(1568, 1568)}) as api:  # the matching --api is fine
+        code, _, err = run("-m", "claude-opus-4-7", "--api", "anthropic", "--base-url", api.url)
+    assert code in (0, 4), err
+
+
+def test_tile_low_detail_says_the_whole_rule_was_fitted_at_high():
+    """Item 13: -d low on a tile model measures high; the header and the JSON say so."""
+    with FakeAPI({"gpt-4o": Tile(85, 170)}) as api:
+        code, out, _ = run("-m", "gpt-4o", "-d", "low", "--base-url", f"{api.url}/v1")
+        assert code == 0
+        header = out.splitlines()[0]
+        assert "detail low" in header and "flat base" in header and "at high" in header
+        code, doc = probe_json(api, "-m", "gpt-4o", "-d", "low", "--base-url", f"{api.url}/v1")
+    assert doc["detail"] == "low" and doc["sent"] == "high" and doc["level"] == "high"
+    assert any("low detail is a flat `base`" in note for note in doc["notes"])
+    details = Counter(m["detail"] for m in doc["measurements"])
+    assert details["high"] >= 3 and details["low"] >= 1  # the rule fitted at high, low checked
+    assert {m["tokens"] for m in doc["measurements"] if m["detail"] == "low"} == {85}  # the hidden base
+
+
+class _Refuses(Tile):
+    """A tile model whose endpoint refuses images wider than 1,000 px (HTTP 400) once a few have been counted."""
+
+    def tokens(self, detail, width, height):
+        if width > 1000:
+            raise Rejected("image too wide")
+        return super().tokens(detail, width, height)
+
+
+def test_json_document_even_when_the_endpoint_fails():
+    """Item 14: --json prints one document with the table's parameters, what was measured and the error."""
+    with FakeAPI({"gpt-4o": _Refuses(85, 170)}) as api:
+        code, out, err = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--json")
+    assert code == 1 and err.startswith("Error: POST ") and "HTTP 400: image too wide" in err and err.count("\n") == 1
+    doc = json.loads(out)
+    assert doc["ok"] is False and "HTTP 400: image too wide" in doc["error"] and doc["error"] == doc["problem"]
+    assert doc["table"] == {"base": 85, "tile": 170, "short_side": 768, "fit": 2048, "tile_size": 512}  # tables/
+    assert [(m["width"], m["height"], m["tokens"]) for m in doc["measurements"]] == [(32, 32, 255), (64, 64, 255)]
+    with FakeAPI({"gpt-4o": Tile(85, 170)}) as api:  # refused at the first request: still a document
+        code, out, _ = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--json", key="wrong")
+    doc = json.loads(out)
+    assert code == 1 and doc["measurements"] == [] and "HTTP 401" in doc["error"] and doc["table"]["base"] == 85
+
+
+def test_json_document_of_a_failed_fit_has_the_tables_parameters():
+    """Item 14: a failed fit of a model the table knows still shows the table's parameters."""
+    with FakeAPI({"gpt-4o": Noisy(seed=3)}) as api:
+        code, out, _ = run("-m", "gpt-4o", "--base-url", f"{api.url}/v1", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and doc["error"] is None and doc["measurements"]
+    assert doc["table"] == {"base": 85, "tile": 170, "short_side": 768, "fit": 2048, "tile_size": 512}

@@ -516,3 +516,36 @@ def test_fit_line_shrugs_off_one_wild_point(xs, wild):
 
 def test_fit_line_needs_two_different_x():
     assert fit_line([(5, 9), (5, 11)]) is None
+
+
+# ------------------------------------------------------------------ edge cases (edge-case hunt items 2, 8, 9)
+
+
+@pytest.mark.parametrize("count", [10**400, 10**30, 10**12 + 1])
+def test_huge_token_counts_are_skipped_as_not_a_token_count(tmp_path, count):
+    """A usage count no request can bill (above 10^12) is skipped like NaN, never a traceback or float noise."""
+    line = json.dumps({"request": chat("gpt-4o", (512, 512, "high")), "response": {"usage": {"prompt_tokens": 1}}})
+    line = line.replace('"prompt_tokens": 1', f'"prompt_tokens": {count}')
+    path = tmp_path / "log.jsonl"
+    path.write_text(line + "\n")
+    result = reconcile(str(path))
+    assert len(result.skipped) == 1 and "usage.prompt_tokens is not a token count" in result.skipped[0].reason
+    assert result.models["gpt-4o"].requests == 0
+    cli_result = run(path)
+    assert "Traceback" not in cli_result.output and cli_result.exit_code == 1
+    assert "not a token count" in cli_result.stderr and "e+" not in cli_result.output
+
+
+def test_a_bill_smaller_than_its_own_text_is_skipped_never_negative(tmp_path, monkeypatch):
+    """prompt_tokens 0 with 14 counted text tokens: skipped with a reason, not billed −14 (exit 4)."""
+    text_count(monkeypatch, 14)
+    reported = {"usage": {"prompt_tokens": 5, "prompt_tokens_details": {"text_tokens": 9}}}  # 5 − 9 < 0
+    lines = [{"request": chat("gpt-4o", (512, 512, "high")), "response": chat_answer(0)},
+             {"request": chat("gpt-4o", (512, 512, "high")), "response": reported}]  # fmt: skip
+    path = write_lines(tmp_path / "log.jsonl", lines)
+    result = reconcile(path)
+    assert len(result.skipped) == 2 and all("smaller than" in skip.reason for skip in result.skipped)
+    report = result.models["gpt-4o"]
+    assert report.requests == 0 and report.agrees is None and report.skipped == 2
+    cli_result = run(path)
+    assert cli_result.exit_code == 1 and "-14" not in cli_result.output and "Traceback" not in cli_result.output

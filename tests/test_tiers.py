@@ -196,7 +196,7 @@ def test_long_context_in_each_tier():
     price = get_price("gpt-5.4")
     assert price.usd(MILLION, tier="batch", input_tokens=272_001) == Decimal("2.5")
     assert price.usd(MILLION, tier="flex", input_tokens=272_001, cached=True) == Decimal("0.25")
-    assert price.usd(MILLION, tier="priority", input_tokens=272_001) == Decimal("5")  # genai-prices: no tier there
+    assert price.usd(MILLION, tier="priority", input_tokens=272_001) is None  # genai-prices: no rate there
 
 
 LONG_TABLE = """
@@ -257,11 +257,13 @@ def test_money_is_exact_whatever_the_callers_context(tokens, tier, model, cached
     long = applied.long_context is not None and tokens > applied.long_context.above
     per_million = ((applied.long_context.cached_input if cached else applied.long_context.usd_per_1m_input) if long
                    else (applied.cached_input if cached else applied.usd_per_1m_input))  # fmt: skip
-    expected = Fraction(per_million) * tokens / MILLION
     with localcontext() as context:
         context.prec = 3  # a caller's coarse context must not round money
         got = price.usd(tokens, tier=tier, cached=cached)
-    assert Fraction(got) == expected
+    if per_million is None:  # a tier silent above the long-context threshold: unknown there
+        assert got is None
+        return
+    assert Fraction(got) == Fraction(per_million) * tokens / MILLION
 
 
 # ------------------------------------------------------------------ the tables
@@ -396,3 +398,17 @@ def test_cli_tier_on_audit_request_and_video(tmp_path):
     (row,) = json.loads(result.output)
     assert row["tier"] == "batch" and Decimal(str(row["usd"])) == Decimal(row["tokens"]) * Decimal("1.25") / MILLION
     assert CliRunner().invoke(cli, ["video", str(samples / "banner.gif"), "-m", "gpt-4o", "--tier", "flex"]).exit_code == 2
+
+
+def test_a_tier_without_long_context_rates_is_unknown_above_the_threshold():
+    """gpt-5.4 standard bills $5/M above 272,000 (SPEC §7); its priority row is silent there: unknown, with why."""
+    from decimal import Decimal as D
+
+    from costcalc.pricing.tables import default_tables
+
+    price = default_tables().price("gpt-5.4")
+    assert price.usd(272_000, tier="priority") == D("5.0") * 272_000 / 1_000_000  # at the threshold: base rate
+    assert price.usd(360_007, tier="priority") is None
+    assert price.usd(360_007, tier="priority", cached=True) is None
+    assert "no long-context rate" in price.rates("priority").note
+    assert price.usd(360_007, tier="batch") == D("2.5") * 360_007 / 1_000_000  # batch publishes its own

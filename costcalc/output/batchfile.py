@@ -8,7 +8,7 @@ import heapq
 from decimal import Decimal
 from typing import Any, TextIO
 
-from ..pricing.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_fields
+from ..pricing.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_image_tokens, row_image_usd, row_fields
 from .report import (
     _bytes,
     _csv_cell,
@@ -86,7 +86,7 @@ def batch_table(rows: list[BatchRow], count: int) -> str:
         bases = {image.basis for image in estimate.images if image.tokens is not None}
         whole = [tokens_cell(getattr(estimate, "input_tokens", None), total_basis(bases))] if extra else []
         body.append([str(row.line), row.custom_id or "-", estimate.model, images,
-                     tokens_cell(estimate.image_tokens, total_basis(bases)), *whole, format_usd(estimate.usd)])  # fmt: skip
+                     tokens_cell(row_image_tokens(estimate), total_basis(bases)), *whole, format_usd(row_image_usd(estimate))])  # fmt: skip
     if not body:
         return "no requests"
     table = render_table([header], body, right={0, 3, 4, 5, 6})

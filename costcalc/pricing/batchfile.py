@@ -139,8 +139,8 @@ class BatchRow:
                                "model": estimate.model if estimate else None, "endpoint": self.endpoint,
                                "images": len(estimate.images) if estimate else None,
                                "unpriced": estimate.unpriced if estimate else None,
-                               "image_tokens": estimate.image_tokens if estimate else None}  # fmt: skip
-        row["usd"] = _number(estimate.usd) if estimate else None
+                               "image_tokens": row_image_tokens(estimate)}  # fmt: skip
+        row["usd"] = _number(row_image_usd(estimate))
         for name in _extra_fields():
             row[name] = _number(getattr(estimate, name)) if estimate else None
         row["tier"] = self.tier
@@ -148,6 +148,16 @@ class BatchRow:
         row["image_errors"] = [image.error for image in estimate.images if image.error] if estimate else []
         row["error"] = self.error
         return row
+
+
+def row_image_tokens(estimate: RequestEstimate | None) -> int | None:
+    """A request's image tokens; None (unknown) when it is unread or any image is unpriced (fail closed, SPEC §7)."""
+    return None if estimate is None or estimate.unpriced else estimate.image_tokens
+
+
+def row_image_usd(estimate: RequestEstimate | None) -> Decimal | None:
+    """A request's image USD; None (unknown) when it is unread or any image is unpriced, never a partial $0.00."""
+    return None if estimate is None or estimate.unpriced else estimate.usd
 
 
 def row_fields() -> tuple[str, ...]:
@@ -183,7 +193,9 @@ class BatchSums:
         self.images += len(estimate.images)
         self.unpriced += estimate.unpriced
         self.bases.update(image.basis for image in estimate.images if image.basis and image.tokens is not None)
-        for name in ("image_tokens", "usd", *_extra_fields()):
+        self.image_tokens = _plus(self.image_tokens, row_image_tokens(estimate))
+        self.usd = _plus(self.usd, row_image_usd(estimate))
+        for name in _extra_fields():
             setattr(self, name, _plus(getattr(self, name), getattr(estimate, name)))
 
     def as_dict(self) -> dict[str, Any]:

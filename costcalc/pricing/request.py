@@ -300,6 +300,8 @@ def _whole_request(images: list[RequestImage], text: TextCount, price: Price | N
         long_context = None  # what is not counted could carry the input over the threshold
         notes.append(f"the long-context rate applies if the whole input exceeds {long.above:,} tokens; "
                      f"{known:,} are counted")
+    if long is not None and long.usd_per_1m_input is None and long_context is not False:
+        notes.append(price.rates(tier).note)  # the tier's rate above the threshold is unknown (SPEC §7)
     if not complete:
         notes.append("an image could not be priced, so the whole input is unknown")
     if price is not None:

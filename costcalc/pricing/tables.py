@@ -225,7 +225,8 @@ class LongContext:
     """The rates of the whole request once its input exceeds `above` tokens (SPEC §7 long context; Price.rate)."""
 
     above: int
-    usd_per_1m_input: Decimal
+    usd_per_1m_input: Decimal | None
+    """None: the tier publishes no rate above `above` while standard has a long-context rule (unknown, Price.rates)."""
     cached_input: Decimal | None = None
 
 
@@ -283,6 +284,13 @@ class Price:
             return TierPrice(self.usd_per_1m_input, self.cached_input, self.long_context, self.source)
         for name, rates in self.tiers:
             if name == tier:
+                if rates.long_context is None and self.long_context is not None and rates.usd_per_1m_input is not None:
+                    # SPEC §7: standard bills more above the threshold; a tier row silent on it does not say its
+                    # base rate holds there, so above the threshold its rate is unknown, never the base rate.
+                    above = self.long_context.above
+                    note = (f"tier {tier} publishes no long-context rate: above {above:,} input tokens "
+                            f"its USD is unknown")  # fmt: skip
+                    return replace(rates, long_context=LongContext(above, None), note=rates.note or note)
                 return rates
         raise TierError(self.model or "this price", tier, self.offered)
 
@@ -298,6 +306,8 @@ class Price:
         long = rates.long_context
         above = long is not None and input_tokens is not None and input_tokens > long.above
         base = long.usd_per_1m_input if above else rates.usd_per_1m_input
+        if base is None:  # above the threshold of a tier without long-context rates (Price.rates)
+            return None
         if kind is None:
             return base
         multipliers = dict(self.cache)

@@ -59,7 +59,7 @@ from fractions import Fraction
 from functools import lru_cache
 from math import ceil, floor, isqrt
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ..errors import ProbeError, ProbeUsageError, UnknownModelError
 from ..pricing.rules import ClaudeRule, FlatRule, PatchRule, TileRule, UnpublishedRule
@@ -80,6 +80,9 @@ __all__ = [
     "png",
     "probe_report",
     "row_toml",
+    "check_base_url",
+    "check_row_file",
+    "write_row",
 ]
 
 APIS = ("openai", "anthropic", "gemini")
@@ -297,12 +300,57 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
         if api is None:
             raise
         return api, None
+    vendor = _PROVIDER_API.get(row.provider)
+    if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (SPEC §8)
+        raise ProbeUsageError(f"--api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
+                              "leave --api out")  # fmt: skip
     if api is None:
-        api = _PROVIDER_API.get(row.provider)
+        api = vendor
         if api is None:
             raise ProbeUsageError(f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
                                   f"{', '.join(APIS)}: give --api if its vendor offers one of those endpoints")  # fmt: skip
     return api, row
+
+
+def check_base_url(url: str) -> str:
+    """`url` if it can be a base URL: http or https, a host, a port in 1–65535; ProbeUsageError (one line) if not.
+
+    Checked before any request, so a typo is a usage error (exit 2), not a network failure (SPEC §8).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+        host = parts.hostname
+    except ValueError as error:
+        raise ProbeUsageError(f"--base-url {url!r}: not a URL ({error})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ProbeUsageError(f"--base-url {url!r}: give an http:// or https:// URL")
+    if not host:
+        raise ProbeUsageError(f"--base-url {url!r}: the URL names no host")
+    if port == 0:
+        raise ProbeUsageError(f"--base-url {url!r}: port 0 is not a port to connect to")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise ProbeUsageError(f"--base-url {url!r}: the URL has white space or control characters")
+    return url
+
+
+def check_row_file(path: str) -> str:
+    """`path` if a row can be written there: not empty, and nothing there yet (ProbeUsageError, one line, if not).
+
+    An existing file, link, device or folder is never replaced or written through: the user names a new file.
+    """
+    if not path:
+        raise ProbeUsageError("--write '': give a file name")
+    if os.path.lexists(path):
+        raise ProbeUsageError(f"{path} exists; give a new file name")
+    return path
+
+
+def write_row(path: str, text: str) -> None:
+    """Write a measured row to a new file `path`, atomically with ordinary permissions (refused if it exists)."""
+    from ..preflight.write import atomic_write
+
+    atomic_write(check_row_file(path), text.encode("utf-8"))
 
 
 def _error_message(response) -> str:
@@ -899,7 +947,11 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
     if first == second:
         table = dict(row.rules).get("high") if row is not None and row.scheme == "tile" else None
         fit = _fit_tile(ask, detail, table)
-        return Fit(fit.scheme, fit.level, fit.params, rule=fit.rule, sent="auto" if detail == "auto" else "high")
+        # SPEC §1a: low detail is the flat `base`; the whole rule is fitted at high, low checked against base
+        notes = ("the tile scheme's low detail is a flat `base` count: the whole rule was fitted at high and "
+                 "low checked against base",) if detail == "low" else ()  # fmt: skip
+        return Fit(fit.scheme, fit.level, fit.params, rule=fit.rule, notes=notes,
+                   sent="auto" if detail == "auto" else "high")
     level = _level(row, "patch", detail)
     table = _table_params(row, "patch", level) or {}
     table = {name: value for name, value in table.items() if not (isinstance(value, str) and value == "unknown")}
@@ -970,6 +1022,8 @@ class ProbeResult:
     row: Model | None = field(default=None, repr=False)
     retries: int = 0
     """Requests sent again after HTTP 429 (rate limited) or 503 / 529 (overloaded)."""
+    error: str | None = None
+    """The endpoint's failure that stopped the probe (None when every request was answered)."""
 
     @property
     def agrees(self) -> bool | None:
@@ -991,6 +1045,7 @@ class ProbeResult:
             "endpoint": self.endpoint,
             "detail": self.detail,
             "level": fit.level if fit else None,
+            "sent": fit.sent if fit else None,
             "scheme": fit.scheme if fit else None,
             "ok": self.ok,
             "problem": self.problem,
@@ -1003,6 +1058,7 @@ class ProbeResult:
             "agrees": self.agrees,
             "requests": self.requests,
             "retries": self.retries,
+            "error": self.error,
             "date": self.date,
             "measurements": [m.as_dict() for m in self.measurements],
         }
@@ -1040,11 +1096,12 @@ def probe(
         key, names = key_for(api)
         if key is None:
             raise ProbeUsageError(f"probe needs your {api} API key: set {' or '.join(names)}")
-    base_url = base_url or BASE_URLS[api]
+    base_url = BASE_URLS[api] if base_url is None else check_base_url(base_url)
     endpoint = _Endpoint(api, base_url, key, model, timeout)
     session = _Session(lambda size, level: endpoint.count(None if size is None else png(*size), level), max_requests)
     date = (today or _dt.date.today()).isoformat()
     fit = problem = None
+    failure: ProbeError | None = None
     try:
         fit = fit_rule(session, api, detail, row)
         session.use = "check"
@@ -1062,6 +1119,8 @@ def probe(
             problem = f"the fitted rule missed {wrong} of the sizes it was checked on"
     except _NoFit as error:
         problem = str(error)
+    except ProbeError as error:  # the endpoint failed: raised again below, with what was measured before it
+        failure, fit, problem = error, None, str(error)
     finally:
         endpoint.close()
     if fit is not None and problem is None:
@@ -1073,15 +1132,25 @@ def probe(
         session.log = predicted
     ok = problem is None
     table_scheme = row.scheme if row is not None else None
-    table = _table_params(row, fit.scheme, fit.level) if fit is not None and ok else None
-    return ProbeResult(
+    if fit is not None and ok:
+        table = _table_params(row, fit.scheme, fit.level)
+    else:  # no fit: the table's own rule for this detail, beside the measurements (SPEC §8 --json)
+        try:
+            table = _table_params(row, row.scheme, _level(row, row.scheme, detail)) if row is not None else None
+        except AttributeError:  # the table has no rule at that level
+            table = None
+    result = ProbeResult(
         model=model, api=api, base_url=base_url, endpoint=endpoint.url, detail=detail, date=date,
         requests=session.requests, measurements=tuple(session.log), ok=ok, problem=problem,
         fit=fit if ok else None, family=row.family if row is not None else None,
         provider=row.provider if row is not None and row.provider else _API_PROVIDER[api],
         table=table, table_scheme=table_scheme, comparison=_compare(fit, table) if ok else {}, row=row,
-        retries=endpoint.retries,
+        retries=endpoint.retries, error=None if failure is None else str(failure),
     )  # fmt: skip
+    if failure is not None:
+        failure.result = result
+        raise failure
+    return result
 
 
 # ------------------------------------------------------------------ output
@@ -1094,6 +1163,8 @@ def probe_report(result: ProbeResult) -> str:
     fit = result.fit
     lines = [f"{result.model} at {result.endpoint}, detail {result.detail}"
              + (f" ({fit.scheme} scheme, level {fit.level})" if fit else "")]  # fmt: skip
+    if fit is not None and fit.scheme == "tile" and result.detail == "low":  # SPEC §1a: say what was measured
+        lines[0] += "; low detail is the scheme's flat base: fitted the whole rule at high, low checked"
     if fit is not None:
         body = []
         for name, value in fit.params.items():

@@ -405,13 +405,19 @@ class _Unbilled(Exception):
     """An answer whose usage cannot be read: the reason."""
 
 
+MAX_TOKEN_COUNT = 10**12
+"""The most prompt tokens one request can plausibly bill: no model's context window comes near it (SPEC §8).
+A larger usage count is a corrupt or synthetic log line, read as "not a token count" like NaN or -1."""
+
+
 def _count(container: dict, key: str, where: str) -> int:
-    """A token count from usage: a whole number ≥ 0 (0 when absent), else _Unbilled naming it."""
+    """A token count from usage: a whole number in 0..MAX_TOKEN_COUNT (0 when absent), else _Unbilled naming it."""
     value = container.get(key)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Unbilled(f"{where}.{key} is not a token count: {json.dumps(value)[:40]}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKEN_COUNT:
+        shown = json.dumps(value)[:40] if not isinstance(value, int) or value.bit_length() < 128 else "a huge number"
+        raise _Unbilled(f"{where}.{key} is not a token count: {shown}")
     return value
 
 
@@ -713,19 +719,24 @@ def reconcile_exchanges(
             reason = image.error or getattr(image, "note", None) or "its image tokens are unknown"
             skip(Skip(exchange.where, reason if reason.startswith(image.where) else f"{image.where}: {reason}", found))
             continue
-        gathered = models.setdefault(found, _Model())
-        gathered.bases.update(image.basis for image in estimate.images if image.basis)
         predicted = sum(image.tokens for image in estimate.images)
         text = getattr(estimate, "text_tokens", None)
         if bill.image is not None:
-            billed, method = float(bill.image), "reported"
+            billed, method = bill.image, "reported"
         elif bill.text is not None:
-            billed, method = float(bill.total - bill.text - bill.other), "reported"
+            billed, method = bill.total - bill.text - bill.other, "reported"
         elif isinstance(text, int):
-            billed, method = float(bill.total - text - bill.other), "text counted"
+            billed, method = bill.total - text - bill.other, "text counted"
         else:
-            billed, method = float(bill.total - bill.other), "fit"
-        gathered.seen.append(_Seen(predicted, len(estimate.images), billed, method, bill.shape))
+            billed, method = bill.total - bill.other, "fit"
+        if billed < 0:  # the bill is smaller than what it is known to hold besides images: not a usable bill
+            known = "its own text and audio" if method != "fit" else "its audio"
+            skip(Skip(exchange.where, f"the billed prompt ({bill.total} tokens) is smaller than {known} "
+                      f"({bill.total - billed} tokens): the bill cannot be read", found))  # fmt: skip
+            continue
+        gathered = models.setdefault(found, _Model())
+        gathered.bases.update(image.basis for image in estimate.images if image.basis)
+        gathered.seen.append(_Seen(predicted, len(estimate.images), float(billed), method, bill.shape))
     reports = {name: _judge(name, gathered, tolerance) for name, gathered in sorted(models.items())}
     return Reconciliation(reports, tuple(skipped))
 
