@@ -855,6 +855,8 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
         _emit(documents, output, fields + [f for f in ("path", "error") if f not in fields])
     else:
         click.echo(video_table(rows, names))
+        if tier != "standard":
+            click.echo(_tier_line(tables, names, tier))
     sys.exit(1 if failed else 0)
 
 

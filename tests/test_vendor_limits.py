@@ -63,3 +63,17 @@ def test_the_audit_footer_names_each_vendors_edition(tmp_path):
 def test_limits_lists_every_vendor_and_says_the_rest_are_unknown():
     out = CliRunner().invoke(cli, ["limits"]).output
     assert "anthropic" in out and "google" in out and "unknown, not borrowed" in out
+
+
+def test_video_says_how_sure_each_vendors_figure_is():
+    # Gemini 3 publishes a ceiling per image (SPEC §6b): a clip's frames are at most 1,120 each.
+    pytest.importorskip("av")
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parent.parent / "examples" / "clip.mp4"
+    gemini = costcalc.video_estimate(clip, model="gemini-3-pro-preview")
+    gpt = costcalc.video_estimate(clip, model="gpt-4o")
+    assert (gemini.basis, gemini.tokens_per_frame) == ("maximum", 1120)
+    assert gpt.basis == "exact" and gpt.as_dict()["basis"] == "exact"
+    out = CliRunner().invoke(cli, ["video", str(clip), "-m", "gemini-3-pro-preview", "--tier", "priority"]).output
+    assert "≤ 11,200" in out and "a documented maximum" in out and "gemini-3-pro-preview: USD unknown" in out

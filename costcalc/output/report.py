@@ -450,7 +450,7 @@ def video_table(rows, models) -> str:
     """One row per clip: upright size, duration, frames sent of the clip's, sent size; each model's tokens and USD."""
     top = ["", "", "", "", ""] + [cell for name in models for cell in (name, "")]
     header = ["clip", "size", "seconds", "frames", "sent at"] + ["tokens", "USD"] * len(models)
-    body, totals = [], {name: [0, Decimal(0), False] for name in models}
+    body, totals = [], {name: [0, Decimal(0), False, set()] for name in models}  # tokens, usd, unknown, bases
     for clip, result in rows:
         if isinstance(result, str):
             body.append([clip, "error", "", "", ""] + ["", ""] * len(models))
@@ -461,9 +461,10 @@ def video_table(rows, models) -> str:
         line = [clip, f"{info.upright[0]}×{info.upright[1]}", f"{float(info.duration):.1f}", count,
                 f"{first.frame_width}×{first.frame_height}"]  # fmt: skip
         for estimate in result:
-            line += [tokens_cell(estimate.tokens), format_usd(estimate.usd)]
+            line += [tokens_cell(estimate.tokens, estimate.basis), format_usd(estimate.usd)]
             total = totals[estimate.model]
             total[0] = None if total[0] is None or estimate.tokens is None else total[0] + estimate.tokens
+            total[3].add(estimate.basis)
             if estimate.usd is None:
                 total[2] = True
             else:
@@ -471,9 +472,12 @@ def video_table(rows, models) -> str:
         body.append(line)
     if len(rows) > 1:
         body.append(["total", "", "", "", ""] + [cell for name in models for cell in (
-            tokens_cell(totals[name][0]), "unknown" if totals[name][2] else format_usd(totals[name][1]))])
+            tokens_cell(totals[name][0], total_basis(totals[name][3])),
+            "unknown" if totals[name][2] else format_usd(totals[name][1]))])
     text = render_table([top, header], body, right={2, 3} | set(range(5, 5 + 2 * len(models))))
     sampling = next((result[0].sampling for _, result in rows if not isinstance(result, str)), "")
     notes = dict.fromkeys(f"{e.model}: {e.note}" for _, result in rows if not isinstance(result, str)
                           for e in result if getattr(e, "note", None))  # unknown tokens (SPEC §2a)
-    return text + (f"\n\nsampling: {sampling}" if sampling else "") + "".join(f"\n{note}" for note in notes)
+    bases = set().union(*(total[3] for total in totals.values()))
+    legend = [text for basis, text in _LEGEND.items() if basis in bases]
+    return text + (f"\n\nsampling: {sampling}" if sampling else "") + "".join(f"\n{line}" for line in (*notes, *legend))

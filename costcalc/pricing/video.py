@@ -89,6 +89,8 @@ class VideoEstimate:
     """The service tier `usd` is priced at (SPEC §7)."""
     note: str | None = None
     """Why `tokens` is unknown and how to measure it (SPEC §2a); None when known."""
+    basis: str = "exact"
+    """How sure the per-frame figure is: exact, maximum, approximate or flat (SPEC §6)."""
 
     def as_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -100,7 +102,8 @@ class VideoEstimate:
             "duration": float(info.duration), "sampling": self.sampling, "frames": self.frames,
             "frame_width": self.frame_width, "frame_height": self.frame_height,
             "tokens_per_frame": self.tokens_per_frame, "tokens": self.tokens,
-            "usd": None if self.usd is None else float(self.usd), "tier": self.tier, "note": self.note,
+            "basis": self.basis, "usd": None if self.usd is None else float(self.usd), "tier": self.tier,
+            "note": self.note,
         }  # fmt: skip
 
 
@@ -328,7 +331,8 @@ def video_estimate(
     tokens = None if per_frame is None else per_frame * len(indices)
     return VideoEstimate(info.path, pricer.model.name, detail, pricer.applied_detail, info, sampling, len(indices),
                          width, height, per_frame, tokens, pricer.usd(tokens), pricer.tier,
-                         None if tokens is not None else unknown_tokens_note(pricer.model))  # fmt: skip
+                         None if tokens is not None else unknown_tokens_note(pricer.model),
+                         pricer.rule.size(width, height).basis)  # fmt: skip
 
 
 def video_frames(
