@@ -142,6 +142,11 @@ def _emit(rows: list[dict], output: str, fields=None) -> None:
         click.echo(to_lines(rows), nl=False)
 
 
+def _budget(max_tokens, budget_usd, problems) -> dict:
+    """The `budget` member of a JSON document: the --max-tokens/--max-usd limits given and what went over them."""
+    return {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd), "over": problems}
+
+
 class _Group(click.Group):
     """The command group: Ctrl-C exits 130 in every command; no error ever ends in a traceback (issue 9)."""
 
@@ -478,8 +483,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
             progress.add(files)
     except KeyboardInterrupt:
         progress.done()
-        click.echo("\ninterrupted", err=True)
-        sys.exit(130)
+        _interrupted()
     progress.done()
     problems = [
         problem
@@ -488,8 +492,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
                                    None if t.unknown_price or t.unknown_tokens else t.usd,
                                    max_tokens=max_tokens, max_usd=budget_usd)  # fmt: skip
     ]
-    budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
-              "over": problems}  # fmt: skip
+    budget = _budget(max_tokens, budget_usd, problems)
     out.write(render.footer(totals, {"limits": _limits_label(tables, names, edition), "budget": budget}))
     out.flush()  # rows first, then whatever goes to stderr
     if output:
@@ -564,7 +567,7 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """
     from .output.audit import Progress
-    from .output.report import json_text, optimize_line, optimize_summary
+    from .output.report import json_rows_end, json_text, optimize_line, optimize_summary
     from .preflight.tree import OptimizeTotals, optimize_paths
 
     report = output
@@ -599,12 +602,10 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
             progress.add(len(rows))
     except KeyboardInterrupt:
         progress.done()
-        click.echo("\ninterrupted: every file written so far is whole", err=True)
-        sys.exit(130)
+        _interrupted("interrupted: every file written so far is whole")
     progress.done()
     if report == "json":
-        tail = json_text({"totals": totals.as_dict()}, indent=2)[1:-1].rstrip()
-        out.write(("\n  ]," if not first else "],") + tail + "\n}\n")
+        out.write(json_rows_end({"totals": totals.as_dict()}, not first))
     elif report is None:
         out.write(("\n" if not first else "") + optimize_summary(totals) + "\n")
     out.flush()
@@ -707,24 +708,27 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         raise ArgumentError(f"{name}: {error}") from None
     problems = budget_problems(estimate, max_tokens, budget_usd)
     if output == "json":
-        budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
-                  "over": problems}  # fmt: skip
-        document = {**estimate.as_dict(), "budget": budget}
+        document = {**estimate.as_dict(), "budget": _budget(max_tokens, budget_usd, problems)}
         click.echo(json_text(document, indent=2))
     elif output:
         _emit(estimate.as_dict()["images"], output)
     else:
         click.echo(request_table(estimate))
-    for image in estimate.images:
-        if image.error:
-            click.echo(f"Error: {image.error}", err=True)
-        elif image.warning:
-            click.echo(f"Warning: {image.where}: {image.warning}", err=True)
-    for finding in estimate.findings:
-        click.echo(f"limit: {finding.message}", err=True)
+    _request_messages(estimate)
     for problem in problems:
         click.echo(f"over budget: {problem}", err=True)
     sys.exit((1 if estimate.unpriced or estimate.findings else 0) | (4 if problems else 0))
+
+
+def _request_messages(estimate, place: str = "") -> None:
+    """A request's image errors and warnings and its broken limits on stderr, each after `place` (a batch line's)."""
+    for image in estimate.images:
+        if image.error:
+            click.echo(f"Error: {place}{image.error}", err=True)
+        elif image.warning:
+            click.echo(f"Warning: {place}{image.where}: {image.warning}", err=True)
+    for finding in estimate.findings:
+        click.echo(f"limit: {place}{finding.message}", err=True)
 
 
 def _given_tier() -> str | None:
@@ -747,25 +751,16 @@ def _request_file(run, output, max_tokens, budget_usd):
     failed = False
     for row in run:
         writer.row(row)
-        place = row.place(run.name)
         if row.error:
             click.echo(f"Error: {row.error}", err=True)
             failed = True
             continue
-        for image in row.estimate.images:
-            if image.error:
-                click.echo(f"Error: {place}: {image.error}", err=True)
-            elif image.warning:
-                click.echo(f"Warning: {place}: {image.where}: {image.warning}", err=True)
-        for finding in row.estimate.findings:
-            click.echo(f"limit: {place}: {finding.message}", err=True)
+        _request_messages(row.estimate, f"{row.place(run.name)}: ")
         failed = failed or bool(row.estimate.unpriced or row.estimate.findings)
     findings = run.findings()
     problems = budget_problems(run.totals, max_tokens, budget_usd)
-    budget = {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
-              "over": problems}  # fmt: skip
     writer.end({"totals": run.totals.as_dict(), "findings": [{"rule": f.rule, "message": f.message} for f in findings],
-                "budget": budget})  # fmt: skip
+                "budget": _budget(max_tokens, budget_usd, problems)})  # fmt: skip
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
     if output is None:
         click.echo(batch_table(writer.top(), writer.count) + "\n\n" + summary)

@@ -174,6 +174,7 @@ def test_anthropic_message_batches_document(tmp_path, indent):
     result = count_batch(str(path))
     assert (result.kind, result.tier) == ("anthropic_batch", "batch")
     assert [row.custom_id for row in result.rows] == ["big", "small"]
+    assert [row.estimate.image_tokens for row in result.rows] == [36 * 36, 8 * 4]  # SPEC §6a: ⌈w/28⌉ × ⌈h/28⌉
     for row, request in zip(result.rows, requests):
         assert row.estimate == costcalc.count_request(request["params"], tier="batch")
         assert row.where == f"requests[{result.rows.index(row)}]"

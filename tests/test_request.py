@@ -18,7 +18,7 @@ from PIL import Image
 import costcalc
 import costcalc.inspection.fetch
 import costcalc.inspection.sources
-from costcalc import check_budget, count_request, image_tokens
+from costcalc import check_budget, count_request
 from costcalc.cli import cli
 from costcalc.pricing.request import payload_size
 
@@ -50,8 +50,8 @@ def chat(model="gpt-4.1-mini"):
 
 def test_chat_completions_against_image_tokens():
     estimate = count_request(chat("gpt-4o"))
-    want = [image_tokens(1800, 2400, model="gpt-4o", detail="high"), image_tokens(640, 480, model="gpt-4o",
-            detail="low"), image_tokens(300, 300, model="gpt-4o")]  # fmt: skip
+    # SPEC §1a by hand: 1800×2400 high → 1536×2048 → 768×1024, 2×2 tiles: 85 + 4 × 170; low: 85; 300×300: one tile
+    want = [765, 85, 255]
     assert [i.tokens for i in estimate.images] == want and estimate.image_tokens == sum(want)
     assert [i.where for i in estimate.images] == [f"messages[1].content[{j}]" for j in (1, 2, 3)]
     assert estimate.usd == Decimal("2.50") * sum(want) / 1_000_000
@@ -69,20 +69,19 @@ def test_responses_api_and_file_ids():
     unknown = count_request(payload)
     assert unknown.unpriced == 1 and "size unknown" in unknown.images[1].error
     known = count_request(json.dumps(payload), file_sizes={"file-9": (1024, 1024)})
-    assert [i.tokens for i in known.images] == [
-        image_tokens(1800, 2400, model="gpt-5.4", detail="low"), image_tokens(1024, 1024, model="gpt-5.4"),
-        image_tokens(640, 480, model="gpt-5.4")]  # fmt: skip
+    # SPEC §1b by hand, ×1.2: low 1800×2400 → 1536×2048, 48×64 = 3072 patches; 1024×1024: 32×32; 640×480: 20×15
+    assert [i.tokens for i in known.images] == [3687, 1229, 360]
     assert known.images[2].where == "input[1]" and known.payload_bytes == len(json.dumps(payload))
     assert count_request({"model": "gpt-4o", "input": "just text"}).images == ()
 
 
 def test_legacy_gpt4v_shape_with_resize():
     raw = base64.b64encode(BLOBS["a"]).decode()
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": ["what is this?", {"image": raw, "resize": 768},
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": ["what is this?", {"image": raw, "resize": 512},
                                                                             {"image": raw}]}]}  # fmt: skip
     resized, plain = count_request(payload).images
-    assert resized.tokens == image_tokens(576, 768, model="gpt-4o")  # 1800 × 2400 within 768 × 768
-    assert plain.tokens == image_tokens(1800, 2400, model="gpt-4o")
+    assert resized.tokens == 85 + 170  # 1800 × 2400 within 512 × 512 is 384 × 512: one tile
+    assert plain.tokens == 85 + 170 * 4  # 1800 × 2400 → 768 × 1024: 2 × 2 tiles
 
 
 def test_model_from_argument_and_errors():
@@ -109,7 +108,7 @@ def test_bad_images_are_unpriced_with_reasons(tmp_path):
     images = count_request(payload, base_dir=tmp_path).images
     errors = [i.error for i in images]
     assert "not valid base64" in errors[0] and "image/bmp" in errors[1] and "not an image" in errors[2]
-    assert images[3].tokens == images[4].tokens == image_tokens(300, 300, model="gpt-4o")
+    assert images[3].tokens == images[4].tokens == 85 + 170  # 300 × 300: one tile
     assert "no such file" in errors[5] and images[6].rule == "animated"
     assert "ftp URL" in errors[7] and "not fetched" in errors[8]
 
@@ -212,7 +211,7 @@ def remote(url):
 def test_remote_urls_only_when_asked(server):
     assert "not fetched" in count_request(remote(f"{server}/image.jpg")).images[0].error
     image = count_request(remote(f"{server}/image.jpg"), fetch=True, allow_private=True).images[0]
-    assert (image.width, image.height, image.tokens) == (4000, 3000, image_tokens(4000, 3000, model="gpt-4o"))
+    assert (image.width, image.height, image.tokens) == (4000, 3000, 765)  # → 768 × 1024: 85 + 4 × 170
     assert image.bytes == len(BIG_JPEG)
 
 
@@ -263,7 +262,7 @@ def test_cli_request(tmp_path):
     result = CliRunner().invoke(cli, ["request", str(path)])
     assert result.exit_code == 0 and "messages[1].content[4]" in result.stdout and "gpt-4o: 4 images" in result.stdout
     document = json.loads(CliRunner().invoke(cli, ["request", str(path), "--json"]).stdout)
-    assert document["image_tokens"] == count_request(payload, base_dir=tmp_path).image_tokens
+    assert document["image_tokens"] == 765 + 85 + 255 + 255  # a high, b low, c and shot.png (300 × 300) one tile each
     over = CliRunner().invoke(cli, ["request", str(path), "--max-tokens", "10"])
     assert over.exit_code == 4 and "over --max-tokens 10" in over.stderr
     piped = CliRunner().invoke(cli, ["request", "-", "-m", "gpt-5.4"], input=json.dumps(chat("gpt-4o")))

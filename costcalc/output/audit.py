@@ -23,7 +23,7 @@ from typing import Sequence, TextIO
 
 from ..inspection.walk import display_path
 from ..pricing.audit import AUDIT_FIELDS, AuditRow, Totals
-from .report import basis_legend, format_usd, json_safe, json_text, render_table, tokens_cell, total_basis
+from .report import basis_legend, format_usd, json_rows_end, json_safe, render_table, tokens_cell, total_basis
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
 
@@ -111,8 +111,7 @@ class _Json(_Format):
 
     def footer(self, totals, extra):
         document = {"totals": {name: t.as_dict() for name, t in totals.by_model.items()}, **extra}
-        rows_close = "\n  ]," if totals_files(totals) else "],"
-        return rows_close + json_text(document, indent=2)[1:-1].rstrip() + "\n}\n"
+        return json_rows_end(document, bool(totals_files(totals)))
 
 
 class _Table(_Format):

@@ -14,6 +14,7 @@ from .report import (
     _csv_cell,
     counted,
     format_usd,
+    json_rows_end,
     json_text,
     render_table,
     tokens_cell,
@@ -66,8 +67,7 @@ class BatchWriter:
     def end(self, tail: dict[str, Any]) -> None:
         """Close a JSON document with `tail` (totals, findings, budget)."""
         if self.output == "json":
-            rest = json_text(tail, indent=2)[1:-1].rstrip()
-            self.out.write(("\n  ]," if not self.first else "],") + rest + "\n}\n")
+            self.out.write(json_rows_end(tail, not self.first))
         self.out.flush()
 
 

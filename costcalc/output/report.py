@@ -22,6 +22,7 @@ __all__ = [
     "basis_legend",
     "json_safe",
     "json_text",
+    "json_rows_end",
     "counted",
     "render_table",
     "to_csv",
@@ -109,6 +110,11 @@ def json_text(value: Any, indent: int | None = None) -> str:
 def counted(count: int, noun: str) -> str:
     """`1 image`, `2 images`, `1,000 images`: a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+def json_rows_end(tail: dict, rows: bool) -> str:
+    """What closes a streamed `{..., "rows": [` document: the list (`rows`: were any written), then `tail`'s members."""
+    return ("\n  ]," if rows else "],") + json_text(tail, indent=2)[1:-1].rstrip() + "\n}\n"
 
 
 def to_json(rows: Sequence[dict]) -> str:

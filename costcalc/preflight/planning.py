@@ -51,8 +51,8 @@ the rounding of a resize from a slightly different aspect ratio (several models,
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What to resize an image to, and what that costs before and after."""
+class _Resize:
+    """A source size and the size to write of it: the fields `Plan` and `MultiPlan` open with."""
 
     width: int
     """The upright source size (EXIF orientation applied)."""
@@ -60,6 +60,17 @@ class Plan:
     target_width: int
     """The size to write, upright; never larger than the source."""
     target_height: int
+
+    @property
+    def resize(self) -> bool:
+        """True when the target is smaller than the source."""
+        return (self.target_width, self.target_height) != (self.width, self.height)
+
+
+@dataclass(frozen=True)
+class Plan(_Resize):
+    """What to resize an image to, and what that costs before and after."""
+
     tokens_before: int | None
     """None when the API would reject the source (a budget plan made it fit), or the tokens are unknown."""
     tokens_after: int | None
@@ -75,11 +86,6 @@ class Plan:
     """Cheaper detail levels, and `low` costing more than `high` on a patch model."""
     note: str | None = None
     """Why the original size is kept (a rule with no published resize), or why the tokens are unknown."""
-
-    @property
-    def resize(self) -> bool:
-        """True when the target is smaller than the source."""
-        return (self.target_width, self.target_height) != (self.width, self.height)
 
 
 @dataclass(frozen=True)
@@ -111,15 +117,9 @@ class ModelPlan:
 
 
 @dataclass(frozen=True)
-class MultiPlan:
+class MultiPlan(_Resize):
     """One target size for several models (SPEC §4, §6): each model's size seen and tokens, before and after."""
 
-    width: int
-    """The upright source size (EXIF orientation applied)."""
-    height: int
-    target_width: int
-    """The size to write, upright; never larger than the source."""
-    target_height: int
     models: tuple[ModelPlan, ...]
     """One per model, in the order given (aliases of one row once)."""
     detail: str
@@ -133,11 +133,6 @@ class MultiPlan:
     """Each model's detail advice, prefixed with its name."""
     note: str | None = None
     """Why the original size is kept, or why some tokens are unknown."""
-
-    @property
-    def resize(self) -> bool:
-        """True when the target is smaller than the source."""
-        return (self.target_width, self.target_height) != (self.width, self.height)
 
     @property
     def model(self) -> tuple[str, ...]:

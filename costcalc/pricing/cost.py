@@ -12,7 +12,7 @@ from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ImageRejectedError, InvalidSizeError
+from ..errors import ImageRejectedError, InvalidSizeError, UnpublishedRuleError
 from .rules import QwenRule, Rule, Sizing, can_reject
 from .tables import Model, Price, Tables, default_tables
 
@@ -164,8 +164,6 @@ def unknown_tokens_note(model: Model) -> str:
 
 def _unknown_tokens(model: Model, detail: str):
     """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (SPEC §2a)."""
-    from ..errors import UnpublishedRuleError
-
     return UnpublishedRuleError(model.name, detail, "its multiplier; the size it works from and the patches are known",
                                 model.provider)  # fmt: skip
 

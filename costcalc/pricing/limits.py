@@ -81,8 +81,7 @@ class Limits:
 
 def limit_editions(path: str | os.PathLike | None = None, provider: str | None = None) -> list[str]:
     """The editions of one vendor's rows (default: OpenAI's) in the limits table, newest first."""
-    rows = _provider_rows(_load(Path(path) if path else tables_dir() / "limits.toml"), provider)
-    return sorted({row.edition for row in rows}, reverse=True)
+    return _editions(_provider_rows(_load(_file(path)), provider))
 
 
 def load_limits(edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None) -> Limits:
@@ -90,9 +89,9 @@ def load_limits(edition: str | None = None, path: str | os.PathLike | None = Non
 
     A vendor without rows of its own gets no rules (edition "none"): what it refuses is unknown.
     """
-    file = Path(path) if path else tables_dir() / "limits.toml"
+    file = _file(path)
     rows = _provider_rows(_load(file), provider)
-    editions = sorted({row.edition for row in rows}, reverse=True)
+    editions = _editions(rows)
     if not editions:
         if edition is not None:
             raise TableError(f"{file}: no limits rows for {provider or DEFAULT_PROVIDER}, so no edition {edition!r}")
@@ -101,6 +100,16 @@ def load_limits(edition: str | None = None, path: str | os.PathLike | None = Non
     if chosen not in editions:
         raise TableError(f"{file}: no limits edition {chosen!r}; editions: {', '.join(editions)}")
     return Limits(chosen, {row.rule: row for row in rows if row.edition == chosen})
+
+
+def _file(path: str | os.PathLike | None) -> Path:
+    """The limits table: `path`, or the shipped tables/limits.toml."""
+    return Path(path) if path else tables_dir() / "limits.toml"
+
+
+def _editions(rows: tuple[Limit, ...]) -> list[str]:
+    """The editions among `rows`, newest first."""
+    return sorted({row.edition for row in rows}, reverse=True)
 
 
 def _provider_rows(rows: tuple[Limit, ...], provider: str | None) -> tuple[Limit, ...]:
@@ -115,7 +124,7 @@ def limits_for(model, edition: str | None = None, path: str | os.PathLike | None
 
 def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
     """Every vendor with rows in the limits table, OpenAI first."""
-    rows = _load(Path(path) if path else tables_dir() / "limits.toml")
+    rows = _load(_file(path))
     found = dict.fromkeys(row.provider for row in rows)
     return sorted(found, key=lambda p: (p != DEFAULT_PROVIDER, p))
 

@@ -375,9 +375,8 @@ class _Vendor:
         the row has none of its own) and cache multipliers."""
         if price.long_context is None and self.long_context is not None:
             above, m = self.long_context
-            with localcontext(MONEY):
-                cached = None if price.cached_input is None else price.cached_input * m
-                price = replace(price, long_context=LongContext(above, price.usd_per_1m_input * m, cached))
+            rates = _times(m, price.usd_per_1m_input, price.cached_input)
+            price = replace(price, long_context=LongContext(above, *rates))
         own = dict(price.tiers)
         for name, rule in self.tiers.items():
             if name not in own:
@@ -394,14 +393,16 @@ def _scaled(price: Price, rule: TierRule) -> TierPrice:
     """A default tier's rates: the row's standard rates times the vendor's multiple, exactly (or unknown)."""
     if rule.multiply is None:
         return TierPrice(None, source=rule.source, note=rule.note)
-    m = rule.multiply
+    m, long = rule.multiply, price.long_context
+    if long is not None:
+        long = LongContext(long.above, *_times(m, long.usd_per_1m_input, long.cached_input))
+    return TierPrice(*_times(m, price.usd_per_1m_input, price.cached_input), long, rule.source)
+
+
+def _times(m: Decimal, *rates: Decimal | None) -> tuple[Decimal | None, ...]:
+    """Each rate times `m`, exactly in budget.MONEY (an unknown rate stays None)."""
     with localcontext(MONEY):
-        long = price.long_context
-        if long is not None:
-            long = LongContext(long.above, long.usd_per_1m_input * m,
-                               None if long.cached_input is None else long.cached_input * m)  # fmt: skip
-        cached = None if price.cached_input is None else price.cached_input * m
-        return TierPrice(price.usd_per_1m_input * m, cached, long, rule.source)
+        return tuple(None if rate is None else rate * m for rate in rates)
 
 
 class Tables:
@@ -422,6 +423,7 @@ class Tables:
         self._defaults = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (defaults or {}).items()})
         self._aliases = MappingProxyType(dict(aliases or {}))
         self.files = files
+        self._priced: dict[tuple[str, str, str], Price | None] = {}  # Tables.price, per (name, family, provider)
 
     def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str, str]]:
         """(name, vendor, shown) triples `wanted` may stand for under each vendor's name rules (or `only` one's),
@@ -464,6 +466,12 @@ class Tables:
         """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
         with its service tiers and cached-input rates (the row's own over its vendor's defaults, SPEC §7)."""
         found = self.model(model)
+        key = (found.name, found.family, found.provider)
+        if key not in self._priced:  # asked twice per image priced (check_tier, then price): work it out once
+            self._priced[key] = self._find_price(found)
+        return self._priced[key]
+
+    def _find_price(self, found: Model) -> Price | None:
         for name in (found.name, *(name for name, *_ in self._forms(found.name, found.provider)), found.family):
             price = self._prices.get(name)
             if price is not None:
@@ -575,7 +583,7 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
             source=text_field(row, "source", where, default=str(path)),
             date=text_field(row, "date", where, default=""),
             checked=text_field(row, "checked", where, default=""),
-            cached_input=_decimal(row, "cached_input", where) if "cached_input" in row else None,
+            cached_input=_optional_decimal(row, "cached_input", where),
             long_context=_long_context(row["long_context"], where) if "long_context" in row else None,
             tiers=_row_tiers(row["tiers"], f"{where} ({names[0]}): tiers") if "tiers" in row else (),
         )
@@ -656,7 +664,7 @@ def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
             continue
         found[name] = TierPrice(
             usd_per_1m_input=_decimal(rates, "usd_per_1m_input", at),
-            cached_input=_decimal(rates, "cached_input", at) if "cached_input" in rates else None,
+            cached_input=_optional_decimal(rates, "cached_input", at),
             long_context=_long_context(rates["long_context"], at) if "long_context" in rates else None,
             source=text_field(rates, "source", at, default=""),
             note=note,
@@ -710,7 +718,7 @@ def _long_context(spec: Any, where: str) -> LongContext:
     return LongContext(
         above=_integer(spec, "above", where),
         usd_per_1m_input=_decimal(spec, "usd_per_1m_input", where),
-        cached_input=_decimal(spec, "cached_input", where) if "cached_input" in spec else None,
+        cached_input=_optional_decimal(spec, "cached_input", where),
     )
 
 
@@ -945,6 +953,11 @@ def _decimal(row: dict, key: str, where: str) -> Decimal:
     if 10**DECIMAL_PLACES % exact.denominator:
         raise TableError(f"{where}: {key} {value} has more than {DECIMAL_PLACES} decimal places")
     return Decimal(value)
+
+
+def _optional_decimal(row: dict, key: str, where: str) -> Decimal | None:
+    """`_decimal` of an optional key: None when the row does not give it."""
+    return _decimal(row, key, where) if key in row else None
 
 
 def text_field(row: dict, key: str, where: str, *, default: str) -> str:

@@ -327,12 +327,13 @@ def video_estimate(
     info = clip_info(path)
     indices, sampling = sample(info, every=every, fps=fps, frames=frames)
     width, height = _sent_size(info, max_side)
-    per_frame = pricer.tokens(width, height)  # None: the multiplier is unpublished (SPEC §2a)
+    sizing = pricer.sizing(width, height)  # tokens and basis of one frame, sized once
+    per_frame = sizing.tokens  # None: the multiplier is unpublished (SPEC §2a)
     tokens = None if per_frame is None else per_frame * len(indices)
     return VideoEstimate(info.path, pricer.model.name, detail, pricer.applied_detail, info, sampling, len(indices),
                          width, height, per_frame, tokens, pricer.usd(tokens), pricer.tier,
                          None if tokens is not None else unknown_tokens_note(pricer.model),
-                         pricer.rule.size(width, height).basis)  # fmt: skip
+                         sizing.basis)  # fmt: skip
 
 
 def video_frames(
