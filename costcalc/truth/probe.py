@@ -53,7 +53,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -885,7 +885,7 @@ def _fit_flat(ask, detail: str) -> Fit:
     if len(set(counts.values())) != 1:
         raise _NoFit("the counts vary with the image size: not one count per image")
     tokens = next(iter(counts.values()))
-    return Fit("fixed", detail, {"tokens": tokens}, rule=FlatRule(tokens, "flat"))
+    return Fit("fixed", detail, {"tokens": tokens}, rule=FlatRule(tokens, "flat"), sent=detail)
 
 
 # ------------------------------------------------------------------ the table's rule, for comparison
@@ -941,8 +941,7 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
         table = dict(row.rules).get("auto") if row is not None and row.scheme == "claude" else None
         return _fit_claude(ask, table)
     if api == "gemini":
-        fit = _fit_flat(ask, detail)
-        return Fit(fit.scheme, fit.level, fit.params, rule=fit.rule, sent=detail)
+        return _fit_flat(ask, detail)
     first, second = ask(32, 32, detail), ask(64, 64, detail)  # 1 and 4 patches; 1 tile both
     if first == second:
         table = dict(row.rules).get("high") if row is not None and row.scheme == "tile" else None
@@ -950,14 +949,13 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
         # SPEC §1a: low detail is the flat `base`; the whole rule is fitted at high, low checked against base
         notes = ("the tile scheme's low detail is a flat `base` count: the whole rule was fitted at high and "
                  "low checked against base",) if detail == "low" else ()  # fmt: skip
-        return Fit(fit.scheme, fit.level, fit.params, rule=fit.rule, notes=notes,
-                   sent="auto" if detail == "auto" else "high")
+        return replace(fit, notes=notes, sent="auto" if detail == "auto" else "high")
     level = _level(row, "patch", detail)
     table = _table_params(row, "patch", level) or {}
     table = {name: value for name, value in table.items() if not (isinstance(value, str) and value == "unknown")}
     caps = [rule.max_patches for _, rule in (row.rules if row is not None else ()) if isinstance(rule, PatchRule)]
     fit = _PatchFit(ask, detail, caps[0] if caps else 30000, table).run()
-    return Fit(fit.scheme, level, fit.params, fit.equivalent, fit.rule, fit.notes, detail)
+    return replace(fit, level=level, sent=detail)
 
 
 def _level(row: Model | None, scheme: str, detail: str) -> str:
