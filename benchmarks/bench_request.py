@@ -35,8 +35,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    import costcalc
     from PIL import Image
+
+    import costcalc
 
     distinct = [photo_jpeg(i) for i in range(min(args.photos, 8))]
     urls = [f"data:image/jpeg;base64,{base64.b64encode(distinct[i % len(distinct)]).decode()}" for i in range(args.photos)]

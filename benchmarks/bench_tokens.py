@@ -16,7 +16,6 @@ import numpy as np
 
 import costcalc
 
-
 # The two baselines repeat the fit step on purpose: a shared helper would add a call
 # per size and flatter the ratios.
 

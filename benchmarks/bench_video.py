@@ -51,7 +51,8 @@ def main() -> None:
 
     import av
 
-    from costcalc.pricing.video import extract_frames, video_estimate
+    from costcalc.preflight.frames import extract_frames
+    from costcalc.runs.video import video_estimate
 
     with tempfile.TemporaryDirectory() as folder:
         clip = Path(folder) / "clip.mp4"

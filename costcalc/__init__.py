@@ -44,31 +44,31 @@ _EXPORTS = {
     "image_tokens": "pricing.cost",
     "image_tokens_batch": "pricing.cost",
     "estimate": "pricing.estimate",
-    "Model": "pricing.tables",
-    "Price": "pricing.tables",
-    "TIERS": "pricing.tables",
-    "Tables": "pricing.tables",
-    "default_tables": "pricing.tables",
-    "load_tables": "pricing.tables",
-    "get_model": "pricing.tables",
-    "get_price": "pricing.tables",
-    "list_models": "pricing.tables",
-    "Measurement": "pricing.measured",
-    "measurements": "pricing.measured",
-    "AuditRow": "pricing.audit",
-    "Totals": "pricing.audit",
-    "audit": "pricing.audit",
+    "Model": "catalog.tables",
+    "Price": "catalog.tables",
+    "TIERS": "catalog.tables",
+    "Tables": "catalog.tables",
+    "default_tables": "catalog.tables",
+    "load_tables": "catalog.tables",
+    "get_model": "catalog.tables",
+    "get_price": "catalog.tables",
+    "list_models": "catalog.tables",
+    "Measurement": "catalog.measured",
+    "measurements": "catalog.measured",
+    "AuditRow": "runs.audit",
+    "Totals": "runs.audit",
+    "audit": "runs.audit",
     "RequestEstimate": "pricing.request",
     "RequestImage": "pricing.request",
     "check_budget": "pricing.request",
     "count_request": "pricing.request",
-    "BatchEstimate": "pricing.batchfile",
-    "BatchRow": "pricing.batchfile",
-    "count_batch": "pricing.batchfile",
-    "VideoEstimate": "pricing.video",
-    "VideoFrame": "pricing.video",
-    "video_estimate": "pricing.video",
-    "video_frames": "pricing.video",
+    "BatchEstimate": "runs.batchfile",
+    "BatchRow": "runs.batchfile",
+    "count_batch": "runs.batchfile",
+    "VideoEstimate": "runs.video",
+    "VideoFrame": "preflight.frames",
+    "video_estimate": "runs.video",
+    "video_frames": "preflight.frames",
     # truth (SPEC §8)
     "ProbeResult": "truth.probe",
     "probe": "truth.probe",
@@ -107,6 +107,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
+    from .catalog.measured import Measurement, measurements
+    from .catalog.tables import (
+        TIERS,
+        Model,
+        Price,
+        Tables,
+        default_tables,
+        get_model,
+        get_price,
+        list_models,
+        load_tables,
+    )
     from .errors import (
         AnimatedImageError,
         BudgetExceeded,
@@ -133,26 +145,15 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     )
     from .guarding import guard
     from .inspection.headers import ImageInfo, inspect
-    from .preflight.tree import OptimizeRow, optimize_paths
+    from .preflight.frames import VideoFrame, video_frames
     from .preflight.optimize import Optimized, optimize
     from .preflight.planning import MultiPlan, Plan, plan, plan_many
-    from .pricing.audit import AuditRow, Totals, audit
+    from .preflight.tree import OptimizeRow, optimize_paths
     from .pricing.cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
     from .pricing.estimate import estimate
-    from .pricing.measured import Measurement, measurements
-    from .pricing.batchfile import BatchEstimate, BatchRow, count_batch
     from .pricing.request import RequestEstimate, RequestImage, check_budget, count_request
-    from .pricing.tables import (
-        TIERS,
-        Model,
-        Price,
-        Tables,
-        default_tables,
-        get_model,
-        get_price,
-        list_models,
-        load_tables,
-    )
-    from .pricing.video import VideoEstimate, VideoFrame, video_estimate, video_frames
+    from .runs.audit import AuditRow, Totals, audit
+    from .runs.batchfile import BatchEstimate, BatchRow, count_batch
+    from .runs.video import VideoEstimate, video_estimate
     from .truth.probe import ProbeResult, probe
     from .truth.reconcile import Reconciliation, reconcile

@@ -1,14 +1,13 @@
 """The `costcalc` console script and `python -m costcalc`: Ctrl-C at any moment exits 130, without a traceback.
 
-This module imports nothing of costcalc's own at load time, so the command's
-modules (click, the CLI) load inside `main`, where a Ctrl-C while they load is
-caught like one during the command (issue 9: 130 = 128 + SIGINT).
+This module imports nothing of costcalc's but `interrupt` at load time, so the
+command's modules (click, the CLI) load inside `main`, where a Ctrl-C while they
+load is caught like one during the command (130 = 128 + SIGINT).
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from .interrupt import exit_interrupted
 
 
 def main() -> None:
@@ -16,15 +15,5 @@ def main() -> None:
     try:
         from .cli import main as run
     except KeyboardInterrupt:
-        interrupted()
+        exit_interrupted()
     run()
-
-
-def interrupted() -> None:
-    """Say "interrupted" on stderr and end the process with status 130, whatever a second Ctrl-C does meanwhile."""
-    try:
-        sys.stderr.write("\ninterrupted\n")
-        sys.stdout.flush()
-    except BaseException:  # a second Ctrl-C, a closed pipe: exit all the same
-        pass
-    os._exit(130)

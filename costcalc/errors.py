@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import stat
-
 __all__ = [
     "CostcalcError",
     "UnknownModelError",
@@ -29,9 +26,6 @@ __all__ = [
     "ProbeUsageError",
     "TierError",
     "GuardError",
-    "os_reason",
-    "file_kind",
-    "json_kind",
 ]
 
 
@@ -82,13 +76,15 @@ class UnpublishedRuleError(CostcalcError, ValueError):
         return _rebuild, (type(self), self.args, vars(self))
 
 
+PROBED_VENDORS = frozenset({"openai", "anthropic", "google"})
+"""Vendors whose free token-counting endpoint `costcalc probe` speaks (truth/probe holds it to this set)."""
+
+
 def _measure_hint(model: str, provider: str | None) -> str:
     """How an unpublished rule can be measured (SPEC §8): `costcalc probe` at the token-counting endpoints it
     speaks (OpenAI, Anthropic, Gemini), else `costcalc reconcile` with the bills of requests already sent."""
-    from .truth.probe import _PROVIDER_API  # on the error path only
-
     reconcile = "`costcalc reconcile` with logged requests and their answers measures what the API bills"
-    if provider in _PROVIDER_API:
+    if provider in PROBED_VENDORS:
         return f"`costcalc probe -m {model}` measures it at the vendor's free token-counting endpoint"
     if provider:
         return f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
@@ -218,38 +214,3 @@ def _rebuild(cls, args, state):
     error.args = args
     error.__dict__.update(state)
     return error
-
-
-# ------------------------------------------------------------------ wording
-
-
-def os_reason(error: OSError) -> str:
-    """A short reason for an OS error: no such file, permission denied, ..."""
-    if isinstance(error, FileNotFoundError):
-        return "no such file"
-    if isinstance(error, IsADirectoryError):
-        return "is a folder, not an image"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if error.errno == errno.ELOOP:
-        return "symbolic link loop"
-    return error.strerror or str(error)
-
-
-def file_kind(mode: int) -> str:
-    """What a non-regular file is, from its st_mode: a named pipe, a socket, a device."""
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
-        if test(mode):
-            return name
-    return "a special file"
-
-
-def json_kind(value: object) -> str:
-    """What a parsed JSON value is, in JSON's words (never Python's): null, true, a string, a number, a list."""
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else "true" if value else "false"
-    for kind, name in ((str, "a string"), ((int, float), "a number"), ((list, tuple), "a list"), (dict, "an object")):
-        if isinstance(value, kind):
-            return name
-    return "not a JSON value"

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import import_module
 
+from .catalog.tables import Tables, check_tier
 from .errors import BudgetExceeded, CostcalcError, GuardError, RequestError
-from .pricing.budget import MONEY, parse_usd, usd_sum
+from .money import MONEY, parse_usd, usd_sum
 from .pricing.request import RequestEstimate, budget_problems, count_request
-from .pricing.tables import Tables, check_tier
 
 __all__ = ["Guard", "guard"]
 

@@ -18,12 +18,13 @@ so a stray print cannot corrupt a message.
 """
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from .errors import CostcalcError, ImageReadError, OutputConflictError, OutputFormatError, RequestError, os_reason
+from .errors import CostcalcError, ImageReadError, OutputConflictError, OutputFormatError, RequestError
+from .words import os_reason
 
 __all__ = ["INSTALL_HINT", "argument_errors", "build_server", "optimize_image", "output_path", "price_image",
            "price_request", "serve"]
@@ -97,8 +98,8 @@ def optimize_image(
     (.jpg, .jpeg, .png, .webp, .gif; any other is an OutputFormatError, never
     JPEG bytes under a .tiff name); the file is written whole or not at all (atomic_write).
     """
+    from .files import atomic_write
     from .preflight.optimize import optimize
-    from .preflight.write import atomic_write
 
     output = output or None
     wanted = None
@@ -198,7 +199,7 @@ def build_server():
     from pydantic import Field, ValidationError
 
     from . import __version__
-    from .pricing.tables import DETAILS
+    from .catalog.tables import DETAILS
 
     class Server(MCPServer):
         """MCPServer whose argument errors are one line (argument_errors), not pydantic's report."""

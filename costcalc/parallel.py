@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import signal
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["map_chunks", "start_context"]
 

@@ -289,7 +289,7 @@ def snapshots(snapshot, tables, vendor: str, name: str, family: Row, as_of: dt.d
 def model_tables():
     """costcalc's model tables alone: its own name rules say which genai-prices names are our snapshots."""
     sys.path.insert(0, str(TABLES.parent))
-    from costcalc.pricing.tables import Tables, model_files
+    from costcalc.catalog.tables import Tables, model_files
 
     return Tables({}, {}).with_files(*model_files(TABLES))
 

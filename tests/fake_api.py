@@ -224,7 +224,7 @@ class FakeAPI:
         """http://127.0.0.1:PORT: the base URL for Anthropic and Gemini (OpenAI's is `url + "/v1"`)."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FakeAPI":
+    def start(self) -> FakeAPI:
         """Serve in a daemon thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)  # quick to stop
         self._thread.start()
@@ -235,7 +235,7 @@ class FakeAPI:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeAPI":
+    def __enter__(self) -> FakeAPI:
         return self.start()
 
     def __exit__(self, *exc) -> None:

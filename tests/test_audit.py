@@ -16,9 +16,9 @@ from PIL import Image
 
 import costcalc
 import costcalc.inspection.headers
-from costcalc.pricing.audit import AUDIT_FIELDS, AuditRow, Totals, audit
-from costcalc.output.audit import json_line
 from costcalc.cli import cli
+from costcalc.output.audit import json_line
+from costcalc.runs.audit import AUDIT_FIELDS, AuditRow, Totals, audit
 
 
 def png_bytes(size=(300, 200)):

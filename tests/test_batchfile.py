@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
+from costcalc.catalog.tables import default_tables
 from costcalc.cli import cli
-from costcalc.pricing import batchfile
-from costcalc.pricing.batchfile import BatchRun, count_batch
-from costcalc.pricing.tables import default_tables
+from costcalc.runs import batchfile
+from costcalc.runs.batchfile import BatchRun, count_batch
 
 
 def png(width: int, height: int) -> bytes:

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
+from costcalc.catalog.limits import load_limits
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, TableError, TierError, UnsupportedFormatError
-from costcalc.pricing import video
-from costcalc.pricing.limits import load_limits
-from costcalc.pricing.video import ClipInfo, sample
+from costcalc.inspection import clip as clip_module
+from costcalc.inspection.clip import ClipInfo, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "examples" / "clip.mp4"
@@ -53,7 +53,7 @@ def test_1_a_non_finite_fps_is_a_bad_argument(fps):
 
 def test_2_a_rate_above_the_clips_sends_every_frame_and_the_work_is_bounded_by_the_frame_count(monkeypatch):
     calls = []
-    real = video._frame_at
+    real = clip_module._frame_at
 
     def counted(info, time):
         calls.append(time)
@@ -61,7 +61,7 @@ def test_2_a_rate_above_the_clips_sends_every_frame_and_the_work_is_bounded_by_t
             raise AssertionError("more steps than the clip has frames")
         return real(info, time)
 
-    monkeypatch.setattr(video, "_frame_at", counted)
+    monkeypatch.setattr(clip_module, "_frame_at", counted)
     for fps in (1e10, 1e300, 31.0):
         calls.clear()
         indices, text = sample(clip(), fps=fps)

@@ -5,8 +5,8 @@ Offline: names are resolved by a patched socket.getaddrinfo, and every test runs
 sockets connect to 127.0.0.1 and ::1 only (a refusal that failed would otherwise reach out).
 """
 
-import ipaddress
 import io
+import ipaddress
 import json
 import socket
 import ssl
@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
 from PIL import Image
 
 from costcalc import count_request

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import costcalc
+from costcalc.catalog.measured import Measurement, evidence_text, load_measured, measured_files, measurements
+from costcalc.catalog.tables import tables_dir
 from costcalc.errors import ImageRejectedError, TableError, UnknownModelError
-from costcalc.pricing.measured import Measurement, evidence_text, load_measured, measured_files, measurements
-from costcalc.pricing.tables import tables_dir
 
 FILES = sorted((tables_dir() / "measured").glob("*.toml"))
 RAW = [(path.stem, index, row) for path in FILES

@@ -19,10 +19,10 @@ from PIL import Image
 
 import costcalc
 from costcalc import TableError, check_budget, count_request, load_tables
+from costcalc.catalog.tables import Price
 from costcalc.cli import cli
+from costcalc.money import MAX_USD, over_budget, parse_usd, usd_sum
 from costcalc.output.report import format_usd, to_json, to_lines
-from costcalc.pricing.budget import MAX_USD, over_budget, parse_usd, usd_sum
-from costcalc.pricing.tables import Price
 
 # gpt-4o at 2.50 USD per 1M input tokens, whatever the shipped price file says today
 PRICE_TABLE = '[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 2.50\nsource = "test"\n'

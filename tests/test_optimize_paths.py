@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
-from costcalc.preflight import write as write_module
+from costcalc import files as write_module
 from costcalc.cli import cli
+from costcalc.files import atomic_write
 from costcalc.preflight.tree import optimize_paths
-from costcalc.preflight.write import atomic_write
 
 
 def photo(path, size, fmt="JPEG", orientation=1):

@@ -18,12 +18,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from costcalc import files as write
 from costcalc.cli import cli
 from costcalc.errors import OutputConflictError
 from costcalc.parallel import start_context
-from costcalc.preflight import resize, tree, write
+from costcalc.preflight import resize, tree
+from costcalc.preflight.frames import extract_frames, plan_frame_folders
 from costcalc.preflight.tree import optimize_paths
-from costcalc.pricing.video import extract_frames, plan_frame_folders
 
 TINY = {}
 

@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from costcalc.catalog.tables import default_tables, get_model, get_price
 from costcalc.cli import cli
 from costcalc.output.report import json_text
-from costcalc.pricing.audit import AuditRow, audit
-from costcalc.pricing.tables import default_tables, get_model, get_price
 from costcalc.pricing.verdict import unique_models
+from costcalc.runs.audit import AuditRow, audit
 
 
 def run(*args):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from costcalc.preflight.optimize import optimize
 from costcalc.inspection.headers import inspect
+from costcalc.preflight.optimize import optimize
 from costcalc.preflight.resize import eight_bit, render, strip_metadata
 
 WIDE = np.linspace(0.0, 1.0, 600)[None, :] * np.ones((400, 1))  # left to right, 0 → 1

@@ -13,11 +13,11 @@ from PIL import Image
 
 import costcalc
 from costcalc import image_tokens, inspect
-from costcalc.pricing.cost import price_size
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError
 from costcalc.preflight.planning import SEEN_SLACK, MultiPlan, Plan, aspect_size, plan, plan_many
 from costcalc.preflight.tree import OptimizeRow, OptimizeTotals
+from costcalc.pricing.cost import price_size
 
 quick = settings(max_examples=150, deadline=None)
 
@@ -320,7 +320,7 @@ def test_qwen_thin_images_near_max_pixels_are_planned_as_they_are_priced(pair, s
     # to 9576 and cuts the short one to 84: capped at the image, 84 × 8975 would be resized to 84 × 8988.
     import numpy as np
 
-    from costcalc.pricing import batch
+    from costcalc.schemes import arrays as batch
 
     model, detail = pair
     rule = costcalc.get_model(model).rule(detail)[1]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from costcalc.catalog.tables import default_tables, get_price, list_models, tables_dir
 from costcalc.errors import UnknownModelError
-from costcalc.pricing.tables import default_tables, get_price, list_models, tables_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = tables_dir() / "prices"
@@ -209,6 +209,6 @@ def test_the_cli_never_imports_genai_prices_or_pydantic():
     )
     assert run.returncode == 0, run.stderr[-2000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
-    assert "costcalc.pricing.tables" in imported  # the check sees costcalc's own imports
+    assert "costcalc.catalog.tables" in imported  # the check sees costcalc's own imports
     heavy = sorted(m for m in imported if m.split(".")[0] in {"genai_prices", "pydantic", "pydantic_core"})
     assert not heavy, heavy

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fake_api import Claude, FakeAPI, Flat, Noisy, Patch, Rejected, Tile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costcalc
 from costcalc.cli import cli
 from costcalc.truth.probe import MAX_REQUESTS, _NoFit, fit_rule, row_toml
-from fake_api import Claude, FakeAPI, Flat, Noisy, Patch, Rejected, Tile
 
 pytest.importorskip("httpx2")
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import costcalc
 from costcalc import image_tokens, image_tokens_batch, list_models
-from costcalc.pricing import geometry
-from costcalc.pricing.rules import FixedRule, PatchRule, TileRule
+from costcalc.schemes import geometry
+from costcalc.schemes.rules import FixedRule, PatchRule, TileRule
 
 MODELS = [m for m in list_models() if m.provider == "openai"]  # SPEC §1; other vendors: test_vendor_properties.py
 PAIRS = [(m.name, level) for m in MODELS for level in m.details  # priceable: test_today_models.py has the rest
@@ -138,7 +138,7 @@ def test_the_budget_recipe_matches_seed_003():
 def test_batch_isqrt_is_exact_over_its_range(values):
     from math import isqrt
 
-    from costcalc.pricing import batch
+    from costcalc.schemes import arrays as batch
 
     assert batch.isqrt(np.array(values, dtype=np.int64)).tolist() == [isqrt(v) for v in values]
 
@@ -152,7 +152,7 @@ near_squares = st.tuples(st.integers(1, 2**20), st.integers(1, 2**12), st.intege
 def test_floor_sqrt_ratio_is_exact(pairs):
     from math import isqrt
 
-    from costcalc.pricing import batch
+    from costcalc.schemes import arrays as batch
 
     pairs = [(max(0, n), d) for n, d in pairs]
     num = np.array([n for n, _ in pairs], dtype=np.int64)
@@ -162,7 +162,7 @@ def test_floor_sqrt_ratio_is_exact(pairs):
 
 @given(pairs, st.lists(st.tuples(sides, sides), min_size=1, max_size=40))
 def test_batch_scaled_sizes_equal_scalar(pair, sizes):
-    from costcalc.pricing import batch
+    from costcalc.schemes import arrays as batch
 
     name, detail = pair
     _, rule = costcalc.get_model(name).rule(detail)
@@ -178,7 +178,7 @@ def test_batch_scaled_sizes_equal_scalar(pair, sizes):
 
 
 def test_batch_across_chunks_keeps_shape_and_finds_the_rejected_index():
-    from costcalc.pricing.batch import CHUNK
+    from costcalc.schemes.arrays import CHUNK
 
     rng = np.random.default_rng(5)
     n = 2 * CHUNK + 7

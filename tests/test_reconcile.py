@@ -12,7 +12,7 @@ import io
 import json
 import math
 import random
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from click.testing import CliRunner
@@ -50,7 +50,7 @@ CLAUDE = {
 GEMINI3_DEFAULT = 1120  # gemini-3-pro-preview, media_resolution unspecified: a ceiling (SPEC §6b)
 
 
-@lru_cache(maxsize=None)
+@cache
 def png(width: int, height: int) -> str:
     """A real PNG of that size, base64 (1-bit, so even 2048 × 4096 stays a few KB)."""
     out = io.BytesIO()

@@ -11,8 +11,8 @@ import pytest
 
 import costcalc
 from costcalc import get_model, get_price, list_models, load_tables
-from costcalc.pricing.rules import FixedRule, PatchRule, TileRule
-from costcalc.pricing.tables import tables_dir
+from costcalc.catalog.tables import tables_dir
+from costcalc.schemes.rules import FixedRule, PatchRule, TileRule
 
 # SPEC §2, tile models: name → (base, tile, short side)
 TILE = {

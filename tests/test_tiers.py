@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from costcalc.catalog.tables import TIERS, default_tables, get_price, load_tables, tables_dir
 from costcalc.cli import cli
 from costcalc.errors import CostcalcError, TableError, TierError
 from costcalc.pricing.cost import Pricer, price_size
 from costcalc.pricing.estimate import estimate
 from costcalc.pricing.request import count_request
-from costcalc.pricing.tables import TIERS, default_tables, get_price, load_tables, tables_dir
 
 MILLION = 1_000_000
 
@@ -404,7 +404,7 @@ def test_a_tier_without_long_context_rates_is_unknown_above_the_threshold():
     """gpt-5.4 standard bills $5/M above 272,000 (SPEC §7); its priority row is silent there: unknown, with why."""
     from decimal import Decimal as D
 
-    from costcalc.pricing.tables import default_tables
+    from costcalc.catalog.tables import default_tables
 
     price = default_tables().price("gpt-5.4")
     assert price.usd(272_000, tier="priority") == D("5.0") * 272_000 / 1_000_000  # at the threshold: base rate

@@ -20,9 +20,9 @@ import costcalc
 from costcalc import get_model, get_price
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError, TableError, UnknownModelError, UnpublishedRuleError
-from costcalc.pricing import batch
 from costcalc.pricing.cost import Pricer
-from costcalc.pricing.rules import PatchRule, UnpublishedRule
+from costcalc.schemes import arrays as batch
+from costcalc.schemes.rules import PatchRule, UnpublishedRule
 
 TODAY = ["gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol"]
 PRICES = {"gpt-6-sol": "2.00", "gpt-6-luna": "0.10", "gpt-6.1-sol": "2.00", "gpt-6.2-astra": "8.00",

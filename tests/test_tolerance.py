@@ -25,8 +25,8 @@ from PIL import Image
 import costcalc
 from costcalc import inspect
 from costcalc.cli import cli
-from costcalc.pricing.audit import audit
 from costcalc.pricing.request import count_request
+from costcalc.runs.audit import audit
 
 
 def picture(size, mode="RGB"):

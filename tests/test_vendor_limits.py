@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 import costcalc
+from costcalc.catalog.limits import limits_for, load_limits
 from costcalc.cli import cli
-from costcalc.pricing.limits import limits_for, load_limits
 
 
 def animated_gif(path) -> None:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import costcalc
 from costcalc import image_tokens, image_tokens_batch, list_models
-from costcalc.pricing import batch
-from costcalc.pricing.rules import (
+from costcalc.schemes import arrays as batch
+from costcalc.schemes.rules import (
     ClaudeRule,
     FlatRule,
     GeminiTileRule,
@@ -173,7 +173,7 @@ def test_size_independent_and_table_rules_stay_in_range(pair, w, h):
 
 
 def test_llama4_canvases_are_transformers_order():
-    from costcalc.pricing.geometry import llama4_canvases
+    from costcalc.schemes.geometry import llama4_canvases
 
     # transformers' docstring example (its worked dictionary is for max_num_chunks=4, patch_size=224)
     want = [(224, 896), (448, 448), (224, 224), (896, 224), (224, 672), (672, 224), (224, 448), (448, 224)]
@@ -182,7 +182,7 @@ def test_llama4_canvases_are_transformers_order():
 
 
 def test_llama4_best_fit_matches_the_transformers_example():
-    from costcalc.pricing import geometry
+    from costcalc.schemes import geometry
 
     # get_best_fit docstring: image (h 200, w 300) among [[224, 672], [672, 224], [224, 448], [448, 224], [224, 224]]
     # → [224, 448]; with max 3 chunks of 224 those are exactly the canvases on offer

@@ -28,8 +28,8 @@ import costcalc
 from costcalc.cli import cli
 from costcalc.errors import AnimatedImageError, ImageRejectedError, UnsupportedFormatError
 from costcalc.preflight.optimize import optimize
-from costcalc.pricing.audit import audit
 from costcalc.pricing.request import count_request
+from costcalc.runs.audit import audit
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MODELS = ("gpt-4o", "gpt-6-astra")  # a tile model, and a patch model that rejects over 30,000 patches (auto)

@@ -11,7 +11,10 @@ from PIL import Image
 
 import costcalc
 from costcalc.cli import cli
-from costcalc.pricing.video import VideoError, clip_info, extract_frames, sample, video_estimate, video_frames
+from costcalc.errors import VideoError
+from costcalc.inspection.clip import clip_info, sample
+from costcalc.preflight.frames import extract_frames, video_frames
+from costcalc.runs.video import video_estimate
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")

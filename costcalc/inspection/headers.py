@@ -23,9 +23,11 @@ import os
 import re
 import stat
 import struct
-from typing import BinaryIO, Callable, NamedTuple, Union
+from collections.abc import Callable
+from typing import BinaryIO, NamedTuple
 
-from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError, file_kind, os_reason
+from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError
+from ..words import file_kind, os_reason
 
 __all__ = ["ImageInfo", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
@@ -36,7 +38,7 @@ On this machine a 16 KiB read costs the same as 4 KiB (PERFORMANCE.md), and
 saves a second read for JPEGs whose EXIF pushes the frame header further.
 """
 
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn, not DHT/JPG/DAC

@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from typing import Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
-from ..errors import file_kind, os_reason
+from ..words import display_path, file_kind, os_reason
 
-__all__ = ["Found", "walk", "display_path"]
+__all__ = ["Found", "walk"]
 
 
 class Found(NamedTuple):
@@ -26,15 +27,6 @@ class Found(NamedTuple):
     skipped: bool = False
 
 
-def display_path(path: str) -> str:
-    """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
-    if path.isascii():
-        return path
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class _Filter:

@@ -18,11 +18,12 @@ import csv
 import io
 import sys
 import time
+from collections.abc import Sequence
 from json.encoder import encode_basestring
-from typing import Sequence, TextIO
+from typing import TextIO
 
-from ..inspection.walk import display_path
-from ..pricing.audit import AUDIT_FIELDS, AuditRow, Totals
+from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
+from ..words import display_path
 from .report import basis_legend, format_usd, json_rows_end, json_safe, render_table, tokens_cell, total_basis
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]

@@ -8,7 +8,7 @@ import heapq
 from decimal import Decimal
 from typing import Any, TextIO
 
-from ..pricing.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_image_tokens, row_image_usd, row_fields
+from ..runs.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_fields, row_image_tokens, row_image_usd
 from .report import (
     _bytes,
     _csv_cell,

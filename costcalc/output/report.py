@@ -6,13 +6,15 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ..pricing.budget import MONEY
+from ..catalog.tables import Model, Tables
+from ..money import MONEY
 from ..pricing.cost import Estimate
-from ..pricing import rules as _rules
-from ..pricing.tables import Model, Tables
+from ..schemes import rules as _rules
+from ..schemes.rules import total_basis
 
 __all__ = [
     "ESTIMATE_FIELDS",
@@ -222,10 +224,6 @@ MODEL_DETAILS = ("low", "medium", "high", "ultra_high", "original")
 """The detail columns of `models_table`; `auto` follows them."""
 
 
-def total_basis(bases) -> str:
-    """How sure a sum is: as sure as its least sure part (approximate, then maximum, else exact); a sum
-    with an unknown part is None, which `tokens_cell` shows as unknown."""
-    return next((basis for basis in ("approximate", "maximum") if basis in bases), "exact")
 
 
 def tokens_cell(tokens: int | None, basis: str = "exact") -> str:
@@ -288,7 +286,7 @@ def _multiplier(model: Model) -> str | None:
 
 def model_row(model: Model, tables: Tables) -> dict[str, Any]:
     """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, price, sources and evidence."""
-    from ..pricing.measured import evidence_text, measurements
+    from ..catalog.measured import evidence_text, measurements
 
     price = tables.price(model)
     cases = measurements(model, tables=tables)
@@ -324,7 +322,7 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
     (SPEC §2b; the row's date where it does not say); a row in doubt is marked
     [n], and its doubt printed under the table.
     """
-    from ..pricing.measured import default_measurements, evidence_text, measurements
+    from ..catalog.measured import default_measurements, evidence_text, measurements
 
     header = [["model", "scheme", "basis", *MODEL_DETAILS, "auto", "mult", "USD/1M in", "evidence", "source"]]
     body = []
@@ -364,7 +362,7 @@ def _bytes(count: int) -> str:
 
 def optimize_line(row) -> str:
     """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
-    from ..inspection.walk import display_path
+    from ..words import display_path
 
     path, output = display_path(row.path), display_path(row.output or "")
     if row.status != "written":

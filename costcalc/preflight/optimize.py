@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Sequence
+from typing import BinaryIO
 
+from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, ImageReadError
-from ..errors import os_reason
 from ..inspection.headers import inspect
+from ..words import os_reason
 from .planning import MultiPlan, Plan, plan
 from .resize import render, strip_metadata
-from ..pricing.tables import Model, Tables
 
 __all__ = ["Optimized", "optimize", "read_source"]
 
@@ -148,9 +149,9 @@ def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
 
 def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None) -> None:
     """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (SPEC §3, §6)."""
+    from ..catalog.limits import limits_for
+    from ..catalog.tables import default_tables
     from ..errors import AnimatedImageError, InvalidImageError
-    from ..pricing.limits import limits_for
-    from ..pricing.tables import default_tables
     from ..pricing.verdict import image_rejection
 
     where = f"{label}: " if label else ""

@@ -30,14 +30,15 @@ a budget at every size or at none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
+from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, PlanError
 from ..pricing.cost import Pricer, check_size
-from ..pricing.geometry import fit_within
-from ..pricing.rules import FlatRule, GeminiTileRule, Llama4Rule, NearestRule, Sizing
-from ..pricing.tables import Model, Tables
+from ..schemes.geometry import fit_within
+from ..schemes.rules import FlatRule, GeminiTileRule, Llama4Rule, NearestRule, Sizing
 
 __all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
            "SEARCH_LIMIT"]
@@ -335,7 +336,7 @@ def _aspect_kept_passing(group: list[Pricer], base: tuple[int, int], seen: list[
     smallest first; `base` itself last, always."""
     import numpy as np
 
-    from ..pricing import batch
+    from ..schemes import arrays
 
     width, height = base
     long_side, short_side = max(base), min(base)
@@ -346,8 +347,8 @@ def _aspect_kept_passing(group: list[Pricer], base: tuple[int, int], seen: list[
         w, h = (sides, other) if width >= height else (other, sides)
         ok = np.ones(w.shape, dtype=bool)
         for pricer, before in zip(group, seen):
-            seen_w, seen_h, units, tokens = batch.sizes(pricer.rule, w, h)
-            ok &= ~batch.rejected(pricer.rule, w, h, units)
+            seen_w, seen_h, units, tokens = arrays.sizes(pricer.rule, w, h)
+            ok &= ~arrays.rejected(pricer.rule, w, h, units)
             ok &= (units == before.patches) if tokens is None else (tokens == before.tokens)
             ok &= (np.abs(seen_w - before.scaled_width) <= SEEN_SLACK)
             ok &= (np.abs(seen_h - before.scaled_height) <= SEEN_SLACK)
@@ -405,7 +406,7 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`."""
     import numpy as np
 
-    from ..pricing import batch
+    from ..schemes import arrays
 
     long_side = max(width, height)
     if long_side > SEARCH_LIMIT:
@@ -418,8 +419,8 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     alone = []  # each model's cheapest accepted cost, for the message
     for pricer in group:
         _check_budget_rule(pricer)
-        _, _, units, tokens = batch.sizes(pricer.rule, w, h)
-        accepted = ~batch.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
+        _, _, units, tokens = arrays.sizes(pricer.rule, w, h)
+        accepted = ~arrays.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
         own = (tokens <= max_tokens) & accepted
         alone.append((pricer, own.any(), int(tokens[accepted].min()) if accepted.any() else int(tokens.min())))
         fits &= own

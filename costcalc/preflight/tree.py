@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
-from ..errors import CostcalcError, OutputConflictError, os_reason
+from ..catalog.tables import Tables, default_tables
+from ..errors import CostcalcError, OutputConflictError
+from ..files import atomic_write, current_umask, file_mode, kept_mode
+from ..inspection.walk import Found, walk
 from ..parallel import map_chunks
+from ..words import display_path, os_reason
 from .optimize import optimize
 from .planning import check_budget_rules
 from .resize import EXTENSIONS
-from .write import atomic_write, current_umask, file_mode, kept_mode
-from ..pricing.tables import Tables, default_tables
-from ..inspection.walk import Found, display_path, walk
 
 __all__ = ["OptimizeRow", "OptimizeTotals", "OPTIMIZE_FIELDS", "Planned", "optimize_paths", "plan_outputs", "check_destination"]
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InvalidSizeError, UnpublishedRuleError
-from .rules import QwenRule, Rule, Sizing, can_reject
-from .tables import Model, Price, Tables, default_tables
+from ..schemes.rules import QwenRule, Rule, Sizing, can_reject
 
 __all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
            "unknown_tokens_note"]
@@ -60,7 +60,7 @@ class Estimate:
     tier: str = "standard"
     """The service tier `usd` is priced at (SPEC §7): standard, batch, flex or priority."""
 
-    def with_source(self, source: str | None) -> "Estimate":
+    def with_source(self, source: str | None) -> Estimate:
         """The same estimate, labelled with the file it came from."""
         return replace(self, source=source)
 
@@ -287,7 +287,7 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
     """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item."""
     import numpy as np
 
-    from . import batch
+    from ..schemes import arrays
 
     found, applied, rule = _resolve(model, detail, tables)
     rule = _with_max_pixels(found, rule, max_pixels)
@@ -304,7 +304,7 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
         raise InvalidSizeError(
             f"size at index {where} is {w[index]}×{h[index]}; sides must be from 1 to {MAX_SIDE:,} pixels"
         )
-    tokens, rejected = batch.tokens(rule, w.ravel(), h.ravel())
+    tokens, rejected = arrays.tokens(rule, w.ravel(), h.ravel())
     if rejected is not None:
         index = tuple(int(i) for i in np.unravel_index(rejected, w.shape))
         width, height = int(w[index]), int(h[index])

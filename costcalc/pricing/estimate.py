@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from .cost import Estimate, Pricer, price_size
+from ..catalog.limits import limits_for
+from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
-from .limits import limits_for
-from .tables import Model, Tables
+from .cost import Estimate, Pricer, price_size
 from .verdict import verdict
 
 __all__ = ["estimate"]

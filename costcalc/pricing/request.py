@@ -29,21 +29,29 @@ from __future__ import annotations
 import codecs
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
-from .budget import over_budget, parse_usd, usd_sum
-from .cost import Pricer, unknown_tokens_note
-from ..errors import (BudgetExceeded, CostcalcError, ImageRejectedError, InvalidSizeError, RequestError,
-                      UnknownModelError, json_kind)  # fmt: skip
-from .geometry import fit_within
-from ..inspection.headers import ImageInfo, inspect
-from .limits import DEFAULT_PROVIDER, Finding, Limits, load_limits
-from .rules import QwenRule
+from ..catalog.limits import DEFAULT_PROVIDER, Finding, Limits, load_limits
+from ..catalog.tables import Price, Tables, default_tables
+from ..errors import (
+    BudgetExceeded,
+    CostcalcError,
+    ImageRejectedError,
+    InvalidSizeError,
+    RequestError,
+    UnknownModelError,  # fmt: skip
+)
 from ..inspection.fetch import MAX_BYTES, TIMEOUT, inspect_url
+from ..inspection.headers import ImageInfo, inspect
 from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_url, inspect_local
-from .tables import Price, Tables, default_tables
+from ..money import over_budget, parse_usd, usd_sum
+from ..schemes.geometry import fit_within
+from ..schemes.rules import QwenRule
+from ..words import json_kind
+from .cost import Pricer, unknown_tokens_note
 from .text import TextCount, count_text
 from .verdict import image_rejection, strict_error
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..catalog.limits import Limits
 from ..errors import AnimatedImageError, CostcalcError, ImageRejectedError, InvalidImageError
 from ..inspection.headers import ImageInfo
 from .cost import Pricer
-from .limits import Limits
 
 __all__ = ["Verdict", "STATUSES", "verdict", "judge", "image_rejection", "strict_error", "unique_models"]
 

@@ -61,9 +61,9 @@ from math import ceil, floor, isqrt
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ..catalog.tables import Model, Tables, default_tables
 from ..errors import ProbeError, ProbeUsageError, UnknownModelError
-from ..pricing.rules import ClaudeRule, FlatRule, PatchRule, TileRule, UnpublishedRule
-from ..pricing.tables import Model, Tables, default_tables
+from ..schemes.rules import ClaudeRule, FlatRule, PatchRule, TileRule, UnpublishedRule
 
 __all__ = [
     "APIS",
@@ -78,7 +78,6 @@ __all__ = [
     "resolve_api",
     "key_for",
     "png",
-    "probe_report",
     "row_toml",
     "check_base_url",
     "check_row_file",
@@ -348,7 +347,7 @@ def check_row_file(path: str) -> str:
 
 def write_row(path: str, text: str) -> None:
     """Write a measured row to a new file `path`, atomically with ordinary permissions (refused if it exists)."""
-    from ..preflight.write import atomic_write
+    from ..files import atomic_write
 
     atomic_write(check_row_file(path), text.encode("utf-8"))
 
@@ -793,16 +792,16 @@ class _PatchFit:
         if wanted is not None and Fraction(wanted) in choices:
             multiplier = Fraction(wanted)
         else:
-            multiplier = min(choices, key=lambda c: (len(_decimal_text(c)), c))
+            multiplier = min(choices, key=lambda c: (len(decimal_text(c)), c))
         equivalent = {}
         if len(limits) > 1:
             equivalent["max_dimension"] = _span(limits, open_top=top)
         if len(budgets) > 1 and None not in budgets:
             equivalent["patch_budget"] = _span(budgets)
         if len(choices) > 1:
-            equivalent["multiplier"] = ", ".join(_decimal_text(c) for c in choices)
+            equivalent["multiplier"] = ", ".join(decimal_text(c) for c in choices)
         rule = PatchRule(limit, budget, _PATCH, self.cap, multiplier)
-        params = {"multiplier": Decimal(_decimal_text(multiplier)), "max_dimension": limit, "patch_budget": budget}
+        params = {"multiplier": Decimal(decimal_text(multiplier)), "max_dimension": limit, "patch_budget": budget}
         return Fit("patch", "", params, equivalent, rule, tuple(self.notes))
 
 
@@ -818,7 +817,7 @@ def _crossing(k: int, limit: int, rows: int) -> tuple[int, int] | None:
     return None
 
 
-def _decimal_text(value: Fraction) -> str:
+def decimal_text(value: Fraction) -> str:
     """A decimal fraction as its shortest decimal text (1.37, 2, 0.125)."""
     text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
@@ -1151,73 +1150,11 @@ def probe(
     return result
 
 
-# ------------------------------------------------------------------ output
-
-
-def probe_report(result: ProbeResult) -> str:
-    """The probe as text: the fitted rule beside the table's, the checks (every measurement when the fit failed)."""
-    from ..output.report import render_table
-
-    fit = result.fit
-    lines = [f"{result.model} at {result.endpoint}, detail {result.detail}"
-             + (f" ({fit.scheme} scheme, level {fit.level})" if fit else "")]  # fmt: skip
-    if fit is not None and fit.scheme == "tile" and result.detail == "low":  # SPEC §1a: say what was measured
-        lines[0] += "; low detail is the scheme's flat base: fitted the whole rule at high, low checked"
-    if fit is not None:
-        body = []
-        for name, value in fit.params.items():
-            known = "" if result.table is None else _shown(result.table.get(name, "unknown"))
-            verdict = result.comparison.get(name, "")
-            body.append([name, _shown(value), known, verdict])
-        header = ["parameter", "measured", "table" if result.table is not None else "", ""]
-        lines += ["", render_table([header], body, right=set())]
-        lines += [f"  {name}: any of {span} bills every size the same (kept: {_shown(fit.params[name])})"
-                  for name, span in fit.equivalent.items()]  # fmt: skip
-        lines += [f"  note: {note}" for note in fit.notes]
-    shown = result.measurements if not result.ok else [m for m in result.measurements if m.use == "check"]
-    if shown:
-        rows = [[f"{m.width}×{m.height}", m.detail, f"{m.tokens:,}", "" if m.predicted is None else f"{m.predicted:,}",
-                 m.use] for m in shown]  # fmt: skip
-        lines += ["", render_table([["size", "detail", "tokens", "predicted", "use"]], rows, right={2, 3})]
-    fitted = sum(1 for m in result.measurements if m.use == "fit")
-    checked = [m for m in result.measurements if m.use == "check"]
-    lines.append("")
-    retried = f" ({result.retries} more sent again after a rate limit)" if result.retries else ""
-    lines.append(f"{result.requests} requests{retried}: {fitted} size{'s' * (fitted != 1)} to fit, "
-                 f"{len(checked)} to check, each against the same request without the image")  # fmt: skip
-    lines.append(_verdict(result))
-    return "\n".join(lines)
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, Fraction):
-        return _decimal_text(value)
-    return str(value)
-
-
-def _verdict(result: ProbeResult) -> str:
-    if not result.ok:
-        return f"no fit: {result.problem}"
-    if result.table_scheme is None:
-        return "the table does not know this model: `--write FILE` saves the measured row"
-    if result.table_scheme != result.fit.scheme:
-        return f"disagrees: the table prices it as a {result.table_scheme} model, the answers fit the {result.fit.scheme} scheme"
-    wrong = [n for n, v in result.comparison.items() if v == "disagree"]
-    new = [n for n, v in result.comparison.items() if v == "new"]
-    if wrong:
-        return f"disagrees with the table on {', '.join(wrong)}"
-    if new:
-        return f"agrees with the table where it knows; measured what it does not ({', '.join(new)})"
-    return "agrees with the table"
-
-
 def _toml(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (Decimal, Fraction)):
-        return _decimal_text(Fraction(value))
+        return decimal_text(Fraction(value))
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -8,8 +8,8 @@ per 1M tokens, so any amount is a whole number of 1e-18 USD, far inside 60 digit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
-from typing import Iterable
 
 __all__ = ["MONEY", "MAX_USD", "over_budget", "parse_usd", "usd_sum"]
 

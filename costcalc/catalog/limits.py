@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import CostcalcError, TableError
 from ..inspection.headers import ImageInfo
@@ -141,7 +142,7 @@ def size_limits(tables=None) -> list[Limit]:
     Mistral's 10,000 px (SPEC §6c), Qwen's sides over 10 px and 200:1 aspect
     (SPEC §6d), OpenAI's 30,000 patches (SPEC §1b).
     """
-    from .rules import can_reject
+    from ..schemes.rules import can_reject
     from .tables import default_tables
 
     found: dict[tuple[str, str, Any], list] = {}

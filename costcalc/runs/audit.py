@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
-from .budget import MONEY
-from .cost import Pricer
+from ..catalog.limits import Limits, limits_for
+from ..catalog.tables import Tables, default_tables
 from ..errors import CostcalcError, UnsupportedFormatError
 from ..inspection.headers import inspect_path
-from .limits import Limits, limits_for
-from ..parallel import map_chunks
-from .tables import Tables, default_tables
-from .verdict import judge, unique_models
 from ..inspection.walk import Found, walk
+from ..money import MONEY
+from ..parallel import map_chunks
+from ..pricing.cost import Pricer
+from ..pricing.verdict import judge, unique_models
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
 
@@ -104,7 +105,7 @@ class ModelTotals:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
-        from ..output.report import total_basis
+        from ..schemes.rules import total_basis
 
         return {
             "files": self.files,
@@ -126,7 +127,7 @@ class Totals:
     def __init__(self, models: Iterable[str]):
         self.by_model = {name: ModelTotals() for name in models}
 
-    def merge(self, other: "Totals") -> None:
+    def merge(self, other: Totals) -> None:
         """Add another run's totals (a worker's chunk) into these."""
         for name, theirs in other.by_model.items():
             ours = self.by_model.setdefault(name, ModelTotals())

@@ -13,10 +13,10 @@ from functools import wraps
 
 import click
 
-from . import __version__
-from .console import interrupted
-from .errors import CostcalcError, InvalidSizeError
-from .pricing.tables import DETAILS, Tables
+from .. import __version__
+from ..catalog.tables import DETAILS, Tables
+from ..errors import CostcalcError, InvalidSizeError
+from ..interrupt import INTERRUPTED, exit_interrupted
 
 EXIT_CODES = """\b
 Exit codes:
@@ -63,7 +63,7 @@ def output_options(*formats: str, help: dict[str, str] | None = None):
 
 
 def _tables(files: tuple[str, ...]) -> Tables:
-    from .pricing.tables import load_tables
+    from ..catalog.tables import load_tables
 
     try:
         return load_tables(*files)
@@ -89,7 +89,7 @@ def _max_usd(context, parameter, value):
     """--max-usd as an exact Decimal, or a one-line usage error."""
     if value is None:
         return None
-    from .pricing.budget import parse_usd
+    from ..money import parse_usd
 
     try:
         return parse_usd(value)
@@ -101,7 +101,7 @@ def _fps(context, parameter, value):
     """--fps: a finite rate over 0 (nan and inf pass click's range check), or a one-line usage error (SPEC §5)."""
     if value is None:
         return None
-    from .pricing.video import sampling_rate
+    from ..inspection.clip import sampling_rate
 
     try:
         sampling_rate(value)
@@ -132,7 +132,7 @@ def tables_option(command):
 
 def _emit(rows: list[dict], output: str, fields=None) -> None:
     """Rows as one JSON document, CSV (with `fields`) or JSON lines, to stdout."""
-    from .output.report import to_csv, to_json, to_lines
+    from ..output.report import to_csv, to_json, to_lines
 
     if output == "json":
         click.echo(to_json(rows))
@@ -174,7 +174,7 @@ def _interrupted(message: str = "interrupted"):
     try:
         click.echo(f"\n{message}", err=True)
     finally:
-        raise click.exceptions.Exit(130)
+        raise click.exceptions.Exit(INTERRUPTED)
 
 
 def _text_streams() -> None:
@@ -211,7 +211,7 @@ def cli():
 
 def tier_option(command):
     """--tier: the service tier to price at (SPEC §7); a tier a model lacks is a bad argument (exit 2)."""
-    from .pricing.tables import TIERS
+    from ..catalog.tables import TIERS
 
     return click.option("--tier", default="standard", show_default=True, type=click.Choice(TIERS),
                         help="Service tier: standard, batch, flex or priority, as the model's vendor offers it "
@@ -276,12 +276,12 @@ def estimate(images, sizes, models, detail, edition, tier, strict, output, table
       costcalc estimate a.png b.jpg -m gpt-4o -m gpt-5.4 -d high
       costcalc estimate --size 1024x1024 --size 2049x513 -m gpt-4o --csv
     """
-    from .errors import ImageRejectedError
-    from .inspection.headers import inspect
-    from .inspection.walk import display_path
-    from .output.report import ESTIMATE_FIELDS, error_row, estimate_row, estimates_table
-    from .pricing.estimate import estimate as estimate_one
-    from .pricing.limits import limits_for
+    from ..catalog.limits import limits_for
+    from ..errors import ImageRejectedError
+    from ..inspection.headers import inspect
+    from ..output.report import ESTIMATE_FIELDS, error_row, estimate_row, estimates_table
+    from ..pricing.estimate import estimate as estimate_one
+    from ..words import display_path
 
     if not images and not sizes:
         raise ArgumentError("nothing to price: give IMAGE files or --size WxH (see `costcalc estimate -h`)")
@@ -346,7 +346,7 @@ def estimate(images, sizes, models, detail, edition, tier, strict, output, table
 
 def _limits_label(tables: Tables, names, edition: str | None) -> str:
     """The limits editions an audit checked: one edition, or each vendor's newest ("openai 2026-10, ...")."""
-    from .pricing.limits import limits_for
+    from ..catalog.limits import limits_for
 
     editions = dict.fromkeys((tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition)
                              for n in names)  # fmt: skip
@@ -366,7 +366,7 @@ def _parse_size(text: str) -> tuple[int, int]:
     match = _SIZE.match(text)
     if not match:
         raise ArgumentError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1024x768")
-    from .pricing.cost import check_size
+    from ..pricing.cost import check_size
 
     try:
         return check_size(int(match[1]), int(match[2]))
@@ -389,7 +389,7 @@ def models(output, table_files):
       costcalc models --json
       costcalc models --tables my-models.toml
     """
-    from .output.report import model_row, models_table
+    from ..output.report import model_row, models_table
 
     tables = _tables(table_files)
     listed = tables.models()
@@ -452,9 +452,9 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     """
     from itertools import chain
 
-    from .output.audit import Progress, format_for, totals_table
-    from .pricing.audit import Totals, audit_rendered
-    from .pricing.budget import over_budget
+    from ..money import over_budget
+    from ..output.audit import Progress, format_for, totals_table
+    from ..runs.audit import Totals, audit_rendered
 
     tables = _tables(table_files)
     names = _models(tables, models)
@@ -566,9 +566,9 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
       costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """
-    from .output.audit import Progress
-    from .output.report import json_rows_end, json_text, optimize_line, optimize_summary
-    from .preflight.tree import OptimizeTotals, optimize_paths
+    from ..output.audit import Progress
+    from ..output.report import json_rows_end, json_text, optimize_line, optimize_summary
+    from ..preflight.tree import OptimizeTotals, optimize_paths
 
     report = output
     tables = _tables(table_files)
@@ -676,8 +676,8 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
       costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
-    from .output.report import json_text, request_table
-    from .pricing.request import budget_problems, count_request
+    from ..output.report import json_text, request_table
+    from ..pricing.request import budget_problems, count_request
 
     tables = _tables(table_files)
     sizes = {}
@@ -686,7 +686,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         sizes[file_id] = _parse_size(size)
     name = getattr(payload, "name", "-")
     base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
-    from .pricing.batchfile import BatchRun
+    from ..runs.batchfile import BatchRun
 
     try:  # a batch file or a log is told by its structure, not its name (SPEC §9)
         run = BatchRun(payload, name=name, model=model, tier=_given_tier(), tables=tables, limits=edition,
@@ -743,8 +743,8 @@ def _given_tier() -> str | None:
 
 def _request_file(run, output, max_tokens, budget_usd):
     """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget (SPEC §9)."""
-    from .output.batchfile import BatchWriter, batch_summary, batch_table
-    from .pricing.batchfile import budget_problems
+    from ..output.batchfile import BatchWriter, batch_summary, batch_table
+    from ..runs.batchfile import budget_problems
 
     writer = BatchWriter(output, sys.stdout, {"file": run.name, "kind": run.kind, "tier": run.tier,
                                               "tier_note": run.tier_note})  # fmt: skip
@@ -812,8 +812,9 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
     """
     if sum(option is not None for option in (every, fps, frames)) > 1:
         raise ArgumentError("give one of --every, --fps or --frames")
-    from .output.report import video_table
-    from .pricing.video import extract_frames, plan_frame_folders, video_estimate
+    from ..output.report import video_table
+    from ..preflight.frames import extract_frames, plan_frame_folders
+    from ..runs.video import video_estimate
 
     tables = _tables(table_files)
     names = _models(tables, models, detail)
@@ -868,8 +869,8 @@ def limits(output):
       costcalc limits
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
-    from .output.report import render_table
-    from .pricing.limits import limit_editions, limit_providers, load_limits, size_limits
+    from ..catalog.limits import limit_editions, limit_providers, load_limits, size_limits
+    from ..output.report import render_table
 
     rows = [load_limits(edition, provider=provider).rules
             for provider in limit_providers() for edition in limit_editions(provider=provider)]  # fmt: skip
@@ -920,9 +921,9 @@ def reconcile(files, model, output, table_files):
       costcalc reconcile calls.jsonl
       costcalc reconcile batch-input.jsonl batch-output.jsonl --json
     """
-    from .output.report import json_text
-    from .truth.reconcile import reconcile as reconcile_files
-    from .truth.reconcile import reconcile_table
+    from ..output.reconcile import reconcile_table
+    from ..output.report import json_text
+    from ..truth.reconcile import reconcile as reconcile_files
 
     if len(files) > 2:
         raise ArgumentError(f"give one LOG, or BATCH_INPUT and BATCH_OUTPUT; got {len(files)} files")
@@ -958,7 +959,7 @@ def mcp():
     Agent configuration (Claude Desktop, Claude Code, ...):
       {"mcpServers": {"costcalc": {"command": "costcalc", "args": ["mcp"]}}}
     """
-    from .mcp_server import INSTALL_HINT, serve
+    from ..mcp_server import INSTALL_HINT, serve
 
     try:  # the SDK is an extra (mcp>=2, where MCPServer lives): one line, not a traceback, without it
         import mcp.server.mcpserver  # noqa: F401
@@ -1007,10 +1008,11 @@ def probe(model, api, base_url, detail, row_file, output, table_files):
       costcalc probe -m gpt-6-sol -d high --write gpt-6-sol.toml
       costcalc probe -m my-model --api openai --base-url http://localhost:8000/v1 --json
     """
-    from .errors import ProbeError, ProbeUsageError, UnknownModelError
-    from .output.report import json_text
-    from .truth.probe import check_base_url, check_row_file, key_for, probe_report, resolve_api, row_toml, write_row
-    from .truth.probe import probe as run_probe
+    from ..errors import ProbeError, ProbeUsageError, UnknownModelError
+    from ..output.probe import probe_report
+    from ..output.report import json_text
+    from ..truth.probe import check_base_url, check_row_file, key_for, resolve_api, row_toml, write_row
+    from ..truth.probe import probe as run_probe
 
     tables = _tables(table_files)
     try:  # every argument checked before the first request (SPEC §8)
@@ -1061,4 +1063,4 @@ def main() -> None:
     try:
         cli.main(prog_name="costcalc")
     except KeyboardInterrupt:  # outside a command (while parsing, or on the way out)
-        interrupted()
+        exit_interrupted()

@@ -17,17 +17,18 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
-from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError, file_kind
-from .budget import MONEY
-from .rules import (
+from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
+from ..money import MONEY
+from ..schemes.rules import (
     BASES,
     ClaudeRule,
     FixedRule,
@@ -42,6 +43,7 @@ from .rules import (
     TileRule,
     UnpublishedRule,
 )
+from ..words import file_kind
 
 __all__ = [
     "Model",
@@ -182,7 +184,7 @@ class Aliases:
     names: tuple[tuple[str, str], ...] = ()
     """(alias, row name) pairs: a name the vendor uses for another (`gpt-5.6` is `gpt-5.6-sol`, SPEC §2a)."""
 
-    def __or__(self, other: "Aliases") -> "Aliases":
+    def __or__(self, other: Aliases) -> Aliases:
         """Both sets of rules, in order, without repeats (a later file's alias of a name wins)."""
         lists = (tuple(dict.fromkeys(a + b)) for a, b in zip(
             (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots)))
@@ -365,7 +367,7 @@ class _Vendor:
     long_context: tuple[int, Decimal] | None = None
     """(above, multiply): the long-context rule of a vendor whose rows carry none (xAI: 200K, SPEC §7)."""
 
-    def __or__(self, other: "_Vendor") -> "_Vendor":
+    def __or__(self, other: _Vendor) -> _Vendor:
         """These defaults with `other`'s over them, tier by tier and kind by kind."""
         return _Vendor({**self.tiers, **other.tiers}, {**self.cache, **other.cache},
                        other.long_context or self.long_context)  # fmt: skip
@@ -498,7 +500,7 @@ class Tables:
         """Every model name in the table, in table order."""
         return list(self._models.values())
 
-    def with_files(self, *paths: str | os.PathLike[str]) -> "Tables":
+    def with_files(self, *paths: str | os.PathLike[str]) -> Tables:
         """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
         models, prices = dict(self._models), dict(self._prices)
         files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)

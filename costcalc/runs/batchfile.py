@@ -38,10 +38,11 @@ from decimal import Decimal, localcontext
 from itertools import chain
 from typing import Any, BinaryIO, Self
 
-from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError, os_reason
-from .budget import MONEY, over_budget
-from .limits import Finding, Limit, load_limits
-from .request import (
+from ..catalog.limits import Finding, Limit, load_limits
+from ..catalog.tables import Tables, check_tier, default_tables
+from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
+from ..money import MONEY, over_budget
+from ..pricing.request import (
     RequestEstimate,
     _cite,
     _file_sizes,
@@ -50,7 +51,7 @@ from .request import (
     _show,
     count_request,
 )
-from .tables import Tables, check_tier, default_tables
+from ..words import os_reason
 
 __all__ = [
     "KINDS",

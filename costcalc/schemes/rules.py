@@ -45,11 +45,17 @@ __all__ = [
     "UnpublishedRule",
     "Rule",
     "can_reject",
+    "total_basis",
 ]
 
 BASES = ("exact", "maximum", "approximate", "flat")
 """How sure a figure is (SPEC §6): a published algorithm or the vendor's code; a documented
 ceiling (`≤ N`); only "~" figures (`≈ N`); one fixed count per image."""
+
+def total_basis(bases) -> str:
+    """How sure a sum is: as sure as its least sure part (approximate, then maximum, else exact); a sum
+    with an unknown part is None, which `tokens_cell` shows as unknown."""
+    return next((basis for basis in ("approximate", "maximum") if basis in bases), "exact")
 
 
 class Sizing(NamedTuple):
@@ -80,7 +86,7 @@ class _Rule:
         return None
 
 
-def can_reject(rule: "Rule") -> bool:
+def can_reject(rule: Rule) -> bool:
     """True when the rule has input limits of its own (its `reject` may name one): a fast path for pricers."""
     return type(rule).reject is not _Rule.reject
 
@@ -296,7 +302,7 @@ class QwenRule(_Rule):
             return "min_side", f"has a side under {self.min_side} px; the API rejects it"
         return "max_aspect", f"has an aspect ratio over {self.max_aspect}:1; the API rejects it"
 
-    def with_max_pixels(self, max_pixels: int) -> "QwenRule":
+    def with_max_pixels(self, max_pixels: int) -> QwenRule:
         """This rule with a request's own `max_pixels` (SPEC §6d, §6g)."""
         return replace(self, max_pixels=max_pixels)
 
