@@ -30,7 +30,8 @@ def png_bytes(size=(300, 200)):
 def png_header_claiming(width, height):
     """A PNG whose IHDR claims a size its (empty) data never delivers."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
@@ -130,7 +131,8 @@ def test_priced_rows_match_pillow(tree):
 
 def test_options_hidden_symlinks_recursion_globs(tree):
     root, _ = tree
-    names = lambda **options: {os.path.relpath(r.path, root) for r in audit([root], models=["gpt-4o"], **options)}
+    def names(**options):
+        return {os.path.relpath(r.path, root) for r in audit([root], models=["gpt-4o"], **options)}
     assert ".dot.png" in names(hidden=True) and ".hidden/secret.png" in names(hidden=True)
     followed = rows_by_file(audit([root], models=["gpt-4o"], follow_symlinks=True), root)
     assert followed["link.jpg"].status == "priced"

@@ -297,8 +297,10 @@ def test_machine_outputs_name_a_latin1_file_so_that_a_program_can_open_it(tmp_pa
         with open(os.fsencode(found), "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
 
-    text = lambda data: data.decode("utf-8", "surrogateescape")  # as a Python program reads CSV back
-    strict = lambda data: data.decode("utf-8")  # JSON is UTF-8, always (hunt #7)
+    def text(data):
+        return data.decode("utf-8", "surrogateescape")  # as a Python program reads CSV back
+    def strict(data):
+        return data.decode("utf-8")  # JSON is UTF-8, always (hunt #7)
     for line in strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--nl")).splitlines():
         opens(json.loads(line)["path"])
     opens(json.loads(strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--json")))["rows"][0]["path"])
