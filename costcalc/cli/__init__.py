@@ -581,7 +581,9 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
                         recursive=recursive, globs=globs, excludes=excludes, hidden=hidden, strict=strict)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
-    totals = OptimizeTotals()
+    from ..preflight.planning import any_size_models
+
+    totals = OptimizeTotals(any_size=tuple(any_size_models(names, detail, tables)))
     out = sys.stdout
     progress = Progress(sys.stderr.isatty() and (bool(report) or not out.isatty()))
     if report == "json":

@@ -400,11 +400,17 @@ def optimize_summary(totals) -> str:
                            for i, (name, tokens) in enumerate(after.items())) + unknown  # fmt: skip
     else:
         tokens = f"tokens {_total(before)}{unknown} → {_total(after)}"
+    free = list(getattr(totals, "any_size", ()) or ())
+    planned = ""
+    if free:
+        planned = (f"\nsizes planned for the other models: {', '.join(free)} "
+                   f"{'bills' if len(free) == 1 else 'bill'} the same at any size, and accept{'s' if len(free) == 1 else ''} "
+                   f"every size written")  # fmt: skip
     return (
         f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
         f"{totals.skipped:,} skipped, {totals.errors:,} {'error' if totals.errors == 1 else 'errors'}\n"
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
-        f"{tokens}"
+        f"{tokens}{planned}"
     )
 
 

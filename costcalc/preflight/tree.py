@@ -95,6 +95,8 @@ class OptimizeTotals:
     tokens_after: int | None | dict[str, int | None] = 0
     unknown_tokens_before: int = field(default=0)
     """Files written whose original the API (one of the models) would have rejected (no tokens before)."""
+    any_size: tuple[str, ...] = ()
+    """Models whose bill does not depend on the size, planned around (`planning.any_size_models`): said once."""
 
     def add(self, row: OptimizeRow) -> None:
         """Count one row."""
@@ -132,7 +134,9 @@ class OptimizeTotals:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return dict(vars(self))
+        found = dict(vars(self))
+        found["any_size"] = list(self.any_size)
+        return found
 
 
 def _plus(total: int | None, tokens: int | None) -> int | None:
@@ -155,6 +159,7 @@ class _Config:
     force: bool
     table_files: tuple[Path, ...]
     strict: bool = False
+    request_images: int | None = None
 
 
 def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.PathLike, in_place: bool) -> None:
@@ -357,6 +362,7 @@ def optimize_paths(
     tables: Tables | None = None,
     jobs: int = 1,
     strict: bool = False,
+    request_images: int | None = None,
     **walk_options,
 ) -> Iterator[list[OptimizeRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
@@ -380,7 +386,7 @@ def optimize_paths(
     model = names[0] if len(names) == 1 else tuple(names)
     items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
-                     force or in_place, tables.files, strict)  # fmt: skip
+                     force or in_place, tables.files, strict, request_images)  # fmt: skip
     return map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK)
 
 
@@ -400,7 +406,8 @@ def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
         tables = _tables(config.table_files)
         result = optimize(found.path, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
                           format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
-                          first_frame=config.first_frame, tables=tables, strict=config.strict)  # fmt: skip
+                          first_frame=config.first_frame, tables=tables, strict=config.strict,
+                          request_images=config.request_images)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
         return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None),
                            warning=getattr(error, "warning", None))  # fmt: skip
