@@ -46,8 +46,12 @@ def kept_mode(st_mode: int) -> int:
     return stat.S_IMODE(st_mode) & 0o1777
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to `path` all at once with permissions `mode` (default `file_mode()`): temporary, fsync, rename."""
+def atomic_write(path: Path, data: bytes, mode: int | None = None, *, replace: bool = True) -> None:
+    """Write `data` to `path` all at once with permissions `mode` (default `file_mode()`): temporary, fsync, rename.
+
+    With `replace` False an existing `path` is never replaced: the temporary is linked to its name, which fails
+    (FileExistsError) if something is there, even if it appeared a moment ago.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = file_mode() if mode is None else mode
@@ -61,7 +65,10 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             else:  # Windows before Python 3.13
                 os.chmod(temporary, mode)
             os.fsync(out.fileno())
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            _link_new(temporary, path)
     except BaseException:  # Ctrl-C included: never leave the temporary behind
         try:
             os.unlink(temporary)
@@ -69,6 +76,21 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             pass
         raise
     _sync_folder(path.parent)
+
+
+def _link_new(temporary: str, path: Path) -> None:
+    """Give `temporary` the name `path` only if nothing has it (a hard link, then the temporary removed); where
+    links are not supported, a check and a rename."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FAT file systems)
+        if os.path.lexists(path):
+            raise FileExistsError(17, "File exists", os.fspath(path)) from None
+        os.replace(temporary, path)
+        return
+    os.unlink(temporary)
 
 
 def _sync_folder(folder: Path) -> None:

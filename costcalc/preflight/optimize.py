@@ -125,7 +125,7 @@ def optimize(
                                      keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
         encoded, stepped = _within_bytes(encoded, limits, label, lambda q: render(
             data, info, target, format=format, quality=q, keep_metadata=keep_metadata, first_frame=first_frame,
-            name=label)[0], out_format, quality)  # fmt: skip
+            name=label, reencode=True)[0], out_format, quality)  # fmt: skip
         notes.append(stepped)
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
