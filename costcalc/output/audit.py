@@ -24,7 +24,17 @@ from typing import TextIO
 
 from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
 from ..words import display_path
-from .report import basis_legend, format_usd, json_rows_end, json_safe, render_table, tokens_cell, total_basis
+from .report import (
+    basis_legend,
+    format_usd,
+    json_rows_end,
+    json_safe,
+    rank_by_usd,
+    ranking_line,
+    render_table,
+    tokens_cell,
+    total_basis,
+)
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
 
@@ -168,7 +178,9 @@ def totals_table(totals: Totals) -> str:
     rejections by rule, and what `≤` and `≈` mean."""
     header = [["model", "files", "priced", "rejected", "unreadable", "skipped", "tokens", "USD"]]
     body, rules = [], []
-    for name, t in totals.by_model.items():
+    known = {name: None if t.unknown_price or t.unknown_tokens else t.usd for name, t in totals.by_model.items()}
+    for name in rank_by_usd(known):  # cheapest first for the input set (issue 20)
+        t = totals.by_model[name]
         usd = "unknown" if t.unknown_price or t.unknown_tokens else format_usd(t.usd)
         tokens = "unknown" if t.unknown_tokens else tokens_cell(t.tokens, total_basis(t.bases))  # SPEC §2a, §6
         body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped)), tokens, usd])
@@ -179,6 +191,9 @@ def totals_table(totals: Totals) -> str:
                          f"is not published; `costcalc probe -m {name}` measures it")
     bases = set().union(*(t.bases for t in totals.by_model.values()))
     rules += basis_legend(bases)
+    if len(totals.by_model) > 1:
+        unpriced = {name: t.rejected + t.unreadable for name, t in totals.by_model.items()}
+        rules.insert(0, ranking_line(known, "these files", unpriced))
     text = render_table(header, body, right=set(range(1, 8)))
     return text + ("\n" + "\n".join(rules) if rules else "")
 

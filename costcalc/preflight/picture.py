@@ -36,7 +36,8 @@ from ..output.report import format_usd
 from ..schemes.geometry import ceil_div, mistral_grid, qwen_size
 from ..schemes.rules import ClaudeRule, MistralRule, PatchRule, QwenRule, TileRule
 
-__all__ = ["Grid", "Panel", "grid_of", "panels", "show", "show_png", "show_svg", "write_show", "PANEL_SIDE"]
+__all__ = ["Grid", "Panel", "grid_of", "panels", "show", "show_png", "show_svg", "write_show", "thumbnail_url",
+           "PANEL_SIDE"]
 
 PANEL_SIDE = 512
 """The long side of a panel in the PNG, in pixels (the SVG scales; its embedded picture is at most EMBED_SIDE)."""
@@ -167,9 +168,9 @@ def panels(width: int, height: int, models: Sequence[str | Model], *, detail: st
     return found
 
 
-def _load(image):
+def _load(image, side: int = EMBED_SIDE):
     """(an upright RGB(A) Pillow image, a label) of a Pillow image, a path or bytes; decoding bounded by
-    MAX_DECODE_PIXELS (a JPEG is DCT-scaled towards PANEL-sized copies first)."""
+    MAX_DECODE_PIXELS (a JPEG is DCT-scaled towards a copy `side` px long first)."""
     from PIL import Image, ImageOps
 
     if isinstance(image, Image.Image):
@@ -185,7 +186,7 @@ def _load(image):
         try:
             picture = _open(data, info.format)
             if picture.format == "JPEG":  # DCT-scaled: no panel needs more than EMBED_SIDE px
-                picture.draft("RGB", _fit((info.width, info.height), EMBED_SIDE))
+                picture.draft("RGB", _fit((info.width, info.height), side))
             _check_bound(picture, info, where)
             picture.load()
         except CostcalcError:
@@ -389,3 +390,11 @@ def write_show(image, models: Sequence[str | Model] | str, output: str | os.Path
     except FileExistsError:  # it appeared while the picture was drawn
         raise OutputConflictError(f"{output} already exists; choose another name, or replace it") from None
     return found
+
+
+def thumbnail_url(image, side: int = 96) -> str:
+    """A data URL of a JPEG (PNG with transparency) thumbnail within `side` × `side` px, upright; decoding bounded
+    as for a picture (a JPEG DCT-scaled to about that size first)."""
+    picture, _ = _load(image, side)
+    picture.thumbnail((side, side))
+    return _data_url(picture)
