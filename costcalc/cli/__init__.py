@@ -430,13 +430,16 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Also write a self-contained HTML report (totals per model and tier, cost by folder, a histogram, "
+                   "the 50 dearest images, what optimize would save); replaces only an earlier report.")
 @tier_option
 @strict_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, tier, strict, jobs, table_files):  # fmt: skip
+          output, summary, html_path, tier, strict, jobs, table_files):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -459,11 +462,26 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     tables = _tables(table_files)
     names = _models(tables, models)
     _check_tier(tables, names, tier)
+    report = None
     try:
         render = format_for(output, names, summary)
-        chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
-                                jobs=jobs, strict=strict, tier=tier, recursive=recursive, globs=globs, excludes=excludes,
-                                follow_symlinks=follow_symlinks, hidden=hidden)  # fmt: skip
+        walk_options = dict(recursive=recursive, globs=globs, excludes=excludes, follow_symlinks=follow_symlinks,
+                            hidden=hidden)  # fmt: skip
+        if html_path:  # rows come back here, for the report too (output.html)
+            from ..output.html import HtmlReport, check_report_path, rendered_rows
+            from ..runs.audit import audit as audit_rows
+
+            try:
+                check_report_path(html_path)
+            except CostcalcError as error:
+                raise ArgumentError(f"--html: {error}") from None
+            report = HtmlReport(names, tables=tables, detail=detail, tier=tier, roots=paths)
+            rows = audit_rows(paths, models=names, detail=detail, tables=tables, limits=edition, jobs=jobs,
+                              strict=strict, tier=tier, **walk_options)  # fmt: skip
+            chunks = rendered_rows(rows, render, names, report)
+        else:
+            chunks = audit_rendered(paths, models=names, render=render, detail=detail, tables=tables, limits=edition,
+                                    jobs=jobs, strict=strict, tier=tier, **walk_options)  # fmt: skip
         chunks = chain([next(chunks)], chunks)
     except StopIteration:
         chunks = iter(())
@@ -495,6 +513,18 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     budget = _budget(max_tokens, budget_usd, problems)
     out.write(render.footer(totals, {"limits": _limits_label(tables, names, edition), "budget": budget}))
     out.flush()  # rows first, then whatever goes to stderr
+    if report is not None:
+        from ..output.html import write_report
+
+        try:
+            write_report(html_path, report.render(totals, limits=_limits_label(tables, names, edition)))
+        except CostcalcError as error:
+            raise ArgumentError(f"--html: {error}") from None
+        except OSError as error:
+            from ..words import os_reason
+
+            click.echo(f"Error: --html: cannot write {html_path}: {os_reason(error)}", err=True)
+            sys.exit(1)
     if output:
         click.echo(totals_table(totals), err=True)
     for problem in problems:

@@ -25,11 +25,12 @@ from __future__ import annotations
 import heapq
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from html import escape
+from pathlib import Path
 
 from ..catalog.tables import Tables, default_tables
 from ..money import MONEY
@@ -37,7 +38,11 @@ from ..runs.audit import AuditRow, Totals
 from ..words import display_path
 from .report import format_usd, rank_by_usd
 
-__all__ = ["HtmlReport", "TOP", "MAX_FOLDERS", "HISTOGRAM_EDGES"]
+__all__ = ["HtmlReport", "TOP", "MAX_FOLDERS", "HISTOGRAM_EDGES", "check_report_path", "write_report", "rendered_rows",
+           "GENERATOR"]
+
+GENERATOR = '<meta name="generator" content="costcalc audit --html">'
+"""The mark of a page this module wrote: only such a page is replaced by a new one."""
 
 TOP = 50
 """The dearest images listed (and thumbnailed)."""
@@ -329,6 +334,56 @@ class HtmlReport:
                 "limit) that a smaller copy fits; they are not in the other columns.</p>")  # fmt: skip
 
 
+def check_report_path(path: str | os.PathLike) -> None:
+    """OutputConflictError unless `path` is free, or holds a report this module wrote (which a new one replaces):
+    never over a user's own file (an image, another page) by a slip of the argument."""
+    from ..errors import OutputConflictError
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputConflictError(f"{display_path(path)} is a folder; name the report's file, e.g. report.html")
+    if not os.path.lexists(path):
+        return
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4096)
+    except OSError:
+        start = b""
+    if GENERATOR.encode() not in start:
+        raise OutputConflictError(f"{display_path(path)} exists and is not a costcalc report; choose another name, or "
+                                  f"move it")  # fmt: skip
+
+
+def write_report(path: str | os.PathLike, page: str) -> None:
+    """Write the page atomically (files.atomic_write), after `check_report_path`."""
+    from ..files import atomic_write
+
+    check_report_path(path)
+    atomic_write(Path(path), page.encode("utf-8"))
+
+
+def rendered_rows(rows: Iterable[AuditRow], render, models: Sequence[str], report: HtmlReport, files: int = 256):
+    """(text, totals, files) a chunk of `files` files at a time, as `runs.audit.audit_rendered` yields, from rows
+    read here (`runs.audit.audit`), each also added to `report`."""
+    count = max(1, len(models))
+    chunk: list[AuditRow] = []
+    for row in rows:
+        report.add(row)
+        chunk.append(row)
+        if len(chunk) >= files * count and len(chunk) % count == 0:
+            yield _chunk(chunk, render, models)
+            chunk = []
+    if chunk:
+        yield _chunk(chunk, render, models)
+
+
+def _chunk(rows: list[AuditRow], render, models: Sequence[str]):
+    totals = Totals(models)
+    for row in rows:
+        totals.add(row)
+    return render.render(rows), totals, len(rows) // max(1, len(models))
+
+
 def _upright(row: AuditRow) -> tuple[int | None, int | None]:
     if row.width is None or row.height is None:
         return None, None
@@ -396,6 +451,7 @@ _HEAD = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="costcalc audit --html">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>{title}</title>
 <style>
