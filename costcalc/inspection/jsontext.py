@@ -49,7 +49,7 @@ def loads(data: bytes, **options: Any) -> Any:
     found: list[int] = []
     try:
         document = json.loads(skeleton, **options)
-    except json.JSONDecodeError:  # positions in the skeleton are not the text's: let the full parse say it
+    except ValueError:  # positions in the skeleton are not the text's, nor its encoding: the full parse says it
         return json.loads(data, **options)
     document = _restore(document, strings, found)
     if len(found) != len(strings):  # a marker was a key, or lost: be exact instead
