@@ -55,3 +55,10 @@ def test_a_key_that_looks_like_the_marker_is_read_exactly():
 @pytest.mark.parametrize("raw", [b'{"a": "' + b"q" * (5 * LONG) + b'\x01"}', b'{"a": "' + b"q" * (5 * LONG)])
 def test_what_json_refuses_is_refused_with_its_words(raw):
     assert outcome(loads, raw) == outcome(json.loads, raw)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_other_encodings_json_reads_are_read_alike(encoding):
+    text = json.dumps({"a": "b" * (8 * LONG), "c": ["d" * LONG, 1]})
+    data = text.encode(encoding)
+    assert outcome(loads, data) == outcome(json.loads, data)

@@ -30,8 +30,8 @@ def loads(data: bytes, **options: Any) -> Any:
 
     `options` are json.loads' own (`parse_constant`, `parse_int`, ...), applied to the skeleton.
     """
-    if len(data) < 4 * LONG:
-        return json.loads(data, **options)
+    if len(data) < 4 * LONG or 0 in data[:4] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return json.loads(data, **options)  # small, or UTF-16/32 (json.detect_encoding): no fast path
     spans = _long_strings(data)
     if not spans:
         return json.loads(data, **options)
