@@ -163,3 +163,15 @@ def test_heic_is_converted_to_jpeg_for_openai_and_claude(tmp_path):
     result = optimize(source, model=["gpt-4o", "claude-sonnet-4-5"])
     assert result.format == "JPEG" and Image.open(io.BytesIO(result.data)).format == "JPEG"
     assert "HEIC" in result.note and "converted to JPEG" in result.note
+
+
+def test_a_gif_for_gemini_is_written_as_png_under_a_png_name(tmp_path):
+    # Google's formats leave GIF out; OpenAI's take it: one PNG (lossless, as a GIF is) both accept
+    (tmp_path / "src").mkdir()
+    Image.new("P", (300, 200), 3).save(tmp_path / "src" / "still.gif")
+    _, rows = totals_of([tmp_path / "src"], tmp_path / "out", ["gpt-4o", "gemini-3-flash-preview"])
+    assert [row.status for row in rows] == ["written"] and rows[0].output.endswith("still.png")
+    assert Image.open(tmp_path / "out" / "still.png").format == "PNG"
+    assert "GIF is not accepted by gemini-3-flash-preview: converted to PNG" in rows[0].note
+    _, alone = totals_of([tmp_path / "src"], tmp_path / "out2", ["gpt-4o"])  # OpenAI takes GIF: kept as it is
+    assert alone[0].output.endswith("still.gif") and Image.open(alone[0].output).format == "GIF"

@@ -15,7 +15,7 @@ from ..words import os_reason
 from .planning import MultiPlan, Plan, plan
 from .resize import FORMATS, render, strip_metadata
 
-__all__ = ["Optimized", "optimize", "read_source"]
+__all__ = ["Optimized", "optimize", "read_source", "conversions"]
 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
@@ -197,7 +197,11 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
 
 
 _CONVERT_TO = ("JPEG", "PNG", "WEBP")
-"""Formats a refused source is converted to, the first every model accepts."""
+"""Formats a refused source is converted to, the first every model accepts (a GIF: PNG first, lossless)."""
+
+
+def _targets_for(source: str) -> tuple[str, ...]:
+    return ("PNG", "JPEG", "WEBP") if source == "GIF" else _CONVERT_TO
 
 
 def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str | None, str | None]:
@@ -214,17 +218,45 @@ def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str 
         for model, rule in refusing(wanted)[:1] if wanted in FORMATS else ():  # render names a bad format
             raise ImageRejectedError(f"{where}{model.name} does not accept {wanted} ({', '.join(rule.value)}) "
                                      f"[rule formats, limits {rule.edition}]", "formats")  # fmt: skip
-        return format, None
+        refused = refusing(info.format) if wanted != info.format else []
+        names = ", ".join(model.name for model, _ in refused)
+        return format, (f"{info.format} is not accepted by {names}: converted to {wanted}" if refused else None)
     refused = refusing(info.format)
     if not refused:
         return None, None
-    for candidate in _CONVERT_TO:
+    for candidate in _targets_for(info.format):
         if not refusing(candidate):
             names = ", ".join(model.name for model, _ in refused)
             return candidate.lower(), f"{info.format} is not accepted by {names}: converted to {candidate}"
     model, rule = refused[0]
     raise ImageRejectedError(f"{where}on {model.name}, {info.format} is not an accepted format "
                              f"({', '.join(rule.value)}) [rule formats, limits {rule.edition}]", "formats")  # fmt: skip
+
+
+SOURCE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIC", "HEIF", "AVIF", "TIFF")
+"""Formats optimize may be given (as far as headers are read and Pillow, or pillow-heif, decodes them)."""
+
+
+def conversions(models, tables: Tables | None = None) -> dict[str, str]:
+    """{source format: the format it is written in} for each format some of `models` refuses and every one
+    accepts a conversion of (the first of JPEG, PNG, WEBP; PNG first for a GIF): what `optimize` does by itself,
+    for naming outputs."""
+    from ..catalog.limits import limits_for
+    from ..catalog.tables import default_tables
+
+    wanted = [models] if isinstance(models, (str, Model)) else list(models)
+    accepted = []
+    for name in wanted:
+        rule = limits_for((tables or default_tables()).model(name)).rules.get("formats")
+        if rule is not None:
+            accepted.append(set(rule.value))
+    found = {}
+    for source in SOURCE_FORMATS:
+        if any(source not in formats for formats in accepted):
+            target = next((f for f in _targets_for(source) if all(f in formats for formats in accepted)), None)
+            if target is not None:
+                found[source] = target
+    return found
 
 
 QUALITY_STEPS = (75, 65, 55, 45, 35, 25)

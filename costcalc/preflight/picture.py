@@ -369,9 +369,11 @@ def _data_url(image) -> str:
 
 
 def write_show(image, models: Sequence[str | Model] | str, output: str | os.PathLike, *, detail: str = "auto",
-               tables: Tables | None = None, tier: str = "standard", replace: bool = False) -> list[Panel]:  # fmt: skip
+               tables: Tables | None = None, tier: str = "standard", replace: bool = False,
+               palette: bool = False) -> list[Panel]:  # fmt: skip
     """Write the picture of `image` for `models` to `output` (.png or .svg), atomically; OutputConflictError if
-    `output` exists and `replace` is not given. The panels drawn, for a caller to report."""
+    `output` exists and `replace` is not given. `palette`: a PNG of 256 colours (about a third of the bytes, for
+    a page or a README). The panels drawn, for a caller to report."""
     output = Path(output)
     kind = output.suffix.lower().lstrip(".")
     if kind not in ("png", "svg"):
@@ -383,6 +385,8 @@ def write_show(image, models: Sequence[str | Model] | str, output: str | os.Path
         data = drawn.encode("utf-8")
     else:
         out = io.BytesIO()
+        if palette:
+            drawn = drawn.quantize(256)
         drawn.save(out, "PNG", optimize=True)
         data = out.getvalue()
     try:

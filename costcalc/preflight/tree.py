@@ -31,7 +31,7 @@ from ..files import atomic_write, current_umask, file_mode, kept_mode
 from ..inspection.walk import Found, walk
 from ..parallel import map_chunks
 from ..words import display_path, os_reason
-from .optimize import optimize
+from .optimize import conversions, optimize
 from .planning import check_budget_rules
 from .resize import EXTENSIONS
 
@@ -193,6 +193,7 @@ def plan_outputs(
     format: str | None = None,
     in_place: bool = False,
     umask: int | None = None,
+    convert: dict[str, str] | None = None,
     **walk_options,
 ) -> list[Planned]:
     """Every file under `sources` with its output and mode, all checked before anything is written (issue 9).
@@ -210,7 +211,7 @@ def plan_outputs(
     sources = [os.fspath(source) for source in sources]
     check_destination(sources, outdir, in_place)
     new_mode = file_mode(umask)
-    entries = list(_targets(sources, Path(outdir), format, walk_options))
+    entries = list(_targets(sources, Path(outdir), format, walk_options, convert or {}))
     identities: list[tuple[int, int, int] | None] = []  # (device, inode, mode) of each source file
     originals: dict[tuple[int, int], str] = {}
     for found, _ in entries:
@@ -326,10 +327,17 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def _targets(sources: list[str], outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str]]:
+_SUFFIX_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF",
+                   ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}  # fmt: skip
+"""The format a file's name says, for naming a converted output (the header decides what is converted)."""
+
+
+def _targets(sources: list[str], outdir: Path, format: str | None, walk_options,
+             convert: dict[str, str] | None = None) -> Iterator[tuple[Found, str]]:  # fmt: skip
     """(found, output path) for each file: a file source straight into OUTDIR; a folder mirrored into OUTDIR, or
-    under its own name there when several sources are given."""
+    under its own name there when several sources are given; a converted format's suffix when `convert` says so."""
     suffix = EXTENSIONS[format.upper()] if format else None
+    convert = {} if format else (convert or {})
     own = os.path.realpath(outdir)
     for source in sources:
         folder = os.path.isdir(source)
@@ -343,6 +351,8 @@ def _targets(sources: list[str], outdir: Path, format: str | None, walk_options)
             output = base / relative
             if suffix:
                 output = output.with_suffix(suffix)
+            elif _SUFFIX_FORMATS.get(output.suffix.lower()) in convert:
+                output = output.with_suffix(EXTENSIONS[convert[_SUFFIX_FORMATS[output.suffix.lower()]]])
             yield found, os.fspath(output)
 
 
@@ -384,7 +394,8 @@ def optimize_paths(
     if max_tokens is not None:
         check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
     model = names[0] if len(names) == 1 else tuple(names)
-    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
+    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(),
+                         convert=conversions(names, tables), **walk_options)  # fmt: skip
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
                      force or in_place, tables.files, strict, request_images)  # fmt: skip
     return map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK)
@@ -404,8 +415,11 @@ def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
         if not config.force and _up_to_date(found.path, out):
             return OptimizeRow(found.path, output, "up to date")
         tables = _tables(config.table_files)
+        fmt = config.format
+        if fmt is None and out.suffix.lower() != Path(found.path).suffix.lower():  # named for a conversion
+            fmt = _SUFFIX_FORMATS.get(out.suffix.lower())
         result = optimize(found.path, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
-                          format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
+                          format=fmt, quality=config.quality, keep_metadata=config.keep_metadata,
                           first_frame=config.first_frame, tables=tables, strict=config.strict,
                           request_images=config.request_images)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
