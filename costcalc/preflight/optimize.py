@@ -222,12 +222,14 @@ def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str 
         names = ", ".join(model.name for model, _ in refused)
         return format, (f"{info.format} is not accepted by {names}: converted to {wanted}" if refused else None)
     refused = refusing(info.format)
-    if not refused:
+    if not refused and info.format in FORMATS:
         return None, None
     for candidate in _targets_for(info.format):
         if not refusing(candidate):
             names = ", ".join(model.name for model, _ in refused)
-            return candidate.lower(), f"{info.format} is not accepted by {names}: converted to {candidate}"
+            why = (f"{info.format} is not accepted by {names}" if refused else
+                   f"{info.format} is read, not written (JPEG, PNG, WebP and GIF are)")  # fmt: skip
+            return candidate.lower(), f"{why}: converted to {candidate}"
     model, rule = refused[0]
     raise ImageRejectedError(f"{where}on {model.name}, {info.format} is not an accepted format "
                              f"({', '.join(rule.value)}) [rule formats, limits {rule.edition}]", "formats")  # fmt: skip
@@ -238,9 +240,9 @@ SOURCE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIC", "HEIF", "AVIF", "TIFF")
 
 
 def conversions(models, tables: Tables | None = None) -> dict[str, str]:
-    """{source format: the format it is written in} for each format some of `models` refuses and every one
-    accepts a conversion of (the first of JPEG, PNG, WEBP; PNG first for a GIF): what `optimize` does by itself,
-    for naming outputs."""
+    """{source format: the format it is written in} for each format some of `models` refuses, or that is read but
+    not written (HEIC, HEIF, AVIF, TIFF), and every model accepts a conversion of (the first of JPEG, PNG, WEBP;
+    PNG first for a GIF): what `optimize` does by itself, for naming outputs."""
     from ..catalog.limits import limits_for
     from ..catalog.tables import default_tables
 
@@ -252,7 +254,7 @@ def conversions(models, tables: Tables | None = None) -> dict[str, str]:
             accepted.append(set(rule.value))
     found = {}
     for source in SOURCE_FORMATS:
-        if any(source not in formats for formats in accepted):
+        if source not in FORMATS or any(source not in formats for formats in accepted):
             target = next((f for f in _targets_for(source) if all(f in formats for formats in accepted)), None)
             if target is not None:
                 found[source] = target
