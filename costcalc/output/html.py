@@ -36,7 +36,7 @@ from ..catalog.tables import Tables, default_tables
 from ..money import MONEY
 from ..runs.audit import AuditRow, Totals
 from ..words import display_path
-from .report import format_usd, rank_by_usd
+from .report import format_usd, rank_by_usd, tokens_cell
 
 __all__ = ["HtmlReport", "TOP", "MAX_FOLDERS", "HISTOGRAM_EDGES", "check_report_path", "write_report", "rendered_rows",
            "GENERATOR"]
@@ -221,37 +221,40 @@ class HtmlReport:
                 f"for these files, cheapest first.</p>")  # fmt: skip
 
     def _totals(self, order: list[str], totals: Totals) -> str:
-        tiers = list(dict.fromkeys(tier for name in order for tier in self.tiers[name]))
-        head = "".join(f"<th>{escape(tier)} USD</th>" for tier in tiers)
+        tiers = list(dict.fromkeys([self.tier, *(tier for name in order for tier in self.tiers[name])]))
+        head = "".join(f"<th>{escape(tier)} USD{' (audited)' if tier == self.tier else ''}</th>" for tier in tiers)
         rows = []
         for rank, name in enumerate(order, start=1):
             t = totals.by_model[name]
             data = t.as_dict()
-            tokens = "unknown" if data["tokens"] is None else f"{data['tokens']:,}"
+            tokens = "unknown" if data["tokens"] is None else escape(tokens_cell(data["tokens"], data["basis"]))
             usd = None if data["usd"] is None else t.usd
             cells = []
             for tier in tiers:
-                if tier not in self.tiers[name]:
+                if tier == self.tier:  # the run's own total, as --json gives it
+                    text = "unknown" if usd is None else escape(format_usd(usd))
+                    cells.append(f'<td class="num total">{text}</td>')
+                elif tier not in self.tiers[name]:
                     cells.append('<td class="na">-</td>')
-                elif self.tier_unknown[name][tier] or (tier == self.tier and usd is None):
+                elif self.tier_unknown[name][tier]:
                     cells.append('<td class="num">unknown</td>')
                 else:
                     value = self.by_tier[name][tier]
-                    mark = ' class="num audited"' if tier == self.tier else ' class="num"'
-                    cells.append(f'<td{mark} data-usd="{value}">{escape(format_usd(value))}</td>')
-            usd_cell = ("unknown" if usd is None else escape(format_usd(usd)))
+                    cells.append(f'<td class="num" data-usd="{value}">{escape(format_usd(value))}</td>')
             rows.append(
-                f'<tr class="model" data-model="{escape(name)}" data-tokens="{data["tokens"] if data["tokens"] is not None else ""}" '
+                f'<tr class="model" data-model="{escape(name)}" data-tokens="{"" if data["tokens"] is None else data["tokens"]}" '
                 f'data-usd="{"" if usd is None else usd}"><td>{rank}</td><td>{escape(name)}</td>'
                 f'<td class="num">{data["files"]:,}</td><td class="num">{data["priced"]:,}</td>'
                 f'<td class="num">{data["rejected"]:,}</td><td class="num">{data["unreadable"]:,}</td>'
-                f'<td class="num">{tokens}</td><td class="num total">{usd_cell}</td>{"".join(cells)}</tr>'
+                f'<td class="num">{tokens}</td>{"".join(cells)}</tr>'
             )  # fmt: skip
         return ('<h2 id="totals">Totals per model and tier</h2>\n<table class="totals"><thead><tr><th>#</th><th>model'
                 '</th><th>files</th><th>priced</th><th>rejected</th><th>unreadable</th><th>tokens</th>'
-                f'<th>USD ({escape(self.tier)})</th>{head}</tr></thead><tbody>\n' + "\n".join(rows)
-                + '</tbody></table>\n<p class="note">Each tier column prices every image at that tier\'s rate, as a '
-                "request of its own; a dash: the model's price offers no such tier.</p>")  # fmt: skip
+                f'{head}</tr></thead><tbody>\n' + "\n".join(rows)
+                + '</tbody></table>\n<p class="note">The audited tier is the run\'s total; each other column prices '
+                "every image at that tier's rate, as a request of its own. A dash: the model's price offers no such "
+                "tier; unknown: a rate or a count is not published. ≤ N: a documented maximum, the bill is at most this; "
+                "≈ N: the vendor publishes only approximate figures.</p>")  # fmt: skip
 
     def _folders_table(self, order: list[str]) -> str:
         def cost(item):
@@ -303,8 +306,9 @@ class HtmlReport:
                 if cost is None:
                     cells.append('<td class="na">-</td>')
                     continue
-                tokens, usd, _ = cost
-                cells.append(f'<td class="num">{"unknown" if tokens is None else f"{tokens:,}"} tokens<br>'
+                tokens, usd, basis = cost
+                shown = "unknown" if tokens is None else escape(tokens_cell(tokens, basis or "exact"))
+                cells.append(f'<td class="num">{shown} tokens<br>'
                              f'{escape(format_usd(usd))}</td>')  # fmt: skip
             rows.append(f'<tr><td>{rank}</td><td class="thumb">{image}</td><td class="path">'
                         f'{escape(display_path(entry.path))}</td><td class="num">{size}</td>'
@@ -462,7 +466,7 @@ th {{ background: #f0f0f0; text-align: left; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 td.audited, td.total {{ font-weight: bold; }}
 td.na, span.na {{ color: #999; text-align: center; }}
-td.path {{ word-break: break-all; max-width: 40em; }}
+td.path {{ overflow-wrap: anywhere; min-width: 8em; max-width: 40em; }}
 td.thumb img {{ max-width: 96px; max-height: 96px; display: block; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 1em; }}
 figure {{ margin: 0; }} figcaption {{ text-align: center; }}
