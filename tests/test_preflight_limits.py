@@ -163,6 +163,8 @@ def test_heic_is_converted_to_jpeg_for_openai_and_claude(tmp_path):
     result = optimize(source, model=["gpt-4o", "claude-sonnet-4-5"])
     assert result.format == "JPEG" and Image.open(io.BytesIO(result.data)).format == "JPEG"
     assert "HEIC" in result.note and "converted to JPEG" in result.note
+    gemini = optimize(source, model="gemini-3-flash-preview")  # Gemini takes HEIC, but costcalc writes no HEIC
+    assert gemini.format == "JPEG" and "read, not written" in gemini.note
 
 
 def test_a_gif_for_gemini_is_written_as_png_under_a_png_name(tmp_path):
@@ -175,5 +177,3 @@ def test_a_gif_for_gemini_is_written_as_png_under_a_png_name(tmp_path):
     assert "GIF is not accepted by gemini-3-flash-preview: converted to PNG" in rows[0].note
     _, alone = totals_of([tmp_path / "src"], tmp_path / "out2", ["gpt-4o"])  # OpenAI takes GIF: kept as it is
     assert alone[0].output.endswith("still.gif") and Image.open(alone[0].output).format == "GIF"
-    gemini = optimize(source, model="gemini-3-flash-preview")  # Gemini takes HEIC, but costcalc writes no HEIC
-    assert gemini.format == "JPEG" and "read, not written" in gemini.note

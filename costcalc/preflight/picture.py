@@ -34,7 +34,7 @@ from ..errors import CostcalcError, OutputConflictError
 from ..files import atomic_write
 from ..output.report import format_usd
 from ..schemes.geometry import ceil_div, mistral_grid, qwen_size
-from ..schemes.rules import ClaudeRule, MistralRule, PatchRule, QwenRule, TileRule
+from ..schemes.rules import ClaudeRule, FixedRule, MistralRule, PatchRule, QwenRule, TileRule
 
 __all__ = ["Grid", "Panel", "grid_of", "panels", "show", "show_png", "show_svg", "write_show", "thumbnail_url",
            "PANEL_SIDE"]
@@ -136,7 +136,9 @@ def grid_of(rule, width: int, height: int) -> tuple[tuple[int, int], Grid | None
     if isinstance(rule, QwenRule):
         resized = qwen_size(width, height, rule.factor, rule.max_pixels, rule.min_pixels)
         cell = rule.factor
-        return resized, Grid(*resized, cell, resized[0] // cell, resized[1] // cell, "cell"), "+ 2 tokens"
+        return resized, Grid(*resized, cell, resized[0] // cell, resized[1] // cell, "cell"), "plus 2 tokens per image"
+    if isinstance(rule, FixedRule):
+        return seen, None, f"no grid: {rule.tokens:,} tokens whatever the size (low detail)"
     if sizing.basis in ("flat", "maximum") or sizing.tiles is None and sizing.patches is None:
         why = {"flat": "the same count at any size", "maximum": "a documented maximum, the same at any size",
                "approximate": "only approximate figures are published, no grid"}.get(sizing.basis, "no published grid")
