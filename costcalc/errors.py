@@ -7,6 +7,7 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedDetailError",
     "UnpublishedRuleError",
+    "InexactTokensError",
     "InvalidSizeError",
     "ImageRejectedError",
     "InvalidImageError",
@@ -89,6 +90,25 @@ def _measure_hint(model: str, provider: str | None) -> str:
     if provider:
         return f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
     return f"`costcalc probe -m MODEL` measures it (OpenAI, Anthropic and Gemini models), or {reconcile}"
+
+
+class InexactTokensError(CostcalcError, ValueError):
+    """A count that is a documented maximum or an approximation, asked for where an exact count is expected.
+
+    `tokens` holds the figure and `basis` how sure it is (maximum, approximate); pass `inexact=True` to
+    accept it, or use `estimate()`, whose result carries its basis.
+    """
+
+    def __init__(self, model: str, detail: object, tokens: int | None, basis: str) -> None:
+        self.model, self.detail, self.tokens, self.basis = model, detail, tokens, basis
+        what = {"maximum": "a documented maximum (the bill is at most this)",
+                "approximate": "an approximation (the vendor publishes only approximate figures)"}.get(basis, basis)
+        figure = f"{tokens:,} tokens is" if tokens is not None else "its tokens are"
+        super().__init__(f"{model} at detail {detail}: {figure} {what}, not an exact count; pass inexact=True to "
+                         f"accept it, or use costcalc.estimate(), whose result says how sure it is (basis)")
+
+    def __reduce__(self):  # keep the fields across processes
+        return _rebuild, (type(self), self.args, vars(self))
 
 
 class InvalidSizeError(CostcalcError, ValueError):
