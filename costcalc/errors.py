@@ -138,16 +138,18 @@ class InvalidImageError(CostcalcError, ValueError):
 class UnsupportedFormatError(ImageRejectedError, InvalidImageError):
     """A recognised image format whose header costcalc does not read: rule `formats` (and still an InvalidImageError).
 
-    The words claim no vendor's rule (issue 10): some APIs take TIFF or BMP
-    (Qwen), some refuse them (OpenAI, SPEC §3); costcalc cannot size either way.
+    The words say what costcalc cannot read and claim no vendor's rule (issue 10): some
+    APIs take BMP (Qwen), some refuse it (OpenAI, SPEC §3); costcalc cannot size it either
+    way. Formats it reads but an API refuses are rejected by that API's `formats` row in
+    tables/limits.toml instead.
     """
 
     def __init__(self, format: str, where: str = "") -> None:
         self.format = format
         prefix = f"{where}: " if where else ""
         message = (
-            f"{prefix}costcalc reads PNG, JPEG, WEBP and GIF headers; {format} is not one of them "
-            f"(convert it, e.g. to PNG or JPEG)"
+            f"{prefix}cannot read: {format} headers are not read by costcalc (it reads PNG, JPEG, WEBP, GIF, "
+            f"TIFF, HEIC/HEIF and AVIF); convert it, e.g. to PNG or JPEG"
         )
         super().__init__(message, "formats")
 
