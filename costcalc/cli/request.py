@@ -18,6 +18,7 @@ from .options import (
     model_option,
     output_options,
     parse_size,
+    resolve_models,
     strict_option,
     tables_option,
     tier_option,
@@ -88,6 +89,8 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
     from ..runs.batchfile import BatchRun
 
     tables = load(table_files)
+    if model is not None:
+        resolve_models(tables, [model])  # an unknown -m is one line naming it, as in every command
     sizes = {}
     for text in file_sizes:
         file_id, _, size = text.rpartition("=")  # an id or URI may hold '=' itself
