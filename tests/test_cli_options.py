@@ -328,3 +328,22 @@ def test_the_command_line_says_flags_for_parameters(library, command_line):
     from costcalc.cli.words import flag_words
 
     assert flag_words(library) == command_line
+
+
+@pytest.mark.parametrize("rows", [[], [{"a": 1}], [{"a": 1.5, "b": [1, {"c": None}], "d": "é\udce9"}, {"a": -2}]])
+def test_one_writer_for_every_format(rows):
+    from costcalc.output.stream import RowWriter, json_text
+
+    def written(output, **options):
+        out = io.StringIO()
+        RowWriter(output, out, ["a", "b", "d"], **options).rows(rows).end({"totals": 1} if options else None)
+        return out.getvalue()
+
+    assert written("json") == json_text(rows, indent=2) + "\n"  # a list document, as json.dumps lays it out
+    document = json.loads(written("json", head={"file": "f"}))
+    assert document == {"file": "f", "rows": [json.loads(json_text(row)) for row in rows], "totals": 1}
+    assert [json.loads(line) for line in written("nl").splitlines()] == [json.loads(json_text(r)) for r in rows]
+    table = list(csv.reader(io.StringIO(written("csv"))))
+    assert table[0] == ["a", "b", "d"] and len(table) == len(rows) + 1
+    with pytest.raises(ValueError):
+        RowWriter("xml", io.StringIO())
