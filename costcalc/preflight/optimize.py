@@ -186,7 +186,7 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
         if rejected is not None and rejected.rule == "animated":
             if not first_frame:
                 raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                         f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
+                                         f"pass first_frame=True to keep the first frame only")  # fmt: skip
         elif rejected is not None and rejected.rule not in ("max_image_bytes", "formats"):
             on = f"on {model.name}, " if model is not None else ""
             rejected.args = (f"{where}{on}{rejected}",)
@@ -297,6 +297,6 @@ def _within_bytes(encoded: bytes, limits, label: str, again, out_format: str, qu
         raise ImageRejectedError(f"{where}{len(encoded):,} bytes even at quality {QUALITY_STEPS[-1]}, over {name}'s "
                                  f"{most:,}-byte limit per image (max_image_bytes)", "max_image_bytes")  # fmt: skip
     raise ImageRejectedError(f"{where}{size:,} bytes as {out_format}, over {name}'s {most:,}-byte limit per image "
-                             f"(max_image_bytes); a lossy format (jpeg, webp) can be re-encoded smaller",
+                             f"(max_image_bytes); format='jpeg' or 'webp' re-encodes it smaller",
                              "max_image_bytes")  # fmt: skip
 

@@ -381,7 +381,7 @@ def write_show(image, models: Sequence[str | Model] | str, output: str | os.Path
     if kind not in ("png", "svg"):
         raise ValueError(f"{output}: the picture is written as .png or .svg, not {output.suffix or 'no extension'}")
     if not replace and os.path.lexists(output):
-        raise OutputConflictError(f"{output} already exists; choose another name, or replace it")
+        raise OutputConflictError(f"{output} already exists; choose another name, or pass replace=True")
     drawn, found = _render(image, models, kind, detail, tables, tier)
     if kind == "svg":
         data = drawn.encode("utf-8")
@@ -394,7 +394,7 @@ def write_show(image, models: Sequence[str | Model] | str, output: str | os.Path
     try:
         atomic_write(output, data, replace=replace)
     except FileExistsError:  # it appeared while the picture was drawn
-        raise OutputConflictError(f"{output} already exists; choose another name, or replace it") from None
+        raise OutputConflictError(f"{output} already exists; choose another name, or pass replace=True") from None
     return found
 
 
