@@ -142,11 +142,12 @@ def test_a_format_a_model_refuses_is_named_with_the_model():
 def test_limit_errors_name_the_model_they_apply_to(tmp_path):
     big = tmp_path / "big.jpg"
     photo = (SAMPLES / "photo.jpg").read_bytes()
-    big.write_bytes(photo[:-2] + bytes(11_000_000) + photo[-2:])  # over 10 MB, a whole JPEG all the same
-    result = CliRunner().invoke(cli, ["estimate", str(big), "-m", "claude-sonnet-4-5", "-m", "mistral-small-latest"])
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 2
-    assert "on claude-sonnet-4-5," in errors[0] and "on mistral-small-latest," in errors[1]
+    big.write_bytes(photo[:-2] + bytes(11_000_000) + photo[-2:])  # over Claude's 10 MB, a whole JPEG all the same
+    result = CliRunner().invoke(cli, ["estimate", str(big), "-m", "claude-sonnet-4-5", "-m", "gpt-4o"])
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "claude-sonnet-4-5" in errors[0] and "10,000,000-byte" in errors[0]
+    written = optimize(big, model=["gpt-4o", "claude-sonnet-4-5"])  # the copy sent is what must fit: it does
+    assert len(written.data) < 10_000_000 and written.tokens_after["claude-sonnet-4-5"] == 1568
 
 
 def test_heic_is_converted_to_jpeg_for_openai_and_claude(tmp_path):

@@ -61,8 +61,6 @@ def verdict(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = F
     """
     rejected = image_rejection(info, limits)
     if rejected is not None:
-        if limits.rules:  # the vendor's limits: say which model they apply to (two models, two byte limits)
-            rejected.args = (f"on {pricer.model.name}, {rejected}",)
         raise rejected
     tokens = pricer.tokens(*(size or (info.width, info.height)))  # ImageRejectedError past max_patches
     damaged = strict_error(info, strict)
