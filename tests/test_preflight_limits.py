@@ -178,3 +178,12 @@ def test_a_gif_for_gemini_is_written_as_png_under_a_png_name(tmp_path):
     assert "GIF is not accepted by gemini-3-flash-preview: converted to PNG" in rows[0].note
     _, alone = totals_of([tmp_path / "src"], tmp_path / "out2", ["gpt-4o"])  # OpenAI takes GIF: kept as it is
     assert alone[0].output.endswith("still.gif") and Image.open(alone[0].output).format == "GIF"
+
+
+def test_images_per_request_on_the_command_line(tmp_path):
+    source = tmp_path / "wide.png"
+    source.write_bytes(png(3000, 1500))
+    result = CliRunner().invoke(cli, ["optimize", str(source), "-o", str(tmp_path / "out"), "-m", "claude-opus-4-7",
+                                      "--images-per-request", "21"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert max(Image.open(tmp_path / "out" / "wide.png").size) <= 2000 and "max_images_side" in result.output

@@ -82,3 +82,40 @@ def test_an_existing_file_is_never_replaced_unless_asked(tmp_path):
     assert Image.open(out).format == "PNG"
     with pytest.raises(ValueError, match=".png or .svg"):
         write_show(PHOTO, "gpt-4o", tmp_path / "grid.gif")
+
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from costcalc.cli import cli as command
+
+    return CliRunner().invoke(command, [str(a) for a in args])
+
+
+def test_the_command_writes_the_picture_and_says_each_caption(tmp_path):
+    out = tmp_path / "grid.svg"
+    result = cli("show", PHOTO, "-m", "gpt-4o,claude-sonnet-4-5", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "sees 1178×768, 3×2 = 6 tiles of 512 px · 1,105 tokens" in result.output
+    assert "sees 1372×894, 49×32 = 1,568 cells of 28 px · 1,568 tokens" in result.output
+    assert out.read_text(encoding="utf-8").startswith("<svg")
+    again = cli("show", PHOTO, "-m", "gpt-4o", "-o", out)
+    assert again.exit_code == 2 and "--output" in again.output and "--force" in again.output
+    assert cli("show", PHOTO, "-m", "gpt-4o", "-o", out, "--force").exit_code == 0
+
+
+def test_the_command_says_one_line_for_bad_input(tmp_path):
+    unreadable = cli("show", tmp_path / "missing.jpg", "-m", "gpt-4o", "-o", tmp_path / "a.png")
+    assert unreadable.exit_code == 1 and unreadable.output.startswith("Error: ") and "Traceback" not in unreadable.output
+    wrong_kind = cli("show", PHOTO, "-m", "gpt-4o", "-o", tmp_path / "a.gif")
+    assert wrong_kind.exit_code == 2 and ".png or .svg" in wrong_kind.output
+    unknown = cli("show", PHOTO, "-m", "gpt-4x", "-o", tmp_path / "a.png")
+    assert unknown.exit_code == 2 and "gpt-4x" in unknown.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_palette_png_is_smaller(tmp_path):
+    full, small = tmp_path / "full.png", tmp_path / "small.png"
+    assert cli("show", PHOTO, "-m", "gpt-4o", "-o", full).exit_code == 0
+    assert cli("show", PHOTO, "-m", "gpt-4o", "-o", small, "--palette").exit_code == 0
+    assert Image.open(small).mode == "P" and small.stat().st_size < full.stat().st_size / 2
