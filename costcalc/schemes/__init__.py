@@ -39,7 +39,7 @@ _RULES = {
     "FixedRule": "tile", "TileRule": "tile", "PatchRule": "patch", "ClaudeRule": "claude", "FlatRule": "fixed",
     "GeminiTileRule": "gemini_tiles", "MistralRule": "mistral", "QwenRule": "qwen", "NearestRule": "nearest",
     "Llama4Rule": "llama4", "UnpublishedRule": "unknown",
-}  # fmt: skip
+}
 """The shipped rule classes by name, for `from costcalc.schemes import TileRule`."""
 
 

@@ -161,3 +161,7 @@ class Scheme:
     """The one level a probe's parameters belong to (tile: high), or None for the detail probed."""
     probe_auto: str = "auto"
     """The level a probe of detail auto belongs to on a model without a row."""
+    fitted_row: Callable[[dict[str, Any], Rule, str, Any], tuple[dict[str, Any], list[str]]] | None = None
+    """(a probe's fitted parameters, its fitted rule, its level, the table's row of this scheme or None) →
+    (the row's settings as the table file writes them, the levels kept from the table row); None: the probe
+    fits no rule of this scheme."""

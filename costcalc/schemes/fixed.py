@@ -81,4 +81,25 @@ def probe_params(model: Any, rule: Rule | None) -> dict[str, Any]:
     return {"tokens": rule.tokens} if isinstance(rule, FlatRule) else {"tokens": "unknown"}
 
 
-SCHEME = Scheme(keys=frozenset(LEVELS), parse=parse, probe_params=probe_params)
+def fitted_row(params: dict[str, Any], rule: Rule, level: str, row: Any) -> tuple[dict[str, Any], list[str]]:
+    """A fitted level's count as row settings; the table row's other levels kept; auto names a level."""
+    levels = list(row.rules) if row is not None else []
+    if level not in dict(levels):
+        levels.append((level, None))
+    entries: dict[str, Any] = {}
+    kept = []
+    for name, known in levels:
+        if name == level:
+            entries[name] = {"tokens": params["tokens"], "basis": "flat"}
+        elif isinstance(known, FlatRule):
+            entries[name] = {"tokens": known.tokens, "basis": known.basis}
+            kept.append(name)
+        else:
+            entries[name] = UNKNOWN
+            kept.append(name)
+    if "auto" not in entries:  # auto names a level (the table's, else the one measured)
+        entries["auto"] = row.auto if row is not None and row.auto != "auto" else level
+    return entries, kept
+
+
+SCHEME = Scheme(keys=frozenset(LEVELS), parse=parse, probe_params=probe_params, fitted_row=fitted_row)

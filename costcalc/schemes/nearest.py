@@ -99,7 +99,7 @@ def parse(row: Row) -> Parsed:
     value = row.get("entries")
     if not isinstance(value, list) or not value or not all(
         isinstance(e, list) and len(e) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_LIMIT
-                                                    for n in e) for e in value):  # fmt: skip
+                                                    for n in e) for e in value):
         raise row.error("entries must be a list of [width, height, tokens] whole numbers")
     return Parsed((("auto", NearestRule(tuple(tuple(e) for e in value), row.integer("max_side"))),), "auto")
 

@@ -67,7 +67,7 @@ class PatchRule(Rule):
     def as_dict(self) -> dict[str, Any]:
         """Its sizes and limits (the multiplier is the row's)."""
         return {"max_dimension": self.max_dimension, "patch_budget": self.patch_budget,
-                "patch_size": self.patch_size, "max_patches": self.max_patches}  # fmt: skip
+                "patch_size": self.patch_size, "max_patches": self.max_patches}
 
     def long_short_array(self, long, short):
         """Fitted sizes, patches, tokens (None when the multiplier is unpublished)."""
@@ -116,7 +116,7 @@ def parse(row: Row) -> Parsed:
          else _level(row.get(level), patch_size, max_patches, exact, f"{row.where}: {level}"))
         for level in LEVELS
         if level in row
-    )  # fmt: skip
+    )
     if not rules:
         raise row.error("a patch row needs at least one of low, high, original")
     auto = row.get("auto")
@@ -128,7 +128,7 @@ def parse(row: Row) -> Parsed:
 def _level(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction | None, where: str) -> PatchRule:
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be \"unknown\" or an inline table like "
-                         f"{{ max_dimension = 2048, patch_budget = 1536 }}")  # fmt: skip
+                         f"{{ max_dimension = 2048, patch_budget = 1536 }}")
     check_keys(spec, DETAIL_KEYS, where)
     budget = integer(spec, "patch_budget", where) if "patch_budget" in spec else None
     return PatchRule(
@@ -148,5 +148,27 @@ def probe_params(model: Any, rule: Rule | None) -> dict[str, Any]:
     return values | {"max_dimension": UNKNOWN, "patch_budget": UNKNOWN}
 
 
+def fitted_row(params: dict[str, Any], rule: Rule, level: str, row: Any) -> tuple[dict[str, Any], list[str]]:
+    """A fitted level as row settings; the table row's other levels kept as it gives them."""
+    entries: dict[str, Any] = {"multiplier": params["multiplier"], "auto": row.auto if row is not None else level,
+                               "patch_size": rule.patch_size, "max_patches": rule.max_patches}
+    levels = dict(row.rules) if row is not None else {}
+    kept = []
+    for name in LEVELS:
+        if name == level:
+            entries[name] = _sizes(params["max_dimension"], params["patch_budget"])
+        elif isinstance(levels.get(name), PatchRule):
+            entries[name] = _sizes(levels[name].max_dimension, levels[name].patch_budget)
+            kept.append(name)
+        elif isinstance(levels.get(name), UnpublishedRule):
+            entries[name] = UNKNOWN
+            kept.append(name)
+    return entries, kept
+
+
+def _sizes(max_dimension: int, patch_budget: int | None) -> dict[str, int]:
+    return {"max_dimension": max_dimension} | ({"patch_budget": patch_budget} if patch_budget is not None else {})
+
+
 SCHEME = Scheme(keys=frozenset({"multiplier", "auto", "patch_size", "max_patches", *LEVELS}), parse=parse,
-                probe_params=probe_params, probe_auto="high")  # fmt: skip
+                probe_params=probe_params, probe_auto="high", fitted_row=fitted_row)

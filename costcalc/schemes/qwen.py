@@ -148,4 +148,4 @@ def parse(row: Row) -> Parsed:
 
 
 SCHEME = Scheme(keys=frozenset({"factor", "max_pixels", "high_max_pixels", "min_pixels", "min_side", "max_aspect"}),
-                parse=parse)  # fmt: skip
+                parse=parse)
