@@ -131,7 +131,7 @@ def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
 
 
 SIZE_RULES = ("max_side", "min_side", "max_aspect", "max_patches")
-"""The size limits a model's own rule rejects by (pricing.rules: `reject`), listed by `size_limits`."""
+"""The size limits a model's own rule rejects by (its `reject`, `costcalc.schemes`), listed by `size_limits`."""
 
 
 def size_limits(tables=None) -> list[Limit]:

@@ -165,7 +165,7 @@ class Fit:
     equivalent: dict[str, str] = field(default_factory=dict)
     """Parameter → the values that bill every size alike, as text, where there are several."""
     rule: Any = None
-    """The fitted rule (a rule from costcalc.pricing.rules) for predictions."""
+    """The fitted rule (a `costcalc.schemes` rule) for predictions."""
     notes: tuple[str, ...] = ()
     sent: str = "auto"
     """The detail the measurements were sent at (a tile fit asked for `low` is measured at `high`)."""
