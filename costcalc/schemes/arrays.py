@@ -73,7 +73,7 @@ def floor_sqrt_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def fit_within(long: np.ndarray, short: np.ndarray, box: int) -> tuple[np.ndarray, np.ndarray]:
-    """`geometry.fit_within` on (long, short) sides (SPEC §1a step 1, §1b step 1).
+    """`geometry.fit_within` on (long, short) sides (docs/openai.md).
 
     Where long <= box the rounded scale is >= short, so the minimum keeps short.
     """
@@ -82,7 +82,7 @@ def fit_within(long: np.ndarray, short: np.ndarray, box: int) -> tuple[np.ndarra
 
 
 def cap_short_side(long: np.ndarray, short: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """`geometry.cap_short_side` on (long, short) sides (SPEC §1a step 2).
+    """`geometry.cap_short_side` on (long, short) sides (docs/openai.md).
 
     Where short <= cap, long·cap // short >= long, so the minimum keeps long.
     """
@@ -90,7 +90,7 @@ def cap_short_side(long: np.ndarray, short: np.ndarray, cap: int) -> tuple[np.nd
 
 
 def fit_patch_budget(long: np.ndarray, short: np.ndarray, patch: int, budget: int) -> tuple[np.ndarray, np.ndarray]:
-    """`geometry.fit_patch_budget` on (long, short) sides (SPEC §1b step 3); only sizes over budget move.
+    """`geometry.fit_patch_budget` on (long, short) sides (docs/openai.md); only sizes over budget move.
 
     Worked on whole arrays and selected at the end: cheaper than gathering and
     scattering the sizes over budget, whatever their share.

@@ -1,6 +1,6 @@
-"""`scheme = "claude"`: Anthropic Claude, 28-px patches within a pixel edge and a token cap (SPEC §6a).
+"""`scheme = "claude"`: Anthropic Claude, 28-px patches within a pixel edge and a token cap (docs/anthropic.md).
 
-https://docs.anthropic.com/en/docs/build-with-claude/vision#evaluate-image-size
+https://platform.claude.com/docs/en/build-with-claude/vision
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ __all__ = ["ClaudeRule", "claude_fits", "claude_size", "claude_size_array", "SCH
 
 
 def claude_fits(width: int, height: int, patch: int, max_edge: int, max_tokens: int) -> bool:
-    """Claude's fits(): both padded sides within max_edge and the patches within max_tokens (SPEC §6a)."""
+    """Claude's fits(): both padded sides within max_edge and the patches within max_tokens (docs/anthropic.md)."""
     across, down = ceil_div(width, patch), ceil_div(height, patch)
     return across * patch <= max_edge and down * patch <= max_edge and across * down <= max_tokens
 
 
 def claude_size(width: int, height: int, patch: int, max_edge: int, max_tokens: int) -> tuple[int, int]:
-    """The size Claude works from, before padding to whole patches (SPEC §6a, Anthropic's reference code).
+    """The size Claude works from, before padding to whole patches (docs/anthropic.md, Anthropic's reference code).
 
     A fitting image is kept. Otherwise, long side first: the largest long side L
     whose short side max(round(L / aspect), 1) fits, aspect = long / short in
@@ -46,7 +46,7 @@ def claude_size(width: int, height: int, patch: int, max_edge: int, max_tokens: 
 
 
 def claude_size_array(long, short, rule: ClaudeRule):
-    """`claude_size` on (long, short) arrays (SPEC §6a): the reference search, bisected on whole arrays.
+    """`claude_size` on (long, short) arrays (docs/anthropic.md): the reference search, bisected on whole arrays.
 
     Sizes that fit are kept; the others search [1, min(long, max_edge)] together,
     about log2(max_edge) steps, each the scalar step on every size at once.
@@ -81,7 +81,7 @@ def claude_size_array(long, short, rule: ClaudeRule):
 
 @dataclass(frozen=True, slots=True)
 class ClaudeRule(Rule):
-    """Anthropic Claude: 28-px patches within a pixel edge and a token cap (SPEC §6a).
+    """Anthropic Claude: 28-px patches within a pixel edge and a token cap (docs/anthropic.md).
 
     The size seen is found by the reference search (`claude_size`),
     tokens = ceil(w/28) × ceil(h/28); padding to whole patches is free. Sides
@@ -100,7 +100,7 @@ class ClaudeRule(Rule):
         return Sizing(w, h, None, patches, patches)
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
-        """Larger than max_side × max_side: rejected (SPEC §6a limits)."""
+        """Larger than max_side × max_side: rejected (docs/anthropic.md limits)."""
         return too_large("max_side", self.max_side, width, height)
 
     def cell(self) -> str:

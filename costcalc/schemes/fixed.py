@@ -1,4 +1,4 @@
-"""`scheme = "fixed"`: one count per image whatever its size, per detail level, with how sure it is (SPEC §6b, §6e).
+"""`scheme = "fixed"`: one count per image whatever its size, per detail level, with how sure it is (docs/google.md).
 
 Gemini 3 media resolutions (`maximum`), Gemini 2.5 (`approximate`), Nova 2 (`flat`).
 A row gives each level as `{ tokens = N, basis = "..." }` or "unknown"; `auto` names

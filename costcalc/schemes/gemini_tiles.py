@@ -1,6 +1,6 @@
-"""`scheme = "gemini_tiles"`: Gemini 2.0 / 1.5 (SPEC §6b): a small image is one count, a larger one crop tiles.
+"""`scheme = "gemini_tiles"`: Gemini 2.0 / 1.5 (docs/google.md): a small image is one count, a larger one crop tiles.
 
-https://ai.google.dev/gemini-api/docs/vision#technical-details-image
+https://ai.google.dev/gemini-api/docs/tokens
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["GeminiTileRule", "gemini_legacy_tiles", "SCHEME"]
 
 
 def gemini_legacy_tiles(width: int, height: int, min_unit: int, max_unit: int) -> int:
-    """Gemini 2.0 / 1.5 crop tiles: unit = clamp(min side / 1.5, min_unit, max_unit), ceil(w/u)·ceil(h/u) (SPEC §6b).
+    """Gemini 2.0 / 1.5 crop tiles: unit = clamp(min side / 1.5, min_unit, max_unit), ceil(w/u)·ceil(h/u) (docs/google.md).
 
     Exact: the unit is the fraction 2·min / 3 unless clamped.
     """
@@ -27,7 +27,7 @@ def gemini_legacy_tiles(width: int, height: int, min_unit: int, max_unit: int) -
 
 @dataclass(frozen=True, slots=True)
 class GeminiTileRule(Rule):
-    """Gemini 2.0 / 1.5 (SPEC §6b): both sides ≤ small_side → small_tokens, exact;
+    """Gemini 2.0 / 1.5 (docs/google.md): both sides ≤ small_side → small_tokens, exact;
     else crop tiles of tile_tokens each, unit clamp(min side / 1.5, min_unit, max_unit), approximate."""
 
     small_side: int = 384

@@ -1,6 +1,6 @@
 """The geometry several schemes share, one size at a time: fitting, capping, counting tiles and patches.
 
-OpenAI's rules (SPEC §1) use no floats: every rounding the spec names is done
+OpenAI's rules (docs/openai.md) use no floats: every rounding the spec names is done
 exactly. A scheme's own geometry lives in its module (`claude`, `qwen`, ...).
 `arrays` holds the same maths over NumPy arrays; the tests hold the two to each other.
 """
@@ -27,7 +27,7 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def fit_within(width: int, height: int, box: int) -> tuple[int, int]:
-    """Fit within box × box keeping the aspect ratio, never upscaling (SPEC §1a step 1, §1b step 1).
+    """Fit within box × box keeping the aspect ratio, never upscaling (docs/openai.md).
 
     The long side becomes `box`; the scaled side is rounded to the nearest whole
     pixel, halves up, and is never less than 1.
@@ -40,7 +40,7 @@ def fit_within(width: int, height: int, box: int) -> tuple[int, int]:
 
 
 def cap_short_side(width: int, height: int, short: int) -> tuple[int, int]:
-    """Scale the short side down to `short`, the other side rounded down (SPEC §1a step 2).
+    """Scale the short side down to `short`, the other side rounded down (docs/openai.md).
 
     A short side of `short` or less is left alone (never upscale).
     """
@@ -52,17 +52,17 @@ def cap_short_side(width: int, height: int, short: int) -> tuple[int, int]:
 
 
 def tile_count(width: int, height: int, tile_size: int) -> int:
-    """ceil(w / tile) × ceil(h / tile) (SPEC §1a step 3)."""
+    """ceil(w / tile) × ceil(h / tile) (docs/openai.md)."""
     return ceil_div(width, tile_size) * ceil_div(height, tile_size)
 
 
 def patch_count(width: int, height: int, patch_size: int) -> int:
-    """ceil(w / patch) × ceil(h / patch) (SPEC §1b step 2)."""
+    """ceil(w / patch) × ceil(h / patch) (docs/openai.md)."""
     return ceil_div(width, patch_size) * ceil_div(height, patch_size)
 
 
 def fit_patch_budget(width: int, height: int, patch_size: int, budget: int) -> tuple[int, int]:
-    """Shrink until the patches fit the budget, exactly (SPEC §1b step 3).
+    """Shrink until the patches fit the budget, exactly (docs/openai.md).
 
     The spec's float recipe, taken at full precision, reduces to integers:
     w·shrink/patch = sqrt(budget·w/h), so floor(w·shrink/patch) = isqrt(budget·w // h);
@@ -84,5 +84,5 @@ def fit_patch_budget(width: int, height: int, patch_size: int, budget: int) -> t
 
 
 def ceil_times(count: int, multiplier: Fraction) -> int:
-    """ceil(count × multiplier), the product taken exactly (SPEC §1b step 5)."""
+    """ceil(count × multiplier), the product taken exactly (docs/openai.md)."""
     return ceil_div(count * multiplier.numerator, multiplier.denominator)

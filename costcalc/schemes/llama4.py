@@ -1,6 +1,6 @@
-"""`scheme = "llama4"`: Llama 4 Scout / Maverick as transformers' processor counts (SPEC §6e), approximate on a host.
+"""`scheme = "llama4"`: Llama 4 Scout / Maverick as transformers' processor counts (docs/meta.md), approximate on a host.
 
-https://github.com/huggingface/transformers (models/llama4/image_processing_llama4_fast.py)
+https://github.com/huggingface/transformers/tree/main/src/transformers/models/llama4
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["Llama4Rule", "llama4_canvases", "llama4_best_fit", "SCHEME"]
 
 @lru_cache(maxsize=8)
 def llama4_canvases(tile: int, max_tiles: int) -> tuple[tuple[int, int], ...]:
-    """Llama 4's possible canvases as (height, width) in pixels, in transformers' order (SPEC §6e).
+    """Llama 4's possible canvases as (height, width) in pixels, in transformers' order (docs/meta.md).
 
     `find_supported_resolutions` in transformers' Llama 4 image processor: for
     every tile count from max_tiles down to 1, its factor pairs (rows, columns),
@@ -36,7 +36,7 @@ def _scale(canvas_h: int, canvas_w: int, height: int, width: int) -> Fraction:
 
 
 def llama4_best_fit(width: int, height: int, tile: int, max_tiles: int) -> tuple[int, int]:
-    """The canvas (width, height) transformers' `get_best_fit` picks for an image (SPEC §6e).
+    """The canvas (width, height) transformers' `get_best_fit` picks for an image (docs/meta.md).
 
     The scale of a canvas is the smaller of its two side ratios (no distortion).
     The smallest scale of at least 1 wins (least upscaling); without one, the
@@ -94,7 +94,7 @@ def _best_fit_array(w, h, tile: int, max_tiles: int):
 
 @dataclass(frozen=True, slots=True)
 class Llama4Rule(Rule):
-    """Llama 4 Scout / Maverick as transformers' processor counts (SPEC §6e), approximate on a host.
+    """Llama 4 Scout / Maverick as transformers' processor counts (docs/meta.md), approximate on a host.
 
     The canvas is `get_best_fit`'s (`llama4_best_fit`), n = its tiles:
     one tile costs `global_tokens` (147), n > 1 tiles `tile_tokens`·n + `global_tokens` (145·n + 147).

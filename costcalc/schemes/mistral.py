@@ -1,4 +1,4 @@
-"""`scheme = "mistral"`: a patch × merge grid plus one break token per row, as mistral-common counts (SPEC §6c).
+"""`scheme = "mistral"`: a patch × merge grid plus one break token per row, as mistral-common counts (docs/mistral.md).
 
 https://github.com/mistralai/mistral-common (`ImageEncoder._image_to_num_tokens`)
 """
@@ -15,7 +15,7 @@ __all__ = ["MistralRule", "mistral_size", "mistral_grid", "SCHEME"]
 
 
 def mistral_size(width: int, height: int, max_size: int) -> tuple[int, int]:
-    """mistral-common's downscale to within max_size (SPEC §6c; `ImageEncoder._image_to_num_tokens`).
+    """mistral-common's downscale to within max_size (docs/mistral.md; `ImageEncoder._image_to_num_tokens`).
 
     ratio = max(h / M, w / M) in floats; over 1 each side becomes max(round(side / ratio), 1).
     """
@@ -26,14 +26,14 @@ def mistral_size(width: int, height: int, max_size: int) -> tuple[int, int]:
 
 
 def mistral_grid(width: int, height: int, patch: int, merge: int) -> tuple[int, int]:
-    """Token columns and rows: ceil(side / (patch × merge)) each (SPEC §6c)."""
+    """Token columns and rows: ceil(side / (patch × merge)) each (docs/mistral.md)."""
     step = patch * merge
     return ceil_div(width, step), ceil_div(height, step)
 
 
 @dataclass(frozen=True, slots=True)
 class MistralRule(Rule):
-    """Mistral: a patch × merge grid plus one break token per row, as mistral-common counts (SPEC §6c).
+    """Mistral: a patch × merge grid plus one break token per row, as mistral-common counts (docs/mistral.md).
 
     Downscale within max_size × max_size (`mistral_size`), then
     columns × rows + rows tokens. `patches` is the grid (columns × rows).
@@ -53,7 +53,7 @@ class MistralRule(Rule):
         return Sizing(w, h, None, columns * rows, columns * rows + rows)
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
-        """Larger than max_side × max_side: rejected (SPEC §6c limits)."""
+        """Larger than max_side × max_side: rejected (docs/mistral.md limits)."""
         return too_large("max_side", self.max_side, width, height)
 
     def cell(self) -> str:

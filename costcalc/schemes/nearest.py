@@ -1,4 +1,4 @@
-"""`scheme = "nearest"`: Amazon Nova 1 (SPEC §6e): only a "~" table exists, so the image costs its nearest entry.
+"""`scheme = "nearest"`: Amazon Nova 1 (docs/amazon.md): only a "~" table exists, so the image costs its nearest entry.
 
 https://docs.aws.amazon.com/nova/latest/userguide/modalities-image.html
 """
@@ -15,7 +15,7 @@ __all__ = ["NearestRule", "nearest_entry", "SCHEME"]
 
 
 def nearest_entry(width: int, height: int, entries: tuple[tuple[int, int, int], ...]) -> int:
-    """Index of the (width, height, tokens) entry nearest in aspect ratio, then in pixel count (SPEC §6e).
+    """Index of the (width, height, tokens) entry nearest in aspect ratio, then in pixel count (docs/amazon.md).
 
     Amazon's Nova guide: the image is matched to the closest aspect ratio, its
     example 800×400 → 900×450 → ~800. Orientation does not matter (H×W or W×H).
@@ -37,7 +37,7 @@ def nearest_entry(width: int, height: int, entries: tuple[tuple[int, int, int], 
 
 @dataclass(frozen=True, slots=True)
 class NearestRule(Rule):
-    """Amazon Nova 1 (SPEC §6e): only a "~" table exists, so the image costs its nearest entry.
+    """Amazon Nova 1 (docs/amazon.md): only a "~" table exists, so the image costs its nearest entry.
 
     Nearest by aspect ratio, then by pixel count, as the guide's own example
     (800×400 → 900×450 → ~800) reads it (`nearest_entry`). Sides over
@@ -57,7 +57,7 @@ class NearestRule(Rule):
         return Sizing(width, height, None, None, tokens, "approximate")
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
-        """Larger than max_side × max_side: rejected (SPEC §6e)."""
+        """Larger than max_side × max_side: rejected (docs/amazon.md)."""
         return too_large("max_side", self.max_side, width, height)
 
     def cell(self) -> str:

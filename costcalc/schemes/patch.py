@@ -1,6 +1,6 @@
-"""`scheme = "patch"`: OpenAI's patch models (SPEC §1b): a pixel limit, an optional patch budget, a multiplier.
+"""`scheme = "patch"`: OpenAI's patch models (docs/openai.md): a pixel limit, an optional patch budget, a multiplier.
 
-https://platform.openai.com/docs/guides/images-vision#calculating-costs
+https://developers.openai.com/api/docs/guides/images-vision
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ DETAIL_KEYS = {"max_dimension", "patch_budget"}
 
 @dataclass(frozen=True, slots=True)
 class PatchRule(Rule):
-    """A detail level of a patch model: pixel limit, optional budget, multiplier (SPEC §1b).
+    """A detail level of a patch model: pixel limit, optional budget, multiplier (docs/openai.md).
 
     Over `max_patches` after sizing the API rejects the image (step 4): `reject` says so.
-    A multiplier of None is one nobody published (SPEC §2a, gpt-6-sol): the size seen and
+    A multiplier of None is one nobody published (docs/openai.md, gpt-6-sol): the size seen and
     the patches are known, the tokens are not (None, basis `unknown`); never a borrowed number.
     """
 
@@ -38,7 +38,7 @@ class PatchRule(Rule):
 
     @property
     def basis(self) -> str:
-        """`exact`, or `unknown` when the multiplier is unpublished (SPEC §2a, §6)."""
+        """`exact`, or `unknown` when the multiplier is unpublished (docs/openai.md)."""
         return "unknown" if self.multiplier is None else "exact"
 
     def size(self, width: int, height: int) -> Sizing:
@@ -52,7 +52,7 @@ class PatchRule(Rule):
         return Sizing(scaled_w, scaled_h, None, patches, ceil_times(patches, self.multiplier))
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
-        """Over max_patches after sizing: rejected, not resized (SPEC §1b step 4)."""
+        """Over max_patches after sizing: rejected, not resized (docs/openai.md)."""
         if sizing.patches > self.max_patches:
             return "max_patches", (
                 f"needs {sizing.patches:,} patches after sizing; "
@@ -80,7 +80,7 @@ class PatchRule(Rule):
             long, short = arrays.fit_patch_budget(long, short, self.patch_size, self.patch_budget)
         patches = arrays.ceil_div(long, self.patch_size) * arrays.ceil_div(short, self.patch_size)
         m = self.multiplier
-        if m is None:  # unpublished multiplier (SPEC §2a): sizes and patches only, tokens None
+        if m is None:  # unpublished multiplier (docs/openai.md): sizes and patches only, tokens None
             return long, short, patches, None
         # Over max_patches the image is rejected (the caller checks); clamping first
         # keeps patches × numerator inside int64.
@@ -102,7 +102,7 @@ class PatchRule(Rule):
 
 def parse(row: Row) -> Parsed:
     """Each of low, high, original an inline table of sizes or "unknown"; one multiplier (or "unknown") for all."""
-    multiplier, exact = None, None  # multiplier = "unknown": sizes and patches priced, tokens unknown (SPEC §2a)
+    multiplier, exact = None, None  # multiplier = "unknown": sizes and patches priced, tokens unknown (docs/openai.md)
     if row.get("multiplier") != UNKNOWN:
         multiplier = row.decimal("multiplier")
         exact = Fraction(multiplier)

@@ -1,4 +1,4 @@
-"""`scheme = "qwen"`: Qwen-VL on DashScope, the factor-32/28 smart resize, w'·h'/f² + 2 tokens (SPEC §6d).
+"""`scheme = "qwen"`: Qwen-VL on DashScope, the factor-32/28 smart resize, w'·h'/f² + 2 tokens (docs/qwen.md).
 
 https://www.alibabacloud.com/help/en/model-studio/vision
 """
@@ -15,7 +15,7 @@ __all__ = ["QwenRule", "qwen_size", "SCHEME"]
 
 
 def qwen_size(width: int, height: int, factor: int, max_pixels: int, min_pixels: int | None = None) -> tuple[int, int]:
-    """The size Qwen-VL resizes to on DashScope: (width, height), multiples of `factor` (SPEC §6d).
+    """The size Qwen-VL resizes to on DashScope: (width, height), multiples of `factor` (docs/qwen.md).
 
     Alibaba Model Studio's billing rule, in its own float operations: each side
     rounded to the factor; over max_pixels both shrink by sqrt(h·w / max_pixels)
@@ -37,7 +37,7 @@ def qwen_size(width: int, height: int, factor: int, max_pixels: int, min_pixels:
 
 @dataclass(frozen=True, slots=True)
 class QwenRule(Rule):
-    """Qwen-VL on DashScope: the factor-32/28 smart resize, w'·h'/f² + 2 tokens (SPEC §6d).
+    """Qwen-VL on DashScope: the factor-32/28 smart resize, w'·h'/f² + 2 tokens (docs/qwen.md).
 
     `max_pixels` is the row's default (or `vl_high_resolution_images`); a
     request's own is applied with `with_max_pixels`. Sides under `min_side` px
@@ -73,7 +73,7 @@ class QwenRule(Rule):
         return min(width, height) < self.min_side or max(width, height) > self.max_aspect * min(width, height)
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
-        """A side under min_side, or an aspect ratio over max_aspect: rejected (SPEC §6d limits)."""
+        """A side under min_side, or an aspect ratio over max_aspect: rejected (docs/qwen.md limits)."""
         if not self._refused(width, height):
             return None
         if min(width, height) < self.min_side:
@@ -81,7 +81,7 @@ class QwenRule(Rule):
         return "max_aspect", f"has an aspect ratio over {self.max_aspect}:1; the API rejects it"
 
     def with_max_pixels(self, max_pixels: int) -> QwenRule:
-        """This rule with a request's own `max_pixels` (SPEC §6d, §6g)."""
+        """This rule with a request's own `max_pixels` (docs/qwen.md)."""
         return replace(self, max_pixels=max_pixels)
 
     def cell(self) -> str:
@@ -136,7 +136,7 @@ class QwenRule(Rule):
 
 
 def parse(row: Row) -> Parsed:
-    """The rule at auto; with `high_max_pixels` (vl_high_resolution_images, SPEC §6d) the same at high."""
+    """The rule at auto; with `high_max_pixels` (vl_high_resolution_images, docs/qwen.md) the same at high."""
     factor = row.integer("factor")
     least = row.integer("min_pixels") if "min_pixels" in row else None
     most = row.integer("max_pixels", low=4 * factor * factor if least is None else least)

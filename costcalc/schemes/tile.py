@@ -1,6 +1,6 @@
-"""`scheme = "tile"`: OpenAI's tile models (SPEC §1a): low is a flat `base`, high fits, caps the short side, counts tiles.
+"""`scheme = "tile"`: OpenAI's tile models (docs/openai.md): low is a flat `base`, high fits, caps the short side, counts tiles.
 
-https://platform.openai.com/docs/guides/images-vision#calculating-costs
+https://developers.openai.com/api/docs/guides/images-vision
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ __all__ = ["FixedRule", "TileRule", "SCHEME"]
 
 @dataclass(frozen=True, slots=True)
 class FixedRule(Rule):
-    """Low detail on a tile model: `tokens` whatever the size (SPEC §1a).
+    """Low detail on a tile model: `tokens` whatever the size (docs/openai.md).
 
-    The model sees a copy fitted within `fit` × `fit` (seeds 000, 003).
+    The model sees a copy fitted within `fit` × `fit` (measured).
     """
 
     tokens: int
@@ -50,7 +50,7 @@ class FixedRule(Rule):
 
 @dataclass(frozen=True, slots=True)
 class TileRule(Rule):
-    """High detail on a tile model: fit, cap the short side, count tiles (SPEC §1a)."""
+    """High detail on a tile model: fit, cap the short side, count tiles (docs/openai.md)."""
 
     base: int
     tile: int

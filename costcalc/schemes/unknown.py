@@ -1,4 +1,4 @@
-"""`scheme = "unknown"`: a model or detail level with no public rule (SPEC §2b, §6): pricing it is an error, never a guess."""
+"""`scheme = "unknown"`: a model or detail level with no public rule (docs/README.md): pricing it is an error, never a guess."""
 
 from __future__ import annotations
 
