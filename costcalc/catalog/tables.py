@@ -541,8 +541,7 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
     models: dict[str, Model] = {}
     for index, row in enumerate(rows_of(path, document, "model"), start=1):
-        model = _parse_model(row, defaults, f"{path}: model row {index}", path)
-        model = replace(model, provider=provider)
+        model = _parse_model(row, defaults, f"{path}: model row {index}", path, provider)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
     prices: dict[str, Price] = {}
     for index, row in enumerate(rows_of(path, document, "price"), start=1):
@@ -737,7 +736,7 @@ def rows_of(path: Path, document: dict, key: str) -> list[dict]:
     return rows
 
 
-def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
+def _parse_model(row: dict, defaults: dict, where: str, path: Path, provider: str = "") -> Model:
     """One [[model]] row: the common keys here, the scheme's own settings by its registered parser."""
     scheme = row.get("scheme")
     words = _schemes.words()
@@ -766,6 +765,7 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
         note=note,
         evidence=evidence,
         doubt=text_field(row, "doubt", where, default=""),
+        provider=provider,
     )
 
 

@@ -48,9 +48,17 @@ def words() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+_LOADED: dict[str, Scheme] = {}
+
+
 def get(word: str) -> Scheme:
-    """The scheme a table's `scheme` word names; KeyError for a word not in REGISTRY."""
-    return import_module(REGISTRY[word]).SCHEME
+    """The scheme a table's `scheme` word names, its module imported on first use; KeyError for a word not in
+    REGISTRY."""
+    module = REGISTRY[word]
+    scheme = _LOADED.get(module)
+    if scheme is None:
+        scheme = _LOADED[module] = import_module(module).SCHEME
+    return scheme
 
 
 def __getattr__(name: str):

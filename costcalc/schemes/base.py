@@ -12,7 +12,7 @@ probe compares. NumPy is imported only inside the NumPy paths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, ClassVar, NamedTuple
 
 from .fields import Row
@@ -130,15 +130,18 @@ def too_large(rule_name: str, limit: int, width: int, height: int) -> tuple[str,
     return None
 
 
-class Parsed(NamedTuple):
-    """A row's rules as its scheme's parser reads them."""
+class Parsed:
+    """A row's rules as its scheme's parser reads them (a plain class: start-up builds one per row)."""
 
-    rules: tuple[tuple[str, Rule], ...]
-    """(detail level, rule) pairs in table order."""
-    auto: str
-    """The level `auto` applies."""
-    multiplier: Any = None
-    """The row's multiplier as written (a Decimal), for the schemes that have one; else None."""
+    __slots__ = ("rules", "auto", "multiplier")
+
+    def __init__(self, rules: tuple[tuple[str, Rule], ...], auto: str, multiplier: Any = None) -> None:
+        self.rules = rules
+        """(detail level, rule) pairs in table order."""
+        self.auto = auto
+        """The level `auto` applies."""
+        self.multiplier = multiplier
+        """The row's multiplier as written (a Decimal), for the schemes that have one; else None."""
 
 
 def unknown_tokens(model: Any, rule: Rule | None) -> dict[str, Any]:
@@ -146,22 +149,36 @@ def unknown_tokens(model: Any, rule: Rule | None) -> dict[str, Any]:
     return {"tokens": "unknown"}
 
 
-@dataclass(frozen=True)
 class Scheme:
-    """One `scheme` word of the model table: its row keys, its parser, and what the probe compares."""
+    """One `scheme` word of the model table: its row keys, its parser, and what the probe compares.
 
-    keys: frozenset[str]
-    """The keys a row (or its file's [defaults.<scheme>]) of this scheme may have besides the common ones."""
-    parse: Callable[[Row], Parsed]
-    """Row settings → ((level, rule), …), the level auto applies; TableError on a bad value."""
-    probe_params: Callable[[Any, Rule | None], dict[str, Any]] = unknown_tokens
-    """(model row, its rule at the level probed) → the parameters a probe's fit is compared with
-    (a value, None for no budget, or "unknown")."""
-    probe_level: str | None = None
-    """The one level a probe's parameters belong to (tile: high), or None for the detail probed."""
-    probe_auto: str = "auto"
-    """The level a probe of detail auto belongs to on a model without a row."""
-    fitted_row: Callable[[dict[str, Any], Rule, str, Any], tuple[dict[str, Any], list[str]]] | None = None
-    """(a probe's fitted parameters, its fitted rule, its level, the table's row of this scheme or None) →
-    (the row's settings as the table file writes them, the levels kept from the table row); None: the probe
-    fits no rule of this scheme."""
+    A plain class, not a dataclass: every scheme module builds one at start-up, and a dataclass costs more to define.
+    """
+
+    __slots__ = ("keys", "parse", "probe_params", "probe_level", "probe_auto", "fitted_row")
+
+    def __init__(
+        self,
+        keys: frozenset[str],
+        parse: Callable[[Row], Parsed],
+        *,
+        probe_params: Callable[[Any, Rule | None], dict[str, Any]] = unknown_tokens,
+        probe_level: str | None = None,
+        probe_auto: str = "auto",
+        fitted_row: Callable[[dict[str, Any], Rule, str, Any], tuple[dict[str, Any], list[str]]] | None = None,
+    ) -> None:
+        self.keys = keys
+        """The keys a row (or its file's [defaults.<scheme>]) of this scheme may have besides the common ones."""
+        self.parse = parse
+        """Row settings → Parsed((level, rule), …, the level auto applies); TableError on a bad value."""
+        self.probe_params = probe_params
+        """(model row, its rule at the level probed) → the parameters a probe's fit is compared with
+        (a value, None for no budget, or "unknown")."""
+        self.probe_level = probe_level
+        """The one level a probe's parameters belong to (tile: high), or None for the detail probed."""
+        self.probe_auto = probe_auto
+        """The level a probe of detail auto belongs to on a model without a row."""
+        self.fitted_row = fitted_row
+        """(a probe's fitted parameters, its fitted rule, its level, the table's row of this scheme or None) →
+        (the row's settings as the table file writes them, the levels kept from the table row); None: the probe
+        fits no rule of this scheme."""

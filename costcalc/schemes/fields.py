@@ -7,9 +7,7 @@ row and the price rows: every table value is checked the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from ..errors import TableError
@@ -53,23 +51,28 @@ def decimal(row: Mapping, key: str, where: str) -> Decimal:
         raise TableError(f"{where}: {key} must be a positive number, not {value!r}")
     if isinstance(value, Decimal) and not value.is_finite():
         raise TableError(f"{where}: {key} must be a finite positive number, not {str(value).lower()}")
-    exact = Fraction(value)
-    if not 0 < exact <= MAX_LIMIT:
+    numerator, denominator = value.as_integer_ratio()  # in lowest terms: Fraction(value), without building one
+    if not 0 < numerator <= MAX_LIMIT * denominator:
         raise TableError(f"{where}: {key} must be a positive number up to {MAX_LIMIT:,}, not {value}")
-    if 10**DECIMAL_PLACES % exact.denominator:
+    if 10**DECIMAL_PLACES % denominator:
         raise TableError(f"{where}: {key} {value} has more than {DECIMAL_PLACES} decimal places")
     return Decimal(value)
 
 
-@dataclass(frozen=True)
 class Row:
-    """A model row's settings for its scheme's parser: the file's [defaults.<scheme>] under the row's own keys."""
+    """A model row's settings for its scheme's parser: the file's [defaults.<scheme>] under the row's own keys.
 
-    settings: Mapping[str, Any]
-    where: str
-    """Where the row is, for messages: `path: model row 3 (gpt-4o)`."""
-    note: str = ""
-    """The row's note (what is not published, on an unknown level)."""
+    A plain class, not a dataclass: start-up builds one per table row.
+    """
+
+    __slots__ = ("settings", "where", "note")
+
+    def __init__(self, settings: Mapping[str, Any], where: str, note: str = "") -> None:
+        self.settings = settings
+        self.where = where
+        """Where the row is, for messages: `path: model row 3 (gpt-4o)`."""
+        self.note = note
+        """The row's note (what is not published, on an unknown level)."""
 
     def __contains__(self, key: str) -> bool:
         return key in self.settings
