@@ -119,3 +119,15 @@ def test_a_palette_png_is_smaller(tmp_path):
     assert cli("show", PHOTO, "-m", "gpt-4o", "-o", full).exit_code == 0
     assert cli("show", PHOTO, "-m", "gpt-4o", "-o", small, "--palette").exit_code == 0
     assert Image.open(small).mode == "P" and small.stat().st_size < full.stat().st_size / 2
+
+
+def test_each_schemes_grid_adds_up_to_its_bill():
+    # photo.jpg on Mistral Small: 1540 × 1004, 55 × 36 cells of 28 px + 36 break tokens = 2,016 (mistral-common);
+    # on Qwen3-VL-Plus: 1984 × 1280, 62 × 40 cells of 32 px + 2 = 2,482; on gpt-5.4: 61 × 40 patches of 32 px
+    mistral, qwen, gpt = panels(2560, 1669, ["mistral-small-latest", "qwen3-vl-plus", "gpt-5.4"])
+    assert (mistral.grid.columns, mistral.grid.rows, mistral.grid.cell, mistral.tokens) == (55, 36, 28, 2016)
+    assert mistral.grid.columns * mistral.grid.rows + mistral.grid.rows == mistral.tokens
+    assert qwen.seen == (1984, 1280) and qwen.grid.columns * qwen.grid.rows + 2 == qwen.tokens == 2482
+    assert (gpt.grid.columns, gpt.grid.rows, gpt.grid.unit) == (61, 40, "patch")
+    low = panels(2560, 1669, ["gpt-4o"], detail="low")[0]
+    assert low.grid is None and low.tokens == 85 and "85 tokens whatever the size" in low.note

@@ -168,7 +168,7 @@ def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
 
 
 def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None):
-    """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (SPEC §3, §6),
+    """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (docs/limits.md),
     less what optimize repairs (a format converted, bytes re-encoded, an animation with `first_frame`);
     [(model, its Limits)] for the checks after writing."""
     from ..catalog.limits import limits_for

@@ -33,8 +33,8 @@ from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, OutputConflictError
 from ..files import atomic_write
 from ..output.report import format_usd
-from ..schemes.geometry import ceil_div, mistral_grid, qwen_size
-from ..schemes.rules import ClaudeRule, FixedRule, MistralRule, PatchRule, QwenRule, TileRule
+from ..schemes.base import Grid
+from ..schemes.geometry import ceil_div
 
 __all__ = ["Grid", "Panel", "grid_of", "panels", "show", "show_png", "show_svg", "write_show", "thumbnail_url",
            "PANEL_SIDE"]
@@ -46,20 +46,6 @@ EMBED_SIDE = 1024
 _CAPTION_LINES = 4
 _LINE = 18
 _GAP = 16
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The billed units over the size a model works from: `columns` × `rows` cells of `cell` px (the last ones
-    may be cut short), on a `width` × `height` picture."""
-
-    width: int
-    height: int
-    cell: int
-    columns: int
-    rows: int
-    unit: str
-    """What a cell is: tile, patch or cell."""
 
 
 @dataclass(frozen=True)
@@ -111,39 +97,26 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def grid_of(rule, width: int, height: int) -> tuple[tuple[int, int], Grid | None, str | None]:
-    """(the size the rule's model works from, its billed grid or None, why there is none) for a width × height image.
+    """(the size the rule's model works from, its billed grid or None, a note) for a width × height image.
 
-    From each rule's own fields: tiles of `tile_size` over the fitted size
-    (TileRule), patches of `patch_size` (PatchRule), `patch_size` cells over
-    Claude's size, `patch_size` × `merge` cells over Mistral's, `factor` cells
-    over Qwen's resized size (which may be larger than the image: Qwen
-    upscales). Other rules publish no grid: the size is the image's own (or
-    the fit of a low-detail tile rule), with a note.
+    The grid is the scheme's own (`Rule.grid`): its size is the one the model
+    works from (Qwen's resized size, larger than the image where it upscales).
+    A rule without one sees the image's own size (or a low-detail fit), and
+    the note says why there is no grid.
     """
+    grid = rule.grid(width, height)
+    if grid is not None:
+        return (grid.width, grid.height), grid, grid.note
     sizing = rule.size(width, height)
     seen = (sizing.scaled_width, sizing.scaled_height)
-    if isinstance(rule, TileRule):
-        cell = rule.tile_size
-        return seen, Grid(*seen, cell, ceil_div(seen[0], cell), ceil_div(seen[1], cell), "tile"), None
-    if isinstance(rule, (PatchRule, ClaudeRule)):
-        cell = rule.patch_size
-        unit = "patch" if isinstance(rule, PatchRule) else "cell"
-        return seen, Grid(*seen, cell, ceil_div(seen[0], cell), ceil_div(seen[1], cell), unit), None
-    if isinstance(rule, MistralRule):
-        cell = rule.patch_size * rule.merge
-        columns, rows = mistral_grid(*seen, rule.patch_size, rule.merge)
-        return seen, Grid(*seen, cell, columns, rows, "cell"), "and one break token per row"
-    if isinstance(rule, QwenRule):
-        resized = qwen_size(width, height, rule.factor, rule.max_pixels, rule.min_pixels)
-        cell = rule.factor
-        return resized, Grid(*resized, cell, resized[0] // cell, resized[1] // cell, "cell"), "plus 2 tokens per image"
-    if isinstance(rule, FixedRule):
-        return seen, None, f"no grid: {rule.tokens:,} tokens whatever the size (low detail)"
-    if sizing.basis in ("flat", "maximum") or sizing.tiles is None and sizing.patches is None:
-        why = {"flat": "the same count at any size", "maximum": "a documented maximum, the same at any size",
-               "approximate": "only approximate figures are published, no grid"}.get(sizing.basis, "no published grid")
-        return seen, None, f"no grid: {why}"
-    return seen, None, "no grid: the vendor publishes no grid for it (approximate)"
+    fixed = sizing.basis in ("exact", "flat") and sizing.tiles is None and sizing.patches is None  # OpenAI's low
+    if not rule.size_dependent or fixed:
+        if sizing.basis == "maximum":
+            return seen, None, "no grid: a documented maximum, the same at any size"
+        if sizing.basis == "approximate":
+            return seen, None, f"no grid: about {sizing.tokens:,} tokens whatever the size"
+        return seen, None, f"no grid: {sizing.tokens:,} tokens whatever the size"
+    return seen, None, "no grid: the vendor publishes only approximate figures"
 
 
 def panels(width: int, height: int, models: Sequence[str | Model], *, detail: str = "auto",

@@ -514,8 +514,9 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
 
 def any_size(rule) -> bool:
     """True when a rule's bill does not depend on the size: a flat count, or a documented maximum that every size
-    meets (Gemini 3's media resolutions, SPEC §6b; Nova 2, §6e). Such a model accepts whatever size the others need."""
-    return isinstance(rule, FlatRule) and rule.basis in ("flat", "maximum")
+    meets (Gemini 3's media resolutions, docs/google.md; Nova 2, docs/amazon.md). Such a model accepts whatever
+    size the others need."""
+    return not rule.size_dependent and rule.basis in ("flat", "maximum")
 
 
 def any_size_models(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> list[str]:
