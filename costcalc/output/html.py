@@ -111,6 +111,9 @@ class HtmlReport:
         self._seq = 0
         self._current: _File | None = None
         self._plan = lru_cache(maxsize=65536)(self._plan_size)
+        self._usd = lru_cache(maxsize=65536)(self._tier_usd)
+        self._pricers: dict = {}
+        self._prices = {name: self.tables.price(self.tables.model(name)) for name in self.models}
 
     def _tier_names(self, model: str) -> tuple[str, ...]:
         price = self.tables.price(self.tables.model(model))
@@ -134,10 +137,13 @@ class HtmlReport:
             self.histogram[row.model][_bin(row.tokens)] += 1
         self._add_saving(row)
 
+    def _tier_usd(self, model: str, tier: str, tokens: int):
+        price = self._prices.get(model)
+        return None if price is None else price.usd(tokens, tier=tier)
+
     def _add_tiers(self, row: AuditRow) -> None:
-        price = self.tables.price(self.tables.model(row.model))
         for tier in self.tiers[row.model]:
-            usd = None if price is None or row.tokens is None else price.usd(row.tokens, tier=tier)
+            usd = None if row.tokens is None else self._usd(row.model, tier, row.tokens)
             if usd is None:
                 self.tier_unknown[row.model][tier] += 1
             else:
@@ -180,17 +186,25 @@ class HtmlReport:
         saving.tokens_after += after
 
     def _plan_size(self, model: str, width: int, height: int, orientation: int):
-        """((upright w, h), target, tokens after, limited) of the planner for one model, or None when it cannot plan."""
+        """((upright w, h), target, tokens after, limited) of the planner's same-tokens plan for one model
+        (`planning.same_tokens`), or None when it cannot plan."""
         from ..errors import CostcalcError
-        from ..preflight.planning import plan
+        from ..preflight.planning import same_tokens
 
+        upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
         try:
-            planned = plan(width, height, model=model, detail=self.detail, orientation=orientation,
-                           tables=self.tables)  # fmt: skip
+            target, _, after, limited, _ = same_tokens(self._pricer(model), *upright)
         except CostcalcError:
             return None
-        return ((planned.width, planned.height), (planned.target_width, planned.target_height),
-                planned.tokens_after, planned.limited_by is not None)  # fmt: skip
+        return upright, target, after, limited is not None
+
+    def _pricer(self, model: str):
+        pricer = self._pricers.get(model)
+        if pricer is None:
+            from ..pricing.cost import Pricer
+
+            pricer = self._pricers[model] = Pricer(model, self.detail, self.tables, tier=self.tier)
+        return pricer
 
     def _flush(self) -> None:
         current, self._current = self._current, None

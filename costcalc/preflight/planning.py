@@ -53,7 +53,7 @@ from ..schemes.base import Sizing
 from ..schemes.geometry import fit_within
 
 __all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
-           "SEARCH_LIMIT", "any_size", "any_size_models", "side_caps"]
+           "SEARCH_LIMIT", "any_size", "any_size_models", "side_caps", "same_tokens"]
 
 SEARCH_LIMIT = 1 << 20
 """Long sides searched for a budget plan; a longer original is first scaled to this."""
@@ -218,6 +218,20 @@ def _upright(width: int, height: int, orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+def same_tokens(pricer: Pricer, width: int, height: int, caps: dict[str, int] | None = None, fit_limits: bool = True):
+    """The same-tokens plan of one model for an upright width × height, without its advice and notes (what
+    `plan` gives, fast, for a report of many files): (target, tokens before or None when the API rejects the
+    source, tokens after, the rule that forced a smaller copy or None, the note saying so or None)."""
+    caps = caps or {}
+    sizing = _sizing_or_none(pricer, width, height)
+    if sizing is not None and not _capped(pricer, (width, height), caps):  # accepted as it is: the common case
+        return (sizing.scaled_width, sizing.scaled_height), sizing.tokens, sizing.tokens, None, None
+    base, limited, forced = _accepted_base([pricer], (width, height), caps, fit_limits)
+    sizing = pricer.sizing(*base)
+    before = sizing.tokens if base == (width, height) else None
+    return (sizing.scaled_width, sizing.scaled_height), before, sizing.tokens, limited, forced
+
+
 def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: int | None,
               tables: Tables | None, caps: dict[str, int] | None = None, fit_limits: bool = True) -> Plan:  # fmt: skip
     """The plan for one model (SPEC §4)."""
@@ -225,11 +239,7 @@ def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: 
     caps = caps or {}
     forced = limited = None
     if max_tokens is None:
-        base, limited, forced = _accepted_base([pricer], (width, height), caps, fit_limits)
-        sizing = pricer.sizing(*base)
-        before = sizing.tokens if base == (width, height) else None
-        target = (sizing.scaled_width, sizing.scaled_height)
-        after = sizing.tokens
+        target, before, after, limited, forced = same_tokens(pricer, width, height, caps, fit_limits)
         budget = (None, None)
     else:
         _check_budget(max_tokens)
@@ -566,10 +576,6 @@ def _accepted_base(group: list[Pricer], source: tuple[int, int], caps: dict[str,
     side caps). ImageRejectedError naming the model and the rule when no copy
     is accepted (an aspect ratio no resize fixes), or at once without `fit_limits`.
     """
-    import numpy as np
-
-    from ..schemes import arrays
-
     first: ImageRejectedError | None = None
     for pricer in group:
         try:
@@ -583,6 +589,10 @@ def _accepted_base(group: list[Pricer], source: tuple[int, int], caps: dict[str,
         return source, None, None
     if not fit_limits:
         raise first
+    import numpy as np
+
+    from ..schemes import arrays
+
     w, h = _aspect_copies(*source)
     ok = np.ones(w.shape, dtype=bool)
     for pricer in group:
