@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import replace
 
 from ..catalog.limits import limits_for
+from ..catalog.settings import Settings, check_retired
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
@@ -24,6 +26,7 @@ def estimate(
     limits: str | None = None,
     strict: bool = False,
     tier: str = "standard",
+    as_of: _dt.date | None = None,
 ) -> Estimate:
     """What one image costs `model` at `detail`: size from the header only, never the pixels.
 
@@ -33,26 +36,34 @@ def estimate(
     limit; a damaged file is priced with `Estimate.warning`, or refused with
     InvalidImageError when `strict`. A (width, height) pair is checked against the
     patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
-    tiers the model has when it lacks this one.
+    tiers the model has when it lacks this one. `as_of` (default: today, UTC): the day whose
+    price applies; a model past its shutdown that day is priced with a `warning`, or refused
+    with RetiredModelError when `strict`.
     """
+    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of)
+    if strict:
+        check_retired(settings.tables.model(model), settings.tables.as_of)
     if isinstance(source, ImageInfo):  # already inspected: price what its header said
-        return _judged(source, None, model, detail, tables, limits, strict, tier)
+        return _judged(source, None, model, detail, settings)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
         width, height = source
-        return price_size(width, height, model=model, detail=detail, tables=tables, tier=tier)
+        return price_size(width, height, model=model, detail=detail, tables=settings.tables, tier=tier)
     label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
-    return _judged(inspect(source), label, model, detail, tables, limits, strict, tier)
+    return _judged(inspect(source), label, model, detail, settings)
 
 
-def _judged(info: ImageInfo, label, model, detail, tables, limits, strict, tier="standard") -> Estimate:
+def _judged(info: ImageInfo, label, model, detail, settings: Settings) -> Estimate:
+    tables, tier = settings.tables, settings.tier
     try:
         pricer = Pricer(model, detail, tables, tier=tier)
-        verdict(info, pricer, limits_for(pricer.model, limits), strict=strict)
+        verdict(info, pricer, limits_for(pricer.model, settings.edition), strict=settings.strict)
     except CostcalcError as error:
         if label and len(error.args) == 1 and not str(error).startswith(label):
             error.args = (f"{label}: {error}",)  # name the file, as header errors do
         raise
     result = price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label, tier=tier)
-    return replace(result, warning=info.warning) if info.warning else result
+    if not info.warning:
+        return result
+    return replace(result, warning=f"{info.warning}; {result.warning}" if result.warning else info.warning)
