@@ -40,6 +40,7 @@ VENDOR_PROVIDER = {
     "meta": None,  # genai-prices' "meta" provider is Meta's own Muse API, not Llama: hosts only
     "xai": "x-ai",
     "qwen": None,  # genai-prices 0.2.5 has no Alibaba / DashScope provider
+    "deepseek": None,  # priced by hand (peak and off-peak hours): overrides.toml
 }
 VENDOR_ALIASES = {"x-ai": "xai", "grok": "xai", "aws": "amazon", "nova": "amazon", "llama": "meta",
                   "alibaba": "qwen", "dashscope": "qwen", "gemini": "google", "claude": "anthropic"}

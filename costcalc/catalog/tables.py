@@ -626,12 +626,18 @@ def tables_dir() -> Path:
 def default_tables() -> Tables:
     """The shipped tables, read on first use and kept."""
     folder = tables_dir()
-    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder))
+    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder), *lifecycle_files(folder))
 
 
 def model_files(folder: Path) -> list[Path]:
     """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (SPEC §2, §6)."""
     return sorted((folder / "models").glob("*.toml"))
+
+
+def lifecycle_files(folder: Path) -> list[Path]:
+    """The shipped lifecycle file, tables/lifecycle.toml (docs/lifecycle.md), when there is one."""
+    path = folder / "lifecycle.toml"
+    return [path] if path.is_file() else []
 
 
 def price_files(folder: Path) -> list[Path]:
