@@ -157,10 +157,12 @@ class RequestError(CostcalcError, ValueError):
 
 
 class BudgetExceeded(CostcalcError):
-    """A request over its token or dollar budget; `estimate` holds what it costs."""
+    """A request over its token or dollar budget; `estimate` holds what it costs, `overruns` each limit broken
+    (money.Overrun: label, kind, limit, value)."""
 
-    def __init__(self, message: str, estimate) -> None:
+    def __init__(self, message: str, estimate, overruns=()) -> None:
         self.estimate = estimate
+        self.overruns = tuple(overruns)
         super().__init__(message)
 
 
