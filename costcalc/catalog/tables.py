@@ -492,6 +492,18 @@ class Tables:
         view.__dict__.update(self.__dict__, _as_of=as_of, _priced={})
         return view
 
+    @property
+    def checked(self) -> _dt.date | None:
+        """When the prices were last compared with their sources: the newest `checked` date of a price row."""
+        days = {row.checked for rows in self._prices.values() for row in rows}
+        found = []
+        for text in days:
+            try:
+                found.append(_dt.date.fromisoformat(text[:10]))
+            except ValueError:
+                continue
+        return max(found, default=None)
+
     def lifecycle(self, model: str | Model) -> Lifecycle:
         """The lifecycle of `model` (a snapshot's own row first, else its family's)."""
         return self.model(model).lifecycle
