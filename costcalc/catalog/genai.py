@@ -65,7 +65,10 @@ REFERENCES = {
     "grok-4.1-fast": ("x-ai", "grok-4-1-fast"),
     "llama4-scout-17b-instruct": ("aws", "meta.llama4-scout-17b-instruct-v1:0"),  # Bedrock's spelling: its price
     "llama4-maverick-17b-instruct": ("aws", "meta.llama4-maverick-17b-instruct-v1:0"),
-    "nova-2-lite": ("aws", "global.amazon.nova-2-lite-v1:0"),  # sold by inference profile: global 0.30
+    "nova-2-lite": ("aws", "global.amazon.nova-2-lite-v1:0"),
+    "mistral-small-4": ("mistral", "mistral-small-2603"),
+    **{name: ("x-ai", "grok-4.20") for name in ("grok-4-20", "grok-4.20-reasoning", "grok-4.20-non-reasoning")},
+    **{f"grok-4-{n}": ("x-ai", f"grok-4.{n}") for n in (3, 5, 6, 7)},  # sold by inference profile: global 0.30
 }
 
 
