@@ -144,7 +144,8 @@ def _messages(rows: list[dict]) -> None:
 
     for message in dict.fromkeys(r["error"] for r in rows if r["error"]):
         click.echo(f"Error: {message}", err=True)
-    warnings = (f"{display_path(r['source'])}: {r['warning']}" for r in rows if r["warning"] and not r["error"])
+    warnings = (f"{display_path(r['source'])}: {r['warning']}" if r["source"] is not None else r["warning"]
+                for r in rows if r["warning"] and not r["error"])  # a --size row has no file to name
     for message in dict.fromkeys(warnings):
         click.echo(f"Warning: {message}", err=True)
 
