@@ -282,3 +282,68 @@ def test_budget_words_in_the_library_name_parameters_not_flags():
     texts += [str(o) for o in over_budget("m", 10, Decimal(2), max_tokens=5, max_usd=Decimal(1))]
     assert texts and all("--" not in text for text in texts), texts
     assert texts[0] == "m: tokens unknown (multiplier unpublished), so max_tokens 5 cannot be checked"
+
+
+def _strings(tree: ast.AST):
+    """Every string literal of a module that is not a docstring (f-string parts included)."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            for statement in body:  # a string statement: a docstring, or an attribute's
+                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                    docstrings.add(id(statement.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def test_library_messages_name_parameters_not_flags():
+    """Only cli/ (and output/, which renders for the command line) words a message with a flag."""
+    import re
+
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    allowed = {("truth/probe.py", "# Load it with --tables FILE")}  # a comment in the row file it writes
+    found = []
+    for path in sorted((ROOT / "costcalc").rglob("*.py")):
+        shown = path.relative_to(ROOT / "costcalc").as_posix()
+        if shown.startswith(("cli/", "output/")):
+            continue
+        for line, text in _strings(ast.parse(path.read_text())):
+            if flag.search(text) and not any(shown == p and text.startswith(t) for p, t in allowed):
+                found.append(f"{shown}:{line}: {text!r}")
+    assert not found, found
+
+
+@pytest.mark.parametrize("library, command_line", [
+    ("symbolic link, not followed (follow_symlinks=True follows it)", "symbolic link, not followed (use --follow-symlinks)"),
+    ("a.gif: animated GIF: the API accepts still images; pass first_frame=True to keep the first frame only",
+     "a.gif: animated GIF: the API accepts still images; pass first_frame (--first-frame) to keep the first frame only"),
+    ("base_url 'x': give an http:// or https:// URL", "--base-url 'x': give an http:// or https:// URL"),
+    ("--model m: api openai: the table lists 'm' under x; leave api out",
+     "--model m: --api openai: the table lists 'm' under x; leave --api out"),
+    ("messages[0].max_tokens: not a number", "messages[0].max_tokens: not a number"),  # a payload field stays
+])  # fmt: skip
+def test_the_command_line_says_flags_for_parameters(library, command_line):
+    from costcalc.cli.words import flag_words
+
+    assert flag_words(library) == command_line
+
+
+@pytest.mark.parametrize("rows", [[], [{"a": 1}], [{"a": 1.5, "b": [1, {"c": None}], "d": "é\udce9"}, {"a": -2}]])
+def test_one_writer_for_every_format(rows):
+    from costcalc.output.stream import RowWriter, json_text
+
+    def written(output, **options):
+        out = io.StringIO()
+        RowWriter(output, out, ["a", "b", "d"], **options).rows(rows).end({"totals": 1} if options else None)
+        return out.getvalue()
+
+    assert written("json") == json_text(rows, indent=2) + "\n"  # a list document, as json.dumps lays it out
+    document = json.loads(written("json", head={"file": "f"}))
+    assert document == {"file": "f", "rows": [json.loads(json_text(row)) for row in rows], "totals": 1}
+    assert [json.loads(line) for line in written("nl").splitlines()] == [json.loads(json_text(r)) for r in rows]
+    table = list(csv.reader(io.StringIO(written("csv"))))
+    assert table[0] == ["a", "b", "d"] and len(table) == len(rows) + 1
+    with pytest.raises(ValueError):
+        RowWriter("xml", io.StringIO())

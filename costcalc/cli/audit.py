@@ -23,6 +23,7 @@ from .options import (
     tables_option,
     tier_option,
 )
+from .words import flag_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -82,7 +83,8 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
             "hidden": hidden}  # fmt: skip
     chunks = _chunks(paths, names, render, dict(detail=detail, tables=tables, limits=edition, jobs=jobs,
                                                 strict=strict, tier=tier, **walk))  # fmt: skip
-    totals = _write(chunks, render, names, sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty()))
+    progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
+    totals = _write(chunks, render, names, progress, people=output is None)
     overruns = _overruns(totals, max_tokens, budget_usd)
     extra = {"limits": _limits_label(tables, names, edition), "budget": budget_document(max_tokens, budget_usd, overruns)}
     sys.stdout.write(render.footer(totals, extra))
@@ -112,8 +114,9 @@ def _chunks(paths, names, render, options):
         raise ArgumentError(str(error)) from None
 
 
-def _write(chunks, render, names, shown: bool):
-    """Write the header and each chunk's text to stdout, counting files on the progress line; the totals."""
+def _write(chunks, render, names, shown: bool, people: bool):
+    """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
+    files on the progress line; the totals."""
     from ..output.audit import Progress
     from ..runs.audit import Totals
 
@@ -125,6 +128,7 @@ def _write(chunks, render, names, shown: bool):
     try:
         for text, chunk_totals, files in chunks:
             if text:
+                text = flag_words(text) if people else text
                 out.write(text if written else render.first(text))
                 written = True
             totals.merge(chunk_totals)

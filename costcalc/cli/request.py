@@ -127,7 +127,7 @@ def _one_request(run, name, model, options, output, max_tokens, budget_usd):
     elif output:
         write_rows(estimate.as_dict()["images"], output)
     else:
-        click.echo(request_table(estimate))
+        click.echo(flag_words(request_table(estimate)))
     _request_messages(estimate)
     for line in budget["over"]:
         click.echo(f"over budget: {line}", err=True)
@@ -168,7 +168,7 @@ def _request_file(run, output, max_tokens, budget_usd):
                 "budget": budget})  # fmt: skip
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
     if output is None:
-        click.echo(batch_table(writer.top(), writer.count) + "\n\n" + summary)
+        click.echo(flag_words(batch_table(writer.top(), writer.count)) + "\n\n" + summary)
     elif output != "json":
         click.echo(summary, err=True)
     for finding in findings:

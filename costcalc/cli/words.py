@@ -20,6 +20,9 @@ _PHRASES = [
     (re.compile(r"\ballow_private=True\b"), "allow_private=True (--allow-private)"),  # as the README shows it
     (re.compile(r"\bfirst_frame=True\b"), "first_frame (--first-frame)"),
     (re.compile(r"\bin_place=True\b"), "--in-place"),
+    (re.compile(r"\(follow_symlinks=True follows it\)"), "(use --follow-symlinks)"),
+    (re.compile(r"\(give it with file_sizes=\)"), "(give it with file_sizes= or --file-size)"),
+    (re.compile(r"\(pass fetch=True\)"), "(pass fetch=True, or --fetch)"),
     (re.compile(r"\bchoose another outdir folder\b"), "choose another --extract folder"),
     (re.compile(r"^base_url "), "--base-url "),
     (re.compile(r"^row_file ''"), "--write ''"),

@@ -1046,8 +1046,7 @@ class _Pricing:
             size = self.file_sizes.get(value)
             if size is None:
                 what = {"file_id": "file", "file_uri": "file URI", "s3": "S3 object"}[ref.source]
-                raise RequestError(f"{where}: {what} {_show(value)}: size unknown (give it with file_sizes= or "
-                                   f"--file-size)")  # fmt: skip
+                raise RequestError(f"{where}: {what} {_show(value)}: size unknown (give it with file_sizes=)")  # fmt: skip
             return size[0], size[1], None
         if ref.source == "bytes":
             info = inspect(value, name=where)
@@ -1057,7 +1056,7 @@ class _Pricing:
             info = inspect_data_url(value, where)
         elif _scheme(value) in ("http", "https"):
             if not self.fetch["fetch"]:
-                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True, or --fetch): {_plain(value)}")
+                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True): {_plain(value)}")
             options = {k: v for k, v in self.fetch.items() if k != "fetch"}
             info = inspect_url(value, name=f"{where}: {_plain(value)}", **options).info
         elif _scheme(value) not in ("", "file"):
