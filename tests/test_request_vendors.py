@@ -219,7 +219,7 @@ def test_bedrock_bad_format_is_that_image_only():
 
 
 def test_mistral_image_url_as_string_or_object():
-    payload = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": [
+    payload = {"model": "mistral-small-3.2", "messages": [{"role": "user", "content": [
         {"type": "text", "text": "x"}, {"type": "image_url", "image_url": URL[(1024, 1024)]},
         {"type": "image_url", "image_url": {"url": URL[(1920, 1080)]}}]}]}  # fmt: skip
     assert tokens(count_request(payload)) == [1406, 1736]  # mistral-common: Small 1024² → 1406, 1920×1080 → 1736
@@ -313,7 +313,7 @@ def test_claude_more_than_20_images_must_each_fit_2000_px():
 def test_vendor_image_counts():
     (finding,) = count_request(claude_request([(200, 200)] * 101)).findings
     assert finding.rule == "max_images" and "101 images, over the 100" in finding.message
-    mistral = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": [
+    mistral = {"model": "mistral-small-3.2", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": URL[(200, 200)]}] * 9}]}  # fmt: skip
     assert [f.rule for f in count_request(mistral).findings] == ["max_images"]  # Mistral: 8 per request
     mistral["messages"][0]["content"].pop()

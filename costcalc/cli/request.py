@@ -83,7 +83,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
       costcalc request payload.json
       costcalc request payload.json -m gpt-5.4 --max-usd 0.05
       costcalc request batch-input.jsonl --max-usd 20 --nl
-      costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
+      costcalc request gemini.json -m gemini-3.1-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
     from ..runs.batchfile import BatchRun
