@@ -112,15 +112,6 @@ def test_each_line_is_priced_as_count_request_prices_its_body(openai_file):
     assert count_batch(openai_file).rows[0].estimate == direct
 
 
-def test_without_tier_prices_the_batch_says_its_tier_was_not_applied(openai_file, monkeypatch):
-    monkeypatch.setattr(batchfile, "tiers_supported", lambda: False)
-    result = count_batch(openai_file)
-    note = "batch tier not applied: this costcalc prices the standard tier only"
-    assert (result.tier, result.tier_note) == ("standard", note)
-    assert result.totals.priced.usd == 850 * rate("gpt-4o", "standard") / 1_000_000
-    assert "total (gpt-4o) at standard prices (batch tier not applied" in run(openai_file).output
-
-
 def test_an_unknown_tier_is_refused_before_reading(openai_file):
     with pytest.raises(costcalc.CostcalcError, match="cheap"):
         count_batch(openai_file, tier="cheap")

@@ -744,7 +744,7 @@ def _given_tier() -> str | None:
 def _request_file(run, output, max_tokens, budget_usd):
     """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget (SPEC §9)."""
     from ..output.batchfile import BatchWriter, batch_summary, batch_table
-    from ..runs.batchfile import budget_problems
+    from ..runs.batchfile import batch_budget_problems
 
     writer = BatchWriter(output, sys.stdout, {"file": run.name, "kind": run.kind, "tier": run.tier,
                                               "tier_note": run.tier_note})  # fmt: skip
@@ -758,7 +758,7 @@ def _request_file(run, output, max_tokens, budget_usd):
         _request_messages(row.estimate, f"{row.place(run.name)}: ")
         failed = failed or bool(row.estimate.unpriced or row.estimate.findings)
     findings = run.findings()
-    problems = budget_problems(run.totals, max_tokens, budget_usd)
+    problems = batch_budget_problems(run.totals, max_tokens, budget_usd)
     writer.end({"totals": run.totals.as_dict(), "findings": [{"rule": f.rule, "message": f.message} for f in findings],
                 "budget": _budget(max_tokens, budget_usd, problems)})  # fmt: skip
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)

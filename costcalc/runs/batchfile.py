@@ -17,8 +17,7 @@ Files are read a line (or an element) at a time, so a 200 MB batch never sits
 in memory whole; one model table serves every line. A line that cannot be
 read or priced becomes that line's error row (FILE:LINE and the reason) and the
 run goes on. Batch files are priced at the batch tier and logs at the standard
-tier, when `count_request` knows tiers (`tier=`, SPEC §7); without them every
-line is priced at standard rates and `tier_note` says "batch tier not applied".
+tier (`tier=` to choose another).
 The batch limits (requests and bytes per file, `tables/limits.toml`, scope
 `batch`), unique `custom_id`s, and OpenAI's one model and one endpoint per file
 are checked over the whole file.
@@ -27,7 +26,6 @@ are checked over the whole file.
 from __future__ import annotations
 
 import codecs
-import inspect as _inspect
 import io
 import json
 import os
@@ -42,16 +40,10 @@ from ..catalog.limits import Finding, Limit, load_limits
 from ..catalog.tables import Tables, check_tier, default_tables
 from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
 from ..money import MONEY, over_budget
-from ..pricing.request import (
-    RequestEstimate,
-    _cite,
-    _file_sizes,
-    _no_constant,
-    _parse_int,
-    _show,
-    count_request,
-)
-from ..words import os_reason
+from ..pricing.findings import cite_limit
+from ..pricing.payload import check_file_sizes, no_constant, parse_int
+from ..pricing.request import RequestEstimate, count_request
+from ..words import os_reason, show_value
 
 __all__ = [
     "KINDS",
@@ -88,24 +80,14 @@ _DOCUMENT_START = re.compile(rb'\s*\{\s*"requests"\s*:')
 _PAYLOAD_KEYS = ("messages", "input", "contents")
 _BOM = codecs.BOM_UTF8
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_int=_parse_int)
+_DECODER = json.JSONDecoder(parse_constant=no_constant, parse_int=parse_int)
 _SPACE = re.compile(r"[ \t\n\r]*")
 _SHOWN = 3
 """How many offenders a whole-file finding names."""
 
 
-_EXTRA = ("text_tokens", "input_tokens", "input_usd")
-"""Whole-request figures (text tokens, the whole input and its USD) shown when `count_request` gives them."""
-
-
-def _extra_fields() -> tuple[str, ...]:
-    """The whole-request fields this build's `count_request` gives (issue 11)."""
-    return tuple(name for name in _EXTRA if name in RequestEstimate.__dataclass_fields__)
-
-
-def tiers_supported() -> bool:
-    """Whether `count_request` prices tiers (takes `tier=`, SPEC §7)."""
-    return "tier" in _inspect.signature(count_request).parameters
+WHOLE_REQUEST = ("text_tokens", "input_tokens", "input_usd")
+"""Whole-request figures of each row and sum: text tokens, the whole input and its USD."""
 
 
 # ------------------------------------------------------------------ rows and totals
@@ -142,7 +124,7 @@ class BatchRow:
                                "unpriced": estimate.unpriced if estimate else None,
                                "image_tokens": row_image_tokens(estimate)}  # fmt: skip
         row["usd"] = _number(row_image_usd(estimate))
-        for name in _extra_fields():
+        for name in WHOLE_REQUEST:
             row[name] = _number(getattr(estimate, name)) if estimate else None
         row["tier"] = self.tier
         row["findings"] = [finding.message for finding in estimate.findings] if estimate else []
@@ -163,7 +145,7 @@ def row_image_usd(estimate: RequestEstimate | None) -> Decimal | None:
 
 def row_fields() -> tuple[str, ...]:
     """The keys of `BatchRow.as_dict()`, in order (the CSV header)."""
-    return ("line", "custom_id", "model", "endpoint", "images", "unpriced", "image_tokens", "usd", *_extra_fields(),
+    return ("line", "custom_id", "model", "endpoint", "images", "unpriced", "image_tokens", "usd", *WHOLE_REQUEST,
             "tier", "findings", "image_errors", "error")  # fmt: skip
 
 
@@ -196,14 +178,14 @@ class BatchSums:
         self.bases.update(image.basis for image in estimate.images if image.basis and image.tokens is not None)
         self.image_tokens = _plus(self.image_tokens, row_image_tokens(estimate))
         self.usd = _plus(self.usd, row_image_usd(estimate))
-        for name in _extra_fields():
+        for name in WHOLE_REQUEST:
             setattr(self, name, _plus(getattr(self, name), getattr(estimate, name)))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the whole-request figures only when count_request gives them)."""
         sums = {"requests": self.requests, "images": self.images, "unpriced": self.unpriced,
                 "image_tokens": self.image_tokens, "usd": _number(self.usd)}  # fmt: skip
-        sums.update({name: _number(getattr(self, name)) for name in _extra_fields()})
+        sums.update({name: _number(getattr(self, name)) for name in WHOLE_REQUEST})
         return sums
 
 
@@ -251,7 +233,7 @@ class BatchTotals:
                 "models": {name: sums.as_dict() for name, sums in self.models.items()}}  # fmt: skip
 
 
-def budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+def batch_budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
     """Why the whole file breaks the budget; fails closed (an unread line, unpriced image or unknown figure)."""
     if max_tokens is None and max_usd is None:
         return []
@@ -281,7 +263,7 @@ class BatchEstimate:
 
     def budget_problems(self, max_tokens: int | None = None, max_usd: Decimal | None = None) -> list[str]:
         """Why the file's totals break the budget (failing closed); empty when they fit."""
-        return budget_problems(self.totals, max_tokens, max_usd)
+        return batch_budget_problems(self.totals, max_tokens, max_usd)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: file, kind, tier, rows, totals and findings."""
@@ -326,8 +308,8 @@ class BatchRun:
         if base_dir is None and isinstance(source, (str, os.PathLike)):
             base_dir = os.path.dirname(os.path.abspath(source))
         self._options = dict(options, model=model, tables=tables or default_tables(), limits=limits,
-                             file_sizes=_file_sizes(file_sizes), base_dir=base_dir)  # fmt: skip
-        if tier is not None and tiers_supported():
+                             file_sizes=check_file_sizes(file_sizes), base_dir=base_dir)  # fmt: skip
+        if tier is not None:
             check_tier(tier)
         self._stream, self.name, self._owned = _open(source, name)
         self._head: list[bytes] = []
@@ -337,13 +319,8 @@ class BatchRun:
             self.close()
             raise
         wanted = tier or ("batch" if self.kind in BATCH_KINDS else "standard")
-        if tiers_supported():
-            self.tier, self.tier_note = wanted, None
-            self._options["tier"] = wanted
-        else:
-            self.tier = "standard"
-            self.tier_note = None if wanted == "standard" else (
-                f"{wanted} tier not applied: this costcalc prices the standard tier only")  # fmt: skip
+        self.tier, self.tier_note = wanted, None
+        self._options["tier"] = wanted
         if tier is not None and self.kind != "payload":
             try:
                 self._check_tier(model, tier)
@@ -530,22 +507,22 @@ class BatchRun:
         count, size = self._limits.get("max_batch_requests"), self._limits.get("max_batch_bytes")
         if count is not None and self.totals.requests > count.value:
             found.append(Finding(count.rule, f"{self.totals.requests:,} requests, over the {count.value:,} allowed "
-                                             f"per batch [{_cite(count)}]"))  # fmt: skip
+                                             f"per batch [{cite_limit(count)}]"))  # fmt: skip
         if size is not None and self.totals.bytes > size.value:
             found.append(Finding(size.rule, f"{self.totals.bytes:,} bytes, over the {size.value:,} allowed per "
-                                            f"batch file [{_cite(size)}]"))  # fmt: skip
+                                            f"batch file [{cite_limit(size)}]"))  # fmt: skip
         if self._repeated:
-            named = ", ".join(f"{_show(cid)} (lines {a} and {b})" for cid, a, b in self._repeated[:_SHOWN])
+            named = ", ".join(f"{show_value(cid)} (lines {a} and {b})" for cid, a, b in self._repeated[:_SHOWN])
             found.append(Finding("custom_id", f"custom_id repeated: {named}{_more(self._repeated)}; each must be "
                                               f"unique in a batch [{_ID_SOURCE[self.kind]}]"))  # fmt: skip
         if self._bad_ids:
-            named = ", ".join(f"{_show(cid)} (line {line})" for cid, line in self._bad_ids[:_SHOWN])
+            named = ", ".join(f"{show_value(cid)} (line {line})" for cid, line in self._bad_ids[:_SHOWN])
             found.append(Finding("custom_id", f"custom_id {named}{_more(self._bad_ids)}: must be 1-64 letters, "
                                               f"digits, '_' or '-' [Anthropic API reference, Create a Message "
                                               f"Batch]"))  # fmt: skip
         for rule, seen, what in (("one_model", self._models, "models"), ("one_endpoint", self._endpoints, "urls")):
             if len(seen) > 1:
-                named = ", ".join(f"{_show(name)} (line {line})" for name, line in list(seen.items())[:_SHOWN])
+                named = ", ".join(f"{show_value(name)} (line {line})" for name, line in list(seen.items())[:_SHOWN])
                 found.append(Finding(rule, f"{len(seen)} {what} in one file: {named}{_more(seen)}; "
                                            f"{_ONE_SOURCE[rule]}"))  # fmt: skip
         return tuple(found)
@@ -633,7 +610,7 @@ def _unwrap(kind: str, value: Any) -> tuple[Any, str | None, str | None, str | N
     if kind == "payload":
         return value, None, None, None
     if not isinstance(value, dict):
-        return None, None, None, f"a request must be a JSON object, not {_show(value)}"
+        return None, None, None, f"a request must be a JSON object, not {show_value(value)}"
     if kind == "log":
         inner = value.get("request")
         if isinstance(inner, dict) and not any(key in value for key in _PAYLOAD_KEYS):
@@ -647,11 +624,11 @@ def _unwrap(kind: str, value: Any) -> tuple[Any, str | None, str | None, str | N
         if missing:
             problem = f"not an OpenAI Batch request line: no {', '.join(missing)}"
         elif method != "POST":
-            problem = f"method {_show(method)}: the Batch API takes POST only"
+            problem = f"method {show_value(method)}: the Batch API takes POST only"
         elif url not in PRICED_ENDPOINTS:
-            problem = f"url {_show(url)}: costcalc prices {' and '.join(PRICED_ENDPOINTS)} requests"
+            problem = f"url {show_value(url)}: costcalc prices {' and '.join(PRICED_ENDPOINTS)} requests"
         elif not isinstance(body, dict):
-            problem = f"body must be a request object, not {_show(body)}"
+            problem = f"body must be a request object, not {show_value(body)}"
         else:
             problem = _id_problem(custom_id)
         return body, custom_id if isinstance(custom_id, str) else None, endpoint, problem
@@ -659,7 +636,7 @@ def _unwrap(kind: str, value: Any) -> tuple[Any, str | None, str | None, str | N
     if "params" not in value or "custom_id" not in value:
         problem = "not a Message Batches request: needs custom_id and params"
     elif not isinstance(params, dict):
-        problem = f"params must be a Messages request object, not {_show(params)}"
+        problem = f"params must be a Messages request object, not {show_value(params)}"
     else:
         problem = _id_problem(custom_id)
     return params, custom_id if isinstance(custom_id, str) else None, None, problem
@@ -668,7 +645,7 @@ def _unwrap(kind: str, value: Any) -> tuple[Any, str | None, str | None, str | N
 def _id_problem(custom_id: Any) -> str | None:
     if isinstance(custom_id, str) and custom_id:
         return None
-    return f"custom_id must be a non-empty string, not {_show(custom_id)}"
+    return f"custom_id must be a non-empty string, not {show_value(custom_id)}"
 
 
 def _batch_limits(kind: str, edition: str | None) -> dict[str, Limit]:
