@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -65,10 +65,17 @@ class RequestImage:
     a typed part costcalc does not recognise (unpriced, never free)."""
     pages: int | None = None
     """The pages of an inline PDF, read from its page tree; None when not a PDF or not known."""
+    path: tuple = ()
+    """The part's JSON path in the payload (`where` is its printable form)."""
+    data_path: tuple | None = field(default=None, repr=False)
+    """The JSON path of the inline image's text (a data URL or base64); None when not inline."""
+    media_path: tuple | None = field(default=None, repr=False)
+    """The JSON path of the media type declared beside inline base64; None when none is."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `usd` a number or null."""
-        values = dict(vars(self))
+        values = {key: value for key, value in vars(self).items() if key not in ("data_path", "media_path")}
+        values["path"] = list(self.path)
         values["usd"] = None if self.usd is None else float(self.usd)
         return values
 
@@ -87,7 +94,8 @@ class PartPricer:
 
     def price(self, ref: ImageRef) -> RequestImage:
         """One image's row: priced, or with the reason it is not."""
-        base = {"where": ref.where, "source": ref.source, "reference": _label(ref), "detail": ref.detail}
+        base = {"where": ref.where, "source": ref.source, "reference": _label(ref), "detail": ref.detail,
+                "path": ref.path, "data_path": ref.data_path, "media_path": ref.media_path}
         if ref.kind != "image":
             return _unpriced_part(ref, base)
         if ref.error is not None:
