@@ -142,14 +142,19 @@ def count_request(
     pricer = PartPricer(found.name, tables, rules, check_file_sizes(file_sizes), base_dir, fetching, strict, tier)
     images = [pricer.price(ref) for ref in refs]
     whole = _whole_request(images, count_text(document, found), tables.price(found), tier, cached_tokens)
+    return _estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens)
+
+
+def _estimate(model: str, whole: _Whole, findings: tuple[Finding, ...], size: int, tier: str,
+              cached_tokens: int) -> RequestEstimate:  # fmt: skip
     return RequestEstimate(
-        model=found.name,
+        model=model,
         images=whole.images,
         image_tokens=whole.image_tokens,
         usd=whole.usd,
         unpriced=sum(image.tokens is None for image in whole.images),
         payload_bytes=size,
-        findings=request_findings(rules, images, size),
+        findings=findings,
         text_tokens=whole.text.tokens,
         text_note=whole.text.note,
         input_tokens=whole.input_tokens,

@@ -226,6 +226,40 @@ def _check_sizes(fit: Fit) -> list[tuple[int, int, str]]:
     return checks
 
 
+def _measure(session: Session, api: str, detail: str, row: Model | None) -> tuple[Fit | None, str | None,
+                                                                                 ProbeError | None]:  # fmt: skip
+    """(the fitted rule, why it does not fit, the endpoint's failure): fit, then check on CHECKS sizes not fitted on,
+    then check the fit on every size it was fitted on (each measurement gets its predicted count)."""
+    fit = problem = failure = None
+    try:
+        fit = fit_rule(session, api, detail, row)
+        session.use = "check"
+        checks = wrong = 0
+        for w, h, level in _check_sizes(fit):
+            if checks == CHECKS:
+                break
+            if (w, h, level) in session.seen:
+                continue
+            tokens = session(w, h, level)
+            allowed = fit.expected(w, h, level)
+            session.log[-1] = Measurement(w, h, level, tokens, "check", allowed[0])
+            checks, wrong = checks + 1, wrong + (tokens not in allowed)
+        if wrong:
+            problem = f"the fitted rule missed {wrong} of the sizes it was checked on"
+    except NoFit as error:
+        problem = str(error)
+    except ProbeError as error:  # the endpoint failed: raised again by probe, with what was measured before it
+        return None, str(error), error
+    if fit is not None and problem is None:
+        predicted = [m if m.use == "check" else Measurement(m.width, m.height, m.detail, m.tokens, m.use,
+                     fit.expected(m.width, m.height, m.detail)[0]) for m in session.log]  # fmt: skip
+        misses = [m for m in predicted if m.use == "fit" and m.tokens not in fit.expected(m.width, m.height, m.detail)]
+        if misses:
+            problem = f"the fitted rule misses {len(misses)} of the sizes it was fitted on"
+        session.log = predicted
+    return fit, problem, failure
+
+
 def probe(
     model: str,
     *,
@@ -258,41 +292,15 @@ def probe(
     endpoint = CountEndpointClient(api, base_url, key, model, timeout)
     session = Session(lambda size, level: endpoint.count(None if size is None else png(*size), level), max_requests)
     date = (today or _dt.date.today()).isoformat()
-    fit = problem = None
-    failure: ProbeError | None = None
     try:
-        fit = fit_rule(session, api, detail, row)
-        session.use = "check"
-        checks = wrong = 0
-        for w, h, level in _check_sizes(fit):
-            if checks == CHECKS:
-                break
-            if (w, h, level) in session.seen:
-                continue
-            tokens = session(w, h, level)
-            allowed = fit.expected(w, h, level)
-            session.log[-1] = Measurement(w, h, level, tokens, "check", allowed[0])
-            checks, wrong = checks + 1, wrong + (tokens not in allowed)
-        if wrong:
-            problem = f"the fitted rule missed {wrong} of the sizes it was checked on"
-    except NoFit as error:
-        problem = str(error)
-    except ProbeError as error:  # the endpoint failed: raised again below, with what was measured before it
-        failure, fit, problem = error, None, str(error)
+        fit, problem, failure = _measure(session, api, detail, row)
     finally:
         endpoint.close()
-    if fit is not None and problem is None:
-        predicted = [m if m.use == "check" else Measurement(m.width, m.height, m.detail, m.tokens, m.use,
-                     fit.expected(m.width, m.height, m.detail)[0]) for m in session.log]  # fmt: skip
-        misses = [m for m in predicted if m.use == "fit" and m.tokens not in fit.expected(m.width, m.height, m.detail)]
-        if misses:
-            problem = f"the fitted rule misses {len(misses)} of the sizes it was fitted on"
-        session.log = predicted
     ok = problem is None
     table_scheme = row.scheme if row is not None else None
     if fit is not None and ok:
         table = _table_params(row, fit.scheme, fit.level)
-    else:  # no fit: the table's own rule for this detail, beside the measurements (SPEC §8 --json)
+    else:  # no fit: the table's own rule for this detail, beside the measurements (probe --json)
         try:
             table = _table_params(row, row.scheme, _level(row, row.scheme, detail)) if row is not None else None
         except AttributeError:  # the table has no rule at that level

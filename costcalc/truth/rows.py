@@ -57,10 +57,25 @@ def row_toml(result: ProbeResult) -> str:
     if not result.ok or result.fit is None:
         raise ProbeError("no row to write: the probe did not fit a rule")
     fit, row = result.fit, result.row
-    same = row is not None and row.scheme == fit.scheme
     source = f"measured by costcalc probe on {result.date} at {result.base_url}"
     # the name probed: a dated snapshot or an alias gets a row of its own, never its whole family's
     entries: dict[str, Any] = {"names": [result.model.strip().lower()], "scheme": fit.scheme}
+    kept = _scheme_entries(fit, row, entries)
+    note = f"measured at detail {result.detail}" + (f" (level {fit.level})" if fit.level != result.detail else "")
+    note += f" with {result.requests} requests"
+    if kept:
+        note += f"; {', '.join(kept)}: as the shipped table gives {'it' if len(kept) == 1 else 'them'} (not measured)"
+    entries |= {"evidence": "measured", "note": note, "source": source, "date": result.date, "checked": result.date}
+    lines = [f"# {source} ({result.requests} requests to {result.endpoint}).",
+             "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",
+             "", f"provider = {_toml(result.provider)}", "", "[[model]]"]  # fmt: skip
+    lines += [f"{name} = {_toml(value)}" for name, value in entries.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _scheme_entries(fit, row, entries: dict[str, Any]) -> list[str]:
+    """The fitted scheme's keys added to `entries`; the levels not measured, kept as the shipped table gives them."""
+    same = row is not None and row.scheme == fit.scheme
     kept: list[str] = []
     p = fit.params
     if fit.scheme == "tile":
@@ -101,14 +116,4 @@ def row_toml(result: ProbeResult) -> str:
                 kept.append(level)
         if "auto" not in entries:  # auto names a level (the table's, else the one measured)
             entries["auto"] = row.auto if same and row.auto != "auto" else fit.level
-    note = f"measured at detail {result.detail}" + (f" (level {fit.level})" if fit.level != result.detail else "")
-    note += f" with {result.requests} requests"
-    if kept:
-        note += f"; {', '.join(kept)}: as the shipped table gives {'it' if len(kept) == 1 else 'them'} (not measured)"
-    entries |= {"evidence": "measured", "note": note, "source": source, "date": result.date, "checked": result.date}
-    lines = [f"# {source} ({result.requests} requests to {result.endpoint}).",
-             "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",
-             "", f"provider = {_toml(result.provider)}", "", "[[model]]"]  # fmt: skip
-    lines += [f"{name} = {_toml(value)}" for name, value in entries.items()]
-    return "\n".join(lines) + "\n"
-
+    return kept
