@@ -17,7 +17,7 @@ from . import anthropic, bedrock, gemini, gpt4v_legacy, messages, openai_chat, o
 from .base import Bill, CountEndpoint, ImageRef, Shape, Unbilled, Walk, where_of
 
 __all__ = ["Bill", "CountEndpoint", "ImageRef", "Shape", "register", "unregister", "shapes", "image_refs",
-           "read_bill", "count_endpoint", "sdk_routes", "where_of", "error_text"]  # fmt: skip
+           "read_bill", "root_keys", "count_endpoint", "sdk_routes", "where_of", "error_text"]  # fmt: skip
 
 _SHAPES: list[Shape] = [messages.SHAPE, openai_chat.SHAPE, anthropic.SHAPE, openai_responses.SHAPE, bedrock.SHAPE,
                         gpt4v_legacy.SHAPE, gemini.SHAPE]  # fmt: skip
@@ -76,6 +76,11 @@ def error_text(error: Any) -> str:
     else:
         text = str(error)[:300] if isinstance(error, (str, int, float)) else f"a {type(error).__name__}"
     return " ".join(text.split())[:300]
+
+
+def root_keys() -> tuple[str, ...]:
+    """The top-level keys a payload of some registered shape has (`messages`, `input`, `contents`, ...)."""
+    return tuple(key for shape in _SHAPES for key, _, _ in shape.roots)
 
 
 def count_endpoint(api: str) -> CountEndpoint:
