@@ -179,7 +179,7 @@ class PartPricer:
 
 
 def _with_min_pixels(pricer: Pricer, min_pixels: int):
-    """The Pricer's Qwen rule with a request's own `min_pixels` (DashScope, SPEC §6d); InvalidSizeError elsewhere."""
+    """The Pricer's Qwen rule with a request's own `min_pixels` (DashScope: https://www.alibabacloud.com/help/en/model-studio/vision); InvalidSizeError elsewhere."""
     if not isinstance(pricer.rule, QwenRule):
         raise InvalidSizeError(f"min_pixels applies to Qwen models only, not to {pricer.model.name}")
     if min_pixels > pricer.rule.max_pixels:

@@ -64,7 +64,7 @@ class BatchRow:
 
 
 def row_image_tokens(estimate: RequestEstimate | None) -> int | None:
-    """A request's image tokens; None (unknown) when it is unread or any image is unpriced (fail closed, SPEC §7)."""
+    """A request's image tokens; None (unknown) when it is unread or any image is unpriced (fail closed)."""
     return None if estimate is None or estimate.unpriced else estimate.image_tokens
 
 

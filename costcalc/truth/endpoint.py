@@ -69,7 +69,7 @@ def key_for(api: str) -> tuple[str | None, tuple[str, ...]]:
 def check_base_url(url: str) -> str:
     """`url` if it can be a base URL: http or https, a host, a port in 1–65535; ProbeUsageError (one line) if not.
 
-    Checked before any request, so a typo is a usage error (exit 2), not a network failure (SPEC §8).
+    Checked before any request, so a typo is a usage error (exit 2), not a network failure.
     """
     try:
         parts = urlsplit(url)

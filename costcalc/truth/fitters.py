@@ -26,10 +26,10 @@ __all__ = ["NoFit", "Measurement", "Fit", "Recorder", "decimal_text", "fit_tile"
 PLACES = 3
 """Most decimal places of a patch multiplier the probe fits (the simplest consistent one is kept)."""
 LIMIT_SENTINEL = 65535
-"""A patch pixel limit of 65,535 px is the tables' "no limit" (SPEC §2); so is the widest image probed."""
+"""A patch pixel limit of 65,535 px is the tables' "no limit"; so is the widest image probed."""
 
-PATCH = 32  # OpenAI patch size (SPEC §1b)
-CLAUDE_PATCH = 28  # Claude patch size (SPEC §6a)
+PATCH = 32  # OpenAI patch size (https://platform.openai.com/docs/guides/images-vision#calculating-costs)
+CLAUDE_PATCH = 28  # Claude patch size (https://docs.anthropic.com/en/docs/build-with-claude/vision)
 ONE = Fraction(1)
 
 
@@ -89,7 +89,7 @@ class Fit:
 
 def billed(patches: int, multiplier: Fraction) -> tuple[int, ...]:
     """ceil(patches × m) taken exactly, and also as binary floats compute it where that differs: OpenAI says its
-    billing may differ from the formula by one token (SPEC §2a; 150 × 1.62 is 243, 244 in floats, SPEC §1b)."""
+    billing may differ from the formula by one token (150 × 1.62 is 243, 244 in floats)."""
     numerator, denominator = patches * multiplier.numerator, multiplier.denominator
     tokens = -(-numerator // denominator)
     floating = ceil(patches * (multiplier.numerator / multiplier.denominator))
@@ -171,7 +171,7 @@ def _area(entry: Any) -> int:
 
 
 
-# ------------------------------------------------------------------ fitting: OpenAI tile (SPEC §1a)
+# ------------------------------------------------------------------ fitting: OpenAI tile
 
 
 def fit_tile(ask, detail: str, table: TileRule | None) -> Fit:
@@ -207,7 +207,7 @@ def decimal_text(value: Fraction) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-# ------------------------------------------------------------------ fitting: Claude (SPEC §6a)
+# ------------------------------------------------------------------ fitting: Claude
 
 
 def fit_claude(ask, table: ClaudeRule | None) -> Fit:
@@ -259,7 +259,7 @@ def fit_claude(ask, table: ClaudeRule | None) -> Fit:
     return Fit("claude", "auto", {"max_edge": edge, "max_tokens": most}, equivalent, rule)
 
 
-# ------------------------------------------------------------------ fitting: Gemini (SPEC §6b)
+# ------------------------------------------------------------------ fitting: Gemini
 
 
 def fit_flat(ask, detail: str) -> Fit:

@@ -32,7 +32,7 @@ class ModelReconciliation:
     framing_per_request: float | None = None
     """Tokens per request fitted as text and framing (method fit), or left by the text count."""
     basis: str | None = None
-    """How sure the rule is (SPEC §6): exact, maximum, approximate, flat (the least sure of its images)."""
+    """How sure the rule is: exact, maximum, approximate, flat (the least sure of its images)."""
     skipped: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
     note: str | None = None
@@ -102,7 +102,7 @@ class Gathered:
 
 
 BASIS_ORDER = ("exact", "flat", "approximate", "maximum")
-"""From surest to least sure (SPEC §6); a model's basis is its least sure image's."""
+"""From surest to least sure; a model's basis is its least sure image's."""
 
 
 @dataclass

@@ -60,8 +60,8 @@ class PatchFit:
         return tokens
 
     def _update(self) -> None:
-        """The multipliers consistent with every sure count: every decimal of at most PLACES places (SPEC §1b:
-        OpenAI's are 1.2, 1.5, 1.62, 1.72, 2.46); the simplest is chosen at the end."""
+        """The multipliers consistent with every sure count: every decimal of at most PLACES places
+        (OpenAI's are 1.2, 1.5, 1.62, 1.72, 2.46); the simplest is chosen at the end."""
         low = max(Fraction(t - 1, p) for p, t in self.sure.items())  # ceil(p·m) = t, or t by float rounding
         high = min(Fraction(t, p) for p, t in self.sure.items())
         scale = 10**PLACES
