@@ -617,9 +617,10 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
 REQUEST_EXIT_CODES = """\b
 Exit codes:
   0  every image priced, within budget and the request limits
-  1  some images could not be priced, or the request breaks a limit (image count, payload size);
+  1  some images or parts could not be priced (a PDF or file part, a part of unknown type: no rule prices
+     them yet), or the request breaks a limit (image count, payload size);
      a batch file or log: also a request that could not be read or priced, or a batch limit broken
-  2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model,
+  2  bad payload or arguments (not JSON, no messages/input/contents, unknown model,
      a --tier the model lacks: a batch file's too, before any line is priced)
   4  over budget (--max-tokens / --max-usd; a batch file: its totals; unpriced images or an unknown price fail it)
   5  over budget, and some images unpriced or a limit broken
