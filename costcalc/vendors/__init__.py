@@ -14,25 +14,29 @@ from typing import Any
 
 from ..words import json_kind
 from . import anthropic, bedrock, gemini, gpt4v_legacy, messages, openai_chat, openai_responses
-from .base import Bill, CountEndpoint, ImageRef, Shape, Unbilled, Walk, where_of
+from .base import Bill, CountEndpoint, ImageRef, Registry, Shape, Unbilled, Walk, where_of
 
 __all__ = ["Bill", "CountEndpoint", "ImageRef", "Shape", "register", "unregister", "shapes", "image_refs",
            "read_bill", "root_keys", "count_endpoint", "sdk_routes", "where_of", "error_text"]  # fmt: skip
 
 _SHAPES: list[Shape] = [messages.SHAPE, openai_chat.SHAPE, anthropic.SHAPE, openai_responses.SHAPE, bedrock.SHAPE,
                         gpt4v_legacy.SHAPE, gemini.SHAPE]  # fmt: skip
+_REGISTRY: list[Registry] = []
+"""The registry gathered from _SHAPES, once per change."""
 
 
 def register(shape: Shape) -> Shape:
     """Add a shape (or replace the one of its name); its part types and keys are read after the built-in ones."""
     unregister(shape.name)
     _SHAPES.append(shape)
+    _REGISTRY.clear()
     return shape
 
 
 def unregister(name: str) -> None:
     """Remove the shape named `name`, if registered."""
     _SHAPES[:] = [shape for shape in _SHAPES if shape.name != name]
+    _REGISTRY.clear()
 
 
 def shapes() -> tuple[Shape, ...]:
@@ -42,7 +46,9 @@ def shapes() -> tuple[Shape, ...]:
 
 def image_refs(document: dict) -> Iterator[ImageRef]:
     """Every image (and every part billed otherwise) in a payload, in order; RequestError for what is no request."""
-    return Walk(document, shapes()).refs()
+    if not _REGISTRY:
+        _REGISTRY.append(Registry(shapes()))
+    return Walk(document, _REGISTRY[0]).refs()
 
 
 def read_bill(response: Any) -> Bill:

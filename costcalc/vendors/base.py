@@ -9,6 +9,7 @@ model's name.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "CountEndpoint",
     "Shape",
     "Walk",
+    "Registry",
     "where_of",
     "need_text",
     "first_key",
@@ -112,8 +114,6 @@ A larger usage count is a corrupt or synthetic log line, read as "not a token co
 
 def token_count(container: dict, key: str, where: str) -> int:
     """A token count from usage: a whole number in 0..MAX_TOKEN_COUNT (0 when absent), else Unbilled naming it."""
-    import json
-
     value = container.get(key)
     if value is None:
         return 0
@@ -174,11 +174,11 @@ class Shape:
     """SDK package → the POST URL path endings this shape is sent to (the guard prices those)."""
 
 
-class Walk:
-    """The image parts of one payload, in payload order, each handed to the shape that reads it."""
+class Registry:
+    """Shapes in the order they are tried, with their part readers gathered once (the first shape naming a type
+    reads it)."""
 
-    def __init__(self, document: dict, shapes: tuple[Shape, ...]):
-        self.document = document
+    def __init__(self, shapes: tuple[Shape, ...]):
         self.shapes = shapes
         self.typed: dict[str, Reader] = {}
         self.no_image: set[str] = set()
@@ -188,7 +188,16 @@ class Walk:
                 self.typed.setdefault(kind, reader)
             self.no_image.update(shape.no_image)
             self.untyped_no_image.update(shape.untyped_no_image)
-        found = [(rank, n, key, reader, shape) for n, shape in enumerate(shapes)
+
+
+class Walk:
+    """The image parts of one payload, in payload order, each handed to the shape that reads it."""
+
+    def __init__(self, document: dict, registry: Registry):
+        self.document = document
+        self.shapes = registry.shapes
+        self.typed, self.no_image, self.untyped_no_image = registry.typed, registry.no_image, registry.untyped_no_image
+        found = [(rank, n, key, reader, shape) for n, shape in enumerate(self.shapes)
                  for key, reader, rank in shape.roots if key in document]  # fmt: skip
         self.root = min(found, key=lambda entry: entry[:2])[2:] if found else None
         self.detail, self.detail_where = "auto", ""
