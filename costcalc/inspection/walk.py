@@ -105,7 +105,7 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
                 if is_link:
                     if not follow_symlinks:  # matched by name only: probing the target would follow it
                         if rules.wanted(name, below):
-                            yield Found(entry.path, shown, "symbolic link, not followed (use --follow-symlinks)", True)
+                            yield Found(entry.path, shown, "symbolic link, not followed (follow_symlinks=True follows it)", True)
                         continue
                     try:
                         target = os.stat(entry.path)

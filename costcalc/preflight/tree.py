@@ -164,7 +164,7 @@ def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.Pat
         src = Path(source).resolve()
         if src.is_dir() and (out == src or src in out.parents) and not in_place:
             raise ValueError(f"output folder {outdir} is {'the source' if out == src else 'inside the source'} "
-                             f"{source}; pick another, or pass --in-place to replace the originals")  # fmt: skip
+                             f"{source}; pick another, or pass in_place=True to replace the originals")  # fmt: skip
         if src.is_file() and out == src:
             raise ValueError(f"output folder {outdir} is the source file {source}")
 
@@ -246,12 +246,12 @@ def plan_outputs(
             out_id = (status.st_dev, status.st_ino)
             if out_id == source_id:
                 if not in_place:
-                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass --in-place "
+                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass in_place=True "
                                               f"to replace the originals, or choose another output folder")  # fmt: skip
                 source_folder, source_name = os.path.split(found.path)
                 if key != os.path.normcase(os.path.join(real_folder(source_folder or os.curdir), source_name)):
                     raise OutputConflictError(f"output {out_shown} is another name (a link) of its source {shown}: "
-                                              f"--in-place replaces an original under its own name only")  # fmt: skip
+                                              f"in_place=True replaces an original under its own name only")  # fmt: skip
                 mode = kept_mode(identity[2])
             elif out_id in originals:
                 raise OutputConflictError(f"output {out_shown} of {shown} is the source {originals[out_id]}, which "

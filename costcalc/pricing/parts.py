@@ -157,8 +157,7 @@ class PartPricer:
             size = self.file_sizes.get(value)
             if size is None:
                 what = {"file_id": "file", "file_uri": "file URI", "s3": "S3 object"}[ref.source]
-                raise RequestError(f"{where}: {what} {show_value(value)}: size unknown (give it with file_sizes= or "
-                                   f"--file-size)")  # fmt: skip
+                raise RequestError(f"{where}: {what} {show_value(value)}: size unknown (give it with file_sizes=)")
             return size[0], size[1], None
         if ref.source == "bytes":
             info = inspect(value, name=where)
@@ -168,7 +167,7 @@ class PartPricer:
             info = inspect_data_url(value, where)
         elif url_scheme(value) in ("http", "https"):
             if not self.fetch["fetch"]:
-                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True, or --fetch): {plain(value)}")
+                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True): {plain(value)}")
             options = {k: v for k, v in self.fetch.items() if k != "fetch"}
             info = inspect_url(value, name=f"{where}: {plain(value)}", **options).info
         elif url_scheme(value) not in ("", "file"):

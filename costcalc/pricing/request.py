@@ -24,7 +24,7 @@ from ..catalog.limits import Finding, load_limits
 from ..catalog.tables import Price, Tables, default_tables
 from ..errors import BudgetExceeded, RequestError
 from ..inspection.fetch import MAX_BYTES, TIMEOUT
-from ..money import over_budget, parse_usd, usd_sum
+from ..money import Overrun, over_budget, parse_usd, usd_sum
 from ..vendors import image_refs
 from ..words import show_value
 from .findings import request_findings
@@ -32,7 +32,8 @@ from .parts import PartPricer, RequestImage
 from .payload import check_file_sizes, load_payload, model_name, payload_size
 from .text import TextCount, count_text
 
-__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_problems", "payload_size"]
+__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_overruns", "budget_problems",
+           "payload_size"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -235,17 +236,21 @@ def check_budget(
     price under `max_usd`, raises too, since the budget cannot be shown to hold.
     """
     estimate = count_request(payload, model=model, **options)
-    problems = budget_problems(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
-    if problems:
-        raise BudgetExceeded("; ".join(problems), estimate)
+    overruns = budget_overruns(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
+    if overruns:
+        raise BudgetExceeded("; ".join(map(str, overruns)), estimate, overruns)
     return estimate
 
 
-def budget_problems(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
-    """Why a request's images break the budget; unpriced images and parts break any budget (it cannot be shown to hold)."""
-    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
+def budget_overruns(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
+    """How a request's images break the budget; unpriced images and parts break any budget (it cannot be shown to
+    hold)."""
+    overruns = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
     if estimate.unpriced and (max_tokens is not None or max_usd is not None):
-        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
-    return problems
+        overruns.append(Overrun("", "budget", None, None, f"{estimate.unpriced} image(s) could not be priced"))
+    return overruns
 
 
+def budget_problems(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+    """`budget_overruns` worded with the parameter names."""
+    return [str(overrun) for overrun in budget_overruns(estimate, max_tokens, max_usd)]

@@ -11,10 +11,11 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from ..catalog.limits import Finding
-from ..money import MONEY, over_budget
+from ..money import MONEY, Overrun, over_budget
 from ..pricing.request import RequestEstimate
 
-__all__ = ["WHOLE_REQUEST", "BatchRow", "BatchSums", "BatchTotals", "BatchEstimate", "batch_budget_problems",
+__all__ = ["WHOLE_REQUEST", "BatchRow", "BatchSums", "BatchTotals", "BatchEstimate", "batch_budget_overruns",
+           "batch_budget_problems",
            "row_fields", "row_image_tokens", "row_image_usd"]  # fmt: skip
 
 
@@ -163,19 +164,24 @@ class BatchTotals:
                 "models": {name: sums.as_dict() for name, sums in self.models.items()}}  # fmt: skip
 
 
-def batch_budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
-    """Why the whole file breaks the budget; fails closed (an unread line, unpriced image or unknown figure)."""
+def batch_budget_overruns(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
+    """How the whole file breaks the budget; fails closed (an unread line, unpriced image or unknown figure)."""
     if max_tokens is None and max_usd is None:
         return []
     label = f"{totals.requests:,} requests"
     tokens = totals.priced.image_tokens
-    problems = over_budget(label, tokens or 0, totals.priced.usd, max_tokens=max_tokens, max_usd=max_usd)
+    overruns = over_budget(label, tokens or 0, totals.priced.usd, max_tokens=max_tokens, max_usd=max_usd)
     if tokens is None and max_tokens is not None:
-        problems.insert(0, f"{label}: image tokens unknown, so --max-tokens {max_tokens:,} cannot be checked")
+        overruns.insert(0, Overrun(label, "max_tokens", max_tokens, None, "image tokens unknown"))
     if totals.errors or totals.priced.unpriced:
-        problems.append(f"{totals.errors:,} request(s) could not be read and {totals.priced.unpriced:,} image(s) "
-                        f"could not be priced, so the budget cannot be checked")  # fmt: skip
-    return problems
+        overruns.append(Overrun("", "budget", None, None, f"{totals.errors:,} request(s) could not be read and "
+                                f"{totals.priced.unpriced:,} image(s) could not be priced"))  # fmt: skip
+    return overruns
+
+
+def batch_budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+    """`batch_budget_overruns` worded with the parameter names."""
+    return [str(overrun) for overrun in batch_budget_overruns(totals, max_tokens, max_usd)]
 
 
 @dataclass(frozen=True)

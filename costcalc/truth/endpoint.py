@@ -76,15 +76,15 @@ def check_base_url(url: str) -> str:
         port = parts.port  # ValueError when out of range or not a number
         host = parts.hostname
     except ValueError as error:
-        raise ProbeUsageError(f"--base-url {url!r}: not a URL ({error})") from None
+        raise ProbeUsageError(f"base_url {url!r}: not a URL ({error})") from None
     if parts.scheme not in ("http", "https"):
-        raise ProbeUsageError(f"--base-url {url!r}: give an http:// or https:// URL")
+        raise ProbeUsageError(f"base_url {url!r}: give an http:// or https:// URL")
     if not host:
-        raise ProbeUsageError(f"--base-url {url!r}: the URL names no host")
+        raise ProbeUsageError(f"base_url {url!r}: the URL names no host")
     if port == 0:
-        raise ProbeUsageError(f"--base-url {url!r}: port 0 is not a port to connect to")
+        raise ProbeUsageError(f"base_url {url!r}: port 0 is not a port to connect to")
     if any(c.isspace() or ord(c) < 32 for c in url):
-        raise ProbeUsageError(f"--base-url {url!r}: the URL has white space or control characters")
+        raise ProbeUsageError(f"base_url {url!r}: the URL has white space or control characters")
     return url
 
 

@@ -125,13 +125,13 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
         return api, None
     vendor = _PROVIDER_API.get(row.provider)
     if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (SPEC §8)
-        raise ProbeUsageError(f"--api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
-                              "leave --api out")  # fmt: skip
+        raise ProbeUsageError(f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
+                              "leave api out")  # fmt: skip
     if api is None:
         api = vendor
         if api is None:
             raise ProbeUsageError(f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
-                                  f"{', '.join(APIS)}: give --api if its vendor offers one of those endpoints")  # fmt: skip
+                                  f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints")  # fmt: skip
     return api, row
 
 
@@ -283,7 +283,7 @@ def probe(
     if api not in APIS:
         raise ProbeUsageError(f"api must be one of {', '.join(APIS)}, not {api!r}")
     if detail not in _DETAILS[api]:
-        raise ProbeUsageError(f"--detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
+        raise ProbeUsageError(f"detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
     if key is None:
         key, names = key_for(api)
         if key is None:

@@ -22,7 +22,7 @@ def check_row_file(path: str) -> str:
     An existing file, link, device or folder is never replaced or written through: the user names a new file.
     """
     if not path:
-        raise ProbeUsageError("--write '': give a file name")
+        raise ProbeUsageError("row_file '': give a file name")
     if os.path.lexists(path):
         raise ProbeUsageError(f"{path} exists; give a new file name")
     return path
