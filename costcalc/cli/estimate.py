@@ -11,6 +11,7 @@ from .app import ArgumentError, ExitCode, cli
 from .options import (
     check_tier,
     detail_option,
+    fetch_options,
     limits_option,
     load,
     model_option,
@@ -23,6 +24,7 @@ from .options import (
     tier_option,
     write_rows,
 )
+from .words import flag_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -42,18 +44,23 @@ Exit codes:
 @limits_option()
 @tier_option
 @strict_option
+@fetch_options
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rows."})
 @tables_option
-def estimate(images, sizes, models, detail, edition, tier, strict, output, table_files):
-    """Tokens and USD for IMAGE files or --size WxH, for one or more models.
+def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_private, timeout, output,
+             table_files):
+    """Tokens and USD for IMAGE files (`-` reads standard input; http(s) URLs with --fetch) or --size WxH,
+    for one or more models.
 
-    Sizes come from the file header; no pixels are decoded.
+    Sizes come from the file header; no pixels are decoded. A folder: use `costcalc audit`.
 
     \b
     Examples:
       costcalc estimate photo.jpg -m gpt-4o
-      costcalc estimate a.png b.jpg -m gpt-4o -m gpt-5.4 -d high
+      costcalc estimate a.png b.jpg -m gpt-4o,gpt-5.4 -d high
       costcalc estimate --size 1024x1024 --size 2049x513 -m gpt-4o --csv
+      curl -s https://example.com/cat.jpg | costcalc estimate - -m gpt-4o
+      costcalc estimate https://example.com/cat.jpg --fetch -m claude-opus-4-7
     """
     from ..output.report import ESTIMATE_FIELDS, estimates_table
 
@@ -63,7 +70,7 @@ def estimate(images, sizes, models, detail, edition, tier, strict, output, table
     names = resolve_models(tables, models, detail)
     check_tier(tables, names, tier)
     _check_edition(tables, names, edition)
-    sources = _sources(images, sizes)
+    sources = _sources(images, sizes, {"fetch": fetch, "allow_private": allow_private, "timeout": timeout})
     options = {"detail": detail, "tables": tables, "limits": edition, "strict": strict, "tier": tier}
     results, rows = _priced(sources, names, options)
     _messages(rows)
@@ -92,20 +99,40 @@ def _check_edition(tables, names, edition) -> None:
         raise ArgumentError(f"--limits: {error}") from None
 
 
-def _sources(images, sizes) -> list[tuple[str | None, object, object]]:
+def _sources(images, sizes, remote: dict) -> list[tuple[str | None, object, object]]:
     """(label, ImageInfo or (w, h), problem) for each IMAGE and --size, in order."""
-    from ..inspection.headers import inspect
-    from ..words import display_path
-
     sources: list[tuple[str | None, object, object]] = []
     for path in images:
         try:
-            sources.append((path, inspect(path, name=display_path(path)), None))
+            sources.append((path, _header(path, remote), None))
         except CostcalcError as error:
             sources.append((path, None, error))
     for text in sizes:
         sources.append((None, parse_size(text), None))
     return sources
+
+
+def _header(path: str, remote: dict):
+    """The header facts of one IMAGE argument: standard input (`-`), an http(s) URL (with --fetch), or a file."""
+    import os
+
+    from ..errors import ImageReadError
+    from ..inspection.headers import inspect
+    from ..words import display_path
+
+    if path == "-":
+        return inspect(sys.stdin.buffer, name="-")
+    if path[:8].lower().startswith(("http://", "https://")):
+        if not remote["fetch"]:
+            raise ImageReadError(f"{display_path(path)}: a remote URL is read only with --fetch (no network otherwise)")
+        from ..inspection.fetch import inspect_url
+
+        return inspect_url(path, name=display_path(path), timeout=remote["timeout"],
+                           allow_private=remote["allow_private"]).info
+    if os.path.isdir(path):
+        raise ImageReadError(f"{display_path(path)}: is a folder; `costcalc audit {display_path(path)}` prices "
+                             f"every image in it")
+    return inspect(path, name=display_path(path))
 
 
 def _priced(sources, names, options) -> tuple[dict, list[dict]]:
@@ -139,11 +166,18 @@ def _priced(sources, names, options) -> tuple[dict, list[dict]]:
 
 
 def _messages(rows: list[dict]) -> None:
-    """Each distinct error, then each warning of a priced row, once, on stderr."""
+    """Each distinct error once, naming the models it applies to when not all of them; then each warning of a
+    priced row once; on stderr."""
     from ..words import display_path
 
-    for message in dict.fromkeys(r["error"] for r in rows if r["error"]):
-        click.echo(f"Error: {message}", err=True)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    by_error: dict[str, list[str]] = {}
+    for r in rows:
+        if r["error"]:
+            by_error.setdefault(r["error"], []).append(r["model"])
+    for message, named in by_error.items():
+        which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
+        click.echo(f"Error{which}: {flag_words(message)}", err=True)
     warnings = (f"{display_path(r['source'])}: {r['warning']}" for r in rows if r["warning"] and not r["error"])
     for message in dict.fromkeys(warnings):
         click.echo(f"Warning: {message}", err=True)

@@ -260,3 +260,13 @@ def parse_size(text: str, flag: str = "--size") -> tuple[int, int]:
         return check_size(int(match[1]), int(match[2]))
     except InvalidSizeError as error:
         raise ArgumentError(f"{flag} {text!r}: {error}") from None
+
+
+def fetch_options(command):
+    """--fetch, --allow-private, --timeout: reading remote http(s) images, off by default (no network)."""
+    command = click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+                           help="Seconds per remote URL, redirects included.")(command)
+    command = click.option("--allow-private", is_flag=True, help="With --fetch, also fetch from loopback, private "
+                           "and link-local addresses (refused by default).")(command)
+    return click.option("--fetch", is_flag=True,
+                        help="Read the headers of http(s) image URLs (off by default: no network).")(command)

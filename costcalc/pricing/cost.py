@@ -14,7 +14,8 @@ from typing import Any
 
 from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
-from ..schemes.rules import QwenRule, Rule, Sizing, can_reject
+from ..schemes.base import Rule, Sizing, can_reject
+from ..schemes.qwen import QwenRule
 
 __all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
            "unknown_tokens_note"]
@@ -255,6 +256,13 @@ def price_size(
     tables = tables or default_tables()
     tier = tables.check_tier(found, tier)
     price = tables.price(found)
+    usd = None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier)
+    return estimate_of(found, detail, applied, width, height, sizing, usd, price, tier, source)
+
+
+def estimate_of(found: Model, detail: str, applied: str, width: int, height: int, sizing: Sizing,
+                usd: Decimal | None, price: Price | None, tier: str, source: str | None = None) -> Estimate:
+    """The Estimate of one size already sized (by `price_size`, or a Pricer that judged the file)."""
     return Estimate(
         model=found.name,
         family=found.family,
@@ -267,7 +275,7 @@ def price_size(
         tiles=sizing.tiles,
         patches=sizing.patches,
         tokens=sizing.tokens,
-        usd=None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier),
+        usd=usd,
         price=price,
         source=source,
         basis=sizing.basis,

@@ -24,7 +24,7 @@ from ..inspection.fetch import inspect_url
 from ..inspection.headers import ImageInfo, inspect
 from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_url, inspect_local
 from ..schemes.geometry import fit_within
-from ..schemes.rules import QwenRule
+from ..schemes.qwen import QwenRule
 from ..vendors import ImageRef
 from ..vendors.base import data_url_parts, url_scheme
 from ..words import show_value

@@ -16,7 +16,9 @@ from fractions import Fraction
 from math import ceil, isqrt
 from typing import Any
 
-from ..schemes.rules import ClaudeRule, FlatRule, TileRule
+from ..schemes.claude import ClaudeRule
+from ..schemes.fixed import FlatRule
+from ..schemes.tile import TileRule
 
 MAX_PIXELS = 150_000_000
 """Largest synthetic image made (memory: one byte a pixel while it is encoded)."""
@@ -69,7 +71,7 @@ class Fit:
     equivalent: dict[str, str] = field(default_factory=dict)
     """Parameter → the values that bill every size alike, as text, where there are several."""
     rule: Any = None
-    """The fitted rule (a rule from costcalc.pricing.rules) for predictions."""
+    """The fitted rule (a `costcalc.schemes` rule) for predictions."""
     notes: tuple[str, ...] = ()
     sent: str = "auto"
     """The detail the measurements were sent at (a tile fit asked for `low` is measured at `high`)."""

@@ -12,7 +12,7 @@ from functools import lru_cache
 from math import ceil, floor, isqrt
 from typing import Any
 
-from ..schemes.rules import PatchRule
+from ..schemes.patch import PatchRule
 from .fitters import (
     LIMIT_SENTINEL,
     MAX_PIXELS,

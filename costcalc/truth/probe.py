@@ -50,9 +50,10 @@ from dataclasses import replace
 from math import isqrt
 from typing import Any
 
+from .. import schemes
 from ..catalog.tables import Model, Tables, default_tables
 from ..errors import ProbeError, ProbeUsageError, UnknownModelError
-from ..schemes.rules import FlatRule, PatchRule
+from ..schemes.patch import PatchRule
 from .endpoint import (
     BASE_URLS,
     KEY_VARIABLES,
@@ -146,19 +147,7 @@ def _table_params(row: Model | None, scheme: str, level: str) -> dict[str, Any] 
         return None
     rules = dict(row.rules)
     rule = rules.get(level, rules.get(row.auto) if level == "auto" else None)
-    if scheme == "tile":
-        return {"base": rule.base, "tile": rule.tile, "short_side": rule.short_side, "fit": rule.fit,
-                "tile_size": rule.tile_size}  # fmt: skip
-    if scheme == "patch":
-        values = {"multiplier": row.multiplier if row.multiplier is not None else "unknown"}
-        if isinstance(rule, PatchRule):
-            return values | {"max_dimension": rule.max_dimension, "patch_budget": rule.patch_budget}
-        return values | {"max_dimension": "unknown", "patch_budget": "unknown"}
-    if scheme == "claude":
-        return {"max_edge": rule.max_edge, "max_tokens": rule.max_tokens}
-    if isinstance(rule, FlatRule):
-        return {"tokens": rule.tokens}
-    return {"tokens": "unknown"}
+    return schemes.get(scheme).probe_params(row, rule)
 
 
 # ------------------------------------------------------------------ fit and probe
@@ -194,16 +183,15 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
 
 
 def _level(row: Model | None, scheme: str, detail: str) -> str:
-    """The table level a detail's parameters belong to (an unknown model's `auto` is stored as `high`)."""
-    if scheme == "tile":
-        return "high"
-    if scheme == "claude":
-        return "auto"
+    """The table level a detail's parameters belong to (an unknown model's `auto` is stored as the scheme says)."""
+    kind = schemes.get(scheme)
+    if kind.probe_level is not None:
+        return kind.probe_level
     if detail != "auto":
         return detail
     if row is not None and row.scheme == scheme:
         return row.auto
-    return "high" if scheme == "patch" else "auto"
+    return kind.probe_auto
 
 
 def _check_sizes(fit: Fit) -> list[tuple[int, int, str]]:

@@ -8,9 +8,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from .. import schemes
 from ..errors import ProbeError, ProbeUsageError
-from ..schemes.rules import FlatRule, PatchRule, UnpublishedRule
-from .fitters import CLAUDE_PATCH, PATCH, decimal_text
+from .fitters import decimal_text
 from .result import ProbeResult
 
 __all__ = ["row_toml", "check_row_file", "write_row"]
@@ -60,7 +60,9 @@ def row_toml(result: ProbeResult) -> str:
     source = f"measured by costcalc probe on {result.date} at {result.base_url}"
     # the name probed: a dated snapshot or an alias gets a row of its own, never its whole family's
     entries: dict[str, Any] = {"names": [result.model.strip().lower()], "scheme": fit.scheme}
-    kept = _scheme_entries(fit, row, entries)
+    same = row is not None and row.scheme == fit.scheme
+    settings, kept = schemes.get(fit.scheme).fitted_row(fit.params, fit.rule, fit.level, row if same else None)
+    entries |= settings
     note = f"measured at detail {result.detail}" + (f" (level {fit.level})" if fit.level != result.detail else "")
     note += f" with {result.requests} requests"
     if kept:
@@ -71,49 +73,3 @@ def row_toml(result: ProbeResult) -> str:
              "", f"provider = {_toml(result.provider)}", "", "[[model]]"]  # fmt: skip
     lines += [f"{name} = {_toml(value)}" for name, value in entries.items()]
     return "\n".join(lines) + "\n"
-
-
-def _scheme_entries(fit, row, entries: dict[str, Any]) -> list[str]:
-    """The fitted scheme's keys added to `entries`; the levels not measured, kept as the shipped table gives them."""
-    same = row is not None and row.scheme == fit.scheme
-    kept: list[str] = []
-    p = fit.params
-    if fit.scheme == "tile":
-        low_fit = dict(row.rules)["low"].fit if same else 512
-        entries |= {"base": p["base"], "tile": p["tile"], "fit": p["fit"], "short_side": p["short_side"],
-                    "tile_size": p["tile_size"], "low_fit": low_fit}  # fmt: skip
-    elif fit.scheme == "patch":
-        entries |= {"multiplier": p["multiplier"], "auto": row.auto if same else fit.level,
-                    "patch_size": PATCH, "max_patches": fit.rule.max_patches}  # fmt: skip
-        levels = dict(row.rules) if same else {}
-        for level in ("low", "high", "original"):
-            if level == fit.level:
-                entries[level] = {"max_dimension": p["max_dimension"]} | (
-                    {"patch_budget": p["patch_budget"]} if p["patch_budget"] is not None else {})
-            elif isinstance(levels.get(level), PatchRule):
-                rule = levels[level]
-                entries[level] = {"max_dimension": rule.max_dimension} | (
-                    {"patch_budget": rule.patch_budget} if rule.patch_budget is not None else {})
-                kept.append(level)
-            elif isinstance(levels.get(level), UnpublishedRule):
-                entries[level] = "unknown"
-                kept.append(level)
-    elif fit.scheme == "claude":
-        entries |= {"max_edge": p["max_edge"], "max_tokens": p["max_tokens"], "patch_size": CLAUDE_PATCH,
-                    "max_side": fit.rule.max_side}  # fmt: skip
-    else:
-        levels = [(level, rule) for level, rule in row.rules] if same else []
-        if fit.level not in dict(levels):
-            levels.append((fit.level, None))
-        for level, rule in levels:
-            if level == fit.level:
-                entries[level] = {"tokens": p["tokens"], "basis": "flat"}
-            elif isinstance(rule, FlatRule):
-                entries[level] = {"tokens": rule.tokens, "basis": rule.basis}
-                kept.append(level)
-            else:
-                entries[level] = "unknown"
-                kept.append(level)
-        if "auto" not in entries:  # auto names a level (the table's, else the one measured)
-            entries["auto"] = row.auto if same and row.auto != "auto" else fit.level
-    return kept
