@@ -139,12 +139,15 @@ def test_gemini_inline_and_file_data_with_per_part_media_resolution():
     ]}]}  # fmt: skip
     estimate = count_request(payload, model="gemini-3-pro-preview", file_sizes={"gs://bucket/b.png": (640, 480)})
     # SPEC §6b, Gemini 3: LOW 280 · MEDIUM 560 · HIGH 1120 · ULTRA_HIGH 2240 · unspecified 1120, whatever the size
-    assert tokens(estimate) == [280, 560, 1120, 2240, 1120, None, 1120]
-    assert [image.detail for image in estimate.images] == ["low", "medium", "high", "ultra_high", "auto", "auto", "auto"]
+    assert tokens(estimate) == [280, 560, 1120, 2240, 1120, None, 1120, None]
+    assert [image.detail for image in estimate.images] == ["low", "medium", "high", "ultra_high", "auto", "auto", "auto",
+                                                           "auto"]  # fmt: skip
     assert {image.basis for image in estimate.images if image.tokens} == {"maximum"}
     unknown = estimate.images[5]
     assert unknown.source == "file_uri" and "size unknown" in unknown.error and unknown.where == "contents[0].parts[6]"
-    assert estimate.unpriced == 1
+    pdf = estimate.images[7]  # a PDF is billed as page images plus text: unpriced until a page rule is on file
+    assert pdf.kind == "pdf" and pdf.where == "contents[0].parts[9]" and "unpriced" in pdf.error
+    assert estimate.unpriced == 2
 
 
 @pytest.mark.parametrize("config", [{"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_LOW"}},
