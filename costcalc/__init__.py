@@ -29,6 +29,7 @@ _EXPORTS = {
     "ProbeError": "errors",
     "ProbeUsageError": "errors",
     "RequestError": "errors",
+    "RetiredModelError": "errors",
     "TableError": "errors",
     "TierError": "errors",
     "UnknownModelError": "errors",
@@ -54,6 +55,8 @@ _EXPORTS = {
     "get_model": "catalog.tables",
     "get_price": "catalog.tables",
     "list_models": "catalog.tables",
+    "Settings": "catalog.settings",
+    "Lifecycle": "catalog.dates",
     "Measurement": "catalog.measured",
     "measurements": "catalog.measured",
     "AuditRow": "runs.audit",
@@ -108,7 +111,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
+    from .catalog.dates import Lifecycle
     from .catalog.measured import Measurement, measurements
+    from .catalog.settings import Settings
     from .catalog.tables import (
         TIERS,
         Model,
@@ -137,6 +142,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         ProbeError,
         ProbeUsageError,
         RequestError,
+        RetiredModelError,
         TableError,
         TierError,
         UnknownModelError,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import stat
 
-__all__ = ["os_reason", "file_kind", "json_kind", "display_path"]
+__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "show_value"]
 
 def display_path(path: str) -> str:
     """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
@@ -51,3 +51,20 @@ def json_kind(value: object) -> str:
         if isinstance(value, kind):
             return name
     return "not a JSON value"
+
+
+def show_value(value: object) -> str:
+    """A short one-line rendering of a JSON value for a message, whatever it is."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() < 128 else f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    return f"a {type(value).__name__}"
