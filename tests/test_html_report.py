@@ -24,7 +24,7 @@ from costcalc.runs.audit import Totals, audit
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-MODELS = ["gpt-4o", "claude-sonnet-4-5", "gemini-3-flash-preview"]
+MODELS = ["gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

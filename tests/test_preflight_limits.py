@@ -49,8 +49,8 @@ def totals_of(sources, outdir, models):
 
 def test_a_size_free_model_saves_what_the_others_save(tmp_path):
     files = [SAMPLES / "photo.jpg", SAMPLES / "screenshot.png", SAMPLES / "phone-portrait.jpg"]
-    with_gemini, rows = totals_of(files, tmp_path / "a", ["gpt-4o", "claude-sonnet-4-5", "gemini-3-flash-preview"])
-    without, _ = totals_of(files, tmp_path / "b", ["gpt-4o", "claude-sonnet-4-5"])
+    with_gemini, rows = totals_of(files, tmp_path / "a", ["gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview"])
+    without, _ = totals_of(files, tmp_path / "b", ["gpt-4o", "claude-sonnet-4-6"])
     assert with_gemini.written == 3 and with_gemini.bytes_after == without.bytes_after < without.bytes_before
     assert with_gemini.tokens_after["gemini-3-flash-preview"] == with_gemini.tokens_before["gemini-3-flash-preview"]
     assert not any("gemini" in (row.note or "") for row in rows)  # said once, in the summary, not on every row
@@ -60,7 +60,7 @@ def test_a_size_free_model_saves_what_the_others_save(tmp_path):
 
 def test_the_summary_says_once_which_model_accepts_any_size(tmp_path):
     result = CliRunner().invoke(cli, ["optimize", str(SAMPLES / "photo.jpg"), str(SAMPLES / "screenshot.png"), "-o",
-                                      str(tmp_path), "-m", "gpt-4o", "-m", "claude-sonnet-4-5", "-m",
+                                      str(tmp_path), "-m", "gpt-4o", "-m", "claude-sonnet-4-6", "-m",
                                       "gemini-3-flash-preview"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.output.count("gemini-3-flash-preview bills the same at any size") == 1
@@ -70,13 +70,13 @@ def test_the_summary_says_once_which_model_accepts_any_size(tmp_path):
 def test_a_side_over_claudes_limit_is_shrunk_into_it(tmp_path):
     source = tmp_path / "wide.png"
     source.write_bytes(png(8400, 300))  # over Claude's 8000 px side
-    result = optimize(source, model=["gpt-4o", "claude-sonnet-4-5"])
+    result = optimize(source, model=["gpt-4o", "claude-sonnet-4-6"])
     written = Image.open(io.BytesIO(result.data))
     assert max(written.size) <= 8000 and abs(written.size[0] / written.size[1] - 28) < 0.5
-    assert result.tokens_before["claude-sonnet-4-5"] is None and result.tokens_after["claude-sonnet-4-5"] > 0
-    assert "max_side" in result.note and "claude-sonnet-4-5" in result.note
-    with pytest.raises(ImageRejectedError, match="claude-sonnet-4-5"):
-        optimize(source, model=["gpt-4o", "claude-sonnet-4-5"], fit_limits=False)
+    assert result.tokens_before["claude-sonnet-4-6"] is None and result.tokens_after["claude-sonnet-4-6"] > 0
+    assert "max_side" in result.note and "claude-sonnet-4-6" in result.note
+    with pytest.raises(ImageRejectedError, match="claude-sonnet-4-6"):
+        optimize(source, model=["gpt-4o", "claude-sonnet-4-6"], fit_limits=False)
 
 
 def test_more_than_20_images_a_request_means_2000_px_on_claude():
@@ -143,11 +143,11 @@ def test_limit_errors_name_the_model_they_apply_to(tmp_path):
     big = tmp_path / "big.jpg"
     photo = (SAMPLES / "photo.jpg").read_bytes()
     big.write_bytes(photo[:-2] + bytes(11_000_000) + photo[-2:])  # over Claude's 10 MB, a whole JPEG all the same
-    result = CliRunner().invoke(cli, ["estimate", str(big), "-m", "claude-sonnet-4-5", "-m", "gpt-4o"])
+    result = CliRunner().invoke(cli, ["estimate", str(big), "-m", "claude-sonnet-4-6", "-m", "gpt-4o"])
     errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and "claude-sonnet-4-5" in errors[0] and "10,000,000-byte" in errors[0]
-    written = optimize(big, model=["gpt-4o", "claude-sonnet-4-5"])  # the copy sent is what must fit: it does
-    assert len(written.data) < 10_000_000 and written.tokens_after["claude-sonnet-4-5"] == 1568
+    assert len(errors) == 1 and "claude-sonnet-4-6" in errors[0] and "10,000,000-byte" in errors[0]
+    written = optimize(big, model=["gpt-4o", "claude-sonnet-4-6"])  # the copy sent is what must fit: it does
+    assert len(written.data) < 10_000_000 and written.tokens_after["claude-sonnet-4-6"] == 1568
 
 
 def test_heic_is_converted_to_jpeg_for_openai_and_claude(tmp_path):
@@ -161,7 +161,7 @@ def test_heic_is_converted_to_jpeg_for_openai_and_claude(tmp_path):
         inspect(source)
     except Exception as error:  # header reading of HEIC lands with the formats work
         pytest.skip(f"HEIC headers are not read yet: {error}")
-    result = optimize(source, model=["gpt-4o", "claude-sonnet-4-5"])
+    result = optimize(source, model=["gpt-4o", "claude-sonnet-4-6"])
     assert result.format == "JPEG" and Image.open(io.BytesIO(result.data)).format == "JPEG"
     assert "HEIC" in result.note and "converted to JPEG" in result.note
     gemini = optimize(source, model="gemini-3-flash-preview")  # Gemini takes HEIC, but costcalc writes no HEIC

@@ -24,7 +24,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_panels_carry_each_models_grid_and_caption():
-    gpt, claude, gemini = panels(2560, 1669, ["gpt-4o", "claude-sonnet-4-5", "gemini-3-flash-preview"])
+    gpt, claude, gemini = panels(2560, 1669, ["gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview"])
     assert gpt.seen == (1178, 768) and (gpt.grid.columns, gpt.grid.rows, gpt.grid.cell) == (3, 2, 512)
     assert gpt.tokens == 1105 and "1,105 tokens, $0.0027625 (exact)" in gpt.caption()
     assert claude.seen == (1372, 894) and (claude.grid.columns, claude.grid.rows, claude.grid.cell) == (49, 32, 28)
@@ -34,7 +34,7 @@ def test_panels_carry_each_models_grid_and_caption():
 
 def test_svg_is_self_contained_with_the_grid_in_the_models_pixels(tmp_path):
     out = tmp_path / "grid.svg"
-    write_show(PHOTO, ["gpt-4o", "claude-sonnet-4-5"], out)
+    write_show(PHOTO, ["gpt-4o", "claude-sonnet-4-6"], out)
     text = out.read_text(encoding="utf-8")
     assert not re.search(r'(href|src)="(?!data:)', text)  # nothing fetched: every picture is a data URL
     root = ET.fromstring(text)
@@ -52,7 +52,7 @@ def test_svg_is_self_contained_with_the_grid_in_the_models_pixels(tmp_path):
 
 def test_png_has_one_panel_per_model_side_by_side(tmp_path):
     out = tmp_path / "grid.png"
-    write_show(PHOTO, ["gpt-4o", "claude-sonnet-4-5", "gemini-3-flash-preview"], out)
+    write_show(PHOTO, ["gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview"], out)
     picture = Image.open(out)
     assert picture.format == "PNG" and picture.width > 3 * 300 and picture.height < picture.width
     rgb = picture.convert("RGB")
@@ -66,9 +66,9 @@ def test_png_has_one_panel_per_model_side_by_side(tmp_path):
 
 def test_a_pillow_image_and_a_model_that_rejects_it():
     picture = Image.new("RGB", (9000, 300), (10, 200, 30))
-    drawn = show(picture, ["gpt-4o", "claude-sonnet-4-5"])
+    drawn = show(picture, ["gpt-4o", "claude-sonnet-4-6"])
     assert isinstance(drawn, Image.Image)
-    claude = panels(9000, 300, ["claude-sonnet-4-5"])[0]
+    claude = panels(9000, 300, ["claude-sonnet-4-6"])[0]
     assert claude.seen is None and "8,000 px" in claude.error and claude.caption()[1].startswith("rejected:")
 
 
@@ -94,7 +94,7 @@ def cli(*args):
 
 def test_the_command_writes_the_picture_and_says_each_caption(tmp_path):
     out = tmp_path / "grid.svg"
-    result = cli("show", PHOTO, "-m", "gpt-4o,claude-sonnet-4-5", "-o", out)
+    result = cli("show", PHOTO, "-m", "gpt-4o,claude-sonnet-4-6", "-o", out)
     assert result.exit_code == 0, result.output
     assert "sees 1178×768, 3×2 = 6 tiles of 512 px · 1,105 tokens" in result.output
     assert "sees 1372×894, 49×32 = 1,568 cells of 28 px · 1,568 tokens" in result.output
@@ -124,7 +124,7 @@ def test_a_palette_png_is_smaller(tmp_path):
 def test_each_schemes_grid_adds_up_to_its_bill():
     # photo.jpg on Mistral Small: 1540 × 1004, 55 × 36 cells of 28 px + 36 break tokens = 2,016 (mistral-common);
     # on Qwen3-VL-Plus: 1984 × 1280, 62 × 40 cells of 32 px + 2 = 2,482; on gpt-5.4: 61 × 40 patches of 32 px
-    mistral, qwen, gpt = panels(2560, 1669, ["mistral-small-latest", "qwen3-vl-plus", "gpt-5.4"])
+    mistral, qwen, gpt = panels(2560, 1669, ["mistral-small-3.2", "qwen3-vl-plus", "gpt-5.4"])
     assert (mistral.grid.columns, mistral.grid.rows, mistral.grid.cell, mistral.tokens) == (55, 36, 28, 2016)
     assert mistral.grid.columns * mistral.grid.rows + mistral.grid.rows == mistral.tokens
     assert qwen.seen == (1984, 1280) and qwen.grid.columns * qwen.grid.rows + 2 == qwen.tokens == 2482

@@ -75,7 +75,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit dataset/ -m gpt-4o -m gpt-5.4 -d high --summary
       costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
       costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
-      costcalc audit photos/ -m gpt-4o -m claude-sonnet-4-5 --summary --html report.html
+      costcalc audit photos/ -m gpt-4o -m claude-sonnet-4-6 --summary --html report.html
     """
     from ..output.audit import format_for
 

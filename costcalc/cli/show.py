@@ -37,7 +37,7 @@ def show(image, models, detail, output_path, palette, force, tier, table_files):
 
     \b
     Examples:
-      costcalc show photo.jpg -m gpt-4o -m claude-sonnet-4-5 -o grid.png
+      costcalc show photo.jpg -m gpt-4o -m claude-sonnet-4-6 -o grid.png
       costcalc show shot.png -m gpt-5.4,gemini-3-flash-preview -o grid.svg
     """
     from ..preflight.picture import write_show

@@ -257,7 +257,7 @@ class HtmlReport:
                     cells.append(f'<td class="num" data-usd="{value}">{escape(format_usd(value))}</td>')
             rows.append(
                 f'<tr class="model" data-model="{escape(name)}" data-tokens="{"" if data["tokens"] is None else data["tokens"]}" '
-                f'data-usd="{"" if usd is None else usd}"><td>{rank}</td><td>{escape(name)}</td>'
+                f'data-usd="{"" if usd is None else usd}"><td>{rank}</td><td class="name">{escape(name)}</td>'
                 f'<td class="num">{data["files"]:,}</td><td class="num">{data["priced"]:,}</td>'
                 f'<td class="num">{data["rejected"]:,}</td><td class="num">{data["unreadable"]:,}</td>'
                 f'<td class="num">{tokens}</td>{"".join(cells)}</tr>'
@@ -336,7 +336,7 @@ class HtmlReport:
         for name in order:
             s = self.savings[name]
             share = f"{1 - s.bytes_after / s.bytes_before:.0%}" if s.bytes_before else "-"
-            rows.append(f'<tr><td>{escape(name)}</td><td class="num">{s.files - s.unknown:,}</td>'
+            rows.append(f'<tr><td class="name">{escape(name)}</td><td class="num">{s.files - s.unknown:,}</td>'
                         f'<td class="num">{s.resized:,}</td><td class="num">{s.limited:,}</td>'
                         f'<td class="num">{_bytes(s.bytes_before)}</td><td class="num">≈ {_bytes(round(s.bytes_after))}'
                         f'</td><td class="num">{share}</td><td class="num">{s.tokens_before:,}</td>'
@@ -477,7 +477,8 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 8px; vertical-align: middle; }}
 th {{ background: #f0f0f0; text-align: left; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td.name {{ white-space: nowrap; }}
 td.audited, td.total {{ font-weight: bold; }}
 td.na, span.na {{ color: #999; text-align: center; }}
 td.path {{ overflow-wrap: anywhere; min-width: 8em; max-width: 40em; }}
