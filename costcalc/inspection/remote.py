@@ -400,7 +400,8 @@ class _Reader:
             response = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **extra)
         except Exception as error:  # noqa: BLE001 - any store's own error becomes this item's, the run goes on
             code = getattr(error, "response", {}) or {}
-            if isinstance(code, dict) and code.get("Error", {}).get("Code") == "InvalidRange":
+            if (isinstance(code, dict) and code.get("Error", {}).get("Code") == "InvalidRange") or (
+                    "range is not satisfiable" in str(error).lower()):  # s3fs's translation of InvalidRange (416)
                 if start == 0:
                     self.size = 0
                 return b""
