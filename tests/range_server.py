@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -48,10 +49,10 @@ class RangeServer:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_HEAD(self):  # noqa: N802 - http.server's naming
+            def do_HEAD(self):
                 self._answer(head=True)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._answer(head=False)
 
             def _answer(self, head: bool):
@@ -117,7 +118,7 @@ class RangeServer:
             self.requests = self.bytes = self.throttled = 0
             self.per_object.clear()
 
-    def __enter__(self) -> "RangeServer":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -10,16 +10,16 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from odd_images import app_segments, encode, odd_images  # noqa: E402
-from range_server import RangeServer  # noqa: E402
+from odd_images import app_segments, encode, odd_images
+from range_server import RangeServer
 
-from costcalc.errors import CostcalcError  # noqa: E402
-from costcalc.inspection.headers import inspect_path  # noqa: E402
+from costcalc.errors import CostcalcError
+from costcalc.inspection.headers import inspect_path
 
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")
 
-from costcalc.inspection.remote import iter_remote_heads, list_objects, redact  # noqa: E402
+from costcalc.inspection.remote import iter_remote_heads, list_objects, redact
 
 
 def _local(path: str):

@@ -1,0 +1,238 @@
+"""Pricing Arrow record batches: the one Arrow-native entry point for Ray Data, Dask, Spark, Daft and DuckDB.
+
+`price_batch(batch, models=[...], ...)` returns the batch with, per model, the columns
+`{model}_tokens` (int64), `{model}_usd` (float64), `{model}_status` (priced, rejected,
+unreadable), `{model}_basis` (exact, maximum, approximate, flat, unknown) and
+`{model}_rule` (the input rule a rejected image breaks). Every value equals the scalar
+path item by item: `costcalc.estimate((width, height), ...)` for size columns and
+`costcalc.estimate(ImageInfo, ...)` (the verdict every command gives a file) for an
+image column. A rejected or unreadable item is a status, never an exception: unlike
+`image_tokens_batch`, nothing raises on the first rejected size of 100 M.
+
+`PriceBatch(models=..., ...)` is the same as a callable class, the form Ray Data's
+`Dataset.map_batches(PriceBatch, fn_constructor_kwargs={...}, batch_format="pyarrow")`
+takes (https://docs.ray.io/en/latest/data/api/doc/ray.data.Dataset.map_batches.html):
+the tables and pricers are resolved once per worker. Dask `map_partitions`, Spark
+`mapInArrow` and DuckDB's Arrow scans call it on `pyarrow.RecordBatch`es (or Tables) alike.
+
+Sizes are priced with NumPy (`pricing.batch.sizes`, `pricing.batch.rejected`); USD per
+distinct token count, once (`Pricer.usd`, exact Decimal, shown as float as in `--nl`).
+pyarrow is imported when a batch is priced, never at `import costcalc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["STATUSES", "PriceBatch", "price_batch"]
+
+STATUSES = ("priced", "rejected", "unreadable")
+
+
+class PriceBatch:
+    """`price_batch` with its models, detail, tier and tables resolved once: a callable for `map_batches`."""
+
+    def __init__(self, models: Iterable[str], *, column: str | None = None, width_column: str | None = None,
+                 height_column: str | None = None, detail: str = "auto", tier: str = "standard", tables=None,
+                 limits: str | None = None, strict: bool = False, storage_options: dict[str, Any] | None = None):  # fmt: skip
+        """Check the models, detail and tier now (UnknownModelError, UnsupportedDetailError, TierError)."""
+        from .pricing.cost import Pricer
+        from .pricing.limits import limits_for
+        from .pricing.tables import default_tables
+        from .pricing.verdict import unique_models
+
+        if (column is None) == (width_column is None or height_column is None):
+            raise ValueError("give either column= (an image column) or width_column= and height_column=")
+        tables = tables or default_tables()
+        self.names = unique_models(models, tables)
+        self.pricers = [Pricer(name, detail, tables, tier=tier) for name in self.names]
+        self.limits = [limits_for(p.model, limits) for p in self.pricers]
+        self.column, self.width_column, self.height_column = column, width_column, height_column
+        self.detail, self.strict, self.storage_options = detail, strict, storage_options
+        self._usd: list[dict[int, float | None]] = [{} for _ in self.pricers]
+
+    def __call__(self, batch):
+        """The batch (a pyarrow RecordBatch or Table) with the priced columns appended."""
+        import pyarrow as pa
+
+        table_in = isinstance(batch, pa.Table)
+        if table_in:
+            batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist(
+                [], schema=batch.schema)  # fmt: skip
+        for name in (self.column, self.width_column, self.height_column):
+            if name is not None and name not in batch.schema.names:
+                from .errors import ImageReadError
+
+                raise ImageReadError(f"no column {name!r} in the batch; it has {', '.join(batch.schema.names[:20])}")
+        if self.column is not None:
+            columns = self._from_images(batch)
+        else:
+            columns = self._from_sizes(batch)
+        arrays, names = list(batch.columns), list(batch.schema.names)
+        for name, array in columns:
+            names.append(name)
+            arrays.append(array)
+        out = pa.RecordBatch.from_arrays(arrays, names=names)
+        return pa.Table.from_batches([out]) if table_in else out
+
+    # -- sizes
+
+    def _from_sizes(self, batch):
+        import numpy as np
+        import pyarrow as pa
+
+        from .inspection.columns import size_arrays
+        from .pricing import batch as vector
+
+        w, h, valid = size_arrays(batch.column(self.width_column), batch.column(self.height_column))
+        ws, hs = np.where(valid, w, 1), np.where(valid, h, 1)
+        out = []
+        for index, pricer in enumerate(self.pricers):
+            rule = pricer.rule
+            try:
+                _, _, units, tokens = vector.sizes(rule, ws, hs)
+                rejected = vector.rejected(rule, ws, hs, units) & valid
+            except TypeError:  # a rule without a batch path: one by one
+                out.extend(self._sizes_one_by_one(index, w, h, valid))
+                continue
+            priced = valid & ~rejected
+            status = np.where(priced, 0, np.where(rejected, 1, 2)).astype(np.int8)
+            known = priced if tokens is not None else np.zeros(len(w), dtype=bool)
+            token_values = tokens if tokens is not None else np.zeros(len(w), dtype=np.int64)
+            usd, usd_known = self._usd_of(index, token_values, known)
+            basis = self._basis(pricer, w, h, priced)
+            rules = [None] * len(w)
+            for i in np.flatnonzero(rejected):
+                wi, hi = int(w[i]), int(h[i])
+                rules[i] = rule.reject(wi, hi, rule.size(wi, hi))[0]
+            out.extend(self._columns(index, token_values, known, usd, usd_known, status, basis, rules, pa))
+        return out
+
+    def _sizes_one_by_one(self, index, w, h, valid):
+        import numpy as np
+        import pyarrow as pa
+
+        from .errors import ImageRejectedError
+
+        pricer = self.pricers[index]
+        n = len(w)
+        tokens, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, [None] * n
+        for i in range(n):
+            if not valid[i]:
+                continue
+            try:
+                sizing = pricer.sizing(int(w[i]), int(h[i]))
+            except ImageRejectedError as error:
+                status[i], rules[i] = 1, error.rule
+                continue
+            status[i], basis[i] = 0, sizing.basis
+            if sizing.tokens is not None:
+                tokens[i], known[i] = sizing.tokens, True
+        usd, usd_known = self._usd_of(index, tokens, known)
+        return self._columns(index, tokens, known, usd, usd_known, status, basis, rules, pa)
+
+    def _basis(self, pricer, w, h, priced) -> list | str:
+        """Per row: the rule's basis, or, for a rule that is not exact, each size's own (a dict per distinct size)."""
+        basis = pricer.basis
+        if basis in ("exact", "unknown"):
+            return basis
+        seen: dict[tuple[int, int], str] = {}
+        out = [None] * len(w)
+        for i in priced.nonzero()[0]:
+            key = (int(w[i]), int(h[i]))
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = pricer.rule.size(*key).basis
+            out[i] = found
+        return out
+
+    def _usd_of(self, index, tokens, known):
+        """(float64 USD, known mask): `Pricer.usd` once per distinct token count."""
+        import numpy as np
+
+        pricer, cache = self.pricers[index], self._usd[index]
+        usd = np.zeros(len(tokens), dtype=np.float64)
+        usd_known = known.copy()
+        if pricer.price is None or not known.any():
+            return usd, np.zeros(len(tokens), dtype=bool)
+        values = tokens[known]
+        distinct = np.unique(values) if values.size < 4096 else np.flatnonzero(np.bincount(values))
+        lut_keys, lut_values = [], []
+        for t in distinct.tolist():
+            if t not in cache:
+                value = pricer.usd(t)
+                cache[t] = None if value is None else float(value)
+            lut_keys.append(t)
+            lut_values.append(np.nan if cache[t] is None else cache[t])
+        keys = np.asarray(lut_keys, dtype=np.int64)
+        found = np.asarray(lut_values, dtype=np.float64)[np.searchsorted(keys, values)]
+        usd[known] = found
+        usd_known[known] = ~np.isnan(found)
+        return usd, usd_known
+
+    def _columns(self, index, tokens, known, usd, usd_known, status, basis, rules, pa):
+        import numpy as np
+
+        name = self.names[index]
+        labels = np.array(STATUSES, dtype=object)[status]
+        if isinstance(basis, str):
+            basis_array = pa.array(np.where(status == 0, basis, None).tolist(), type=pa.string())
+        else:
+            basis_array = pa.array(basis, type=pa.string())
+        return [
+            (f"{name}_tokens", pa.array(tokens, type=pa.int64(), mask=~known)),
+            (f"{name}_usd", pa.array(usd, type=pa.float64(), mask=~usd_known)),
+            (f"{name}_status", pa.array(labels.tolist(), type=pa.string())),
+            (f"{name}_basis", basis_array),
+            (f"{name}_rule", pa.array(rules, type=pa.string())),
+        ]
+
+    # -- images
+
+    def _from_images(self, batch):
+        import numpy as np
+        import pyarrow as pa
+
+        from .errors import UnsupportedFormatError
+        from .inspection.columns import column_heads
+        from .pricing.verdict import judge
+
+        n = batch.num_rows
+        heads = column_heads(batch.column(self.column), [f"row {i}" for i in range(n)],
+                             storage_options=self.storage_options)  # fmt: skip
+        out = []
+        for index, (pricer, limits) in enumerate(zip(self.pricers, self.limits)):
+            tokens, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+            status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, [None] * n
+            for i, head in enumerate(heads):
+                if head.info is None:
+                    if isinstance(head.error, UnsupportedFormatError):
+                        status[i], rules[i] = 1, head.error.rule
+                    continue
+                verdict = judge(head.info, pricer, limits, strict=self.strict)
+                if verdict.status == "priced":
+                    status[i] = 0
+                    if verdict.tokens is not None:
+                        tokens[i], known[i] = verdict.tokens, True
+                    basis[i] = pricer.basis if pricer.basis in ("exact", "unknown") else pricer.rule.size(
+                        head.info.width, head.info.height).basis  # fmt: skip
+                elif verdict.status == "rejected":
+                    status[i], rules[i] = 1, verdict.rule
+            usd, usd_known = self._usd_of(index, tokens, known)
+            out.extend(self._columns(index, tokens, known, usd, usd_known, status, basis, rules, pa))
+        return out
+
+
+def price_batch(batch, models: Iterable[str], column: str | None = None, width_column: str | None = None,
+                height_column: str | None = None, detail: str = "auto", tier: str = "standard", tables=None,
+                limits: str | None = None, strict: bool = False, storage_options: dict[str, Any] | None = None):  # fmt: skip
+    """The batch (pyarrow RecordBatch or Table) with `{model}_tokens/_usd/_status/_basis/_rule` per model appended.
+
+    `column`: an image column (bytes, {bytes, path} structs, or paths/URLs), priced as `estimate(ImageInfo)`
+    prices a file (the limits edition `limits`, `strict`). Or `width_column` and `height_column`: sizes,
+    priced as `estimate((width, height))`. A bad item is a status (`unreadable`, `rejected`), never an error.
+    """
+    return PriceBatch(models, column=column, width_column=width_column, height_column=height_column, detail=detail,
+                      tier=tier, tables=tables, limits=limits, strict=strict, storage_options=storage_options)(batch)  # fmt: skip
