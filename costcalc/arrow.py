@@ -173,20 +173,33 @@ class PriceBatch:
         return usd, usd_known
 
     def _columns(self, index, tokens, known, usd, usd_known, status, basis, rules, pa):
+        """The five Arrow columns of one model; strings built by `take` from small dictionaries (no per-row Python)."""
         import numpy as np
 
         name = self.names[index]
-        labels = np.array(STATUSES, dtype=object)[status]
+        n = len(status)
+        labels = pa.array(STATUSES, type=pa.string()).take(pa.array(status, type=pa.int8()))
         if isinstance(basis, str):
-            basis_array = pa.array(np.where(status == 0, basis, None).tolist(), type=pa.string())
+            basis_array = pa.array([basis], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int8), mask=status != 0))
         else:
             basis_array = pa.array(basis, type=pa.string())
+        rejected = np.flatnonzero(status == 1)
+        if rejected.size:
+            names = sorted({rules[i] for i in rejected.tolist()} - {None})
+            codes = {rule: code for code, rule in enumerate(names)}
+            where = np.full(n, -1, dtype=np.int32)
+            for i in rejected.tolist():
+                if rules[i] is not None:
+                    where[i] = codes[rules[i]]
+            rule_array = pa.array(names, type=pa.string()).take(pa.array(where, mask=where < 0))
+        else:
+            rule_array = pa.nulls(n, type=pa.string())
         return [
             (f"{name}_tokens", pa.array(tokens, type=pa.int64(), mask=~known)),
             (f"{name}_usd", pa.array(usd, type=pa.float64(), mask=~usd_known)),
-            (f"{name}_status", pa.array(labels.tolist(), type=pa.string())),
+            (f"{name}_status", labels),
             (f"{name}_basis", basis_array),
-            (f"{name}_rule", pa.array(rules, type=pa.string())),
+            (f"{name}_rule", rule_array),
         ]
 
     # -- images
