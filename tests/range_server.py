@@ -45,6 +45,7 @@ class RangeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as written: no 40 ms delayed-ACK stalls
 
             def log_message(self, *args):  # quiet
                 pass

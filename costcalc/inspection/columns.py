@@ -52,7 +52,8 @@ _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather"
 class SizeBatch(NamedTuple):
     """One record batch of sizes: int64 widths and heights (0 where `valid` is False), and where they are usable.
 
-    `valid` is False for a null, a non-whole or a non-positive value, or a side over MAX_SIDE.
+    `valid` is False for a null, a non-whole or a non-positive value, or a side over MAX_SIDE (whose
+    width and height are then 0).
     `start`: the index of the batch's first row in the whole table.
     """
 
@@ -257,7 +258,9 @@ def size_arrays(widths, heights):
             if values.dtype.kind == "u":
                 values = np.minimum(values, MAX_SIDE + 1)
             values = values.astype(np.int64, copy=False)
-            valid &= (values >= 1) & (values <= MAX_SIDE)
+            if values.size and not (values.min() >= 1 and values.max() <= MAX_SIDE):  # the common case: all valid
+                valid &= (values >= 1) & (values <= MAX_SIDE)
+                values = np.where(valid, values, 0)
         out.append(values)
     return out[0], out[1], valid
 
@@ -268,7 +271,8 @@ def iter_sizes(source: str | os.PathLike, width_column: str, height_column: str,
     dataset = open_table(source, format=format, storage_options=storage_options)
     _check_columns(dataset, os.fspath(source), [width_column, height_column])
     start = 0
-    for batch in dataset.to_batches(columns=[width_column, height_column], batch_size=batch_size):
+    for batch in dataset.to_batches(columns=[width_column, height_column], batch_size=batch_size, batch_readahead=2,
+                                    fragment_readahead=1):  # fmt: skip
         w, h, valid = size_arrays(batch.column(0), batch.column(1))
         yield SizeBatch(w, h, valid, start)
         start += batch.num_rows
