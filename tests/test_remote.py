@@ -183,3 +183,52 @@ def test_early_stop_and_bad_arguments(files):
         list(iter_remote_heads("x", concurrency=0))
     (head,) = iter_remote_heads("nosuchscheme://x/y.jpg")
     assert head.info is None and "nosuchscheme" in str(head.error)
+
+
+def test_s3_audit_rows_equal_local_audit_rows(files, s3):
+    """audit_heads over the bucket (body=True) gives the local audit's rows, row for row (paths aside)."""
+    from costcalc.pricing.audit import audit
+    from costcalc.remote_audit import audit_heads, heads_for
+
+    models = ["gpt-4o", "claude-sonnet-4-5", "qwen3-vl-plus"]
+
+    def keyed(rows, prefix):
+        out = {}
+        for row in rows:
+            name = row.path[len(prefix) :]
+            error = None if row.error is None else row.error.replace(row.path, "<path>")
+            out[(name, row.model)] = row._replace(path=name, error=error)
+        return out
+
+    local = keyed(audit([str(files)], models=models), f"{files}/")
+    remote = keyed(audit_heads(heads_for("s3://imgs/data/", body=True, concurrency=4), models=models),
+                   "s3://imgs/data/")  # fmt: skip
+    assert remote.keys() == local.keys() and len(local) == 12 * 3
+    for key in local:
+        assert remote[key] == local[key], key
+    statuses = {row.status for row in local.values()}
+    assert statuses == {"priced", "rejected", "unreadable"}
+
+
+def test_parquet_rows_written_and_resumed(tmp_path, files):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from costcalc.output.parquet_rows import ParquetRows
+    from costcalc.pricing.audit import AUDIT_FIELDS, audit
+
+    rows = list(audit([str(files)], models=["gpt-4o", "claude-sonnet-4-5"]))
+    out = tmp_path / "audit.parquet"
+    with ParquetRows(out, row_group_rows=5) as writer:
+        writer.write(rows[:10])
+    assert pq.ParquetFile(out).num_row_groups == 2
+    with ParquetRows(out, resume=True, row_group_rows=5) as writer:
+        assert writer.done(rows[0].path) and writer.done(rows[9].path) and not writer.done(rows[-1].path)
+        writer.write(row for row in rows if not writer.done(row.path))
+    table = pq.read_table(out)
+    assert table.schema.names == list(AUDIT_FIELDS) and table.num_rows == len(rows)
+    got = table.to_pylist()
+    for row, written in zip(rows, got):
+        expected = row.as_dict()
+        assert written == expected
+    (tmp_path / "cut.parquet").write_bytes(out.read_bytes()[:100])
+    with pytest.raises(CostcalcError, match="not a whole Parquet file"):
+        ParquetRows(tmp_path / "cut.parquet", resume=True)
