@@ -18,6 +18,36 @@ the tables and pricers are resolved once per worker. Dask `map_partitions`, Spar
 Sizes are priced with NumPy (`pricing.batch.sizes`, `pricing.batch.rejected`); USD per
 distinct token count, once (`Pricer.usd`, exact Decimal, shown as float as in `--nl`).
 pyarrow is imported when a batch is priced, never at `import costcalc`.
+
+Recipes (pricing a Hugging Face dataset before a `ray.data.llm` batch run, or any table):
+
+Ray Data (https://docs.ray.io/en/latest/data/api/doc/ray.data.read_parquet.html)::
+
+    import ray
+    from costcalc.arrow import PriceBatch
+    ds = ray.data.read_parquet("hf://datasets/ORG/NAME/data/")   # or s3://..., a local folder
+    priced = ds.map_batches(PriceBatch, fn_constructor_kwargs={"models": ["gpt-4o"], "column": "image"},
+                            batch_format="pyarrow", concurrency=4)
+    priced.sum("gpt-4o_usd")
+
+Dask (https://docs.dask.org/en/stable/generated/dask.dataframe.DataFrame.map_partitions.html)::
+
+    import dask.dataframe as dd, pyarrow as pa
+    from costcalc.arrow import PriceBatch
+    price = PriceBatch(["gpt-4o"], width_column="WIDTH", height_column="HEIGHT")
+    df = dd.read_parquet("s3://bucket/laion/*.parquet", columns=["WIDTH", "HEIGHT"])
+    priced = df.map_partitions(lambda part: price(pa.Table.from_pandas(part, preserve_index=False)).to_pandas())
+
+Spark (https://spark.apache.org/docs/latest/api/python/reference/pyspark.sql/api/pyspark.sql.DataFrame.mapInArrow.html)::
+
+    from costcalc.arrow import PriceBatch
+    def price(batches):
+        pricer = PriceBatch(["gpt-4o"], width_column="WIDTH", height_column="HEIGHT")
+        for batch in batches:
+            yield pricer(batch)
+    schema = "WIDTH long, HEIGHT long, `gpt-4o_tokens` long, `gpt-4o_usd` double, `gpt-4o_status` string, " \
+             "`gpt-4o_basis` string, `gpt-4o_rule` string"
+    spark.read.parquet("s3a://bucket/laion/").select("WIDTH", "HEIGHT").mapInArrow(price, schema)
 """
 
 from __future__ import annotations

@@ -232,3 +232,16 @@ def test_parquet_rows_written_and_resumed(tmp_path, files):
     (tmp_path / "cut.parquet").write_bytes(out.read_bytes()[:100])
     with pytest.raises(CostcalcError, match="not a whole Parquet file"):
         ParquetRows(tmp_path / "cut.parquet", resume=True)
+
+
+def test_hf_urls_without_the_hub_are_clean_errors(monkeypatch):
+    """hf:// through huggingface_hub's HfFileSystem. Reading from the Hub needs it reachable (not here, nor in CI):
+    only the offline behaviour is tested, one clean error item each, no token in it."""
+    pytest.importorskip("huggingface_hub")
+    monkeypatch.setenv("HF_TOKEN", "hf_notarealtokenbutsecret")
+    heads = list(iter_remote_heads(["hf://datasets/someone/some-data/images/*.jpg",
+                                    "hf://datasets/someone/some-data/a.jpg"], retries=1))  # fmt: skip
+    assert len(heads) == 2
+    for head in heads:
+        assert head.info is None and str(head.error).startswith(head.path + ": ")
+        assert "\n" not in str(head.error) and "hf_notarealtoken" not in str(head.error)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["AUDIT_SCHEMA_TYPES", "ParquetRows"]
 
@@ -122,7 +122,7 @@ class ParquetRows:
         self.writer = None
         os.replace(self.partial, self.path)
 
-    def __enter__(self) -> ParquetRows:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
