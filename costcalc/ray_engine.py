@@ -47,7 +47,7 @@ class AuditBlock:
                  storage_options: dict[str, Any] | None = None):  # fmt: skip
         from .remote_audit import audit_heads
 
-        self.options = dict(models=models, detail=detail, tier=tier, limits=limits, strict=strict)
+        self.options = {"models": models, "detail": detail, "tier": tier, "limits": limits, "strict": strict}
         list(audit_heads([], **self.options))  # check the models, detail and tier once per worker
         self.body, self.concurrency, self.storage_options = body, concurrency, storage_options
 
@@ -126,7 +126,7 @@ def audit_with_ray(sources: str | Iterable[str], *, models: Iterable[str], detai
         return
     dataset = ray.data.from_arrow_refs(refs).map_batches(
         AuditBlock, batch_size=None, batch_format="pyarrow", concurrency=workers or 2,
-        fn_constructor_kwargs=dict(models=names, detail=detail, tier=tier, limits=limits, strict=strict, body=body,
-                                   concurrency=concurrency, storage_options=storage_options))  # fmt: skip
+        fn_constructor_kwargs={"models": names, "detail": detail, "tier": tier, "limits": limits, "strict": strict,
+                               "body": body, "concurrency": concurrency, "storage_options": storage_options})  # fmt: skip
     for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
         yield from batch.to_batches()
