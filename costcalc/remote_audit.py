@@ -65,7 +65,7 @@ def _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFor
 
 def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: bool = False,
               url_column: str | None = None, concurrency: int = 64, allow_private: bool = False,
-              body: bool = False, storage_options: dict[str, Any] | None = None) -> Iterator[Any]:  # fmt: skip
+              body: bool = False, storage_options: dict[str, Any] | None = None, skip=None) -> Iterator[Any]:  # fmt: skip
     """The heads of what one command-line source names, by its kind:
 
     - `urls=True`: a URL list file (`--urls FILE`, with `url_column` for CSV/Parquet): urllist.iter_url_heads;
@@ -73,13 +73,17 @@ def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: boo
     - a `.tar` / `.tar.gz` shard, or a glob of them: shards.iter_shard_heads;
     - anything else (s3://, gs://, az://, hf://, https:// URLs, globs, prefixes, local paths):
       remote.iter_remote_heads.
+
+    `skip(path)`: leave out, unread, what a resumed run has done (`output.parquet_rows.ParquetRows.done`);
+    URL lists and stores honour it before any request; tables and shards are read anyway (cheap), and
+    the caller drops their done rows.
     """
     source = os.fspath(source)
     if urls:
         from .inspection.urllist import iter_url_heads
 
         return iter_url_heads(source, url_column=url_column, concurrency=concurrency, allow_private=allow_private,
-                              storage_options=storage_options)  # fmt: skip
+                              storage_options=storage_options, skip=skip)  # fmt: skip
     if column is not None:
         from .inspection.columns import iter_column_heads
 
@@ -90,4 +94,4 @@ def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: boo
         return iter_shard_heads(source, storage_options=storage_options)
     from .inspection.remote import iter_remote_heads
 
-    return iter_remote_heads(source, concurrency=concurrency, body=body, storage_options=storage_options)
+    return iter_remote_heads(source, concurrency=concurrency, body=body, storage_options=storage_options, skip=skip)

@@ -245,3 +245,11 @@ def test_hf_urls_without_the_hub_are_clean_errors(monkeypatch):
     for head in heads:
         assert head.info is None and str(head.error).startswith(head.path + ": ")
         assert "\n" not in str(head.error) and "hf_notarealtoken" not in str(head.error)
+
+
+def test_skip_leaves_listed_objects_unread():
+    objects = {f"{i}.png": encode(__import__("PIL.Image").Image.new("RGB", (i + 1, 5)), "PNG") for i in range(6)}
+    with RangeServer(objects) as server:
+        urls = [f"{server.url}/{name}" for name in objects]
+        heads = list(iter_remote_heads(urls, skip=lambda path: path.endswith(("1.png", "4.png"))))
+        assert [h.info.width for h in heads] == [1, 3, 4, 6] and server.requests == 4

@@ -43,7 +43,7 @@ import random
 import re
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import CostcalcError, ImageReadError
@@ -686,6 +686,7 @@ def iter_remote_heads(
     retries: int = RETRIES,
     storage_options: dict[str, Any] | None = None,
     expand: bool = True,
+    skip: Callable[[str], bool] | None = None,
 ) -> Iterator[RemoteHead]:
     """The header of every object the sources name, in listing order, `concurrency` requests in flight.
 
@@ -694,7 +695,8 @@ def iter_remote_heads(
     every object it matches, listed as a stream. With `expand=False` each source is one object
     (a column of paths or URLs). `storage_options`: keyword arguments of the fsspec filesystem,
     or a dict of them per protocol ({"s3": {...}}). A source that cannot be listed (a missing
-    bucket, access denied) is one error item; so is each object that cannot be read.
+    bucket, access denied) is one error item; so is each object that cannot be read. `skip(path)`
+    True leaves a listed object out before anything is read (a resumed run: `ParquetRows.done`).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -702,11 +704,11 @@ def iter_remote_heads(
         raise ValueError(f"first_read must be at least 64 bytes, not {first_read}")
     stream = _expanded(sources, storage_options) if expand else _literal(
         [sources] if isinstance(sources, str) else sources, storage_options)  # fmt: skip
-    return _run(_heads(stream, storage_options, concurrency, first_read, body, retries), 2 * concurrency)
+    return _run(_heads(stream, storage_options, concurrency, first_read, body, retries, skip), 2 * concurrency)
 
 
 async def _heads(stream: AsyncIterator[Any], storage_options, concurrency: int, first_read: int, body: bool,
-                 retries: int) -> AsyncIterator[RemoteHead]:  # fmt: skip
+                 retries: int, skip=None) -> AsyncIterator[RemoteHead]:  # fmt: skip
     limit = asyncio.Semaphore(concurrency)
 
     async def one(obj: RemoteObject) -> RemoteHead:
@@ -724,6 +726,8 @@ async def _heads(stream: AsyncIterator[Any], storage_options, concurrency: int, 
                 done = asyncio.get_running_loop().create_future()
                 done.set_result(item)
                 window.append(done)
+            elif skip is not None and skip(redact(item.url)):
+                continue
             else:
                 window.append(asyncio.ensure_future(one(item)))
             while window and (window[0].done() or len(window) >= 2 * concurrency):

@@ -81,11 +81,13 @@ def read_urls(source: str | os.PathLike, *, url_column: str | None = None,
 
 def iter_url_heads(source: str | os.PathLike | None = None, *, urls=None, url_column: str | None = None,
                    concurrency: int = 64, per_host: int = PER_HOST, allow_private: bool = False,
-                   timeout: float | None = None, storage_options: dict[str, Any] | None = None) -> Iterator[RemoteHead]:  # fmt: skip
+                   timeout: float | None = None, storage_options: dict[str, Any] | None = None,
+                   skip=None) -> Iterator[RemoteHead]:  # fmt: skip
     """The header facts behind each URL of a list file (or of `urls`, an iterable of strings), in list order.
 
     `concurrency` threads fetch at once, at most `per_host` to one host. Each item's path is the
     URL (credentials masked); a garbage line, a dead link or a refused address is an error item.
+    `skip(path)` True leaves an entry out unread (a resumed run).
     """
     from .fetch import TIMEOUT, inspect_url
 
@@ -117,6 +119,8 @@ def iter_url_heads(source: str | os.PathLike | None = None, *, urls=None, url_co
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="costcalc-url") as pool:
         try:
             for number, url in entries:
+                if skip is not None and skip(redact(url) if url else f"line {number}"):
+                    continue
                 window.append(pool.submit(one, number, url))
                 while window and (window[0].done() or len(window) >= 2 * concurrency):
                     yield window.popleft().result()
