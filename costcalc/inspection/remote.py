@@ -514,7 +514,7 @@ def _glob_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out) + r"\Z")
 
 
-async def _list(store: _Store, prefix: str, pattern: re.Pattern | None, flat_prefix: bool) -> AsyncIterator[RemoteObject]:
+async def _list(store: _Store, prefix: str, pattern: re.Pattern | None) -> AsyncIterator[RemoteObject]:
     """Objects under `prefix` (store path), streamed: S3 page by page, other stores folder by folder, sorted."""
     fs = store.fs
     if store.kind == "s3":
@@ -552,14 +552,15 @@ async def _list(store: _Store, prefix: str, pattern: re.Pattern | None, flat_pre
 
 def _local_ls(path: str) -> list[dict]:
     out = []
-    with os.scandir(path) as it:
+    with os.scandir(path or ".") as it:  # "": the working folder, names as the glob gave them (no "./")
         for entry in it:
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 size = None if is_dir else entry.stat().st_size
             except OSError:
                 is_dir, size = False, None
-            out.append({"name": entry.path, "type": "directory" if is_dir else "file", "size": size})
+            out.append({"name": entry.path if path else entry.name, "type": "directory" if is_dir else "file",
+                        "size": size})
     return out
 
 
@@ -576,25 +577,25 @@ async def _expand(store: _Store, url: str) -> AsyncIterator[RemoteObject]:
         pattern = _glob_regex(path)
         if store.kind == "s3":
             found = False
-            async for obj in _list(store, static, pattern, True):
+            async for obj in _list(store, static, pattern):
                 found = True
                 yield obj
             if not found:
                 await _check_bucket(store, path)
             return
-        async for obj in _list(store, folder, pattern, False):
+        async for obj in _list(store, folder, pattern):
             yield obj
         return
     if store.local:
         if os.path.isdir(path):
-            async for obj in _list(store, path, None, False):
+            async for obj in _list(store, path, None):
                 yield obj
             return
         yield RemoteObject(url, None)
         return
     if store.kind == "s3" and (path.endswith("/") or "/" not in path.rstrip("/")):
         listed = False
-        async for obj in _list(store, path.rstrip("/") + "/" if "/" in path.rstrip("/") else path, None, True):
+        async for obj in _list(store, path.rstrip("/") + "/" if "/" in path.rstrip("/") else path, None):
             listed = True
             yield obj
         if not listed:
@@ -608,7 +609,7 @@ async def _expand(store: _Store, url: str) -> AsyncIterator[RemoteObject]:
         return
     if info.get("type") == "directory":
         prefix = path.rstrip("/") + "/" if store.kind == "s3" else path
-        async for obj in _list(store, prefix, None, True):
+        async for obj in _list(store, prefix, None):
             yield obj
         return
     yield RemoteObject(url, info.get("size"))
