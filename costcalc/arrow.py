@@ -181,27 +181,34 @@ class PriceBatch:
         return out
 
     def _usd_of(self, index, tokens, known):
-        """(float64 USD, known mask): `Pricer.usd` once per distinct token count."""
+        """(float64 USD, known mask): `Pricer.usd` once per distinct token count, then one gather from a table."""
         import numpy as np
 
         pricer, cache = self.pricers[index], self._usd[index]
-        usd = np.zeros(len(tokens), dtype=np.float64)
-        usd_known = known.copy()
         if pricer.price is None or not known.any():
-            return usd, np.zeros(len(tokens), dtype=bool)
-        values = tokens[known]
-        distinct = np.unique(values) if values.size < 4096 else np.flatnonzero(np.bincount(values))
-        lut_keys, lut_values = [], []
-        for t in distinct.tolist():
+            return np.zeros(len(tokens), dtype=np.float64), np.zeros(len(tokens), dtype=bool)
+        values = np.where(known, tokens, 0)
+        top = int(values.max())
+        if top < 1 << 22:  # a dense table (at most 32 MB): one gather
+            present = np.zeros(top + 1, dtype=bool)
+            present[values[known]] = True
+            distinct = np.flatnonzero(present)
+        else:  # huge token counts (Gemini's legacy tiles on giant sizes): sorted distinct values
+            distinct = np.unique(values[known])
+        prices = np.full(distinct.size, np.nan)
+        for i, t in enumerate(distinct.tolist()):
             if t not in cache:
                 value = pricer.usd(t)
                 cache[t] = None if value is None else float(value)
-            lut_keys.append(t)
-            lut_values.append(np.nan if cache[t] is None else cache[t])
-        keys = np.asarray(lut_keys, dtype=np.int64)
-        found = np.asarray(lut_values, dtype=np.float64)[np.searchsorted(keys, values)]
-        usd[known] = found
-        usd_known[known] = ~np.isnan(found)
+            if cache[t] is not None:
+                prices[i] = cache[t]
+        if top < 1 << 22:
+            table = np.full(top + 1, np.nan)
+            table[distinct] = prices
+            usd = table[values]
+        else:
+            usd = prices[np.minimum(np.searchsorted(distinct, values), distinct.size - 1)]
+        usd_known = known & ~np.isnan(usd)
         return usd, usd_known
 
     def _columns(self, index, tokens, known, usd, usd_known, status, basis, rules, pa):
@@ -226,9 +233,12 @@ class PriceBatch:
             rule_array = pa.array(names, type=pa.string()).take(pa.array(where, mask=where < 0))
         else:
             rule_array = pa.nulls(n, type=pa.string())
+        def masked(values, present, kind):
+            return pa.array(values, type=kind) if present.all() else pa.array(values, type=kind, mask=~present)
+
         return [
-            (f"{name}_tokens", pa.array(tokens, type=pa.int64(), mask=~known)),
-            (f"{name}_usd", pa.array(usd, type=pa.float64(), mask=~usd_known)),
+            (f"{name}_tokens", masked(tokens, known, pa.int64())),
+            (f"{name}_usd", masked(usd, usd_known, pa.float64())),
             (f"{name}_status", labels),
             (f"{name}_basis", basis_array),
             (f"{name}_rule", rule_array),
