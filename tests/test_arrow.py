@@ -20,8 +20,8 @@ from costcalc.inspection.headers import inspect
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from costcalc.arrow import PriceBatch, price_batch
-from costcalc.inspection.columns import iter_column_heads, iter_sizes
+from costcalc.arrow import PriceBatch, price_batch  # noqa: E402 - after the importorskip of pyarrow
+from costcalc.inspection.columns import iter_column_heads, iter_sizes  # noqa: E402
 
 MODELS = ["gpt-4o", "claude-sonnet-4-5", "qwen3-vl-plus", "gpt-4.1-mini", "pixtral-12b", "gemini-2.0-flash",
           "llama-4-scout", "nova-pro"]  # fmt: skip
@@ -192,5 +192,7 @@ def test_ray_map_batches_equals_one_process():
         got = pa.concat_tables(ray.get(ds.to_arrow_refs()))
     finally:
         ray.shutdown()
-    key = lambda row: (row["w"], row["h"])
+    def key(row):
+        return row["w"], row["h"]
+
     assert sorted(got.to_pylist(), key=key) == sorted(expected.to_pylist(), key=key)
