@@ -67,9 +67,9 @@ class PriceBatch:
                  height_column: str | None = None, detail: str = "auto", tier: str = "standard", tables=None,
                  limits: str | None = None, strict: bool = False, storage_options: dict[str, Any] | None = None):  # fmt: skip
         """Check the models, detail and tier now (UnknownModelError, UnsupportedDetailError, TierError)."""
-        from .pricing.cost import Pricer
         from .catalog.limits import limits_for
         from .catalog.tables import default_tables
+        from .pricing.cost import Pricer
         from .pricing.verdict import unique_models
 
         if (column is None) == (width_column is None or height_column is None):

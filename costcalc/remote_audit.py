@@ -24,12 +24,12 @@ def audit_heads(heads: Iterable[Any], *, models: Iterable[str], detail: str = "a
     Models, detail, tier and limits edition are checked before the first head is taken
     (UnknownModelError, UnsupportedDetailError, TierError, TableError).
     """
-    from .errors import UnsupportedFormatError
-    from .runs.audit import AuditRow
-    from .pricing.cost import Pricer
     from .catalog.limits import limits_for
     from .catalog.tables import default_tables
+    from .errors import UnsupportedFormatError
+    from .pricing.cost import Pricer
     from .pricing.verdict import judge, unique_models
+    from .runs.audit import AuditRow
 
     tables = tables or default_tables()
     pricers = [Pricer(name, detail, tables, tier=tier) for name in unique_models(models, tables)]

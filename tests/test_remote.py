@@ -187,8 +187,8 @@ def test_early_stop_and_bad_arguments(files):
 
 def test_s3_audit_rows_equal_local_audit_rows(files, s3):
     """audit_heads over the bucket (body=True) gives the local audit's rows, row for row (paths aside)."""
-    from costcalc.runs.audit import audit
     from costcalc.remote_audit import audit_heads, heads_for
+    from costcalc.runs.audit import audit
 
     models = ["gpt-4o", "claude-sonnet-4-5", "qwen3-vl-plus"]
 
