@@ -196,3 +196,10 @@ def test_ray_map_batches_equals_one_process():
         return row["w"], row["h"]
 
     assert sorted(got.to_pylist(), key=key) == sorted(expected.to_pylist(), key=key)
+
+
+def test_size_columns_use_the_pricing_side_limit():
+    from costcalc.inspection import columns
+    from costcalc.pricing.cost import MAX_SIDE
+
+    assert columns.MAX_SIDE == MAX_SIDE

@@ -43,6 +43,9 @@ BATCH_ROWS = 1024
 """Rows per record batch for an image column (images may be MBs each)."""
 SIZE_BATCH_ROWS = 1 << 20
 """Rows per record batch for size columns (16 bytes a row)."""
+MAX_SIDE = 2**31 - 1
+"""The largest side a size column may give: `pricing.cost.MAX_SIDE` (PNG's limit), kept here since inspection
+sits below pricing (tests/test_arrow.py checks they agree)."""
 INSTALL_HINT = "reading Parquet, Arrow and JSON Lines tables needs pyarrow: pip install 'costcalc[parquet]'"
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc", ".ipc": "ipc",
@@ -236,8 +239,6 @@ def iter_column_heads(source: str | os.PathLike, column: str, *, batch_size: int
 def size_arrays(widths, heights):
     """(widths, heights, valid) as int64 NumPy arrays from two Arrow arrays of sizes (ints or floats)."""
     import numpy as np
-
-    from ..pricing.cost import MAX_SIDE
 
     pa = _pyarrow()
     out = []
