@@ -112,7 +112,7 @@ def audit_with_ray(sources: str | Iterable[str], *, models: Iterable[str], detai
     except ImportError:
         from .errors import CostcalcError
 
-        raise CostcalcError("--engine ray needs ray: pip install 'costcalc[ray]'") from None
+        raise CostcalcError("audit_with_ray needs ray: pip install 'costcalc[ray]'") from None
     from .remote_audit import audit_heads
 
     names = list(models)

@@ -178,26 +178,6 @@ def test_jsonl_and_arrow_shards(tmp_path):
     assert [int(h) for b in iter_sizes(tmp_path / "x.arrow", "w", "h") for h in b.heights] == [7, 8]
 
 
-def test_ray_map_batches_equals_one_process():
-    ray = pytest.importorskip("ray")
-    sizes = [(w, h) for w in (50, 900, 8200, 30000) for h in (14, 700, 5000)]
-    table = pa.table({"w": [w for w, _ in sizes], "h": [h for _, h in sizes]})
-    expected = price_batch(table, models=["gpt-4o", "claude-sonnet-4-5"], width_column="w", height_column="h")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    try:
-        ds = ray.data.from_arrow(table).repartition(3).map_batches(
-            PriceBatch, fn_constructor_kwargs={"models": ["gpt-4o", "claude-sonnet-4-5"], "width_column": "w",
-                                               "height_column": "h"},
-            batch_format="pyarrow", concurrency=1)  # fmt: skip
-        got = pa.concat_tables(ray.get(ds.to_arrow_refs()))
-    finally:
-        ray.shutdown()
-    def key(row):
-        return row["w"], row["h"]
-
-    assert sorted(got.to_pylist(), key=key) == sorted(expected.to_pylist(), key=key)
-
-
 def test_size_columns_use_the_pricing_side_limit():
     from costcalc.inspection import columns
     from costcalc.pricing.cost import MAX_SIDE

@@ -203,12 +203,29 @@ def column_heads(array, names: list[str], *, storage_options=None, concurrency: 
     else:
         raise ImageReadError(f"image column of type {kind}: expected image bytes (binary), a {{bytes, path}} struct "
                              "(the Hugging Face Image feature) or paths/URLs (strings)")  # fmt: skip
-    if fetch:
-        heads = iter_remote_heads([value for _, value in fetch], expand=False, concurrency=concurrency,
+    remote = [(i, value) for i, value in fetch if is_remote(value)]
+    for i, value in fetch:  # local paths: read here, as inspect_path reads them (no event loop, no thread)
+        if not is_remote(value):
+            out[i] = _local_head(value, names[i])
+    if remote:
+        heads = iter_remote_heads([value for _, value in remote], expand=False, concurrency=concurrency,
                                   storage_options=storage_options)  # fmt: skip
-        for (i, _), head in zip(fetch, heads):
+        for (i, _), head in zip(remote, heads):
             out[i] = head
     return out  # type: ignore[return-value]
+
+
+def _local_head(value: str, name: str) -> RemoteHead:
+    from urllib.parse import unquote, urlsplit
+
+    from .headers import inspect_path
+
+    path = unquote(urlsplit(value).path) if value.startswith("file://") else value
+    try:
+        info = inspect_path(path, name=value)
+    except CostcalcError as error:
+        return RemoteHead(value, None, error)
+    return RemoteHead(value, info, None, min(info.bytes or 0, HEAD_BYTES), 1)
 
 
 def _parse_view(view: memoryview, name: str) -> RemoteHead:
