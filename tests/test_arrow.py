@@ -108,9 +108,12 @@ def test_price_batch_equals_scalar_property(sizes, model, tier):
         assert row == expected
 
 
-def test_datasets_image_feature_parquet(tmp_path):
+def test_datasets_image_feature_parquet(tmp_path, monkeypatch):
     """Parquet written by the datasets library's own Image feature: {bytes, path} structs, priced from the bytes."""
     datasets = pytest.importorskip("datasets")
+    import tqdm
+
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)  # no tqdm monitor thread left behind: later tests want one
     files = odd_images()
     names = list(files)
     path = tmp_path / "hf.parquet"
