@@ -23,6 +23,7 @@ from .options import (
     tables_option,
     tier_option,
 )
+from .sources import is_where_it_lives, remote_chunks, source_options
 from .words import flag_words
 
 EXIT_CODES = """\b
@@ -57,9 +58,10 @@ Skipped files (symlinks not followed) do not count as unpriced."""
 @tier_option
 @strict_option
 @jobs_option("Worker processes reading headers.")
+@source_options
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, tier, strict, jobs, table_files):  # fmt: skip
+          output, summary, tier, strict, jobs, table_files, **where):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -72,6 +74,11 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit dataset/ -m gpt-4o -m gpt-5.4 -d high --summary
       costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
       costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
+      costcalc audit 's3://bucket/imgs/**/*.jpg' -m gpt-4o --summary   # header bytes only, ranged reads
+      costcalc audit data/train-*.parquet --column image -m gpt-4o -m claude-opus-4-7 --parquet priced.parquet
+      costcalc audit laion.parquet --width-column WIDTH --height-column HEIGHT -m gpt-4o --summary
+      costcalc audit shards/*.tar -m gpt-4o --nl
+      costcalc audit --urls urls.txt -m gpt-4o --summary
     """
     from ..output.audit import format_for
 
@@ -81,8 +88,11 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     render = format_for(output, names, summary)
     walk = {"recursive": recursive, "globs": globs, "excludes": excludes, "follow_symlinks": follow_symlinks,
             "hidden": hidden}  # fmt: skip
-    chunks = _chunks(paths, names, render, dict(detail=detail, tables=tables, limits=edition, jobs=jobs,
-                                                strict=strict, tier=tier, **walk))  # fmt: skip
+    options = dict(detail=detail, tables=tables, limits=edition, jobs=jobs, strict=strict, tier=tier, **walk)
+    if is_where_it_lives(paths, where):
+        chunks = _first(remote_chunks(paths, names, render, options, where))
+    else:
+        chunks = _chunks(paths, names, render, options)
     progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     totals = _write(chunks, render, names, progress, people=output is None)
     overruns = _overruns(totals, max_tokens, budget_usd)
@@ -107,6 +117,18 @@ def _chunks(paths, names, render, options):
 
     try:
         chunks = audit_rendered(paths, models=names, render=render, **options)
+        return chain([next(chunks)], chunks)
+    except StopIteration:
+        return iter(())
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+
+
+def _first(chunks):
+    """The chunks, the first already read (so a bad argument is one line before any output)."""
+    from itertools import chain
+
+    try:
         return chain([next(chunks)], chunks)
     except StopIteration:
         return iter(())
