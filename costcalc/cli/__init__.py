@@ -16,7 +16,7 @@ import click
 from .. import __version__
 from ..catalog.tables import DETAILS, Tables
 from ..errors import CostcalcError, InvalidSizeError
-from ..interrupt import INTERRUPTED, exit_interrupted
+from ..interrupt import INTERRUPTED, exit_interrupted, quiet_stdout
 
 EXIT_CODES = """\b
 Exit codes:
@@ -484,6 +484,8 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     except KeyboardInterrupt:
         progress.done()
         _interrupted()
+    except BrokenPipeError:  # the reader left (| head): the status of the files read so far, quietly
+        quiet_stdout()
     progress.done()
     problems = [
         problem
@@ -603,6 +605,8 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     except KeyboardInterrupt:
         progress.done()
         _interrupted("interrupted: every file written so far is whole")
+    except BrokenPipeError:  # the reader left (| head): the status of the files written so far, quietly
+        quiet_stdout()
     progress.done()
     if report == "json":
         out.write(json_rows_end({"totals": totals.as_dict()}, not first))
