@@ -6,6 +6,7 @@ Nothing here knows about images or prices; every layer above may use it.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 
 __all__ = ["os_reason", "file_kind", "json_kind", "display_path"]
@@ -29,6 +30,8 @@ def os_reason(error: OSError) -> str:
         return "is a folder, not an image"
     if isinstance(error, PermissionError):
         return "permission denied"
+    if error.errno in (errno.ELOOP, errno.ENOTDIR) and error.strerror and error.strerror != os.strerror(error.errno):
+        return error.strerror  # costcalc's own reason (files.LinkedFolderError)
     if error.errno == errno.ELOOP:
         return "symbolic link loop"
     return error.strerror or str(error)

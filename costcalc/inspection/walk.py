@@ -56,6 +56,7 @@ def walk(
     excludes: Iterable[str] = (),
     follow_symlinks: bool = False,
     hidden: bool = False,
+    link_hint: str = "use --follow-symlinks",
 ) -> Iterator[Found]:
     """Every file under `paths`, in sorted order, one `Found` each, as the walk goes.
 
@@ -64,6 +65,8 @@ def walk(
     are reported and not followed unless `follow_symlinks`, and folders are
     entered only when `recursive`. A folder reached twice through links is
     walked once. Nothing is opened: special files are reported, never read.
+    `link_hint` ends the note on a link not followed: how the command at hand
+    reaches its target.
     """
     rules = _Filter(globs, excludes)
     for top in paths:
@@ -74,14 +77,15 @@ def walk(
             yield Found(top, display_path(top), _missing(top, error))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)})
+            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)},
+                                    link_hint)  # fmt: skip
         elif stat.S_ISREG(info.st_mode):
             yield Found(top, display_path(top))
         else:
             yield Found(top, display_path(top), f"not a regular file ({file_kind(info.st_mode)})")
 
 
-def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Iterator[Found]:
+def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen, link_hint) -> Iterator[Found]:
     stack = [(root, "")]
     while stack:
         folder, relative = stack.pop()
@@ -105,7 +109,7 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
                 if is_link:
                     if not follow_symlinks:  # matched by name only: probing the target would follow it
                         if rules.wanted(name, below):
-                            yield Found(entry.path, shown, "symbolic link, not followed (use --follow-symlinks)", True)
+                            yield Found(entry.path, shown, f"symbolic link, not followed ({link_hint})", True)
                         continue
                     try:
                         target = os.stat(entry.path)
