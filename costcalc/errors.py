@@ -174,6 +174,14 @@ class OutputConflictError(CostcalcError, ValueError):
     """
 
 
+class PathNotAllowedError(CostcalcError, PermissionError):
+    """A path outside the folders a server was allowed to read and write (`costcalc mcp --root`), links resolved."""
+
+
+class OutputExistsError(OutputConflictError):
+    """An output that exists, where only new files may be written (`costcalc mcp` without --allow-overwrite)."""
+
+
 class OutputFormatError(CostcalcError, ValueError):
     """An output file name whose extension names no format optimize writes (.jpg, .jpeg, .png, .webp, .gif)."""
 

@@ -32,7 +32,7 @@ from .errors import ImageReadError
 from .words import file_kind, os_reason
 
 __all__ = ["atomic_write", "file_mode", "current_umask", "kept_mode", "sync_folders", "LinkedFolderError",
-           "read_regular", "MAX_SOURCE_BYTES", "open_inside"]
+           "read_regular", "MAX_SOURCE_BYTES", "open_inside", "inside"]
 
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 """The default cap on a source read whole (`read_regular`): far above any vendor API's image limit (20 MB at most
@@ -77,7 +77,7 @@ def kept_mode(st_mode: int) -> int:
 
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None, *, root: str | os.PathLike | None = None,
-                 owner: tuple[int, int] | None = None, sync: bool = True) -> None:
+                 owner: tuple[int, int] | None = None, sync: bool = True, replace: bool = True) -> None:
     """Write `data` to `path` all at once with permissions `mode` (default `file_mode()`): temporary, fsync, rename.
 
     `root`: a folder the write must stay inside (`path` lies below it): missing
@@ -86,11 +86,13 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, root: str 
     gid) to give the file before it appears (an original's, kept when
     replacing it; applied when this process may). `sync=False` leaves the
     folder's fsync to the caller (`sync_folders`, once for many files).
+    `replace=False`: the file must be new; FileExistsError if the name exists
+    (or appears meanwhile: the new name is a hard link made only if absent).
     """
     path = Path(path)
     mode = file_mode() if mode is None else mode
     if not _AT:
-        _write_by_path(path, data, mode, root, owner, sync)
+        _write_by_path(path, data, mode, root, owner, sync, replace)
         return
     if root is None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,11 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, root: str 
                 _own(out.fileno(), owner)
                 os.fchmod(out.fileno(), mode)
                 os.fsync(out.fileno())
-            os.rename(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder)  # POSIX rename replaces
+            if replace:
+                os.rename(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder)  # POSIX rename replaces
+            else:
+                os.link(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+                os.unlink(temporary, dir_fd=folder)
         except BaseException:  # Ctrl-C included: never leave the temporary behind
             try:
                 os.unlink(temporary, dir_fd=folder)
@@ -168,7 +174,7 @@ def open_inside(root: str | os.PathLike, folder: str | os.PathLike) -> int:
         raise
 
 
-def _write_by_path(path: Path, data: bytes, mode: int, root, owner, sync: bool) -> None:
+def _write_by_path(path: Path, data: bytes, mode: int, root, owner, sync: bool, replace: bool = True) -> None:
     """atomic_write where folders cannot be opened (Windows): the real path checked before the folders are made
     and again before the rename."""
     if root is not None:
@@ -184,7 +190,11 @@ def _write_by_path(path: Path, data: bytes, mode: int, root, owner, sync: bool) 
             os.fsync(out.fileno())
         if root is not None:
             _check_real(path, root)
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+            os.unlink(temporary)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -202,6 +212,16 @@ def _check_real(path: Path, root) -> None:
     if os.path.normcase(os.path.realpath(path.parent)) != expected:
         raise LinkedFolderError(errno.ELOOP, f"{path.parent} leads outside {root} (a symbolic link): never written "
                                 f"through", os.fspath(path.parent))  # fmt: skip
+
+
+def inside(path: str | os.PathLike, roots: Iterable[str]) -> tuple[str, str] | None:
+    """(the real path, the root it lies in) of `path` (symbolic links resolved, relative to the working folder),
+    when it lies in one of `roots` (real paths) or is one; else None. Whether `path` exists makes no difference."""
+    real = os.path.realpath(os.path.abspath(os.fspath(path)))
+    for root in roots:
+        if real == root or real.startswith(os.path.join(root, "")):
+            return real, root
+    return None
 
 
 def sync_folders(folders: Iterable[str | os.PathLike]) -> None:

@@ -7,19 +7,43 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 
-__all__ = ["os_reason", "file_kind", "json_kind", "display_path"]
+__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape"]
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\udc80-\udcff]")
+"""What a terminal or a one-line message must never get raw: C0 controls (ESC starts CSI and OSC sequences; newline,
+tab and CR break lines and columns), DEL, C1 controls (0x9b is a one-byte CSI), the bidirectional and zero-width
+marks that reorder or hide text (Unicode TR9; "Trojan Source", CVE-2021-42574), line and paragraph separators, and
+undecodable bytes of a file name (PEP 383 surrogates)."""
+
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _visible(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name: the byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """`text` from outside (a file name, a custom_id, a model name from a bill, a URL, a payload string) made safe for
+    a table or an `Error:` line: every control character, escape sequence, bidirectional mark and undecodable byte
+    shown as a visible escape (`\\x1b`, `\\n`, `\\t`, `\\u202e`, `\\xe9`); anything else as it is."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _UNSAFE.sub(_visible, text)
+
 
 def display_path(path: str) -> str:
-    """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
-    if path.isascii():
-        return path
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A printable form of a path (`escape`): undecodable bytes of a non-UTF-8 name shown as \\xNN, controls as
+    visible escapes."""
+    return escape(path)
 
 
 def os_reason(error: OSError) -> str:

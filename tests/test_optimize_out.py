@@ -3,8 +3,8 @@ owners kept in place, long names, and the manifest that says what optimize wrote
 where one can be made)."""
 
 import json
-import re
 import os
+import re
 import subprocess
 from pathlib import Path
 

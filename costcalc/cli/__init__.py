@@ -951,7 +951,12 @@ def reconcile(files, model, output, table_files):
 
 
 @cli.command(epilog="Exit codes: 0 the client closed the connection; 2 the MCP SDK is not installed.")
-def mcp():
+@click.option("--root", "roots", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=str),
+              help="A folder the tools may read and write (repeatable; default: the current folder). Any other "
+                   "path, links resolved, is refused.")
+@click.option("--allow-overwrite", is_flag=True, help="Let optimize_image replace an existing file (never a source).")
+def mcp(roots, allow_overwrite):
     """Serve costcalc to agents over the Model Context Protocol, on standard input and output (SPEC §9).
 
     Tools: price_image (a file or data URL → tokens, USD, how sure, the size
@@ -963,14 +968,14 @@ def mcp():
     Agent configuration (Claude Desktop, Claude Code, ...):
       {"mcpServers": {"costcalc": {"command": "costcalc", "args": ["mcp"]}}}
     """
-    from ..mcp_server import INSTALL_HINT, serve
+    from ..mcp_server import INSTALL_HINT, Roots, serve
 
     try:  # the SDK is an extra (mcp>=2, where MCPServer lives): one line, not a traceback, without it
         import mcp.server.mcpserver  # noqa: F401
     except ImportError as error:
         missing = (getattr(error, "name", None) or "").partition(".")[0] == "mcp"
         raise ArgumentError(INSTALL_HINT if missing else f"{INSTALL_HINT} ({error})") from None
-    serve()
+    serve(Roots(roots, allow_overwrite=allow_overwrite))
 
 
 PROBE_EXIT_CODES = """\b
