@@ -20,6 +20,8 @@ __all__ = [
     "VideoError",
     "OutputConflictError",
     "OutputFormatError",
+    "OutputExistsError",
+    "PathNotAllowedError",
     "DecodeLimitError",
     "LogReadError",
     "ProbeError",

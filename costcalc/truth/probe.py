@@ -106,6 +106,10 @@ MAX_REQUESTS = 64
 TIMEOUT = 60.0
 """Seconds per request."""
 RETRIES = 4
+MAX_RETRIES = 16
+"""Requests sent again (rate limits, overloads) in one whole probe, at most: with MAX_REQUESTS, every probe ends."""
+MAX_ANSWER_BYTES = 1 << 20
+"""The longest answer read from the endpoint: a token count is a few dozen bytes; an error page a few KiB."""
 """Times one request is sent again after HTTP 429 (rate limited) or 503 / 529 (overloaded), waiting as the
 answer's Retry-After says (else 1, 2, 4, 8 s; at most MAX_WAIT)."""
 MAX_WAIT = 30.0
@@ -420,24 +424,26 @@ class _Endpoint:
         return {"contents": [{"role": "user", "parts": parts}]}
 
     def count(self, image: bytes | None, detail: str) -> int:
-        """The input tokens the endpoint counts for the request; ProbeError on any failure (one line)."""
-        if self._client is None:
-            try:
-                import httpx2
-            except ImportError:
-                raise ProbeError("probe needs httpx2: pip install 'costcalc[fetch]'") from None
-            self._httpx = httpx2
-            self._client = httpx2.Client(timeout=self.timeout, follow_redirects=False)
-        httpx2 = self._httpx
+        """The input tokens the endpoint counts for the request; ProbeError on any failure (one line).
+
+        Each request has one deadline (`timeout`) for the whole exchange and a cap on its answer (MAX_ANSWER_BYTES)
+        (inspection.fetch.post_json); retries after a rate limit count against MAX_RETRIES for the whole probe.
+        """
+        from ..inspection.fetch import post_json
+
         body = self.body(image, detail)
         for attempt in range(RETRIES + 1):
             try:
-                response = self._client.post(self.url, json=body, headers=self.headers())
-            except httpx2.HTTPError as error:
-                reason = " ".join(str(error).split()) or type(error).__name__
-                raise ProbeError(f"POST {self.url}: {reason}") from None
+                response = post_json(self.url, body, self.headers(), timeout=self.timeout, max_bytes=MAX_ANSWER_BYTES)
+            except ImportError:
+                raise ProbeError("probe needs httpx2: pip install 'costcalc[fetch]'") from None
+            except ConnectionError as error:
+                raise ProbeError(f"POST {self.url}: {error}") from None
             if response.status_code not in (429, 503, 529) or attempt == RETRIES:
                 break
+            if self.retries >= MAX_RETRIES:
+                raise ProbeError(f"POST {self.url}: HTTP {response.status_code} again after {self.retries} retries "
+                                 f"in this probe; try later")  # fmt: skip
             self.retries += 1
             time.sleep(_wait(response.headers.get("retry-after"), attempt))
         if 300 <= response.status_code < 400:
