@@ -9,8 +9,11 @@ import errno
 import os
 import re
 import stat
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape"]
+__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings"]
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\udc80-\udcff]")
 """What a terminal or a one-line message must never get raw: C0 controls (ESC starts CSI and OSC sequences; newline,
@@ -78,3 +81,14 @@ def json_kind(value: object) -> str:
         if isinstance(value, kind):
             return name
     return "not a JSON value"
+
+
+@contextmanager
+def caught_warnings() -> Iterator[list[str]]:
+    """Warnings a third-party library (Pillow, PyAV) issues meanwhile, kept as one-line, escaped texts (filled in
+    when the block ends) instead of printed raw on stderr: the caller makes them its file's `warning`."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield found
+    found.extend(dict.fromkeys(escape(" ".join(str(record.message).split())) for record in records))

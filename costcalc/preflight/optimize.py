@@ -12,7 +12,7 @@ from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, ImageReadError
 from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
-from ..words import os_reason
+from ..words import caught_warnings, os_reason
 from .planning import MultiPlan, Plan, plan
 from .resize import render, strip_metadata
 
@@ -120,8 +120,9 @@ def optimize(
         planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
                        orientation=info.orientation, tables=tables)  # fmt: skip
         target = (planned.target_width, planned.target_height)
-        encoded, out_format = render(data, info, target, format=format, quality=quality,
-                                     keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+        with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
+            encoded, out_format = render(data, info, target, format=format, quality=quality,
+                                         keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
             error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
@@ -144,7 +145,8 @@ def optimize(
         bytes_before=len(data),
         bytes_after=len(encoded),
         plan=planned,
-        warning=info.warning,
+        warning="; ".join([*filter(None, [info.warning]), *(f"the decoder warns: {text}" for text in decoder_said)])
+        or None,
         note="; ".join(filter(None, notes)) or None,
     )
 
