@@ -1,23 +1,31 @@
-"""Work on a stream of items, chunk by chunk, in worker processes, results in order.
+"""Work on a stream of items, chunk by chunk, in worker processes when the work is worth them; results in order.
 
-The first chunk runs here, so small jobs never start a pool. After it, at most
-four chunks per worker are in flight: memory stays flat however long the
-stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are the parent's
-to handle; on the way out, chunks not yet started are cancelled and running
-ones finish. Those signals are held off (blocked) while a worker, the fork
-server or the resource tracker starts: a Ctrl-C during start-up reaches the
-parent once the start is done, never a half-started child (no traceback).
+Chunks run here, in this process, until they have taken `SERIAL_SECONDS`: a
+small job never starts a pool, and more workers are never slower than one
+(starting a worker costs tens of milliseconds of imports and table parsing).
+After that, at most four chunks per worker are in flight, so memory stays flat
+however long the stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are
+the parent's to handle; on the way out, chunks not yet started are cancelled
+and running ones finish. Those signals are held off (blocked) while a worker,
+the fork server or the resource tracker starts: one that arrives meanwhile
+reaches the parent once the start is done, never a half-started child (no
+traceback).
 
-Workers are started by a fork server (POSIX) or spawned (Windows), never
-forked from this process (issue 9): a fork copies a multi-threaded host
-program with its locks held by threads that do not exist in the child, and
-fork is unsafe on macOS. So `work` and `config` travel by pickle, and a
-worker rebuilds what it needs (tables, pricers) on first use.
+How workers start: forked from this process when that is safe — on Linux, with
+this process running a single thread, so no lock can be held by a thread that
+does not exist in the child — which makes them free of imports and of table
+parsing (they share this process's memory). Otherwise, from a fork server
+(POSIX) that has imported costcalc already, or spawned (Windows); then `work`
+and `config` travel by pickle and a worker rebuilds what it needs on first use.
+Either way `work` and `config` must pickle.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,28 +34,30 @@ from typing import Any, TypeVar
 
 from .interrupt import STOP_SIGNALS
 
-__all__ = ["map_chunks", "start_context"]
+__all__ = ["map_chunks", "start_context", "SERIAL_SECONDS"]
 
 T = TypeVar("T")
 
+SERIAL_SECONDS = 0.25
+"""Work done in this process before any worker is started: more than a worker costs to start."""
+
 
 def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, jobs: int, size: int) -> Iterator[T]:
-    """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 uses worker processes.
+    """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 may use worker processes.
 
     `work` and `config` must pickle (a module-level function, a frozen dataclass).
     """
     items = iter(items)
     chunks = iter(lambda: list(islice(items, size)), [])
-    first = next(chunks, None)
-    if first is None:
+    deadline = time.perf_counter() + SERIAL_SECONDS
+    for chunk in chunks:
+        yield work(config, chunk)
+        if jobs > 1 and time.perf_counter() > deadline:
+            break
+    else:
         return
-    yield work(config, first)
     second = next(chunks, None)
     if second is None:
-        return
-    if jobs <= 1:
-        for chunk in chain([second], chunks):
-            yield work(config, chunk)
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -72,11 +82,18 @@ def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, 
 
 
 def start_context():
-    """The multiprocessing context workers start in: 'forkserver' where there is one (POSIX), else 'spawn'."""
+    """The multiprocessing context workers start in: 'fork' where safe (Linux, one thread), else a fork
+    server that has imported costcalc (POSIX), else 'spawn'."""
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["costcalc.runs.audit", "costcalc.preflight.tree"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 @contextmanager

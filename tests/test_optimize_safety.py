@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import struct
+import sys
 import tempfile
 import zlib
 from contextlib import contextmanager
@@ -360,8 +361,20 @@ def test_any_exception_of_one_file_is_its_error_row(tmp_path, monkeypatch):
     assert rows["c.jpg"].status == "written"
 
 
-def test_workers_are_never_forked_from_the_caller():
-    assert start_context().get_start_method() in ("forkserver", "spawn")
+def test_workers_are_forked_only_from_a_single_threaded_caller():
+    """A fork copies a multi-threaded host's locks held by threads the child lacks: fork only with one thread."""
+    import threading
+
+    alone = start_context().get_start_method()
+    assert alone == ("fork" if sys.platform.startswith("linux") else alone)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_context().get_start_method() in ("forkserver", "spawn")
+    finally:
+        stop.set()
+        other.join()
 
 
 # ---------------------------------------------------------------- video --extract

@@ -178,7 +178,7 @@ def _reject(model: Model, detail: str, applied: str, width: int, height: int, re
 class Pricer:
     """One model at one detail level, resolved once, pricing many sizes."""
 
-    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "_rejects")
+    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "_rejects", "_usd")
 
     def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None, *,
                  max_pixels: int | None = None, tier: str = "standard"):  # fmt: skip
@@ -194,6 +194,8 @@ class Pricer:
         self.tier = tables.check_tier(self.model, tier)
         self.price = tables.price(self.model)
         self._rejects = can_reject(self.rule)
+        self._usd: dict[int, Decimal | None] = {}
+        """USD of a request of `tokens` alone, by tokens: audits price the same counts again and again."""
 
     @property
     def basis(self) -> str:
@@ -222,6 +224,13 @@ class Pricer:
         """
         if self.price is None or tokens is None:
             return None
+        if input_tokens is None and not cached:
+            usd = self._usd.get(tokens)
+            if usd is None:
+                if len(self._usd) >= 65536:  # bounded: a table of distinct counts, not of images
+                    self._usd.clear()
+                usd = self._usd[tokens] = self.price.usd(tokens, tier=self.tier)
+            return usd
         return self.price.usd(tokens, tier=self.tier, input_tokens=input_tokens, cached=cached)
 
 
