@@ -22,6 +22,7 @@ __all__ = [
     "OutputFormatError",
     "OutputExistsError",
     "PathNotAllowedError",
+    "PatternError",
     "DecodeLimitError",
     "LogReadError",
     "ProbeError",
@@ -182,6 +183,10 @@ class PathNotAllowedError(CostcalcError, PermissionError):
 
 class OutputExistsError(OutputConflictError):
     """An output that exists, where only new files may be written (`costcalc mcp` without --allow-overwrite)."""
+
+
+class PatternError(CostcalcError, ValueError):
+    """A --glob or --exclude pattern that matches nothing by construction: empty, a NUL, an unclosed '['."""
 
 
 class OutputFormatError(CostcalcError, ValueError):

@@ -240,7 +240,9 @@ def test_mcp_argument_errors_are_one_line_without_pydantic_urls():
     from costcalc.mcp_server import build_server
 
     server = build_server()
-    cases = [("price_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
+    cases = [("price_image", {"path": str(PHOTO), "model": 5},
+              "model should be a valid string or a valid list (got an integer)"),
+             ("optimize_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
              ("optimize_image", {"path": str(PHOTO), "model": "gpt-4o", "max_tokens": -5}, "max_tokens should be"),
              ("price_request", {"payload": [1, 2]}, "payload should be a valid dictionary or a valid string"),
              ("price_image", {"path": str(PHOTO)}, "model is required")]  # fmt: skip

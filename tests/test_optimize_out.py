@@ -189,3 +189,16 @@ def test_the_skipped_link_hint_names_nothing_optimize_lacks(tmp_path):
     mentioned = set(re.findall(r"--[a-z-]+", found["alias.jpg"]["error"]))
     offered = set(re.findall(r"--[a-z-]+", run("optimize", "--help").output))
     assert mentioned <= offered and "give the link's target" in found["alias.jpg"]["error"]
+
+
+def test_overwrite_and_max_bytes_on_the_command_line(tree):
+    out = tree / "out"
+    out.mkdir()
+    (out / "b.jpg").write_bytes(b"the user's own picture")
+    assert run("optimize", tree / "src", "-o", out, "-m", "gpt-4o").exit_code == 2
+    assert {row["status"] for row in rows(tree / "src", "-o", out, "-m", "gpt-4o", "--overwrite").values()} == \
+        {"written"}  # fmt: skip
+    small = (tree / "src" / "b.jpg").stat().st_size + 1
+    capped = rows(tree / "src", "-o", tree / "capped", "-m", "gpt-4o", "--max-bytes", small)
+    assert capped["b.jpg"]["status"] == "written"
+    assert capped["a.jpg"]["status"] == "error" and f"over the cap of {small:,} bytes" in capped["a.jpg"]["error"]

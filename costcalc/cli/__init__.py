@@ -17,6 +17,7 @@ from .. import __version__
 from ..catalog.tables import DETAILS, Tables
 from ..errors import CostcalcError, InvalidSizeError
 from ..interrupt import INTERRUPTED, exit_interrupted, quiet_stdout
+from ..words import escape
 
 EXIT_CODES = """\b
 Exit codes:
@@ -157,10 +158,13 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _interrupted()
         except CostcalcError as error:
-            raise ArgumentError(str(error)) from None
+            raise ArgumentError(escape(str(error))) from None
         except MemoryError:
             raise click.ClickException("out of memory") from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.ClickException as error:  # names from outside never reach the terminal raw (words.escape)
+            error.message = escape(error.message)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except OSError as error:  # the output closed, a disk full: one line, not a traceback
             if isinstance(error, BrokenPipeError):
@@ -327,8 +331,8 @@ def estimate(images, sizes, models, detail, edition, tier, strict, output, table
             rows.append(error_row(label, name, detail, problem_here, size, rule,
                                   getattr(source, "warning", None)))  # fmt: skip
     for message in dict.fromkeys(r["error"] for r in rows if r["error"]):
-        click.echo(f"Error: {message}", err=True)
-    for message in dict.fromkeys(f"{display_path(r['source'])}: {r['warning']}" for r in rows
+        click.echo(f"Error: {escape(message)}", err=True)
+    for message in dict.fromkeys(f"{display_path(r['source'])}: {escape(r['warning'])}" for r in rows
                                  if r["warning"] and not r["error"]):  # fmt: skip
         click.echo(f"Warning: {message}", err=True)
 
@@ -402,12 +406,13 @@ def models(output, table_files):
 AUDIT_EXIT_CODES = """\b
 Exit codes:
   0  every file priced, within budget
-  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict)
+  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict);
+     or no file at all with --max-tokens/--max-usd, or none matching --glob (unless --allow-empty)
   2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
-     unsupported detail, unknown --limits edition)
+     unsupported detail, unknown --limits edition, a --glob or --exclude that is not a valid pattern)
   4  over budget (--max-tokens / --max-usd, for any model)
   5  over budget, and some files could not be priced
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP)
 Skipped files (symlinks not followed) do not count as unpriced."""
 
 
@@ -430,13 +435,14 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
 @tier_option
 @strict_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Worker processes reading headers.")
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, tier, strict, jobs, table_files):  # fmt: skip
+          output, summary, allow_empty, tier, strict, jobs, table_files):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -453,7 +459,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     from itertools import chain
 
     from ..money import over_budget
-    from ..output.audit import Progress, format_for, totals_table
+    from ..output.audit import Progress, format_for, totals_files, totals_table
     from ..runs.audit import Totals, audit_rendered
 
     tables = _tables(table_files)
@@ -502,7 +508,13 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     for problem in problems:
         click.echo(f"over budget: {problem}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
-    sys.exit((1 if unpriced else 0) | (4 if problems else 0))
+    empty = not allow_empty and (globs or max_tokens is not None or budget_usd is not None) and \
+        totals_files(totals) == 0  # fmt: skip
+    if empty:  # a CI gate over nothing proves nothing
+        what = f"no file matches --glob {' --glob '.join(map(escape, globs))}" if globs else "no file to audit"
+        click.echo(f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and "
+                   f"patterns, or pass --allow-empty", err=True)  # fmt: skip
+    sys.exit((1 if unpriced or empty else 0) | (4 if problems else 0))
 
 
 OPTIMIZE_EXIT_CODES = """\b
@@ -512,8 +524,10 @@ Exit codes:
      animated without --first-frame, over budget)
   2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place, --max-tokens for a
      model whose tokens are approximate or unknown), or outputs that would overwrite a source or another
-     original, or two sources bound for one output (or for a file and a folder of one name); nothing written
-  130  interrupted (Ctrl-C); every file written so far is whole"""
+     original, or two sources bound for one output (or for a file and a folder of one name), or be written
+     through a symbolic link in OUTDIR, or replace a file in OUTDIR that optimize did not write (without
+     --overwrite); nothing written
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP); every file written so far is whole"""
 
 
 @cli.command(epilog=OPTIMIZE_EXIT_CODES)
@@ -535,7 +549,11 @@ Exit codes:
               help="Allow OUTDIR to be a source folder: an original is replaced by its output of the same name. "
                    "With --format the output's name differs (a.png → a.webp): it is written beside, and the "
                    "original is kept.")
-@click.option("--force", is_flag=True, help="Redo outputs even when newer than their source.")
+@click.option("--force", is_flag=True, help="Redo outputs even when up to date.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files in OUTDIR that optimize did not write (its manifest does not own them).")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=256 * 1024 * 1024, show_default="256 MB",
+              metavar="N", help="Largest source read; a larger one is its error row.")
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
@@ -547,7 +565,8 @@ Exit codes:
               show_default="number of CPUs", help="Worker processes.")
 @tables_option
 def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, globs, excludes, recursive, hidden, output, strict, jobs, table_files):  # fmt: skip
+             force, overwrite, max_bytes, globs, excludes, recursive, hidden, output, strict, jobs,
+             table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
     A FILE is written straight into OUTDIR (OUTDIR/photo.jpg); a folder's
@@ -556,8 +575,11 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     whole or not at all, and originals are never touched unless --in-place
     (and then only replaced by an output of the very same name). An output
     that would be larger than an original giving every model the same
-    tokens is that original, metadata stripped. An output newer than its
-    source is skipped (--force redoes it).
+    tokens is that original, metadata stripped. An output is up to date,
+    and skipped (--force redoes it), when OUTDIR's manifest
+    (.costcalc-optimize.json) says it was made from this very source with the
+    same options; a file in OUTDIR the manifest does not own is never
+    replaced (--overwrite), and nothing is written through a link in OUTDIR.
     With several -m, each image is written once, at the largest size any of
     them works from that gives every model its tokens from the original.
 
@@ -580,7 +602,8 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
         chunks = optimize_paths(paths, outdir, model=names[0] if len(names) == 1 else tuple(names), detail=detail,
                         max_tokens=max_tokens, format=fmt, quality=quality, keep_metadata=keep_metadata,
                         first_frame=first_frame, in_place=in_place, force=force, tables=tables, jobs=jobs,
-                        recursive=recursive, globs=globs, excludes=excludes, hidden=hidden, strict=strict)  # fmt: skip
+                        recursive=recursive, globs=globs, excludes=excludes, hidden=hidden, strict=strict,
+                        overwrite=overwrite, max_bytes=max_bytes)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
     totals = OptimizeTotals()
@@ -728,9 +751,9 @@ def _request_messages(estimate, place: str = "") -> None:
     """A request's image errors and warnings and its broken limits on stderr, each after `place` (a batch line's)."""
     for image in estimate.images:
         if image.error:
-            click.echo(f"Error: {place}{image.error}", err=True)
+            click.echo(f"Error: {escape(place)}{escape(image.error)}", err=True)
         elif image.warning:
-            click.echo(f"Warning: {place}{image.where}: {image.warning}", err=True)
+            click.echo(f"Warning: {escape(place)}{escape(image.where)}: {escape(image.warning)}", err=True)
     for finding in estimate.findings:
         click.echo(f"limit: {place}{finding.message}", err=True)
 
@@ -756,7 +779,7 @@ def _request_file(run, output, max_tokens, budget_usd):
     for row in run:
         writer.row(row)
         if row.error:
-            click.echo(f"Error: {row.error}", err=True)
+            click.echo(f"Error: {escape(row.error)}", err=True)
             failed = True
             continue
         _request_messages(row.estimate, f"{row.place(run.name)}: ")
@@ -839,7 +862,7 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
                                          format=image_format, **sampling)  # fmt: skip
                 click.echo(f"{clip}: wrote {written} frame{'' if written == 1 else 's'} to {outdir}", err=True)
         except CostcalcError as error:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {escape(str(error))}", err=True)
             rows.append((clip, str(error)))
             failed = True
             continue
@@ -960,8 +983,11 @@ def mcp(roots, allow_overwrite):
     """Serve costcalc to agents over the Model Context Protocol, on standard input and output (SPEC §9).
 
     Tools: price_image (a file or data URL → tokens, USD, how sure, the size
-    the model sees), optimize_image (a file → a smaller copy beside it, same
-    tokens, never over the source), price_request (a payload → its estimate).
+    the model sees, for one model or several), optimize_image (a file → a
+    smaller copy beside it, same tokens, never over the source or any other
+    file unless --allow-overwrite), price_request (a payload → its estimate),
+    list_models. Every path a tool reads or writes must lie, links resolved,
+    inside a --root (default: the current folder).
     Standard output carries the protocol only. Needs `pip install 'costcalc[mcp]'`.
 
     \b

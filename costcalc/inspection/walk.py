@@ -8,9 +8,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from ..words import display_path, file_kind, os_reason
+from ..errors import PatternError
+from ..words import display_path, escape, file_kind, os_reason
 
-__all__ = ["Found", "walk"]
+__all__ = ["Found", "walk", "check_pattern"]
 
 
 class Found(NamedTuple):
@@ -29,12 +30,36 @@ class Found(NamedTuple):
 
 
 
+def check_pattern(pattern: str, option: str = "--glob") -> str:
+    """`pattern` if it is a pattern a name can match; PatternError (naming `option`) when it is empty, holds a NUL
+    (no file name can), or opens a '[' set it never closes (fnmatch would match a literal '[', never what was
+    meant)."""
+    reason = None
+    if not pattern.strip():
+        reason = "an empty pattern"
+    elif "\0" in pattern:
+        reason = "a NUL character, which no file name holds"
+    else:
+        at = 0
+        while (at := pattern.find("[", at)) != -1:
+            close = pattern.find("]", at + 2 if pattern[at + 1 : at + 2] in ("!", "]") else at + 1)
+            if pattern[at + 1 : at + 3] == "!]":
+                close = pattern.find("]", at + 3)
+            if close == -1:
+                reason = f"a '[' at position {at + 1} that no ']' closes; [[] matches a literal '['"
+                break
+            at = close + 1
+    if reason:
+        raise PatternError(f"{option} {escape(pattern)}: not a valid pattern ({reason})")
+    return pattern
+
+
 class _Filter:
     """--glob and --exclude: case-insensitive, on the name, or on the path below the root if the pattern has '/'."""
 
     def __init__(self, globs: Iterable[str], excludes: Iterable[str]):
-        self.globs = [g.lower() for g in globs]
-        self.excludes = [e.lower() for e in excludes]
+        self.globs = [check_pattern(g, "--glob").lower() for g in globs]
+        self.excludes = [check_pattern(e, "--exclude").lower() for e in excludes]
 
     @staticmethod
     def _match(patterns: list[str], name: str, relative: str) -> bool:
