@@ -66,7 +66,7 @@ def _wait_for_workers(process: subprocess.Popen, timeout: float = 30) -> None:
             return
         if process.poll() is not None:
             pytest.fail(f"the run ended before its workers started: {process.stderr.read().decode()}")
-        time.sleep(0.02)
+        time.sleep(0.005)
     pytest.fail("workers never started")
 
 
@@ -88,8 +88,8 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def many(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("many")
-    for index in range(6000):
-        os.link(SCREENSHOT, folder / f"s{index:04}.png")
+    for index in range(40000):  # enough that the workers run a while, however fast the audit is
+        os.link(SCREENSHOT, folder / f"s{index:05}.png")
     return folder
 
 
