@@ -7,6 +7,7 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedDetailError",
     "UnpublishedRuleError",
+    "InexactTokensError",
     "InvalidSizeError",
     "ImageRejectedError",
     "InvalidImageError",
@@ -94,6 +95,25 @@ def _measure_hint(model: str, provider: str | None) -> str:
     return f"`costcalc probe -m MODEL` measures it (OpenAI, Anthropic and Gemini models), or {reconcile}"
 
 
+class InexactTokensError(CostcalcError, ValueError):
+    """A count that is a documented maximum or an approximation, asked for where an exact count is expected.
+
+    `tokens` holds the figure and `basis` how sure it is (maximum, approximate); pass `inexact=True` to
+    accept it, or use `estimate()`, whose result carries its basis.
+    """
+
+    def __init__(self, model: str, detail: object, tokens: int | None, basis: str) -> None:
+        self.model, self.detail, self.tokens, self.basis = model, detail, tokens, basis
+        what = {"maximum": "a documented maximum (the bill is at most this)",
+                "approximate": "an approximation (the vendor publishes only approximate figures)"}.get(basis, basis)
+        figure = f"{tokens:,} tokens is" if tokens is not None else "its tokens are"
+        super().__init__(f"{model} at detail {detail}: {figure} {what}, not an exact count; pass inexact=True to "
+                         f"accept it, or use costcalc.estimate(), whose result says how sure it is (basis)")
+
+    def __reduce__(self):  # keep the fields across processes
+        return _rebuild, (type(self), self.args, vars(self))
+
+
 class InvalidSizeError(CostcalcError, ValueError):
     """A width or height that is not a positive whole number of pixels."""
 
@@ -121,16 +141,18 @@ class InvalidImageError(CostcalcError, ValueError):
 class UnsupportedFormatError(ImageRejectedError, InvalidImageError):
     """A recognised image format whose header costcalc does not read: rule `formats` (and still an InvalidImageError).
 
-    The words claim no vendor's rule (issue 10): some APIs take TIFF or BMP
-    (Qwen), some refuse them (OpenAI, SPEC §3); costcalc cannot size either way.
+    The words say what costcalc cannot read and claim no vendor's rule (issue 10): some
+    APIs take BMP (Qwen), some refuse it (OpenAI, SPEC §3); costcalc cannot size it either
+    way. Formats it reads but an API refuses are rejected by that API's `formats` row in
+    tables/limits.toml instead.
     """
 
     def __init__(self, format: str, where: str = "") -> None:
         self.format = format
         prefix = f"{where}: " if where else ""
         message = (
-            f"{prefix}costcalc reads PNG, JPEG, WEBP and GIF headers; {format} is not one of them "
-            f"(convert it, e.g. to PNG or JPEG)"
+            f"{prefix}cannot read: {format} headers are not read by costcalc (it reads PNG, JPEG, WEBP, GIF, "
+            f"TIFF, HEIC/HEIF and AVIF); convert it, e.g. to PNG or JPEG"
         )
         super().__init__(message, "formats")
 
@@ -159,10 +181,12 @@ class RequestError(CostcalcError, ValueError):
 
 
 class BudgetExceeded(CostcalcError):
-    """A request over its token or dollar budget; `estimate` holds what it costs."""
+    """A request over its token or dollar budget; `estimate` holds what it costs, `overruns` each limit broken
+    (money.Overrun: label, kind, limit, value)."""
 
-    def __init__(self, message: str, estimate) -> None:
+    def __init__(self, message: str, estimate, overruns=()) -> None:
         self.estimate = estimate
+        self.overruns = tuple(overruns)
         super().__init__(message)
 
 

@@ -129,7 +129,7 @@ def test_10_the_format_refusal_claims_no_vendors_rule_and_limits_lists_the_size_
         with pytest.raises(UnsupportedFormatError) as caught:
             costcalc.estimate(SAMPLES / "scan.bmp", model=model)
         text = str(caught.value)
-        assert "costcalc reads PNG, JPEG, WEBP and GIF headers; BMP is not one of them" in text
+        assert "cannot read: BMP headers are not read by costcalc" in text
         assert "accepted by the API" not in text and "non-animated" not in text
         assert caught.value.rule == "formats" and caught.value.format == "BMP"
     rows = json.loads(CliRunner().invoke(cli, ["limits", "--json"]).output)

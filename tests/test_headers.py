@@ -75,16 +75,13 @@ def test_non_seekable_stream():
     "fmt, data",
     [
         ("BMP", encode("BMP")),
-        ("TIFF", encode("TIFF")),
         ("ICO", encode("ICO", (32, 32))),
-        ("HEIC", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
-        ("AVIF", b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
         ("SVG", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'),
         ("PSD", b"8BPS\0\1" + b"\0" * 40),
     ],
 )
 def test_other_formats_are_named_and_refused(fmt, data):
-    with pytest.raises(costcalc.UnsupportedFormatError, match=f"reads PNG, JPEG, WEBP and GIF headers; {fmt} is not one of them.*convert") as caught:
+    with pytest.raises(costcalc.UnsupportedFormatError, match=f"cannot read: {fmt} headers are not read by costcalc.*convert") as caught:
         inspect(data)
     assert caught.value.format == fmt
 

@@ -21,7 +21,7 @@ import costcalc
 from costcalc import TableError, check_budget, count_request, load_tables
 from costcalc.catalog.tables import Price
 from costcalc.cli import cli
-from costcalc.money import MAX_USD, over_budget, parse_usd, usd_sum
+from costcalc.money import MAX_USD, Overrun, over_budget, parse_usd, usd_sum
 from costcalc.output.report import format_usd, to_json, to_lines
 
 # gpt-4o at 2.50 USD per 1M input tokens, whatever the shipped price file says today
@@ -74,7 +74,7 @@ def test_the_issue_example_under_a_three_digit_context(tables, narrow):
 def test_check_budget_under_a_narrow_context(tables, narrow):
     loaded = load_tables(tables)
     assert check_budget(payload(2), max_usd="0.003825", tables=loaded).usd == TWO
-    with pytest.raises(costcalc.BudgetExceeded, match=r"\$0.003825, over --max-usd 0.0038249"):
+    with pytest.raises(costcalc.BudgetExceeded, match=r"\$0.003825, over max_usd 0.0038249"):
         check_budget(payload(2), max_usd="0.0038249", tables=loaded)
     with pytest.raises(ValueError, match="not an amount"):
         check_budget(payload(1), max_usd="lots", tables=loaded)  # not NaN, even with InvalidOperation untrapped
@@ -125,8 +125,10 @@ def test_budget_parsing_and_comparison(narrow):
     for text in ("nan", "inf", "-1", "lots", "", "1e400", str(MAX_USD + 1)):
         with pytest.raises(ValueError):
             parse_usd(text)
-    assert over_budget("m", 1, Decimal("0.0019125"), max_usd=Decimal("0.0019124")) == [
-        "m: $0.0019125, over --max-usd 0.0019124"]
+    over = over_budget("m", 1, Decimal("0.0019125"), max_usd=Decimal("0.0019124"))
+    assert over == [Overrun("m", "max_usd", Decimal("0.0019124"), Decimal("0.0019125"))]
+    assert [str(o) for o in over] == ["m: $0.0019125, over max_usd 0.0019124"]  # the library's words: no CLI flag
+    assert over[0].words({"max_usd": "--max-usd"}) == "m: $0.0019125, over --max-usd 0.0019124"
     assert over_budget("m", 1, Decimal("0.0019125"), max_usd=Decimal("0.0019125")) == []
 
 

@@ -79,11 +79,19 @@ EXAMPLES = [
 @pytest.mark.parametrize("model, detail, w, h, tokens, seen, basis", EXAMPLES)
 def test_published_examples(model, detail, w, h, tokens, seen, basis):
     e = estimate((w, h), model=model, detail=detail)
-    assert e.tokens == tokens and image_tokens(w, h, model=model, detail=detail) == tokens
+    assert e.tokens == tokens and image_tokens(w, h, model=model, detail=detail, inexact=True) == tokens
     assert e.basis == basis and e.as_dict()["basis"] == basis
     if seen is not None:
         assert (e.scaled_width, e.scaled_height) == seen
-    assert image_tokens_batch(np.array([w, 70]), np.array([h, 300]), model=model, detail=detail)[0] == tokens
+    assert image_tokens_batch(np.array([w, 70]), np.array([h, 300]), model=model, detail=detail, inexact=True)[0] == tokens
+    if basis in ("maximum", "approximate"):  # never handed back as if exact, unless asked
+        with pytest.raises(costcalc.InexactTokensError, match="inexact=True") as caught:
+            image_tokens(w, h, model=model, detail=detail)
+        assert (caught.value.tokens, caught.value.basis) == (tokens, basis)
+        with pytest.raises(costcalc.InexactTokensError):
+            image_tokens_batch(np.array([w]), np.array([h]), model=model, detail=detail)
+    else:
+        assert image_tokens(w, h, model=model, detail=detail) == tokens
 
 
 def test_openai_results_are_exact():
@@ -120,7 +128,7 @@ def test_unpublished_rules_are_errors_never_borrowed_numbers(model, detail):
 
 def test_unknown_rows_still_list_and_their_known_levels_price():
     assert get_model("gemini-2.5-pro").details == ("low", "medium", "high", "auto")
-    assert image_tokens(10, 10, model="gemini-2.5-pro", detail="low") == 64
+    assert image_tokens(10, 10, model="gemini-2.5-pro", detail="low", inexact=True) == 64
     assert "unknown" in get_model("grok-4").bases
 
 
@@ -133,10 +141,10 @@ def test_unknown_rows_still_list_and_their_known_levels_price():
 )  # fmt: skip
 def test_sizes_the_api_refuses_are_rejected_with_their_rule(model, w, h, rule):
     with pytest.raises(costcalc.ImageRejectedError) as caught:
-        image_tokens(w, h, model=model)
+        image_tokens(w, h, model=model, inexact=True)
     assert caught.value.rule == rule and f"{w}×{h} on {model}" in str(caught.value)
     with pytest.raises(costcalc.ImageRejectedError, match="index 1") as caught:
-        image_tokens_batch([100, w], [100, h], model=model)
+        image_tokens_batch([100, w], [100, h], model=model, inexact=True)
     assert caught.value.rule == rule
 
 

@@ -10,7 +10,7 @@ first, every address it resolves to is checked, and the socket is connected to
 a checked address, so no second lookup can swap in another one (DNS
 rebinding). Loopback, private, link-local, shared (CGNAT), reserved and other
 non-global addresses, IPv4-mapped IPv6 forms of them included, are refused
-unless `allow_private=True` (`--allow-private`); multicast and unspecified
+unless `allow_private=True`; multicast and unspecified
 addresses are never fetched, since no image server can listen there.
 
 Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
@@ -97,7 +97,7 @@ def address_refusal(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def _refused(host: str, reason: str) -> _Failure:
     """The one-line refusal, saying how to lift it where allow_private can."""
-    lift = "" if reason in (_UNSPECIFIED, _MULTICAST) else "; pass allow_private=True (--allow-private) to allow it"
+    lift = "" if reason in (_UNSPECIFIED, _MULTICAST) else "; pass allow_private=True to allow it"
     return _Failure(f"refusing to fetch from {host}: {reason}{lift}")
 
 

@@ -5,15 +5,23 @@ animated flag, EXIF orientation and byte size. Reads a small head, branches on
 the magic bytes, unpacks with explicit endianness, and seeks further only where
 the format puts what it needs later: JPEG frame headers after large APPn
 segments, PNG eXIf chunks (even after IDAT), WebP ANMF/EXIF chunks, GIF image
-descriptors.
+descriptors, TIFF IFDs, and the `meta`/`moov` boxes of HEIF and AVIF files
+(costcalc.inspection.isobmff). Decoding HEIF is an extra (pillow-heif); reading
+its header is not.
+
+Formats read: PNG, JPEG, WEBP, GIF, TIFF (and BigTIFF), HEIC/HEIF and AVIF. A
+recognised format whose header is not read (BMP, ICO, PSD, JPEG 2000, JPEG XL,
+QOI, SVG) raises UnsupportedFormatError ("cannot read"); whether an API accepts
+a format it reads is the limits table's `formats` rule, not this module's.
 
 Tolerant as real decoders are (SPEC §3: a file the API's decoders read is
 priced): junk and fill bytes before a JPEG marker are skipped, as libjpeg's
 `next_marker` and Pillow do; unknown bytes between GIF blocks are passed over,
 as Pillow does. A file whose header is whole but whose data is damaged or cut
 short (a PNG without IEND or cut inside a chunk, a JPEG without its EOI marker,
-a GIF or WebP body cut short) is still read, with `ImageInfo.warning` naming
-the defect. A file without a readable header raises a named `CostcalcError`
+a GIF or WebP body cut short, TIFF strips or HEIF media data past the end of
+the file, PNG text or ICC chunks that decompress past a decoder's bound) is
+still read, with `ImageInfo.warning` naming the defect. A file without a readable header raises a named `CostcalcError`
 saying what and where.
 """
 
@@ -23,6 +31,7 @@ import os
 import re
 import stat
 import struct
+import zlib
 from collections.abc import Callable
 from typing import BinaryIO, NamedTuple
 
@@ -43,7 +52,6 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn, not DHT/JPG/DAC
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _EXIF_READ = 65536  # an EXIF block is at most one JPEG segment
 _PNG_MAX_SIDE = 2**31 - 1  # PNG specification, 11.2.2 IHDR
 _SCAN_WINDOW = 1 << 20  # bytes read at a time when looking for a JPEG's end
@@ -52,10 +60,15 @@ _SCAN_WINDOW = 1 << 20  # bytes read at a time when looking for a JPEG's end
 class ImageInfo(NamedTuple):
     """What the header says: format, stored size, frames, orientation, byte size.
 
-    format: PNG, JPEG, WEBP or GIF. width, height: as stored, before EXIF
-    orientation (as Pillow reports them). frames: the frame count when the
-    header gives it cheaply; None for an animated GIF (2 or more). animated.
-    orientation: EXIF orientation 1-8, 1 when absent or unreadable. bytes: the
+    format: PNG, JPEG, WEBP, GIF, TIFF, HEIC, HEIF or AVIF. width, height: as
+    stored, before EXIF orientation (as Pillow reports them; for HEIF and AVIF the
+    primary item's size after its clean-aperture crop, before irot/imir, see
+    costcalc.inspection.isobmff). frames: the frame count when the header gives it
+    cheaply (TIFF pages, HEIF/AVIF sequence samples); None for an animated GIF (2
+    or more) or a TIFF of over 1,024 pages. animated: more than one frame (a
+    multi-page TIFF too, as Pillow's is_animated). orientation: EXIF orientation
+    1-8 (TIFF's Orientation tag; HEIF's irot/imir as the equivalent EXIF value),
+    1 when absent or unreadable. bytes: the
     file size, when known. warning: None for a whole file; else the defect of a
     file whose header is whole but whose data is damaged or cut short (priced
     from the header; the API may refuse it).
@@ -203,10 +216,23 @@ def _parse(r: _Reader) -> ImageInfo:
         return _gif(r)
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp(r)
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _tiff(r)
+    if head[4:8] == b"ftyp" and _isobmff().image_brand(head):
+        found = _isobmff().read_isobmff(r)
+        return _info(r, found.format, found.width, found.height, found.frames, found.animated, found.orientation,
+                     found.defect)  # fmt: skip
     other = _other_format(head)
     if other:
         raise UnsupportedFormatError(other, r.where)
-    raise r.fail("not an image: no PNG, JPEG, WEBP or GIF signature")
+    raise r.fail("not an image: no PNG, JPEG, WEBP, GIF, TIFF, HEIF or AVIF signature")
+
+
+def _isobmff():
+    """The HEIF/AVIF box reader, imported on the first ftyp-led file only (start-up stays as it was)."""
+    from . import isobmff
+
+    return isobmff
 
 
 def _info(r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1,
@@ -238,7 +264,9 @@ def _png(r: _Reader) -> ImageInfo:
     width, height = struct.unpack_from(">II", head, 16)
     if width > _PNG_MAX_SIDE or height > _PNG_MAX_SIDE:
         raise r.fail(f"corrupt PNG: IHDR gives {width}×{height}, over the PNG limit of {_PNG_MAX_SIDE:,} per side")
+    _png_ihdr_methods(r, head[24:29])
     frames, orientation, seen_idat, defect = 1, 1, False, None
+    text = _PngText()
     pos = 8
     while True:
         header = r.read(pos, 8)
@@ -269,8 +297,112 @@ def _png(r: _Reader) -> ImageInfo:
                 frames = max(1, struct.unpack(">I", control)[0])
         elif kind == b"eXIf":
             orientation = exif_orientation(r.read(pos + 8, min(length, _EXIF_READ)))
+        elif kind in _PNG_TEXT_CHUNKS:
+            text.check(r, kind, pos + 8, length)
         pos += 12 + length
+    if text.defect:
+        defect = text.defect if defect is None else f"{defect}; {text.defect}"
     return _info(r, "PNG", width, height, frames, frames > 1, orientation, defect)
+
+
+_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+"""Allowed bit depths per colour type (PNG specification, 11.2.2 IHDR, Table 11.1; Pillow's _MODES holds the same)."""
+
+
+def _png_ihdr_methods(r: _Reader, fields: bytes) -> None:
+    """Bit depth, colour type, compression, filter and interlace methods of IHDR (PNG specification, third
+    edition, https://www.w3.org/TR/png-3/#11IHDR): only compression method 0, filter method 0 and interlace
+    method 0 or 1 are defined, and libpng's png_handle_IHDR refuses the rest (Pillow refuses another filter
+    method, "unknown filter category", another interlace method at decoding, and a bit depth its colour type
+    does not allow; it passes over the compression method, which libpng does not).
+    Checked as far as the bytes reach; a file cut inside IHDR is read with a warning, as before."""
+    if len(fields) >= 2 and fields[1] in _PNG_DEPTHS and fields[0] not in _PNG_DEPTHS[fields[1]]:
+        raise r.fail(f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
+                     "specification (11.2.2 IHDR) does not allow")  # fmt: skip
+    if len(fields) >= 2 and fields[1] not in _PNG_DEPTHS:
+        raise r.fail(f"corrupt PNG: IHDR gives colour type {fields[1]}; the PNG specification (11.2.2 IHDR) "
+                     "defines 0, 2, 3, 4 and 6")  # fmt: skip
+    for at, what, allowed in ((2, "compression method", (0,)), (3, "filter method", (0,)),
+                              (4, "interlace method", (0, 1))):  # fmt: skip
+        if len(fields) > at and fields[at] not in allowed:
+            only = "only 0" if len(allowed) == 1 else "only 0 (none) and 1 (Adam7)"
+            raise r.fail(f"corrupt PNG: IHDR gives {what} {fields[at]}; the PNG specification (11.2.2 IHDR) defines "
+                         f"{only}, and a decoder that follows it (libpng) refuses the file")  # fmt: skip
+
+
+_PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"iCCP"})
+_PNG_TEXT_CHUNK_BOUND = 1 << 20
+"""Pillow's PngImagePlugin.MAX_TEXT_CHUNK (= ImageFile.SAFEBLOCK, 1 MiB): a zTXt, compressed iTXt or iCCP
+chunk that decompresses past it makes Image.open raise ValueError."""
+_PNG_TEXT_MEMORY_BOUND = 64 << 20
+"""Pillow's PngImagePlugin.MAX_TEXT_MEMORY (64 MiB): the text of all text chunks together."""
+_PNG_TEXT_READ = 8 << 20
+"""Compressed bytes of text/ICC chunks read per file for the checks above; past it they are not checked."""
+
+
+class _PngText:
+    """The decompression-bound checks of PNG text and ICC chunks, as Pillow applies them (its own test image
+    png_decompression_dos.png is one such file). Decompression is bounded: zlib.decompressobj with
+    max_length, never more than the bound plus one block at a time, and at most `_PNG_TEXT_READ` bytes read."""
+
+    __slots__ = ("read", "memory", "defect")
+
+    def __init__(self) -> None:
+        self.read, self.memory, self.defect = 0, 0, None
+
+    def check(self, r: _Reader, kind: bytes, at: int, length: int) -> None:
+        if self.defect is not None:
+            return
+        name = kind.decode()
+        if kind == b"tEXt":  # not compressed: its length counts, as Pillow counts its text
+            self.memory += length
+        elif self.read + length <= _PNG_TEXT_READ:
+            self.read += length
+            data = r.read(at, length)
+            compressed = _png_compressed_payload(kind, data)
+            if compressed is None:
+                if kind == b"iTXt":
+                    self.memory += length
+                return
+            produced = _inflated_size(compressed, _PNG_TEXT_CHUNK_BOUND + 1)
+            if produced > _PNG_TEXT_CHUNK_BOUND:
+                self.defect = (f"PNG {name} chunk decompresses to more than {_PNG_TEXT_CHUNK_BOUND:,} bytes, past "
+                               "a decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_CHUNK refuses the file)")  # fmt: skip
+                return
+            if kind != b"iCCP":
+                self.memory += produced
+        if self.memory > _PNG_TEXT_MEMORY_BOUND:
+            self.defect = (f"PNG text chunks hold more than {_PNG_TEXT_MEMORY_BOUND:,} bytes of text, past a "
+                           "decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_MEMORY refuses the file)")  # fmt: skip
+
+
+def _png_compressed_payload(kind: bytes, data: bytes) -> bytes | None:
+    """The zlib stream of a zTXt, compressed iTXt or iCCP chunk (PNG specification, 11.3.3.4, 11.3.3.5,
+    11.3.2.3); None when it holds none (an uncompressed iTXt, an unknown compression method)."""
+    key_end = data.find(b"\0")
+    if key_end < 0:
+        return None
+    rest = data[key_end + 1:]
+    if kind in (b"zTXt", b"iCCP"):
+        return rest[1:] if rest[:1] == b"\0" else None
+    if len(rest) < 2 or rest[0] != 1 or rest[1] != 0:  # iTXt: compression flag 1, method 0
+        return None
+    parts = rest[2:].split(b"\0", 2)  # language tag, translated keyword, text
+    return parts[2] if len(parts) == 3 else None
+
+
+def _inflated_size(compressed: bytes, limit: int) -> int:
+    """How many bytes `compressed` inflates to, counting no further than `limit`; a broken stream counts
+    what it gave (Pillow, too, passes over a zlib error)."""
+    inflater = zlib.decompressobj()
+    produced, tail = 0, compressed
+    try:
+        while tail and produced < limit:
+            produced += len(inflater.decompress(tail, min(65536, limit - produced)))
+            tail = inflater.unconsumed_tail
+    except zlib.error:
+        pass
+    return produced
 
 
 # --------------------------------------------------------------------- JPEG
@@ -530,6 +662,134 @@ def _webp_chunks(r: _Reader, end: int, count_frames: bool) -> tuple[int, int]:
     return (frames if count_frames else 1) or 1, orientation
 
 
+# --------------------------------------------------------------------- TIFF
+
+_TIFF_MAX_ENTRIES = 4096  # IFD entries read (Baseline TIFF needs about 15; a real IFD has under 100)
+_TIFF_MAX_PAGES = 1024  # IFDs counted: past it, a multi-page TIFF has "many" frames (None)
+_TIFF_CHECK_READ = 65536  # bytes of StripOffsets/StripByteCounts read to check the data is whole
+_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 16: ("Q", 8)}  # SHORT, LONG, LONG8 (BigTIFF)
+
+
+def _tiff(r: _Reader) -> ImageInfo:
+    """IFD0's ImageWidth (256), ImageLength (257) and Orientation (274); the IFD chain counts the pages.
+
+    TIFF 6.0 (Adobe, 1992), section 2 "TIFF Structure" (the 8-byte header and the IFD entries, either
+    byte order) and section 8 "Baseline Field Reference"; BigTIFF (version 43: 8-byte offsets and counts,
+    20-byte entries, LONG8 values) as libtiff documents it (https://www.awaresystems.be/imaging/tiff/bigtiff.html).
+    The size is IFD0's, as stored (as Pillow reports it); Orientation as in EXIF. Every IFD in the
+    chain is a page, as Pillow's `n_frames` counts them, and a TIFF of several pages is `animated`
+    (Pillow's `is_animated`). Strips or tiles that run past the end of the file are a warning.
+    """
+    head = r.head
+    order = "<" if head[:2] == b"II" else ">"
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    if len(head) < (16 if big else 8):
+        raise r.fail("truncated TIFF: the file ends inside its header")
+    if big:
+        offset_size, zero = struct.unpack_from(order + "HH", head, 4)
+        if offset_size != 8 or zero:
+            raise r.fail(f"corrupt TIFF: BigTIFF header gives offset size {offset_size}, not 8")
+        (ifd,) = struct.unpack_from(order + "Q", head, 8)
+    else:
+        (ifd,) = struct.unpack_from(order + "I", head, 4)
+    count_format, count_size, entry_size, next_format = ("Q", 8, 20, "Q") if big else ("H", 2, 12, "I")
+    if ifd < 8:
+        raise r.fail(f"corrupt TIFF: its first IFD is at byte {ifd}, inside the header")
+
+    def entries(at: int) -> tuple[int, dict[int, tuple[int, int, bytes]]] | None:
+        """(entry count, {tag: (type, count, value field)}) of the IFD at `at`; None when the file ends first."""
+        raw = r.read(at, count_size)
+        if len(raw) < count_size:
+            return None
+        (count,) = struct.unpack(order + count_format, raw)
+        table = r.read(at + count_size, min(count, _TIFF_MAX_ENTRIES) * entry_size)
+        fields = {}
+        for pos in range(0, len(table) - entry_size + 1, entry_size):
+            if big:
+                tag, kind, n = struct.unpack_from(order + "HHQ", table, pos)
+                fields.setdefault(tag, (kind, n, table[pos + 12:pos + 20]))
+            else:
+                tag, kind, n = struct.unpack_from(order + "HHI", table, pos)
+                fields.setdefault(tag, (kind, n, table[pos + 8:pos + 12]))
+        return count, fields
+
+    first = entries(ifd)
+    if first is None:
+        raise r.fail(f"truncated TIFF: the file ends before its first IFD (at byte {ifd:,})")
+    count, fields = first
+
+    def value(tag: int) -> int | None:
+        """The first value of a SHORT, LONG or LONG8 field held in the entry; None when absent or of another type."""
+        field = fields.get(tag)
+        if field is None or field[0] not in _TIFF_TYPES or field[1] < 1:
+            return None
+        code, width = _TIFF_TYPES[field[0]]
+        if width > len(field[2]):
+            return None
+        return struct.unpack_from(order + code, field[2])[0]
+
+    width, height = value(256), value(257)
+    if width is None or height is None:
+        missing = "ImageWidth (256)" if width is None else "ImageLength (257)"
+        raise r.fail(f"corrupt TIFF: its first IFD has no {missing} field")
+    orientation = value(274)
+    orientation = orientation if orientation is not None and 1 <= orientation <= 8 else 1
+    defect = _tiff_data_defect(r, order, big, fields) if r.body else None
+
+    frames, seen, at = 1, {ifd}, ifd
+    while r.body:
+        if count > _TIFF_MAX_ENTRIES:
+            break  # an IFD this long is not walked past
+        raw = r.read(at + count_size + count * entry_size, 8 if big else 4)
+        if len(raw) < (8 if big else 4):
+            break
+        (at,) = struct.unpack(order + next_format, raw)
+        if not at or at in seen:
+            break
+        following = entries(at)
+        if following is None:
+            break
+        count = following[0]
+        frames += 1
+        seen.add(at)
+        if frames > _TIFF_MAX_PAGES:
+            frames = None
+            break
+    return _info(r, "TIFF", width, height, frames, frames is None or frames > 1, orientation, defect)
+
+
+def _tiff_data_defect(r: _Reader, order: str, big: bool, fields: dict) -> str | None:
+    """A warning when IFD0's strips (273/279) or tiles (324/325) run past the end of the file; None when they
+    do not, or when checking would read more than `_TIFF_CHECK_READ` bytes."""
+    if r.size is None:
+        return None
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        arrays = []
+        for tag in (offsets_tag, counts_tag):
+            field = fields.get(tag)
+            if field is None or field[0] not in _TIFF_TYPES:
+                break
+            code, width = _TIFF_TYPES[field[0]]
+            n = field[1]
+            if n < 1 or n * width > _TIFF_CHECK_READ:
+                return None
+            inline = 8 if big else 4
+            if n * width <= inline:
+                raw = field[2][:n * width]
+            else:
+                where = struct.unpack(order + ("Q" if big else "I"), field[2])[0]
+                raw = r.read(where, n * width)
+                if len(raw) < n * width:
+                    return "truncated TIFF: the file ends inside its list of strips or tiles"
+            arrays.append(struct.unpack(order + code * n, raw))
+        if len(arrays) == 2:
+            end = max(offset + length for offset, length in zip(*arrays))
+            if end > r.size:
+                return f"truncated TIFF: its image data runs to byte {end:,}, past the end of the file ({r.size:,} bytes)"
+            return None
+    return None
+
+
 # --------------------------------------------------------------------- EXIF
 
 
@@ -561,18 +821,9 @@ def exif_orientation(data: bytes) -> int:
 
 
 def _other_format(head: bytes) -> str | None:
-    """The name of a recognised image format the API does not accept, else None."""
+    """The name of a recognised image format whose header costcalc does not read, else None."""
     if head.startswith(b"BM"):
         return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"avif", b"avis"):
-            return "AVIF"
-        if brand in _HEIF_BRANDS:
-            return "HEIC"
-        return None
     if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
         return "JPEG XL"
     if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n"):

@@ -81,7 +81,7 @@ def walk(
     excludes: Iterable[str] = (),
     follow_symlinks: bool = False,
     hidden: bool = False,
-    link_hint: str = "use --follow-symlinks",
+    link_hint: str = "follow_symlinks=True follows it",
 ) -> Iterator[Found]:
     """Every file under `paths`, in sorted order, one `Found` each, as the walk goes.
 

@@ -14,8 +14,6 @@ can open the file from the output. The table for people shows such bytes as \\xN
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 import time
 from collections.abc import Sequence
@@ -24,7 +22,8 @@ from typing import TextIO
 
 from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
 from ..words import display_path, escape
-from .report import basis_legend, format_usd, json_rows_end, json_safe, render_table, tokens_cell, total_basis
+from .report import basis_legend, format_usd, render_table, tokens_cell, total_basis
+from .stream import csv_rows, json_open, json_rows_end, json_safe
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
 
@@ -87,22 +86,17 @@ class _Csv(_Format):
     """--csv: a header row, then one row per file and model."""
 
     def header(self):
-        return ",".join(AUDIT_FIELDS) + "\n"
+        return csv_rows((), AUDIT_FIELDS)
 
     def render(self, rows):
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for row in rows:
-            values = row.as_dict()
-            writer.writerow(["" if values[name] is None else values[name] for name in AUDIT_FIELDS])
-        return out.getvalue()
+        return csv_rows(row.as_dict().values() for row in rows)
 
 
 class _Json(_Format):
     """--json: one document {"rows": [...], "totals": {...}, "limits": ..., "budget": ...}."""
 
     def header(self):
-        return '{\n  "rows": ['
+        return json_open()
 
     def render(self, rows):
         return json_safe("".join(",\n    " + json_line(row) for row in rows))

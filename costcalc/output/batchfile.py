@@ -3,23 +3,13 @@ a table of the costliest requests and the totals."""
 
 from __future__ import annotations
 
-import csv
 import heapq
 from decimal import Decimal
 from typing import Any, TextIO
 
 from ..runs.batchfile import KINDS, BatchRow, BatchSums, BatchTotals, row_fields, row_image_tokens, row_image_usd
-from .report import (
-    _bytes,
-    _csv_cell,
-    counted,
-    format_usd,
-    json_rows_end,
-    json_text,
-    render_table,
-    tokens_cell,
-    total_basis,
-)
+from .report import _bytes, counted, format_usd, render_table, tokens_cell, total_basis
+from .stream import RowWriter
 
 __all__ = ["TOP", "BatchWriter", "batch_summary", "batch_table"]
 
@@ -31,23 +21,15 @@ class BatchWriter:
     """Writes a file's rows as they are priced: `json` (one document), `nl`, `csv`; None keeps the TOP costliest."""
 
     def __init__(self, output: str | None, out: TextIO, head: dict[str, Any]):
-        self.output, self.out, self.first, self.count = output, out, True, 0
+        self.output, self.out, self.count = output, out, 0
         self._top: list[tuple[tuple, BatchRow]] = []
-        if output == "json":
-            out.write(json_text(head, indent=2)[:-2] + ',\n  "rows": [')
-        elif output == "csv":
-            self._csv = csv.DictWriter(out, fieldnames=row_fields(), lineterminator="\n")
-            self._csv.writeheader()
+        self._rows = None if output is None else RowWriter(output, out, row_fields(), head)
 
     def row(self, row: BatchRow) -> None:
         """One request's row."""
         self.count += 1
-        if self.output == "json":
-            self.out.write(("\n    " if self.first else ",\n    ") + json_text(row.as_dict()))
-        elif self.output == "nl":
-            self.out.write(json_text(row.as_dict()) + "\n")
-        elif self.output == "csv":
-            self._csv.writerow({key: _csv_cell(value) for key, value in row.as_dict().items()})
+        if self._rows is not None:
+            self._rows.row(row.as_dict())
         else:
             estimate = row.estimate  # the costliest: by the whole input's USD where known, else the images'
             usd = None if estimate is None else next((value for value in (getattr(estimate, "input_usd", None),
@@ -56,7 +38,6 @@ class BatchWriter:
             tokens = (estimate.image_tokens or 0) if estimate is not None else -1
             key = (usd, tokens, -self.count)  # unique: a one-line document has many rows on one line
             (heapq.heappush if len(self._top) < TOP else heapq.heappushpop)(self._top, (key, row))
-        self.first = False
 
     def top(self) -> list[BatchRow]:
         """The rows the table shows: every row in file order when there are at most TOP, else the costliest first."""
@@ -66,9 +47,10 @@ class BatchWriter:
 
     def end(self, tail: dict[str, Any]) -> None:
         """Close a JSON document with `tail` (totals, findings, budget)."""
-        if self.output == "json":
-            self.out.write(json_rows_end(tail, not self.first))
-        self.out.flush()
+        if self._rows is not None:
+            self._rows.end(tail if self.output == "json" else None)
+        else:
+            self.out.flush()
 
 
 def batch_table(rows: list[BatchRow], count: int) -> str:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,6 +12,7 @@ from ..pricing.cost import Estimate
 from ..schemes import rules as _rules
 from ..schemes.rules import total_basis
 from ..words import escape
+from .stream import json_rows_end, json_safe, json_text, to_csv, to_json, to_lines
 
 __all__ = [
     "ESTIMATE_FIELDS",
@@ -90,62 +87,9 @@ def format_usd(usd: Decimal | None) -> str:
     return f"${whole}.{cents.ljust(2, '0')}"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A lone surrogate: os.fsdecode's stand-in for a byte of a name that is not UTF-8 (U+DC80-U+DCFF), or one a
-payload's JSON wrote as an escape. UTF-8 cannot carry it; JSON can, as an escape."""
-
-
-def json_safe(text: str) -> str:
-    """JSON text whose lone surrogates are written as their `\\udcXX` escapes, so the text is valid UTF-8.
-
-    They can only stand inside JSON strings, so the escape is exact: json.loads gives the same string back,
-    and os.fsencode of a path gives back the very bytes of a name that is not UTF-8 (issue 10, hunt #7).
-    """
-    return _SURROGATE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
-
-
-def json_text(value: Any, indent: int | None = None) -> str:
-    """The one JSON writer of every command: `json.dumps` (no NaN or Infinity: ValueError, issue 9), non-ASCII
-    as itself, lone surrogates escaped (`json_safe`)."""
-    return json_safe(json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False))
-
-
 def counted(count: int, noun: str) -> str:
     """`1 image`, `2 images`, `1,000 images`: a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else noun + 's'}"
-
-
-def json_rows_end(tail: dict, rows: bool) -> str:
-    """What closes a streamed `{..., "rows": [` document: the list (`rows`: were any written), then `tail`'s members."""
-    return ("\n  ]," if rows else "],") + json_text(tail, indent=2)[1:-1].rstrip() + "\n}\n"
-
-
-def to_json(rows: Sequence[dict]) -> str:
-    """One JSON document: a list of row objects (NaN or Infinity raise ValueError: they are not JSON; issue 9)."""
-    return json_text(list(rows), indent=2)
-
-
-def to_lines(rows: Iterable[dict]) -> str:
-    """JSON lines: one compact object per row, each line ending in a newline."""
-    return "".join(json_text(row) + "\n" for row in rows)
-
-
-def to_csv(rows: Iterable[dict], fields: Sequence[str] = ESTIMATE_FIELDS) -> str:
-    """CSV with a header row; empty cells for nulls."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({key: _csv_cell(value) for key, value in row.items()} for row in rows)
-    return out.getvalue()
-
-
-def _csv_cell(value: Any) -> Any:
-    """A float as plain decimals (`0.000078`, never `7.8e-05`); lists and dicts as JSON; the rest as is."""
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    return value
 
 
 def render_table(header: Sequence[Sequence[str]], body: Sequence[Sequence[str]], right: set[int]) -> str:

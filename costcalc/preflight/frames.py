@@ -184,7 +184,7 @@ def plan_frame_folders(clips, outdir: str | os.PathLike) -> dict[str, os.PathLik
                 clip = clips_by_id.get(_identity(entry.path)) if pattern.fullmatch(entry.name) else None
                 if clip is not None:
                     raise OutputConflictError(f"the clip {shown(clip)} is {shown(entry.path)}, where a frame of "
-                                              f"{shown(name)} would be written; choose another --extract "
+                                              f"{shown(name)} would be written; choose another outdir "
                                               f"folder")  # fmt: skip
     return folders
 

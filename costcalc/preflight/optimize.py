@@ -176,7 +176,7 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
         if rejected is not None and rejected.rule == "animated":
             if not first_frame:
                 raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                         f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
+                                         f"pass first_frame=True to keep the first frame only")  # fmt: skip
         elif rejected is not None and rejected.rule != "max_image_bytes":
             rejected.args = (f"{where}{rejected}",)
             raise rejected

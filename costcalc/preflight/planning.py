@@ -465,7 +465,7 @@ def _check_budget_rule(pricer: Pricer) -> None:
         why = _APPROXIMATE.get(type(pricer.rule), "only approximate figures are published")
         raise PlanError(f"max_tokens cannot be planned for {name} at detail {pricer.applied_detail}: its tokens are "
                         f"approximate ({why}), so no size can be promised to stay within a budget; leave "
-                        f"{name} out of a --max-tokens run, or drop --max-tokens")  # fmt: skip
+                        f"{name} out of a max_tokens run, or drop max_tokens")  # fmt: skip
 
 
 _NO_RESIZE = {

@@ -84,7 +84,7 @@ def render(
     where = f"{name}: " if name else ""
     if info.animated and info.format in ("GIF", "WEBP") and not first_frame:
         raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                 f"pass first_frame (--first-frame) to keep the first frame only")  # fmt: skip
+                                 f"pass first_frame=True to keep the first frame only")  # fmt: skip
     upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
     copy = target == upright and out_format == info.format and info.orientation == 1 and not info.animated
     try:

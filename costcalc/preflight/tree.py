@@ -195,7 +195,7 @@ def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.Pat
         src_id = (status.st_dev, status.st_ino)
         if stat.S_ISDIR(status.st_mode) and src_id in above and not in_place:
             raise ValueError(f"output folder {outdir} is {'the source' if out_id == src_id else 'inside the source'} "
-                             f"{source}; pick another, or pass --in-place to replace the originals")  # fmt: skip
+                             f"{source}; pick another, or pass in_place=True to replace the originals")  # fmt: skip
         if not stat.S_ISDIR(status.st_mode) and out_id == src_id:
             raise ValueError(f"output folder {outdir} is the source file {source}")
 
@@ -293,12 +293,12 @@ def plan_outputs(
             out_id = (status.st_dev, status.st_ino)
             if out_id == source_id:
                 if not in_place:
-                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass --in-place "
+                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass in_place=True "
                                               f"to replace the originals, or choose another output folder")  # fmt: skip
                 source_folder, source_name = os.path.split(found.path)
                 if key != os.path.normcase(os.path.join(real_folder(source_folder or os.curdir), source_name)):
                     raise OutputConflictError(f"output {out_shown} is another name (a link) of its source {shown}: "
-                                              f"--in-place replaces an original under its own name only")  # fmt: skip
+                                              f"in_place=True replaces an original under its own name only")  # fmt: skip
                 mode = kept_mode(identity[2])
                 owner = (status.st_uid, status.st_gid)
             elif out_id in originals:
@@ -511,7 +511,7 @@ def _claim(items: list[Planned], manifest: Manifest, outdir, options: dict, *, o
             if not (own_original or overwrite):
                 raise OutputConflictError(f"{display_path(output)} is in the output folder but optimize did not "
                                           f"write it (not in its {MANIFEST}, or changed since): it would be replaced; "
-                                          f"move it, or pass --overwrite")  # fmt: skip
+                                          f"move it, or pass overwrite=True")  # fmt: skip
             claimed.append(item)
             continue
         fresh = not redo and record.size is not None and record.options == options and \

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..catalog.tables import Model, Price, Tables, default_tables
-from ..errors import ImageRejectedError, InvalidSizeError, UnpublishedRuleError
+from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
 from ..schemes.rules import QwenRule, Rule, Sizing, can_reject
 
 __all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
@@ -255,6 +255,13 @@ def price_size(
     tables = tables or default_tables()
     tier = tables.check_tier(found, tier)
     price = tables.price(found)
+    usd = None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier)
+    return estimate_of(found, detail, applied, width, height, sizing, usd, price, tier, source)
+
+
+def estimate_of(found: Model, detail: str, applied: str, width: int, height: int, sizing: Sizing,
+                usd: Decimal | None, price: Price | None, tier: str, source: str | None = None) -> Estimate:
+    """The Estimate of one size already sized (by `price_size`, or a Pricer that judged the file)."""
     return Estimate(
         model=found.name,
         family=found.family,
@@ -267,7 +274,7 @@ def price_size(
         tiles=sizing.tiles,
         patches=sizing.patches,
         tokens=sizing.tokens,
-        usd=None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier),
+        usd=usd,
         price=price,
         source=source,
         basis=sizing.basis,
@@ -277,23 +284,32 @@ def price_size(
     )
 
 
+INEXACT = ("maximum", "approximate")
+"""Bases whose figure is not the count billed: `image_tokens` hands them back only when asked (`inexact=True`)."""
+
+
 def image_tokens(
     width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
-    max_pixels: int | None = None,
+    max_pixels: int | None = None, inexact: bool = False,
 ) -> int:
     """Billed tokens for one image of width × height (SPEC §1, §6); `max_pixels` a Qwen request's own.
 
     UnpublishedRuleError for a model whose multiplier is unpublished (SPEC §2a): `price_size` gives its patches.
+    A documented maximum or an approximation is never handed back as if it were exact: InexactTokensError
+    (carrying the figure and its basis) unless `inexact=True`; `estimate()` gives the figure with its basis.
     """
     _, _, found, _, sizing = _size_one(width, height, model, detail, tables, max_pixels)
     if sizing.tokens is None:
         raise _unknown_tokens(found, detail)
+    if sizing.basis in INEXACT and not inexact:
+        raise InexactTokensError(found.name, detail, sizing.tokens, sizing.basis)
     return sizing.tokens
 
 
 def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
-                       max_pixels: int | None = None):  # fmt: skip
-    """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item."""
+                       max_pixels: int | None = None, inexact: bool = False):  # fmt: skip
+    """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item
+    (a rule whose figures are maxima or approximations: InexactTokensError unless `inexact=True`)."""
     import numpy as np
 
     from ..schemes import arrays
@@ -302,6 +318,8 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
     rule = _with_max_pixels(found, rule, max_pixels)
     if rule.basis == "unknown":  # a patch rule without a published multiplier (SPEC §2a)
         raise _unknown_tokens(found, detail)
+    if rule.basis in INEXACT and not inexact:
+        raise InexactTokensError(found.name, detail, None, rule.basis)
     w = _int_array(np, widths, "widths")
     h = _int_array(np, heights, "heights")
     if w.shape != h.shape:

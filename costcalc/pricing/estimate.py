@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ..catalog.limits import limits_for
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
-from .cost import Estimate, Pricer, price_size
+from .cost import Estimate, Pricer, check_size, estimate_of, price_size
 from .verdict import verdict
 
 __all__ = ["estimate"]
@@ -18,14 +19,17 @@ __all__ = ["estimate"]
 def estimate(
     source: Source | ImageInfo | tuple[int, int],
     *,
-    model: str | Model,
+    model: str | Model | Sequence[str | Model],
     detail: str = "auto",
     tables: Tables | None = None,
     limits: str | None = None,
     strict: bool = False,
     tier: str = "standard",
-) -> Estimate:
+) -> Estimate | list[Estimate]:
     """What one image costs `model` at `detail`: size from the header only, never the pixels.
+
+    `model` may be a list of models: then a list of Estimates, one per model in order, the image read once.
+    `source` may also be a Pillow image (priced by its size, as a (width, height) pair is).
 
     A file (or an ImageInfo) gets the verdict every command gives it
     (pricing.verdict): ImageRejectedError, with `.rule`, for an image the API
@@ -35,8 +39,20 @@ def estimate(
     patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
     tiers the model has when it lacks this one.
     """
+    if not isinstance(model, (str, Model)):  # several models: read the image once, price it for each
+        models = list(model)
+        if not models:
+            raise TypeError("model is a model name or a list of model names, not an empty list")
+        label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
+        once = source if isinstance(source, (ImageInfo, tuple, list)) or _pillow_size(source) else inspect(source)
+        priced = [estimate(once, model=name, detail=detail, tables=tables, limits=limits, strict=strict, tier=tier)
+                  for name in models]
+        return [result.with_source(label) for result in priced] if label else priced
     if isinstance(source, ImageInfo):  # already inspected: price what its header said
         return _judged(source, None, model, detail, tables, limits, strict, tier)
+    size = _pillow_size(source)
+    if size is not None:  # a Pillow image: what it costs at its size, as a (width, height) pair
+        return price_size(*size, model=model, detail=detail, tables=tables, tier=tier)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
@@ -46,13 +62,25 @@ def estimate(
     return _judged(inspect(source), label, model, detail, tables, limits, strict, tier)
 
 
+def _pillow_size(source) -> tuple[int, int] | None:
+    """(width, height) of a Pillow image (recognised without importing Pillow), else None."""
+    if type(source).__module__.startswith("PIL.") and hasattr(source, "getexif"):
+        return source.width, source.height
+    return None
+
+
 def _judged(info: ImageInfo, label, model, detail, tables, limits, strict, tier="standard") -> Estimate:
+    """The verdict every command gives the file, then its Estimate: resolved and sized once."""
     try:
+        check_size(info.width, info.height)
         pricer = Pricer(model, detail, tables, tier=tier)
         verdict(info, pricer, limits_for(pricer.model, limits), strict=strict)
     except CostcalcError as error:
         if label and len(error.args) == 1 and not str(error).startswith(label):
             error.args = (f"{label}: {error}",)  # name the file, as header errors do
         raise
-    result = price_size(info.width, info.height, model=model, detail=detail, tables=tables, source=label, tier=tier)
+    sizing = pricer.sizing(info.width, info.height)
+    usd = pricer.usd(sizing.tokens)
+    result = estimate_of(pricer.model, detail, pricer.applied_detail, info.width, info.height, sizing, usd,
+                         pricer.price, pricer.tier, label)
     return replace(result, warning=info.warning) if info.warning else result

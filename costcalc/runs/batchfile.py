@@ -41,7 +41,7 @@ from typing import Any, BinaryIO, Self
 from ..catalog.limits import Finding, Limit, load_limits
 from ..catalog.tables import Tables, check_tier, default_tables
 from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
-from ..money import MONEY, over_budget
+from ..money import MONEY, Overrun, over_budget
 from ..pricing.request import (
     RequestEstimate,
     _cite,
@@ -251,19 +251,24 @@ class BatchTotals:
                 "models": {name: sums.as_dict() for name, sums in self.models.items()}}  # fmt: skip
 
 
-def budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
-    """Why the whole file breaks the budget; fails closed (an unread line, unpriced image or unknown figure)."""
+def budget_overruns(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
+    """How the whole file breaks the budget; fails closed (an unread line, unpriced image or unknown figure)."""
     if max_tokens is None and max_usd is None:
         return []
     label = f"{totals.requests:,} requests"
     tokens = totals.priced.image_tokens
-    problems = over_budget(label, tokens or 0, totals.priced.usd, max_tokens=max_tokens, max_usd=max_usd)
+    overruns = over_budget(label, tokens or 0, totals.priced.usd, max_tokens=max_tokens, max_usd=max_usd)
     if tokens is None and max_tokens is not None:
-        problems.insert(0, f"{label}: image tokens unknown, so --max-tokens {max_tokens:,} cannot be checked")
+        overruns.insert(0, Overrun(label, "max_tokens", max_tokens, None, "image tokens unknown"))
     if totals.errors or totals.priced.unpriced:
-        problems.append(f"{totals.errors:,} request(s) could not be read and {totals.priced.unpriced:,} image(s) "
-                        f"could not be priced, so the budget cannot be checked")  # fmt: skip
-    return problems
+        overruns.append(Overrun("", "budget", None, None, f"{totals.errors:,} request(s) could not be read and "
+                                f"{totals.priced.unpriced:,} image(s) could not be priced"))  # fmt: skip
+    return overruns
+
+
+def budget_problems(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[str]:
+    """`budget_overruns` worded with the parameter names."""
+    return [str(overrun) for overrun in budget_overruns(totals, max_tokens, max_usd)]
 
 
 @dataclass(frozen=True)

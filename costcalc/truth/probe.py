@@ -305,13 +305,13 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
         return api, None
     vendor = _PROVIDER_API.get(row.provider)
     if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (SPEC §8)
-        raise ProbeUsageError(f"--api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
-                              "leave --api out")  # fmt: skip
+        raise ProbeUsageError(f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
+                              "leave api out")  # fmt: skip
     if api is None:
         api = vendor
         if api is None:
             raise ProbeUsageError(f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
-                                  f"{', '.join(APIS)}: give --api if its vendor offers one of those endpoints")  # fmt: skip
+                                  f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints")  # fmt: skip
     return api, row
 
 
@@ -325,15 +325,15 @@ def check_base_url(url: str) -> str:
         port = parts.port  # ValueError when out of range or not a number
         host = parts.hostname
     except ValueError as error:
-        raise ProbeUsageError(f"--base-url {url!r}: not a URL ({error})") from None
+        raise ProbeUsageError(f"base_url {url!r}: not a URL ({error})") from None
     if parts.scheme not in ("http", "https"):
-        raise ProbeUsageError(f"--base-url {url!r}: give an http:// or https:// URL")
+        raise ProbeUsageError(f"base_url {url!r}: give an http:// or https:// URL")
     if not host:
-        raise ProbeUsageError(f"--base-url {url!r}: the URL names no host")
+        raise ProbeUsageError(f"base_url {url!r}: the URL names no host")
     if port == 0:
-        raise ProbeUsageError(f"--base-url {url!r}: port 0 is not a port to connect to")
+        raise ProbeUsageError(f"base_url {url!r}: port 0 is not a port to connect to")
     if any(c.isspace() or ord(c) < 32 for c in url):
-        raise ProbeUsageError(f"--base-url {url!r}: the URL has white space or control characters")
+        raise ProbeUsageError(f"base_url {url!r}: the URL has white space or control characters")
     return url
 
 
@@ -343,7 +343,7 @@ def check_row_file(path: str) -> str:
     An existing file, link, device or folder is never replaced or written through: the user names a new file.
     """
     if not path:
-        raise ProbeUsageError("--write '': give a file name")
+        raise ProbeUsageError("row_file '': give a file name")
     if os.path.lexists(path):
         raise ProbeUsageError(f"{path} exists; give a new file name")
     return path
@@ -1094,7 +1094,7 @@ def probe(
     if api not in APIS:
         raise ProbeUsageError(f"api must be one of {', '.join(APIS)}, not {api!r}")
     if detail not in _DETAILS[api]:
-        raise ProbeUsageError(f"--detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
+        raise ProbeUsageError(f"detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
     if key is None:
         key, names = key_for(api)
         if key is None:

@@ -1,0 +1,181 @@
+"""`costcalc audit`: every image under folders priced for each model, streamed, with totals and a budget gate."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import CostcalcError
+from ..interrupt import quiet_stdout
+from ..words import escape
+from .app import ArgumentError, ExitCode, cli, interrupted
+from .options import (
+    budget_document,
+    budget_options,
+    check_tier,
+    detail_option,
+    jobs_option,
+    limits_option,
+    load,
+    model_option,
+    output_options,
+    resolve_models,
+    strict_option,
+    tables_option,
+    tier_option,
+)
+from .words import flag_words
+
+EXIT_CODES = """\b
+Exit codes:
+  0  every file priced, within budget
+  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict);
+     or no file at all with --max-tokens/--max-usd, or none matching --glob (unless --allow-empty)
+  2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
+     unsupported detail, unknown --limits edition, a --glob or --exclude that is not a valid pattern)
+  4  over budget (--max-tokens / --max-usd, for any model)
+  5  over budget, and some files could not be priced
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP)
+Skipped files (symlinks not followed) do not count as unpriced."""
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@model_option("Model to price for; repeat (or separate by commas) for several (env COSTCALC_MODEL).")
+@detail_option(help=None)
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Only files matching (case-insensitive; on the name, or the path below PATH if it has '/').")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk into subfolders.")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
+@click.option("--hidden", is_flag=True, help="Include hidden files and folders (names starting with '.').")
+@limits_option()
+@budget_options("Budget: exit 4 if a model's total tokens exceed N.",
+                "Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
+@output_options("json", "csv", "nl", help={"json": "One JSON document: rows and totals.",
+                                            "csv": "CSV, one row per file and model.",
+                                            "nl": "JSON lines, one object per file and model, streamed."})
+@click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
+@tier_option
+@strict_option
+@jobs_option("Worker processes reading headers.")
+@tables_option
+def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
+          output, summary, allow_empty, tier, strict, jobs, table_files):  # fmt: skip
+    """Tokens, USD and problems for every image under PATHs, per file and in total per model.
+
+    Reads headers only; never decodes pixels. One bad file never stops the
+    run: it gets a row saying why. Totals go to stdout with the table, to
+    stderr with --nl/--csv/--json (which carry them too, --json in its document).
+
+    \b
+    Examples:
+      costcalc audit photos/ -m gpt-4o
+      costcalc audit dataset/ -m gpt-4o -m gpt-5.4 -d high --summary
+      costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
+      costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
+    """
+    from ..output.audit import format_for
+
+    tables = load(table_files)
+    names = resolve_models(tables, models)
+    check_tier(tables, names, tier)
+    render = format_for(output, names, summary)
+    walk = {"recursive": recursive, "globs": globs, "excludes": excludes, "follow_symlinks": follow_symlinks,
+            "hidden": hidden}  # fmt: skip
+    chunks = _chunks(paths, names, render, dict(detail=detail, tables=tables, limits=edition, jobs=jobs,
+                                                strict=strict, tier=tier, **walk))  # fmt: skip
+    progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
+    totals = _write(chunks, render, names, progress, people=output is None)
+    overruns = _overruns(totals, max_tokens, budget_usd)
+    extra = {"limits": _limits_label(tables, names, edition), "budget": budget_document(max_tokens, budget_usd, overruns)}
+    sys.stdout.write(render.footer(totals, extra))
+    sys.stdout.flush()  # rows first, then whatever goes to stderr
+    if output:
+        from ..output.audit import totals_table
+
+        click.echo(totals_table(totals), err=True)
+    for line in extra["budget"]["over"]:
+        click.echo(f"over budget: {line}", err=True)
+    unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
+    empty = not allow_empty and _gate_over_nothing(totals, globs, max_tokens, budget_usd)
+    sys.exit(ExitCode.of(unpriced or empty, bool(overruns)))
+
+
+def _gate_over_nothing(totals, globs, max_tokens, budget_usd) -> bool:
+    """A CI gate (a budget, or a --glob) over no file proves nothing: say so on stderr; whether it is one."""
+    from ..output.audit import totals_files
+
+    if totals_files(totals) or not (globs or max_tokens is not None or budget_usd is not None):
+        return False
+    what = f"no file matches --glob {' --glob '.join(map(escape, globs))}" if globs else "no file to audit"
+    click.echo(f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and patterns, "
+               f"or pass --allow-empty", err=True)  # fmt: skip
+    return True
+
+
+def _chunks(paths, names, render, options):
+    """The audit's rendered chunks, the first already read (so a bad argument is one line before any output)."""
+    from itertools import chain
+
+    from ..runs.audit import audit_rendered
+
+    try:
+        chunks = audit_rendered(paths, models=names, render=render, **options)
+        return chain([next(chunks)], chunks)
+    except StopIteration:
+        return iter(())
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+
+
+def _write(chunks, render, names, shown: bool, people: bool):
+    """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
+    files on the progress line; the totals."""
+    from ..output.audit import Progress
+    from ..runs.audit import Totals
+
+    totals = Totals(names)
+    out = sys.stdout
+    progress = Progress(shown)
+    out.write(render.header())
+    written = False
+    try:
+        for text, chunk_totals, files in chunks:
+            if text:
+                text = flag_words(text) if people else text
+                out.write(text if written else render.first(text))
+                written = True
+            totals.merge(chunk_totals)
+            progress.add(files)
+    except KeyboardInterrupt:
+        progress.done()
+        interrupted()
+    except BrokenPipeError:  # the reader left (| head): the status of the files read so far, quietly
+        quiet_stdout()
+    progress.done()
+    return totals
+
+
+def _overruns(totals, max_tokens, budget_usd):
+    """How each model's totals break the budget (unknown tokens or prices fail closed)."""
+    from ..money import over_budget
+
+    return [overrun
+            for name, t in totals.by_model.items()
+            for overrun in over_budget(name, None if t.unknown_tokens else t.tokens,
+                                       None if t.unknown_price or t.unknown_tokens else t.usd,
+                                       max_tokens=max_tokens, max_usd=budget_usd)]  # fmt: skip
+
+
+def _limits_label(tables, names, edition: str | None) -> str:
+    """The limits editions an audit checked: one edition, or each vendor's newest ("openai 2026-10, ...")."""
+    from ..catalog.limits import limits_for
+
+    editions = dict.fromkeys((tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition)
+                             for n in names)  # fmt: skip
+    if len(editions) == 1:
+        return next(iter(editions))[1]
+    return ", ".join(f"{vendor} {edition}" for vendor, edition in editions)
