@@ -61,7 +61,7 @@ _INSTRUCTIONS = (
     "Call price_image or price_request before sending images; optimize_image writes a smaller copy "
     "beside the source (never over it, and never over any file unless the server allows it); list_models lists "
     "the models. Relative paths are resolved against the server's working folder; only paths inside the folders "
-    "the server was started with (--root) may be read or written."
+    "the server was started with (its roots) may be read or written."
 )
 
 
@@ -79,8 +79,7 @@ class Roots:
         found = inside(path, self.folders)
         if found is None:
             raise PathNotAllowedError(f"{what} {escape(os.fspath(path))}: outside the allowed roots (the server reads "
-                                      f"and writes only in {', '.join(map(escape, self.folders))}; costcalc mcp "
-                                      f"--root adds a folder)")  # fmt: skip
+                                      f"and writes only in {', '.join(map(escape, self.folders))})")  # fmt: skip
         return found
 
 
@@ -212,12 +211,12 @@ def optimize_image(
         target, replacing = Path(real), roots.allow_overwrite
         if not replacing and os.path.lexists(target):
             raise OutputExistsError(f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-                                    f"(the server was not started with --allow-overwrite); name another output")  # fmt: skip
+                                    f"(the server was started without allow_overwrite); name another output")  # fmt: skip
     try:
         atomic_write(target, result.data, root=root, replace=replacing)
     except FileExistsError:
         raise OutputExistsError(f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-                                f"(the server was not started with --allow-overwrite)") from None  # fmt: skip
+                                f"(the server was started without allow_overwrite)") from None  # fmt: skip
     except OSError as error:
         raise CostcalcError(f"{escape(os.fspath(target))}: cannot write: {os_reason(error)}") from None
     return {

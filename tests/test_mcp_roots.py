@@ -78,7 +78,7 @@ def test_tools_stay_inside_the_roots(tmp_path):
         assert not (outside / "made").exists()
         taken = await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o",
                                               "output": "allowed/taken.jpg"})  # fmt: skip
-        assert taken.is_error and "exists" in _text(taken) and "--allow-overwrite" in _text(taken)
+        assert taken.is_error and "exists" in _text(taken) and "allow_overwrite" in _text(taken)
         assert (allowed / "taken.jpg").read_bytes() == b"the user's"
         made = _data(await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o",
                                                    "output": "allowed/new/deeper/small.jpg"}))  # fmt: skip

@@ -96,3 +96,16 @@ def test_estimate_of_an_endless_stream_stops_at_the_cap(monkeypatch):
 
     error = within(30, lambda: costcalc.estimate(io.BufferedReader(Endless()), model="gpt-4o"))
     assert isinstance(error, ImageReadError) and "longer than 1,048,576 bytes" in str(error)
+
+
+def test_estimate_of_dev_zero_on_stdin_is_one_error_line():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run([sys.executable, "-m", "costcalc", "estimate", "-", "-m", "gpt-4o"], stdin=zero,
+                              capture_output=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: -: ")

@@ -30,10 +30,10 @@ class Found(NamedTuple):
 
 
 
-def check_pattern(pattern: str, option: str = "--glob") -> str:
+def check_pattern(pattern: str, kind: str = "glob") -> str:
     """`pattern` if it is a pattern a name can match; PatternError (naming `option`) when it is empty, holds a NUL
     (no file name can), or opens a '[' set it never closes (fnmatch would match a literal '[', never what was
-    meant)."""
+    meant). `kind` (glob or exclude) starts the message."""
     reason = None
     if not pattern.strip():
         reason = "an empty pattern"
@@ -50,7 +50,7 @@ def check_pattern(pattern: str, option: str = "--glob") -> str:
                 break
             at = close + 1
     if reason:
-        raise PatternError(f"{option} {escape(pattern)}: not a valid pattern ({reason})")
+        raise PatternError(f"{kind} pattern {escape(pattern)}: not a valid pattern ({reason})")
     return pattern
 
 
@@ -58,8 +58,8 @@ class _Filter:
     """--glob and --exclude: case-insensitive, on the name, or on the path below the root if the pattern has '/'."""
 
     def __init__(self, globs: Iterable[str], excludes: Iterable[str]):
-        self.globs = [check_pattern(g, "--glob").lower() for g in globs]
-        self.excludes = [check_pattern(e, "--exclude").lower() for e in excludes]
+        self.globs = [check_pattern(g, "glob").lower() for g in globs]
+        self.excludes = [check_pattern(e, "exclude").lower() for e in excludes]
 
     @staticmethod
     def _match(patterns: list[str], name: str, relative: str) -> bool:
