@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import warnings
 from collections.abc import Iterator
@@ -15,32 +14,30 @@ from contextlib import contextmanager
 
 __all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings"]
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\udc80-\udcff]")
-"""What a terminal or a one-line message must never get raw: C0 controls (ESC starts CSI and OSC sequences; newline,
-tab and CR break lines and columns), DEL, C1 controls (0x9b is a one-byte CSI), the bidirectional and zero-width
-marks that reorder or hide text (Unicode TR9; "Trojan Source", CVE-2021-42574), line and paragraph separators, and
-undecodable bytes of a file name (PEP 383 surrogates)."""
-
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _visible(match: re.Match) -> str:
-    char = match.group()
-    code = ord(char)
+def _visible(char: str) -> str:
+    if char.isprintable():
+        return char
     if char in _NAMED:
         return _NAMED[char]
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name: the byte itself
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (PEP 383): the byte itself
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def escape(text: str) -> str:
     """`text` from outside (a file name, a custom_id, a model name from a bill, a URL, a payload string) made safe for
-    a table or an `Error:` line: every control character, escape sequence, bidirectional mark and undecodable byte
-    shown as a visible escape (`\\x1b`, `\\n`, `\\t`, `\\u202e`, `\\xe9`); anything else as it is."""
-    if text.isascii() and text.isprintable():
+    a table or an `Error:` line: every character Python does not call printable shown as a visible escape — C0 and
+    C1 controls (ESC starts CSI and OSC sequences, 0x9b is a one-byte CSI), DEL, newlines and tabs (`\\x1b`,
+    `\\n`, `\\t`), the bidirectional and zero-width marks that reorder or hide text ("Trojan Source",
+    CVE-2021-42574; `\\u202e`), line separators, and undecodable bytes of a file name (`\\xe9`); anything else
+    as it is."""
+    if text.isprintable():
         return text
-    return _UNSAFE.sub(_visible, text)
+    return "".join(map(_visible, text))
 
 
 def display_path(path: str) -> str:

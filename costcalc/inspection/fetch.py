@@ -37,6 +37,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from ..errors import CostcalcError, ImageReadError
+from ..words import escape
 from .headers import HEAD_BYTES, ImageInfo, inspect_reader
 
 __all__ = ["Answer", "RemoteImage", "inspect_url", "post_json", "address_refusal", "TIMEOUT", "MAX_BYTES", "MAX_REDIRECTS", "INSTALL_HINT"]
@@ -386,8 +387,8 @@ def post_json(url: str, body: Any, headers: dict[str, str], *, timeout: float, m
 
 
 def _printable(text: str) -> str:
-    """`text` on one line: each unprintable character (newline, lone surrogate...) as its escape."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """`text` on one line: each unprintable character (newline, lone surrogate...) as its escape (words.escape)."""
+    return escape(text)
 
 
 class _Body:

@@ -50,7 +50,7 @@ from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_ur
 from ..money import Overrun, over_budget, parse_usd, usd_sum
 from ..schemes.geometry import fit_within
 from ..schemes.rules import QwenRule
-from ..words import json_kind
+from ..words import escape, json_kind
 from .cost import Pricer, unknown_tokens_note
 from .text import TextCount, count_text
 from .verdict import image_rejection, strict_error
@@ -959,8 +959,11 @@ def _show(value: Any) -> str:
 
 
 def _plain(value: str) -> str:
-    """A URL or path as it is when printable and short, else quoted and cut (for one-line messages)."""
-    return value if len(value) <= 200 and value.isprintable() else _show(value)
+    """A URL or path for a one-line message: as it is when printable and short, else escaped (words.escape) and cut."""
+    if len(value) <= 200 and value.isprintable():
+        return value
+    text = escape(value[:200])
+    return text if len(value) <= 200 and len(text) <= 240 else text[:197] + "..."
 
 
 def _scheme(value: str, data: bool = False) -> str:
