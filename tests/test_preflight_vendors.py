@@ -320,14 +320,14 @@ def test_qwen_thin_images_near_max_pixels_are_planned_as_they_are_priced(pair, s
     # to 9576 and cuts the short one to 84: capped at the image, 84 × 8975 would be resized to 84 × 8988.
     import numpy as np
 
-    from costcalc.schemes import arrays as batch
+    from costcalc.schemes import arrays
 
     model, detail = pair
     rule = costcalc.get_model(model).rule(detail)[1]
     long = max(short, int(rule.max_pixels * share / short))
     w, h = (long, short) if wide else (short, long)
     sizing = rule.size(w, h)
-    bw, bh, _, tokens = batch.sizes(rule, np.array([w]), np.array([h]))
+    bw, bh, _, tokens = arrays.sizes(rule, np.array([w]), np.array([h]))
     assert (int(bw[0]), int(bh[0]), int(tokens[0])) == (sizing.scaled_width, sizing.scaled_height, sizing.tokens)
     if rule.reject(w, h, sizing) is None:
         again = rule.size(sizing.scaled_width, sizing.scaled_height)

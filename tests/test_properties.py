@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import costcalc
 from costcalc import image_tokens, image_tokens_batch, list_models
 from costcalc.schemes import geometry
-from costcalc.schemes.rules import FixedRule, PatchRule, TileRule
+from costcalc.schemes.patch import PatchRule
+from costcalc.schemes.tile import FixedRule, TileRule
 
 MODELS = [m for m in list_models() if m.provider == "openai"]  # SPEC §1; other vendors: test_vendor_properties.py
 PAIRS = [(m.name, level) for m in MODELS for level in m.details  # priceable: test_today_models.py has the rest
@@ -138,9 +139,9 @@ def test_the_budget_recipe_matches_seed_003():
 def test_batch_isqrt_is_exact_over_its_range(values):
     from math import isqrt
 
-    from costcalc.schemes import arrays as batch
+    from costcalc.schemes import arrays
 
-    assert batch.isqrt(np.array(values, dtype=np.int64)).tolist() == [isqrt(v) for v in values]
+    assert arrays.isqrt(np.array(values, dtype=np.int64)).tolist() == [isqrt(v) for v in values]
 
 
 near_squares = st.tuples(st.integers(1, 2**20), st.integers(1, 2**12), st.integers(-2, 2)).map(
@@ -152,23 +153,23 @@ near_squares = st.tuples(st.integers(1, 2**20), st.integers(1, 2**12), st.intege
 def test_floor_sqrt_ratio_is_exact(pairs):
     from math import isqrt
 
-    from costcalc.schemes import arrays as batch
+    from costcalc.schemes import arrays
 
     pairs = [(max(0, n), d) for n, d in pairs]
     num = np.array([n for n, _ in pairs], dtype=np.int64)
     den = np.array([d for _, d in pairs], dtype=np.int64)
-    assert batch.floor_sqrt_ratio(num, den).tolist() == [isqrt(n // d) for n, d in pairs]
+    assert arrays.floor_sqrt_ratio(num, den).tolist() == [isqrt(n // d) for n, d in pairs]
 
 
 @given(pairs, st.lists(st.tuples(sides, sides), min_size=1, max_size=40))
 def test_batch_scaled_sizes_equal_scalar(pair, sizes):
-    from costcalc.schemes import arrays as batch
+    from costcalc.schemes import arrays
 
     name, detail = pair
     _, rule = costcalc.get_model(name).rule(detail)
     w = np.array([a for a, _ in sizes], dtype=np.int64)
     h = np.array([b for _, b in sizes], dtype=np.int64)
-    scaled_w, scaled_h, units, tokens = batch.sizes(rule, w, h)
+    scaled_w, scaled_h, units, tokens = arrays.sizes(rule, w, h)
     for i, (a, b) in enumerate(sizes):
         s = rule.size(a, b)
         assert (scaled_w[i], scaled_h[i], tokens[i]) == (s.scaled_width, s.scaled_height, s.tokens) or (

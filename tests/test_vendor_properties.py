@@ -11,16 +11,14 @@ from hypothesis import strategies as st
 
 import costcalc
 from costcalc import image_tokens, image_tokens_batch, list_models
-from costcalc.schemes import arrays as batch
-from costcalc.schemes.rules import (
-    ClaudeRule,
-    FlatRule,
-    GeminiTileRule,
-    Llama4Rule,
-    MistralRule,
-    NearestRule,
-    QwenRule,
-)
+from costcalc.schemes import arrays
+from costcalc.schemes.claude import ClaudeRule
+from costcalc.schemes.fixed import FlatRule
+from costcalc.schemes.gemini_tiles import GeminiTileRule
+from costcalc.schemes.llama4 import Llama4Rule
+from costcalc.schemes.mistral import MistralRule
+from costcalc.schemes.nearest import NearestRule
+from costcalc.schemes.qwen import QwenRule
 
 VENDORS = [m for m in list_models() if m.provider != "openai"]
 PAIRS = sorted({(m.family, level) for m in VENDORS for level, rule in m.rules if rule.basis != "unknown"})
@@ -173,7 +171,7 @@ def test_size_independent_and_table_rules_stay_in_range(pair, w, h):
 
 
 def test_llama4_canvases_are_transformers_order():
-    from costcalc.schemes.geometry import llama4_canvases
+    from costcalc.schemes.llama4 import llama4_canvases
 
     # transformers' docstring example (its worked dictionary is for max_num_chunks=4, patch_size=224)
     want = [(224, 896), (448, 448), (224, 224), (896, 224), (224, 672), (672, 224), (224, 448), (448, 224)]
@@ -182,11 +180,11 @@ def test_llama4_canvases_are_transformers_order():
 
 
 def test_llama4_best_fit_matches_the_transformers_example():
-    from costcalc.schemes import geometry
+    from costcalc.schemes import llama4
 
     # get_best_fit docstring: image (h 200, w 300) among [[224, 672], [672, 224], [224, 448], [448, 224], [224, 224]]
     # → [224, 448]; with max 3 chunks of 224 those are exactly the canvases on offer
-    assert geometry.llama4_best_fit(300, 200, 224, 3) == (448, 224)
+    assert llama4.llama4_best_fit(300, 200, 224, 3) == (448, 224)
 
 
 # ------------------------------------------------------------------ every vendor: symmetry, batch = scalar
@@ -212,8 +210,8 @@ def test_batch_equals_scalar(pair, sizes):
             image_tokens_batch(w, h, model=name, detail=detail, inexact=True)
     else:
         assert image_tokens_batch(w, h, model=name, detail=detail, inexact=True).tolist() == expected
-    scaled_w, scaled_h, units, tokens = batch.sizes(rule, w, h)
-    refused = batch.rejected(rule, w, h)
+    scaled_w, scaled_h, units, tokens = arrays.sizes(rule, w, h)
+    refused = arrays.rejected(rule, w, h)
     for i, (a, b) in enumerate(sizes):
         s = rule.size(a, b)
         assert (scaled_w[i], scaled_h[i], tokens[i]) == (s.scaled_width, s.scaled_height, s.tokens)

@@ -131,7 +131,7 @@ def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
 
 
 SIZE_RULES = ("max_side", "min_side", "max_aspect", "max_patches")
-"""The size limits a model's own rule rejects by (pricing.rules: `reject`), listed by `size_limits`."""
+"""The size limits a model's own rule rejects by (its `reject`, `costcalc.schemes`), listed by `size_limits`."""
 
 
 def size_limits(tables=None) -> list[Limit]:
@@ -142,7 +142,7 @@ def size_limits(tables=None) -> list[Limit]:
     Mistral's 10,000 px (SPEC §6c), Qwen's sides over 10 px and 200:1 aspect
     (SPEC §6d), OpenAI's 30,000 patches (SPEC §1b).
     """
-    from ..schemes.rules import can_reject
+    from ..schemes.base import can_reject
     from .tables import default_tables
 
     found: dict[tuple[str, str, Any], list] = {}

@@ -20,29 +20,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .. import schemes as _schemes
 from ..errors import TableError, TierError, UnknownModelError, UnpublishedRuleError, UnsupportedDetailError
 from ..money import MONEY
-from ..schemes.rules import (
-    BASES,
-    ClaudeRule,
-    FixedRule,
-    FlatRule,
-    GeminiTileRule,
-    Llama4Rule,
-    MistralRule,
-    NearestRule,
-    PatchRule,
-    QwenRule,
-    Rule,
-    TileRule,
-    UnpublishedRule,
-)
+from ..schemes.base import Rule
+from ..schemes.fields import MAX_LIMIT, Row, check_keys
+from ..schemes.fields import decimal as _decimal
+from ..schemes.fields import integer as _integer
+from ..schemes.unknown import UnpublishedRule
 from ..words import file_kind
 
 __all__ = [
@@ -71,36 +61,15 @@ __all__ = [
 DETAILS = ("low", "medium", "high", "ultra_high", "original", "auto")
 """Every detail level a request can name (medium and ultra_high: Gemini's media resolutions, SPEC §6b)."""
 
-SCHEMES = ("tile", "patch", "claude", "fixed", "gemini_tiles", "mistral", "qwen", "nearest", "llama4", "unknown")
-"""The `scheme` of a model row: OpenAI's two (SPEC §1) and the other vendors' (SPEC §6)."""
-
-MAX_LIMIT = 2**24
-"""Largest number a table may give as a pixel limit, budget or multiplier term."""
-
-DECIMAL_PLACES = 12
-"""Most decimal places a table's price or multiplier may have (keeps money exact; issue 9)."""
+SCHEMES = _schemes.words()
+"""The `scheme` words of a model row, as registered in `costcalc.schemes.REGISTRY` when the tables were imported."""
 
 _ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked", "note", "evidence", "doubt"}
 EVIDENCE = ("documented", "measured", "documented, measured")
 """What a row rests on (SPEC §2b): a vendor document, public measurements of API bills, or both."""
-UNKNOWN = "unknown"
-"""A value nobody published (SPEC §2b): a patch row's `multiplier`, or a detail level."""
-_SCHEME_KEYS = {
-    "claude": {"max_edge", "max_tokens", "patch_size", "max_side"},
-    "fixed": {"auto", "low", "medium", "high", "ultra_high"},
-    "gemini_tiles": {"small_side", "small_tokens", "tile_tokens", "min_unit", "max_unit"},
-    "mistral": {"patch_size", "merge", "max_size", "max_side"},
-    "qwen": {"factor", "max_pixels", "high_max_pixels", "min_pixels", "min_side", "max_aspect"},
-    "nearest": {"entries", "max_side"},
-    "llama4": {"tile_size", "max_tiles", "tile_tokens", "global_tokens"},
-    "unknown": set(),
-}
 _ALIAS_KEYS = {"prefixes", "suffixes", "snapshots", "names"}
 _PLACEHOLDERS = "YMDN"
 """In a snapshot pattern each of these stands for one digit (`-YYYY-MM-DD`); every other character is literal."""
-_TILE_KEYS = {"base", "tile", "fit", "short_side", "tile_size", "low_fit"}
-_PATCH_KEYS = {"multiplier", "auto", "patch_size", "max_patches", "low", "high", "original"}
-_PATCH_DETAIL_KEYS = {"max_dimension", "patch_budget"}
 _PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "tiers", "source", "date",
                "checked"}  # fmt: skip
 _LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input"}
@@ -572,8 +541,7 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
     models: dict[str, Model] = {}
     for index, row in enumerate(rows_of(path, document, "model"), start=1):
-        model = _parse_model(row, defaults, f"{path}: model row {index}", path)
-        model = replace(model, provider=provider)
+        model = _parse_model(row, defaults, f"{path}: model row {index}", path, provider)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
     prices: dict[str, Price] = {}
     for index, row in enumerate(rows_of(path, document, "price"), start=1):
@@ -749,9 +717,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 def _merge_defaults(path: Path, inherited: Mapping[str, Mapping[str, Any]], own: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(own, dict):
         raise TableError(f"{path}: [defaults] must be a table")
-    check_keys(own, set(SCHEMES), f"{path}: [defaults]")
+    words = _schemes.words()
+    check_keys(own, set(words), f"{path}: [defaults]")
     merged = {}
-    for scheme in SCHEMES:
+    for scheme in words:
         section = own.get(scheme, {})
         if not isinstance(section, dict):
             raise TableError(f"{path}: [defaults.{scheme}] must be a table")
@@ -767,158 +736,37 @@ def rows_of(path: Path, document: dict, key: str) -> list[dict]:
     return rows
 
 
-def _parse_model(row: dict, defaults: dict, where: str, path: Path) -> Model:
+def _parse_model(row: dict, defaults: dict, where: str, path: Path, provider: str = "") -> Model:
+    """One [[model]] row: the common keys here, the scheme's own settings by its registered parser."""
     scheme = row.get("scheme")
-    if scheme not in SCHEMES:
-        raise TableError(f"{where}: scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
-    keys = {"tile": _TILE_KEYS, "patch": _PATCH_KEYS}.get(scheme) or _SCHEME_KEYS[scheme]
-    check_keys(row, _ROW_KEYS | keys, where)
+    words = _schemes.words()
+    if scheme not in words:
+        raise TableError(f"{where}: scheme must be one of {', '.join(words)}, not {scheme!r}")
+    kind = _schemes.get(scheme)
+    check_keys(row, _ROW_KEYS | kind.keys, where)
     names = _names(row, where)
     where = f"{where} ({names[0]})"
-    settings = {**defaults[scheme], **row}
     note = text_field(row, "note", where, default="")
     evidence = text_field(row, "evidence", where, default="")
     if evidence and evidence not in EVIDENCE:
         raise TableError(f"{where}: evidence must be one of {', '.join(map(repr, EVIDENCE))}, not {evidence!r}")
-    multiplier = None
-    if scheme == "tile":
-        base = _integer(settings, "base", where, low=0)
-        high = TileRule(
-            base=base,
-            tile=_integer(settings, "tile", where, low=0),
-            fit=_integer(settings, "fit", where),
-            short_side=_integer(settings, "short_side", where),
-            tile_size=_integer(settings, "tile_size", where),
-        )
-        rules: tuple[tuple[str, Rule], ...] = (
-            ("low", FixedRule(tokens=base, fit=_integer(settings, "low_fit", where))),
-            ("high", high),
-        )
-        auto = "high"
-    elif scheme == "patch":
-        exact = None  # multiplier = "unknown": sizes and patches priced, tokens unknown (SPEC §2a)
-        if settings.get("multiplier") != UNKNOWN:
-            multiplier = _decimal(settings, "multiplier", where)
-            exact = Fraction(multiplier)
-            if exact.numerator > MAX_LIMIT or exact.denominator > MAX_LIMIT:
-                raise TableError(f"{where}: multiplier {multiplier} has too many digits")
-        elif not note:
-            raise TableError(f"{where}: multiplier = \"unknown\" needs a note saying what is not published")
-        patch_size = _integer(settings, "patch_size", where)
-        max_patches = _integer(settings, "max_patches", where)
-        rules = tuple(
-            (level, UnpublishedRule(note or "not published") if settings[level] == UNKNOWN
-             else _patch_rule(settings[level], patch_size, max_patches, exact, f"{where}: {level}"))
-            for level in ("low", "high", "original")
-            if level in settings
-        )  # fmt: skip
-        if not rules:
-            raise TableError(f"{where}: a patch row needs at least one of low, high, original")
-        auto = settings.get("auto")
-        if auto not in {level for level, rule in rules if not isinstance(rule, UnpublishedRule)}:
-            raise TableError(f"{where}: auto must name one of its published detail levels, not {auto!r}")
-    elif scheme == "fixed":
-        rules, auto = _fixed_rules(settings, note, where)
-    else:
-        rules, auto = (("auto", _vendor_rule(scheme, settings, note, where)),), "auto"
-        if scheme == "qwen" and "high_max_pixels" in settings:  # vl_high_resolution_images (SPEC §6d)
-            rules += (("high", replace(rules[0][1], max_pixels=_integer(settings, "high_max_pixels", where))),)
+    parsed = kind.parse(Row({**defaults.get(scheme, {}), **row}, where, note))
     return Model(
         name=names[0],
         family=names[0],
         names=names,
         scheme=scheme,
-        auto=auto,
-        rules=rules,
-        multiplier=multiplier,
+        auto=parsed.auto,
+        rules=parsed.rules,
+        multiplier=parsed.multiplier,
         source=text_field(row, "source", where, default=str(path)),
         date=text_field(row, "date", where, default=""),
         checked=text_field(row, "checked", where, default=""),
         note=note,
         evidence=evidence,
         doubt=text_field(row, "doubt", where, default=""),
+        provider=provider,
     )
-
-
-def _vendor_rule(scheme: str, settings: dict, note: str, where: str) -> Rule:
-    """The one rule of a row of another vendor's scheme (SPEC §6a, §6b, §6c, §6d, §6e)."""
-
-    def number(key: str, low: int = 1) -> int:
-        return _integer(settings, key, where, low=low)
-
-    if scheme == "claude":
-        return ClaudeRule(number("max_edge"), number("max_tokens"), number("patch_size"), number("max_side"))
-    if scheme == "gemini_tiles":
-        return GeminiTileRule(number("small_side"), number("small_tokens"), number("tile_tokens"),
-                              number("min_unit"), number("max_unit"))  # fmt: skip
-    if scheme == "mistral":
-        return MistralRule(number("patch_size"), number("merge"), number("max_size"), number("max_side"))
-    if scheme == "qwen":
-        factor = number("factor")
-        least = number("min_pixels") if "min_pixels" in settings else None
-        most = number("max_pixels", low=4 * factor * factor if least is None else least)
-        return QwenRule(factor, most, least, number("min_side"), number("max_aspect"))
-    if scheme == "nearest":
-        return NearestRule(_entries(settings.get("entries"), where), number("max_side"))
-    if scheme == "llama4":
-        return Llama4Rule(number("tile_size"), number("max_tiles"), number("tile_tokens"), number("global_tokens"))
-    if not note:
-        raise TableError(f"{where}: an unknown row needs a note saying what is not published")
-    return UnpublishedRule(note)
-
-
-def _fixed_rules(settings: dict, note: str, where: str) -> tuple[tuple[tuple[str, Rule], ...], str]:
-    """A fixed row: each level `{ tokens = N, basis = "..." }` or "unknown"; auto a level's name or its own table."""
-    rules: list[tuple[str, Rule]] = []
-    for level in ("low", "medium", "high", "ultra_high", "auto"):
-        spec = settings.get(level)
-        if spec is None or (level == "auto" and isinstance(spec, str) and spec != "unknown"):
-            continue
-        if spec == "unknown":
-            rules.append((level, UnpublishedRule(note or "not published")))
-            continue
-        if not isinstance(spec, dict):
-            raise TableError(f"{where}: {level} must be \"unknown\" or an inline table like {{ tokens = 258, basis = \"flat\" }}")
-        check_keys(spec, {"tokens", "basis"}, f"{where}: {level}")
-        basis = spec.get("basis", "flat")
-        if basis not in BASES:
-            raise TableError(f"{where}: {level}: basis must be one of {', '.join(BASES)}, not {basis!r}")
-        rules.append((level, FlatRule(_integer(spec, "tokens", f"{where}: {level}"), basis)))
-    auto = settings.get("auto")
-    auto = "auto" if not isinstance(auto, str) or auto == "unknown" else auto
-    if auto not in {level for level, _ in rules}:
-        raise TableError(f"{where}: auto must name one of its detail levels or be a table of its own, not {auto!r}")
-    return tuple(rules), auto
-
-
-def _entries(value: Any, where: str) -> tuple[tuple[int, int, int], ...]:
-    if not isinstance(value, list) or not value or not all(
-        isinstance(e, list) and len(e) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_LIMIT
-                                                    for n in e) for e in value):  # fmt: skip
-        raise TableError(f"{where}: entries must be a list of [width, height, tokens] whole numbers")
-    return tuple(tuple(e) for e in value)
-
-
-def _patch_rule(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction | None, where: str) -> PatchRule:
-    if not isinstance(spec, dict):
-        raise TableError(f"{where}: must be \"unknown\" or an inline table like "
-                         f"{{ max_dimension = 2048, patch_budget = 1536 }}")
-    check_keys(spec, _PATCH_DETAIL_KEYS, where)
-    budget = _integer(spec, "patch_budget", where) if "patch_budget" in spec else None
-    return PatchRule(
-        max_dimension=_integer(spec, "max_dimension", where),
-        patch_budget=budget,
-        patch_size=patch_size,
-        max_patches=max_patches,
-        multiplier=multiplier,
-    )
-
-
-def check_keys(row: dict, allowed: set[str], where: str) -> None:
-    """TableError naming any key of `row` not in `allowed` (typos are caught, not ignored)."""
-    unknown = sorted(set(row) - allowed)
-    if unknown:
-        raise TableError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
 def _names(row: dict, where: str) -> tuple[str, ...]:
@@ -928,33 +776,6 @@ def _names(row: dict, where: str) -> tuple[str, ...]:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
         raise TableError(f"{where}: needs names = [\"model-name\", ...]")
     return tuple(n.strip().lower() for n in names)
-
-
-def _integer(row: dict, key: str, where: str, *, low: int = 1) -> int:
-    value = row.get(key)
-    if value is None:
-        raise TableError(f"{where}: missing {key}")
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_LIMIT:
-        raise TableError(f"{where}: {key} must be a whole number from {low} to {MAX_LIMIT}, not {value!r}")
-    return value
-
-
-def _decimal(row: dict, key: str, where: str) -> Decimal:
-    """A positive number kept exact: finite (TOML's inf and nan are table errors, issue 9), at most MAX_LIMIT,
-    and at most DECIMAL_PLACES decimals, so that every USD amount is exact in budget.MONEY."""
-    value = row.get(key)
-    if value is None:
-        raise TableError(f"{where}: missing {key}")
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise TableError(f"{where}: {key} must be a positive number, not {value!r}")
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise TableError(f"{where}: {key} must be a finite positive number, not {str(value).lower()}")
-    exact = Fraction(value)
-    if not 0 < exact <= MAX_LIMIT:
-        raise TableError(f"{where}: {key} must be a positive number up to {MAX_LIMIT:,}, not {value}")
-    if 10**DECIMAL_PLACES % exact.denominator:
-        raise TableError(f"{where}: {key} {value} has more than {DECIMAL_PLACES} decimal places")
-    return Decimal(value)
 
 
 def _optional_decimal(row: dict, key: str, where: str) -> Decimal | None:

@@ -135,33 +135,39 @@ def _one_request(run, name, model, options, output, max_tokens, budget_usd):
     sys.exit(ExitCode.of(bool(estimate.unpriced or estimate.findings), bool(overruns)))
 
 
-def _request_messages(estimate, place: str = "") -> None:
+def _request_messages(estimate, place: str = "", say=None) -> None:
     """A request's image errors and warnings and its broken limits on stderr, each after `place` (a batch line's)."""
+    say = say or (lambda text: click.echo(text, err=True))
     for image in estimate.images:
         if image.error:
-            click.echo(f"Error: {escape(place)}{line_words(image.error)}", err=True)
+            say(f"Error: {escape(place)}{line_words(image.error)}")
         elif image.warning:
-            click.echo(f"Warning: {escape(place)}{escape(image.where)}: {escape(image.warning)}", err=True)
+            say(f"Warning: {escape(place)}{escape(image.where)}: {escape(image.warning)}")
     for finding in estimate.findings:
-        click.echo(f"limit: {place}{finding.message}", err=True)
+        say(f"limit: {place}{finding.message}")
 
 
 def _request_file(run, output, max_tokens, budget_usd):
     """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget."""
     from ..output.batchfile import BatchWriter, batch_summary, batch_table
+    from ..output.progress import Progress
     from ..runs.batchfile import budget_overruns
 
     head = {"file": run.name, "kind": run.kind, "tier": run.tier, "tier_note": run.tier_note}
     writer = BatchWriter(output, sys.stdout, head)
     failed = False
+    progress = Progress(sys.stderr.isatty() and (bool(output) or not sys.stdout.isatty()), unit="requests")
+    size = run.size
     for row in run:
         writer.row(row)
+        progress.add(1, run.totals.bytes / size if size else None)
         if row.error:
-            click.echo(f"Error: {line_words(row.error)}", err=True)
+            progress.echo(f"Error: {line_words(row.error)}")
             failed = True
             continue
-        _request_messages(row.estimate, f"{row.place(run.name)}: ")
+        _request_messages(row.estimate, f"{row.place(run.name)}: ", progress.echo)
         failed = failed or bool(row.estimate.unpriced or row.estimate.findings)
+    progress.done()
     findings = run.findings()
     overruns = budget_overruns(run.totals, max_tokens, budget_usd)
     budget = budget_document(max_tokens, budget_usd, overruns)

@@ -14,11 +14,8 @@ can open the file from the output. The table for people shows such bytes as \\xN
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Sequence
 from json.encoder import encode_basestring
-from typing import TextIO
 
 from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
 from ..words import display_path, escape
@@ -26,6 +23,9 @@ from .report import basis_legend, format_usd, render_table, tokens_cell, total_b
 from .stream import csv_rows, json_open, json_rows_end, json_safe
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
+
+from .progress import Progress  # noqa: E402  (where audit and optimize have long found it)
+
 
 def _text(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
@@ -186,30 +186,3 @@ def format_for(output: str | None, models: Sequence[str], summary: bool = False)
     if output == "json":
         return _Json(models)
     return _Table(models, per_file=not summary)
-
-
-class Progress:
-    """A one-line counter on stderr, redrawn at most five times a second; silent when disabled."""
-
-    def __init__(self, enabled: bool, stream: TextIO = sys.stderr):
-        self.enabled = enabled
-        self.stream = stream
-        self.start = self.last = time.monotonic()
-        self.files = 0
-
-    def add(self, files: int) -> None:
-        """Count files done; redraw when due."""
-        self.files += files
-        if self.enabled:
-            now = time.monotonic()
-            if now - self.last >= 0.2:
-                self.last = now
-                rate = self.files / max(now - self.start, 1e-9)
-                self.stream.write(f"\r{self.files:,} files · {now - self.start:.1f}s · {rate:,.0f} files/s")
-                self.stream.flush()
-
-    def done(self) -> None:
-        """Erase the line."""
-        if self.enabled and self.last != self.start:
-            self.stream.write("\r\033[K")
-            self.stream.flush()

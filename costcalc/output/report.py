@@ -9,8 +9,7 @@ from typing import Any
 from ..catalog.tables import Model, Tables
 from ..money import MONEY
 from ..pricing.cost import Estimate
-from ..schemes import rules as _rules
-from ..schemes.rules import total_basis
+from ..schemes.base import MARKS, total_basis
 from ..words import escape
 from .stream import json_rows_end, json_safe, json_text, to_csv, to_json, to_lines
 
@@ -163,8 +162,6 @@ def basis_legend(bases) -> list[str]:
     return [text for basis, text in _LEGEND.items() if basis in bases]
 
 
-_MARKS = {"maximum": "≤ ", "approximate": "≈ "}
-"""How a figure is shown by its basis (SPEC §6): `≤ 1,120` a documented ceiling, `≈ 800` an approximation."""
 
 MODEL_DETAILS = ("low", "medium", "high", "ultra_high", "original")
 """The detail columns of `models_table`; `auto` follows them."""
@@ -176,7 +173,7 @@ def tokens_cell(tokens: int | None, basis: str = "exact") -> str:
     """Tokens as a table shows them: `1,560`, `≤ 1,120` (maximum), `≈ 800` (approximate), or `unknown` (None)."""
     if tokens is None:
         return "unknown"
-    return f"{_MARKS.get(basis, '')}{tokens:,}"
+    return f"{MARKS.get(basis, '')}{tokens:,}"
 
 
 def estimate_tokens_cell(estimate: Estimate) -> str:
@@ -186,41 +183,14 @@ def estimate_tokens_cell(estimate: Estimate) -> str:
     return tokens_cell(estimate.tokens, estimate.basis)
 
 
-_CELLS = {
-    _rules.FixedRule: lambda r: f"{r.tokens}",
-    _rules.TileRule: lambda r: f"{r.base}+{r.tile}/tile",
-    _rules.PatchRule: lambda r: f"{r.max_dimension}/{r.patch_budget if r.patch_budget is not None else '-'}",
-    _rules.ClaudeRule: lambda r: f"{r.max_edge}px/{r.max_tokens}",
-    _rules.FlatRule: lambda r: tokens_cell(r.tokens, r.basis),
-    _rules.GeminiTileRule: lambda r: f"{r.small_tokens}; ≈ {r.tile_tokens}/tile",
-    _rules.MistralRule: lambda r: f"{r.patch_size}x{r.merge}/{r.max_size}",
-    _rules.QwenRule: lambda r: f"f{r.factor}/{r.max_pixels:,}px",
-    _rules.NearestRule: lambda r: f"≈ {min(t for *_, t in r.entries):,}-{max(t for *_, t in r.entries):,}",
-    _rules.Llama4Rule: lambda r: f"≈ {r.global_tokens}+{r.tile_tokens}/tile",
-    _rules.UnpublishedRule: lambda r: "unknown",
-}
-"""Each kind of rule as one compact cell of `models_table`: what the rule is made of."""
-
-
 def _detail_cell(rule) -> str:
-    """One detail level of a model, compactly: what its rule is made of."""
-    return _CELLS[type(rule)](rule)
+    """One detail level of a model, compactly: what its rule is made of (the rule's own `cell`)."""
+    return rule.cell()
 
 
 def _rule_dict(rule) -> dict[str, Any]:
-    """A rule's parameters as JSON-ready values, with its basis for the other vendors' rules."""
-    if isinstance(rule, _rules.FixedRule):
-        return {"tokens": rule.tokens, "fit": rule.fit}
-    if isinstance(rule, _rules.TileRule):
-        return {"base": rule.base, "tile": rule.tile, "fit": rule.fit, "short_side": rule.short_side,
-                "tile_size": rule.tile_size}  # fmt: skip
-    if isinstance(rule, _rules.PatchRule):
-        return {"max_dimension": rule.max_dimension, "patch_budget": rule.patch_budget,
-                "patch_size": rule.patch_size, "max_patches": rule.max_patches}  # fmt: skip
-    values = {name: getattr(rule, name) for name in rule.__dataclass_fields__}
-    if "entries" in values:
-        values["entries"] = [list(entry) for entry in values["entries"]]
-    return {**values, "basis": rule.basis}
+    """A rule's parameters as JSON-ready values (the rule's own `as_dict`)."""
+    return rule.as_dict()
 
 
 def _multiplier(model: Model) -> str | None:

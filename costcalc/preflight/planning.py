@@ -37,8 +37,8 @@ from typing import Any
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, PlanError
 from ..pricing.cost import Pricer, check_size
+from ..schemes.base import Sizing
 from ..schemes.geometry import fit_within
-from ..schemes.rules import FlatRule, GeminiTileRule, Llama4Rule, NearestRule, Sizing
 
 __all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
            "SEARCH_LIMIT"]
@@ -273,7 +273,7 @@ def plan_many(
     target, chosen, after, notes = _shared_target(group, base, seen, origin)
     notes += [_unknown_note(p) for p, a in zip(group, after) if a.tokens is None]
     if target == source:
-        kept = [f"{p.model.name} ({p.rule.basis})" for p in group if type(p.rule) in _NO_RESIZE]
+        kept = [f"{p.model.name} ({p.rule.basis})" for p in group if p.rule.kept_note]
         if kept:
             notes.append(f"no published resize for {', '.join(kept)}: the original size is kept")
     plans = tuple(
@@ -427,7 +427,7 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     if not fits.any():
         for pricer, possible, cheapest in alone:
             if not possible:
-                anywhere = f" ({pricer.rule.basis}, at any size)" if isinstance(pricer.rule, FlatRule) else ""
+                anywhere = "" if pricer.rule.size_dependent else f" ({pricer.rule.basis}, at any size)"
                 raise PlanError(
                     f"no size of {width}×{height} costs {max_tokens:,} tokens or less on {pricer.model.name} at "
                     f"detail {pricer.applied_detail}: the cheapest costs {cheapest:,}{anywhere}"
@@ -445,15 +445,6 @@ def check_budget_rules(models: Sequence[str | Model], detail: str = "auto", tabl
         _check_budget_rule(Pricer(name, detail, tables))
 
 
-_APPROXIMATE = {
-    NearestRule: "only ≈ figures for a few sizes are published",
-    Llama4Rule: "hosts publish no rule; the processor's tile count is a reading, not the bill",
-    GeminiTileRule: "Google never printed a count above 384 px; the tiles are a community reading",
-    FlatRule: "a measured count, not a published one",
-}
-"""Why an approximate rule's figures cannot promise that a size meets a budget (SPEC §6b, §6e)."""
-
-
 def _check_budget_rule(pricer: Pricer) -> None:
     """PlanError when no size can honestly be promised to meet a budget on this model: its tokens are unknown
     (SPEC §2a) or approximate (SPEC §6). Exact rules are searched; a flat count or a maximum (Gemini 3) is the same
@@ -462,24 +453,15 @@ def _check_budget_rule(pricer: Pricer) -> None:
     if basis == "unknown":
         raise PlanError(f"max_tokens cannot be checked on {name}: {_unknown_note(pricer)}")
     if basis == "approximate":
-        why = _APPROXIMATE.get(type(pricer.rule), "only approximate figures are published")
+        why = pricer.rule.budget_note or "only approximate figures are published"
         raise PlanError(f"max_tokens cannot be planned for {name} at detail {pricer.applied_detail}: its tokens are "
                         f"approximate ({why}), so no size can be promised to stay within a budget; leave "
                         f"{name} out of a max_tokens run, or drop max_tokens")  # fmt: skip
 
 
-_NO_RESIZE = {
-    FlatRule: "its tokens do not depend on the size",
-    GeminiTileRule: "its tiles are cut from the image as sent",
-    NearestRule: "only approximate figures per size are published",
-    Llama4Rule: "a copy at its canvas size could fit a smaller canvas",
-}
-"""Rules whose vendor publishes no resize (SPEC §6b, §6e), and why the original size is kept for them."""
-
-
 def _kept_note(pricer: Pricer, target: tuple[int, int], source: tuple[int, int]) -> str | None:
     """The note for a rule that publishes no resize, when the original size is kept; else None."""
-    reason = _NO_RESIZE.get(type(pricer.rule))
+    reason = pricer.rule.kept_note
     if reason is None or target != source:
         return None
     return f"{pricer.model.name} publishes no resize ({pricer.rule.basis}; {reason}): the original size is kept"

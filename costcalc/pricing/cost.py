@@ -14,7 +14,8 @@ from typing import Any
 
 from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
-from ..schemes.rules import QwenRule, Rule, Sizing, can_reject
+from ..schemes.base import Rule, Sizing, can_reject
+from ..schemes.qwen import QwenRule
 
 __all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
            "unknown_tokens_note"]

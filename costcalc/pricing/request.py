@@ -49,7 +49,7 @@ from ..inspection.headers import ImageInfo, inspect
 from ..inspection.sources import ACCEPTED_TYPES, inspect_base64, inspect_data_url, inspect_local
 from ..money import Overrun, over_budget, parse_usd, usd_sum
 from ..schemes.geometry import fit_within
-from ..schemes.rules import QwenRule
+from ..schemes.qwen import QwenRule
 from ..words import escape, json_kind
 from .cost import Pricer, unknown_tokens_note
 from .text import TextCount, count_text

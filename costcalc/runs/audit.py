@@ -105,7 +105,7 @@ class ModelTotals:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
-        from ..schemes.rules import total_basis
+        from ..schemes.base import total_basis
 
         return {
             "files": self.files,

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
@@ -396,6 +397,15 @@ class BatchRun:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def size(self) -> int | None:
+        """The size of the file read, in bytes, when it is a regular file (for a progress line); None for a pipe."""
+        try:
+            status = os.fstat(self._stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return None
+        return status.st_size if stat.S_ISREG(status.st_mode) and status.st_size else None
 
     def close(self) -> None:
         """Close the file if this run opened it."""

@@ -61,9 +61,13 @@ from math import ceil, floor, isqrt
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .. import schemes
 from ..catalog.tables import Model, Tables, default_tables
 from ..errors import ProbeError, ProbeUsageError, UnknownModelError
-from ..schemes.rules import ClaudeRule, FlatRule, PatchRule, TileRule, UnpublishedRule
+from ..schemes.claude import ClaudeRule
+from ..schemes.fixed import FlatRule
+from ..schemes.patch import PatchRule
+from ..schemes.tile import TileRule
 
 __all__ = [
     "APIS",
@@ -165,7 +169,7 @@ class Fit:
     equivalent: dict[str, str] = field(default_factory=dict)
     """Parameter → the values that bill every size alike, as text, where there are several."""
     rule: Any = None
-    """The fitted rule (a rule from costcalc.pricing.rules) for predictions."""
+    """The fitted rule (a `costcalc.schemes` rule) for predictions."""
     notes: tuple[str, ...] = ()
     sent: str = "auto"
     """The detail the measurements were sent at (a tile fit asked for `low` is measured at `high`)."""
@@ -902,19 +906,7 @@ def _table_params(row: Model | None, scheme: str, level: str) -> dict[str, Any] 
         return None
     rules = dict(row.rules)
     rule = rules.get(level, rules.get(row.auto) if level == "auto" else None)
-    if scheme == "tile":
-        return {"base": rule.base, "tile": rule.tile, "short_side": rule.short_side, "fit": rule.fit,
-                "tile_size": rule.tile_size}  # fmt: skip
-    if scheme == "patch":
-        values = {"multiplier": row.multiplier if row.multiplier is not None else "unknown"}
-        if isinstance(rule, PatchRule):
-            return values | {"max_dimension": rule.max_dimension, "patch_budget": rule.patch_budget}
-        return values | {"max_dimension": "unknown", "patch_budget": "unknown"}
-    if scheme == "claude":
-        return {"max_edge": rule.max_edge, "max_tokens": rule.max_tokens}
-    if isinstance(rule, FlatRule):
-        return {"tokens": rule.tokens}
-    return {"tokens": "unknown"}
+    return schemes.get(scheme).probe_params(row, rule)
 
 
 def _compare(fit: Fit, table: dict[str, Any] | None) -> dict[str, str]:
@@ -964,16 +956,15 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
 
 
 def _level(row: Model | None, scheme: str, detail: str) -> str:
-    """The table level a detail's parameters belong to (an unknown model's `auto` is stored as `high`)."""
-    if scheme == "tile":
-        return "high"
-    if scheme == "claude":
-        return "auto"
+    """The table level a detail's parameters belong to (an unknown model's `auto` is stored as the scheme says)."""
+    kind = schemes.get(scheme)
+    if kind.probe_level is not None:
+        return kind.probe_level
     if detail != "auto":
         return detail
     if row is not None and row.scheme == scheme:
         return row.auto
-    return "high" if scheme == "patch" else "auto"
+    return kind.probe_auto
 
 
 def _check_sizes(fit: Fit) -> list[tuple[int, int, str]]:
@@ -1180,46 +1171,8 @@ def row_toml(result: ProbeResult) -> str:
     source = f"measured by costcalc probe on {result.date} at {result.base_url}"
     # the name probed: a dated snapshot or an alias gets a row of its own, never its whole family's
     entries: dict[str, Any] = {"names": [result.model.strip().lower()], "scheme": fit.scheme}
-    kept: list[str] = []
-    p = fit.params
-    if fit.scheme == "tile":
-        low_fit = dict(row.rules)["low"].fit if same else 512
-        entries |= {"base": p["base"], "tile": p["tile"], "fit": p["fit"], "short_side": p["short_side"],
-                    "tile_size": p["tile_size"], "low_fit": low_fit}  # fmt: skip
-    elif fit.scheme == "patch":
-        entries |= {"multiplier": p["multiplier"], "auto": row.auto if same else fit.level,
-                    "patch_size": _PATCH, "max_patches": fit.rule.max_patches}  # fmt: skip
-        levels = dict(row.rules) if same else {}
-        for level in ("low", "high", "original"):
-            if level == fit.level:
-                entries[level] = {"max_dimension": p["max_dimension"]} | (
-                    {"patch_budget": p["patch_budget"]} if p["patch_budget"] is not None else {})
-            elif isinstance(levels.get(level), PatchRule):
-                rule = levels[level]
-                entries[level] = {"max_dimension": rule.max_dimension} | (
-                    {"patch_budget": rule.patch_budget} if rule.patch_budget is not None else {})
-                kept.append(level)
-            elif isinstance(levels.get(level), UnpublishedRule):
-                entries[level] = "unknown"
-                kept.append(level)
-    elif fit.scheme == "claude":
-        entries |= {"max_edge": p["max_edge"], "max_tokens": p["max_tokens"], "patch_size": _CLAUDE_PATCH,
-                    "max_side": fit.rule.max_side}  # fmt: skip
-    else:
-        levels = [(level, rule) for level, rule in row.rules] if same else []
-        if fit.level not in dict(levels):
-            levels.append((fit.level, None))
-        for level, rule in levels:
-            if level == fit.level:
-                entries[level] = {"tokens": p["tokens"], "basis": "flat"}
-            elif isinstance(rule, FlatRule):
-                entries[level] = {"tokens": rule.tokens, "basis": rule.basis}
-                kept.append(level)
-            else:
-                entries[level] = "unknown"
-                kept.append(level)
-        if "auto" not in entries:  # auto names a level (the table's, else the one measured)
-            entries["auto"] = row.auto if same and row.auto != "auto" else fit.level
+    settings, kept = schemes.get(fit.scheme).fitted_row(fit.params, fit.rule, fit.level, row if same else None)
+    entries |= settings
     note = f"measured at detail {result.detail}" + (f" (level {fit.level})" if fit.level != result.detail else "")
     note += f" with {result.requests} requests"
     if kept:

@@ -1,0 +1,63 @@
+"""A progress line for long runs: count, elapsed time, rate and, when the whole is known, an ETA.
+
+On a terminal only (the caller decides, from `isatty`): redrawn at most five
+times a second on stderr, erased at the end, and cleared before any other line
+the run writes to stderr (`echo`), so the two never mix.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """A one-line counter on stderr; silent when disabled."""
+
+    def __init__(self, enabled: bool, stream: TextIO | None = None, unit: str = "files"):
+        self.enabled = enabled
+        self.stream = sys.stderr if stream is None else stream  # the one in force now (a test may swap it)
+        self.unit = unit
+        self.start = self.last = time.monotonic()
+        self.files = 0
+        self.fraction: float | None = None
+        self.shown = False
+
+    def add(self, count: int, fraction: float | None = None) -> None:
+        """Count `count` more done; `fraction` of the whole done so far, when known (for the ETA); redraw when due."""
+        self.files += count
+        if fraction is not None:
+            self.fraction = fraction
+        if self.enabled:
+            now = time.monotonic()
+            if now - self.last >= 0.2:
+                self.last = now
+                self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        elapsed = now - self.start
+        rate = self.files / max(elapsed, 1e-9)
+        line = f"\r{self.files:,} {self.unit} · {elapsed:.1f}s · {rate:,.0f} {self.unit}/s"
+        if self.fraction is not None and 0 < self.fraction < 1:
+            line += f" · {self.fraction:.0%} · ETA {elapsed * (1 - self.fraction) / self.fraction:.0f}s"
+        self.stream.write(line + "\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def echo(self, text: str) -> None:
+        """Write a line to the stream, clearing the progress line first (it is redrawn when next due)."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        """Erase the line."""
+        if self.enabled and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False

@@ -1,0 +1,43 @@
+"""`scheme = "unknown"`: a model or detail level with no public rule (docs/README.md): pricing it is an error, never a guess."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .base import Parsed, Rule, Scheme, Sizing
+from .fields import Row
+
+__all__ = ["UnpublishedRule", "SCHEME"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnpublishedRule(Rule):
+    """A model or detail level with no public rule: pricing it is an error, never a guess.
+
+    `Model.rule` raises UnpublishedRuleError before a size is priced; `size` raises it too.
+    Other schemes use it for a level written `"unknown"`.
+    """
+
+    note: str
+    basis: ClassVar[str] = "unknown"
+
+    def size(self, width: int, height: int) -> Sizing:
+        """Always UnpublishedRuleError: there is no rule to apply."""
+        from ..errors import UnpublishedRuleError
+
+        raise UnpublishedRuleError("this model", "auto", self.note)
+
+    def cell(self) -> str:
+        """`unknown`."""
+        return "unknown"
+
+
+def parse(row: Row) -> Parsed:
+    """An unknown row: its note says what is not published."""
+    if not row.note:
+        raise row.error("an unknown row needs a note saying what is not published")
+    return Parsed((("auto", UnpublishedRule(row.note)),), "auto")
+
+
+SCHEME = Scheme(keys=frozenset(), parse=parse)
