@@ -32,7 +32,7 @@ from .errors import ImageReadError
 from .words import file_kind, os_reason
 
 __all__ = ["atomic_write", "file_mode", "current_umask", "kept_mode", "sync_folders", "LinkedFolderError",
-           "read_regular", "MAX_SOURCE_BYTES", "open_inside", "inside"]
+           "read_regular", "MAX_SOURCE_BYTES", "open_inside", "inside", "bounded_lines", "bounded_read", "LineTooLongError"]
 
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 """The default cap on a source read whole (`read_regular`): far above any vendor API's image limit (20 MB at most
@@ -222,6 +222,41 @@ def inside(path: str | os.PathLike, roots: Iterable[str]) -> tuple[str, str] | N
         if real == root or real.startswith(os.path.join(root, "")):
             return real, root
     return None
+
+
+class LineTooLongError(ValueError):
+    """A line (or a whole document) longer than the cap it is read with: `.line` is its number (1-based)."""
+
+    def __init__(self, line: int, cap: int):
+        super().__init__(f"longer than {cap:,} bytes: more than costcalc reads in one piece")
+        self.line, self.cap = line, cap
+
+
+def bounded_lines(stream, cap: int = MAX_SOURCE_BYTES):
+    """The lines of a binary stream, as `for line in stream` gives them, each read with at most `cap` + 1 bytes in
+    memory: LineTooLongError for a line longer (an endless stream without a newline, /dev/zero). An iterator of
+    pieces already bounded (fixed-size reads) is passed through."""
+    readline = getattr(stream, "readline", None)
+    if readline is None:
+        yield from stream
+        return
+    number = 0
+    while True:
+        line = readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > cap:
+            raise LineTooLongError(number, cap)
+        yield line
+
+
+def bounded_read(stream, cap: int = MAX_SOURCE_BYTES) -> bytes:
+    """The rest of a binary stream, at most `cap` bytes: LineTooLongError (line 1) for a longer one."""
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise LineTooLongError(1, cap)
+    return data
 
 
 def sync_folders(folders: Iterable[str | os.PathLike]) -> None:

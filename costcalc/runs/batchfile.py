@@ -42,6 +42,7 @@ from typing import Any, BinaryIO, Self
 from ..catalog.limits import Finding, Limit, load_limits
 from ..catalog.tables import Tables, check_tier, default_tables
 from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
+from ..files import MAX_SOURCE_BYTES, LineTooLongError, bounded_lines, bounded_read
 from ..money import MONEY, Overrun, over_budget
 from ..pricing.request import (
     RequestEstimate,
@@ -422,10 +423,12 @@ class BatchRun:
 
     def _read(self, stream) -> Iterator[bytes]:
         try:
-            for raw in stream:  # noqa: UP028 (`yield from` would close the file when this generator is closed)
+            for raw in bounded_lines(stream):  # noqa: UP028 (`yield from` would close the file with this generator)
                 yield raw
         except OSError as error:
             raise RequestError(f"{self.name}: {os_reason(error)}") from None
+        except LineTooLongError as error:  # /dev/zero, an endless stdin: an error after the cap, not an OOM
+            raise RequestError(f"{self.name}: a line {error}") from None
 
     def _nonblank(self) -> bytes | None:
         """The next non-blank line, kept for the rows (None at the end)."""
@@ -461,9 +464,11 @@ class BatchRun:
     def payload(self) -> bytes:
         """The whole file (kind `payload`): what `count_request` reads."""
         try:
-            data = b"".join(self._head) + self._stream.read()
+            data = b"".join(self._head) + bounded_read(self._stream, MAX_SOURCE_BYTES - sum(map(len, self._head)))
         except OSError as error:
             raise RequestError(f"{self.name}: {os_reason(error)}") from None
+        except LineTooLongError as error:
+            raise RequestError(f"{self.name}: {error}") from None
         self.totals.bytes = len(data)
         return data
 
