@@ -29,6 +29,7 @@ _EXPORTS = {
     "ProbeError": "errors",
     "ProbeUsageError": "errors",
     "RequestError": "errors",
+    "RetiredModelError": "errors",
     "TableError": "errors",
     "TierError": "errors",
     "UnknownModelError": "errors",
@@ -38,7 +39,7 @@ _EXPORTS = {
     "VideoError": "errors",
     # inspection
     "ImageInfo": "inspection.headers",
-    "inspect": "inspection.headers",
+    "image_info": "inspection.headers",
     # pricing
     "MAX_SIDE": "pricing.cost",
     "Estimate": "pricing.cost",
@@ -54,6 +55,8 @@ _EXPORTS = {
     "get_model": "catalog.tables",
     "get_price": "catalog.tables",
     "list_models": "catalog.tables",
+    "Settings": "catalog.settings",
+    "Lifecycle": "catalog.dates",
     "Measurement": "catalog.measured",
     "measurements": "catalog.measured",
     "AuditRow": "runs.audit",
@@ -108,7 +111,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
+    from .catalog.dates import Lifecycle
     from .catalog.measured import Measurement, measurements
+    from .catalog.settings import Settings
     from .catalog.tables import (
         TIERS,
         Model,
@@ -137,6 +142,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         ProbeError,
         ProbeUsageError,
         RequestError,
+        RetiredModelError,
         TableError,
         TierError,
         UnknownModelError,
@@ -146,7 +152,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         VideoError,
     )
     from .guarding import guard
-    from .inspection.headers import ImageInfo, inspect
+    from .inspection.headers import ImageInfo, image_info
     from .preflight.frames import VideoFrame, video_frames
     from .preflight.optimize import Optimized, optimize
     from .preflight.planning import MultiPlan, Plan, plan, plan_many

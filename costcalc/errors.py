@@ -30,6 +30,7 @@ __all__ = [
     "ProbeUsageError",
     "TierError",
     "GuardError",
+    "RetiredModelError",
 ]
 
 
@@ -253,3 +254,17 @@ def _rebuild(cls, args, state):
     error.args = args
     error.__dict__.update(state)
     return error
+
+
+class RetiredModelError(CostcalcError, ValueError):
+    """A model past its shutdown date on the day asked for, when `strict` makes that an error.
+
+    Carries `model`, `shutdown` (a date, or None when its vendor lists it retired without one),
+    `replacement` ('' when none is named) and `as_of`.
+    """
+
+    def __init__(self, model: str, shutdown, replacement: str, as_of) -> None:
+        self.model, self.shutdown, self.replacement, self.as_of = model, shutdown, replacement, as_of
+        when = f"shut down on {shutdown}" if shutdown else "retired by its vendor"
+        instead = f"; use {replacement}" if replacement else ""
+        super().__init__(f"{model} was {when}{instead} (as of {as_of})")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from .catalog.tables import Tables, check_tier
 from .errors import BudgetExceeded, CostcalcError, GuardError, RequestError
 from .money import MONEY, parse_usd, usd_sum
 from .pricing.request import RequestEstimate, budget_problems, count_request
+from .vendors import sdk_routes
 
 __all__ = ["Guard", "guard"]
 
@@ -48,11 +48,9 @@ CLIENTS = {
 }
 """(SDK package, client class) the guard takes, and whether the client is async."""
 
-PRICED_PATHS = {
-    "openai": ("/chat/completions", "/responses"),
-    "anthropic": ("/messages",),
-}
-"""The endpoints a guard prices, by the end of the URL path (POST only). `/responses/input_tokens`,
+PRICED_PATHS = sdk_routes()
+"""The endpoints a guard prices, by the end of the URL path (POST only), as the vendor shapes name them
+(openai: `/chat/completions`, `/responses`; anthropic: `/messages`). `/responses/input_tokens`,
 `/messages/count_tokens` and `/messages/batches` end otherwise and pass untouched; so does the
 Assistants API's `/threads/{id}/messages`, since an OpenAI client prices no `/messages`."""
 
@@ -407,26 +405,25 @@ def _sdk_error(error: CostcalcError, base: type | None) -> CostcalcError:
 # ------------------------------------------------------------------ shrink
 
 
-_PATH = re.compile(r"(?:\.?[A-Za-z_]\w*|\[\d+\])+")
-_STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
-
-
 def _shrink(document: dict, estimate: RequestEstimate, tables: Tables | None) -> int:
-    """Inline base64 images of `document` replaced, in place, by the size the model works from (SPEC §4:
-    costcalc.optimize, same tokens); how many. Only priced images larger than that size are touched; an
-    image the API refuses to downscale (computer-use screenshots, oversized_image: error) is unpriced when
-    oversized, so left as it is."""
+    """Inline base64 images of `document` replaced, in place, by the size the model works from
+    (costcalc.optimize, same tokens); how many. Each image is found by the JSON path its vendor shape gave
+    (costcalc.vendors): a data URL is replaced by a data URL; bare base64 only where the part declares its
+    media type beside it (Anthropic, Gemini), which is replaced too. Only priced images larger than that
+    size are touched; an image the API refuses to downscale (computer-use screenshots, oversized_image:
+    error) is unpriced when oversized, so left as it is."""
     from .preflight.optimize import optimize
 
     count = 0
     for image in estimate.images:
-        if image.error is not None or image.width is None or image.source not in ("url", "base64"):
+        if image.error is not None or image.width is None or image.data_path is None:
             continue
-        slot = _inline(_at(document, image.where))
-        if slot is None:
+        owner, key = _slot(document, image.data_path)
+        text = owner[key] if owner is not None else None
+        is_url = isinstance(text, str) and text[:5].lower() == "data:" and "," in text[:512]
+        media = _slot(document, image.media_path) if image.media_path is not None else (None, None)
+        if not isinstance(text, str) or not (is_url or media[0] is not None):
             continue
-        owner, key, is_url = slot
-        text = owner[key]
         try:
             data = base64.b64decode(text[text.index(",") + 1 :] if is_url else text)
             out = optimize(data, model=estimate.model, detail=image.detail, tables=tables)
@@ -438,41 +435,21 @@ def _shrink(document: dict, estimate: RequestEstimate, tables: Tables | None) ->
             owner[key] = out.as_data_url()
         else:
             owner[key] = base64.b64encode(out.data).decode("ascii")
-            owner["media_type"] = out.mime
+            media[0][media[1]] = out.mime
         count += 1
     return count
 
 
-def _at(document, where: str):
-    """The value at a count_request location such as messages[1].content[2]; None when there is none."""
-    if not _PATH.fullmatch(where):
-        return None
+def _slot(document, path: tuple) -> tuple[dict | list | None, str | int | None]:
+    """(the object or list holding the value at a JSON path, its key); (None, None) when the path leads nowhere."""
     node = document
-    for match in _STEP.finditer(where):
-        key, index = match.groups()
-        if key is not None:
-            node = node.get(key) if isinstance(node, dict) else None
-        elif isinstance(node, list) and int(index) < len(node):
-            node = node[int(index)]
-        else:
-            return None
-    return node
-
-
-def _inline(part) -> tuple[dict, str, bool] | None:
-    """(the object, its key, whether a data URL) holding a part's inline image: a data URL in a Chat Completions
-    image_url or a Responses input_image, or an Anthropic base64 source (SPEC §6g); None for any other part."""
-    if not isinstance(part, dict):
-        return None
-    kind = part.get("type")
-    if kind in ("image_url", "input_image"):
-        image = part.get("image_url")
-        owner, key = (image, "url") if isinstance(image, dict) else (part, "image_url")
-        value = owner.get(key)
-        if isinstance(value, str) and value[:5].lower() == "data:" and "," in value[:512]:
-            return owner, key, True
-    elif kind == "image":
-        source = part.get("source")
-        if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-            return source, "data", False
-    return None
+    for step in path[:-1]:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return None, None
+    if isinstance(node, dict) and path and path[-1] in node:
+        return node, path[-1]
+    if isinstance(node, list) and path and isinstance(path[-1], int) and path[-1] < len(node):
+        return node, path[-1]
+    return None, None

@@ -12,8 +12,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings"]
-
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -39,6 +37,7 @@ def escape(text: str) -> str:
         return text
     return "".join(map(_visible, text))
 
+__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings", "show_value"]
 
 def display_path(path: str) -> str:
     """A printable form of a path (`escape`): undecodable bytes of a non-UTF-8 name shown as \\xNN, controls as
@@ -89,3 +88,20 @@ def caught_warnings() -> Iterator[list[str]]:
         warnings.simplefilter("always")
         yield found
     found.extend(dict.fromkeys(escape(" ".join(str(record.message).split())) for record in records))
+
+
+def show_value(value: object) -> str:
+    """A short one-line rendering of a JSON value for a message, whatever it is."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() < 128 else f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    return f"a {type(value).__name__}"

@@ -18,7 +18,7 @@ from PIL import Image
 import costcalc
 from costcalc.catalog.tables import default_tables
 from costcalc.cli import cli
-from costcalc.runs import batchfile
+from costcalc.runs import batchfile, batchread
 from costcalc.runs.batchfile import BatchRun, count_batch
 
 
@@ -110,15 +110,6 @@ def test_each_line_is_priced_as_count_request_prices_its_body(openai_file):
     lines = [json.loads(line) for line in Path(openai_file).read_text().splitlines() if '"photo-1"' in line[:30]]
     direct = costcalc.count_request(lines[0]["body"], tier="batch")
     assert count_batch(openai_file).rows[0].estimate == direct
-
-
-def test_without_tier_prices_the_batch_says_its_tier_was_not_applied(openai_file, monkeypatch):
-    monkeypatch.setattr(batchfile, "tiers_supported", lambda: False)
-    result = count_batch(openai_file)
-    note = "batch tier not applied: this costcalc prices the standard tier only"
-    assert (result.tier, result.tier_note) == ("standard", note)
-    assert result.totals.priced.usd == 850 * rate("gpt-4o", "standard") / 1_000_000
-    assert "total (gpt-4o) at standard prices (batch tier not applied" in run(openai_file).output
 
 
 def test_an_unknown_tier_is_refused_before_reading(openai_file):
@@ -223,7 +214,7 @@ def test_the_document_reader_gives_json_loads_elements_at_any_chunk_size(chunk, 
     document = {"other": [1, "x"], "requests": values} if other else {"requests": values}
     data = json.dumps(document, indent=indent, ensure_ascii=bool(chunk % 2)).encode()
     pieces = iter([data[i : i + chunk] for i in range(0, len(data), chunk)])
-    reader = batchfile._Document(pieces, batchfile.BatchTotals())
+    reader = batchread.JsonDocument(pieces, batchfile.BatchTotals())
     found = list(reader.requests())
     assert [value for _, _, value in found] == values
     assert [index for _, index, _ in found] == list(range(len(values)))
@@ -238,7 +229,7 @@ def test_documents_are_read_in_pieces_never_whole(tmp_path, monkeypatch):
             assert size is not None and 0 < size <= 512, size
             return super().read(size)
 
-    monkeypatch.setattr(batchfile._Document, "CHUNK", 512)
+    monkeypatch.setattr(batchread.JsonDocument, "CHUNK", 512)
     requests = [{"custom_id": f"r{i}", "params": claude_params((100 + i, 100))} for i in range(8)]
     data = json.dumps({"requests": requests}, indent=1).encode()
     assert len(data) > 5 * 512

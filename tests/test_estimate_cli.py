@@ -137,7 +137,7 @@ def test_cli_models():
     assert result.exit_code == 0
     lines = result.output.split("\n\n")[0].splitlines()  # the table; the rows' doubts follow it (SPEC §2b)
     assert len(lines) == 1 + len(costcalc.list_models())
-    assert any(line.split()[:2] == ["gpt-5.4", "patch"] and "2048/6144" in line for line in lines)
+    assert any(line.split()[:3] == ["gpt-5.4", "openai", "patch"] for line in lines)
     rows = json.loads(run("models", "--json").output)
     astra = next(r for r in rows if r["name"] == "gpt-6-astra")
     assert astra["details"]["high"]["patch_budget"] == 2500 and Decimal(astra["usd_per_1m_input"]) == 10  # SPEC §7

@@ -72,14 +72,14 @@ def test_optimize_refuses_an_approximate_budget_before_writing(tmp_path):
 
 def test_a_size_independent_count_keeps_the_original_within_a_budget():
     """Nova 2 is a flat 230 (SPEC §6e), Gemini 3 at most 1,120 by default (§6b) at any size: no resize invented."""
-    for model, budget in (("nova-2-lite", 900), ("gemini-3-pro-preview", 2000)):
+    for model, budget in (("nova-2-lite", 900), ("gemini-3.1-pro-preview", 2000)):
         p = plan(2560, 1669, model=model, max_tokens=budget)
         assert (p.target_width, p.target_height) == (2560, 1669)
     with pytest.raises(PlanError, match="1,120"):
-        plan(2560, 1669, model="gemini-3-pro-preview", max_tokens=1000)
+        plan(2560, 1669, model="gemini-3.1-pro-preview", max_tokens=1000)
 
 
-EXACT = ["gpt-4o", "gpt-5.4", "claude-sonnet-4-5", "mistral-small-latest", "qwen3-vl-plus", "pixtral-12b"]
+EXACT = ["gpt-4o", "gpt-5.4", "claude-sonnet-4-6", "mistral-small-3.2", "qwen3-vl-plus", "pixtral-12b"]
 
 
 @settings(max_examples=150, deadline=None)
@@ -151,10 +151,10 @@ def test_a_damaged_file_that_cannot_be_decoded_is_an_error_with_its_warning(tmp_
     """A 1024 × 1024 PNG cut inside its first IDAT header: estimate prices it with a warning; optimize must not
     copy the broken bytes as `written` (Claude needs no resize of 1024 × 1024), for any model."""
     (tmp_path / "cut.png").write_bytes(png_header(1024, 1024) + b"\x00\x00\x14\xa0IDA")
-    priced = run("estimate", "cut.png", "-m", "claude-sonnet-4-5", "--json", cwd=tmp_path, monkeypatch=monkeypatch)
+    priced = run("estimate", "cut.png", "-m", "claude-sonnet-4-6", "--json", cwd=tmp_path, monkeypatch=monkeypatch)
     warning = json.loads(priced.stdout)[0]["warning"]
     assert priced.exit_code == 0 and "truncated PNG" in warning  # priced, with a warning
-    for model in ("claude-sonnet-4-5", "gpt-4o", "gemini-3-pro-preview"):
+    for model in ("claude-sonnet-4-6", "gpt-4o", "gemini-3.1-pro-preview"):
         result = run("optimize", "cut.png", "-o", f"o-{model}", "-m", model, "--nl", cwd=tmp_path,
                      monkeypatch=monkeypatch)  # fmt: skip
         row = json.loads(result.stdout.splitlines()[0])
@@ -169,7 +169,7 @@ def test_a_damaged_file_that_decodes_whole_is_written_with_its_warning(tmp_path)
     """No IEND after whole image data: Pillow decodes it; the output is the picture, and the row keeps the warning."""
     whole = png_bytes((64, 48))
     (tmp_path / "noend.png").write_bytes(whole[: whole.rindex(b"IEND") - 4])
-    result = run("optimize", tmp_path / "noend.png", "-o", tmp_path / "out", "-m", "claude-sonnet-4-5", "--nl")
+    result = run("optimize", tmp_path / "noend.png", "-o", tmp_path / "out", "-m", "claude-sonnet-4-6", "--nl")
     row = json.loads(result.stdout.splitlines()[0])
     assert result.exit_code == 0 and row["status"] == "written" and "IEND" in row["warning"]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "noend.png").convert("RGB")),

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc import image_tokens, inspect
+from costcalc import image_info as inspect
+from costcalc import image_tokens
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError
 from costcalc.preflight.planning import SEEN_SLACK, MultiPlan, Plan, aspect_size, plan, plan_many
@@ -47,8 +48,8 @@ WORKED = [
     ("claude-sonnet-4-5", "auto", (2000, 1500), (1270, 952), 1564),  # the code's 1270, not the table's 1269
     ("claude-opus-4-7", "auto", (1920, 1080), (1920, 1080), 2691),  # fits the high-resolution tier as it is
     ("claude-opus-4-7", "auto", (3840, 2160), (2576, 1449), 4784),
-    ("mistral-small-latest", "auto", (1920, 1080), (1540, 866), 1736),  # §6c: before the grid (not 1540 × 868)
-    ("mistral-small-latest", "auto", (1540, 1540), (1540, 1540), 3080),
+    ("mistral-small-3.2", "auto", (1920, 1080), (1540, 866), 1736),  # §6c: before the grid (not 1540 × 868)
+    ("mistral-small-3.2", "auto", (1540, 1540), (1540, 1540), 3080),
     ("pixtral-12b", "auto", (1024, 1024), (1024, 1024), 4160),
     ("qwen3-vl-plus", "auto", (1920, 1080), (1920, 1080), 2042),  # §6d: 1920 × 1088 capped at the image's own
     ("qwen3-vl-plus", "auto", (3840, 2160), (2144, 1184), 2481),  # b = sqrt(3840·2160 / 2621440): 67 × 37 + 2
@@ -93,7 +94,7 @@ EXACT = [
     ("gpt-4o", "high"), ("gpt-4o", "low"), ("gpt-image-1", "high"),  # tile, fixed
     ("gpt-5.4", "high"), ("gpt-5.4", "low"), ("gpt-6-astra", "original"), ("gpt-4.1-mini-2025-04-14", "high"),  # patch
     ("claude-sonnet-4-5", "auto"), ("claude-opus-4-7", "auto"),  # Claude standard and high resolution
-    ("pixtral-12b", "auto"), ("mistral-small-latest", "auto"),  # Mistral 16 × 1 and 14 × 2
+    ("pixtral-12b", "auto"), ("mistral-small-3.2", "auto"),  # Mistral 16 × 1 and 14 × 2
     ("qwen3-vl-plus", "auto"), ("qwen3-vl-plus", "high"), ("qvq-max", "auto"),  # Qwen f = 32, 32 high, 28
 ]
 sides = st.one_of(st.integers(1, 4000), st.integers(4000, 12000), st.sampled_from([28, 29, 32, 33, 768, 1540, 1568, 2048]))
@@ -121,9 +122,9 @@ def test_three_vendors_share_one_file_at_the_same_tokens():
     # Mistral small §6c: ratio 4000 / 1540: 1540 × 1155, ceil(1540/28) = 55 columns, ceil(1155/28) = 42 rows:
     # 55 · 42 + 42 = 2352. The largest size seen is Mistral's; from it gpt-4o sees 1024 × 768 again and
     # Claude 1270 × 952 (1540 / 1155 is 4/3 as a float too).
-    expected = {"gpt-4o": 765, "claude-sonnet-4-5": 1564, "mistral-small-latest": 2352}
+    expected = {"gpt-4o": 765, "claude-sonnet-4-5": 1564, "mistral-small-3.2": 2352}
     result = costcalc.optimize(photo((4000, 3000)), model=list(expected))
-    assert isinstance(result.plan, MultiPlan) and result.plan.chosen_by == "mistral-small-latest"
+    assert isinstance(result.plan, MultiPlan) and result.plan.chosen_by == "mistral-small-3.2"
     written = inspect(result.data)
     assert (written.width, written.height) == (result.width, result.height) == (1540, 1155)
     for model, tokens in expected.items():
@@ -178,7 +179,7 @@ def test_a_model_rejecting_the_source_is_an_error_without_a_budget():
 
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-5.4", "gpt-5-mini", "gpt-6-astra", "claude-sonnet-4-5", "claude-opus-4-7",
-          "mistral-small-latest", "pixtral-12b", "qwen3-vl-plus", "qvq-max", "gemini-3-pro-preview", "nova-pro",
+          "mistral-small-3.2", "pixtral-12b", "qwen3-vl-plus", "qvq-max", "gemini-3-pro-preview", "nova-pro",
           "llama-4-scout"]  # fmt: skip
 photo_sides = st.integers(16, 6000)
 
@@ -230,9 +231,9 @@ def test_a_budget_keeps_every_model_within_it(models, w, h, budget):
 def test_budget_example_three_vendors():
     # 4000 × 3000 within 900: at 933 × 700 Mistral pays ceil(933/28) · ceil(700/28) + 25 = 34 · 25 + 25 = 875;
     # at 934 × 701 it would pay 34 · 26 + 26 = 910. gpt-4o: 2 × 2 tiles, 765; Claude 34 · 25 = 850.
-    p = plan(4000, 3000, model=["gpt-4o", "claude-sonnet-4-5", "mistral-small-latest"], max_tokens=900)
+    p = plan(4000, 3000, model=["gpt-4o", "claude-sonnet-4-5", "mistral-small-3.2"], max_tokens=900)
     assert (p.budget_width, p.budget_height) == (933, 700) == (p.target_width, p.target_height)
-    assert p.tokens_after == {"gpt-4o": 765, "claude-sonnet-4-5": 850, "mistral-small-latest": 875}
+    assert p.tokens_after == {"gpt-4o": 765, "claude-sonnet-4-5": 850, "mistral-small-3.2": 875}
     with pytest.raises(PlanError, match="gemini-3-pro-preview .*cheapest costs 1,120"):
         plan(4000, 3000, model=["gpt-4o", "gemini-3-pro-preview"], max_tokens=1000)  # a maximum of 1,120
 
@@ -283,17 +284,17 @@ def test_cli_several_models_one_file_each(tmp_path):
     (tmp_path / "photo.jpg").write_bytes(photo((4000, 3000)))
     out = tmp_path / "out"
     args = ["optimize", str(tmp_path / "photo.jpg"), "-o", str(out), "-m", "gpt-4o", "-m", "claude-sonnet-4-5",
-            "-m", "mistral-small-latest"]  # fmt: skip
+            "-m", "mistral-small-3.2"]  # fmt: skip
     result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     row = document["rows"][0]
-    expected = {"gpt-4o": 765, "claude-sonnet-4-5": 1564, "mistral-small-latest": 2352}
+    expected = {"gpt-4o": 765, "claude-sonnet-4-5": 1564, "mistral-small-3.2": 2352}
     assert row["tokens_before"] == row["tokens_after"] == expected == document["totals"]["tokens_after"]
     assert Image.open(out / "photo.jpg").size == (1540, 1155)
     table = CliRunner().invoke(cli, [*args, "--force"])
-    assert "gpt-4o 765 → 765, claude-sonnet-4-5 1,564 → 1,564, mistral-small-latest 2,352 → 2,352 tokens" in table.output
-    assert "       mistral-small-latest  2,352 → 2,352" in table.output
+    assert "gpt-4o 765 → 765, claude-sonnet-4-5 1,564 → 1,564, mistral-small-3.2 2,352 → 2,352 tokens" in table.output
+    assert "       mistral-small-3.2  2,352 → 2,352" in table.output
     bad = CliRunner().invoke(cli, [*args[:-2], "-m", "no-such-model"])
     assert bad.exit_code == 2 and "--model no-such-model" in bad.output
 
@@ -301,7 +302,7 @@ def test_cli_several_models_one_file_each(tmp_path):
 def test_cli_budget_for_several_models(tmp_path):
     (tmp_path / "photo.jpg").write_bytes(photo((4000, 3000)))
     result = CliRunner().invoke(cli, ["optimize", str(tmp_path / "photo.jpg"), "-o", str(tmp_path / "out"), "-m",
-                                      "gpt-4o", "-m", "mistral-small-latest", "--max-tokens", "900", "--nl"])  # fmt: skip
+                                      "gpt-4o", "-m", "mistral-small-3.2", "--max-tokens", "900", "--nl"])  # fmt: skip
     row = json.loads(result.stdout.splitlines()[0])
     assert result.exit_code == 0 and all(t <= 900 for t in row["tokens_after"].values())
     assert Image.open(tmp_path / "out" / "photo.jpg").size == (row["target_width"], row["target_height"])

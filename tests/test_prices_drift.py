@@ -9,7 +9,6 @@ CLI's start-up never imports genai-prices or pydantic.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import re
 import subprocess
 import sys
@@ -31,8 +30,6 @@ _DASHSCOPE = ("genai-prices 0.2.3 has no Alibaba / DashScope provider, and no US
 _OPEN_WEIGHTS = "an open-weights (Hugging Face) name: each host sets its own price; no vendor API price"
 UNKNOWN = {
     # model name -> why it has no price (SPEC §7: unknown stays unknown, never borrowed)
-    "nova-2-lite": "Bedrock sells Nova 2 Lite only through inference profiles, global 0.30 and regional 0.33 "
-                   "(genai-prices): the bare name has no one price",
     "llama-4-scout": "genai-prices prices Llama 4 per host only (Bedrock's llama4-scout-17b-instruct is priced)",
     "llama-4-maverick": "genai-prices prices Llama 4 per host only (Bedrock's llama4-maverick-17b-instruct is priced)",
     "llama-4-scout-17b-16e-instruct": _OPEN_WEIGHTS,
@@ -113,6 +110,12 @@ def _split(value):
     return value.base, (value.tiers[0].start, value.tiers[0].price)
 
 
+def _read_on(row: dict) -> dt.date:
+    """The day a generated row is read on: its window's last day, else its first day or the day it was checked."""
+    checked = dt.date.fromisoformat(row["checked"])
+    return row.get("valid_until") or max(row.get("valid_from") or checked, checked)
+
+
 @pytest.mark.parametrize("row, source", GENERATED_ROWS)
 def test_a_generated_row_equals_genai_prices(snapshot, row, source):
     _, data = snapshot
@@ -120,7 +123,7 @@ def test_a_generated_row_equals_genai_prices(snapshot, row, source):
     provider = next((p for p in data.providers if p.id == source["provider"]), None)
     model = next((m for m in provider.models if m.id == source["model"]), None) if provider else None
     assert model is not None, f"{where}: genai-prices no longer has this model"
-    prices = model.get_prices(dt.datetime.combine(dt.date.fromisoformat(row["checked"]), dt.time(12), tzinfo=dt.UTC))
+    prices = model.get_prices(dt.datetime.combine(_read_on(row), dt.time(12), tzinfo=dt.UTC))
     image = prices.__dict__.get("input_image_mtok")  # gpt-image-1: image input has its own rate
     rate, cached = (image, prices.__dict__.get("cache_image_read_mtok")) if image is not None else (
         prices.input_mtok, prices.cache_read_mtok)
@@ -138,19 +141,15 @@ def test_a_generated_row_equals_genai_prices(snapshot, row, source):
 def test_each_generated_name_still_resolves_to_its_row(snapshot):
     """genai-prices still maps each of our names to the model its row names (the generator's references)."""
     _, data = snapshot
-    spec = importlib.util.spec_from_file_location("update_prices", tables_dir() / "update_prices.py")
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script  # its dataclasses look their module up
-    try:
-        spec.loader.exec_module(script)
-    finally:
-        del sys.modules[spec.name]
-    vendors, tables = {name: vendor for vendor, name in script.model_names()}, default_tables()
+    from costcalc.catalog import genai as script
+
+    tables = default_tables()
+    vendors = {name: vendor for vendor, name in script.model_names(tables)}
     moved = []
     for row, source in (p.values for p in GENERATED_ROWS):
         for name in row["names"]:
             vendor = vendors[tables.model(name).family]  # a snapshot row: its family's vendor
-            found = script.lookup(data, vendor, name, dt.date.fromisoformat(row["checked"]))
+            found = script.lookup(data, vendor, name, _read_on(row))
             if found is None or (found.provider, found.model) != (source["provider"], source["model"]):
                 moved.append(f"{name}: {source['provider']}/{source['model']} -> {found and found.model}")
     assert not moved, f"regenerate the price tables: {moved}"
@@ -175,7 +174,7 @@ def test_no_price_row_is_an_orphan_or_a_duplicate():
                 tables.model(name)  # exact, or a dated snapshot of a model in the tables
             except UnknownModelError:
                 problems.append(f"{path.name} row {index}: {name} is in no model table")
-            if name in seen:
+            if seen.get(name, path.name) != path.name:
                 problems.append(f"{name} is priced in both {seen[name]} and {path.name}")
             seen[name] = path.name
     assert not problems, problems

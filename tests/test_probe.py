@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import costcalc
 from costcalc.cli import cli
-from costcalc.truth.probe import MAX_REQUESTS, _NoFit, fit_rule, row_toml
+from costcalc.truth.probe import MAX_REQUESTS, NoFit, fit_rule, row_toml
 
 pytest.importorskip("httpx2")
 
@@ -392,13 +392,13 @@ def test_float_rounding_of_the_bill_is_allowed(value, limit, budget):
 
 def test_a_multiplier_of_more_than_three_places_is_no_fit():
     ask, _ = _asker(Patch("1.2345", {"high": (2048, 2500)}, auto="high"))
-    with pytest.raises(_NoFit):
+    with pytest.raises(NoFit):
         fit_rule(ask, "openai", "high")
 
 
 def test_inconsistent_answers_fit_nothing():
     ask, _ = _asker(Noisy(seed=1))
-    with pytest.raises(_NoFit):
+    with pytest.raises(NoFit):
         fit_rule(ask, "openai", "auto")
 
 

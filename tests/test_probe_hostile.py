@@ -9,7 +9,8 @@ import time
 import pytest
 
 from costcalc.errors import ProbeError
-from costcalc.truth.probe import MAX_ANSWER_BYTES, _Endpoint
+from costcalc.truth.endpoint import MAX_ANSWER_BYTES
+from costcalc.truth.endpoint import CountEndpointClient as _Endpoint
 
 pytest.importorskip("httpx2")
 

@@ -90,10 +90,14 @@ def test_model_from_argument_and_errors():
         count_request(chat("gpt-4x"))
     for payload, message in [("not json", "not JSON"), ("[1]", "not an object"), ({"model": "gpt-4o"}, "no 'messages'"),
                              ({"messages": []}, "no model"),
-                             ({"model": "gpt-4o", "messages": [{"content": [{"type": "video"}]}]}, "unknown type 'video'"),
                              ({"model": "gpt-4o", "messages": [{"content": [{"image_url": "x"}]}]}, "without a 'type'")]:
         with pytest.raises(costcalc.RequestError, match=message):
             count_request(payload)
+
+
+def test_a_typed_part_not_recognised_is_unpriced_never_free():
+    video = count_request({"model": "gpt-4o", "messages": [{"content": [{"type": "video"}]}]})
+    assert video.unpriced == 1 and video.images[0].tokens is None and "unknown type 'video'" in video.images[0].error
 
 
 def test_bad_images_are_unpriced_with_reasons(tmp_path):

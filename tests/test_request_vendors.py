@@ -139,12 +139,15 @@ def test_gemini_inline_and_file_data_with_per_part_media_resolution():
     ]}]}  # fmt: skip
     estimate = count_request(payload, model="gemini-3-pro-preview", file_sizes={"gs://bucket/b.png": (640, 480)})
     # SPEC §6b, Gemini 3: LOW 280 · MEDIUM 560 · HIGH 1120 · ULTRA_HIGH 2240 · unspecified 1120, whatever the size
-    assert tokens(estimate) == [280, 560, 1120, 2240, 1120, None, 1120]
-    assert [image.detail for image in estimate.images] == ["low", "medium", "high", "ultra_high", "auto", "auto", "auto"]
+    assert tokens(estimate) == [280, 560, 1120, 2240, 1120, None, 1120, None]
+    assert [image.detail for image in estimate.images] == ["low", "medium", "high", "ultra_high", "auto", "auto", "auto",
+                                                           "auto"]  # fmt: skip
     assert {image.basis for image in estimate.images if image.tokens} == {"maximum"}
     unknown = estimate.images[5]
     assert unknown.source == "file_uri" and "size unknown" in unknown.error and unknown.where == "contents[0].parts[6]"
-    assert estimate.unpriced == 1
+    pdf = estimate.images[7]  # a PDF is billed as page images plus text: unpriced until a page rule is on file
+    assert pdf.kind == "pdf" and pdf.where == "contents[0].parts[9]" and "unpriced" in pdf.error
+    assert estimate.unpriced == 2
 
 
 @pytest.mark.parametrize("config", [{"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_LOW"}},
@@ -219,7 +222,7 @@ def test_bedrock_bad_format_is_that_image_only():
 
 
 def test_mistral_image_url_as_string_or_object():
-    payload = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": [
+    payload = {"model": "mistral-small-3.2", "messages": [{"role": "user", "content": [
         {"type": "text", "text": "x"}, {"type": "image_url", "image_url": URL[(1024, 1024)]},
         {"type": "image_url", "image_url": {"url": URL[(1920, 1080)]}}]}]}  # fmt: skip
     assert tokens(count_request(payload)) == [1406, 1736]  # mistral-common: Small 1024² → 1406, 1920×1080 → 1736
@@ -313,7 +316,7 @@ def test_claude_more_than_20_images_must_each_fit_2000_px():
 def test_vendor_image_counts():
     (finding,) = count_request(claude_request([(200, 200)] * 101)).findings
     assert finding.rule == "max_images" and "101 images, over the 100" in finding.message
-    mistral = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": [
+    mistral = {"model": "mistral-small-3.2", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": URL[(200, 200)]}] * 9}]}  # fmt: skip
     assert [f.rule for f in count_request(mistral).findings] == ["max_images"]  # Mistral: 8 per request
     mistral["messages"][0]["content"].pop()

@@ -66,8 +66,8 @@ def test_a_registered_scheme_shows_in_models(toy):
     toy_row = rows["toy-vision"]
     assert toy_row["scheme"] == "toy"
     assert toy_row["details"] == {"auto": {"square": 100, "per_square": 7, "max_side": 1000, "basis": "exact"}}
-    assert toy_row["usd_per_1m_input"] == "2.00"
-    text = CliRunner().invoke(cli, ["models", "--tables", str(toy)])
+    assert toy_row["usd_per_1m_input"] == 2.0
+    text = CliRunner().invoke(cli, ["models", "toy-vision", "--tables", str(toy)])  # one model in full: its cells
     assert "7/100px" in text.stdout
 
 

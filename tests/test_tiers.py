@@ -181,7 +181,7 @@ def test_cached_tokens_in_a_request():
     ("gpt-5.6-sol", 272_000, "5", "10"),
     ("claude-sonnet-4-5", 200_000, "3", "6"),
     ("gemini-2.5-pro", 200_000, "1.25", "2.5"),
-    ("grok-4", 200_000, "3", "6"),  # xAI: SPEC §7, the vendor default
+    ("grok-4", 128_000, "3", "6"),  # grok-4: its own tier from 128K (overrides.toml)
 ])  # fmt: skip
 def test_long_context_switches_above_the_threshold_for_the_whole_request(model, above, low, high):
     price = get_price(model)
@@ -333,7 +333,9 @@ def test_generated_tiers_equal_genai_prices_variants(snapshot):
                 continue
             provider = next(p for p in snapshot.providers if p.id == found["provider"])
             model = next(m for m in provider.models if m.id == found["model"])
-            when = dt.datetime.combine(dt.date.fromisoformat(row["checked"]), dt.time(12), tzinfo=dt.UTC)
+            seen = dt.date.fromisoformat(row["checked"])  # a dated row is read on its window's last day
+            day = row.get("valid_until") or max(row.get("valid_from") or seen, seen)
+            when = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
             for tier, context in CONTEXTS.items():
                 active = any(v.when == context and (v.constraint is None or v.constraint.active(when))
                              for v in model.price_variants or ())  # fmt: skip

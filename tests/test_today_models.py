@@ -217,8 +217,9 @@ def test_models_command_shows_evidence_and_doubts():
     result = run("models")
     table, _, notes = result.output.partition("\n\n")
     lines = {line.split()[0]: line for line in table.splitlines()[1:]}
-    assert "unknown" in lines["gpt-6-sol"].split() and "measured 2026-09" in lines["gpt-6-sol"]
-    assert "documented 2026-10; measured 2026-03-18…2026-06-17 (8)" in lines["gpt-5-mini"]
+    assert "unknown" in lines["gpt-6-sol"].split()  # evidence moved to `costcalc models NAME` and --json
+    assert "measured 2026-09" in run("models", "gpt-6-sol").output
+    assert "documented 2026-10; measured 2026-03-18…2026-06-17 (8)" in run("models", "gpt-5-mini").output
     doubted = [line for line in notes.splitlines() if line.startswith("[")]
     assert any("(gpt-4.1-mini)" in line and "contradicted" in line for line in doubted)
     assert any("(gpt-5.2)" in line and "unverified" in line for line in doubted)

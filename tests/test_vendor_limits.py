@@ -35,7 +35,7 @@ def test_the_same_verdict_from_every_command_for_each_vendor(tmp_path):
     gif = tmp_path / "anim.gif"
     animated_gif(gif)
     runner = CliRunner()
-    for model, expected in (("gpt-4o", 1), ("claude-sonnet-4-5", 0), ("mistral-small-latest", 1)):
+    for model, expected in (("gpt-4o", 1), ("claude-sonnet-4-5", 0), ("mistral-small-3.2", 1)):
         estimate = runner.invoke(cli, ["estimate", str(gif), "-m", model, "--json"])
         audit = runner.invoke(cli, ["audit", str(tmp_path), "-m", model, "--nl", "-j", "1"])
         assert estimate.exit_code == expected, (model, estimate.output)

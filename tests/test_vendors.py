@@ -2,6 +2,7 @@
 input limits, names as people write them, and mistral-common as the oracle for Mistral."""
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -52,9 +53,9 @@ EXAMPLES = [
     # SPEC §6c, mistral-common's own output
     ("pixtral-12b", "auto", 1024, 1024, 4160, (1024, 1024), "exact"),
     ("pixtral-12b", "auto", 200, 200, 182, (200, 200), "exact"),
-    ("mistral-small-latest", "auto", 1024, 1024, 1406, (1024, 1024), "exact"),
-    ("mistral-small-latest", "auto", 1540, 1540, 3080, (1540, 1540), "exact"),
-    ("mistral-small-latest", "auto", 1920, 1080, 1736, (1540, 866), "exact"),
+    ("mistral-small-3.2", "auto", 1024, 1024, 1406, (1024, 1024), "exact"),
+    ("mistral-small-3.2", "auto", 1540, 1540, 3080, (1540, 1540), "exact"),
+    ("mistral-small-3.2", "auto", 1920, 1080, 1736, (1540, 866), "exact"),
     # SPEC §6d, Alibaba's billing rule
     ("qwen3-vl-plus", "auto", 1024, 1024, 1026, (1024, 1024), "exact"),
     ("qwen3-vl-plus", "auto", 1920, 1080, 2042, None, "exact"),
@@ -195,7 +196,7 @@ NAMES = [
     ("gemini-2.0-flash-001", "gemini-2.0-flash"),
     ("gemini-1.5-flash-latest", "gemini-1.5-flash"),
     ("publishers/google/models/gemini-2.5-pro", "gemini-2.5-pro"),
-    ("mistral-small-latest", "mistral-small-latest"),
+    ("mistral-small-3.2", "mistral-small-3.2"),
     ("mistral-small-2506", "mistral-small-2506"),
     ("mistral/pixtral-large-latest", "pixtral-large-latest"),
     ("mistralai/mistral-small-3.1-24b-instruct-2503", "mistral-small-3.1-24b-instruct-2503"),
@@ -302,7 +303,7 @@ def test_bad_vendor_tables_name_file_and_problem(tmp_path, text, message):
 
 def test_every_vendor_row_has_a_source_and_dates():
     vendors = {m.provider for m in costcalc.list_models()}
-    assert vendors == {"openai", "anthropic", "google", "mistral", "qwen", "amazon", "meta", "xai"}
+    assert vendors == {"openai", "anthropic", "google", "mistral", "qwen", "amazon", "meta", "xai", "deepseek"}
     for model in costcalc.list_models():
         assert model.source and model.date and model.checked, model.name
 
@@ -310,13 +311,14 @@ def test_every_vendor_row_has_a_source_and_dates():
 def test_models_command_lists_every_vendor_with_its_basis():
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.split("\n\n")[0].splitlines()[1:]}  # doubts follow
-    assert lines["claude-opus-4-7"].split()[1:3] == ["claude", "exact"] and "2576px/4784" in lines["claude-opus-4-7"]
-    assert lines["gemini-3-pro-preview"].split()[1:3] == ["fixed", "maximum"] and "≤ 2,240" in lines["gemini-3-pro-preview"]
-    assert lines["nova-2-lite"].split()[1:3] == ["fixed", "flat"]
-    assert lines["nova-lite"].split()[1:3] == ["nearest", "approximate"]
-    assert lines["grok-4"].split()[1:3] == ["unknown", "unknown"]
-    assert lines["gpt-4o"].split()[1:3] == ["tile", "exact"]
+    lines = {line.split()[0]: re.sub(r" \[\d+\]", "", line)
+             for line in result.output.split("\n\n")[0].splitlines()[1:]}  # doubts follow
+    assert lines["claude-opus-4-7"].split()[1:4] == ["anthropic", "claude", "exact"]
+    assert lines["gemini-3-pro-preview"].split()[2:4] == ["fixed", "maximum"]
+    assert lines["nova-2-lite"].split()[2:4] == ["fixed", "flat"]
+    assert lines["nova-lite"].split()[2:4] == ["nearest", "approximate"]
+    assert lines["grok-4"].split()[2:4] == ["unknown", "unknown"]
+    assert lines["gpt-4o"].split()[2:4] == ["tile", "exact"]
     rows = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["models", "--json"]).output)}
     assert rows["gemini-2.5-pro"]["bases"] == ["approximate", "unknown"]
     assert rows["claude-sonnet-4-5"]["details"]["auto"] == {
@@ -354,7 +356,7 @@ def _oracle():
     return tokens
 
 
-MISTRAL = [("pixtral-12b", 16, 1, 1024), ("pixtral-large-latest", 16, 1, 1024), ("mistral-small-latest", 14, 2, 1540),
+MISTRAL = [("pixtral-12b", 16, 1, 1024), ("pixtral-large-latest", 16, 1, 1024), ("mistral-small-3.2", 14, 2, 1540),
            ("mistral-medium-2508", 14, 2, 1540), ("ministral-14b-2512", 14, 2, 1540)]  # fmt: skip
 mistral_sides = st.one_of(st.integers(1, 10000), st.sampled_from([1, 13, 14, 15, 28, 29, 1024, 1025, 1540, 1541, 3080]))
 
@@ -376,5 +378,5 @@ def test_mistral_common_oracle_on_the_published_configs():
         assert (rule.patch_size, rule.merge, rule.max_size) == (patch, merge, max_size)
     rng = np.random.default_rng(6)
     w, h = rng.integers(1, 10001, 2000), rng.integers(1, 10001, 2000)
-    got = image_tokens_batch(w, h, model="mistral-small-latest").tolist()
+    got = image_tokens_batch(w, h, model="mistral-small-3.2").tolist()
     assert got == [oracle(int(a), int(b), 14, 2, 1540) for a, b in zip(w, h)]

@@ -34,6 +34,7 @@ from ..schemes.fields import decimal as _decimal
 from ..schemes.fields import integer as _integer
 from ..schemes.unknown import UnpublishedRule
 from ..words import file_kind
+from .dates import ACTIVE, Lifecycle, check_overlaps, check_window, in_window, parse_lifecycle, today
 
 __all__ = [
     "Model",
@@ -71,8 +72,8 @@ _ALIAS_KEYS = {"prefixes", "suffixes", "snapshots", "names"}
 _PLACEHOLDERS = "YMDN"
 """In a snapshot pattern each of these stands for one digit (`-YYYY-MM-DD`); every other character is literal."""
 _PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "tiers", "source", "date",
-               "checked"}  # fmt: skip
-_LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input"}
+               "checked", "valid_from", "valid_until", "doubt", "confidence", "note"}  # fmt: skip
+_LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input", "valid_from", "valid_until"}
 OVERRIDES = "overrides.toml"
 """The hand-kept price file in tables/prices/, loaded after the generated ones (SPEC §7)."""
 
@@ -80,7 +81,7 @@ TIERS = ("standard", "batch", "flex", "priority")
 """The service tiers a price can be asked for (SPEC §7): standard, and the ones a vendor or row offers."""
 CACHE_KINDS = ("read", "write", "write_1h")
 """Cached input (SPEC §7): a cache read, a cache write (Anthropic: 5-minute), a 1-hour cache write."""
-_TIER_KEYS = {"usd_per_1m_input", "cached_input", "long_context", "source", "note"}
+_TIER_KEYS = {"usd_per_1m_input", "cached_input", "long_context", "source", "note", "valid_from", "valid_until"}
 _VENDOR_TIER_KEYS = {"multiply", "unknown", "source"}
 _CACHE_KEYS = {*CACHE_KINDS, "source"}
 _VENDOR_LONG_KEYS = {"above", "multiply", "source"}
@@ -111,6 +112,8 @@ class Model:
     """What the row rests on (SPEC §2b): documented, measured, or both (EVIDENCE); '' when the row does not say."""
     doubt: str = ""
     """Why its figure may be wrong: the documented rule contradicted or unverified by measurement (SPEC §2a, §2b)."""
+    lifecycle: Lifecycle = ACTIVE
+    """Released, deprecated, shutdown and replacement, where a [[lifecycle]] row gives them (docs/lifecycle.md)."""
 
     @property
     def tokens_unknown(self) -> bool:
@@ -199,6 +202,10 @@ class LongContext:
     usd_per_1m_input: Decimal | None
     """None: the tier publishes no rate above `above` while standard has a long-context rule (unknown, Price.rates)."""
     cached_input: Decimal | None = None
+    valid_from: _dt.date | None = None
+    """The first day these rates hold (inclusive); None: from any day the row holds."""
+    valid_until: _dt.date | None = None
+    """The last day these rates hold (inclusive); None: until any day the row holds."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,10 @@ class TierPrice:
     source: str = ""
     note: str = ""
     """Why the rate is unknown (e.g. Gemini Priority: 75–100% over standard, by model)."""
+    valid_from: _dt.date | None = None
+    """The first day this tier's rates hold (inclusive); None: from any day the row holds."""
+    valid_until: _dt.date | None = None
+    """The last day this tier's rates hold (inclusive); None: until any day the row holds."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,28 @@ class Price:
     """The vendor's cached-input rates as multiples of the input rate (CACHE_KINDS; a row's cached_input wins)."""
     model: str = field(default="", compare=False)
     """The model name the price was looked up for (for messages); '' for a bare row. Not part of equality."""
+    valid_from: _dt.date | None = None
+    """The first day this price holds (inclusive, UTC); None: since any day."""
+    valid_until: _dt.date | None = None
+    """The last day this price holds (inclusive, UTC); None: until further notice."""
+    doubt: str = ""
+    """Why the figure may be wrong (a weak or conflicting source); shown with every estimate priced from it."""
+
+    @property
+    def window(self) -> tuple[_dt.date | None, _dt.date | None]:
+        """(valid_from, valid_until) of this price."""
+        return self.valid_from, self.valid_until
+
+    def on(self, day: _dt.date) -> Price:
+        """This price as it stands on `day`: a tier or long-context rate whose own window does not hold it left out."""
+        tiers = tuple((name, _tier_on(rates, day)) for name, rates in self.tiers
+                      if in_window(rates.valid_from, rates.valid_until, day))  # fmt: skip
+        long = self.long_context
+        if long is not None and not in_window(long.valid_from, long.valid_until, day):
+            long = None
+        if tiers == self.tiers and long is self.long_context:
+            return self
+        return replace(self, tiers=tiers, long_context=long)
 
     @property
     def offered(self) -> tuple[str, ...]:
@@ -307,6 +340,14 @@ class Price:
             return None
         with localcontext(MONEY):
             return rate * tokens / 1_000_000
+
+
+def _tier_on(rates: TierPrice, day: _dt.date) -> TierPrice:
+    """A tier's rates on `day`: its long-context rate left out outside that rate's own window."""
+    long = rates.long_context
+    if long is None or in_window(long.valid_from, long.valid_until, day):
+        return rates
+    return replace(rates, long_context=None)
 
 
 def _cache_kind(cached: bool | str, model: str) -> str | None:
@@ -382,19 +423,70 @@ class Tables:
     def __init__(
         self,
         models: Mapping[str, Model],
-        prices: Mapping[str, Price],
+        prices: Mapping[str, Price | tuple[Price, ...]],
         files: tuple[Path, ...] = (),
         defaults: Mapping[str, Mapping[str, Any]] | None = None,
         aliases: Mapping[str, Aliases] | None = None,
         vendors: Mapping[str, _Vendor] | None = None,
+        lifecycles: Mapping[str, Lifecycle] | None = None,
+        as_of: _dt.date | None = None,
     ):
-        self._models = MappingProxyType(dict(models))
+        lifecycles = dict(lifecycles or {})
+        self._models = MappingProxyType({name: replace(model, lifecycle=lifecycles[name]) if name in lifecycles
+                                         else model for name, model in models.items()})  # fmt: skip
         self._vendors = MappingProxyType(dict(vendors or {}))
-        self._prices = MappingProxyType(dict(prices))
+        self._prices = MappingProxyType({name: (rows,) if isinstance(rows, Price) else tuple(rows)
+                                         for name, rows in prices.items()})  # fmt: skip
         self._defaults = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (defaults or {}).items()})
         self._aliases = MappingProxyType(dict(aliases or {}))
+        self._lifecycles = MappingProxyType(lifecycles)
+        self._as_of = as_of
         self.files = files
-        self._priced: dict[tuple[str, str, str], Price | None] = {}  # Tables.price, per (name, family, provider)
+        self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, provider, day)
+
+    @property
+    def as_of(self) -> _dt.date:
+        """The day prices and lifecycles are read for: the one given to `at`, else today (UTC)."""
+        return self._as_of or today()
+
+    def at(self, as_of: _dt.date | None) -> Tables:
+        """The same tables read on `as_of` (None: today, UTC): the prices in force and each model's status that day."""
+        if as_of is not None and not isinstance(as_of, _dt.date):
+            raise TypeError(f"as_of must be a datetime.date, not {as_of!r}")
+        if isinstance(as_of, _dt.datetime):
+            as_of = as_of.date()
+        if as_of == self._as_of:
+            return self
+        view = Tables.__new__(Tables)
+        view.__dict__.update(self.__dict__, _as_of=as_of, _priced={})
+        return view
+
+    @property
+    def checked(self) -> _dt.date | None:
+        """When the prices were last compared with their sources: the newest `checked` date of a price row."""
+        days = {row.checked for rows in self._prices.values() for row in rows}
+        found = []
+        for text in days:
+            try:
+                found.append(_dt.date.fromisoformat(text[:10]))
+            except ValueError:
+                continue
+        return max(found, default=None)
+
+    def lifecycle(self, model: str | Model) -> Lifecycle:
+        """The lifecycle of `model` (a snapshot's own row first, else its family's)."""
+        return self.model(model).lifecycle
+
+    def prices_of(self, model: str | Model) -> tuple[Price, ...]:
+        """Every dated price row of `model` (its own name's, else the first name it stands for that has rows),
+        oldest window first, with its vendor's defaults applied."""
+        found = self.model(model)
+        vendor = self._vendors.get(found.provider, _NO_VENDOR)
+        for name in self._price_names(found):
+            rows = self._prices.get(name)
+            if rows:
+                return tuple(vendor.apply(row, found.name) for row in rows)
+        return ()
 
     def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str, str]]:
         """(name, vendor, shown) triples `wanted` may stand for under each vendor's name rules (or `only` one's),
@@ -428,7 +520,8 @@ class Tables:
         aliased = self._aliased(wanted)
         if aliased:  # one name per model, however it was spelled: `-m gpt-4o -m openai/gpt-4o` count once
             row, shown = aliased[0]
-            return replace(self._models[row], name=shown)
+            lifecycle = self._lifecycles.get(shown, self._models[row].lifecycle)  # a snapshot's own, else its family's
+            return replace(self._models[row], name=shown, lifecycle=lifecycle)
         import difflib  # only on the error path
 
         raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
@@ -437,16 +530,25 @@ class Tables:
         """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
         with its service tiers and cached-input rates (the row's own over its vendor's defaults, SPEC §7)."""
         found = self.model(model)
-        key = (found.name, found.family, found.provider)
+        day = self.as_of
+        key = (found.name, found.family, found.provider, day)
         if key not in self._priced:  # asked twice per image priced (check_tier, then price): work it out once
-            self._priced[key] = self._find_price(found)
+            self._priced[key] = self._find_price(found, day)
         return self._priced[key]
 
-    def _find_price(self, found: Model) -> Price | None:
-        for name in (found.name, *(name for name, *_ in self._forms(found.name, found.provider)), found.family):
-            price = self._prices.get(name)
-            if price is not None:
-                return self._vendors.get(found.provider, _NO_VENDOR).apply(price, found.name)
+    def _price_names(self, found: Model) -> tuple[str, ...]:
+        """The names whose price rows may price `found`, nearest first: its own, the names it stands for, its family."""
+        return (found.name, *(name for name, *_ in self._forms(found.name, found.provider)), found.family)
+
+    def _find_price(self, found: Model, day: _dt.date) -> Price | None:
+        """The price in force on `day`; None when the nearest name with rows has none that day (never a neighbour's)."""
+        for name in self._price_names(found):
+            rows = self._prices.get(name)
+            if rows:
+                price = next((row for row in rows if in_window(row.valid_from, row.valid_until, day)), None)
+                if price is None:
+                    return None
+                return self._vendors.get(found.provider, _NO_VENDOR).apply(price.on(day), found.name)
         return None
 
     def tiers(self, model: str | Model) -> tuple[str, ...]:
@@ -471,10 +573,12 @@ class Tables:
 
     def with_files(self, *paths: str | os.PathLike[str]) -> Tables:
         """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
-        models, prices = dict(self._models), dict(self._prices)
+        models, prices, lifecycles = dict(self._models), dict(self._prices), dict(self._lifecycles)
         files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)
         for path in paths:
-            file_models, file_prices, defaults, (provider, file_aliases, vendor) = _load_file(Path(path), defaults)
+            file_models, file_prices, defaults, (provider, file_aliases, vendor), file_lifecycles = _load_file(
+                Path(path), defaults)
+            lifecycles.update(file_lifecycles)
             if vendor is not None:
                 vendors[provider] = vendors.get(provider, _NO_VENDOR) | vendor
             for name, model in file_models.items():
@@ -486,7 +590,7 @@ class Tables:
                 aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
                 _check_alias_cycles(dict(aliases[provider].names), f"{path}: [aliases]: names")  # across files too
             files += (Path(path),)
-        return Tables(models, prices, files, defaults, aliases, vendors)
+        return Tables(models, prices, files, defaults, aliases, vendors, lifecycles, self._as_of)
 
 
 @cache  # asked once per request priced (load_limits): resolving the path was a third of a small request's time
@@ -503,12 +607,18 @@ def tables_dir() -> Path:
 def default_tables() -> Tables:
     """The shipped tables, read on first use and kept."""
     folder = tables_dir()
-    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder))
+    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder), *lifecycle_files(folder))
 
 
 def model_files(folder: Path) -> list[Path]:
     """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (SPEC §2, §6)."""
     return sorted((folder / "models").glob("*.toml"))
+
+
+def lifecycle_files(folder: Path) -> list[Path]:
+    """The shipped lifecycle file, tables/lifecycle.toml (docs/lifecycle.md), when there is one."""
+    path = folder / "lifecycle.toml"
+    return [path] if path.is_file() else []
 
 
 def price_files(folder: Path) -> list[Path]:
@@ -534,8 +644,8 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     rows and name rules belong to.
     """
     document = read_toml(path)
-    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price", "tiers", "cache", "long_context"},
-               f"{path}")  # fmt: skip
+    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price", "tiers", "cache", "long_context",
+                          "lifecycle", "generated"}, f"{path}")  # fmt: skip
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
     provider = text_field(document, "provider", f"{path}", default="")
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
@@ -543,22 +653,55 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     for index, row in enumerate(rows_of(path, document, "model"), start=1):
         model = _parse_model(row, defaults, f"{path}: model row {index}", path, provider)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
-    prices: dict[str, Price] = {}
+    lifecycles: dict[str, Lifecycle] = {}
+    for index, row in enumerate(rows_of(path, document, "lifecycle"), start=1):
+        names, lifecycle = parse_lifecycle(row, f"{path}: lifecycle row {index}", _names, check_keys, text_field)
+        for name in names:
+            if name in lifecycles:
+                raise TableError(f"{path}: lifecycle row {index}: {name!r} already has a lifecycle row in this file")
+            lifecycles[name] = lifecycle
+    return models, _load_prices(path, document), defaults, (provider, aliases, _load_vendor(document, path)), lifecycles
+
+
+def _load_prices(path: Path, document: dict) -> dict[str, tuple[Price, ...]]:
+    """A file's [[price]] rows by name, oldest window first; TableError when two rows of one name overlap."""
+    rows: dict[str, list[tuple[str, Price]]] = {}
     for index, row in enumerate(rows_of(path, document, "price"), start=1):
         where = f"{path}: price row {index}"
         check_keys(row, _PRICE_KEYS, where)
         names = _names(row, where)
-        price = Price(
-            usd_per_1m_input=_decimal(row, "usd_per_1m_input", where),
-            source=text_field(row, "source", where, default=str(path)),
-            date=text_field(row, "date", where, default=""),
-            checked=text_field(row, "checked", where, default=""),
-            cached_input=_optional_decimal(row, "cached_input", where),
-            long_context=_long_context(row["long_context"], where) if "long_context" in row else None,
-            tiers=_row_tiers(row["tiers"], f"{where} ({names[0]}): tiers") if "tiers" in row else (),
-        )
-        prices.update({name: price for name in names})
-    return models, prices, defaults, (provider, aliases, _load_vendor(document, path))
+        price = _parse_price(row, f"{where} ({names[0]})", path)
+        for name in names:
+            rows.setdefault(name, []).append((f"price row {index}", price))
+    low = _dt.date.min
+    for name, found in rows.items():
+        if len(found) > 1:
+            check_overlaps([(label, *price.window) for label, price in found], f"{path}: {name}")
+            found.sort(key=lambda item: item[1].valid_from or low)
+    return {name: tuple(price for _, price in found) for name, found in rows.items()}
+
+
+def _parse_price(row: dict, where: str, path: Path) -> Price:
+    """One [[price]] row, its window checked (valid_from / valid_until, inclusive ISO dates)."""
+    start, end = check_window(row, where)
+    confidence = text_field(row, "confidence", where, default="H")
+    doubt = text_field(row, "doubt", where, default="")
+    if confidence not in ("H", "M", "L"):
+        raise TableError(f"{where}: confidence must be one of H, M, L, not {confidence!r}")
+    if confidence == "L" and not doubt:
+        raise TableError(f"{where}: a row of confidence L needs a doubt saying why it may be wrong")
+    return Price(
+        usd_per_1m_input=_decimal(row, "usd_per_1m_input", where),
+        source=text_field(row, "source", where, default=str(path)),
+        date=text_field(row, "date", where, default=start.isoformat() if start else ""),
+        checked=text_field(row, "checked", where, default=""),
+        cached_input=_optional_decimal(row, "cached_input", where),
+        long_context=_long_context(row["long_context"], where) if "long_context" in row else None,
+        tiers=_row_tiers(row["tiers"], f"{where}: tiers") if "tiers" in row else (),
+        valid_from=start,
+        valid_until=end,
+        doubt=doubt,
+    )
 
 
 def _parse_aliases(spec: Any, where: str) -> Aliases:
@@ -627,10 +770,12 @@ def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
             raise TableError(f"{at}: must be an inline table like {{ usd_per_1m_input = 1.25 }}")
         check_keys(rates, _TIER_KEYS, at)
         note = text_field(rates, "note", at, default="")
+        start, end = check_window(rates, at)
         if rates.get("usd_per_1m_input") == "unknown":
             if not note:
                 raise TableError(f"{at}: an unknown rate needs a note saying why")
-            found[name] = TierPrice(None, source=text_field(rates, "source", at, default=""), note=note)
+            found[name] = TierPrice(None, source=text_field(rates, "source", at, default=""), note=note,
+                                    valid_from=start, valid_until=end)  # fmt: skip
             continue
         found[name] = TierPrice(
             usd_per_1m_input=_decimal(rates, "usd_per_1m_input", at),
@@ -638,6 +783,8 @@ def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
             long_context=_long_context(rates["long_context"], at) if "long_context" in rates else None,
             source=text_field(rates, "source", at, default=""),
             note=note,
+            valid_from=start,
+            valid_until=end,
         )
     return tuple((name, found[name]) for name in TIERS if name in found)
 
@@ -685,10 +832,13 @@ def _long_context(spec: Any, where: str) -> LongContext:
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be an inline table like {{ above = 272000, usd_per_1m_input = 5.00 }}")
     check_keys(spec, _LONG_CONTEXT_KEYS, where)
+    start, end = check_window(spec, where)
     return LongContext(
         above=_integer(spec, "above", where),
         usd_per_1m_input=_decimal(spec, "usd_per_1m_input", where),
         cached_input=_optional_decimal(spec, "cached_input", where),
+        valid_from=start,
+        valid_until=end,
     )
 
 
@@ -801,9 +951,10 @@ def get_model(name: str, *, tables: Tables | None = None) -> Model:
     return (tables or default_tables()).model(name)
 
 
-def get_price(name: str | Model, *, tables: Tables | None = None) -> Price | None:
-    """The dated price of a model, or None when it is unknown."""
-    return (tables or default_tables()).price(name)
+def get_price(name: str | Model, *, tables: Tables | None = None, as_of: _dt.date | None = None) -> Price | None:
+    """The price of a model in force on `as_of` (default: today, UTC), or None when it is unknown that day."""
+    tables = tables or default_tables()
+    return (tables if as_of is None else tables.at(as_of)).price(name)
 
 
 def list_models(*, tables: Tables | None = None) -> list[Model]:

@@ -178,7 +178,8 @@ def _messages(rows: list[dict]) -> None:
     for message, named in by_error.items():
         which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
         click.echo(f"Error{which}: {line_words(message)}", err=True)
-    warnings = (f"{display_path(r['source'])}: {escape(r['warning'])}" for r in rows if r["warning"] and not r["error"])
+    warnings = (f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
+                for r in rows if r["warning"] and not r["error"])  # a --size row has no file to name
     for message in dict.fromkeys(warnings):
         click.echo(f"Warning: {message}", err=True)
 

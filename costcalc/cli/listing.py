@@ -4,33 +4,66 @@ from __future__ import annotations
 
 import click
 
-from .app import cli
-from .options import load, output_options, tables_option, write_rows
+from ..catalog.dates import STATUSES
+from .app import ArgumentError, cli
+from .options import freshness, load, output_options, tables_option, write_rows
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments or table file.")
+@click.argument("pattern", required=False)
+@click.option("--status", type=click.Choice(STATUSES), help="Only the models with this status on the day.")
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of models."})
 @tables_option
-def models(output, table_files):
-    """The model table: billing scheme, detail rules, price, and sources.
+def models(pattern, status, output, table_files):
+    """The model table: vendor, billing scheme, how sure, price and status on the day.
 
-    Tile cells read base+tile per 512 px tile; patch cells read
-    max_dimension/patch_budget ("-" = no budget).
+    PATTERN keeps the names that contain it (or match it, with * ? [ ]);
+    a model's exact name shows that model in full. Wide detail (rules,
+    tiers, windows, sources) is in --json and `costcalc models NAME`.
 
     \b
     Examples:
       costcalc models
-      costcalc models --json
+      costcalc models gemini-4
+      costcalc models gemini-4-argon --as-of 2026-11-20 --json
+      costcalc models --status deprecated
       costcalc models --tables my-models.toml
     """
-    from ..output.report import model_row, models_table
+    from ..output.report import model_detail, model_row, models_table
 
     tables = load(table_files)
-    listed = tables.models()
+    listed = _matching(tables, pattern)
+    if status:
+        listed = [model for model in listed if model.lifecycle.status(tables.as_of) == status]
     if output:
         write_rows([model_row(model, tables) for model in listed], output)
+    elif pattern and len(listed) == 1 and pattern.strip().lower() in listed[0].names:
+        click.echo(model_detail(listed[0], tables))
     else:
         click.echo(models_table(listed, tables))
+    click.echo(freshness(tables), err=True) if not output else None
+
+
+def _matching(tables, pattern):
+    """The models whose name contains `pattern` (or matches it as a glob); all when None; an exact name first."""
+    if not pattern:
+        return tables.models()
+    from fnmatch import fnmatchcase
+
+    wanted = pattern.strip().lower()
+    models = tables.models()
+    exact = [model for model in models if model.name == wanted]
+    if exact:
+        return exact
+    if any(c in wanted for c in "*?["):
+        return [model for model in models if fnmatchcase(model.name, wanted)]
+    found = [model for model in models if wanted in model.name]
+    if not found:
+        try:
+            return [tables.model(wanted)]  # an alias or snapshot of a row
+        except KeyError:
+            raise ArgumentError(f"models {pattern}: no model name contains it") from None
+    return found
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments.")

@@ -89,7 +89,7 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     \b
     Examples:
       costcalc optimize photos/ -o ready/ -m gpt-4o
-      costcalc optimize photos/ -o ready/ -m gpt-4o -m claude-sonnet-4-5 -m mistral-small-latest
+      costcalc optimize photos/ -o ready/ -m gpt-4o -m claude-sonnet-4-6 -m mistral-small-3.2
       costcalc optimize scans/ -o small/ -m gpt-5.4 --max-tokens 1000 --format webp
       costcalc optimize shot.png -o out/ -m gpt-4.1-mini -d low --nl
     """

@@ -135,9 +135,10 @@ def tier_line(tables: Tables, names, tier: str) -> str:
 
 
 def strict_option(command):
-    """--strict: a damaged file (priced from its header, with a warning) becomes an error (exit 1)."""
+    """--strict: a damaged file, or a model past its shutdown date (each priced with a warning), becomes an error."""
     return click.option("--strict", is_flag=True,
-                        help="Treat a damaged file (a warning: priced from its header) as an error.")(command)  # fmt: skip
+                        help="Treat a damaged file (priced from its header) or a model past its shutdown date "
+                             "(priced with a warning) as an error.")(command)  # fmt: skip
 
 
 # ------------------------------------------------------------------ --tables
@@ -148,8 +149,30 @@ def _table_files(context, parameter, value):
     return tuple(name for name in value or () if name)
 
 
+def _as_of(context, parameter, value):
+    """--as-of DATE kept for `load` (every command that reads the tables reads them on that day)."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ArgumentError(f"--as-of {value!r}: expected a date like 2026-12-06") from None
+    context.meta["costcalc.as_of"] = day
+    return day
+
+
+def as_of_option(command):
+    """--as-of DATE: price with what was in force that day (default: today, UTC)."""
+    return click.option("--as-of", metavar="DATE", callback=_as_of, expose_value=False, is_eager=True,
+                        help="Use the prices and model lifecycles in force on this day (YYYY-MM-DD; "
+                             "default: today, UTC).")(command)  # fmt: skip
+
+
 def tables_option(command):
-    """--tables FILE: your own model/price rows over the shipped ones."""
+    """--tables FILE: your own model/price rows over the shipped ones; with it, --as-of DATE."""
+    command = as_of_option(command)
     return click.option(
         "--tables",
         "table_files",
@@ -169,9 +192,26 @@ def load(files: tuple[str, ...]) -> Tables:
     from ..catalog.tables import load_tables
 
     try:
-        return load_tables(*files)
+        tables = load_tables(*files)
     except CostcalcError as error:
         raise ArgumentError(f"--tables: {error}") from None
+    context = click.get_current_context(silent=True)
+    day = context.meta.get("costcalc.as_of") if context is not None else None
+    return tables.at(day) if day is not None else tables
+
+
+def freshness(tables: Tables) -> str:
+    """`prices checked 2026-12-06 (as of 2026-12-06)`, with the update suggested when over 30 days old."""
+    from ..catalog.dates import today
+
+    checked = tables.checked
+    if checked is None:
+        return f"prices as of {tables.as_of}"
+    line = f"prices checked {checked}, read as of {tables.as_of}"
+    age = (today() - checked).days
+    if age > 30:
+        line += f"; {age} days old: `costcalc tables update` fetches genai-prices' newest"
+    return line
 
 
 # ------------------------------------------------------------------ --json / --csv / --nl

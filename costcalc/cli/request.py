@@ -30,9 +30,10 @@ from .words import flag_words, line_words
 EXIT_CODES = """\b
 Exit codes:
   0  every image priced, within budget and the request limits
-  1  some images could not be priced, or the request breaks a limit (image count, payload size);
+  1  some images or parts could not be priced (a PDF or file part, a part of unknown type: no rule prices
+     them yet), or the request breaks a limit (image count, payload size);
      a batch file or log: also a request that could not be read or priced, or a batch limit broken
-  2  bad payload or arguments (not JSON, no messages/input/contents, a part of unknown type, unknown model,
+  2  bad payload or arguments (not JSON, no messages/input/contents, unknown model,
      a --tier the model lacks: a batch file's too, before any line is priced)
   4  over budget (--max-tokens / --max-usd; a batch file: its totals; unpriced images or an unknown price fail it)
   5  over budget, and some images unpriced or a limit broken
@@ -84,7 +85,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
       costcalc request payload.json
       costcalc request payload.json -m gpt-5.4 --max-usd 0.05
       costcalc request batch-input.jsonl --max-usd 20 --nl
-      costcalc request gemini.json -m gemini-3-pro-preview --file-size files/abc=1920x1080
+      costcalc request gemini.json -m gemini-3.1-pro-preview --file-size files/abc=1920x1080
       python make_request.py | costcalc request - --fetch --json
     """
     from ..runs.batchfile import BatchRun
@@ -151,7 +152,7 @@ def _request_file(run, output, max_tokens, budget_usd):
     """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget."""
     from ..output.batchfile import BatchWriter, batch_summary, batch_table
     from ..output.progress import Progress
-    from ..runs.batchfile import budget_overruns
+    from ..runs.batchfile import batch_budget_overruns
 
     head = {"file": run.name, "kind": run.kind, "tier": run.tier, "tier_note": run.tier_note}
     writer = BatchWriter(output, sys.stdout, head)
@@ -169,7 +170,7 @@ def _request_file(run, output, max_tokens, budget_usd):
         failed = failed or bool(row.estimate.unpriced or row.estimate.findings)
     progress.done()
     findings = run.findings()
-    overruns = budget_overruns(run.totals, max_tokens, budget_usd)
+    overruns = batch_budget_overruns(run.totals, max_tokens, budget_usd)
     budget = budget_document(max_tokens, budget_usd, overruns)
     writer.end({"totals": run.totals.as_dict(), "findings": [{"rule": f.rule, "message": f.message} for f in findings],
                 "budget": budget})  # fmt: skip

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..catalog.tables import Model, Tables
+from ..catalog.tables import Model, Price, Tables
 from ..money import MONEY
 from ..pricing.cost import Estimate
 from ..schemes.base import MARKS, total_basis
@@ -29,7 +29,9 @@ __all__ = [
     "to_lines",
     "estimates_table",
     "model_row",
+    "model_detail",
     "models_table",
+    "price_fields",
     "tokens_cell",
 ]
 
@@ -51,6 +53,11 @@ ESTIMATE_FIELDS = (
     "tier",
     "usd_per_1m_input",
     "price_source",
+    "price_from",
+    "price_until",
+    "as_of",
+    "status",
+    "shutdown",
     "warning",
     "note",
     "doubt",
@@ -201,7 +208,8 @@ def _multiplier(model: Model) -> str | None:
 
 
 def model_row(model: Model, tables: Tables) -> dict[str, Any]:
-    """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, price, sources and evidence."""
+    """A model as a JSON-ready dict: vendor, scheme, how sure (bases), detail rules, the price in force on the
+    tables' day (rates, tiers, window), its lifecycle that day, sources and evidence."""
     from ..catalog.measured import evidence_text, measurements
 
     price = tables.price(model)
@@ -214,59 +222,91 @@ def model_row(model: Model, tables: Tables) -> dict[str, Any]:
         "auto": model.auto,
         "multiplier": _multiplier(model),
         "details": {level: _rule_dict(rule) for level, rule in model.rules},
-        "usd_per_1m_input": None if price is None else str(price.usd_per_1m_input),
-        "price_source": None if price is None else price.source,
-        "price_date": None if price is None else price.date,
+        **price_fields(price),
+        "as_of": str(tables.as_of),
+        **model.lifecycle.as_dict(tables.as_of),
         "note": model.note or None,
         "source": model.source,
         "date": model.date,
         "checked": model.checked,
         "evidence": model.evidence or None,
         "evidence_dates": evidence_text(model, cases) or None,
-        "doubt": model.doubt or None,
+        "doubt": "; ".join(text for text in (model.doubt, price and price.doubt) if text) or None,
         "measured_cases": len(cases),
     }
 
 
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def price_fields(price: Price | None) -> dict[str, Any]:
+    """A price's JSON fields: input and cached rates, long context, tiers, its window and source (nulls when
+    unknown)."""
+    if price is None:
+        return dict.fromkeys(("usd_per_1m_input", "cached_input", "long_context", "tiers", "price_from",
+                              "price_until", "price_source", "price_date"))  # fmt: skip
+    long = price.long_context
+    return {
+        "usd_per_1m_input": _number(price.usd_per_1m_input),
+        "cached_input": _number(price.cached_input),
+        "long_context": None if long is None else {"above": long.above, "usd_per_1m_input": _number(long.usd_per_1m_input)},
+        "tiers": {name: _number(rates.usd_per_1m_input) for name, rates in price.tiers},
+        "price_from": None if price.valid_from is None else str(price.valid_from),
+        "price_until": None if price.valid_until is None else str(price.valid_until),
+        "price_source": price.source,
+        "price_date": price.date,
+    }
+
+
 def models_table(models: Sequence[Model], tables: Tables) -> str:
-    """The model table as text: one row per name, its scheme, how sure (basis) and each detail level's rule.
-
-    Tile cells are base+tile, patch cells max_dimension/patch_budget, Claude
-    max_edge/max_tokens, Mistral patch x merge/max size, Qwen factor/max_pixels,
-    fixed counts `≤ N` (maximum), `≈ N` (approximate) or N (flat). The evidence
-    column says what a row rests on, with dates and the number of measured cases
-    (SPEC §2b; the row's date where it does not say); a row in doubt is marked
-    [n], and its doubt printed under the table.
-    """
-    from ..catalog.measured import default_measurements, evidence_text, measurements
-
-    header = [["model", "scheme", "basis", *MODEL_DETAILS, "auto", "mult", "USD/1M in", "evidence", "source"]]
+    """The model table as text, readable at 100 columns: name, vendor, scheme, how sure (basis), the input price in
+    force on the tables' day, and the model's status that day (with its shutdown date when one is set). A row in
+    doubt is marked [n], its doubt printed under the table; `costcalc models NAME` shows one model in full."""
+    header = [["model", "vendor", "scheme", "basis", "USD/1M in", "status"]]
     body = []
     doubts: dict[str, list[str]] = {}
-    cases = default_measurements()
+    day = tables.as_of
     for model in models:
-        rules = dict(model.rules)
         price = tables.price(model)
-        evidence = evidence_text(model, measurements(model, tables=tables, cases=cases)) or model.date
-        if model.doubt:
-            doubts.setdefault(model.doubt, []).append(model.name)
-            evidence += f" [{list(doubts).index(model.doubt) + 1}]"
-        body.append(
-            [
-                model.name,
-                model.scheme,
-                "/".join(model.bases),
-                *(_detail_cell(rules[level]) if level in rules else "-" for level in MODEL_DETAILS),
-                _detail_cell(rules["auto"]) if "auto" in rules else model.auto,
-                _multiplier(model) or "-",
-                "unknown" if price is None else f"{price.usd_per_1m_input:.2f}",
-                evidence,
-                model.source,
-            ]
-        )
-    notes = [f"[{n}] doubt ({', '.join(names)}): {doubt}" for n, (doubt, names) in enumerate(doubts.items(), 1)]
-    return render_table(header, body, right={4 + len(MODEL_DETAILS)}) + "".join(
-        f"\n{line}" for line in (["", *notes] if notes else []))
+        life = model.lifecycle
+        status = life.status(day)
+        if life.shutdown is not None and status != "active":
+            status += f" {life.shutdown}"
+        name = model.name
+        doubt = "; ".join(text for text in (model.doubt, price and price.doubt) if text)
+        if doubt:
+            doubts.setdefault(doubt, []).append(model.name)
+            name += f" [{list(doubts).index(doubt) + 1}]"
+        rate = "unknown" if price is None else f"{price.usd_per_1m_input:.2f}"
+        body.append([name, model.provider or "-", model.scheme, "/".join(model.bases), rate, status])
+    import textwrap
+
+    notes = [textwrap.fill(f"[{n}] doubt ({', '.join(names)}): {doubt}", 100, subsequent_indent="    ")
+             for n, (doubt, names) in enumerate(doubts.items(), 1)]  # fmt: skip
+    return render_table(header, body, right={4}) + "".join(f"\n{line}" for line in (["", *notes] if notes else []))
+
+
+def model_detail(model: Model, tables: Tables) -> str:
+    """One model in full, a line per field: its rules, the price in force (rates, tiers, window), lifecycle, sources."""
+    row = model_row(model, tables)
+    row["details"] = {level: rule.cell() for level, rule in model.rules}  # each rule as the table shows it
+    lines = []
+    for key, value in row.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value)) or "-"
+        lines.append(f"{key + ':':<18} {'-' if value is None else value}")
+    windows = [f"{p.usd_per_1m_input:.2f} {_window(p)}" for p in tables.prices_of(model)]
+    if len(windows) > 1:
+        lines.append(f"{'price windows:':<18} " + "; ".join(windows))
+    return "\n".join(lines)
+
+
+def _window(price: Price) -> str:
+    start, end = price.valid_from, price.valid_until
+    return f"({start or '…'} → {end or '…'})"
 
 
 def _bytes(count: int) -> str:

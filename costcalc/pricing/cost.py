@@ -6,12 +6,14 @@ A model or detail whose rule nobody published raises UnpublishedRuleError.
 
 from __future__ import annotations
 
+import datetime as _dt
 import operator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ..catalog.settings import dated, lifecycle_warning
 from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
 from ..schemes.base import Rule, Sizing, can_reject
@@ -60,6 +62,12 @@ class Estimate:
     """The model row's doubt (SPEC §2b): its documented rule contradicted or unverified by measurement."""
     tier: str = "standard"
     """The service tier `usd` is priced at (SPEC §7): standard, batch, flex or priority."""
+    status: str = "active"
+    """The model's status on the day priced: active, deprecated (shutdown scheduled) or retired (docs/lifecycle.md)."""
+    shutdown: str | None = None
+    """The model's shutdown date (ISO), where one is known."""
+    as_of: str | None = None
+    """The day the price in force was read for (ISO)."""
 
     def with_source(self, source: str | None) -> Estimate:
         """The same estimate, labelled with the file it came from."""
@@ -85,6 +93,11 @@ class Estimate:
             "tier": self.tier,
             "usd_per_1m_input": _applied_rate(self.price, self.tier, self.tokens),
             "price_source": None if self.price is None else f"{self.price.source} ({self.price.date})",
+            "price_from": None if self.price is None or self.price.valid_from is None else str(self.price.valid_from),
+            "price_until": None if self.price is None or self.price.valid_until is None else str(self.price.valid_until),
+            "as_of": self.as_of,
+            "status": self.status,
+            "shutdown": self.shutdown,
             "warning": self.warning,
             "note": self.note,
             "doubt": self.doubt,
@@ -245,24 +258,28 @@ def price_size(
     source: str | None = None,
     max_pixels: int | None = None,
     tier: str = "standard",
+    as_of: _dt.date | None = None,
 ) -> Estimate:
     """The full estimate for one size: scaled size, tiles or patches, tokens, basis, USD.
 
     `max_pixels`: a request's own, for Qwen models (SPEC §6d). `tier`: the service tier (SPEC §7);
     TierError when the model lacks it. The image is priced as a request of its own: above the
-    long-context threshold, at the long-context rate.
+    long-context threshold, at the long-context rate. `as_of` (default: today, UTC): the day whose price
+    applies; a model past its shutdown that day is priced with a `warning` naming the date and its replacement.
     """
     width, height, found, applied, sizing = _size_one(width, height, model, detail, tables, max_pixels)
-    tables = tables or default_tables()
+    tables = dated(tables, as_of)
     tier = tables.check_tier(found, tier)
     price = tables.price(found)
     usd = None if price is None or sizing.tokens is None else price.usd(sizing.tokens, tier=tier)
-    return estimate_of(found, detail, applied, width, height, sizing, usd, price, tier, source)
+    return estimate_of(found, detail, applied, width, height, sizing, usd, price, tier, tables.as_of, source)
 
 
 def estimate_of(found: Model, detail: str, applied: str, width: int, height: int, sizing: Sizing,
-                usd: Decimal | None, price: Price | None, tier: str, source: str | None = None) -> Estimate:
-    """The Estimate of one size already sized (by `price_size`, or a Pricer that judged the file)."""
+                usd: Decimal | None, price: Price | None, tier: str, day: _dt.date,
+                source: str | None = None) -> Estimate:
+    """The Estimate of one size already sized (by `price_size`, or a Pricer that judged the file), on `day`."""
+    life = found.lifecycle
     return Estimate(
         model=found.name,
         family=found.family,
@@ -280,9 +297,19 @@ def estimate_of(found: Model, detail: str, applied: str, width: int, height: int
         source=source,
         basis=sizing.basis,
         note=None if sizing.tokens is not None else unknown_tokens_note(found),
-        doubt=found.doubt or None,
+        doubt=_doubts(found.doubt, price),
         tier=tier,
+        status=life.status(day),
+        shutdown=None if life.shutdown is None else str(life.shutdown),
+        as_of=str(day),
+        warning=lifecycle_warning(found, day),
     )
+
+
+def _doubts(row: str, price: Price | None) -> str | None:
+    """The model row's doubt and its price's, joined; None when neither has one."""
+    both = [text for text in (row, price and price.doubt) if text]
+    return "; ".join(both) or None
 
 
 INEXACT = ("maximum", "approximate")

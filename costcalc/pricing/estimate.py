@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Sequence
 from dataclasses import replace
 
 from ..catalog.limits import limits_for
+from ..catalog.settings import Settings, check_retired
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
 from .cost import Estimate, Pricer, check_size, estimate_of, price_size
-from .verdict import verdict
+from .verdict import billed_tokens
 
 __all__ = ["estimate"]
 
@@ -25,6 +27,7 @@ def estimate(
     limits: str | None = None,
     strict: bool = False,
     tier: str = "standard",
+    as_of: _dt.date | None = None,
 ) -> Estimate | list[Estimate]:
     """What one image costs `model` at `detail`: size from the header only, never the pixels.
 
@@ -37,7 +40,9 @@ def estimate(
     limit; a damaged file is priced with `Estimate.warning`, or refused with
     InvalidImageError when `strict`. A (width, height) pair is checked against the
     patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
-    tiers the model has when it lacks this one.
+    tiers the model has when it lacks this one. `as_of` (default: today, UTC): the day whose
+    price applies; a model past its shutdown that day is priced with a `warning`, or refused
+    with RetiredModelError when `strict`.
     """
     if not isinstance(model, (str, Model)):  # several models: read the image once, price it for each
         models = list(model)
@@ -45,21 +50,24 @@ def estimate(
             raise TypeError("model is a model name or a list of model names, not an empty list")
         label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
         once = source if isinstance(source, (ImageInfo, tuple, list)) or _pillow_size(source) else inspect(source)
-        priced = [estimate(once, model=name, detail=detail, tables=tables, limits=limits, strict=strict, tier=tier)
-                  for name in models]
+        priced = [estimate(once, model=name, detail=detail, tables=tables, limits=limits, strict=strict, tier=tier,
+                           as_of=as_of) for name in models]
         return [result.with_source(label) for result in priced] if label else priced
+    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of)
+    if strict:
+        check_retired(settings.tables.model(model), settings.tables.as_of)
     if isinstance(source, ImageInfo):  # already inspected: price what its header said
-        return _judged(source, None, model, detail, tables, limits, strict, tier)
+        return _judged(source, None, model, detail, settings)
     size = _pillow_size(source)
     if size is not None:  # a Pillow image: what it costs at its size, as a (width, height) pair
-        return price_size(*size, model=model, detail=detail, tables=tables, tier=tier)
+        return price_size(*size, model=model, detail=detail, tables=settings.tables, tier=tier)
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
             raise TypeError(f"a size is a (width, height) pair, not {source!r}")
         width, height = source
-        return price_size(width, height, model=model, detail=detail, tables=tables, tier=tier)
+        return price_size(width, height, model=model, detail=detail, tables=settings.tables, tier=tier)
     label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
-    return _judged(inspect(source), label, model, detail, tables, limits, strict, tier)
+    return _judged(inspect(source), label, model, detail, settings)
 
 
 def _pillow_size(source) -> tuple[int, int] | None:
@@ -69,12 +77,13 @@ def _pillow_size(source) -> tuple[int, int] | None:
     return None
 
 
-def _judged(info: ImageInfo, label, model, detail, tables, limits, strict, tier="standard") -> Estimate:
+def _judged(info: ImageInfo, label, model, detail, settings: Settings) -> Estimate:
     """The verdict every command gives the file, then its Estimate: resolved and sized once."""
+    tables, tier = settings.tables, settings.tier
     try:
         check_size(info.width, info.height)
         pricer = Pricer(model, detail, tables, tier=tier)
-        verdict(info, pricer, limits_for(pricer.model, limits), strict=strict)
+        billed_tokens(info, pricer, limits_for(pricer.model, settings.edition), strict=settings.strict)
     except CostcalcError as error:
         if label and len(error.args) == 1 and not str(error).startswith(label):
             error.args = (f"{label}: {error}",)  # name the file, as header errors do
@@ -82,5 +91,7 @@ def _judged(info: ImageInfo, label, model, detail, tables, limits, strict, tier=
     sizing = pricer.sizing(info.width, info.height)
     usd = pricer.usd(sizing.tokens)
     result = estimate_of(pricer.model, detail, pricer.applied_detail, info.width, info.height, sizing, usd,
-                         pricer.price, pricer.tier, label)
-    return replace(result, warning=info.warning) if info.warning else result
+                         pricer.price, pricer.tier, tables.as_of, label)
+    if not info.warning:
+        return result
+    return replace(result, warning=f"{info.warning}; {result.warning}" if result.warning else info.warning)
