@@ -96,6 +96,8 @@ _CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}\Z")
 
 _DOCUMENT_START = re.compile(rb'\s*\{\s*"requests"\s*:')
 _BOM = codecs.BOM_UTF8
+_PEEK = 4096
+"""Bytes looked at (not read) to tell a Message Batches document before reading any line."""
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SHOWN = 3
 """How many offenders a whole-file finding names."""
@@ -230,7 +232,19 @@ class BatchRun:
         return None
 
     def _sniff(self) -> tuple[str, bool]:
-        """(kind, is a Message Batches document) from the first two non-empty lines."""
+        """(kind, is a Message Batches document) from the first two non-empty lines.
+
+        A Message Batches document is told from the first bytes alone when the stream can peek, reading no line:
+        a minified 200 MB document is one line, which is then read a piece at a time (JsonDocument), never whole.
+        """
+        peek = getattr(self._stream, "peek", None)
+        if peek is not None:
+            try:
+                start = peek(_PEEK)[:_PEEK]
+            except (OSError, ValueError):
+                start = b""
+            if _DOCUMENT_START.match(start.removeprefix(_BOM)):
+                return "anthropic_batch", True
         first = self._nonblank()
         if first is None or first.startswith(_UTF16):
             return "payload", False  # empty, or UTF-16: count_request reads (or refuses) it whole
