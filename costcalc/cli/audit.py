@@ -7,6 +7,8 @@ import sys
 import click
 
 from ..errors import CostcalcError
+from ..interrupt import quiet_stdout
+from ..words import escape
 from .app import ArgumentError, ExitCode, cli, interrupted
 from .options import (
     budget_document,
@@ -29,12 +31,13 @@ from .words import flag_words
 EXIT_CODES = """\b
 Exit codes:
   0  every file priced, within budget
-  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict)
+  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict);
+     or no file at all with --max-tokens/--max-usd, or none matching --glob (unless --allow-empty)
   2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
-     unsupported detail, unknown --limits edition)
+     unsupported detail, unknown --limits edition, a --glob or --exclude that is not a valid pattern)
   4  over budget (--max-tokens / --max-usd, for any model)
   5  over budget, and some files could not be priced
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP)
 Skipped files (symlinks not followed) do not count as unpriced."""
 
 
@@ -55,13 +58,14 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
 @tier_option
 @strict_option
 @jobs_option("Worker processes reading headers.")
 @source_options
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, tier, strict, jobs, table_files, **where):  # fmt: skip
+          output, summary, allow_empty, tier, strict, jobs, table_files, **where):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -106,7 +110,20 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
-    sys.exit(ExitCode.of(unpriced, bool(overruns)))
+    empty = not allow_empty and _gate_over_nothing(totals, globs, max_tokens, budget_usd)
+    sys.exit(ExitCode.of(unpriced or empty, bool(overruns)))
+
+
+def _gate_over_nothing(totals, globs, max_tokens, budget_usd) -> bool:
+    """A CI gate (a budget, or a --glob) over no file proves nothing: say so on stderr; whether it is one."""
+    from ..output.audit import totals_files
+
+    if totals_files(totals) or not (globs or max_tokens is not None or budget_usd is not None):
+        return False
+    what = f"no file matches --glob {' --glob '.join(map(escape, globs))}" if globs else "no file to audit"
+    click.echo(f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and patterns, "
+               f"or pass --allow-empty", err=True)  # fmt: skip
+    return True
 
 
 def _chunks(paths, names, render, options):
@@ -158,6 +175,8 @@ def _write(chunks, render, names, shown: bool, people: bool):
     except KeyboardInterrupt:
         progress.done()
         interrupted()
+    except BrokenPipeError:  # the reader left (| head): the status of the files read so far, quietly
+        quiet_stdout()
     progress.done()
     return totals
 
