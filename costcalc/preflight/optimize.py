@@ -10,8 +10,9 @@ from typing import BinaryIO
 
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, ImageReadError, ImageRejectedError
+from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
-from ..words import os_reason
+from ..words import caught_warnings, os_reason
 from .planning import MultiPlan, Plan, plan
 from .resize import FORMATS, render, strip_metadata
 
@@ -51,19 +52,27 @@ class Optimized:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO) -> tuple[bytes, str]:
-    """(the bytes, a label for messages) of a path, bytes, or an open binary file."""
+def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO,
+                max_bytes: int = MAX_SOURCE_BYTES) -> tuple[bytes, str]:
+    """(the bytes, a label for messages) of a path, bytes, or an open binary file.
+
+    A path is read as audit reads one (files.read_regular): a regular file of at most `max_bytes`, never a FIFO
+    or a device; an open file is read to at most `max_bytes` too.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), ""
     if isinstance(source, (str, os.PathLike)):
         label = os.fsdecode(source)
-        try:
-            with open(source, "rb") as handle:
-                return handle.read(), label
-        except OSError as error:
-            raise ImageReadError(f"{label}: {os_reason(error)}") from None
+        return read_regular(source, max_bytes, name=label)[0], label
     if hasattr(source, "read"):
-        return source.read(), str(getattr(source, "name", "") or "")
+        label = str(getattr(source, "name", "") or "")
+        try:
+            data = source.read(max_bytes + 1)
+        except OSError as error:
+            raise ImageReadError(f"{label or 'input'}: {os_reason(error)}") from None
+        if len(data) > max_bytes:
+            raise ImageReadError(f"{label or 'input'}: over the cap of {max_bytes:,} bytes")
+        return data, label
     raise TypeError(f"cannot read an image from {type(source).__name__}; give a path, bytes or an open binary file")
 
 
@@ -79,6 +88,8 @@ def optimize(
     first_frame: bool = False,
     tables: Tables | None = None,
     strict: bool = False,
+    name: str | None = None,
+    max_bytes: int = MAX_SOURCE_BYTES,
     request_images: int | None = None,
     fit_limits: bool = True,
 ) -> Optimized:
@@ -100,7 +111,8 @@ def optimize(
     every model the tokens of the copy (always, without `max_tokens`), is in
     the output format, still and whole, and the copy comes out larger, the
     source is the output (metadata stripped unless kept; its orientation tag
-    kept), and `note` says so.
+    kept), and `note` says so. `name` labels the source in messages (default:
+    its path); a source over `max_bytes` (default 256 MB) is ImageReadError.
 
     Into the API's limits (issue 20): a size some model rejects is planned
     from the largest copy every model accepts (`plan`'s `fit_limits`,
@@ -110,7 +122,8 @@ def optimize(
     (JPEG, WebP) until it fits, else ImageRejectedError naming the limit and
     the model. Each says so in `note`.
     """
-    data, label = read_source(source)
+    data, label = read_source(source, max_bytes)
+    label = name or label
     info = inspect(data, name=label)
     notes = []
     try:
@@ -121,11 +134,12 @@ def optimize(
                        fit_limits=fit_limits)  # fmt: skip
         notes += [planned.note, converted]
         target = (planned.target_width, planned.target_height)
-        encoded, out_format = render(data, info, target, format=format, quality=quality,
-                                     keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
-        encoded, stepped = _within_bytes(encoded, limits, label, lambda q: render(
-            data, info, target, format=format, quality=q, keep_metadata=keep_metadata, first_frame=first_frame,
-            name=label, reencode=True)[0], out_format, quality)  # fmt: skip
+        with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
+            encoded, out_format = render(data, info, target, format=format, quality=quality,
+                                         keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+            encoded, stepped = _within_bytes(encoded, limits, label, lambda q: render(
+                data, info, target, format=format, quality=q, keep_metadata=keep_metadata, first_frame=first_frame,
+                name=label, reencode=True)[0], out_format, quality)  # fmt: skip
         notes.append(stepped)
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
@@ -149,7 +163,8 @@ def optimize(
         bytes_before=len(data),
         bytes_after=len(encoded),
         plan=planned,
-        warning=info.warning,
+        warning="; ".join([*filter(None, [info.warning]), *(f"the decoder warns: {text}" for text in decoder_said)])
+        or None,
         note="; ".join(filter(None, notes)) or None,
     )
 
