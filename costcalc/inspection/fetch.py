@@ -86,9 +86,14 @@ def address_refusal(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address
         return _MULTICAST
     if allow_private:
         return None
-    for kind, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("private", ip.is_private),
-                       ("reserved", ip.is_reserved), ("special-purpose", any(ip in net for net in _SPECIAL)),
-                       ("non-public", not ip.is_global)):  # fmt: skip
+    for kind, test in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("special-purpose", any(ip in net for net in _SPECIAL)),
+        ("non-public", not ip.is_global),
+    ):
         if test:
             return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
     return None
@@ -214,8 +219,9 @@ def _network(httpcore2):
                 if left <= 0:
                     break
                 try:
-                    stream = self.inner.connect_tcp(address, port, min(timeout or left, left), local_address,
-                                                    socket_options)  # fmt: skip
+                    stream = self.inner.connect_tcp(
+                        address, port, min(timeout or left, left), local_address, socket_options
+                    )
                     return Stream(stream, self.deadline)
                 except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as error:
                     failure = error
@@ -251,8 +257,12 @@ def _transport(httpx2, httpcore2, backend, proxy: str | None):
     if settings.url.scheme not in ("http", "https"):
         raise _Failure(f"proxy {proxy}: only http and https proxies are supported")
     transport._pool = httpcore2.HTTPProxy(
-        proxy_url=httpcore2.URL(scheme=settings.url.raw_scheme, host=settings.url.raw_host, port=settings.url.port,
-                                target=settings.url.raw_path),  # fmt: skip
+        proxy_url=httpcore2.URL(
+            scheme=settings.url.raw_scheme,
+            host=settings.url.raw_host,
+            port=settings.url.port,
+            target=settings.url.raw_path,
+        ),
         proxy_auth=settings.raw_auth,
         proxy_headers=settings.headers.raw,
         ssl_context=context,
@@ -300,8 +310,12 @@ def inspect_url(
         raise ImageReadError(f"{where}: {INSTALL_HINT}") from None
     deadline = time.monotonic() + timeout
     Backend = _network(httpcore2)
-    headers = {"Range": f"bytes=0-{max_bytes - 1}", "Accept": "image/*", "Accept-Encoding": "identity",
-               "User-Agent": "costcalc"}  # fmt: skip
+    headers = {
+        "Range": f"bytes=0-{max_bytes - 1}",
+        "Accept": "image/*",
+        "Accept-Encoding": "identity",
+        "User-Agent": "costcalc",
+    }
     try:
         current = _check_url(httpx2, url)
         for _ in range(max_redirects + 1):
@@ -312,8 +326,13 @@ def inspect_url(
             left = deadline - time.monotonic()
             if left <= 0:
                 raise httpx2.TimeoutException("deadline reached")
-            with httpx2.Client(transport=_transport(httpx2, httpcore2, backend, proxy), trust_env=False,
-                               follow_redirects=False, timeout=left, headers=headers) as client:  # fmt: skip
+            with httpx2.Client(
+                transport=_transport(httpx2, httpcore2, backend, proxy),
+                trust_env=False,
+                follow_redirects=False,
+                timeout=left,
+                headers=headers,
+            ) as client:
                 with client.stream("GET", current) as response:
                     if response.status_code in _REDIRECTS:
                         location = response.headers.get("Location")
@@ -325,8 +344,9 @@ def inspect_url(
                         raise _Failure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
                     body = _Body(response.iter_bytes(), deadline, max_bytes)
                     body.pull(HEAD_BYTES)
-                    info = inspect_reader(bytes(body.buffer[:HEAD_BYTES]), body.read, _total(response), name=where,
-                                          body=False)  # fmt: skip
+                    info = inspect_reader(
+                        bytes(body.buffer[:HEAD_BYTES]), body.read, _total(response), name=where, body=False
+                    )
                     return RemoteImage(info, len(body.buffer), str(current))
         raise _Failure(f"more than {max_redirects} redirects")
     except _Failure as error:

@@ -93,8 +93,9 @@ class _Reader:
 
     __slots__ = ("head", "fetch", "size", "where", "body")
 
-    def __init__(self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str,
-                 body: bool = True):  # fmt: skip
+    def __init__(
+        self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str, body: bool = True
+    ):
         self.head = head
         self.fetch = fetch
         self.size = size
@@ -214,8 +215,9 @@ def _parse(r: _Reader) -> ImageInfo:
         return _tiff(r)
     if head[4:8] == b"ftyp" and _isobmff().image_brand(head):
         found = _isobmff().read_isobmff(r)
-        return _info(r, found.format, found.width, found.height, found.frames, found.animated, found.orientation,
-                     found.defect)  # fmt: skip
+        return _info(
+            r, found.format, found.width, found.height, found.frames, found.animated, found.orientation, found.defect
+        )
     other = _other_format(head)
     if other:
         raise UnsupportedFormatError(other, r.where)
@@ -229,8 +231,9 @@ def _isobmff():
     return isobmff
 
 
-def _info(r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1,
-          defect: str | None = None) -> ImageInfo:  # fmt: skip
+def _info(
+    r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1, defect: str | None = None
+) -> ImageInfo:
     if width < 1 or height < 1:
         raise r.fail(f"{format} header gives an empty size {width}×{height}")
     return ImageInfo(format, width, height, frames, animated, orientation, r.size, damaged(defect))
@@ -311,17 +314,26 @@ def _png_ihdr_methods(r: _Reader, fields: bytes) -> None:
     does not allow; it passes over the compression method, which libpng does not).
     Checked as far as the bytes reach; a file cut inside IHDR is read with a warning, as before."""
     if len(fields) >= 2 and fields[1] in _PNG_DEPTHS and fields[0] not in _PNG_DEPTHS[fields[1]]:
-        raise r.fail(f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
-                     "specification (11.2.2 IHDR) does not allow")  # fmt: skip
+        raise r.fail(
+            f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
+            "specification (11.2.2 IHDR) does not allow"
+        )
     if len(fields) >= 2 and fields[1] not in _PNG_DEPTHS:
-        raise r.fail(f"corrupt PNG: IHDR gives colour type {fields[1]}; the PNG specification (11.2.2 IHDR) "
-                     "defines 0, 2, 3, 4 and 6")  # fmt: skip
-    for at, what, allowed in ((2, "compression method", (0,)), (3, "filter method", (0,)),
-                              (4, "interlace method", (0, 1))):  # fmt: skip
+        raise r.fail(
+            f"corrupt PNG: IHDR gives colour type {fields[1]}; the PNG specification (11.2.2 IHDR) "
+            "defines 0, 2, 3, 4 and 6"
+        )
+    for at, what, allowed in (
+        (2, "compression method", (0,)),
+        (3, "filter method", (0,)),
+        (4, "interlace method", (0, 1)),
+    ):
         if len(fields) > at and fields[at] not in allowed:
             only = "only 0" if len(allowed) == 1 else "only 0 (none) and 1 (Adam7)"
-            raise r.fail(f"corrupt PNG: IHDR gives {what} {fields[at]}; the PNG specification (11.2.2 IHDR) defines "
-                         f"{only}, and a decoder that follows it (libpng) refuses the file")  # fmt: skip
+            raise r.fail(
+                f"corrupt PNG: IHDR gives {what} {fields[at]}; the PNG specification (11.2.2 IHDR) defines "
+                f"{only}, and a decoder that follows it (libpng) refuses the file"
+            )
 
 
 _PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"iCCP"})
@@ -360,14 +372,18 @@ class _PngText:
                 return
             produced = _inflated_size(compressed, _PNG_TEXT_CHUNK_BOUND + 1)
             if produced > _PNG_TEXT_CHUNK_BOUND:
-                self.defect = (f"PNG {name} chunk decompresses to more than {_PNG_TEXT_CHUNK_BOUND:,} bytes, past "
-                               "a decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_CHUNK refuses the file)")  # fmt: skip
+                self.defect = (
+                    f"PNG {name} chunk decompresses to more than {_PNG_TEXT_CHUNK_BOUND:,} bytes, past "
+                    "a decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_CHUNK refuses the file)"
+                )
                 return
             if kind != b"iCCP":
                 self.memory += produced
         if self.memory > _PNG_TEXT_MEMORY_BOUND:
-            self.defect = (f"PNG text chunks hold more than {_PNG_TEXT_MEMORY_BOUND:,} bytes of text, past a "
-                           "decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_MEMORY refuses the file)")  # fmt: skip
+            self.defect = (
+                f"PNG text chunks hold more than {_PNG_TEXT_MEMORY_BOUND:,} bytes of text, past a "
+                "decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_MEMORY refuses the file)"
+            )
 
 
 def _png_compressed_payload(kind: bytes, data: bytes) -> bytes | None:
@@ -376,7 +392,7 @@ def _png_compressed_payload(kind: bytes, data: bytes) -> bytes | None:
     key_end = data.find(b"\0")
     if key_end < 0:
         return None
-    rest = data[key_end + 1:]
+    rest = data[key_end + 1 :]
     if kind in (b"zTXt", b"iCCP"):
         return rest[1:] if rest[:1] == b"\0" else None
     if len(rest) < 2 or rest[0] != 1 or rest[1] != 0:  # iTXt: compression flag 1, method 0
@@ -701,10 +717,10 @@ def _tiff(r: _Reader) -> ImageInfo:
         for pos in range(0, len(table) - entry_size + 1, entry_size):
             if big:
                 tag, kind, n = struct.unpack_from(order + "HHQ", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 12:pos + 20]))
+                fields.setdefault(tag, (kind, n, table[pos + 12 : pos + 20]))
             else:
                 tag, kind, n = struct.unpack_from(order + "HHI", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 8:pos + 12]))
+                fields.setdefault(tag, (kind, n, table[pos + 8 : pos + 12]))
         return count, fields
 
     first = entries(ifd)
@@ -769,7 +785,7 @@ def _tiff_data_defect(r: _Reader, order: str, big: bool, fields: dict) -> str | 
                 return None
             inline = 8 if big else 4
             if n * width <= inline:
-                raw = field[2][:n * width]
+                raw = field[2][: n * width]
             else:
                 where = struct.unpack(order + ("Q" if big else "I"), field[2])[0]
                 raw = r.read(where, n * width)
@@ -779,7 +795,9 @@ def _tiff_data_defect(r: _Reader, order: str, big: bool, fields: dict) -> str | 
         if len(arrays) == 2:
             end = max(offset + length for offset, length in zip(*arrays))
             if end > r.size:
-                return f"truncated TIFF: its image data runs to byte {end:,}, past the end of the file ({r.size:,} bytes)"
+                return (
+                    f"truncated TIFF: its image data runs to byte {end:,}, past the end of the file ({r.size:,} bytes)"
+                )
             return None
     return None
 

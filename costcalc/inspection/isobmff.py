@@ -75,7 +75,7 @@ def image_brand(head: bytes) -> bytes | None:
     if head[4:8] != b"ftyp" or len(head) < 12:
         return None
     (size,) = struct.unpack_from(">I", head, 0)
-    brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
     for brand in brands:
         if brand in AVIF_BRANDS or brand in HEIC_BRANDS:
             return brand
@@ -148,7 +148,7 @@ def _read(r) -> Found:
             if end - start < 8:
                 raise _Malformed(f"corrupt {label}: its ftyp box has no room for the brand and version")
             data = r.read(start, min(end - start, 4096))
-            brands = [data[i:i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
+            brands = [data[i : i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
         if kind == b"moov" and cut and meta is not None:
             defect = f"truncated {label}: the file ends inside its moov box (the image sequence)"
             break
@@ -182,8 +182,10 @@ def _read(r) -> Found:
     if meta is not None:
         item_type, shape, data_end = _primary(meta, label)
         if defect is None and r.body and size is not None and data_end > size:
-            defect = (f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
-                      f"({size:,} bytes)")  # fmt: skip
+            defect = (
+                f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
+                f"({size:,} bytes)"
+            )
     frames, animated, track = 1, False, None
     if moov is not None and (set(brands) & _SEQUENCE_BRANDS or meta is None):
         track = _track(moov) if moov else (None, None)
@@ -236,7 +238,7 @@ def _children(data: bytes, start: int, end: int, where: str) -> Iterator[tuple[b
 def _uint(data: bytes, pos: int, width: int, end: int, where: str) -> int:
     if pos + width > end:
         raise _Malformed(f"{where} is cut short")
-    return int.from_bytes(data[pos:pos + width], "big")
+    return int.from_bytes(data[pos : pos + width], "big")
 
 
 def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int], int]:
@@ -252,7 +254,7 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
     ipma: dict[int, list[int]] = {}
     for kind, start, end in _children(meta, 4, len(meta), where):  # meta is a FullBox: version and flags first
         if kind == b"hdlr":
-            handler = meta[start + 8:start + 12] if end - start >= 12 else b""
+            handler = meta[start + 8 : start + 12] if end - start >= 12 else b""
         elif kind == b"pitm":
             version = _uint(meta, start, 1, end, f"{where}, pitm")
             primary = _uint(meta, start + 4, 2 if version == 0 else 4, end, f"{where}, pitm")
@@ -306,8 +308,10 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
             if turn[1] != 0:  # the crop is in the turned frame: give it back in the stored one
                 cropped = cropped[::-1]
             if not (1 <= cropped[0] <= width and 1 <= cropped[1] <= height):
-                raise _Malformed(f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
-                                 f"the {width}×{height} image")  # fmt: skip
+                raise _Malformed(
+                    f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
+                    f"the {width}×{height} image"
+                )
             width, height = cropped
         elif kind == b"irot":
             if not body:
@@ -376,7 +380,7 @@ def _item_infos(data: bytes, start: int, end: int, types: dict[int, bytes], wher
         at = s + 4 + width + 2
         if at + 4 > e:
             raise _Malformed(f"{where}, infe is cut short")
-        types.setdefault(item, data[at:at + 4])
+        types.setdefault(item, data[at : at + 4])
 
 
 def _associations(data: bytes, start: int, end: int, ipma: dict[int, list[int]], where: str) -> None:
@@ -393,8 +397,10 @@ def _associations(data: bytes, start: int, end: int, ipma: dict[int, list[int]],
         pos += id_width + 1
         if pos + n * index_width > end:
             raise _Malformed(f"{where} is cut short")
-        indices = [int.from_bytes(data[p:p + index_width], "big") & mask
-                   for p in range(pos, pos + n * index_width, index_width)]  # fmt: skip
+        indices = [
+            int.from_bytes(data[p : p + index_width], "big") & mask
+            for p in range(pos, pos + n * index_width, index_width)
+        ]
         pos += n * index_width
         ipma.setdefault(item, []).extend(indices)
 
@@ -421,7 +427,7 @@ def _media(data: bytes, start: int, end: int, where: str) -> tuple[bytes | None,
     handler = samples = None
     for kind, s, e in _children(data, start, end, where):
         if kind == b"hdlr" and e - s >= 12:
-            handler = data[s + 8:s + 12]
+            handler = data[s + 8 : s + 12]
         elif kind == b"minf":
             for k, s2, e2 in _children(data, s, e, where):
                 if k == b"stbl":

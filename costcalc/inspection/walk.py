@@ -27,8 +27,6 @@ class Found(NamedTuple):
     skipped: bool = False
 
 
-
-
 class _Filter:
     """--glob and --exclude: case-insensitive, on the name, or on the path below the root if the pattern has '/'."""
 
@@ -105,7 +103,9 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
                 if is_link:
                     if not follow_symlinks:  # matched by name only: probing the target would follow it
                         if rules.wanted(name, below):
-                            yield Found(entry.path, shown, "symbolic link, not followed (follow_symlinks=True follows it)", True)
+                            yield Found(
+                                entry.path, shown, "symbolic link, not followed (follow_symlinks=True follows it)", True
+                            )
                         continue
                     try:
                         target = os.stat(entry.path)
