@@ -5,7 +5,7 @@ animated flag, EXIF orientation and byte size. Reads a small head, branches on
 the magic bytes, unpacks with explicit endianness, and seeks further only where
 the format puts what it needs later: JPEG frame headers after large APPn
 segments, PNG eXIf chunks (even after IDAT), WebP ANMF/EXIF chunks, GIF image
-descriptors, TIFF IFDs, and the `meta`/`moov` boxes of HEIF and AVIF files
+descriptors, TIFF IFDs (costcalc.inspection.tiff), and the `meta`/`moov` boxes of HEIF and AVIF files
 (costcalc.inspection.isobmff). Decoding HEIF is an extra (pillow-heif); reading
 its header is not.
 
@@ -212,7 +212,7 @@ def _parse(r: _Reader) -> ImageInfo:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp(r)
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return _tiff(r)
+        return _info(r, "TIFF", *_tiff().read_tiff(r))
     if head[4:8] == b"ftyp" and _isobmff().image_brand(head):
         found = _isobmff().read_isobmff(r)
         return _info(
@@ -229,6 +229,13 @@ def _isobmff():
     from . import isobmff
 
     return isobmff
+
+
+def _tiff():
+    """The TIFF reader, imported on the first TIFF file only (start-up stays as it was)."""
+    from . import tiff
+
+    return tiff
 
 
 def _info(
@@ -670,136 +677,6 @@ def _webp_chunks(r: _Reader, end: int, count_frames: bool) -> tuple[int, int]:
             orientation = exif_orientation(r.read(pos + 8, min(size, _EXIF_READ)))
         pos += 8 + size + (size & 1)
     return (frames if count_frames else 1) or 1, orientation
-
-
-# --------------------------------------------------------------------- TIFF
-
-_TIFF_MAX_ENTRIES = 4096  # IFD entries read (Baseline TIFF needs about 15; a real IFD has under 100)
-_TIFF_MAX_PAGES = 1024  # IFDs counted: past it, a multi-page TIFF has "many" frames (None)
-_TIFF_CHECK_READ = 65536  # bytes of StripOffsets/StripByteCounts read to check the data is whole
-_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 16: ("Q", 8)}  # SHORT, LONG, LONG8 (BigTIFF)
-
-
-def _tiff(r: _Reader) -> ImageInfo:
-    """IFD0's ImageWidth (256), ImageLength (257) and Orientation (274); the IFD chain counts the pages.
-
-    TIFF 6.0 (Adobe, 1992), section 2 "TIFF Structure" (the 8-byte header and the IFD entries, either
-    byte order) and section 8 "Baseline Field Reference"; BigTIFF (version 43: 8-byte offsets and counts,
-    20-byte entries, LONG8 values) as libtiff documents it (https://www.awaresystems.be/imaging/tiff/bigtiff.html).
-    The size is IFD0's, as stored (as Pillow reports it); Orientation as in EXIF. Every IFD in the
-    chain is a page, as Pillow's `n_frames` counts them, and a TIFF of several pages is `animated`
-    (Pillow's `is_animated`). Strips or tiles that run past the end of the file are a warning.
-    """
-    head = r.head
-    order = "<" if head[:2] == b"II" else ">"
-    big = head[2:4] in (b"+\x00", b"\x00+")
-    if len(head) < (16 if big else 8):
-        raise r.fail("truncated TIFF: the file ends inside its header")
-    if big:
-        offset_size, zero = struct.unpack_from(order + "HH", head, 4)
-        if offset_size != 8 or zero:
-            raise r.fail(f"corrupt TIFF: BigTIFF header gives offset size {offset_size}, not 8")
-        (ifd,) = struct.unpack_from(order + "Q", head, 8)
-    else:
-        (ifd,) = struct.unpack_from(order + "I", head, 4)
-    count_format, count_size, entry_size, next_format = ("Q", 8, 20, "Q") if big else ("H", 2, 12, "I")
-    if ifd < 8:
-        raise r.fail(f"corrupt TIFF: its first IFD is at byte {ifd}, inside the header")
-
-    def entries(at: int) -> tuple[int, dict[int, tuple[int, int, bytes]]] | None:
-        """(entry count, {tag: (type, count, value field)}) of the IFD at `at`; None when the file ends first."""
-        raw = r.read(at, count_size)
-        if len(raw) < count_size:
-            return None
-        (count,) = struct.unpack(order + count_format, raw)
-        table = r.read(at + count_size, min(count, _TIFF_MAX_ENTRIES) * entry_size)
-        fields = {}
-        for pos in range(0, len(table) - entry_size + 1, entry_size):
-            if big:
-                tag, kind, n = struct.unpack_from(order + "HHQ", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 12 : pos + 20]))
-            else:
-                tag, kind, n = struct.unpack_from(order + "HHI", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 8 : pos + 12]))
-        return count, fields
-
-    first = entries(ifd)
-    if first is None:
-        raise r.fail(f"truncated TIFF: the file ends before its first IFD (at byte {ifd:,})")
-    count, fields = first
-
-    def value(tag: int) -> int | None:
-        """The first value of a SHORT, LONG or LONG8 field held in the entry; None when absent or of another type."""
-        field = fields.get(tag)
-        if field is None or field[0] not in _TIFF_TYPES or field[1] < 1:
-            return None
-        code, width = _TIFF_TYPES[field[0]]
-        if width > len(field[2]):
-            return None
-        return struct.unpack_from(order + code, field[2])[0]
-
-    width, height = value(256), value(257)
-    if width is None or height is None:
-        missing = "ImageWidth (256)" if width is None else "ImageLength (257)"
-        raise r.fail(f"corrupt TIFF: its first IFD has no {missing} field")
-    orientation = value(274)
-    orientation = orientation if orientation is not None and 1 <= orientation <= 8 else 1
-    defect = _tiff_data_defect(r, order, big, fields) if r.body else None
-
-    frames, seen, at = 1, {ifd}, ifd
-    while r.body:
-        if count > _TIFF_MAX_ENTRIES:
-            break  # an IFD this long is not walked past
-        raw = r.read(at + count_size + count * entry_size, 8 if big else 4)
-        if len(raw) < (8 if big else 4):
-            break
-        (at,) = struct.unpack(order + next_format, raw)
-        if not at or at in seen:
-            break
-        following = entries(at)
-        if following is None:
-            break
-        count = following[0]
-        frames += 1
-        seen.add(at)
-        if frames > _TIFF_MAX_PAGES:
-            frames = None
-            break
-    return _info(r, "TIFF", width, height, frames, frames is None or frames > 1, orientation, defect)
-
-
-def _tiff_data_defect(r: _Reader, order: str, big: bool, fields: dict) -> str | None:
-    """A warning when IFD0's strips (273/279) or tiles (324/325) run past the end of the file; None when they
-    do not, or when checking would read more than `_TIFF_CHECK_READ` bytes."""
-    if r.size is None:
-        return None
-    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
-        arrays = []
-        for tag in (offsets_tag, counts_tag):
-            field = fields.get(tag)
-            if field is None or field[0] not in _TIFF_TYPES:
-                break
-            code, width = _TIFF_TYPES[field[0]]
-            n = field[1]
-            if n < 1 or n * width > _TIFF_CHECK_READ:
-                return None
-            inline = 8 if big else 4
-            if n * width <= inline:
-                raw = field[2][: n * width]
-            else:
-                where = struct.unpack(order + ("Q" if big else "I"), field[2])[0]
-                raw = r.read(where, n * width)
-                if len(raw) < n * width:
-                    return "truncated TIFF: the file ends inside its list of strips or tiles"
-            arrays.append(struct.unpack(order + code * n, raw))
-        if len(arrays) == 2:
-            end = max(offset + length for offset, length in zip(*arrays))
-            if end > r.size:
-                return (
-                    f"truncated TIFF: its image data runs to byte {end:,}, past the end of the file ({r.size:,} bytes)"
-                )
-            return None
-    return None
 
 
 # --------------------------------------------------------------------- EXIF
