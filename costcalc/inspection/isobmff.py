@@ -114,6 +114,28 @@ def _label(brand: bytes | None) -> str:
 
 def _read(r) -> Found:
     label = _label(image_brand(r.head))
+    brands, meta, moov, defect = _top_boxes(r, label)
+    if not brands:
+        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    item_type, shape = None, None
+    if meta is not None:
+        item_type, shape, data_end = _primary(meta, label)
+        if defect is None and r.body and r.size is not None and data_end > r.size:
+            defect = (
+                f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
+                f"({r.size:,} bytes)"
+            )
+    frames, animated, track = _sequence(moov, brands, meta)
+    if shape is None:
+        shape = _track_shape(track, defect, label)
+    width, height, orientation = shape
+    return Found(_format_name(brands, item_type), width, height, frames, animated, orientation, defect)
+
+
+def _top_boxes(r, label: str) -> tuple[list[bytes], bytes | None, bytes | None, str | None]:
+    """(ftyp brands, meta payload, moov payload, defect) from the top-level boxes, walked until the end of the
+    file (or, reading the header only, the meta box). The moov payload is b"" for a sequence too long to read;
+    the defect names where a file cut short ends."""
     size = r.size
     brands: list[bytes] = []
     meta = moov = None
@@ -123,50 +145,23 @@ def _read(r) -> Found:
         header = r.read(pos, 16)
         if not header:
             break
-        if len(header) < 8:
-            defect = f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+        box = _top_box(header, pos, size, label)
+        if isinstance(box, str):
+            defect = box
             break
-        box_size, kind = struct.unpack_from(">I4s", header)
-        start = pos + 8
-        if box_size == 1:
-            if len(header) < 16:
-                defect = f"truncated {label}: the file ends inside a box header at byte {pos:,}"
-                break
-            (box_size,) = struct.unpack_from(">Q", header, 8)
-            start = pos + 16
-        elif box_size == 0:  # the box runs to the end of the file (14496-12, 4.2)
-            box_size = (size - pos) if size is not None else _BOX_CAP
-        if box_size < start - pos:
-            raise _Malformed(f"corrupt {label}: box {_name(kind)} at byte {pos:,} gives size {box_size}")
-        end = pos + box_size
+        kind, start, end = box
         cut = size is not None and end > size
         if count == 0:
-            if kind != b"ftyp":
-                raise _Malformed(f"corrupt {label}: the first box is {_name(kind)}, not ftyp")
-            if cut:
-                raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
-            if end - start < 8:
-                raise _Malformed(f"corrupt {label}: its ftyp box has no room for the brand and version")
-            data = r.read(start, min(end - start, 4096))
-            brands = [data[i : i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
+            brands = _ftyp_brands(r, kind, start, end, cut, label)
         if kind == b"moov" and cut and meta is not None:
             defect = f"truncated {label}: the file ends inside its moov box (the image sequence)"
             break
         if kind in (b"meta", b"moov"):
-            if cut:
-                raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
-            if end - start > _BOX_CAP:
-                if kind == b"meta":
-                    raise _Malformed(f"{label} meta box of {end - start:,} bytes, over the {_BOX_CAP:,} costcalc reads")
-                moov = b""  # a sequence too long to count: its frames are not counted
+            data = _held_box(r, kind, start, end, cut, label)
+            if kind == b"meta":
+                meta = meta if meta is not None else data
             else:
-                data = r.read(start, end - start)
-                if len(data) < end - start:
-                    raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
-                if kind == b"meta":
-                    meta = meta if meta is not None else data
-                else:
-                    moov = moov if moov is not None else data
+                moov = b"" if data is None else moov if moov is not None else data
         elif cut:
             defect = f"truncated {label}: the file ends inside its {_name(kind)} box"
             if kind == b"mdat":
@@ -175,17 +170,58 @@ def _read(r) -> Found:
         if size is not None and end >= size or not r.body and meta is not None:
             break
         pos = end
-    if not brands:
-        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    return brands, meta, moov, defect
 
-    item_type, shape = None, None
-    if meta is not None:
-        item_type, shape, data_end = _primary(meta, label)
-        if defect is None and r.body and size is not None and data_end > size:
-            defect = (
-                f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
-                f"({size:,} bytes)"
-            )
+
+def _top_box(header: bytes, pos: int, size: int | None, label: str) -> tuple[bytes, int, int] | str:
+    """(type, payload start, end) of the top-level box whose header (up to 16 bytes) is at `pos`; the defect
+    when the file ends inside the header."""
+    if len(header) < 8:
+        return f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+    box_size, kind = struct.unpack_from(">I4s", header)
+    start = pos + 8
+    if box_size == 1:
+        if len(header) < 16:
+            return f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+        (box_size,) = struct.unpack_from(">Q", header, 8)
+        start = pos + 16
+    elif box_size == 0:  # the box runs to the end of the file (14496-12, 4.2)
+        box_size = (size - pos) if size is not None else _BOX_CAP
+    if box_size < start - pos:
+        raise _Malformed(f"corrupt {label}: box {_name(kind)} at byte {pos:,} gives size {box_size}")
+    return kind, start, pos + box_size
+
+
+def _ftyp_brands(r, kind: bytes, start: int, end: int, cut: bool, label: str) -> list[bytes]:
+    """The major and compatible brands of the first box, which must be a whole ftyp."""
+    if kind != b"ftyp":
+        raise _Malformed(f"corrupt {label}: the first box is {_name(kind)}, not ftyp")
+    if cut:
+        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    if end - start < 8:
+        raise _Malformed(f"corrupt {label}: its ftyp box has no room for the brand and version")
+    data = r.read(start, min(end - start, 4096))
+    return [data[i : i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
+
+
+def _held_box(r, kind: bytes, start: int, end: int, cut: bool, label: str) -> bytes | None:
+    """The payload of a meta or moov box, which must be whole; None for a moov over `_BOX_CAP` (a sequence too
+    long to count: its frames are not counted)."""
+    if cut:
+        raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
+    if end - start > _BOX_CAP:
+        if kind == b"meta":
+            raise _Malformed(f"{label} meta box of {end - start:,} bytes, over the {_BOX_CAP:,} costcalc reads")
+        return None
+    data = r.read(start, end - start)
+    if len(data) < end - start:
+        raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
+    return data
+
+
+def _sequence(moov: bytes | None, brands: list[bytes], meta: bytes | None) -> tuple[int | None, bool, tuple | None]:
+    """(frames, animated, track) of an image sequence: its moov box is read when a brand names a sequence or
+    there are no image items. frames is None for a sequence too long to read; track is `_track`'s answer."""
     frames, animated, track = 1, False, None
     if moov is not None and (set(brands) & _SEQUENCE_BRANDS or meta is None):
         track = _track(moov) if moov else (None, None)
@@ -194,15 +230,17 @@ def _read(r) -> Found:
         elif track[1] is not None:
             frames = max(1, track[1])
             animated = frames > 1
-    if shape is None:
-        if (track is None or track[0] is None) and defect:
+    return frames, animated, track
+
+
+def _track_shape(track: tuple | None, defect: str | None, label: str) -> tuple[int, int, int]:
+    """(width, height, orientation 1) of the sequence track, for a file without image items."""
+    if track is None or track[0] is None:
+        if defect:
             raise _Malformed(f"{defect}, before its meta box")
-        if track is None or track[0] is None:
-            raise _Malformed(f"corrupt {label}: no meta box (image items) and no image sequence track")
-        width, height = track[0]
-        shape = (width, height, 1)
-    width, height, orientation = shape
-    return Found(_format_name(brands, item_type), width, height, frames, animated, orientation, defect)
+        raise _Malformed(f"corrupt {label}: no meta box (image items) and no image sequence track")
+    width, height = track[0]
+    return width, height, 1
 
 
 def _name(kind: bytes) -> str:
