@@ -282,9 +282,23 @@ def _uint(data: bytes, pos: int, width: int, end: int, where: str) -> int:
 def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int], int]:
     """(item type, (stored width, stored height, orientation), end of the items' data in the file) of the
     primary item in a meta box's payload."""
-    where = f"corrupt {label}: meta box"
     if len(meta) < 4:
-        raise _Malformed(f"{where} is cut short")
+        raise _Malformed(f"corrupt {label}: meta box is cut short")
+    handler, primary, types, ipco, ipma, data_end = _meta_boxes(meta, label)
+    if handler != b"pict":
+        shown = "none" if handler is None else repr(handler.decode("latin-1"))
+        raise _Malformed(f"corrupt {label}: the meta box's handler (hdlr) is {shown}, not 'pict' (an image)")
+    if primary is None:
+        raise _Malformed(f"corrupt {label}: no primary item (pitm box)")
+    properties = _properties_of(primary, ipco, ipma, label)
+    width, height = _spatial_extents(properties, label)
+    return types.get(primary), _transformed(properties, width, height, label), data_end
+
+
+def _meta_boxes(meta: bytes, label: str):
+    """(handler, primary item, {item: type}, ipco properties, ipma associations, end of the items' data) from
+    the boxes of a meta box's payload."""
+    where = f"corrupt {label}: meta box"
     handler = primary = None
     data_end = 0
     types: dict[int, bytes] = {}
@@ -306,11 +320,13 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
                     ipco = [(k, meta[s:e]) for k, s, e in _children(meta, c_start, c_end, f"corrupt {label}: ipco box")]
                 elif child == b"ipma":
                     _associations(meta, c_start, c_end, ipma, f"corrupt {label}: ipma box")
-    if handler != b"pict":
-        shown = "none" if handler is None else repr(handler.decode("latin-1"))
-        raise _Malformed(f"corrupt {label}: the meta box's handler (hdlr) is {shown}, not 'pict' (an image)")
-    if primary is None:
-        raise _Malformed(f"corrupt {label}: no primary item (pitm box)")
+    return handler, primary, types, ipco, ipma, data_end
+
+
+def _properties_of(
+    primary: int, ipco: list[tuple[bytes, bytes]], ipma: dict[int, list[int]], label: str
+) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) of each property associated with the primary item, in the order ipma lists them."""
     if primary not in ipma:
         raise _Malformed(f"corrupt {label}: the primary item {primary} has no properties (ipma)")
     properties = []
@@ -320,37 +336,31 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
         if index > len(ipco):
             raise _Malformed(f"corrupt {label}: the primary item names property {index}, but ipco holds {len(ipco)}")
         properties.append(ipco[index - 1])
-    width = height = None
-    for kind, body in properties:  # the size first, wherever it is listed, as libheif reads it
+    return properties
+
+
+def _spatial_extents(properties: list[tuple[bytes, bytes]], label: str) -> tuple[int, int]:
+    """The stored size from the first ispe property, wherever it is listed, as libheif reads it."""
+    for kind, body in properties:
         if kind == b"ispe":
             if len(body) < 12:
                 raise _Malformed(f"corrupt {label}: the ispe property is cut short")
-            width, height = struct.unpack_from(">II", body, 4)
-            break
-    if width is None:
-        raise _Malformed(f"corrupt {label}: the primary item has no size (ispe property)")
+            return struct.unpack_from(">II", body, 4)
+    raise _Malformed(f"corrupt {label}: the primary item has no size (ispe property)")
+
+
+def _transformed(properties: list[tuple[bytes, bytes]], width: int, height: int, label: str) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) after the transformative properties, in the order listed
+    (23008-12, 6.5.1): clap crops the stored size, irot and imir fold into the orientation."""
     turn = _IDENTITY
     seen: set[bytes] = set()
-    for kind, body in properties:  # then the transformations, in the order listed (23008-12, 6.5.1)
+    for kind, body in properties:
         if kind in (b"clap", b"irot", b"imir"):
             if kind in seen:  # MIAF (23000-22) 7.3.6.7: at most one of each; libheif refuses a second
                 raise _Malformed(f"corrupt {label}: the primary item has more than one {kind.decode()} property")
             seen.add(kind)
         if kind == b"clap":
-            if len(body) < 32:
-                raise _Malformed(f"corrupt {label}: the clap property is cut short")
-            w_n, w_d, h_n, h_d = struct.unpack_from(">IIII", body)
-            if not w_d or not h_d:
-                raise _Malformed(f"corrupt {label}: the clap property has a zero denominator")
-            cropped = (_round(w_n, w_d), _round(h_n, h_d))
-            if turn[1] != 0:  # the crop is in the turned frame: give it back in the stored one
-                cropped = cropped[::-1]
-            if not (1 <= cropped[0] <= width and 1 <= cropped[1] <= height):
-                raise _Malformed(
-                    f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
-                    f"the {width}×{height} image"
-                )
-            width, height = cropped
+            width, height = _clean_aperture(body, turn, width, height, label)
         elif kind == b"irot":
             if not body:
                 raise _Malformed(f"corrupt {label}: the irot property is empty")
@@ -360,7 +370,25 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
             if not body:
                 raise _Malformed(f"corrupt {label}: the imir property is empty")
             turn = _compose(_LEFT_RIGHT if body[0] & 1 else _TOP_BOTTOM, turn)
-    return types.get(primary), (width, height, _EXIF_OF[turn]), data_end
+    return width, height, _EXIF_OF[turn]
+
+
+def _clean_aperture(body: bytes, turn, width: int, height: int, label: str) -> tuple[int, int]:
+    """The stored size cropped by a clap property (14496-12, 12.1.4), given in the frame `turn` makes."""
+    if len(body) < 32:
+        raise _Malformed(f"corrupt {label}: the clap property is cut short")
+    w_n, w_d, h_n, h_d = struct.unpack_from(">IIII", body)
+    if not w_d or not h_d:
+        raise _Malformed(f"corrupt {label}: the clap property has a zero denominator")
+    cropped = (_round(w_n, w_d), _round(h_n, h_d))
+    if turn[1] != 0:  # the crop is in the turned frame: give it back in the stored one
+        cropped = cropped[::-1]
+    if not (1 <= cropped[0] <= width and 1 <= cropped[1] <= height):
+        raise _Malformed(
+            f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
+            f"the {width}×{height} image"
+        )
+    return cropped
 
 
 def _data_end(data: bytes, start: int, end: int, where: str) -> int:
