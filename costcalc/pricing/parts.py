@@ -134,18 +134,35 @@ class PartPricer:
             bytes=info.bytes if info else None,
             warning=info.warning if info else None,
         )
-        rejected = image_rejection(info, self.rules) if info else None  # the one verdict (pricing.verdict)
+        refused = self._refused_by_header(ref, info, facts)
+        if refused is not None:
+            return refused
+        if ref.resize is not None:
+            width, height = fit_within(width, height, ref.resize)
+        return self._priced(ref, pricer, width, height, info, facts)
+
+    def _refused_by_header(self, ref: ImageRef, info: ImageInfo | None, facts: dict) -> RequestImage | None:
+        """The row of an image its header makes the API refuse (a rule of the limits table, or a declared media
+        type its data is not); None when the header passes, or there is none to read."""
+        if not info:
+            return None
+        rejected = image_rejection(info, self.rules)  # the one verdict (pricing.verdict)
         if rejected is not None:
             return RequestImage(**facts, rule=rejected.rule, error=f"{ref.where}: {rejected}")
-        if ref.media_type is not None and info is not None and ACCEPTED_TYPES.get(ref.media_type) != info.format:
+        if ref.media_type is not None and ACCEPTED_TYPES.get(ref.media_type) != info.format:
             return RequestImage(
                 **facts,
                 rule="media_type",
                 error=f"{ref.where}: declared {ref.media_type} but the "
                 f"data is {info.format}; the API refuses a mismatched media type",
             )
-        if ref.resize is not None:
-            width, height = fit_within(width, height, ref.resize)
+        return None
+
+    def _priced(
+        self, ref: ImageRef, pricer: Pricer, width: int, height: int, info: ImageInfo | None, facts: dict
+    ) -> RequestImage:
+        """The row of an image the header lets through, sized as the API sizes `width`×`height`: priced, refused
+        (over a size rule; oversized where it may not be downscaled; damaged under strict), or unpriced."""
         try:
             sizing = pricer.sizing(width, height)
         except ImageRejectedError as error:
@@ -164,9 +181,8 @@ class PartPricer:
         damaged = strict_error(info, self.strict) if info else None  # pricing.verdict: strict refuses a damaged file
         if damaged is not None:
             return RequestImage(**facts, error=f"{ref.where}: {damaged}")
-        if (
-            sizing.tokens is None
-        ):  # accepted, but its multiplier is unpublished (the vendor publishes none): unpriced, with why
+        # accepted, but its multiplier is unpublished (the vendor publishes none): unpriced, with why
+        if sizing.tokens is None:
             return RequestImage(**facts, basis=sizing.basis, error=f"{ref.where}: {unknown_tokens_note(pricer.model)}")
         return RequestImage(**facts, tokens=sizing.tokens, usd=pricer.usd(sizing.tokens), basis=sizing.basis)
 
