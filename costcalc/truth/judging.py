@@ -123,12 +123,7 @@ class _Found:
 def judge(name: str, gathered: Gathered, tolerance: float) -> ModelReconciliation:
     """One model's verdict from its requests (costcalc.truth.reconcile's docstring: methods and verdict)."""
     seen = gathered.seen
-    reasons: dict[str, int] = {}
-    for entry in gathered.skips:
-        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
-    known = gathered.bases & set(BASIS_ORDER)
-    basis = max(known, key=BASIS_ORDER.index) if known else None
-    common = dict(basis=basis, skipped=len(gathered.skips), skip_reasons=reasons)
+    basis, common = _basis_and_skips(gathered)
     if not seen:
         return ModelReconciliation(
             name, 0, 0, 0, None, None, None, None, note="no request could be reconciled", **common
@@ -139,11 +134,7 @@ def judge(name: str, gathered: Gathered, tolerance: float) -> ModelReconciliatio
     framing = found.framing
     per_request = round(sum(o * n for o, n in framing) / sum(n for _, n in framing), 1) if framing else None
     method = "+".join(m for m in ("reported", "text counted", "fit", "bound") if m in found.methods)
-    notes = {
-        "maximum": ["the rule is a ceiling (its basis is maximum): bills at or below it agree"],
-        "approximate": ["the rule is approximate"],
-    }.get(basis, [])
-    notes += found.misshapen + found.unseparated
+    notes = _rule_notes(basis) + found.misshapen + found.unseparated
     billed = found.billed
     head = (name, len(seen), images)
     if predicted == 0:
@@ -185,6 +176,25 @@ def judge(name: str, gathered: Gathered, tolerance: float) -> ModelReconciliatio
         note="; ".join(notes) or None,
         **common,
     )
+
+
+def _basis_and_skips(gathered: Gathered) -> tuple[str | None, dict]:
+    """The model's basis (its least sure image's), and the verdict's fields every answer carries: the basis,
+    the requests skipped and how many for each reason."""
+    reasons: dict[str, int] = {}
+    for entry in gathered.skips:
+        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
+    known = gathered.bases & set(BASIS_ORDER)
+    basis = max(known, key=BASIS_ORDER.index) if known else None
+    return basis, dict(basis=basis, skipped=len(gathered.skips), skip_reasons=reasons)
+
+
+def _rule_notes(basis: str | None) -> list[str]:
+    """What a rule's basis says about reading its verdict."""
+    return {
+        "maximum": ["the rule is a ceiling (its basis is maximum): bills at or below it agree"],
+        "approximate": ["the rule is approximate"],
+    }.get(basis, [])
 
 
 def _agrees(
