@@ -28,16 +28,16 @@ def audit_heads(heads: Iterable[Any], *, models: Iterable[str], detail: str = "a
     from .catalog.tables import default_tables
     from .errors import UnsupportedFormatError
     from .pricing.cost import Pricer
-    from .pricing.verdict import judge, unique_models
+    from .pricing.verdict import unique_models, verdict
     from .runs.audit import AuditRow
 
     tables = tables or default_tables()
     pricers = [Pricer(name, detail, tables, tier=tier) for name in unique_models(models, tables)]
     rules = [limits_for(p.model, limits) for p in pricers]
-    return _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFormatError)
+    return _rows(heads, pricers, rules, detail, strict, AuditRow, verdict, UnsupportedFormatError)
 
 
-def _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFormatError):
+def _rows(heads, pricers, rules, detail, strict, AuditRow, verdict, UnsupportedFormatError):
     for head in heads:
         path, info, error = head.path, head.info, head.error
         if info is None:
@@ -51,7 +51,7 @@ def _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFor
             continue
         facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
         for pricer, limits in zip(pricers, rules):
-            outcome = judge(info, pricer, limits, strict=strict)
+            outcome = verdict(info, pricer, limits, strict=strict)
             reason = None if outcome.reason is None else f"{path}: {outcome.reason}"
             usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
             basis = None

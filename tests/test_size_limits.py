@@ -26,6 +26,7 @@ STILL_OVER = {
     "costcalc/preflight/tree.py": "plan_outputs",
     "costcalc/truth/probe.py": "probe",
     "costcalc/cli/request.py": "request",
+    "costcalc/inspection/remote.py": "the module",
 }
 """Offenders other branches are splitting; the test of the whole package turns strict when they land."""
 
