@@ -47,16 +47,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog.tables import Model, Tables
-from ..errors import CostcalcError, ImageRejectedError, PlanError
+from ..errors import CostcalcError, PlanError
 from ..pricing.cost import Pricer, check_size
 from ..schemes.base import Sizing
-from ..schemes.geometry import fit_within
+from .fitting import (
+    SEARCH_LIMIT,
+    accepted_base,
+    any_size,
+    any_size_models,
+    aspect_copies,
+    aspect_size,
+    capped,
+    side_caps,
+)
 
 __all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
            "SEARCH_LIMIT", "any_size", "any_size_models", "side_caps", "same_tokens"]
-
-SEARCH_LIMIT = 1 << 20
-"""Long sides searched for a budget plan; a longer original is first scaled to this."""
 
 SEEN_SLACK = 1
 """Pixels a model's size seen from a shared file may differ by, per side, from the one it sees in the original:
@@ -174,13 +180,6 @@ class MultiPlan(_Resize):
         return {m.model: m.applied_detail for m in self.models}
 
 
-def aspect_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """width × height scaled down so its long side is `long_side` (at most the current one), as SPEC §1's fit rounds."""
-    if long_side > max(width, height):
-        raise ValueError(f"{long_side} is longer than {width}×{height}: a plan never upscales")
-    return fit_within(width, height, long_side)
-
-
 def plan(
     width: int,
     height: int,
@@ -224,9 +223,9 @@ def same_tokens(pricer: Pricer, width: int, height: int, caps: dict[str, int] | 
     source, tokens after, the rule that forced a smaller copy or None, the note saying so or None)."""
     caps = caps or {}
     sizing = _sizing_or_none(pricer, width, height)
-    if sizing is not None and not _capped(pricer, (width, height), caps):  # accepted as it is: the common case
+    if sizing is not None and not capped(pricer, (width, height), caps):  # accepted as it is: the common case
         return (sizing.scaled_width, sizing.scaled_height), sizing.tokens, sizing.tokens, None, None
-    base, limited, forced = _accepted_base([pricer], (width, height), caps, fit_limits)
+    base, limited, forced = accepted_base([pricer], (width, height), caps, fit_limits)
     sizing = pricer.sizing(*base)
     before = sizing.tokens if base == (width, height) else None
     return (sizing.scaled_width, sizing.scaled_height), before, sizing.tokens, limited, forced
@@ -243,7 +242,7 @@ def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: 
         budget = (None, None)
     else:
         _check_budget(max_tokens)
-        before = None if _capped(pricer, (width, height), caps) else _tokens_or_none(pricer, width, height)
+        before = None if capped(pricer, (width, height), caps) else _tokens_or_none(pricer, width, height)
         budget = _largest_within([pricer], width, height, max_tokens, caps)
         sizing = pricer.rule.size(*budget)
         target = (sizing.scaled_width, sizing.scaled_height)
@@ -317,14 +316,14 @@ def plan_many(
     source = (width, height)
     forced = limited = None
     if max_tokens is None:
-        base, limited, forced = _accepted_base(everyone, source, caps, fit_limits)
+        base, limited, forced = accepted_base(everyone, source, caps, fit_limits)
         origin = "the original" if base == source else f"{base[0]}×{base[1]} (the largest size every model accepts)"
         budget = (None, None)
     else:
         _check_budget(max_tokens)
         base = budget = _largest_within(everyone, width, height, max_tokens, caps)
         origin = f"{base[0]}×{base[1]} (the largest size within the budget)"
-    before = [None if _capped(p, source, caps) else _sizing_or_none(p, width, height) for p in everyone]
+    before = [None if capped(p, source, caps) else _sizing_or_none(p, width, height) for p in everyone]
     seen = [p.sizing(*base) for p in group]
     if group:
         target, chosen, shared, notes = _shared_target(group, base, seen, origin)
@@ -469,20 +468,6 @@ def _sizing_or_none(pricer: Pricer, width: int, height: int) -> Sizing | None:
         return None  # rejected as it is: a budget plan can still find a size
 
 
-def _aspect_copies(width: int, height: int):
-    """(w, h) int64 arrays of every aspect-kept copy of width × height, long sides 1 up to the original's
-    (up to SEARCH_LIMIT: a longer original is first scaled to it)."""
-    import numpy as np
-
-    long_side = max(width, height)
-    if long_side > SEARCH_LIMIT:
-        width, height = aspect_size(width, height, SEARCH_LIMIT)
-        long_side = SEARCH_LIMIT
-    sides = np.arange(1, long_side + 1, dtype=np.int64)
-    other = np.maximum(1, (2 * min(width, height) * sides + long_side) // (2 * long_side))
-    return (sides, other) if width >= height else (other, sides)
-
-
 def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: int,
                     caps: dict[str, int] | None = None) -> tuple[int, int]:  # fmt: skip
     """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`
@@ -491,7 +476,7 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
 
     from ..schemes import arrays
 
-    w, h = _aspect_copies(width, height)
+    w, h = aspect_copies(width, height)
     if max(width, height) > SEARCH_LIMIT:
         width, height = aspect_size(width, height, SEARCH_LIMIT)
     fits = np.ones(w.shape, dtype=bool)
@@ -520,108 +505,6 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
     index = int(np.flatnonzero(fits)[-1])
     return int(w[index]), int(h[index])
 
-
-
-def any_size(rule) -> bool:
-    """True when a rule's bill does not depend on the size: a flat count, or a documented maximum that every size
-    meets (Gemini 3's media resolutions, docs/google.md; Nova 2, docs/amazon.md). Such a model accepts whatever
-    size the others need."""
-    return not rule.size_dependent and rule.basis in ("flat", "maximum")
-
-
-def any_size_models(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> list[str]:
-    """The names among `models` whose bill does not depend on the size (`any_size`), when there are others to plan
-    for; [] otherwise (one model, or all of them size-free: nothing is planned around them)."""
-    pricers = {}
-    for name in models:
-        pricer = Pricer(name, detail, tables)
-        pricers.setdefault(pricer.model.family, pricer)
-    free = [p.model.name for p in pricers.values() if any_size(p.rule)]
-    return free if len(pricers) > 1 else []
-
-
-def side_caps(models: Sequence[Model], request_images: int | None, tables: Tables | None = None) -> dict[str, int]:
-    """{model name: the longest side a request of `request_images` images takes}, from each vendor's
-    `max_images_side` limit (Claude: every image within 2000 × 2000 px above 20 images,
-    https://docs.anthropic.com/en/docs/build-with-claude/vision); {} when `request_images` is None."""
-    if not request_images:
-        return {}
-    from ..catalog.limits import limits_for
-
-    caps = {}
-    for model in models:
-        limit = limits_for(model).rules.get("max_images_side")
-        if limit is not None and request_images > limit.value["above"]:
-            caps[model.name] = limit.value["side"]
-    return caps
-
-
-def _capped(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> bool:
-    cap = caps.get(pricer.model.name)
-    return cap is not None and max(size) > cap
-
-
-def _cap_error(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> ImageRejectedError:
-    cap = caps[pricer.model.name]
-    return ImageRejectedError(f"{size[0]}×{size[1]} on {pricer.model.name} has a side over {cap:,} px, which a request "
-                              f"of this many images does not take", "max_images_side")  # fmt: skip
-
-
-def _accepted_base(group: list[Pricer], source: tuple[int, int], caps: dict[str, int],
-                   fit_limits: bool = True) -> tuple[tuple[int, int], str | None, str | None]:  # fmt: skip
-    """(the size to plan from, the rule that forced a smaller one, the note saying which model and limit did).
-
-    The source when every model accepts it; else the largest aspect-kept copy
-    every model accepts (each rule's rejections on the batch path, and the
-    side caps). ImageRejectedError naming the model and the rule when no copy
-    is accepted (an aspect ratio no resize fixes), or at once without `fit_limits`.
-    """
-    first: ImageRejectedError | None = None
-    for pricer in group:
-        try:
-            pricer.sizing(*source)
-        except ImageRejectedError as error:
-            first = first or error
-            continue
-        if _capped(pricer, source, caps):
-            first = first or _cap_error(pricer, source, caps)
-    if first is None:
-        return source, None, None
-    if not fit_limits:
-        raise first
-    import numpy as np
-
-    from ..schemes import arrays
-
-    w, h = _aspect_copies(*source)
-    ok = np.ones(w.shape, dtype=bool)
-    for pricer in group:
-        own = ~arrays.rejected(pricer.rule, w, h)
-        cap = caps.get(pricer.model.name)
-        if cap is not None:
-            own &= np.maximum(w, h) <= cap
-        if not own.any():
-            raise ImageRejectedError(f"{first}; no copy keeping the aspect ratio is accepted by "
-                                     f"{pricer.model.name} ({_rule_name(pricer, source, caps)})",
-                                     _rule_name(pricer, source, caps))  # fmt: skip
-        ok &= own
-    if not ok.any():
-        names = ", ".join(p.model.name for p in group)
-        raise ImageRejectedError(f"{first}; no one copy keeping the aspect ratio is accepted by all of {names} "
-                                 f"(optimize for them separately)", first.rule)  # fmt: skip
-    index = int(np.flatnonzero(ok)[-1])
-    base = int(w[index]), int(h[index])
-    return base, first.rule, (f"limit {first.rule} forced a smaller copy: {first}; planned from {base[0]}×{base[1]}, the largest "
-                  f"copy every model accepts")  # fmt: skip
-
-
-def _rule_name(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> str:
-    """The rule `pricer` rejects `size` by."""
-    try:
-        pricer.sizing(*size)
-    except ImageRejectedError as error:
-        return error.rule or "limits"
-    return "max_images_side" if _capped(pricer, size, caps) else "limits"
 
 
 def check_budget_rules(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> None:
