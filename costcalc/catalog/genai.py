@@ -305,11 +305,8 @@ def snapshots(snapshot, tables, vendor: str, name: str, family: tuple[Row, ...],
     provider = next((p for p in snapshot.providers if p.id == family[0].provider), None)
     found = []
     for candidate in sorted({text for model in provider.models for text in _equals(model.match)} if provider else ()):
-        try:
-            resolved = tables.model(candidate)
-        except KeyError:
-            continue
-        if resolved.family == name != candidate:  # an alias of `name`, not a row of its own
+        resolved = tables.find(candidate)  # no close-match search for each of genai-prices' names
+        if resolved is not None and resolved.family == name != candidate:  # an alias of `name`, not a row of its own
             rows = lookup_rows(snapshot, vendor, candidate, as_of)
             if rows and [row.rates for row in rows] != [row.rates for row in family]:
                 found.append((candidate, rows))

@@ -50,6 +50,8 @@ __all__ = [
     "SCHEMES",
     "MAX_LIMIT",
     "default_tables",
+    "shipped_tables",
+    "forget_data",
     "load_tables",
     "tables_dir",
     "price_files",
@@ -473,6 +475,14 @@ class Tables:
                 continue
         return max(found, default=None)
 
+    def price_names(self) -> tuple[str, ...]:
+        """Every name that has price rows of its own, in table order."""
+        return tuple(self._prices)
+
+    def price_rows(self, name: str) -> tuple[Price, ...]:
+        """The dated price rows filed under exactly `name` (no name rules, no vendor defaults), oldest first."""
+        return self._prices.get(name, ())
+
     def lifecycle(self, model: str | Model) -> Lifecycle:
         """The lifecycle of `model` (a snapshot's own row first, else its family's)."""
         return self.model(model).lifecycle
@@ -513,6 +523,16 @@ class Tables:
             return name
         if not isinstance(name, str):
             raise UnknownModelError(repr(name))
+        found = self.find(name)
+        if found is not None:
+            return found
+        import difflib  # only on the error path
+
+        wanted = name.strip().lower()
+        raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
+
+    def find(self, name: str) -> Model | None:
+        """The model called `name` (exact, then the vendors' name rules), or None: `model` without the error."""
         wanted = name.strip().lower()
         found = self._models.get(wanted)
         if found is not None:
@@ -522,9 +542,7 @@ class Tables:
             row, shown = aliased[0]
             lifecycle = self._lifecycles.get(shown, self._models[row].lifecycle)  # a snapshot's own, else its family's
             return replace(self._models[row], name=shown, lifecycle=lifecycle)
-        import difflib  # only on the error path
-
-        raise UnknownModelError(name, difflib.get_close_matches(wanted, list(self._models), n=3, cutoff=0.6))
+        return None
 
     def price(self, model: str | Model) -> Price | None:
         """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
@@ -604,10 +622,33 @@ def tables_dir() -> Path:
 
 
 @cache
-def default_tables() -> Tables:
-    """The shipped tables, read on first use and kept."""
+def shipped_tables() -> Tables:
+    """The shipped tables alone, read on first use and kept."""
     folder = tables_dir()
     return Tables({}, {}).with_files(*model_files(folder), *price_files(folder), *lifecycle_files(folder))
+
+
+def default_tables() -> Tables:
+    """The tables every lookup reads: the shipped ones with the user's data folder over them (`costcalc tables
+    update` prices, `probe --write` rows; catalog/userdata.py), read on first use and kept per folder."""
+    from .userdata import data_dir
+
+    return _layered(str(data_dir()))
+
+
+@cache
+def _layered(folder: str) -> Tables:
+    from .userdata import data_files, stale_prices
+
+    files = data_files(Path(folder))
+    if stale_prices(Path(folder), shipped_tables().checked):  # a newer costcalc ships newer prices than the update
+        files = [path for path in files if path.parent.name != "prices"]
+    return shipped_tables().with_files(*files) if files else shipped_tables()
+
+
+def forget_data() -> None:
+    """Read the data folder again at the next lookup (after `tables update` or `probe --write` changed it)."""
+    _layered.cache_clear()
 
 
 def model_files(folder: Path) -> list[Path]:

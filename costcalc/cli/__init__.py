@@ -10,7 +10,7 @@ functions a Python user calls.
 
 from __future__ import annotations
 
-from . import audit, estimate, listing, mcp, optimize, request, truth, video  # noqa: F401  (each adds its commands)
+from . import audit, estimate, listing, mcp, optimize, request, tables, truth, video  # noqa: F401  (each adds its commands)
 from .app import ExitCode, cli, main
 
 __all__ = ["ExitCode", "cli", "main"]

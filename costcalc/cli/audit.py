@@ -13,6 +13,7 @@ from .options import (
     budget_options,
     check_tier,
     detail_option,
+    freshness,
     jobs_option,
     limits_option,
     load,
@@ -93,6 +94,8 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
         from ..output.audit import totals_table
 
         click.echo(totals_table(totals), err=True)
+    if not output:
+        click.echo(freshness(tables), err=True)
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())

@@ -189,10 +189,14 @@ def tables_option(command):
 
 def load(files: tuple[str, ...]) -> Tables:
     """The tables: the shipped ones, with the --tables files over them; a bad file is a bad argument."""
-    from ..catalog.tables import load_tables
+    from ..catalog.tables import default_tables, load_tables
 
     try:
-        tables = load_tables(*files)
+        base = default_tables()
+    except CostcalcError as error:  # a file in the data folder (tables update, probe --write)
+        raise ArgumentError(f"data folder: {error} (see `costcalc tables status`)") from None
+    try:
+        tables = load_tables(*files, base=base)
     except CostcalcError as error:
         raise ArgumentError(f"--tables: {error}") from None
     context = click.get_current_context(silent=True)
@@ -201,14 +205,15 @@ def load(files: tuple[str, ...]) -> Tables:
 
 
 def freshness(tables: Tables) -> str:
-    """`prices checked 2026-12-06 (as of 2026-12-06)`, with the update suggested when over 30 days old."""
-    from ..catalog.dates import today
-
+    """`prices checked 2026-12-06, read as of 2026-12-06`, with the update suggested when checked more than 30 days
+    before the day they are read for (--as-of, default today)."""
     checked = tables.checked
+    context = click.get_current_context(silent=True)
+    given = context is not None and context.meta.get("costcalc.as_of") is not None
     if checked is None:
         return f"prices as of {tables.as_of}"
-    line = f"prices checked {checked}, read as of {tables.as_of}"
-    age = (today() - checked).days
+    line = f"prices checked {checked}" + (f", read as of {tables.as_of}" if given else "")
+    age = (tables.as_of - checked).days
     if age > 30:
         line += f"; {age} days old: `costcalc tables update` fetches genai-prices' newest"
     return line
