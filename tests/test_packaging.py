@@ -1,5 +1,6 @@
 """What the wheel ships: the tables, and not the maintainers' price script."""
 
+import re
 import tomllib
 import zipfile
 from pathlib import Path
@@ -29,3 +30,13 @@ def test_built_wheel_has_the_tables_but_not_update_prices(tmp_path):
     metadata = zipfile.ZipFile(path).read("costcalc-0.1.0.dist-info/METADATA").decode()
     assert "Provides-Extra: update" in metadata
     assert "Requires-Dist: platformdirs" in metadata
+
+
+def test_weekly_workflow_checks_drift_and_opens_a_pull_request():
+    text = (ROOT / ".github" / "workflows" / "prices.yml").read_text()
+    cron = re.search(r'cron: "(\S+) (\S+) (\S+) (\S+) (\S+)"', text)
+    assert cron and cron[3] == cron[4] == "*" and cron[5].isdigit()  # one weekday: weekly
+    assert "python tables/update_prices.py --check" in text
+    assert "pip install --upgrade genai-prices" in text
+    assert "peter-evans/create-pull-request@" in text
+    assert re.search(r"^\s+python tables/update_prices.py$", text, re.M)  # regenerates on drift
