@@ -79,14 +79,17 @@ _LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input", "valid_from",
 OVERRIDES = "overrides.toml"
 """The hand-kept price file in tables/prices/, loaded after the generated ones (SPEC §7)."""
 
-TIERS = ("standard", "batch", "flex", "priority")
-"""The service tiers a price can be asked for (SPEC §7): standard, and the ones a vendor or row offers."""
+TIERS = ("standard", "batch", "flex", "priority", "fast", "ultrafast")
+"""The service tiers a price can be asked for (docs/prices.md): standard, and the ones a vendor or row offers.
+OpenAI calls its Priority tier Fast (a vendor file's [tier_aliases] maps `priority` to `fast`) and adds Ultrafast."""
 CACHE_KINDS = ("read", "write", "write_1h")
 """Cached input (SPEC §7): a cache read, a cache write (Anthropic: 5-minute), a 1-hour cache write."""
 _TIER_KEYS = {"usd_per_1m_input", "cached_input", "long_context", "source", "note", "valid_from", "valid_until"}
 _VENDOR_TIER_KEYS = {"multiply", "unknown", "source"}
 _CACHE_KEYS = {*CACHE_KINDS, "source"}
 _VENDOR_LONG_KEYS = {"above", "multiply", "source"}
+_TIER_ROW_KEYS = {"names", "name", "tier", "multiply", "source", "note", "valid_from", "valid_until"}
+_REGIONAL_KEYS = {"names", "name", "multiply", "source", "note", "valid_from", "valid_until"}
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ class Price:
     """The last day this price holds (inclusive, UTC); None: until further notice."""
     doubt: str = ""
     """Why the figure may be wrong (a weak or conflicting source); shown with every estimate priced from it."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """(word, tier) pairs: another word its vendor accepts for a tier (OpenAI: `priority` is `fast`)."""
 
     @property
     def window(self) -> tuple[_dt.date | None, _dt.date | None]:
@@ -286,6 +291,7 @@ class Price:
 
     def rates(self, tier: str = "standard") -> TierPrice:
         """One tier's rates; TierError naming the tiers offered when this price has no such tier."""
+        tier = dict(self.aliases).get(tier, tier)
         if tier == "standard":
             return TierPrice(self.usd_per_1m_input, self.cached_input, self.long_context, self.source)
         for name, rates in self.tiers:
@@ -378,11 +384,13 @@ class _Vendor:
     cache: Mapping[str, Decimal]
     long_context: tuple[int, Decimal] | None = None
     """(above, multiply): the long-context rule of a vendor whose rows carry none (xAI: 200K, SPEC §7)."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """[tier_aliases]: word -> tier, another word the vendor accepts for a tier (OpenAI: priority -> fast)."""
 
     def __or__(self, other: _Vendor) -> _Vendor:
         """These defaults with `other`'s over them, tier by tier and kind by kind."""
         return _Vendor({**self.tiers, **other.tiers}, {**self.cache, **other.cache},
-                       other.long_context or self.long_context)  # fmt: skip
+                       other.long_context or self.long_context, {**self.aliases, **other.aliases})  # fmt: skip
 
     def apply(self, price: Price, model: str) -> Price:
         """`price` with the vendor's default long-context rule (where the row has none), default tiers (where
@@ -391,16 +399,69 @@ class _Vendor:
             above, m = self.long_context
             rates = _times(m, price.usd_per_1m_input, price.cached_input)
             price = replace(price, long_context=LongContext(above, *rates))
-        own = dict(price.tiers)
+        own = {self.aliases.get(name, name): rates for name, rates in price.tiers}  # a hand-kept tiers.priority
         for name, rule in self.tiers.items():
             if name not in own:
                 own[name] = _scaled(price, rule)
         tiers = tuple((name, own[name]) for name in TIERS if name in own)
         cache = tuple((kind, self.cache[kind]) for kind in CACHE_KINDS if kind in self.cache)
-        return replace(price, tiers=tiers, cache=cache, model=model)
+        return replace(price, tiers=tiers, cache=cache, model=model, aliases=tuple(self.aliases.items()))
 
 
 _NO_VENDOR = _Vendor({}, {})
+
+
+@dataclass(frozen=True)
+class DatedMultiple:
+    """A [[tier]] or [[regional]] row of a price file: a model's rates times `multiply` in a window (docs/prices.md).
+
+    [[tier]] adds (or replaces) one tier as the standard rates times `multiply` (OpenAI Ultrafast: 3x until
+    2027-02-28, then 6x); [[regional]] is what regional processing costs over the rates of every tier."""
+
+    tier: str
+    multiply: Decimal
+    source: str
+    note: str = ""
+    valid_from: _dt.date | None = None
+    valid_until: _dt.date | None = None
+
+
+def _dated_rows(rows: tuple[DatedMultiple, ...], day: _dt.date) -> list[DatedMultiple]:
+    return [row for row in rows if in_window(row.valid_from, row.valid_until, day)]
+
+
+def _with_tier_rows(price: Price, rows: tuple[DatedMultiple, ...], day: _dt.date) -> Price:
+    """`price` with its [[tier]] rows in force on `day` as tiers (standard rates times the row's multiple)."""
+    own = dict(price.tiers)
+    for row in _dated_rows(rows, day):
+        own[row.tier] = _scaled(price, TierRule(row.multiply, row.source, row.note))
+    return replace(price, tiers=tuple((name, own[name]) for name in TIERS if name in own))
+
+
+def _regional(price: Price, rows: tuple[DatedMultiple, ...], day: _dt.date) -> Price | None:
+    """`price` under regional processing: every rate times its [[regional]] multiple on `day`; None when no row
+    documents one (unknown, never the global price)."""
+    found = _dated_rows(rows, day)
+    if not found:
+        return None
+    m = found[0].multiply
+    long = price.long_context
+    if long is not None:
+        long = replace(long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0],
+                       cached_input=_times(m, long.cached_input)[0])  # fmt: skip
+    tiers = tuple((name, _regional_tier(rates, m)) for name, rates in price.tiers)
+    base, cached = _times(m, price.usd_per_1m_input, price.cached_input)
+    return replace(price, usd_per_1m_input=base, cached_input=cached, long_context=long, tiers=tiers,
+                   source=f"{price.source}; regional processing x{m}: {found[0].source}")  # fmt: skip
+
+
+def _regional_tier(rates: TierPrice, m: Decimal) -> TierPrice:
+    long = rates.long_context
+    if long is not None:
+        long = replace(long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0],
+                       cached_input=_times(m, long.cached_input)[0])  # fmt: skip
+    base, cached = _times(m, rates.usd_per_1m_input, rates.cached_input)
+    return replace(rates, usd_per_1m_input=base, cached_input=cached, long_context=long)
 
 
 def _scaled(price: Price, rule: TierRule) -> TierPrice:
@@ -432,6 +493,7 @@ class Tables:
         vendors: Mapping[str, _Vendor] | None = None,
         lifecycles: Mapping[str, Lifecycle] | None = None,
         as_of: _dt.date | None = None,
+        multiples: Mapping[str, Mapping[str, tuple[DatedMultiple, ...]]] | None = None,
     ):
         lifecycles = dict(lifecycles or {})
         self._models = MappingProxyType({name: replace(model, lifecycle=lifecycles[name]) if name in lifecycles
@@ -443,6 +505,9 @@ class Tables:
         self._aliases = MappingProxyType(dict(aliases or {}))
         self._lifecycles = MappingProxyType(lifecycles)
         self._as_of = as_of
+        self._multiples = MappingProxyType({kind: MappingProxyType(dict(rows)) for kind, rows in
+                                            (multiples or {}).items()})  # fmt: skip
+        self._regional_view = False
         self.files = files
         self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, provider, day)
 
@@ -461,6 +526,20 @@ class Tables:
             return self
         view = Tables.__new__(Tables)
         view.__dict__.update(self.__dict__, _as_of=as_of, _priced={})
+        return view
+
+    @property
+    def regional(self) -> bool:
+        """Whether prices are read for regional processing (`in_region`)."""
+        return self._regional_view
+
+    def in_region(self, regional: bool = True) -> Tables:
+        """The same tables priced for regional processing (data residency): each price times its vendor's documented
+        multiple ([[regional]] rows, OpenAI +10%); a model whose vendor documents none has no price (unknown)."""
+        if bool(regional) == self._regional_view:
+            return self
+        view = Tables.__new__(Tables)
+        view.__dict__.update(self.__dict__, _regional_view=bool(regional), _priced={})
         return view
 
     @property
@@ -566,8 +645,22 @@ class Tables:
                 price = next((row for row in rows if in_window(row.valid_from, row.valid_until, day)), None)
                 if price is None:
                     return None
-                return self._vendors.get(found.provider, _NO_VENDOR).apply(price.on(day), found.name)
+                price = self._vendors.get(found.provider, _NO_VENDOR).apply(price.on(day), found.name)
+                return self._multiplied(price, found, day)
         return None
+
+    def _multiplied(self, price: Price, found: Model, day: _dt.date) -> Price | None:
+        """`price` with the [[tier]] rows of its model, and under regional processing when asked for."""
+        tier_rows = self._multiples_of("tier", found)
+        if tier_rows:
+            price = _with_tier_rows(price, tier_rows, day)
+        if self._regional_view:
+            return _regional(price, self._multiples_of("regional", found), day)
+        return price
+
+    def _multiples_of(self, kind: str, found: Model) -> tuple[DatedMultiple, ...]:
+        rows = self._multiples.get(kind, {})
+        return next((rows[name] for name in self._price_names(found) if name in rows), ())
 
     def tiers(self, model: str | Model) -> tuple[str, ...]:
         """The service tiers `model` can be priced at (SPEC §7), standard first: its price's, or (price unknown)
@@ -583,6 +676,9 @@ class Tables:
         offered = self.tiers(model)
         if isinstance(tier, str) and tier in offered:
             return tier
+        price = self.price(model)
+        if isinstance(tier, str) and price is not None and dict(price.aliases).get(tier) in offered:
+            return tier  # a word its vendor accepts for one of them (OpenAI: priority is fast)
         raise TierError(self.model(model).name, tier, offered)
 
     def models(self) -> list[Model]:
@@ -593,10 +689,13 @@ class Tables:
         """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
         models, prices, lifecycles = dict(self._models), dict(self._prices), dict(self._lifecycles)
         files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)
+        multiples = {kind: dict(rows) for kind, rows in self._multiples.items()}
         for path in paths:
-            file_models, file_prices, defaults, (provider, file_aliases, vendor), file_lifecycles = _load_file(
-                Path(path), defaults)
+            file_models, file_prices, defaults, (provider, file_aliases, vendor), file_lifecycles, file_multiples = (
+                _load_file(Path(path), defaults))
             lifecycles.update(file_lifecycles)
+            for kind, rows in file_multiples.items():
+                multiples.setdefault(kind, {}).update(rows)
             if vendor is not None:
                 vendors[provider] = vendors.get(provider, _NO_VENDOR) | vendor
             for name, model in file_models.items():
@@ -608,7 +707,8 @@ class Tables:
                 aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
                 _check_alias_cycles(dict(aliases[provider].names), f"{path}: [aliases]: names")  # across files too
             files += (Path(path),)
-        return Tables(models, prices, files, defaults, aliases, vendors, lifecycles, self._as_of)
+        tables = Tables(models, prices, files, defaults, aliases, vendors, lifecycles, self._as_of, multiples)
+        return tables.in_region(self._regional_view)
 
 
 @cache  # asked once per request priced (load_limits): resolving the path was a third of a small request's time
@@ -686,7 +786,7 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     """
     document = read_toml(path)
     check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price", "tiers", "cache", "long_context",
-                          "lifecycle", "generated"}, f"{path}")  # fmt: skip
+                          "lifecycle", "generated", "tier", "regional", "tier_aliases"}, f"{path}")  # fmt: skip
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
     provider = text_field(document, "provider", f"{path}", default="")
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
@@ -701,7 +801,35 @@ def _load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
             if name in lifecycles:
                 raise TableError(f"{path}: lifecycle row {index}: {name!r} already has a lifecycle row in this file")
             lifecycles[name] = lifecycle
-    return models, _load_prices(path, document), defaults, (provider, aliases, _load_vendor(document, path)), lifecycles
+    vendor = _load_vendor(document, path)
+    multiples = {kind: _load_multiples(path, document, kind) for kind in ("tier", "regional") if kind in document}
+    return models, _load_prices(path, document), defaults, (provider, aliases, vendor), lifecycles, multiples
+
+
+def _load_multiples(path: Path, document: dict, kind: str) -> dict[str, tuple[DatedMultiple, ...]]:
+    """A file's [[tier]] rows (names, tier, multiply, source, window) or [[regional]] rows (no tier), by name; the
+    windows of one name (and tier) must not overlap."""
+    found: dict[str, list[tuple[str, DatedMultiple]]] = {}
+    for index, row in enumerate(rows_of(path, document, kind), start=1):
+        where = f"{path}: {kind} row {index}"
+        check_keys(row, _TIER_ROW_KEYS if kind == "tier" else _REGIONAL_KEYS, where)
+        names = _names(row, where)
+        tier = text_field(row, "tier", where, default="") if kind == "tier" else "regional"
+        if kind == "tier" and tier not in TIERS[1:]:
+            raise TableError(f"{where}: tier must be one of {', '.join(TIERS[1:])}, not {tier!r}")
+        if not row.get("source"):
+            raise TableError(f"{where}: needs a source (the vendor's page)")
+        start, end = check_window(row, where)
+        multiple = DatedMultiple(tier, _decimal(row, "multiply", where), text_field(row, "source", where, default=""),
+                                 text_field(row, "note", where, default=""), start, end)  # fmt: skip
+        for name in names:
+            found.setdefault(name, []).append((f"{kind} row {index}", multiple))
+    for name, rows in found.items():
+        for tier in {row.tier for _, row in rows}:
+            same = [(label, row.valid_from, row.valid_until) for label, row in rows if row.tier == tier]
+            if len(same) > 1:
+                check_overlaps(same, f"{path}: {name} ({tier})")
+    return {name: tuple(row for _, row in rows) for name, rows in found.items()}
 
 
 def _load_prices(path: Path, document: dict) -> dict[str, tuple[Price, ...]]:
@@ -834,7 +962,7 @@ def _load_vendor(document: dict, path: Path) -> _Vendor | None:
     """A price file's vendor defaults (SPEC §7), or None: [tiers.<tier>] with `multiply` (or `unknown` = why) and
     `source`; [cache] read / write / write_1h as multiples of the input rate, and `source`; [long_context]
     `above`, `multiply` and `source`, for the rows that carry no long-context rates of their own."""
-    if "tiers" not in document and "cache" not in document and "long_context" not in document:
+    if not {"tiers", "cache", "long_context", "tier_aliases"} & set(document):
         return None
     tiers: dict[str, TierRule] = {}
     spec = document.get("tiers", {})
@@ -865,7 +993,19 @@ def _load_vendor(document: dict, path: Path) -> _Vendor | None:
             raise TableError(f"{where}: must be a table with above, multiply and source")
         check_keys(long, _VENDOR_LONG_KEYS, where)
         long = (_integer(long, "above", where), _decimal(long, "multiply", where))
-    return _Vendor(tiers, multipliers, long)
+    return _Vendor(tiers, multipliers, long, _tier_aliases(document.get("tier_aliases", {}), path))
+
+
+def _tier_aliases(spec: Any, path: Path) -> dict[str, str]:
+    """[tier_aliases]: word = "tier", another word the vendor accepts for one of its tiers (OpenAI: priority = "fast")."""
+    where = f"{path}: [tier_aliases]"
+    if not isinstance(spec, dict) or not all(isinstance(v, str) for v in spec.values()):
+        raise TableError(f'{where}: must be a table like priority = "fast"')
+    check_keys(spec, set(TIERS[1:]), where)
+    for word, tier in spec.items():
+        if tier not in TIERS[1:] or tier == word:
+            raise TableError(f"{where}: {word} must name another tier ({', '.join(TIERS[1:])}), not {tier!r}")
+    return dict(spec)
 
 
 def _long_context(spec: Any, where: str) -> LongContext:
