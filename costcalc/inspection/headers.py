@@ -38,7 +38,7 @@ from typing import BinaryIO, NamedTuple
 from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError
 from ..words import file_kind, os_reason
 
-__all__ = ["ImageInfo", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
+__all__ = ["ImageInfo", "image_info", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
 HEAD_BYTES = 16384
 """The first read of a file: every PNG, GIF and WebP header and most JPEG frame headers.
@@ -181,9 +181,15 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
         os.close(fd)
 
 
+STREAM_CAP = 256 * 1024 * 1024
+"""The most read from a stream that cannot seek (a pipe, stdin): an endless one is an error after it, not an OOM."""
+
+
 def _stream_reader(handle: BinaryIO, where: str) -> _Reader:
     if not getattr(handle, "seekable", lambda: False)():
-        data = handle.read()
+        data = handle.read(STREAM_CAP + 1)
+        if len(data) > STREAM_CAP:
+            raise ImageReadError(f"{where or 'input'}: a stream longer than {STREAM_CAP:,} bytes")
         return _Reader(data, None, len(data), where)
     start = handle.tell()
     head = handle.read(HEAD_BYTES)
@@ -832,3 +838,7 @@ def _other_format(head: bytes) -> str | None:
     if (text.startswith(b"<?xml") or text.startswith(b"<svg")) and b"<svg" in head:
         return "SVG"
     return None
+
+
+image_info = inspect
+"""The public name of `inspect` (`costcalc.image_info`): the standard library's `inspect` keeps its name."""
