@@ -86,7 +86,8 @@ def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_
         click.echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
         if tier != "standard":
             click.echo(tier_line(tables, names, tier))
-        click.echo(freshness(tables), err=True)
+        if not all(row["error"] for row in rows):  # something was priced: say how fresh its price is
+            click.echo(freshness(tables), err=True)
     sys.exit(ExitCode.of(any(row["error"] for row in rows)))
 
 

@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..catalog.dates import today
 from ..catalog.limits import Limits, limits_for
 from ..catalog.settings import dated
 from ..catalog.tables import Tables
@@ -243,18 +242,12 @@ def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
     rows: list[AuditRow] = []
     for found in chunk:
         rows.extend(_audit_file(found, pricers, limits, config.detail, config.strict))
-    return with_lifecycle(rows, pricers, config.as_of)
+    return rows
 
 
-def with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...], day: _dt.date | None) -> list[AuditRow]:
-    """`rows` with each model's status and shutdown date on `day` (today when None)."""
-    day = day or today()
-    life = {}
-    for pricer in pricers:
-        found = pricer.model.lifecycle
-        life[pricer.model.name] = (found.status(day), None if found.shutdown is None else str(found.shutdown))
-    return [row._replace(model_status=life[row.model][0], shutdown=life[row.model][1]) if row.model in life else row
-            for row in rows]  # fmt: skip
+def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[AuditRow]:
+    """`rows` (one per pricer, in order) with each model's status and shutdown date on the tables' day."""
+    return [row._replace(model_status=pricer.status, shutdown=pricer.shutdown) for row, pricer in zip(rows, pricers)]
 
 
 def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
@@ -271,8 +264,8 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
     path, shown = found.path, found.display
     if found.problem is not None:
         status = "skipped" if found.skipped else "unreadable"
-        return [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
-                for p in pricers]  # fmt: skip
+        return _with_lifecycle([AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}",
+                                         tier=p.tier) for p in pricers], pricers)  # fmt: skip
     try:
         info = inspect_path(path, name=shown, regular=True)
     except CostcalcError as error:
@@ -287,9 +280,11 @@ def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricer
     header gets each model's verdict (pricing.verdict). `shown` names it in messages."""
     if info is None:
         if isinstance(error, UnsupportedFormatError):
-            return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
-                             error=str(error), tier=p.tier) for p in pricers]  # fmt: skip
-        return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers]
+            return _with_lifecycle([AuditRow(path, p.model.name, detail, "rejected", format=error.format,
+                                             rule=error.rule, error=str(error), tier=p.tier) for p in pricers],
+                                   pricers)  # fmt: skip
+        return _with_lifecycle([AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier)
+                                for p in pricers], pricers)  # fmt: skip
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):
@@ -298,7 +293,8 @@ def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricer
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         basis = _basis(pricer, info) if outcome.status == "priced" else None
         rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis))  # fmt: skip
+                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis,
+                             pricer.status, pricer.shutdown))  # fmt: skip
     return rows
 
 
