@@ -10,7 +10,18 @@ functions a Python user calls.
 
 from __future__ import annotations
 
-from . import audit, estimate, listing, mcp, optimize, request, show, truth, video  # noqa: F401  (each adds its commands)
+from . import (  # noqa: F401  (each adds its commands)
+    audit,
+    estimate,
+    listing,
+    mcp,
+    optimize,
+    request,
+    show,
+    tables,
+    truth,
+    video,
+)
 from .app import ExitCode, cli, main
 
 __all__ = ["ExitCode", "cli", "main"]

@@ -15,6 +15,7 @@ from .options import (
     budget_options,
     check_tier,
     detail_option,
+    freshness,
     jobs_option,
     limits_option,
     load,
@@ -114,6 +115,8 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
         click.echo(totals_table(totals), err=True)
     if report is not None:
         _write_report(html_path, report, totals, extra["limits"])
+    if not output:
+        click.echo(freshness(tables), err=True)
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())

@@ -42,7 +42,7 @@ def json_line(row: AuditRow) -> str:
     text through `json_safe` before writing it (a path that is not UTF-8 holds surrogates).
     """
     (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error, warning, tier, basis) = row  # fmt: skip
+     applied, tokens, usd, rule, error, warning, tier, basis, model_status, shutdown) = row  # fmt: skip
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -51,7 +51,7 @@ def json_line(row: AuditRow) -> str:
         f'"orientation": {_number(orientation)}, "bytes": {_number(size)}, "applied_detail": {_text(applied)}, '
         f'"tokens": {_number(tokens)}, "usd": {"null" if usd is None else repr(float(usd))}, '
         f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}, "tier": {_text(tier)}, '
-        f'"basis": {_text(basis)}}}'
+        f'"basis": {_text(basis)}, "model_status": {_text(model_status)}, "shutdown": {_text(shutdown)}}}'
     )
 
 
