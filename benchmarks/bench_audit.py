@@ -35,7 +35,9 @@ def walk(folder):
                 yield entry.path
 """
 
-FLOOR = WALK + r"""
+FLOOR = (
+    WALK
+    + r"""
 total = 0
 for path in walk(sys.argv[1]):
     fd = os.open(path, os.O_RDONLY)
@@ -43,8 +45,11 @@ for path in walk(sys.argv[1]):
     os.close(fd)
 print(total)
 """
+)
 
-PILLOW = WALK + r"""
+PILLOW = (
+    WALK
+    + r"""
 import json
 from PIL import Image
 import costcalc
@@ -59,6 +64,7 @@ for path in walk(sys.argv[1]):
         row = {"path": path, "error": str(error)}
     out.write(json.dumps(row) + "\n")
 """
+)
 
 
 def build_tree(root: Path, files: int, seed: int = 3) -> None:
@@ -111,9 +117,13 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, help="reuse (or create) the tree here")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                        help="also time `costcalc audit` from another source checkout (e.g. a git worktree of an "
-                             "older commit), interleaved in the same run: before/after as a ratio")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time `costcalc audit` from another source checkout (e.g. a git worktree of an "
+        "older commit), interleaved in the same run: before/after as a ratio",
+    )
     args = parser.parse_args()
     if args.build_only:
         build_tree(args.tree, args.files)
@@ -127,8 +137,9 @@ def main() -> None:
         start = time.perf_counter()
         # in a child, so that this process never holds Pillow: a child's peak memory
         # (maxrss) counts the parent's pages it was forked with
-        subprocess.run([sys.executable, __file__, "--build-only", "--files", str(args.files), "--tree", str(args.tree)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, __file__, "--build-only", "--files", str(args.files), "--tree", str(args.tree)], check=True
+        )
         print(f"built {args.files:,} files in {time.perf_counter() - start:.1f}s under {args.tree}")
 
     python = sys.executable
@@ -155,7 +166,9 @@ def main() -> None:
     print(f"{files:,} files, best of {args.repeat}, {os.cpu_count()} CPUs")
     print(f"{'command':26} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8}")
     for name, (seconds, peak) in results.items():
-        print(f"{name:26} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x {peak:8.0f}")
+        print(
+            f"{name:26} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x {peak:8.0f}"
+        )
     if args.baseline:
         for name in ("audit --nl -j1", "audit --nl"):
             ratio = results[f"baseline {name}"][0] / results[f"costcalc {name}"][0]

@@ -36,14 +36,22 @@ def client(guarded: bool):
 
     import costcalc
 
-    answer = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "gpt-4o",
-                         "choices": [{"index": 0, "finish_reason": "stop",
-                                      "message": {"role": "assistant", "content": "ok"}}],
-                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
-    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=answer,
-                                                                     headers={"content-type": "application/json"}))
-    made = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:9/v1", http_client=httpx2.Client(transport=transport),
-                         max_retries=0)
+    answer = json.dumps(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode()
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, content=answer, headers={"content-type": "application/json"})
+    )
+    made = openai.OpenAI(
+        api_key="x", base_url="http://127.0.0.1:9/v1", http_client=httpx2.Client(transport=transport), max_retries=0
+    )
     return costcalc.guard(made, max_usd="100") if guarded else made
 
 
@@ -53,8 +61,15 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=6.0)
     args = parser.parse_args()
     url = payload_image(args.megabytes)
-    messages = [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
-                                             {"type": "image_url", "image_url": {"url": url}}]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image_url", "image_url": {"url": url}},
+            ],
+        }
+    ]
     clients = {"unguarded": client(False), "guarded": client(True)}
     times: dict[str, list[float]] = {name: [] for name in clients}
     for name, made in clients.items():  # warm both: imports, tables, the encoder
@@ -69,8 +84,10 @@ def main() -> None:
     for name, value in medians.items():
         print(f"  {name:10} {value:8.1f} ms")
     added = medians["guarded"] - medians["unguarded"]
-    print(f"  the guard adds {added:.1f} ms ({medians['guarded'] / medians['unguarded']:.2f}x the unguarded call); "
-          f"goal <= 5 ms: {'met' if added <= 5 else 'NOT met'}")
+    print(
+        f"  the guard adds {added:.1f} ms ({medians['guarded'] / medians['unguarded']:.2f}x the unguarded call); "
+        f"goal <= 5 ms: {'met' if added <= 5 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,14 @@ def build(folder: Path, count: int) -> None:
     for index in range(count):
         width, height = SIZES[index % len(SIZES)]
         y, x = np.ogrid[0:height, 0:width]
-        base = np.stack([128 + 90 * np.sin(x / (200 + 30 * index)) * np.cos(y / 300),
-                         128 + 80 * np.cos((x + y) / 250), 128 + 70 * np.sin(y / 180) + 0 * x], axis=-1)
+        base = np.stack(
+            [
+                128 + 90 * np.sin(x / (200 + 30 * index)) * np.cos(y / 300),
+                128 + 80 * np.cos((x + y) / 250),
+                128 + 70 * np.sin(y / 180) + 0 * x,
+            ],
+            axis=-1,
+        )
         texture = rng.normal(0, 12, (height // 4, width // 4, 3)).repeat(4, 0).repeat(4, 1)[:height, :width]
         image = Image.fromarray(np.clip(base + texture, 0, 255).astype("uint8"), "RGB")
         exif = Image.Exif()
@@ -93,11 +99,31 @@ def main() -> None:
         work = Path(work)
         commands = {
             "plain Pillow": lambda n: [sys.executable, "-c", PILLOW, str(source), str(work / f"pillow{n}")],
-            "costcalc optimize -j1": lambda n: [sys.executable, "-m", "costcalc", "optimize", str(source), "-o",
-                                                str(work / f"ours1-{n}"), "-m", "gpt-4o", "-j", "1"],
-            "costcalc optimize": lambda n: [sys.executable, "-m", "costcalc", "optimize", str(source), "-o",
-                                            str(work / f"ours-{n}"), "-m", "gpt-4o"],
-        }  # fmt: skip
+            "costcalc optimize -j1": lambda n: [
+                sys.executable,
+                "-m",
+                "costcalc",
+                "optimize",
+                str(source),
+                "-o",
+                str(work / f"ours1-{n}"),
+                "-m",
+                "gpt-4o",
+                "-j",
+                "1",
+            ],
+            "costcalc optimize": lambda n: [
+                sys.executable,
+                "-m",
+                "costcalc",
+                "optimize",
+                str(source),
+                "-o",
+                str(work / f"ours-{n}"),
+                "-m",
+                "gpt-4o",
+            ],
+        }
         for path in files:  # warm the page cache
             path.read_bytes()
         best = {}
@@ -108,15 +134,19 @@ def main() -> None:
         source_bytes = sum(p.stat().st_size for p in files)
         ours_bytes = sum((work / "ours-0" / p.name).stat().st_size for p in files)
     pixels = sum(w * h for w, h in (SIZES[i % len(SIZES)] for i in range(len(files))))
-    print(f"{len(files)} photos, {pixels / len(files) / 1e6:.1f} MP on average, best of {args.repeat}, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"{len(files)} photos, {pixels / len(files) / 1e6:.1f} MP on average, best of {args.repeat}, "
+        f"{os.cpu_count()} CPUs"
+    )
     pillow = best["plain Pillow"]
     print(f"{'command':24} {'seconds':>8} {'images/s':>9} {'vs Pillow':>10}")
     for name, seconds in best.items():
         print(f"{name:24} {seconds:8.2f} {len(files) / seconds:9.2f} {pillow / seconds:9.1f}x")
     print(f"PSNR of ours against Pillow's: min {min(qualities):.1f} dB, mean {sum(qualities) / len(qualities):.1f} dB")
-    print(f"bytes: {source_bytes / 1e6:.1f} MB of photos -> {ours_bytes / 1e6:.2f} MB "
-          f"({1 - ours_bytes / source_bytes:.1%} saved), same tokens")  # fmt: skip
+    print(
+        f"bytes: {source_bytes / 1e6:.1f} MB of photos -> {ours_bytes / 1e6:.2f} MB "
+        f"({1 - ours_bytes / source_bytes:.1%} saved), same tokens"
+    )
     met = pillow / best["costcalc optimize"] >= 2 and min(qualities) >= 32
     print("goal (>= 2x plain Pillow, PSNR >= 32 dB):", "met" if met else "NOT met")
 

@@ -120,8 +120,10 @@ def bench_heads(objects: int, naive: int, latency: float = 0.02) -> None:
         parent.send("stats")
         return parent.recv()
 
-    print(f"heads: {objects:,} objects, {total / objects / 1e6:.2f} MB mean ({min(sizes) / 1e6:.2f}-"
-          f"{max(sizes) / 1e6:.2f} MB), {latency * 1000:.0f} ms added per request")  # fmt: skip
+    print(
+        f"heads: {objects:,} objects, {total / objects / 1e6:.2f} MB mean ({min(sizes) / 1e6:.2f}-"
+        f"{max(sizes) / 1e6:.2f} MB), {latency * 1000:.0f} ms added per request"
+    )
     results, lines = {}, {}
     list(iter_remote_heads(urls[:200], concurrency=64))  # warm: connections, imports
     for first_read in (32768, 16384, 32768, 16384):  # interleaved, best of two each
@@ -135,9 +137,11 @@ def bench_heads(objects: int, naive: int, latency: float = 0.02) -> None:
         if first_read in results and results[first_read] <= elapsed / objects:
             continue
         results[first_read] = elapsed / objects
-        lines[first_read] = (f"  ranged heads, first read {first_read // 1024} KiB: {elapsed:6.2f} s  "
-                             f"{objects / elapsed:7.0f} obj/s  {requests / objects:.3f} requests/object  "
-                             f"bytes {sent / total:.2%} of {total / 1e9:.2f} GB  errors {bad}")  # fmt: skip
+        lines[first_read] = (
+            f"  ranged heads, first read {first_read // 1024} KiB: {elapsed:6.2f} s  "
+            f"{objects / elapsed:7.0f} obj/s  {requests / objects:.3f} requests/object  "
+            f"bytes {sent / total:.2%} of {total / 1e9:.2f} GB  errors {bad}"
+        )
     for line in lines.values():
         print(line)
     parent.send("reset")
@@ -150,8 +154,10 @@ def bench_heads(objects: int, naive: int, latency: float = 0.02) -> None:
     elapsed = time.perf_counter() - start
     requests, sent = stats()
     per = elapsed / naive
-    print(f"  whole GET + Pillow .size loop over {naive:,}: {elapsed:6.2f} s  {1 / per:7.0f} obj/s  "
-          f"{requests / naive:.3f} requests/object  bytes {sent / sum(sizes[i % len(sizes)] for i in range(naive)):.0%}")
+    print(
+        f"  whole GET + Pillow .size loop over {naive:,}: {elapsed:6.2f} s  {1 / per:7.0f} obj/s  "
+        f"{requests / naive:.3f} requests/object  bytes {sent / sum(sizes[i % len(sizes)] for i in range(naive)):.0%}"
+    )
     for first_read, time_per in results.items():
         print(f"  ratio (per object), first read {first_read // 1024} KiB: {per / time_per:.1f}x faster than the loop")
     parent.send("stop")
@@ -167,9 +173,14 @@ def bench_column(images: int, tmp: str) -> None:
 
     rng = random.Random(3)
     # photo-like: smooth gradients with a little grain (about 0.3 bytes a pixel at quality 85, as photos are)
-    smooth = Image.merge("RGB", [Image.linear_gradient("L").resize((1024, 768)),
-                                 Image.radial_gradient("L").resize((1024, 768)),
-                                 Image.linear_gradient("L").rotate(90).resize((1024, 768))])  # fmt: skip
+    smooth = Image.merge(
+        "RGB",
+        [
+            Image.linear_gradient("L").resize((1024, 768)),
+            Image.radial_gradient("L").resize((1024, 768)),
+            Image.linear_gradient("L").rotate(90).resize((1024, 768)),
+        ],
+    )
     base = Image.blend(smooth, Image.effect_noise((1024, 768), 60).convert("RGB"), 0.12)
     distinct = []
     for i in range(50):
@@ -206,8 +217,10 @@ def bench_column(images: int, tmp: str) -> None:
     print(f"  costcalc iter_column_heads: {ours:6.3f} s  {images / ours:9.0f} images/s")
     print(f"  costcalc PriceBatch(column=): {priced:6.3f} s  {images / priced:9.0f} images/s")
     print(f"  datasets Image feature decode: {decoded:6.3f} s  {images / decoded:9.0f} images/s")
-    print(f"  ratio: {decoded / ours:.0f}x (heads), {decoded / priced:.0f}x (priced); in CPU time "
-          f"{decoded_cpu / ours_cpu:.0f}x (heads: {ours_cpu:.3f} s, decode: {decoded_cpu:.3f} s)")
+    print(
+        f"  ratio: {decoded / ours:.0f}x (heads), {decoded / priced:.0f}x (priced); in CPU time "
+        f"{decoded_cpu / ours_cpu:.0f}x (heads: {ours_cpu:.3f} s, decode: {decoded_cpu:.3f} s)"
+    )
 
 
 SIZES_CHILD = r"""
@@ -252,21 +265,27 @@ def bench_sizes(rows: int, tmp: str) -> None:
     writer = None
     for start in range(0, rows, 1 << 21):
         n = min(1 << 21, rows - start)
-        table = pa.table({"WIDTH": rng.integers(64, 9000, n, dtype=np.int32),
-                          "HEIGHT": rng.integers(64, 9000, n, dtype=np.int32)})  # fmt: skip
+        table = pa.table(
+            {"WIDTH": rng.integers(64, 9000, n, dtype=np.int32), "HEIGHT": rng.integers(64, 9000, n, dtype=np.int32)}
+        )
         writer = writer or pq.ParquetWriter(path, table.schema)
         writer.write_table(table, row_group_size=1 << 20)
     writer.close()
     print(f"sizes: {rows:,} rows of WIDTH/HEIGHT, Parquet {os.path.getsize(path) / 1e6:.0f} MB, one model (gpt-4o)")
     root = os.path.join(HERE, "..")
-    for mode, label in (("numpy", "iter_sizes + vectorised tokens and rejects"),
-                        ("arrow", "price_batch (tokens, usd, status, basis, rule columns)")):  # fmt: skip
-        out = subprocess.run([sys.executable, "-c", SIZES_CHILD, path, mode, root], capture_output=True, text=True,
-                             check=True)  # fmt: skip
+    for mode, label in (
+        ("numpy", "iter_sizes + vectorised tokens and rejects"),
+        ("arrow", "price_batch (tokens, usd, status, basis, rule columns)"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", SIZES_CHILD, path, mode, root], capture_output=True, text=True, check=True
+        )
         n, elapsed, rss, _, cpu = out.stdout.split()
         n, elapsed, rss, cpu = int(n), float(elapsed), int(rss), float(cpu)
-        print(f"  {label}: {elapsed:6.2f} s  {n / elapsed / 1e6:5.1f} M rows/s ({n / cpu / 1e6:.1f} M per CPU "
-              f"second, all threads)  peak RSS {rss / 2**20:.0f} MB")
+        print(
+            f"  {label}: {elapsed:6.2f} s  {n / elapsed / 1e6:5.1f} M rows/s ({n / cpu / 1e6:.1f} M per CPU "
+            f"second, all threads)  peak RSS {rss / 2**20:.0f} MB"
+        )
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import costcalc
 
 
 def bare_tile(w: int, h: int) -> int:
-    """gpt-4o high, SPEC §1a, as a user would inline it: no lookup, no validation."""
+    """gpt-4o high, docs/openai.md, as a user would inline it: no lookup, no validation."""
     if w > 2048 or h > 2048:
         if w >= h:
             w, h = 2048, max(1, (2 * h * 2048 + w) // (2 * w))
@@ -36,7 +36,7 @@ def bare_tile(w: int, h: int) -> int:
 
 
 def bare_patch(w: int, h: int) -> int:
-    """gpt-4.1-mini-2025-04-14, SPEC §1b (2048 px, budget 1536, x1.62), inlined."""
+    """gpt-4.1-mini-2025-04-14, docs/openai.md (2048 px, budget 1536, x1.62), inlined."""
     if w > 2048 or h > 2048:
         if w >= h:
             w, h = 2048, max(1, (2 * h * 2048 + w) // (2 * w))
@@ -79,7 +79,9 @@ def main() -> None:
     few = list(zip(widths[: args.sample].tolist(), heights[: args.sample].tolist()))
 
     print(f"{args.sizes:,} random sizes (batch), {args.sample:,} (pure Python); best of {args.repeat}")
-    print(f"{'scheme':6}  {'model':24}  {'batch/s':>12}  {'scalar/s':>11}  {'bare/s':>11}  {'batch÷bare':>10}  {'scalar÷bare':>11}")
+    print(
+        f"{'scheme':6}  {'model':24}  {'batch/s':>12}  {'scalar/s':>11}  {'bare/s':>11}  {'batch÷bare':>10}  {'scalar÷bare':>11}"
+    )
     ok = True
     for scheme, model, detail, bare in CASES:
         # the three paths agree before anything is timed
@@ -87,10 +89,16 @@ def main() -> None:
         assert [costcalc.image_tokens(w, h, model=model, detail=detail) for w, h in few[:2000]] == want
         assert costcalc.image_tokens_batch(widths[:2000], heights[:2000], model=model, detail=detail).tolist() == want
 
-        batch = best_rate(args.sizes, lambda: costcalc.image_tokens_batch(widths, heights, model=model, detail=detail), args.repeat)
-        scalar = best_rate(len(few), lambda: [costcalc.image_tokens(w, h, model=model, detail=detail) for w, h in few], args.repeat)
+        batch = best_rate(
+            args.sizes, lambda: costcalc.image_tokens_batch(widths, heights, model=model, detail=detail), args.repeat
+        )
+        scalar = best_rate(
+            len(few), lambda: [costcalc.image_tokens(w, h, model=model, detail=detail) for w, h in few], args.repeat
+        )
         plain = best_rate(len(few), lambda: [bare(w, h) for w, h in few], args.repeat)
-        print(f"{scheme:6}  {model:24}  {batch:12,.0f}  {scalar:11,.0f}  {plain:11,.0f}  {batch / plain:10.1f}  {scalar / plain:11.2f}")
+        print(
+            f"{scheme:6}  {model:24}  {batch:12,.0f}  {scalar:11,.0f}  {plain:11,.0f}  {batch / plain:10.1f}  {scalar / plain:11.2f}"
+        )
         ok &= batch >= 5 * plain and batch > 10_000_000
     print("goal (batch >= 5x bare and > 10M sizes/s):", "met" if ok else "NOT met")
 

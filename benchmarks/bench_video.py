@@ -58,8 +58,10 @@ def main() -> None:
         clip = Path(folder) / "clip.mp4"
         start = time.perf_counter()
         build(clip, args.seconds)
-        print(f"built a {args.seconds} s 1920×1080 30 fps clip ({clip.stat().st_size / 1e6:.1f} MB) "
-              f"in {time.perf_counter() - start:.1f}s")  # fmt: skip
+        print(
+            f"built a {args.seconds} s 1920×1080 30 fps clip ({clip.stat().st_size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - start:.1f}s"
+        )
 
         def decode_all() -> int:
             with av.open(str(clip)) as container:

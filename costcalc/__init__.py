@@ -73,7 +73,7 @@ _EXPORTS = {
     "VideoFrame": "preflight.frames",
     "video_estimate": "runs.video",
     "video_frames": "preflight.frames",
-    # truth (SPEC §8)
+    # truth (docs/probe.md)
     "ProbeResult": "truth.probe",
     "probe": "truth.probe",
     "Reconciliation": "truth.reconcile",
@@ -87,7 +87,7 @@ _EXPORTS = {
     "optimize": "preflight.optimize",
     "optimize_paths": "preflight.tree",
     "OptimizeRow": "preflight.tree",
-    # in the request path (SPEC §9)
+    # in the request path (docs/README.md)
     "guard": "guarding",
 }
 

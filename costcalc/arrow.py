@@ -63,9 +63,20 @@ STATUSES = ("priced", "rejected", "unreadable")
 class PriceBatch:
     """`price_batch` with its models, detail, tier and tables resolved once: a callable for `map_batches`."""
 
-    def __init__(self, models: Iterable[str], *, column: str | None = None, width_column: str | None = None,
-                 height_column: str | None = None, detail: str = "auto", tier: str = "standard", tables=None,
-                 limits: str | None = None, strict: bool = False, storage_options: dict[str, Any] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        models: Iterable[str],
+        *,
+        column: str | None = None,
+        width_column: str | None = None,
+        height_column: str | None = None,
+        detail: str = "auto",
+        tier: str = "standard",
+        tables=None,
+        limits: str | None = None,
+        strict: bool = False,
+        storage_options: dict[str, Any] | None = None,
+    ):
         """Check the models, detail and tier now (UnknownModelError, UnsupportedDetailError, TierError)."""
         from .catalog.limits import limits_for
         from .catalog.tables import default_tables
@@ -88,8 +99,11 @@ class PriceBatch:
 
         table_in = isinstance(batch, pa.Table)
         if table_in:
-            batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist(
-                [], schema=batch.schema)  # fmt: skip
+            batch = (
+                batch.combine_chunks().to_batches()[0]
+                if batch.num_rows
+                else pa.RecordBatch.from_pylist([], schema=batch.schema)
+            )
         for name in (self.column, self.width_column, self.height_column):
             if name is not None and name not in batch.schema.names:
                 from .errors import ImageReadError
@@ -219,7 +233,9 @@ class PriceBatch:
         n = len(status)
         labels = pa.array(STATUSES, type=pa.string()).take(pa.array(status, type=pa.int8()))
         if isinstance(basis, str):
-            basis_array = pa.array([basis], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int8), mask=status != 0))
+            basis_array = pa.array([basis], type=pa.string()).take(
+                pa.array(np.zeros(n, dtype=np.int8), mask=status != 0)
+            )
         else:
             basis_array = pa.array(basis, type=pa.string())
         rejected = np.flatnonzero(status == 1)
@@ -233,6 +249,7 @@ class PriceBatch:
             rule_array = pa.array(names, type=pa.string()).take(pa.array(where, mask=where < 0))
         else:
             rule_array = pa.nulls(n, type=pa.string())
+
         def masked(values, present, kind):
             return pa.array(values, type=kind) if present.all() else pa.array(values, type=kind, mask=~present)
 
@@ -255,8 +272,9 @@ class PriceBatch:
         from .pricing.verdict import verdict
 
         n = batch.num_rows
-        heads = column_heads(batch.column(self.column), [f"row {i}" for i in range(n)],
-                             storage_options=self.storage_options)  # fmt: skip
+        heads = column_heads(
+            batch.column(self.column), [f"row {i}" for i in range(n)], storage_options=self.storage_options
+        )
         out = []
         for index, (pricer, limits) in enumerate(zip(self.pricers, self.limits)):
             tokens, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
@@ -271,8 +289,11 @@ class PriceBatch:
                     status[i] = 0
                     if outcome.tokens is not None:
                         tokens[i], known[i] = outcome.tokens, True
-                    basis[i] = pricer.basis if pricer.basis in ("exact", "unknown") else pricer.rule.size(
-                        head.info.width, head.info.height).basis  # fmt: skip
+                    basis[i] = (
+                        pricer.basis
+                        if pricer.basis in ("exact", "unknown")
+                        else pricer.rule.size(head.info.width, head.info.height).basis
+                    )
                 elif outcome.status == "rejected":
                     status[i], rules[i] = 1, outcome.rule
             usd, usd_known = self._usd_of(index, tokens, known)
@@ -302,14 +323,34 @@ def _tokens_and_rejects(vector, rule, w, h):
     return (tokens if known else None), rejected
 
 
-def price_batch(batch, models: Iterable[str], column: str | None = None, width_column: str | None = None,
-                height_column: str | None = None, detail: str = "auto", tier: str = "standard", tables=None,
-                limits: str | None = None, strict: bool = False, storage_options: dict[str, Any] | None = None):  # fmt: skip
+def price_batch(
+    batch,
+    models: Iterable[str],
+    column: str | None = None,
+    width_column: str | None = None,
+    height_column: str | None = None,
+    detail: str = "auto",
+    tier: str = "standard",
+    tables=None,
+    limits: str | None = None,
+    strict: bool = False,
+    storage_options: dict[str, Any] | None = None,
+):
     """The batch (pyarrow RecordBatch or Table) with `{model}_tokens/_usd/_status/_basis/_rule` per model appended.
 
     `column`: an image column (bytes, {bytes, path} structs, or paths/URLs), priced as `estimate(ImageInfo)`
     prices a file (the limits edition `limits`, `strict`). Or `width_column` and `height_column`: sizes,
     priced as `estimate((width, height))`. A bad item is a status (`unreadable`, `rejected`), never an error.
     """
-    return PriceBatch(models, column=column, width_column=width_column, height_column=height_column, detail=detail,
-                      tier=tier, tables=tables, limits=limits, strict=strict, storage_options=storage_options)(batch)  # fmt: skip
+    return PriceBatch(
+        models,
+        column=column,
+        width_column=width_column,
+        height_column=height_column,
+        detail=detail,
+        tier=tier,
+        tables=tables,
+        limits=limits,
+        strict=strict,
+        storage_options=storage_options,
+    )(batch)

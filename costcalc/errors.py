@@ -65,17 +65,19 @@ class UnsupportedDetailError(CostcalcError, ValueError):
 
 
 class UnpublishedRuleError(CostcalcError, ValueError):
-    """A known model (or detail level) whose vendor publishes no image-token rule (SPEC §2b, §6): never a borrowed number."""
+    """A known model (or detail level) whose vendor publishes no image-token rule (docs/README.md): never a borrowed number."""
 
     def __init__(self, model: str, detail: object, note: str = "", provider: str | None = None) -> None:
-        """`provider`: the vendor of the model's row, which says how the rule can be measured (SPEC §8)."""
+        """`provider`: the vendor of the model's row, which says how the rule can be measured (docs/probe.md)."""
         self.model = model
         self.detail = detail
         self.note = note
         self.provider = provider
         why = f" ({note})" if note else ""
-        message = (f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does "
-                   f"not guess — {_measure_hint(model, provider)}")  # fmt: skip
+        message = (
+            f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does "
+            f"not guess — {_measure_hint(model, provider)}"
+        )
         super().__init__(message)
 
     def __reduce__(self):  # keep the fields across processes
@@ -87,13 +89,15 @@ PROBED_VENDORS = frozenset({"openai", "anthropic", "google"})
 
 
 def _measure_hint(model: str, provider: str | None) -> str:
-    """How an unpublished rule can be measured (SPEC §8): `costcalc probe` at the token-counting endpoints it
+    """How an unpublished rule can be measured (docs/probe.md): `costcalc probe` at the token-counting endpoints it
     speaks (OpenAI, Anthropic, Gemini), else `costcalc reconcile` with the bills of requests already sent."""
     reconcile = "`costcalc reconcile` with logged requests and their answers measures what the API bills"
     if provider in PROBED_VENDORS:
         return f"`costcalc probe -m {model}` measures it at the vendor's free token-counting endpoint"
     if provider:
-        return f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
+        return (
+            f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
+        )
     return f"`costcalc probe -m MODEL` measures it (OpenAI, Anthropic and Gemini models), or {reconcile}"
 
 
@@ -106,11 +110,15 @@ class InexactTokensError(CostcalcError, ValueError):
 
     def __init__(self, model: str, detail: object, tokens: int | None, basis: str) -> None:
         self.model, self.detail, self.tokens, self.basis = model, detail, tokens, basis
-        what = {"maximum": "a documented maximum (the bill is at most this)",
-                "approximate": "an approximation (the vendor publishes only approximate figures)"}.get(basis, basis)
+        what = {
+            "maximum": "a documented maximum (the bill is at most this)",
+            "approximate": "an approximation (the vendor publishes only approximate figures)",
+        }.get(basis, basis)
         figure = f"{tokens:,} tokens is" if tokens is not None else "its tokens are"
-        super().__init__(f"{model} at detail {detail}: {figure} {what}, not an exact count; pass inexact=True to "
-                         f"accept it, or use costcalc.estimate(), whose result says how sure it is (basis)")
+        super().__init__(
+            f"{model} at detail {detail}: {figure} {what}, not an exact count; pass inexact=True to "
+            f"accept it, or use costcalc.estimate(), whose result says how sure it is (basis)"
+        )
 
     def __reduce__(self):  # keep the fields across processes
         return _rebuild, (type(self), self.args, vars(self))
@@ -121,7 +129,7 @@ class InvalidSizeError(CostcalcError, ValueError):
 
 
 class ImageRejectedError(CostcalcError, ValueError):
-    """An image the API would refuse; `rule` names the input rule it breaks (SPEC §3).
+    """An image the API would refuse; `rule` names the input rule it breaks (docs/limits.md).
 
     One family for every rule: formats (UnsupportedFormatError), animated
     (AnimatedImageError), max_image_bytes (limits.toml), max_patches (models.toml:
@@ -144,7 +152,7 @@ class UnsupportedFormatError(ImageRejectedError, InvalidImageError):
     """A recognised image format whose header costcalc does not read: rule `formats` (and still an InvalidImageError).
 
     The words say what costcalc cannot read and claim no vendor's rule (issue 10): some
-    APIs take BMP (Qwen), some refuse it (OpenAI, SPEC §3); costcalc cannot size it either
+    APIs take BMP (Qwen), some refuse it (OpenAI, docs/limits.md); costcalc cannot size it either
     way. Formats it reads but an API refuses are rejected by that API's `formats` row in
     tables/limits.toml instead.
     """
@@ -220,7 +228,7 @@ class OutputFormatError(CostcalcError, ValueError):
 
 
 class TierError(CostcalcError, ValueError):
-    """A service tier (SPEC §7) or cached-input kind the model's price does not offer; names those it has."""
+    """A service tier (docs/prices.md) or cached-input kind the model's price does not offer; names those it has."""
 
     def __init__(self, model: str, tier: object, offered: tuple[str, ...], what: str = "tier") -> None:
         self.model, self.tier, self.offered = model, tier, tuple(offered)
@@ -229,7 +237,7 @@ class TierError(CostcalcError, ValueError):
 
 
 class GuardError(CostcalcError, ValueError):
-    """What costcalc.guard cannot take (SPEC §9): a client other than the openai and anthropic ones, one already
+    """What costcalc.guard cannot take (docs/README.md): a client other than the openai and anthropic ones, one already
     guarded, or a limit that is not one."""
 
 
@@ -238,15 +246,15 @@ class DecodeLimitError(CostcalcError, ValueError):
 
 
 class LogReadError(CostcalcError, ValueError):
-    """A request/answer log or OpenAI Batch file that cannot be read (SPEC §8): names the file and line."""
+    """A request/answer log or OpenAI Batch file that cannot be read (docs/probe.md): names the file and line."""
 
 
 class ProbeError(CostcalcError, RuntimeError):
-    """A token-counting endpoint that failed a probe (SPEC §8): unreachable, an HTTP error, an answer without a count."""
+    """A token-counting endpoint that failed a probe (docs/probe.md): unreachable, an HTTP error, an answer without a count."""
 
 
 class ProbeUsageError(CostcalcError, ValueError):
-    """A probe that cannot start (SPEC §8): no API key in the environment, no API for the model, a detail the API lacks."""
+    """A probe that cannot start (docs/probe.md): no API key in the environment, no API for the model, a detail the API lacks."""
 
 
 def _rebuild(cls, args, state):

@@ -31,15 +31,30 @@ from pathlib import Path
 from .errors import ImageReadError
 from .words import file_kind, os_reason
 
-__all__ = ["atomic_write", "file_mode", "current_umask", "kept_mode", "sync_folders", "LinkedFolderError",
-           "read_regular", "MAX_SOURCE_BYTES", "open_inside", "inside", "bounded_lines", "bounded_read", "LineTooLongError"]
+__all__ = [
+    "atomic_write",
+    "file_mode",
+    "current_umask",
+    "kept_mode",
+    "sync_folders",
+    "LinkedFolderError",
+    "read_regular",
+    "MAX_SOURCE_BYTES",
+    "open_inside",
+    "inside",
+    "bounded_lines",
+    "bounded_read",
+    "LineTooLongError",
+]
 
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 """The default cap on a source read whole (`read_regular`): far above any vendor API's image limit (20 MB at most
 today), far below what a host can hold many of at once."""
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
-_AT = all(call in os.supports_dir_fd for call in (os.open, os.rename, os.mkdir, os.unlink)) and hasattr(os, "O_NOFOLLOW")
+_AT = all(call in os.supports_dir_fd for call in (os.open, os.rename, os.mkdir, os.unlink)) and hasattr(
+    os, "O_NOFOLLOW"
+)
 """Whether this OS writes by folder descriptor (POSIX); elsewhere the path is re-checked with realpath."""
 
 
@@ -76,8 +91,16 @@ def kept_mode(st_mode: int) -> int:
     return stat.S_IMODE(st_mode) & 0o1777
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None, *, root: str | os.PathLike | None = None,
-                 owner: tuple[int, int] | None = None, sync: bool = True, replace: bool = True) -> None:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    mode: int | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    owner: tuple[int, int] | None = None,
+    sync: bool = True,
+    replace: bool = True,
+) -> None:
     """Write `data` to `path` all at once with permissions `mode` (default `file_mode()`): temporary, fsync, rename.
 
     `root`: a folder the write must stay inside (`path` lies below it): missing
@@ -101,8 +124,12 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, root: str 
         folder = open_inside(root, path.parent)
     try:
         temporary = f".costcalc-{secrets.token_hex(8)}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                     0o600, dir_fd=folder)  # fmt: skip
+        fd = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+            0o600,
+            dir_fd=folder,
+        )
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
@@ -210,8 +237,11 @@ def _check_real(path: Path, root) -> None:
     real_root = os.path.realpath(root)
     expected = os.path.normcase(os.path.normpath(os.path.join(real_root, os.path.relpath(path.parent, root))))
     if os.path.normcase(os.path.realpath(path.parent)) != expected:
-        raise LinkedFolderError(errno.ELOOP, f"{path.parent} leads outside {root} (a symbolic link): never written "
-                                f"through", os.fspath(path.parent))  # fmt: skip
+        raise LinkedFolderError(
+            errno.ELOOP,
+            f"{path.parent} leads outside {root} (a symbolic link): never written through",
+            os.fspath(path.parent),
+        )
 
 
 def inside(path: str | os.PathLike, roots: Iterable[str]) -> tuple[str, str] | None:
@@ -265,8 +295,9 @@ def sync_folders(folders: Iterable[str | os.PathLike]) -> None:
         _sync_folder(Path(folder))
 
 
-def read_regular(path: str | os.PathLike, max_bytes: int = MAX_SOURCE_BYTES, *, name: str | None = None
-                 ) -> tuple[bytes, os.stat_result]:
+def read_regular(
+    path: str | os.PathLike, max_bytes: int = MAX_SOURCE_BYTES, *, name: str | None = None
+) -> tuple[bytes, os.stat_result]:
     """The bytes of a regular file and its fstat, in bounded time and memory (ImageReadError otherwise).
 
     Opened non-blocking (a FIFO never hangs the open), checked by fstat on the
@@ -276,8 +307,9 @@ def read_regular(path: str | os.PathLike, max_bytes: int = MAX_SOURCE_BYTES, *, 
     """
     where = name or os.fsdecode(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))  # fmt: skip
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        )
     except OSError as error:
         raise ImageReadError(f"{where}: {os_reason(error)}") from None
     try:

@@ -1,6 +1,6 @@
 """`costcalc mcp`: a Model Context Protocol server over stdio, so agents price and shrink images before sending them.
 
-SPEC §9 ("In the request path"), issue 12. Four tools, each a thin front end on
+docs/README.md ("In the request path"), issue 12. Four tools, each a thin front end on
 the library, as cli.py is for the command line:
 
 - `price_image`: costcalc.estimate on a file or a data URL (header bytes only),
@@ -40,14 +40,24 @@ from .errors import (
     OutputConflictError,
     OutputExistsError,
     OutputFormatError,
-    PathNotAllowedError,  # fmt: skip
+    PathNotAllowedError,
     RequestError,
 )
 from .files import inside
 from .words import escape, os_reason
 
-__all__ = ["INSTALL_HINT", "Roots", "argument_errors", "build_server", "list_models", "optimize_image", "output_path",
-           "price_image", "price_request", "serve"]
+__all__ = [
+    "INSTALL_HINT",
+    "Roots",
+    "argument_errors",
+    "build_server",
+    "list_models",
+    "optimize_image",
+    "output_path",
+    "price_image",
+    "price_request",
+    "serve",
+]
 
 INSTALL_HINT = "costcalc mcp needs the MCP SDK (mcp>=2): pip install 'costcalc[mcp]'"
 """The one line `costcalc mcp` prints when the SDK is missing."""
@@ -78,13 +88,22 @@ class Roots:
         exists or not."""
         found = inside(path, self.folders)
         if found is None:
-            raise PathNotAllowedError(f"{what} {escape(os.fspath(path))}: outside the allowed roots (the server reads "
-                                      f"and writes only in {', '.join(map(escape, self.folders))})")  # fmt: skip
+            raise PathNotAllowedError(
+                f"{what} {escape(os.fspath(path))}: outside the allowed roots (the server reads "
+                f"and writes only in {', '.join(map(escape, self.folders))})"
+            )
         return found
 
 
-def price_image(path: str | None = None, data_url: str | None = None, *, model: str | list[str], detail: str = "auto",
-                tier: str = "standard", roots: Roots | None = None) -> dict:
+def price_image(
+    path: str | None = None,
+    data_url: str | None = None,
+    *,
+    model: str | list[str],
+    detail: str = "auto",
+    tier: str = "standard",
+    roots: Roots | None = None,
+) -> dict:
     """What one image (a file, or a data URL / bare base64) costs `model` at `detail` and `tier`: Estimate.as_dict();
     with several models, {"estimates": [...]}, one per model, each an estimate or {"model", "error"}.
 
@@ -137,9 +156,17 @@ def list_models(vendor: str | None = None, name: str | None = None) -> dict:
         if name is not None and name.strip().lower() not in found.name.lower():
             continue
         row = model_row(found, tables)
-        rows.append({"name": row["name"], "vendor": row["provider"], "scheme": row["scheme"], "bases": row["bases"],
-                     "usd_per_1m_input": row["usd_per_1m_input"], "price_date": row["price_date"],
-                     "note": row["note"]})  # fmt: skip
+        rows.append(
+            {
+                "name": row["name"],
+                "vendor": row["provider"],
+                "scheme": row["scheme"],
+                "bases": row["bases"],
+                "usd_per_1m_input": row["usd_per_1m_input"],
+                "price_date": row["price_date"],
+                "note": row["note"],
+            }
+        )
     return {"models": rows}
 
 
@@ -174,7 +201,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def optimize_image(
-    path: str, *, model: str, max_tokens: int | None = None, output: str | None = None, detail: str = "auto",
+    path: str,
+    *,
+    model: str,
+    max_tokens: int | None = None,
+    output: str | None = None,
+    detail: str = "auto",
     roots: Roots | None = None,
 ) -> dict:
     """Write `path` at the size `model` works from (or the largest within `max_tokens`); the file and its figures.
@@ -195,28 +227,40 @@ def optimize_image(
         wanted = _SUFFIX_FORMATS.get(suffix.lower())
         if wanted is None:
             named = f"its extension {suffix} names" if suffix else "it has no extension, so it names"
-            raise OutputFormatError(f"output {output}: {named} no format optimize_image writes; end it with .jpg, "
-                                    f".jpeg, .png, .webp or .gif, or with / for a folder")  # fmt: skip
+            raise OutputFormatError(
+                f"output {output}: {named} no format optimize_image writes; end it with .jpg, "
+                f".jpeg, .png, .webp or .gif, or with / for a folder"
+            )
     source = roots.check(path)[0] if roots is not None else path
     if output is not None:
         early = output_path(path, output, wanted or "JPEG")  # refuse the source before any work
         if roots is not None:
             roots.check(os.fspath(early), "output")
-    result = optimize(source, model=model, detail=detail, max_tokens=max_tokens,
-                      format=None if wanted is None else wanted.lower(), name=path)  # fmt: skip
+    result = optimize(
+        source,
+        model=model,
+        detail=detail,
+        max_tokens=max_tokens,
+        format=None if wanted is None else wanted.lower(),
+        name=path,
+    )
     target = output_path(path, output, result.format)
     root, replacing = None, True
     if roots is not None:
         real, root = roots.check(os.fspath(target), "output")
         target, replacing = Path(real), roots.allow_overwrite
         if not replacing and os.path.lexists(target):
-            raise OutputExistsError(f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-                                    f"(the server was started without allow_overwrite); name another output")  # fmt: skip
+            raise OutputExistsError(
+                f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
+                f"(the server was started without allow_overwrite); name another output"
+            )
     try:
         atomic_write(target, result.data, root=root, replace=replacing)
     except FileExistsError:
-        raise OutputExistsError(f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-                                f"(the server was started without allow_overwrite)") from None  # fmt: skip
+        raise OutputExistsError(
+            f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
+            f"(the server was started without allow_overwrite)"
+        ) from None
     except OSError as error:
         raise CostcalcError(f"{escape(os.fspath(target))}: cannot write: {os_reason(error)}") from None
     return {
@@ -236,8 +280,9 @@ def optimize_image(
     }
 
 
-def price_request(payload: dict | str, *, model: str | None = None, base_dir: str | None = None,
-                  roots: Roots | None = None) -> dict:
+def price_request(
+    payload: dict | str, *, model: str | None = None, base_dir: str | None = None, roots: Roots | None = None
+) -> dict:
     """Every image (and the text) of a request payload, priced: count_request(...).as_dict().
 
     With `roots`, `base_dir` and every local path the payload names must lie inside them (PathNotAllowedError for
@@ -253,8 +298,16 @@ def price_request(payload: dict | str, *, model: str | None = None, base_dir: st
         return count_request(payload, model=model, base_dir=base_dir).as_dict()
 
 
-_JSON_KINDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean", "list": "an array",
-               "tuple": "an array", "dict": "an object", "NoneType": "null"}  # fmt: skip
+_JSON_KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "a boolean",
+    "list": "an array",
+    "tuple": "an array",
+    "dict": "an object",
+    "NoneType": "null",
+}
 
 
 def argument_errors(errors: list[dict]) -> str:
@@ -276,8 +329,11 @@ def argument_errors(errors: list[dict]) -> str:
             parts.append(f"{where} is required")
             continue
         wanted = [t.removeprefix("Input should be ") for t in texts]
-        said = (" should be " + " or ".join(wanted)) if all(t.startswith("Input should be ") for t in texts) \
-            else ": " + "; ".join(texts)  # fmt: skip
+        said = (
+            (" should be " + " or ".join(wanted))
+            if all(t.startswith("Input should be ") for t in texts)
+            else ": " + "; ".join(texts)
+        )
         parts.append(f"{where}{said}" + (f" (got {got[where]})" if where in got else ""))
     return "invalid arguments: " + "; ".join(" ".join(part.split()) for part in parts)
 
@@ -326,21 +382,32 @@ def build_server(roots: Roots | None = None):
     roots = roots or Roots()
     server = Server("costcalc", version=__version__, instructions=_INSTRUCTIONS, log_level="WARNING")
     details = ", ".join(DETAILS)
-    Model = Annotated[str, Field(description="Model name as the API takes it (e.g. gpt-4o, claude-sonnet-4-5); "
-                                             "`costcalc models` lists them")]  # fmt: skip
+    Model = Annotated[
+        str,
+        Field(
+            description="Model name as the API takes it (e.g. gpt-4o, claude-sonnet-4-5); `costcalc models` lists them"
+        ),
+    ]
     Detail = Annotated[str, Field(description=f"Detail level: {details}")]
     reading = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
     @server.tool(name="price_image", annotations=reading)
     def price_image_tool(
-        model: Annotated[str | list[str], Field(description="Model name as the API takes it (e.g. gpt-4o, "
-                                                            "claude-sonnet-4-5), or a list of them; list_models "
-                                                            "lists them")],
+        model: Annotated[
+            str | list[str],
+            Field(
+                description="Model name as the API takes it (e.g. gpt-4o, "
+                "claude-sonnet-4-5), or a list of them; list_models "
+                "lists them"
+            ),
+        ],
         path: Annotated[str | None, Field(description="Image file (PNG, JPEG, WebP, GIF, ...)")] = None,
         data_url: Annotated[str | None, Field(description="data:image/...;base64,... URL, or bare base64")] = None,
         detail: Detail = "auto",
-        tier: Annotated[str, Field(description="Service tier to price at: standard, batch, flex, priority "
-                                               "(the tiers the model has)")] = "standard",
+        tier: Annotated[
+            str,
+            Field(description="Service tier to price at: standard, batch, flex, priority (the tiers the model has)"),
+        ] = "standard",
     ) -> dict[str, Any]:
         """Tokens and USD one image costs a model (or each of several: {"estimates": [...]}), how sure (basis), and
         the size the model sees (scaled_width x scaled_height), from the image header only. Give path or data_url."""
@@ -349,28 +416,39 @@ def build_server(roots: Roots | None = None):
 
     @server.tool(name="list_models", annotations=reading)
     def list_models_tool(
-        vendor: Annotated[str | None, Field(description="Only this vendor's models: openai, anthropic, google, "
-                                                        "mistral, qwen, amazon, meta, xai")] = None,
-        name: Annotated[str | None, Field(description="Only models whose name contains this "
-                                                      "(case-insensitive)")] = None,
+        vendor: Annotated[
+            str | None,
+            Field(description="Only this vendor's models: openai, anthropic, google, mistral, qwen, amazon, meta, xai"),
+        ] = None,
+        name: Annotated[
+            str | None, Field(description="Only models whose name contains this (case-insensitive)")
+        ] = None,
     ) -> dict[str, Any]:
         """The models costcalc prices: name, vendor, billing scheme, how sure, and input price per million tokens."""
         with _tool_errors(ToolError):
             return list_models(vendor, name)
 
     # not read-only; never destructive unless the server was started with --allow-overwrite
-    writing = ToolAnnotations(read_only_hint=False, destructive_hint=roots.allow_overwrite, idempotent_hint=False,
-                              open_world_hint=False)  # fmt: skip
+    writing = ToolAnnotations(
+        read_only_hint=False, destructive_hint=roots.allow_overwrite, idempotent_hint=False, open_world_hint=False
+    )
 
     @server.tool(name="optimize_image", annotations=writing)
     def optimize_image_tool(
         path: Annotated[str, Field(description="Image file to shrink; it is never overwritten")],
         model: Model,
-        max_tokens: Annotated[int | None, Field(ge=0, description="Largest size within this many tokens "
-                                                                  "(default: same tokens as the original)")] = None,
-        output: Annotated[str | None, Field(description="File or folder to write (default: <name>.costcalc.<ext> "
-                                                        "beside the source); a .jpg/.jpeg/.png/.webp/.gif name picks "
-                                                        "the format, any other extension is refused")] = None,
+        max_tokens: Annotated[
+            int | None,
+            Field(ge=0, description="Largest size within this many tokens (default: same tokens as the original)"),
+        ] = None,
+        output: Annotated[
+            str | None,
+            Field(
+                description="File or folder to write (default: <name>.costcalc.<ext> "
+                "beside the source); a .jpg/.jpeg/.png/.webp/.gif name picks "
+                "the format, any other extension is refused"
+            ),
+        ] = None,
         detail: Detail = "auto",
     ) -> dict[str, Any]:
         """Write the image at the size the model works from (or the largest within max_tokens), upright and
@@ -380,12 +458,18 @@ def build_server(roots: Roots | None = None):
 
     @server.tool(name="price_request", annotations=reading)
     def price_request_tool(
-        payload: Annotated[dict[str, Any] | str, Field(description="The request body (OpenAI Chat/Responses, "
-                                                                   "Anthropic Messages, Gemini, Bedrock), as a JSON "
-                                                                   "object or JSON text")],
+        payload: Annotated[
+            dict[str, Any] | str,
+            Field(
+                description="The request body (OpenAI Chat/Responses, "
+                "Anthropic Messages, Gemini, Bedrock), as a JSON "
+                "object or JSON text"
+            ),
+        ],
         model: Annotated[str | None, Field(description="Price for this model instead of the payload's")] = None,
-        base_dir: Annotated[str | None, Field(description="Folder that relative image paths in the payload "
-                                                          "are read from")] = None,
+        base_dir: Annotated[
+            str | None, Field(description="Folder that relative image paths in the payload are read from")
+        ] = None,
     ) -> dict[str, Any]:
         """Price every image (and the text) of a request payload before sending it: tokens, USD, unpriced
         images with the reason, and the request limits it breaks. Remote URLs are not fetched."""

@@ -17,8 +17,16 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOp
 
 __all__ = ["MONEY", "MAX_USD", "Overrun", "over_budget", "parse_usd", "usd_sum"]
 
-MONEY = Context(prec=60, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, capitals=1, clamp=0, flags=[],
-                traps=[InvalidOperation, DivisionByZero, Overflow])  # fmt: skip
+MONEY = Context(
+    prec=60,
+    rounding=ROUND_HALF_EVEN,
+    Emin=-999_999,
+    Emax=999_999,
+    capitals=1,
+    clamp=0,
+    flags=[],
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 """The one `decimal` context money is computed in, whatever the caller's is; every field is set, none inherited."""
 
 MAX_USD = Decimal(10) ** 15

@@ -42,9 +42,17 @@ def rows_table(rows: Iterable[Any]):
 class AuditBlock:
     """A block of listed keys (columns url, size, error) -> its audit rows, on a Ray worker."""
 
-    def __init__(self, models: list[str], detail: str = "auto", tier: str = "standard", limits: str | None = None,
-                 strict: bool = False, body: bool = False, concurrency: int = 64,
-                 storage_options: dict[str, Any] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        models: list[str],
+        detail: str = "auto",
+        tier: str = "standard",
+        limits: str | None = None,
+        strict: bool = False,
+        body: bool = False,
+        concurrency: int = 64,
+        storage_options: dict[str, Any] | None = None,
+    ):
         from .runs.remote import audit_heads
 
         self.options = {"models": models, "detail": detail, "tier": tier, "limits": limits, "strict": strict}
@@ -57,11 +65,13 @@ class AuditBlock:
         from .runs.remote import audit_heads
 
         items = []
-        for url, size, error in zip(block.column("url").to_pylist(), block.column("size").to_pylist(),
-                                    block.column("error").to_pylist()):  # fmt: skip
+        for url, size, error in zip(
+            block.column("url").to_pylist(), block.column("size").to_pylist(), block.column("error").to_pylist()
+        ):
             items.append(RemoteHead(url, None, ImageReadError(error)) if error else RemoteObject(url, size))
-        heads = iter_remote_heads(items, expand=False, body=self.body, concurrency=self.concurrency,
-                                  storage_options=self.storage_options)  # fmt: skip
+        heads = iter_remote_heads(
+            items, expand=False, body=self.body, concurrency=self.concurrency, storage_options=self.storage_options
+        )
         return rows_table(audit_heads(heads, **self.options))
 
 
@@ -77,8 +87,13 @@ def _blocks(sources: Iterable[str], keys_per_block: int, storage_options) -> Ite
     errors: list[str | None] = []
 
     def block():
-        table = pa.table({"url": pa.array(urls, pa.string()), "size": pa.array(sizes, pa.int64()),
-                          "error": pa.array(errors, pa.string())})  # fmt: skip
+        table = pa.table(
+            {
+                "url": pa.array(urls, pa.string()),
+                "size": pa.array(sizes, pa.int64()),
+                "error": pa.array(errors, pa.string()),
+            }
+        )
         urls.clear(), sizes.clear(), errors.clear()
         return table
 
@@ -98,10 +113,21 @@ def _blocks(sources: Iterable[str], keys_per_block: int, storage_options) -> Ite
         yield block()
 
 
-def audit_with_ray(sources: str | Iterable[str], *, models: Iterable[str], detail: str = "auto",
-                   tier: str = "standard", limits: str | None = None, strict: bool = False, body: bool = False,
-                   concurrency: int = 64, keys_per_block: int = 10_000, storage_options: dict[str, Any] | None = None,
-                   address: str | None = None, workers: int | None = None) -> Iterator[Any]:  # fmt: skip
+def audit_with_ray(
+    sources: str | Iterable[str],
+    *,
+    models: Iterable[str],
+    detail: str = "auto",
+    tier: str = "standard",
+    limits: str | None = None,
+    strict: bool = False,
+    body: bool = False,
+    concurrency: int = 64,
+    keys_per_block: int = 10_000,
+    storage_options: dict[str, Any] | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+) -> Iterator[Any]:
     """pyarrow RecordBatches of audit rows (the `--nl` fields), in listing order, the heads read on Ray workers.
 
     Models, detail and tier are checked on the driver first. `address`: the cluster (default
@@ -125,8 +151,20 @@ def audit_with_ray(sources: str | Iterable[str], *, models: Iterable[str], detai
     if not refs:
         return
     dataset = ray.data.from_arrow_refs(refs).map_batches(
-        AuditBlock, batch_size=None, batch_format="pyarrow", concurrency=workers or 2,
-        fn_constructor_kwargs={"models": names, "detail": detail, "tier": tier, "limits": limits, "strict": strict,
-                               "body": body, "concurrency": concurrency, "storage_options": storage_options})  # fmt: skip
+        AuditBlock,
+        batch_size=None,
+        batch_format="pyarrow",
+        concurrency=workers or 2,
+        fn_constructor_kwargs={
+            "models": names,
+            "detail": detail,
+            "tier": tier,
+            "limits": limits,
+            "strict": strict,
+            "body": body,
+            "concurrency": concurrency,
+            "storage_options": storage_options,
+        },
+    )
     for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
         yield from batch.to_batches()

@@ -37,7 +37,9 @@ def escape(text: str) -> str:
         return text
     return "".join(map(_visible, text))
 
+
 __all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings", "show_value"]
+
 
 def display_path(path: str) -> str:
     """A printable form of a path (`escape`): undecodable bytes of a non-UTF-8 name shown as \\xNN, controls as
@@ -62,8 +64,13 @@ def os_reason(error: OSError) -> str:
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is, from its st_mode: a named pipe, a socket, a device."""
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "a special file"
@@ -97,7 +104,9 @@ def show_value(value: object) -> str:
     if value is None or isinstance(value, bool):
         return "null" if value is None else ("true" if value else "false")
     if isinstance(value, int):
-        return repr(value) if value.bit_length() < 128 else f"a number of about {int(value.bit_length() * 0.30103)} digits"
+        return (
+            repr(value) if value.bit_length() < 128 else f"a number of about {int(value.bit_length() * 0.30103)} digits"
+        )
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (list, tuple)):

@@ -68,18 +68,27 @@ def _costcalc():
 def main(argv: list[str] | None = None) -> int:
     """Write (or, with --check, compare) tables/prices/<vendor>.toml for every vendor in the model tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.datetime.now(dt.UTC).date(),
-                        help="the day the rows are checked on (default: today, UTC)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 and print the drift when the rows differ from the shipped ones")
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=dt.datetime.now(dt.UTC).date(),
+        help="the day the rows are checked on (default: today, UTC)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and print the drift when the rows differ from the shipped ones",
+    )
     args = parser.parse_args(argv)
     import genai_prices
     from genai_prices.data_snapshot import get_snapshot
 
     version = genai_prices.__version__
     if not args.check and version != pinned_version():
-        raise SystemExit(f"genai-prices {version} is installed but pyproject.toml pins {pinned_version()}: "
-                         f"pip install genai-prices=={pinned_version()} (or bump the pin first)")
+        raise SystemExit(
+            f"genai-prices {version} is installed but pyproject.toml pins {pinned_version()}: "
+            f"pip install genai-prices=={pinned_version()} (or bump the pin first)"
+        )
     genai, tables = _costcalc()
     texts = genai.generate(get_snapshot(), tables, overridden(), version, args.as_of)
     if args.check:
@@ -103,8 +112,14 @@ def _check(texts: dict[str, str]) -> int:
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         ours, theirs = (_STAMP.sub(r"\1…", t).replace(_version(t), "…") for t in (old, text))
         if ours != theirs:
-            drift += difflib.unified_diff(old.splitlines(), text.splitlines(), f"shipped/{vendor}.toml",
-                                          f"genai-prices/{vendor}.toml", lineterm="", n=1)  # fmt: skip
+            drift += difflib.unified_diff(
+                old.splitlines(),
+                text.splitlines(),
+                f"shipped/{vendor}.toml",
+                f"genai-prices/{vendor}.toml",
+                lineterm="",
+                n=1,
+            )
     if drift:
         print("\n".join(drift))
         print("price drift: run `python tables/update_prices.py` (after bumping the genai-prices pin)")

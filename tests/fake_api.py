@@ -1,4 +1,4 @@
-"""A fake vendor API on 127.0.0.1 that bills images by hidden parameters (for `costcalc probe`, SPEC §8).
+"""A fake vendor API on 127.0.0.1 that bills images by hidden parameters (for `costcalc probe`, docs/probe.md).
 
 It answers the three free token-counting endpoints `costcalc probe` speaks:
 
@@ -54,7 +54,7 @@ def _fit(width: int, height: int, box: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Tile:
-    """SPEC §1a: base + tile × tiles after fitting within `fit` and capping the short side."""
+    """docs/openai.md: base + tile × tiles after fitting within `fit` and capping the short side."""
 
     base: int
     tile: int
@@ -77,10 +77,10 @@ class Tile:
 
 @dataclass(frozen=True)
 class Patch:
-    """SPEC §1b: 32 px patches within a pixel limit and an optional budget, times an exact decimal multiplier.
+    """docs/openai.md: 32 px patches within a pixel limit and an optional budget, times an exact decimal multiplier.
 
     `levels` maps a detail level to (max_dimension, patch_budget or None); `auto` names the level auto means.
-    `floats`: take ceil(patches × m) in binary floats, as OpenAI's billing may (2500 × 1.2 → 3001, SPEC §2a).
+    `floats`: take ceil(patches × m) in binary floats, as OpenAI's billing may (2500 × 1.2 → 3001, docs/openai.md).
     """
 
     multiplier: str
@@ -116,7 +116,7 @@ class Patch:
 
 @dataclass(frozen=True)
 class Claude:
-    """SPEC §6a: ceil(w/28) × ceil(h/28) tokens, the image first shrunk (Anthropic's search) to fit edge and tokens."""
+    """docs/anthropic.md: ceil(w/28) × ceil(h/28) tokens, the image first shrunk (Anthropic's search) to fit edge and tokens."""
 
     max_edge: int
     max_tokens: int
@@ -125,7 +125,11 @@ class Claude:
 
     def _fits(self, a: int, b: int) -> bool:
         across, down = ceil(a / self.patch), ceil(b / self.patch)
-        return across * self.patch <= self.max_edge and down * self.patch <= self.max_edge and across * down <= self.max_tokens
+        return (
+            across * self.patch <= self.max_edge
+            and down * self.patch <= self.max_edge
+            and across * down <= self.max_tokens
+        )
 
     def tokens(self, detail: str, width: int, height: int) -> int:
         """Image tokens for one image (Claude has no detail levels)."""
@@ -148,7 +152,7 @@ class Claude:
 
 @dataclass(frozen=True)
 class Flat:
-    """One count per image whatever its size, per detail level (Gemini 3 media resolutions, SPEC §6b)."""
+    """One count per image whatever its size, per detail level (Gemini 3 media resolutions, docs/google.md)."""
 
     levels: dict
 
@@ -206,8 +210,9 @@ class FakeAPI:
     every Nth request is refused with HTTP 429 and `Retry-After: 0` instead (counted in `throttled`).
     """
 
-    def __init__(self, models: dict | None = None, *, key: str = KEY, overhead: int = 7, port: int = 0,
-                 throttle: int = 0):
+    def __init__(
+        self, models: dict | None = None, *, key: str = KEY, overhead: int = 7, port: int = 0, throttle: int = 0
+    ):
         self.models = dict(DEFAULT_MODELS if models is None else models)
         self.key = key
         self.overhead = overhead
@@ -287,8 +292,12 @@ def _anthropic_parts(body: dict) -> tuple[str, list]:
     return body["model"], parts
 
 
-_MEDIA = {"MEDIA_RESOLUTION_LOW": "low", "MEDIA_RESOLUTION_MEDIUM": "medium", "MEDIA_RESOLUTION_HIGH": "high",
-          "MEDIA_RESOLUTION_ULTRA_HIGH": "ultra_high"}  # fmt: skip
+_MEDIA = {
+    "MEDIA_RESOLUTION_LOW": "low",
+    "MEDIA_RESOLUTION_MEDIUM": "medium",
+    "MEDIA_RESOLUTION_HIGH": "high",
+    "MEDIA_RESOLUTION_ULTRA_HIGH": "ultra_high",
+}
 
 
 def _gemini_parts(body: dict) -> list:
@@ -355,13 +364,19 @@ def _handler(api: FakeAPI):
                 return self._error(kind, 400, str(error))
             if kind == "gemini":
                 return self._answer(200, {"totalTokens": total})
-            return self._answer(200, {"input_tokens": total} | ({"object": "response.input_tokens"} if kind == "openai" else {}))
+            return self._answer(
+                200, {"input_tokens": total} | ({"object": "response.input_tokens"} if kind == "openai" else {})
+            )
 
         def _error(self, kind: str, status: int, message: str) -> None:
             if kind == "anthropic":
-                return self._answer(status, {"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+                return self._answer(
+                    status, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+                )
             if kind == "gemini":
-                return self._answer(status, {"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}})
+                return self._answer(
+                    status, {"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}
+                )
             return self._answer(status, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
 
     return Handler
@@ -371,7 +386,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m tests.fake_api --port N [--key KEY]`: serve DEFAULT_MODELS until Ctrl-C."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="A fake vendor token-counting API on 127.0.0.1 (costcalc probe's tests).")
+    parser = argparse.ArgumentParser(
+        description="A fake vendor token-counting API on 127.0.0.1 (costcalc probe's tests)."
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--key", default=KEY)
     options = parser.parse_args(argv)

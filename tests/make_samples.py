@@ -25,8 +25,12 @@ def photo(width: int, height: int, seed: int = 7) -> Image.Image:
 def screenshot() -> Image.Image:
     """A flat 1920 × 1080 interface: bars and panels, the kind of PNG that compresses well."""
     image = Image.new("RGB", (1920, 1080), (245, 246, 248))
-    for box, colour in (((0, 0, 1920, 64), (40, 44, 52)), ((0, 64, 280, 1080), (230, 232, 236)),
-                        ((320, 120, 1860, 520), (255, 255, 255)), ((320, 560, 1080, 1020), (255, 255, 255))):
+    for box, colour in (
+        ((0, 0, 1920, 64), (40, 44, 52)),
+        ((0, 64, 280, 1080), (230, 232, 236)),
+        ((320, 120, 1860, 520), (255, 255, 255)),
+        ((320, 560, 1080, 1020), (255, 255, 255)),
+    ):
         image.paste(colour, box)
     return image
 

@@ -29,8 +29,15 @@ class _Server(ThreadingHTTPServer):
 class RangeServer:
     """A threaded HTTP server of in-memory objects with Range support, counters and injected faults."""
 
-    def __init__(self, objects: dict[str, bytes], *, latency: float = 0.0, throttle: int = 0,
-                 forbidden: frozenset[str] = frozenset(), ranges: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        objects: dict[str, bytes],
+        *,
+        latency: float = 0.0,
+        throttle: int = 0,
+        forbidden: frozenset[str] = frozenset(),
+        ranges: bool = True,
+    ):
         self.objects = objects
         self.latency = latency
         self.throttle = throttle

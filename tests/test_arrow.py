@@ -23,8 +23,16 @@ pq = pytest.importorskip("pyarrow.parquet")
 from costcalc.arrow import PriceBatch, price_batch  # noqa: E402 - after the importorskip of pyarrow
 from costcalc.inspection.columns import iter_column_heads, iter_sizes  # noqa: E402
 
-MODELS = ["gpt-4o", "claude-sonnet-4-5", "qwen3-vl-plus", "gpt-4.1-mini", "pixtral-12b", "gemini-2.0-flash",
-          "llama-4-scout", "nova-pro"]  # fmt: skip
+MODELS = [
+    "gpt-4o",
+    "claude-sonnet-4-5",
+    "qwen3-vl-plus",
+    "gpt-4.1-mini",
+    "pixtral-12b",
+    "gemini-2.0-flash",
+    "llama-4-scout",
+    "nova-pro",
+]
 
 
 def scalar_size(model: str, width, height):
@@ -64,8 +72,23 @@ def rows_of(out, model: str):
     return list(zip(*columns))
 
 
-SIZES = [(1024, 768), (8000, 100), (8001, 100), (100, 8001), (20000, 20000), (4000, 19), (4000, 20), (28, 28),
-         (2, 500), (10000, 40), (1, 1), (7999, 7999), (3000, 14), (2**31 - 1, 2**31 - 1), (3000000, 5)]  # fmt: skip
+SIZES = [
+    (1024, 768),
+    (8000, 100),
+    (8001, 100),
+    (100, 8001),
+    (20000, 20000),
+    (4000, 19),
+    (4000, 20),
+    (28, 28),
+    (2, 500),
+    (10000, 40),
+    (1, 1),
+    (7999, 7999),
+    (3000, 14),
+    (2**31 - 1, 2**31 - 1),
+    (3000000, 5),
+]
 
 
 def test_laion_size_columns_equal_scalar(tmp_path):
@@ -89,8 +112,11 @@ def test_laion_size_columns_equal_scalar(tmp_path):
 
 
 @settings(max_examples=60)
-@given(st.lists(st.tuples(st.integers(1, 40000), st.integers(1, 40000)), min_size=1, max_size=40),
-       st.sampled_from(MODELS), st.sampled_from(["standard", "batch"]))
+@given(
+    st.lists(st.tuples(st.integers(1, 40000), st.integers(1, 40000)), min_size=1, max_size=40),
+    st.sampled_from(MODELS),
+    st.sampled_from(["standard", "batch"]),
+)
 def test_price_batch_equals_scalar_property(sizes, model, tier):
     batch = pa.RecordBatch.from_pydict({"w": [w for w, _ in sizes], "h": [h for _, h in sizes]})
     try:

@@ -22,8 +22,10 @@ def payload(model="gemini-4-argon"):
 
 
 def test_audit_rows_take_as_of_and_carry_the_models_status():
-    rows = {day: list(audit([ROOT / "samples" / "photo.jpg"], models=["gpt-4o", "gpt-5"], as_of=day))
-            for day in (AFTER, dt.date(2027, 1, 20))}  # fmt: skip
+    rows = {
+        day: list(audit([ROOT / "samples" / "photo.jpg"], models=["gpt-4o", "gpt-5"], as_of=day))
+        for day in (AFTER, dt.date(2027, 1, 20))
+    }
     first = {row.model: row for row in rows[AFTER]}
     assert (first["gpt-4o"].model_status, first["gpt-4o"].shutdown) == ("deprecated", "2027-01-14")
     assert (first["gpt-5"].model_status, first["gpt-5"].shutdown) == ("deprecated", "2026-12-11")
@@ -52,20 +54,25 @@ def test_video_estimate_takes_as_of():
     from costcalc.runs.video import video_estimate
 
     clip = ROOT / "examples" / "clip.mp4"
-    before, after = (video_estimate(clip, model="gemini-3.6-flash", frames=2, as_of=day)
-                     for day in (dt.date(2026, 12, 31), dt.date(2027, 1, 1)))  # fmt: skip
+    before, after = (
+        video_estimate(clip, model="gemini-3.6-flash", frames=2, as_of=day)
+        for day in (dt.date(2026, 12, 31), dt.date(2027, 1, 1))
+    )
     assert before.tokens == after.tokens and before.usd is not None
     assert after.usd == before.usd * 2  # 0.75 through 2026-12-31, 1.50 from 2027-01-01
 
 
-@pytest.mark.parametrize("line, response, day", [
-    ({"date": "2026-11-20"}, {}, BEFORE),
-    ({"timestamp": "2026-11-20T23:30:00-02:00"}, {}, dt.date(2026, 11, 21)),  # in UTC
-    ({"timestamp": 1763596800}, {}, dt.date(2025, 11, 20)),
-    ({}, {"created": 1795651200}, dt.date(2026, 11, 26)),
-    ({}, {"created": "soon"}, None),
-    ({"date": True}, {}, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "line, response, day",
+    [
+        ({"date": "2026-11-20"}, {}, BEFORE),
+        ({"timestamp": "2026-11-20T23:30:00-02:00"}, {}, dt.date(2026, 11, 21)),  # in UTC
+        ({"timestamp": 1763596800}, {}, dt.date(2025, 11, 20)),
+        ({}, {"created": 1795651200}, dt.date(2026, 11, 26)),
+        ({}, {"created": "soon"}, None),
+        ({"date": True}, {}, None),
+    ],
+)
 def test_logged_day(line, response, day):
     assert logged_day(line, response) == day
 
@@ -80,9 +87,11 @@ def test_reconcile_reads_each_request_on_its_own_day(tmp_path, monkeypatch):
 
     monkeypatch.setattr(reconciling._request, "count_request", spy)
     answer = {"model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}
-    lines = [{"request": payload("gpt-4o"), "response": {**answer, "created": 1795651200}},
-             {"request": payload("gpt-4o"), "response": answer, "date": "2026-10-01"},
-             {"request": payload("gpt-4o"), "response": answer}]  # fmt: skip
+    lines = [
+        {"request": payload("gpt-4o"), "response": {**answer, "created": 1795651200}},
+        {"request": payload("gpt-4o"), "response": answer, "date": "2026-10-01"},
+        {"request": payload("gpt-4o"), "response": answer},
+    ]
     log = tmp_path / "log.jsonl"
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     reconciling.reconcile(str(log), as_of=dt.date(2026, 9, 1))

@@ -30,8 +30,10 @@ def png_bytes(size=(300, 200)):
 def png_header_claiming(width, height):
     """A PNG whose IHDR claims a size its (empty) data never delivers."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
@@ -131,8 +133,10 @@ def test_priced_rows_match_pillow(tree):
 
 def test_options_hidden_symlinks_recursion_globs(tree):
     root, _ = tree
+
     def names(**options):
         return {os.path.relpath(r.path, root) for r in audit([root], models=["gpt-4o"], **options)}
+
     assert ".dot.png" in names(hidden=True) and ".hidden/secret.png" in names(hidden=True)
     followed = rows_by_file(audit([root], models=["gpt-4o"], follow_symlinks=True), root)
     assert followed["link.jpg"].status == "priced"
@@ -224,11 +228,24 @@ def test_totals_merge_equals_adding(tree):
 
 optional_text = st.none() | st.text()
 rows = st.builds(
-    AuditRow, st.text(), st.text(), st.text(), st.sampled_from(["priced", "rejected"]), optional_text,
-    st.none() | st.integers(), st.none() | st.integers(), st.none() | st.integers(), st.none() | st.booleans(),
-    st.none() | st.integers(1, 8), st.none() | st.integers(0), optional_text, st.none() | st.integers(0),
-    st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=7), optional_text, optional_text,
-)  # fmt: skip
+    AuditRow,
+    st.text(),
+    st.text(),
+    st.text(),
+    st.sampled_from(["priced", "rejected"]),
+    optional_text,
+    st.none() | st.integers(),
+    st.none() | st.integers(),
+    st.none() | st.integers(),
+    st.none() | st.booleans(),
+    st.none() | st.integers(1, 8),
+    st.none() | st.integers(0),
+    optional_text,
+    st.none() | st.integers(0),
+    st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=7),
+    optional_text,
+    optional_text,
+)
 
 
 @given(rows)
@@ -312,7 +329,7 @@ def test_cli_limits_lists_rules_with_sources():
     rows = json.loads(run("limits", "--json").output)
     openai = [r for r in rows if r["provider"] == "openai" and r["scope"] != "size"]  # size: the model rules' own
     assert {r["edition"] for r in openai} == {"2026-10", "2023-2025"} and all(r["source"] for r in rows)
-    # each vendor's own rules (SPEC §6): Claude's 8000 px / 2000 px above 20 images, Gemini's 3,600 images
+    # each vendor's own rules (docs/README.md): Claude's 8000 px / 2000 px above 20 images, Gemini's 3,600 images
     assert {"anthropic", "google", "mistral"} <= {r["provider"] for r in rows}
     assert any(r["provider"] == "google" and r["rule"] == "max_images" and r["value"] == 3600 for r in rows)
     assert "max_image_bytes" in run("limits").output

@@ -19,17 +19,26 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 def _peak_kib(*args) -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", PROBE, sys.executable, "-m", "costcalc", *args], env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, sys.executable, "-m", "costcalc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return int(done.stdout.strip())
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB (Linux)")
 def test_a_single_line_batch_document_stays_near_json_lines(tmp_path):
     text = "x" * (60 << 10)  # 60 KiB of prompt per request: 1,000 requests, about 60 MB in all
-    requests = [{"custom_id": f"r{index}", "params": {"model": "claude-sonnet-4-5", "max_tokens": 10,
-                                                       "messages": [{"role": "user", "content": text}]}}
-                for index in range(1000)]  # fmt: skip
+    requests = [
+        {
+            "custom_id": f"r{index}",
+            "params": {"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": text}]},
+        }
+        for index in range(1000)
+    ]
     document = tmp_path / "batch.json"
     document.write_text(json.dumps({"requests": requests}, separators=(",", ":")))  # one line
     lines = tmp_path / "batch.jsonl"

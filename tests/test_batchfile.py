@@ -1,4 +1,4 @@
-"""Batch files and logs priced a request at a time (SPEC §9, issue 12): OpenAI Batch input files, Anthropic Message
+"""Batch files and logs priced a request at a time (docs/README.md, issue 12): OpenAI Batch input files, Anthropic Message
 Batches, JSON-lines logs; totals at the batch tier; batch limits; streaming; the `request` command on them."""
 
 import base64
@@ -34,21 +34,40 @@ def data_url(width: int, height: int) -> str:
 
 def chat_line(custom_id: str, model: str = "gpt-4o", size=(800, 600), detail: str | None = None) -> dict:
     image = {"url": data_url(*size)} | ({"detail": detail} if detail else {})
-    body = {"model": model, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "What is in this image?"}, {"type": "image_url", "image_url": image}]}]}  # fmt: skip
+    body = {
+        "model": model,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this image?"},
+                    {"type": "image_url", "image_url": image},
+                ],
+            }
+        ],
+    }
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
 
 
 def responses_line(custom_id: str, size=(300, 200)) -> dict:
-    body = {"model": "gpt-4o", "input": [{"role": "user", "content": [
-        {"type": "input_image", "image_url": data_url(*size), "detail": "low"}]}]}  # fmt: skip
+    body = {
+        "model": "gpt-4o",
+        "input": [
+            {"role": "user", "content": [{"type": "input_image", "image_url": data_url(*size), "detail": "low"}]}
+        ],
+    }
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/responses", "body": body}
 
 
 def claude_params(size=(1000, 1000), model: str = "claude-sonnet-4-5") -> dict:
     source = {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png(*size)).decode()}
-    return {"model": model, "max_tokens": 100, "messages": [{"role": "user", "content": [
-        {"type": "image", "source": source}, {"type": "text", "text": "Describe it."}]}]}  # fmt: skip
+    return {
+        "model": model,
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": [{"type": "image", "source": source}, {"type": "text", "text": "Describe it."}]}
+        ],
+    }
 
 
 def write_lines(path, lines) -> str:
@@ -68,12 +87,15 @@ def run(*args):
 @pytest.fixture
 def openai_file(tmp_path):
     """Chat and Responses lines, a line that is not JSON, a line for a model nobody knows."""
-    return write_lines(tmp_path / "batch.jsonl", [
-        chat_line("photo-1"),  # 800×600 at gpt-4o high: 2×2 tiles, 85 + 4×170 = 765 tokens
-        responses_line("thumb-2"),  # low detail: 85 tokens
-        '{"custom_id": "broken-3", "method": "POST", ',
-        chat_line("future-4", model="gpt-9-turbo"),
-    ])  # fmt: skip
+    return write_lines(
+        tmp_path / "batch.jsonl",
+        [
+            chat_line("photo-1"),  # 800×600 at gpt-4o high: 2×2 tiles, 85 + 4×170 = 765 tokens
+            responses_line("thumb-2"),  # low detail: 85 tokens
+            '{"custom_id": "broken-3", "method": "POST", ',
+            chat_line("future-4", model="gpt-9-turbo"),
+        ],
+    )
 
 
 # ------------------------------------------------------------------ OpenAI Batch input files
@@ -82,13 +104,19 @@ def openai_file(tmp_path):
 def test_openai_batch_rows_errors_and_totals_at_the_batch_tier(openai_file):
     result = count_batch(openai_file)
     assert (result.kind, result.tier, result.tier_note) == ("openai_batch", "batch", None)
-    assert [(row.line, row.custom_id) for row in result.rows] == [(1, "photo-1"), (2, "thumb-2"), (3, None),
-                                                                   (4, "future-4")]  # fmt: skip
+    assert [(row.line, row.custom_id) for row in result.rows] == [
+        (1, "photo-1"),
+        (2, "thumb-2"),
+        (3, None),
+        (4, "future-4"),
+    ]
     photo, thumb, broken, future = result.rows
     assert (photo.estimate.image_tokens, photo.endpoint) == (765, "/v1/chat/completions")
     assert (thumb.estimate.image_tokens, thumb.endpoint) == (85, "/v1/responses")
     assert broken.estimate is None and broken.error.startswith(f"{openai_file}:3: not JSON")
-    assert future.estimate is None and future.error.startswith(f"{openai_file}:4 (future-4): unknown model 'gpt-9-turbo'")
+    assert future.estimate is None and future.error.startswith(
+        f"{openai_file}:4 (future-4): unknown model 'gpt-9-turbo'"
+    )
     totals = result.totals
     assert (totals.requests, totals.errors, totals.priced.requests, totals.priced.images) == (4, 2, 2, 2)
     assert totals.priced.image_tokens == 850
@@ -117,17 +145,29 @@ def test_an_unknown_tier_is_refused_before_reading(openai_file):
         count_batch(openai_file, tier="cheap")
 
 
-@pytest.mark.parametrize("line, reason", [
-    ({"custom_id": "a", "method": "GET", "url": "/v1/chat/completions", "body": {}}, "method 'GET'"),
-    ({"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"model": "x", "input": "hi"}},
-     "url '/v1/embeddings': costcalc prices /v1/chat/completions and /v1/responses"),
-    ({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": [1]}, "body must be"),
-    ({"custom_id": 7, "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o", "messages": []}},
-     "custom_id must be a non-empty string"),
-    ({"custom_id": "a", "params": {}}, "not an OpenAI Batch request line: no method, url, body"),
-    ([1, 2], "a request must be a JSON object"),
-    ('{"custom_id": NaN}', "NaN is not a JSON value"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ({"custom_id": "a", "method": "GET", "url": "/v1/chat/completions", "body": {}}, "method 'GET'"),
+        (
+            {"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"model": "x", "input": "hi"}},
+            "url '/v1/embeddings': costcalc prices /v1/chat/completions and /v1/responses",
+        ),
+        ({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": [1]}, "body must be"),
+        (
+            {
+                "custom_id": 7,
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": "gpt-4o", "messages": []},
+            },
+            "custom_id must be a non-empty string",
+        ),
+        ({"custom_id": "a", "params": {}}, "not an OpenAI Batch request line: no method, url, body"),
+        ([1, 2], "a request must be a JSON object"),
+        ('{"custom_id": NaN}', "NaN is not a JSON value"),
+    ],
+)
 def test_a_bad_openai_line_is_its_own_error_row_and_the_run_goes_on(tmp_path, line, reason):
     path = write_lines(tmp_path / "b.jsonl", [chat_line("first"), line, chat_line("last")])
     first, bad, last = count_batch(path).rows
@@ -144,7 +184,9 @@ def test_blank_lines_crlf_and_a_byte_order_mark(tmp_path):
 
 
 def test_repeated_custom_ids_mixed_models_and_endpoints_are_findings(tmp_path):
-    path = write_lines(tmp_path / "b.jsonl", [chat_line("x"), chat_line("x", model="gpt-4.1-mini"), responses_line("y")])
+    path = write_lines(
+        tmp_path / "b.jsonl", [chat_line("x"), chat_line("x", model="gpt-4.1-mini"), responses_line("y")]
+    )
     rules = {finding.rule: finding.message for finding in count_batch(path).findings}
     assert set(rules) == {"custom_id", "one_model", "one_endpoint"}
     assert "'x' (lines 1 and 2)" in rules["custom_id"]
@@ -158,14 +200,16 @@ def test_repeated_custom_ids_mixed_models_and_endpoints_are_findings(tmp_path):
 
 @pytest.mark.parametrize("indent", [None, 2])
 def test_anthropic_message_batches_document(tmp_path, indent):
-    requests = [{"custom_id": "big", "params": claude_params((1000, 1000))},
-                {"custom_id": "small", "params": claude_params((200, 100))}]  # fmt: skip
+    requests = [
+        {"custom_id": "big", "params": claude_params((1000, 1000))},
+        {"custom_id": "small", "params": claude_params((200, 100))},
+    ]
     path = tmp_path / "requests.json"
     path.write_text(json.dumps({"requests": requests}, indent=indent))
     result = count_batch(str(path))
     assert (result.kind, result.tier) == ("anthropic_batch", "batch")
     assert [row.custom_id for row in result.rows] == ["big", "small"]
-    assert [row.estimate.image_tokens for row in result.rows] == [36 * 36, 8 * 4]  # SPEC §6a: ⌈w/28⌉ × ⌈h/28⌉
+    assert [row.estimate.image_tokens for row in result.rows] == [36 * 36, 8 * 4]  # docs/anthropic.md: ⌈w/28⌉ × ⌈h/28⌉
     for row, request in zip(result.rows, requests):
         assert row.estimate == costcalc.count_request(request["params"], tier="batch")
         assert row.where == f"requests[{result.rows.index(row)}]"
@@ -182,9 +226,14 @@ def test_anthropic_message_batches_document(tmp_path, indent):
 
 
 def test_anthropic_json_lines_and_custom_id_rules(tmp_path):
-    path = write_lines(tmp_path / "a.jsonl", [{"custom_id": "ok_1", "params": claude_params((200, 200))},
-                                              {"custom_id": "has space", "params": claude_params((200, 200))},
-                                              {"custom_id": "ok_1", "params": claude_params((200, 200))}])  # fmt: skip
+    path = write_lines(
+        tmp_path / "a.jsonl",
+        [
+            {"custom_id": "ok_1", "params": claude_params((200, 200))},
+            {"custom_id": "has space", "params": claude_params((200, 200))},
+            {"custom_id": "ok_1", "params": claude_params((200, 200))},
+        ],
+    )
     result = count_batch(path)
     assert result.kind == "anthropic_batch" and all(row.estimate for row in result.rows)
     messages = [finding.message for finding in result.findings]
@@ -205,11 +254,27 @@ def test_a_broken_document_ends_with_an_error_row_naming_the_line(tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(chunk=st.integers(1, 64), indent=st.sampled_from([None, 0, 1, 4]), values=st.lists(
-    st.dictionaries(st.text(max_size=5), st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8)
-                                                     | st.floats(allow_nan=False, allow_infinity=False),
-                                                     lambda inner: st.lists(inner, max_size=3), max_leaves=6),
-                    max_size=4), max_size=5), other=st.booleans())  # fmt: skip
+@given(
+    chunk=st.integers(1, 64),
+    indent=st.sampled_from([None, 0, 1, 4]),
+    values=st.lists(
+        st.dictionaries(
+            st.text(max_size=5),
+            st.recursive(
+                st.none()
+                | st.booleans()
+                | st.integers()
+                | st.text(max_size=8)
+                | st.floats(allow_nan=False, allow_infinity=False),
+                lambda inner: st.lists(inner, max_size=3),
+                max_leaves=6,
+            ),
+            max_size=4,
+        ),
+        max_size=5,
+    ),
+    other=st.booleans(),
+)
 def test_the_document_reader_gives_json_loads_elements_at_any_chunk_size(chunk, indent, values, other):
     document = {"other": [1, "x"], "requests": values} if other else {"requests": values}
     data = json.dumps(document, indent=indent, ensure_ascii=bool(chunk % 2)).encode()
@@ -244,11 +309,14 @@ def test_documents_are_read_in_pieces_never_whole(tmp_path, monkeypatch):
 
 def test_an_agent_log_is_priced_a_turn_at_a_time_at_standard_rates(tmp_path):
     turn = chat_line("t")["body"]
-    path = write_lines(tmp_path / "agent.log", [
-        turn,
-        {"request": claude_params((200, 200)), "response": {"usage": {"input_tokens": 99}}},
-        {"request": turn | {"model": "gpt-4.1-mini"}, "response": {}},
-    ])  # fmt: skip
+    path = write_lines(
+        tmp_path / "agent.log",
+        [
+            turn,
+            {"request": claude_params((200, 200)), "response": {"usage": {"input_tokens": 99}}},
+            {"request": turn | {"model": "gpt-4.1-mini"}, "response": {}},
+        ],
+    )
     result = count_batch(path)
     assert (result.kind, result.tier) == ("log", "standard")
     assert [row.estimate.model for row in result.rows] == ["gpt-4o", "claude-sonnet-4-5", "gpt-4.1-mini"]
@@ -257,14 +325,17 @@ def test_an_agent_log_is_priced_a_turn_at_a_time_at_standard_rates(tmp_path):
     assert result.findings == ()
 
 
-@pytest.mark.parametrize("name, content, kind", [
-    ("batch.json", [chat_line("a")], "openai_batch"),  # the structure decides, not the name
-    ("agent.txt", [chat_line("a")["body"], chat_line("b")["body"]], "log"),
-    ("one.jsonl", [chat_line("a")["body"]], "payload"),  # one request on one line: a payload
-    ("bad-first.jsonl", ["{oops", chat_line("a")], "openai_batch"),
-    ("odd-first.jsonl", [{"custom_id": "a"}, chat_line("b")], "openai_batch"),
-    ("bad-then-payload.jsonl", ["[1]", chat_line("a")["body"]], "log"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, content, kind",
+    [
+        ("batch.json", [chat_line("a")], "openai_batch"),  # the structure decides, not the name
+        ("agent.txt", [chat_line("a")["body"], chat_line("b")["body"]], "log"),
+        ("one.jsonl", [chat_line("a")["body"]], "payload"),  # one request on one line: a payload
+        ("bad-first.jsonl", ["{oops", chat_line("a")], "openai_batch"),
+        ("odd-first.jsonl", [{"custom_id": "a"}, chat_line("b")], "openai_batch"),
+        ("bad-then-payload.jsonl", ["[1]", chat_line("a")["body"]], "log"),
+    ],
+)
 def test_the_kind_comes_from_the_structure(tmp_path, name, content, kind):
     with BatchRun(write_lines(tmp_path / name, content)) as opened:
         assert opened.kind == kind
@@ -326,8 +397,9 @@ def test_the_bytes_and_request_limits_are_checked_at_their_edge(tmp_path, monkey
         path = write_lines(tmp_path / "b.jsonl", [chat_line("a"), chat_line("b")])
     else:
         path = str(tmp_path / "r.json")
-        (tmp_path / "r.json").write_text(json.dumps({"requests": [{"custom_id": c, "params": claude_params((99, 99))}
-                                                                  for c in "ab"]}))  # fmt: skip
+        (tmp_path / "r.json").write_text(
+            json.dumps({"requests": [{"custom_id": c, "params": claude_params((99, 99))} for c in "ab"]})
+        )
     size = (tmp_path / path.rsplit("/", 1)[1]).stat().st_size
     _limits_with(monkeypatch, max_batch_bytes=size, max_batch_requests=2)
     assert count_batch(path).findings == ()  # at the limit: allowed
@@ -356,8 +428,10 @@ def test_request_command_json_nl_csv(openai_file):
     assert (document["kind"], document["tier"]) == ("openai_batch", "batch")
     assert [row["custom_id"] for row in document["rows"]] == ["photo-1", "thumb-2", None, "future-4"]
     assert document["totals"]["image_tokens"] == 850 and document["totals"]["errors"] == 2
-    assert document["budget"]["over"] == [] and {f["rule"] for f in document["findings"]} == {"one_model",
-                                                                                               "one_endpoint"}
+    assert document["budget"]["over"] == [] and {f["rule"] for f in document["findings"]} == {
+        "one_model",
+        "one_endpoint",
+    }
     lines = CliRunner().invoke(cli, ["request", openai_file, "--nl"]).stdout.splitlines()
     assert [json.loads(line)["line"] for line in lines] == [1, 2, 3, 4]
     csv_text = CliRunner().invoke(cli, ["request", openai_file, "--csv"]).stdout.splitlines()
@@ -408,7 +482,9 @@ def test_more_rows_than_the_table_shows_lists_the_costliest(tmp_path):
 def test_standard_input_and_a_missing_file():
     lines = "".join(json.dumps(chat_line(c)) + "\n" for c in "ab")
     result = CliRunner().invoke(cli, ["request", "-", "--nl"], input=lines)
-    assert result.exit_code == 0 and [json.loads(line)["image_tokens"] for line in result.stdout.splitlines()] == [765] * 2
+    assert (
+        result.exit_code == 0 and [json.loads(line)["image_tokens"] for line in result.stdout.splitlines()] == [765] * 2
+    )
     assert run("no-such-batch.jsonl").exit_code == 2
     with pytest.raises(costcalc.RequestError, match="no-such-batch.jsonl: no such file"):
         count_batch("no-such-batch.jsonl")
@@ -420,8 +496,15 @@ def test_count_batch_is_public():
 
 def test_a_row_whose_image_is_unpriced_is_unknown_not_zero(tmp_path):
     """Edge-case hunt 7: an image that cannot be priced (a file_id) makes its row and the totals unknown, not $0.00."""
-    unpriced = {"custom_id": "file-5", "method": "POST", "url": "/v1/responses", "body": {"model": "gpt-4o", "input": [
-        {"role": "user", "content": [{"type": "input_image", "file_id": "file-abc"}]}]}}  # fmt: skip
+    unpriced = {
+        "custom_id": "file-5",
+        "method": "POST",
+        "url": "/v1/responses",
+        "body": {
+            "model": "gpt-4o",
+            "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file-abc"}]}],
+        },
+    }
     path = write_lines(tmp_path / "batch.jsonl", [responses_line("thumb-1"), unpriced])
     thumb, row = count_batch(path).rows
     assert row.estimate.unpriced == 1

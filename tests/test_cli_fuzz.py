@@ -56,15 +56,28 @@ def pool(tmp_path_factory) -> dict[str, list[str]]:
         "cut.png": _png((300, 200))[:60],
         "noise.jpg": os.urandom(500),
         "empty.gif": b"",
-        "giant.png": b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 2**31 - 1, 65535, 8, 2, 0, 0, 0))
-        + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b""),
+        "giant.png": b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 2**31 - 1, 65535, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b""))
+        + _chunk(b"IEND", b""),
         "über ✓ 图.png": _png((7, 9)),
         "text.txt": b"hello",
-        "payload.json": json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "ok.png", "detail": "high"}},
-            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:9/x.png"}},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-            {"type": "input_image", "file_id": "file-1"}]}]}).encode(),  # fmt: skip
+        "payload.json": json.dumps(
+            {
+                "model": "gpt-4o",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "ok.png", "detail": "high"}},
+                            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:9/x.png"}},
+                            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                            {"type": "input_image", "file_id": "file-1"},
+                        ],
+                    }
+                ],
+            }
+        ).encode(),
         "broken.json": b'{"model": "gpt-4o", "messages": [',
         "deep.json": b'{"messages": ' + b"[" * 5000 + b"]" * 5000 + b"}",
         "odd.json": b'{"model": "gpt-4o", "messages": [{"content": [{"type": "image_url", "detail": ["high"], '
@@ -94,10 +107,45 @@ def pool(tmp_path_factory) -> dict[str, list[str]]:
 
 
 JUNK = st.one_of(
-    st.sampled_from(["", "-", "--", "0", "-1", "1e309", "nan", "inf", "$5", "99999999999999999999", "1x1",
-                     "0x0", "65536x65536", "2147483648x1", "huge", "gpt-4o", "GPT-4o", "gpt-6-astra", "claude-x",
-                     "high", "low", "original", "auto", "2023-2025", "1999", "*.png", "**", "a=b", "file-1=10x10",
-                     "=", "ID=WxH", "\u00e9", "图", os.fsdecode(b"\xff\xfe"), "ok.png"]),
+    st.sampled_from(
+        [
+            "",
+            "-",
+            "--",
+            "0",
+            "-1",
+            "1e309",
+            "nan",
+            "inf",
+            "$5",
+            "99999999999999999999",
+            "1x1",
+            "0x0",
+            "65536x65536",
+            "2147483648x1",
+            "huge",
+            "gpt-4o",
+            "GPT-4o",
+            "gpt-6-astra",
+            "claude-x",
+            "high",
+            "low",
+            "original",
+            "auto",
+            "2023-2025",
+            "1999",
+            "*.png",
+            "**",
+            "a=b",
+            "file-1=10x10",
+            "=",
+            "ID=WxH",
+            "\u00e9",
+            "图",
+            os.fsdecode(b"\xff\xfe"),
+            "ok.png",
+        ]
+    ),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
     st.integers(-(10**20), 10**20).map(str),
 )
@@ -177,8 +225,11 @@ def _check(result, args) -> None:
     assert result.exit_code in EXIT_CODES, (args, result.exit_code, result.output)
 
 
-@settings(max_examples=int(os.environ.get("COSTCALC_FUZZ_EXAMPLES", 150)), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=int(os.environ.get("COSTCALC_FUZZ_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_fuzzed_arguments_never_print_a_traceback(pool, data):
     args = data.draw(argument_lists(pool))
@@ -196,21 +247,24 @@ def test_fuzzed_arguments_never_print_a_traceback(pool, data):
     _check(result, args)
 
 
-@pytest.mark.parametrize("args", [
-    ["estimate", "--size", "2147483648x1", "-m", "gpt-4o"],
-    ["estimate", "--size", "99999999999999999999999x2", "-m", "gpt-4o"],
-    ["audit", ".", "-m", "gpt-4o", "-m", "gpt-4o", "--max-tokens", "99999999999999999999999"],
-    ["request", "deep.json"],
-    ["request", "odd.json", "--json"],
-    ["request", "payload.json", "--fetch", "--allow-private", "--timeout", "0.5", "--csv"],
-    ["request", "payload.json", "--file-size", "file-1=0x0"],
-    ["optimize", "giant.png", "-o", "out", "-m", "gpt-4o", "--nl"],
-    ["optimize", "folder", "noise.jpg", "-o", "out", "-m", "gpt-4o", "--quality", "100", "--format", "webp"],
-    ["estimate", "ok.png", "-m", "gpt-4o", "--tables", "tables.toml"],
-    ["models", "--tables", "junk.toml"],
-    ["video", "ok.png", "noise.jpg", "-m", "gpt-4o", "--json"],
-    ["estimate", "fifo.png", "folder", "missing.png", "-m", "gpt-4o", "--csv"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate", "--size", "2147483648x1", "-m", "gpt-4o"],
+        ["estimate", "--size", "99999999999999999999999x2", "-m", "gpt-4o"],
+        ["audit", ".", "-m", "gpt-4o", "-m", "gpt-4o", "--max-tokens", "99999999999999999999999"],
+        ["request", "deep.json"],
+        ["request", "odd.json", "--json"],
+        ["request", "payload.json", "--fetch", "--allow-private", "--timeout", "0.5", "--csv"],
+        ["request", "payload.json", "--file-size", "file-1=0x0"],
+        ["optimize", "giant.png", "-o", "out", "-m", "gpt-4o", "--nl"],
+        ["optimize", "folder", "noise.jpg", "-o", "out", "-m", "gpt-4o", "--quality", "100", "--format", "webp"],
+        ["estimate", "ok.png", "-m", "gpt-4o", "--tables", "tables.toml"],
+        ["models", "--tables", "junk.toml"],
+        ["video", "ok.png", "noise.jpg", "-m", "gpt-4o", "--json"],
+        ["estimate", "fifo.png", "folder", "missing.png", "-m", "gpt-4o", "--csv"],
+    ],
+)
 def test_known_edges(pool, args):
     cwd = os.getcwd()
     os.chdir(pool["cwd"][0])
@@ -226,9 +280,13 @@ def test_known_edges(pool, args):
 
 def _start(args, cwd) -> subprocess.Popen:
     # SIGINT as a terminal delivers it, even if this test runs where it is ignored (a background job)
-    return subprocess.Popen([sys.executable, "-m", "costcalc", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "costcalc", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _started(process: subprocess.Popen, waiting_in: str | None = None, seconds: float = 20) -> None:

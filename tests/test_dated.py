@@ -26,8 +26,10 @@ def _models_json(*args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("day, rate, batch", [("2026-11-20", 2.00, 1.00), ("2026-11-30", 2.00, 1.00),
-                                              ("2026-12-01", 4.00, 2.00), ("2026-12-06", 4.00, 2.00)])
+@pytest.mark.parametrize(
+    "day, rate, batch",
+    [("2026-11-20", 2.00, 1.00), ("2026-11-30", 2.00, 1.00), ("2026-12-01", 4.00, 2.00), ("2026-12-06", 4.00, 2.00)],
+)
 def test_gemini_4_argon_doubles_on_2026_12_01(day, rate, batch):
     """genai-prices 0.2.5: 2.00 (cached 0.10, batch 1.00) until 2026-11-30, 4.00 (0.20, 2.00) from 2026-12-01."""
     (row,) = _models_json("gemini-4-argon", "--as-of", day)
@@ -54,7 +56,9 @@ _ROW = '[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = {rate}\nsource = "test
 
 
 def test_overlapping_windows_are_a_table_error(tmp_path):
-    text = _ROW.format(rate=1, window="valid_until = 2026-12-01") + _ROW.format(rate=2, window="valid_from = 2026-12-01")
+    text = _ROW.format(rate=1, window="valid_until = 2026-12-01") + _ROW.format(
+        rate=2, window="valid_from = 2026-12-01"
+    )
     with pytest.raises(TableError, match=r"mine\.toml: gpt-4o: price row 1 and price row 2 overlap"):
         load_tables(_file(tmp_path, text))
 
@@ -71,16 +75,22 @@ def test_a_bad_date_names_the_row_and_key(tmp_path):
 
 
 def test_windows_are_inclusive_and_a_gap_is_unknown(tmp_path):
-    text = _ROW.format(rate=1, window="valid_until = 2026-11-30") + _ROW.format(rate=3, window="valid_from = 2026-12-05")
+    text = _ROW.format(rate=1, window="valid_until = 2026-11-30") + _ROW.format(
+        rate=3, window="valid_from = 2026-12-05"
+    )
     tables = load_tables(_file(tmp_path, text))
-    rate = {day: (p := tables.at(dt.date(2026, *day)).price("gpt-4o")) and p.usd_per_1m_input
-            for day in ((11, 30), (12, 1), (12, 4), (12, 5))}
+    rate = {
+        day: (p := tables.at(dt.date(2026, *day)).price("gpt-4o")) and p.usd_per_1m_input
+        for day in ((11, 30), (12, 1), (12, 4), (12, 5))
+    }
     assert rate == {(11, 30): Decimal(1), (12, 1): None, (12, 4): None, (12, 5): Decimal(3)}
 
 
 def test_a_tier_with_its_own_window(tmp_path):
-    text = ('[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 2\nsource = "t"\n'
-            'tiers.priority = { usd_per_1m_input = 6, valid_until = 2027-02-28 }\n')
+    text = (
+        '[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 2\nsource = "t"\n'
+        "tiers.priority = { usd_per_1m_input = 6, valid_until = 2027-02-28 }\n"
+    )
     tables = load_tables(_file(tmp_path, text))
     assert tables.at(dt.date(2027, 2, 28)).price("gpt-4o").rates("priority").usd_per_1m_input == 6
     assert "priority" not in tables.at(dt.date(2027, 3, 1)).price("gpt-4o").offered
@@ -88,12 +98,16 @@ def test_a_tier_with_its_own_window(tmp_path):
 
 def test_lifecycle_statuses():
     tables = costcalc.default_tables()
-    status = {day: tables.at(day).model("gpt-5").lifecycle.status(day)
-              for day in (dt.date(2026, 6, 10), dt.date(2026, 6, 11), dt.date(2026, 12, 10), dt.date(2026, 12, 11))}
+    status = {
+        day: tables.at(day).model("gpt-5").lifecycle.status(day)
+        for day in (dt.date(2026, 6, 10), dt.date(2026, 6, 11), dt.date(2026, 12, 10), dt.date(2026, 12, 11))
+    }
     assert list(status.values()) == ["active", "deprecated", "deprecated", "retired"]
     snapshot = tables.model("gpt-4o-2024-05-13").lifecycle  # its own row, before its family's
-    assert (snapshot.shutdown, tables.model("gpt-4o").lifecycle.shutdown) == (dt.date(2026, 10, 23),
-                                                                              dt.date(2027, 1, 14))
+    assert (snapshot.shutdown, tables.model("gpt-4o").lifecycle.shutdown) == (
+        dt.date(2026, 10, 23),
+        dt.date(2027, 1, 14),
+    )
 
 
 def test_a_retired_model_is_priced_with_a_warning_and_strict_refuses_it():
@@ -141,8 +155,11 @@ def test_the_examples_use_models_live_today():
     """README and --help examples must not name a model past its shutdown date (checked on the real today)."""
     tables = costcalc.default_tables()
     day = costcalc.default_tables().as_of
-    dead = sorted(name for name in _example_models()
-                  if _known(tables, name) and tables.model(name).lifecycle.status(day) == "retired")  # fmt: skip
+    dead = sorted(
+        name
+        for name in _example_models()
+        if _known(tables, name) and tables.model(name).lifecycle.status(day) == "retired"
+    )
     assert not dead, f"examples name models past their shutdown: {dead}"
 
 

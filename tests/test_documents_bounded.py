@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _run(*args, stdin=None):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "costcalc", *args], stdin=stdin, capture_output=True, env=env,
-                          timeout=120)  # fmt: skip
-
+    return subprocess.run(
+        [sys.executable, "-m", "costcalc", *args], stdin=stdin, capture_output=True, env=env, timeout=120
+    )
 
 
 @pytest.mark.parametrize("args", [["request", "-", "-m", "gpt-4o"], ["reconcile", "-"]])

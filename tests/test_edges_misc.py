@@ -87,8 +87,12 @@ def _by_instants(frames: int, rate: int, duration: Fraction, fps: Fraction, star
 
 
 @settings(max_examples=150, deadline=None)
-@given(frames=st.integers(1, 60), rate=st.integers(1, 30), extra=st.integers(-20, 20),
-       fps=st.fractions(min_value=Fraction(1, 50), max_value=200))  # fmt: skip
+@given(
+    frames=st.integers(1, 60),
+    rate=st.integers(1, 30),
+    extra=st.integers(-20, 20),
+    fps=st.fractions(min_value=Fraction(1, 50), max_value=200),
+)
 def test_2_sampling_picks_the_frame_shown_at_each_instant(frames, rate, extra, fps):
     duration = Fraction(frames, rate) + Fraction(extra, 100)
     if duration <= 0:
@@ -98,8 +102,10 @@ def test_2_sampling_picks_the_frame_shown_at_each_instant(frames, rate, extra, f
 
 
 @settings(max_examples=100, deadline=None)
-@given(durations=st.lists(st.integers(10, 400), min_size=1, max_size=30),
-       fps=st.fractions(min_value=Fraction(1, 10), max_value=500))  # fmt: skip
+@given(
+    durations=st.lists(st.integers(10, 400), min_size=1, max_size=30),
+    fps=st.fractions(min_value=Fraction(1, 10), max_value=500),
+)
 def test_2_gif_frames_of_unequal_length(durations, fps):
     starts = [sum(Fraction(d, 1000) for d in durations[:i]) for i in range(len(durations))]
     total = sum(Fraction(d, 1000) for d in durations)
@@ -113,7 +119,9 @@ def test_2_gif_frames_of_unequal_length(durations, fps):
 def test_9_qwens_10_mb_per_image_and_novas_rows_are_checked():
     near = costcalc.ImageInfo("JPEG", 100, 100, 1, False, 1, 10_000_000)
     over = near._replace(bytes=10_000_001)
-    assert costcalc.estimate(near, model="qwen3-vl-plus").tokens == 11  # SPEC §6d: round(100/32)·32 = 96; 96²/32² + 2
+    assert (
+        costcalc.estimate(near, model="qwen3-vl-plus").tokens == 11
+    )  # docs/qwen.md: round(100/32)·32 = 96; 96²/32² + 2
     with pytest.raises(ImageRejectedError) as caught:
         costcalc.estimate(over, model="qwen3-vl-plus")
     assert caught.value.rule == "max_image_bytes" and "10,000,000-byte limit" in str(caught.value)
@@ -155,11 +163,20 @@ sys.argv = ["costcalc", "models"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("run", ["import costcalc.console as c; c.main()",
-                                 "import runpy; runpy.run_module('costcalc', run_name='__main__', alter_sys=True)"])
+@pytest.mark.parametrize(
+    "run",
+    [
+        "import costcalc.console as c; c.main()",
+        "import runpy; runpy.run_module('costcalc', run_name='__main__', alter_sys=True)",
+    ],
+)
 def test_13_ctrl_c_while_the_cli_is_imported_exits_130(run):
-    process = subprocess.Popen([sys.executable, "-c", _SLOW_CLICK + run], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_CLICK + run],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert process.stdout.readline() == b"loading\n", process.stderr.read()
         process.send_signal(signal.SIGINT)
@@ -179,8 +196,12 @@ def test_13_ctrl_c_while_the_cli_is_imported_exits_130(run):
 def test_14_a_fifo_table_is_refused_not_read_forever_and_empty_env_entries_are_ignored(tmp_path):
     fifo = tmp_path / "t.toml"
     os.mkfifo(fifo)
-    done = subprocess.run([sys.executable, "-m", "costcalc", "estimate", "--size", "1x1", "-m", "gpt-4o", "--tables",
-                           str(fifo)], capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "costcalc", "estimate", "--size", "1x1", "-m", "gpt-4o", "--tables", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "named pipe" in done.stderr and "Traceback" not in done.stderr
     with pytest.raises(TableError, match="named pipe"):
         costcalc.load_tables(fifo)
@@ -191,9 +212,14 @@ def test_14_a_fifo_table_is_refused_not_read_forever_and_empty_env_entries_are_i
 # ------------------------------------------------------------------ 15: alias loops
 
 
-@pytest.mark.parametrize("names, shown", [('{ "a" = "b", "b" = "a" }', "a → b → a"),
-                                          ('{ "x" = "x" }', "'x' names itself"),
-                                          ('{ "p" = "q", "q" = "r", "r" = "q" }', "q → r → q")])  # fmt: skip
+@pytest.mark.parametrize(
+    "names, shown",
+    [
+        ('{ "a" = "b", "b" = "a" }', "a → b → a"),
+        ('{ "x" = "x" }', "'x' names itself"),
+        ('{ "p" = "q", "q" = "r", "r" = "q" }', "q → r → q"),
+    ],
+)
 def test_15_alias_loops_are_table_errors(tmp_path, names, shown):
     table = tmp_path / "aliases.toml"
     table.write_text(f"[aliases]\nnames = {names}\n")
@@ -211,8 +237,9 @@ def test_15_alias_loops_are_table_errors(tmp_path, names, shown):
 def test_16_a_tier_the_batch_files_model_lacks_is_a_bad_argument_up_front():
     result = CliRunner().invoke(cli, ["request", str(BATCH), "--tier", "flex"])
     assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [f"Error: {BATCH}:1: gpt-4.1-mini has no tier flex; it has: "
-                                                  f"standard, batch, fast"]  # fmt: skip
+    assert result.output.strip().splitlines() == [
+        f"Error: {BATCH}:1: gpt-4.1-mini has no tier flex; it has: standard, batch, fast"
+    ]
     given = CliRunner().invoke(cli, ["request", str(BATCH), "--tier", "flex", "-m", "claude-sonnet-4-5"])
     assert given.exit_code == 2 and "claude-sonnet-4-5 has no tier flex" in given.output
     with pytest.raises(TierError):
@@ -234,7 +261,11 @@ def test_18_a_file_url_is_percent_decoded_to_bytes(tmp_path):
     (tmp_path / "café.png").write_bytes(data.getvalue())
     for name in ("caf%E9.png", "caf%C3%A9.png"):
         url = f"file://{tmp_path.as_posix()}/{name}"
-        payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": url, "detail": "low"}}]}]}  # fmt: skip
+        payload = {
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url, "detail": "low"}}]}
+            ],
+        }
         image = costcalc.count_request(payload).images[0]
         assert image.error is None and (image.width, image.height, image.tokens) == (300, 200, 85), image.error

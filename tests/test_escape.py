@@ -15,16 +15,19 @@ EVIL = "evil\x1b]0;pwned\x07\x1b[2J\n\tname\x7f\u202e"
 RAW = ("\x1b", "\x07", "\x7f", "\u202e", "\t")
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("plain name.png", "plain name.png"),
-    ("\x1b[31mred", "\\x1b[31mred"),
-    ("a\nb\tc\rd", "a\\nb\\tc\\rd"),
-    ("\x9b2J", "\\x9b2J"),
-    ("x\x7f\x00", "x\\x7f\\x00"),
-    ("\u202egnp.exe", "\\u202egnp.exe"),
-    ("caf\udce9.png", "caf\\xe9.png"),
-    ("café ✓.png", "café ✓.png"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("plain name.png", "plain name.png"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("a\nb\tc\rd", "a\\nb\\tc\\rd"),
+        ("\x9b2J", "\\x9b2J"),
+        ("x\x7f\x00", "x\\x7f\\x00"),
+        ("\u202egnp.exe", "\\u202egnp.exe"),
+        ("caf\udce9.png", "caf\\xe9.png"),
+        ("café ✓.png", "café ✓.png"),
+    ],
+)
 def test_escape(text, shown):
     assert escape(text) == shown
 

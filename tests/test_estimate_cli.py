@@ -66,9 +66,11 @@ def test_cli_json_and_csv_rows():
     assert result.exit_code == 0
     rows = json.loads(result.output)
     assert [(r["model"], r["width"], r["height"], r["tokens"]) for r in rows] == [
-        ("gpt-4o", 1024, 1024, 765), ("gpt-6-astra", 1024, 1024, 1229),
-        ("gpt-4o", 2049, 513, 1445), ("gpt-6-astra", 2049, 513, 1326),
-    ]  # fmt: skip
+        ("gpt-4o", 1024, 1024, 765),
+        ("gpt-6-astra", 1024, 1024, 1229),
+        ("gpt-4o", 2049, 513, 1445),
+        ("gpt-6-astra", 2049, 513, 1326),
+    ]
     assert rows[0]["usd"] == 0.0019125 and rows[1]["usd"] == 0.01229 and rows[0]["detail"] == "auto"  # 1229 × $10
     assert all(r["error"] is None for r in rows)
     result = run("estimate", "--size", "1024x1024", "-m", "gpt-4o", "--csv")
@@ -135,12 +137,14 @@ def test_cli_user_tables(tmp_path):
 def test_cli_models():
     result = run("models")
     assert result.exit_code == 0
-    lines = result.output.split("\n\n")[0].splitlines()  # the table; the rows' doubts follow it (SPEC §2b)
+    lines = result.output.split("\n\n")[0].splitlines()  # the table; the rows' doubts follow it (docs/README.md)
     assert len(lines) == 1 + len(costcalc.list_models())
     assert any(line.split()[:3] == ["gpt-5.4", "openai", "patch"] for line in lines)
     rows = json.loads(run("models", "--json").output)
     astra = next(r for r in rows if r["name"] == "gpt-6-astra")
-    assert astra["details"]["high"]["patch_budget"] == 2500 and Decimal(astra["usd_per_1m_input"]) == 10  # SPEC §7
+    assert (
+        astra["details"]["high"]["patch_budget"] == 2500 and Decimal(astra["usd_per_1m_input"]) == 10
+    )  # docs/prices.md
 
 
 def test_help_is_made_of_examples_and_documents_exit_codes():

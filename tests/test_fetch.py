@@ -1,4 +1,4 @@
-"""Safe fetching (issue 9; SPEC §3): the address rule after name resolution, the connection to the checked
+"""Safe fetching (issue 9; docs/limits.md): the address rule after name resolution, the connection to the checked
 address, redirects checked again, proxies from the environment, caps, deadlines and malformed URLs.
 
 Offline: names are resolved by a patched socket.getaddrinfo, and every test runs under a guard that lets
@@ -72,8 +72,10 @@ def dns(monkeypatch):
         if host in fake:
             lookups.append(host)
             answer = fake[host]() if callable(fake[host]) else fake[host]
-            return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                     (ip, port or 0)) for ip in answer]  # fmt: skip
+            return [
+                (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port or 0))
+                for ip in answer
+            ]
         if host in ("127.0.0.1", "::1"):
             return _real_getaddrinfo(host, port, *args, **kwargs)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -194,10 +196,31 @@ def refused(url, **options):
 # ------------------------------------------------------------------ the address rule
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.1.2.3", "169.254.169.254", "0.0.0.0", "[::ffff:127.0.0.1]",
-                                  "[::ffff:10.0.0.1]", "127.1", "2130706433", "0x7f.1", "172.16.0.9", "192.168.1.1",
-                                  "100.64.0.1", "[fe80::1]", "[fd00::1]", "[::]", "224.0.0.1", "240.0.0.1",
-                                  "[64:ff9b::7f00:1]", "192.0.2.1"])  # fmt: skip
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "[::1]",
+        "10.1.2.3",
+        "169.254.169.254",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:10.0.0.1]",
+        "127.1",
+        "2130706433",
+        "0x7f.1",
+        "172.16.0.9",
+        "192.168.1.1",
+        "100.64.0.1",
+        "[fe80::1]",
+        "[fd00::1]",
+        "[::]",
+        "224.0.0.1",
+        "240.0.0.1",
+        "[64:ff9b::7f00:1]",
+        "192.0.2.1",
+    ],
+)
 def test_non_public_addresses_are_refused(host, port, guard):
     message = refused(f"http://{host}:{port}/img.png")
     assert "refusing to fetch" in message
@@ -212,8 +235,17 @@ def test_multicast_and_unspecified_are_refused_even_with_allow_private(port, gua
     assert guard == []
 
 
-PRIVATE_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
-                    "100.64.0.0/10", "0.0.0.0/8", "198.18.0.0/15", "192.0.0.0/24"]  # RFC 1918, 1122, 3927, 6598, 2544
+PRIVATE_NETWORKS = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "198.18.0.0/15",
+    "192.0.0.0/24",
+]  # RFC 1918, 1122, 3927, 6598, 2544
 
 
 @settings(max_examples=200, deadline=None)
@@ -235,7 +267,9 @@ def test_a_name_that_resolves_to_loopback_is_refused(port, dns, guard):
     fake, lookups = dns
     fake["images.example.test"] = ["127.0.0.1"]
     fake["mixed.example.test"] = ["93.184.216.34", "10.0.0.7"]  # one private answer is enough
-    assert "images.example.test (127.0.0.1): a loopback address" in refused(f"http://images.example.test:{port}/img.png")
+    assert "images.example.test (127.0.0.1): a loopback address" in refused(
+        f"http://images.example.test:{port}/img.png"
+    )
     assert "10.0.0.7" in refused(f"http://mixed.example.test:{port}/img.png")
     assert guard == [] and Handler.seen == [] and lookups == ["images.example.test", "mixed.example.test"]
 
@@ -268,8 +302,12 @@ def test_redirects_to_private_addresses_are_refused(port, dns, guard, monkeypatc
     monkeypatch.setattr(fetch, "address_refusal", lambda ip, allow: None if ip == "127.0.0.1" else real_rule(ip, allow))
     start = f"http://127.0.0.1:{port}/redirect?to="
     assert inspect_url(start + f"http://127.0.0.1:{port}/img.png").info.width == 300  # the redirect itself works
-    for target in ("http://169.254.169.254/latest/meta-data/", f"http://[::1]:{port}/img.png",
-                   "http://internal.example.test/img.png", f"http://localhost:{port}/img.png"):  # fmt: skip
+    for target in (
+        "http://169.254.169.254/latest/meta-data/",
+        f"http://[::1]:{port}/img.png",
+        "http://internal.example.test/img.png",
+        f"http://localhost:{port}/img.png",
+    ):
         assert "refusing to fetch" in refused(start + target)
     assert set(guard) == {("127.0.0.1", port)}
     assert [line for line, _ in Handler.seen].count("GET /img.png HTTP/1.1") == 1
@@ -278,25 +316,32 @@ def test_redirects_to_private_addresses_are_refused(port, dns, guard, monkeypatc
 def test_redirects_stay_bounded_and_http_only(port):
     assert inspect_url(f"http://127.0.0.1:{port}/hops/5", allow_private=True).url.endswith("/img.png")
     assert "more than 5 redirects" in refused(f"http://127.0.0.1:{port}/hops/6", allow_private=True)
-    assert "only http and https" in refused(f"http://127.0.0.1:{port}/redirect?to=file:///etc/passwd",
-                                            allow_private=True)  # fmt: skip
+    assert "only http and https" in refused(
+        f"http://127.0.0.1:{port}/redirect?to=file:///etc/passwd", allow_private=True
+    )
 
 
 def test_count_request_refuses_private_urls_unless_allowed(port):
-    payload = {"model": "gpt-4o", "messages": [{"content": [
-        {"type": "image_url", "image_url": {"url": f"http://127.0.0.1:{port}/img.png"}}]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "messages": [{"content": [{"type": "image_url", "image_url": {"url": f"http://127.0.0.1:{port}/img.png"}}]}],
+    }
     assert "refusing to fetch" in count_request(payload, fetch=True).images[0].error
     assert count_request(payload, fetch=True, allow_private=True).images[0].width == 300
 
 
 def test_cli_request_allow_private(port, tmp_path):
-    payload = {"model": "gpt-4o", "messages": [{"content": [
-        {"type": "image_url", "image_url": {"url": f"http://127.0.0.1:{port}/img.png"}}]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "messages": [{"content": [{"type": "image_url", "image_url": {"url": f"http://127.0.0.1:{port}/img.png"}}]}],
+    }
     (tmp_path / "payload.json").write_text(json.dumps(payload))
     refused_run = CliRunner().invoke(cli, ["request", str(tmp_path / "payload.json"), "--fetch", "--json"])
     assert refused_run.exit_code == 1 and "Traceback" not in refused_run.output
     assert "refusing to fetch" in json.loads(refused_run.stdout)["images"][0]["error"]
-    allowed = CliRunner().invoke(cli, ["request", str(tmp_path / "payload.json"), "--fetch", "--allow-private", "--json"])
+    allowed = CliRunner().invoke(
+        cli, ["request", str(tmp_path / "payload.json"), "--fetch", "--allow-private", "--json"]
+    )
     assert allowed.exit_code == 0 and json.loads(allowed.stdout)["images"][0]["width"] == 300
 
 
@@ -314,8 +359,14 @@ def test_the_environment_proxy_is_used_and_resolves_the_name(proxy, dns, guard, 
 
 def test_through_a_proxy_literal_private_hosts_and_localhost_are_refused(proxy, monkeypatch):
     monkeypatch.setenv("http_proxy", f"127.0.0.1:{proxy}")  # lower case, no scheme: as curl reads it
-    for url in ("http://10.0.0.1/a.png", "http://169.254.169.254/latest/", "http://localhost/a.png",
-                "http://app.localhost/a.png", "http://127.1/a.png", "http://[::ffff:192.168.0.1]/a.png"):  # fmt: skip
+    for url in (
+        "http://10.0.0.1/a.png",
+        "http://169.254.169.254/latest/",
+        "http://localhost/a.png",
+        "http://app.localhost/a.png",
+        "http://127.1/a.png",
+        "http://[::ffff:192.168.0.1]/a.png",
+    ):
         assert "refusing to fetch" in refused(url)
     assert ProxyHandler.seen == []
     assert inspect_url("http://10.0.0.1/a.png", allow_private=True).info.width == 640
@@ -365,17 +416,32 @@ def test_one_deadline_for_a_slow_name_lookup(dns):
 # ------------------------------------------------------------------ malformed URLs
 
 
-@pytest.mark.parametrize("url", ["http:///x.png", "http://h:99999/x", "http://[::1/x", "http://:80/x.png",
-                                 "http://h:0/x", "http://exa mple.com/x", "http://\N{SNOWMAN}.net/x.png",
-                                 "http://h:port/x", "ftp://example.test/x.png", "//x.png"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http:///x.png",
+        "http://h:99999/x",
+        "http://[::1/x",
+        "http://:80/x.png",
+        "http://h:0/x",
+        "http://exa mple.com/x",
+        "http://\N{SNOWMAN}.net/x.png",
+        "http://h:port/x",
+        "ftp://example.test/x.png",
+        "//x.png",
+    ],
+)
 def test_malformed_urls_are_one_line_errors(url, guard):
     refused(url)
     assert guard == []
 
 
 def test_unprintable_urls_stay_on_one_line(guard):
-    for url, shown in (("http://a\nb/x.png", "http://a\\nb/x.png"), ("http://\ud800/x", "http://\\ud800/x"),
-                        ("http://a\x00b/x", "http://a\\x00b/x")):  # fmt: skip
+    for url, shown in (
+        ("http://a\nb/x.png", "http://a\\nb/x.png"),
+        ("http://\ud800/x", "http://\\ud800/x"),
+        ("http://a\x00b/x", "http://a\\x00b/x"),
+    ):
         with pytest.raises(ImageReadError) as caught:
             inspect_url(url)
         assert str(caught.value).startswith(f"{shown}: not a valid URL") and str(caught.value).isprintable()
@@ -384,8 +450,10 @@ def test_unprintable_urls_stay_on_one_line(guard):
 
 def test_malformed_urls_in_a_payload_become_error_rows():
     urls = ["http:///x.png", "http://h:99999/x", "http://[::1/x"]
-    payload = {"model": "gpt-4o", "messages": [{"content": [
-        {"type": "image_url", "image_url": {"url": url}} for url in urls]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "messages": [{"content": [{"type": "image_url", "image_url": {"url": url}} for url in urls]}],
+    }
     images = count_request(payload, fetch=True).images
     assert [image.tokens for image in images] == [None] * 3
     assert all("not a valid URL" in image.error for image in images)
@@ -412,9 +480,28 @@ def test_without_httpx2_fetching_says_how_to_install_it(monkeypatch):
 @pytest.mark.skipif(not __import__("shutil").which("openssl"), reason="needs the openssl command")
 def test_tls_checks_the_name_while_connecting_to_the_checked_address(tmp_path, dns, monkeypatch):
     """The certificate and SNI are for the URL's name; the socket goes to the address that name was checked at."""
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout",
-                    tmp_path / "key.pem", "-out", tmp_path / "cert.pem", "-subj", "/CN=img.example.test",
-                    "-addext", "subjectAltName=DNS:img.example.test"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            tmp_path / "key.pem",
+            "-out",
+            tmp_path / "cert.pem",
+            "-subj",
+            "/CN=img.example.test",
+            "-addext",
+            "subjectAltName=DNS:img.example.test",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     names = []

@@ -126,8 +126,11 @@ def sequence(width, height, samples, brand=b"msf1", handler=b"pict"):
         ([ispe(640, 480), clap(600, 1, 400, 1), irot(3)], None, (600, 400, 6)),
         ([irot(1), ispe(64, 32)], [2, 1], (64, 32, 8)),
         ([irot(1), ispe(64, 32)], [1 | 0x80, 2], (64, 32, 8)),  # listed before the size, as libheif reads it
-        ([ispe(640, 480), box(b"colr", b"nclx", b"\0" * 7), box(b"pixi", b"\0\0\0\0\x03\x08\x08\x08")], None,
-         (640, 480, 1)),  # fmt: skip
+        (
+            [ispe(640, 480), box(b"colr", b"nclx", b"\0" * 7), box(b"pixi", b"\0\0\0\0\x03\x08\x08\x08")],
+            None,
+            (640, 480, 1),
+        ),
     ],
 )
 def test_hand_built_heif_size_and_orientation(props, order, expected):
@@ -158,8 +161,12 @@ def test_box_layouts_decoders_accept():
     body = meta([ispe(30, 40)])
     largesize_mdat = struct.pack(">I4sQ", 1, b"mdat", 16 + 8) + b"\0" * 8
     to_the_end = struct.pack(">I4s", 0, b"mdat") + b"\0" * 100
-    for data in (ftyp() + body + largesize_mdat, ftyp() + body + to_the_end, ftyp() + box(b"mdat", b"\0" * 50) + body,
-                 ftyp() + box(b"free", b"\0" * 20000) + body):  # fmt: skip
+    for data in (
+        ftyp() + body + largesize_mdat,
+        ftyp() + body + to_the_end,
+        ftyp() + box(b"mdat", b"\0" * 50) + body,
+        ftyp() + box(b"free", b"\0" * 20000) + body,
+    ):
         info = inspect(data)
         assert (info.width, info.height, info.bytes, info.warning) == (30, 40, len(data), None)
 
@@ -276,8 +283,11 @@ def test_animated_avif_counts_frames_as_pillow_does():
     frames[0].save(out, "AVIF", save_all=True, append_images=frames[1:], duration=50)
     info = inspect(out.getvalue())
     with Image.open(out) as image:
-        assert (info.frames, info.animated, info.width, info.height) == (image.n_frames, True, *image.size) == (6, True,
-                                                                                                               40, 24)
+        assert (
+            (info.frames, info.animated, info.width, info.height)
+            == (image.n_frames, True, *image.size)
+            == (6, True, 40, 24)
+        )
 
 
 def strip_meta_and_append(data: bytes, extra_props: list[bytes], primary: int | None = None) -> bytes:
@@ -292,7 +302,7 @@ def strip_meta_and_append(data: bytes, extra_props: list[bytes], primary: int | 
     children, at = [], start + 12
     while at < end:
         size, child = struct.unpack_from(">I4s", data, at)
-        children.append((child, data[at:at + size]))
+        children.append((child, data[at : at + size]))
         at += size
     rebuilt = []
     for child, raw in children:
@@ -305,9 +315,9 @@ def strip_meta_and_append(data: bytes, extra_props: list[bytes], primary: int | 
         while at < len(raw):
             size, sub = struct.unpack_from(">I4s", raw, at)
             if sub == b"ipco":
-                ipco = raw[at:at + size]
+                ipco = raw[at : at + size]
             elif sub == b"ipma":
-                ipma = raw[at:at + size]
+                ipma = raw[at : at + size]
             at += size
         count_before = 0
         at = 8
@@ -321,7 +331,7 @@ def strip_meta_and_append(data: bytes, extra_props: list[bytes], primary: int | 
         n, at, entries = struct.unpack_from(">I", ipma, 12)[0], 16, []
         for _ in range(n):
             item, k = struct.unpack_from(">HB", ipma, at)
-            indices = list(ipma[at + 3:at + 3 + k])
+            indices = list(ipma[at + 3 : at + 3 + k])
             at += 3 + k
             if item == primary:
                 indices += [0x80 | (count_before + i + 1) for i in range(len(extra_props))]
@@ -373,16 +383,31 @@ def tiff_by_hand(order: str, fields: list[tuple[int, int, int]], next_ifd=0, pix
     return magic + struct.pack(order + "I", 8) + ifd + pixels
 
 
-BASELINE = [(256, 3, 8), (257, 4, 8), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0), (277, 3, 1), (278, 3, 8),
-            (279, 4, 64)]  # fmt: skip
+BASELINE = [
+    (256, 3, 8),
+    (257, 4, 8),
+    (258, 3, 8),
+    (259, 3, 1),
+    (262, 3, 1),
+    (273, 4, 0),
+    (277, 3, 1),
+    (278, 3, 8),
+    (279, 4, 64),
+]
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
 def test_tiff_both_byte_orders_by_hand(order):
     data = tiff_by_hand(order, [*BASELINE, (274, 3, 6)])
     info = inspect(data)
-    assert (info.format, info.width, info.height, info.orientation, info.frames, info.warning) == \
-        ("TIFF", 8, 8, 6, 1, None)  # fmt: skip
+    assert (info.format, info.width, info.height, info.orientation, info.frames, info.warning) == (
+        "TIFF",
+        8,
+        8,
+        6,
+        1,
+        None,
+    )
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (8, 8) and image.getexif().get(0x0112) == 6
         image.load()
@@ -608,8 +633,9 @@ def test_cli_avif_and_tiff_rejected_by_format_for_openai_and_gemini(tmp_path):
     avif = tmp_path / "photo.avif"
     avif.write_bytes(AVIF_SAMPLE.read_bytes())
     for path, fmt in ((tiff, "TIFF"), (avif, "AVIF")):
-        result, rows = estimate_json(str(path), "-m", "gpt-4o", "-m", "gemini-3-flash-preview",
-                                     "-m", "claude-sonnet-4-5")  # fmt: skip
+        result, rows = estimate_json(
+            str(path), "-m", "gpt-4o", "-m", "gemini-3-flash-preview", "-m", "claude-sonnet-4-5"
+        )
         for model, row in rows.items():
             assert row["rule"] == "formats" and f"{fmt} is not an accepted format" in row["error"], model
             assert row["width"] is not None  # read, then refused by the API's rule
@@ -627,8 +653,10 @@ def test_cli_bmp_cannot_be_read(tmp_path):
 def test_the_formats_rows_say_what_each_vendor_accepts():
     from costcalc.catalog.limits import load_limits
 
-    accepted = {provider: load_limits(provider=provider).rules["formats"].value
-                for provider in ("openai", "anthropic", "google", "mistral", "amazon")}  # fmt: skip
+    accepted = {
+        provider: load_limits(provider=provider).rules["formats"].value
+        for provider in ("openai", "anthropic", "google", "mistral", "amazon")
+    }
     assert set(accepted["google"]) == {"PNG", "JPEG", "WEBP", "HEIC", "HEIF"}
     for provider in ("openai", "anthropic", "mistral", "amazon"):
         assert set(accepted[provider]) == {"PNG", "JPEG", "WEBP", "GIF"}, provider
@@ -639,10 +667,15 @@ def test_the_formats_rows_say_what_each_vendor_accepts():
 
 
 def samples() -> list[bytes]:
-    found = [HEIC_SAMPLE.read_bytes(), AVIF_SAMPLE.read_bytes(), sequence(32, 16, 3),
-             heif([ispe(640, 480), irot(1), clap(400, 1, 600, 1), imir(1)]),
-             tiff_by_hand(">", [*BASELINE, (274, 3, 6)]), encode("TIFF", (33, 22), big_tiff=True),
-             png(note=("zTXt", "z" * 3000))]  # fmt: skip
+    found = [
+        HEIC_SAMPLE.read_bytes(),
+        AVIF_SAMPLE.read_bytes(),
+        sequence(32, 16, 3),
+        heif([ispe(640, 480), irot(1), clap(400, 1, 600, 1), imir(1)]),
+        tiff_by_hand(">", [*BASELINE, (274, 3, 6)]),
+        encode("TIFF", (33, 22), big_tiff=True),
+        png(note=("zTXt", "z" * 3000)),
+    ]
     return found
 
 
@@ -650,8 +683,11 @@ SAMPLES = samples()
 
 
 @settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(range(len(SAMPLES))), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
-       max_size=8), st.integers(0, 10**6))  # fmt: skip
+@given(
+    st.sampled_from(range(len(SAMPLES))),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+    st.integers(0, 10**6),
+)
 def test_mutated_files_give_an_image_or_a_costcalc_error(which, mutations, cut):
     data = bytearray(SAMPLES[which])
     for at, value in mutations:
@@ -708,7 +744,7 @@ def test_header_only_reads_of_a_stream_and_bounded_reads_of_a_file():
 
     def fetch(offset, count):
         asked.append(count)
-        return data[offset:offset + count]
+        return data[offset : offset + count]
 
     assert inspect_reader(data[:16], fetch, len(data)).width == 96  # the head a box header long, the rest fetched
     assert max(asked) <= len(data) and sum(asked) <= 2 * len(data)

@@ -27,7 +27,10 @@ CASES = {
     "jpeg-progressive": ("JPEG", encode("JPEG", (333, 777), progressive=True)),
     "jpeg-grey": ("JPEG", encode("JPEG", (65500, 2), "L")),
     # a 100 KB ICC profile and 60 KB of EXIF before the frame header: past the first read
-    "jpeg-huge-app": ("JPEG", encode("JPEG", (320, 240), icc_profile=b"\0" * 100_000, exif=b"Exif\0\0" + b"\0" * 60_000)),
+    "jpeg-huge-app": (
+        "JPEG",
+        encode("JPEG", (320, 240), icc_profile=b"\0" * 100_000, exif=b"Exif\0\0" + b"\0" * 60_000),
+    ),
     "gif": ("GIF", encode("GIF", (17, 19), "P")),
     "webp-lossy": ("WEBP", encode("WEBP", (301, 99), quality=50)),
     "webp-lossless": ("WEBP", encode("WEBP", (16383, 3), lossless=True)),
@@ -81,7 +84,9 @@ def test_non_seekable_stream():
     ],
 )
 def test_other_formats_are_named_and_refused(fmt, data):
-    with pytest.raises(costcalc.UnsupportedFormatError, match=f"cannot read: {fmt} headers are not read by costcalc.*convert") as caught:
+    with pytest.raises(
+        costcalc.UnsupportedFormatError, match=f"cannot read: {fmt} headers are not read by costcalc.*convert"
+    ) as caught:
         inspect(data)
     assert caught.value.format == fmt
 
@@ -146,8 +151,14 @@ def test_random_bytes_never_crash(data):
     assert info.width >= 1 and info.height >= 1
 
 
-MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"RIFF\0\0\0\0WEBPVP8 ", b"RIFF\0\0\0\0WEBPVP8L",
-         b"RIFF\0\0\0\0WEBPVP8X"]  # fmt: skip
+MAGIC = [
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF89a",
+    b"RIFF\0\0\0\0WEBPVP8 ",
+    b"RIFF\0\0\0\0WEBPVP8L",
+    b"RIFF\0\0\0\0WEBPVP8X",
+]
 
 
 @given(st.sampled_from(MAGIC), st.binary(max_size=300))

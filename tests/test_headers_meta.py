@@ -72,23 +72,33 @@ def test_exif_orientation_equals_pillow(orientation, where):
 
 
 def frames(mode="P", count=3, size=(32, 24)):
-    return [Image.new(mode, size, color) for color in range(1, count + 1)] if mode == "P" else [
-        Image.new(mode, size, (40 * i, 0, 0)) for i in range(count)
-    ]
+    return (
+        [Image.new(mode, size, color) for color in range(1, count + 1)]
+        if mode == "P"
+        else [Image.new(mode, size, (40 * i, 0, 0)) for i in range(count)]
+    )
 
 
 @pytest.mark.parametrize(
     "name, make, animated, count",
     [
         ("gif-still", lambda: save(frames(count=1)[0], "GIF"), False, 1),
-        ("gif-animated", lambda: save(frames("RGB")[0], "GIF", save_all=True, append_images=frames("RGB")[1:]),
-         True, None),
-        ("webp-animated", lambda: save(frames("RGB")[0], "WEBP", save_all=True, append_images=frames("RGB")[1:]),
-         True, 3),
+        (
+            "gif-animated",
+            lambda: save(frames("RGB")[0], "GIF", save_all=True, append_images=frames("RGB")[1:]),
+            True,
+            None,
+        ),
+        (
+            "webp-animated",
+            lambda: save(frames("RGB")[0], "WEBP", save_all=True, append_images=frames("RGB")[1:]),
+            True,
+            3,
+        ),
         ("apng", lambda: save(frames("RGB")[0], "PNG", save_all=True, append_images=frames("RGB")[1:]), True, 3),
         ("png-still", lambda: save(frames("RGB")[0], "PNG"), False, 1),
     ],
-)  # fmt: skip
+)
 def test_animation_equals_pillow(name, make, animated, count):
     data = make()
     info, theirs = inspect(data), pillow(data)

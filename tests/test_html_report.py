@@ -73,8 +73,13 @@ def test_the_page_ranks_models_cheapest_first_and_matches_the_json_totals(tmp_pa
     usd = [Decimal(row["data-usd"]) for row in parser.models]
     assert usd == sorted(usd)  # cheapest first
     text = page.read_text(encoding="utf-8")
-    for section in ("Totals per model and tier", "Cost by folder", "Tokens per image", "most expensive images",
-                    "What optimize would save"):  # fmt: skip
+    for section in (
+        "Totals per model and tier",
+        "Cost by folder",
+        "Tokens per image",
+        "most expensive images",
+        "What optimize would save",
+    ):
         assert section in text
     assert "<svg" in text and "data:image/jpeg;base64," in text
 
@@ -141,9 +146,21 @@ def test_the_page_in_a_real_browser(tmp_path):
     result = run("audit", SAMPLES, *sum((["-m", m] for m in MODELS), []), "--summary", "--html", page, "-j", "1")
     assert result.exit_code == 1, result.output
     profile = tmp_path / "profile"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-               "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()]  # fmt: skip
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "LANG": "C.UTF-8"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Uncaught" not in done.stderr and "ERROR:CONSOLE" not in done.stderr, done.stderr[-2000:]

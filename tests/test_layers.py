@@ -73,10 +73,12 @@ def test_every_module_has_a_layer():
 
 def test_no_import_points_down_the_layers():
     known = layers()
-    wrong = [f"{module_name(path)} (layer {known[top(module_name(path))]}) imports {target} "
-             f"(layer {known[top(target)]})"
-             for path in sorted(PACKAGE.rglob("*.py")) for target in sorted(imports(path))
-             if known[top(target)] > known[top(module_name(path))]]
+    wrong = [
+        f"{module_name(path)} (layer {known[top(module_name(path))]}) imports {target} (layer {known[top(target)]})"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for target in sorted(imports(path))
+        if known[top(target)] > known[top(module_name(path))]
+    ]
     assert not wrong, "imports against the layer order in ARCHITECTURE.md:\n" + "\n".join(wrong)
 
 
@@ -93,7 +95,7 @@ def test_no_import_circle():
             if nxt not in graph:
                 continue
             if state.get(nxt) == 1:
-                circles.append(" → ".join(stack[stack.index(nxt):] + [nxt]))
+                circles.append(" → ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

@@ -1,8 +1,8 @@
-"""`costcalc mcp` (issue 12, SPEC §9): the server driven by the `mcp` SDK's own client over stdio.
+"""`costcalc mcp` (issue 12, docs/README.md): the server driven by the `mcp` SDK's own client over stdio.
 
 One server process serves every call of the session test (spawning it costs
 about a second), so the test also shows it keeps serving after tool errors.
-Expected figures come from SPEC §1a's worked example (2560 × 1669 at high:
+Expected figures come from docs/openai.md's worked example (2560 × 1669 at high:
 → 1178 × 768, 6 tiles, 85 + 170 × 6 = 1105 tokens for gpt-4o) and from Pillow
 reading the written file, never from costcalc itself.
 """
@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from costcalc.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT / "samples" / "photo.jpg"  # 2560 × 1669 JPEG (SPEC §1a's worked example)
+PHOTO = ROOT / "samples" / "photo.jpg"  # 2560 × 1669 JPEG (docs/openai.md's worked example)
 CHAT = ROOT / "examples" / "chat-request.json"
 
 
@@ -74,9 +74,12 @@ def test_server_over_stdio(tmp_path):
 
     source = tmp_path / "photo.jpg"
     shutil.copyfile(PHOTO, source)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "costcalc", "mcp", "--root", str(tmp_path),
-                                                                 "--root", str(ROOT)], cwd=str(tmp_path),
-                                   env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "costcalc", "mcp", "--root", str(tmp_path), "--root", str(ROOT)],
+        cwd=str(tmp_path),
+        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+    )
 
     log = tmp_path / "server-stderr.log"  # a real file: the test runner's sys.stderr may have no descriptor
 
@@ -94,7 +97,7 @@ def test_server_over_stdio(tmp_path):
         assert set(schemas["price_image"]["properties"]) >= {"path", "data_url", "model", "detail"}
         assert schemas["optimize_image"]["required"] == ["path", "model"]
 
-        # price_image on a path (relative to the server's folder): SPEC §1a, 2560 × 1669 high → 1178 × 768, 1105
+        # price_image on a path (relative to the server's folder): docs/openai.md, 2560 × 1669 high → 1178 × 768, 1105
         priced = _data(await session.call_tool("price_image", {"path": "photo.jpg", "model": "gpt-4o"}))
         assert (priced["tokens"], priced["basis"], priced["applied_detail"]) == (1105, "exact", "high")
         assert (priced["width"], priced["height"]) == (2560, 1669)
@@ -102,7 +105,7 @@ def test_server_over_stdio(tmp_path):
         assert priced["usd"] == pytest.approx(1105 * priced["usd_per_1m_input"] / 1e6) and priced["usd"] > 0
         assert priced["warning"] is None
         low = _data(await session.call_tool("price_image", {"path": str(source), "model": "gpt-4o", "detail": "low"}))
-        assert low["tokens"] == 85  # SPEC §1a: low is the base, whatever the size
+        assert low["tokens"] == 85  # docs/openai.md: low is the base, whatever the size
 
         # the same image as a data URL: only its header is decoded
         url = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode("ascii")
@@ -138,32 +141,40 @@ def test_server_over_stdio(tmp_path):
 
         # a token budget and an output of another format, in a folder that does not exist yet
         target = tmp_path / "out" / "small.png"
-        small = _data(await session.call_tool("optimize_image", {"path": str(source), "model": "gpt-4o",
-                                                                  "max_tokens": 500, "output": str(target)}))  # fmt: skip
+        small = _data(
+            await session.call_tool(
+                "optimize_image", {"path": str(source), "model": "gpt-4o", "max_tokens": 500, "output": str(target)}
+            )
+        )
         assert small["output"] == str(target) and small["format"] == "PNG"
         assert small["tokens_after"] <= 500 and small["tokens_before"] == 1105
         with Image.open(target) as image:
             assert (image.format, image.size) == ("PNG", (small["width"], small["height"]))
-            w, h = image.size  # SPEC §1a on what was written: at most 500 tokens means at most 2 tiles
+            w, h = image.size  # docs/openai.md on what was written: at most 500 tokens means at most 2 tiles
         assert -(-w // 512) * -(-h // 512) <= 2 and min(w, h) <= 768
 
         # never over the source: by its name, or by another name of it (a link)
-        refused = await session.call_tool("optimize_image", {"path": "photo.jpg", "model": "gpt-4o",
-                                                              "output": str(source)})  # fmt: skip
+        refused = await session.call_tool(
+            "optimize_image", {"path": "photo.jpg", "model": "gpt-4o", "output": str(source)}
+        )
         assert refused.is_error and "is the source" in _text(refused)
         link = tmp_path / "link.jpg"
         os.link(source, link)
-        refused = await session.call_tool("optimize_image", {"path": "photo.jpg", "model": "gpt-4o",
-                                                              "output": "link.jpg"})  # fmt: skip
+        refused = await session.call_tool(
+            "optimize_image", {"path": "photo.jpg", "model": "gpt-4o", "output": "link.jpg"}
+        )
         assert refused.is_error and "is the source" in _text(refused)
         assert source.read_bytes() == before
 
-        # price_request: examples/chat-request.json repriced for gpt-4o (SPEC §1a): photo.jpg at high 1105,
+        # price_request: examples/chat-request.json repriced for gpt-4o (docs/openai.md): photo.jpg at high 1105,
         # the 512 × 512 WebP at low 85, the remote URL unpriced (never fetched)
         payload = json.loads(CHAT.read_text())
         for given in (payload, CHAT.read_text()):
-            request = _data(await session.call_tool("price_request", {"payload": given, "model": "gpt-4o",
-                                                                      "base_dir": str(CHAT.parent)}))  # fmt: skip
+            request = _data(
+                await session.call_tool(
+                    "price_request", {"payload": given, "model": "gpt-4o", "base_dir": str(CHAT.parent)}
+                )
+            )
             assert request["model"] == "gpt-4o"
             assert [image["tokens"] for image in request["images"]] == [1105, 85, None]
             assert (request["image_tokens"], request["unpriced"]) == (1190, 1)

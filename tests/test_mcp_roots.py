@@ -47,16 +47,18 @@ def test_tools_stay_inside_the_roots(tmp_path):
     (allowed / "taken.jpg").write_bytes(b"the user's")
     before = snapshot(outside)
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "costcalc", "mcp", "--root", str(allowed)],
-                                   cwd=str(tmp_path), env=env)  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "costcalc", "mcp", "--root", str(allowed)], cwd=str(tmp_path), env=env
+    )
     log = tmp_path / "server-stderr.log"
 
     async def checks(session) -> None:
         call = session.call_tool
         # reads: the same answer for a file that exists and one that does not; links resolved first
         shadow = _outside(await call("price_image", {"path": "/etc/shadow", "model": "gpt-4o"}), "/etc/shadow")
-        nothing = _outside(await call("price_image", {"path": "/etc/no-such-file", "model": "gpt-4o"}),
-                           "/etc/no-such-file")  # fmt: skip
+        nothing = _outside(
+            await call("price_image", {"path": "/etc/no-such-file", "model": "gpt-4o"}), "/etc/no-such-file"
+        )
         assert shadow == nothing
         for path in ("outside/secret.jpg", "allowed/escape.jpg", "allowed/door/secret.jpg", "allowed/../outside"):
             _outside(await call("price_image", {"path": path, "model": "gpt-4o"}), path)
@@ -65,8 +67,11 @@ def test_tools_stay_inside_the_roots(tmp_path):
         assert priced["tokens"] == 1105
 
         # several models and a tier
-        both = _data(await call("price_image", {"path": "allowed/photo.jpg", "model": ["gpt-4o", "gpt-nonesuch"],
-                                                "tier": "batch"}))  # fmt: skip
+        both = _data(
+            await call(
+                "price_image", {"path": "allowed/photo.jpg", "model": ["gpt-4o", "gpt-nonesuch"], "tier": "batch"}
+            )
+        )
         assert [entry["model"] for entry in both["estimates"]] == ["gpt-4o", "gpt-nonesuch"]
         assert both["estimates"][0]["tokens"] == 1105 and both["estimates"][0]["tier"] == "batch"
         assert "unknown model" in both["estimates"][1]["error"]
@@ -76,21 +81,36 @@ def test_tools_stay_inside_the_roots(tmp_path):
             result = await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o", "output": output})
             _outside(result, output)
         assert not (outside / "made").exists()
-        taken = await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o",
-                                              "output": "allowed/taken.jpg"})  # fmt: skip
+        taken = await call(
+            "optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o", "output": "allowed/taken.jpg"}
+        )
         assert taken.is_error and "exists" in _text(taken) and "allow_overwrite" in _text(taken)
         assert (allowed / "taken.jpg").read_bytes() == b"the user's"
-        made = _data(await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o",
-                                                   "output": "allowed/new/deeper/small.jpg"}))  # fmt: skip
+        made = _data(
+            await call(
+                "optimize_image",
+                {"path": "allowed/photo.jpg", "model": "gpt-4o", "output": "allowed/new/deeper/small.jpg"},
+            )
+        )
         assert made["output"] == str(allowed / "new" / "deeper" / "small.jpg")
-        again = await call("optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o",
-                                              "output": "allowed/new/deeper/small.jpg"})  # fmt: skip
+        again = await call(
+            "optimize_image", {"path": "allowed/photo.jpg", "model": "gpt-4o", "output": "allowed/new/deeper/small.jpg"}
+        )
         assert again.is_error and "exists" in _text(again)
 
         # a payload's local paths are confined too
-        payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": str(outside / "secret.jpg")}},
-            {"type": "image_url", "image_url": {"url": str(allowed / "photo.jpg")}}]}]}  # fmt: skip
+        payload = {
+            "model": "gpt-4o",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": str(outside / "secret.jpg")}},
+                        {"type": "image_url", "image_url": {"url": str(allowed / "photo.jpg")}},
+                    ],
+                }
+            ],
+        }
         request = _data(await call("price_request", {"payload": payload}))
         assert [image["tokens"] for image in request["images"]] == [None, 1105]
         assert "outside the allowed roots" in request["images"][0]["error"]

@@ -1,9 +1,9 @@
-"""Every model row held to the public measurements of what the API billed (SPEC §2b, §8).
+"""Every model row held to the public measurements of what the API billed (docs/README.md, docs/probe.md).
 
 The measurements are data (tables/measured/*.toml), read here straight from the TOML:
 nothing in them is computed by the code under test. Tile models must match exactly;
 patch models within one token (OpenAI: its billing may differ from the formula by one,
-SPEC §2a); a refusal must be an ImageRejectedError; a row known to disagree must still
+docs/openai.md); a refusal must be an ImageRejectedError; a row known to disagree must still
 disagree (else its flag is stale); rows of a model whose multiplier is unpublished are held
 to their patch count.
 """
@@ -21,13 +21,16 @@ from costcalc.catalog.tables import tables_dir
 from costcalc.errors import ImageRejectedError, TableError, UnknownModelError
 
 FILES = sorted((tables_dir() / "measured").glob("*.toml"))
-RAW = [(path.stem, index, row) for path in FILES
-       for index, row in enumerate(tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)["measured"], 1)]
+RAW = [
+    (path.stem, index, row)
+    for path in FILES
+    for index, row in enumerate(tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)["measured"], 1)
+]
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "measured.json"  # the cases known when SPEC was written
 LEGACY = "legacy GPT-4V image part"
 
 # Rows whose evidence is "measured" though tables/measured has no case of theirs: the reports
-# SPEC §2a cites (2026-09) were not found, so no row can name its source (the row's `source` says so).
+# docs/openai.md cites (2026-09) were not found, so no row can name its source (the row's `source` says so).
 MEASURED_ELSEWHERE = {"gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol"}
 
 
@@ -61,7 +64,7 @@ def test_the_rule_reproduces_each_measurement(case):
     off = abs(result.tokens - row["tokens"])
     if row.get("disagrees"):
         assert off > slack, f"{row['model']} now agrees with {row['source']}: drop its `disagrees`"
-        if LEGACY in row.get("endpoint", ""):  # SPEC §2a: billed below detail high, priced as high
+        if LEGACY in row.get("endpoint", ""):  # docs/openai.md: billed below detail high, priced as high
             assert row["tokens"] < result.tokens
         return
     assert off <= slack, f"rule {result.tokens}, billed {row['tokens']} ({row['source']}, {row['date']})"
@@ -85,8 +88,14 @@ def test_the_loader_reads_every_row_as_written():
     for case, (stem, _, row) in zip(cases, RAW):
         assert isinstance(case, Measurement) and case.provider == stem
         assert (case.model, case.width, case.height, case.tokens, case.rejected, case.patches, case.source) == (
-            row["model"], row["width"], row["height"], row.get("tokens"), row.get("rejected", False),
-            row.get("patches"), row["source"])  # fmt: skip
+            row["model"],
+            row["width"],
+            row["height"],
+            row.get("tokens"),
+            row.get("rejected", False),
+            row.get("patches"),
+            row["source"],
+        )
 
 
 @pytest.mark.skipif(not SHARED.is_file(), reason="../shared/measured.json is outside the repository")
@@ -97,7 +106,7 @@ def test_the_cases_of_the_spec_are_all_here():
 
 
 def test_spec_2a_measurements_are_on_file():
-    """The public reports SPEC §2a names that could be sourced: their rows are here, and held above."""
+    """The public reports docs/openai.md names that could be sourced: their rows are here, and held above."""
     rows = [row for _, _, row in RAW]
 
     def found(**fields):
@@ -125,7 +134,7 @@ def test_evidence_matches_the_measurements():
             assert "measured" in model.evidence, f"{model.name} has {len(cases)} measured cases"
         elif "measured" in model.evidence:
             assert model.name in MEASURED_ELSEWHERE, f"{model.name} says measured, but no case is on file"
-    # the doubts SPEC §2a asks for, and none on a measured row
+    # the doubts docs/openai.md asks for, and none on a measured row
     assert "contradicted" in costcalc.get_model("gpt-4.1-mini").doubt
     assert "unverified" in costcalc.get_model("gpt-5.2").doubt
     assert not any(m.doubt for m in openai if measurements(m) and m.name != "gpt-4.1-mini")
@@ -147,15 +156,26 @@ def test_measurements_of_a_snapshot_count_for_its_own_row_only():
     assert {c.model for c in measurements("gpt-4.1")} >= {"gpt-4.1", "gpt-4.1-2025-04-14", "gpt-4o"}
 
 
-@pytest.mark.parametrize("row, message", [
-    ('model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 85\ndate = "2025"\n', "needs source"),
-    ('model = "gpt-4o"\nwidth = 1\nheight = 1\nsource = "x"\ndate = "2025"\n', "give tokens, patches"),
-    ('model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 5\nrejected = true\nsource = "x"\ndate = "2025"\n',
-     "a rejected image has no tokens"),
-    ('model = "gpt-4o"\ndetail = "huge"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\n', "detail"),
-    ('model = "gpt-4o"\nwidth = 0\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\n', "width"),
-    ('model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\nbilled = 3\n', "unknown key"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ('model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 85\ndate = "2025"\n', "needs source"),
+        ('model = "gpt-4o"\nwidth = 1\nheight = 1\nsource = "x"\ndate = "2025"\n', "give tokens, patches"),
+        (
+            'model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 5\nrejected = true\nsource = "x"\ndate = "2025"\n',
+            "a rejected image has no tokens",
+        ),
+        (
+            'model = "gpt-4o"\ndetail = "huge"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\n',
+            "detail",
+        ),
+        ('model = "gpt-4o"\nwidth = 0\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\n', "width"),
+        (
+            'model = "gpt-4o"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2025"\nbilled = 3\n',
+            "unknown key",
+        ),
+    ],
+)
 def test_a_bad_measurement_row_is_a_table_error(tmp_path, row, message):
     path = tmp_path / "m.toml"
     path.write_text("[[measured]]\n" + row, encoding="utf-8")
@@ -165,9 +185,12 @@ def test_a_bad_measurement_row_is_a_table_error(tmp_path, row, message):
 
 def test_unknown_names_in_a_file_of_your_own_are_left_out(tmp_path):
     path = tmp_path / "m.toml"
-    path.write_text('[[measured]]\nmodel = "gpt-9"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2027"\n'
-                    '[[measured]]\nmodel = "gpt-4o-2024-08-06"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\n'
-                    'date = "2027"\n', encoding="utf-8")  # fmt: skip
+    path.write_text(
+        '[[measured]]\nmodel = "gpt-9"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\ndate = "2027"\n'
+        '[[measured]]\nmodel = "gpt-4o-2024-08-06"\nwidth = 1\nheight = 1\ntokens = 5\nsource = "x"\n'
+        'date = "2027"\n',
+        encoding="utf-8",
+    )
     cases = load_measured(path)
     with pytest.raises(UnknownModelError):
         costcalc.get_model(cases[0].model)

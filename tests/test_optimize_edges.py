@@ -23,7 +23,7 @@ from costcalc.inspection.headers import inspect
 from costcalc.preflight.planning import plan
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT / "samples" / "photo.jpg"  # 2560 × 1669 JPEG (SPEC §1a)
+PHOTO = ROOT / "samples" / "photo.jpg"  # 2560 × 1669 JPEG (docs/openai.md)
 ICON = ROOT / "samples" / "icon.webp"  # 512 × 512
 
 
@@ -55,7 +55,7 @@ def noisy_jpeg(size, quality, exif=None) -> bytes:
 
 @pytest.mark.parametrize("model", ["nova-lite", "llama-4-scout", "gemini-2.0-flash", "gemini-2.5-flash"])
 def test_a_budget_on_an_approximate_rule_is_refused_not_a_2x1_image(model):
-    """SPEC §6b/§6e: these counts are approximate; the search found 2 × 1 (nova-lite's "≈ 800" for 900 × 450)."""
+    """docs/google.md/docs/README.md: these counts are approximate; the search found 2 × 1 (nova-lite's "≈ 800" for 900 × 450)."""
     with pytest.raises(PlanError, match=rf"{model}.*approximate"):
         plan(2560, 1669, model=model, max_tokens=900)
     with pytest.raises(PlanError, match=rf"{model}.*approximate"):
@@ -71,7 +71,7 @@ def test_optimize_refuses_an_approximate_budget_before_writing(tmp_path):
 
 
 def test_a_size_independent_count_keeps_the_original_within_a_budget():
-    """Nova 2 is a flat 230 (SPEC §6e), Gemini 3 at most 1,120 by default (§6b) at any size: no resize invented."""
+    """Nova 2 is a flat 230 (docs/README.md), Gemini 3 at most 1,120 by default (docs/google.md) at any size: no resize invented."""
     for model, budget in (("nova-2-lite", 900), ("gemini-3.1-pro-preview", 2000)):
         p = plan(2560, 1669, model=model, max_tokens=budget)
         assert (p.target_width, p.target_height) == (2560, 1669)
@@ -83,8 +83,12 @@ EXACT = ["gpt-4o", "gpt-5.4", "claude-sonnet-4-6", "mistral-small-3.2", "qwen3-v
 
 
 @settings(max_examples=150, deadline=None)
-@given(models=st.lists(st.sampled_from(EXACT), min_size=1, max_size=3, unique=True),
-       w=st.integers(1, 5000), h=st.integers(1, 5000), budget=st.integers(0, 5000))  # fmt: skip
+@given(
+    models=st.lists(st.sampled_from(EXACT), min_size=1, max_size=3, unique=True),
+    w=st.integers(1, 5000),
+    h=st.integers(1, 5000),
+    budget=st.integers(0, 5000),
+)
 def test_budget_sizes_keep_the_aspect_of_the_original(models, w, h, budget):
     """The budget size's short side is within one pixel of the original's aspect at that long side."""
     try:
@@ -106,10 +110,13 @@ def test_file_paths_are_written_flat_into_outdir(tmp_path, monkeypatch):
     (tmp_path / "photos" / "p.png").write_bytes(png_bytes((40, 30)))
     result = run("optimize", PHOTO, ICON, tmp_path / "photos", "-o", tmp_path / "out", "-m", "gpt-4o", "-j", 1)
     assert result.exit_code == 0, result.output
-    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")
-                     if p.is_file() and p.name != ".costcalc-optimize.json")  # fmt: skip
+    written = sorted(
+        str(p.relative_to(tmp_path / "out"))
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file() and p.name != ".costcalc-optimize.json"
+    )
     assert written == ["icon.webp", "photo.jpg", "photos/p.png"]
-    assert Image.open(tmp_path / "out" / "photo.jpg").size == (1178, 768)  # SPEC §1a
+    assert Image.open(tmp_path / "out" / "photo.jpg").size == (1178, 768)  # docs/openai.md
 
 
 def png_bytes(size) -> bytes:
@@ -122,8 +129,20 @@ def test_clashing_file_outputs_are_refused_before_writing(tmp_path, monkeypatch)
     jpeg, webp = PHOTO.read_bytes(), ICON.read_bytes()
     (tmp_path / "photo.jpg").write_bytes(jpeg)
     (tmp_path / "photo.webp").write_bytes(webp)
-    result = run("optimize", "photo.jpg", "photo.webp", "-o", ".", "-m", "gpt-4o", "--format", "webp", "--force",
-                 cwd=tmp_path, monkeypatch=monkeypatch)  # fmt: skip
+    result = run(
+        "optimize",
+        "photo.jpg",
+        "photo.webp",
+        "-o",
+        ".",
+        "-m",
+        "gpt-4o",
+        "--format",
+        "webp",
+        "--force",
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
+    )
     assert result.exit_code == 2, result.output
     assert "File exists" not in result.output and "photo.webp" in result.stderr
     assert (tmp_path / "photo.jpg").read_bytes() == jpeg and (tmp_path / "photo.webp").read_bytes() == webp
@@ -155,8 +174,9 @@ def test_a_damaged_file_that_cannot_be_decoded_is_an_error_with_its_warning(tmp_
     warning = json.loads(priced.stdout)[0]["warning"]
     assert priced.exit_code == 0 and "truncated PNG" in warning  # priced, with a warning
     for model in ("claude-sonnet-4-6", "gpt-4o", "gemini-3.1-pro-preview"):
-        result = run("optimize", "cut.png", "-o", f"o-{model}", "-m", model, "--nl", cwd=tmp_path,
-                     monkeypatch=monkeypatch)  # fmt: skip
+        result = run(
+            "optimize", "cut.png", "-o", f"o-{model}", "-m", model, "--nl", cwd=tmp_path, monkeypatch=monkeypatch
+        )
         row = json.loads(result.stdout.splitlines()[0])
         assert result.exit_code == 1 and row["status"] == "error", row
         assert "cannot be decoded for resizing" in row["error"] and "truncated PNG" in row["error"]
@@ -172,15 +192,17 @@ def test_a_damaged_file_that_decodes_whole_is_written_with_its_warning(tmp_path)
     result = run("optimize", tmp_path / "noend.png", "-o", tmp_path / "out", "-m", "claude-sonnet-4-6", "--nl")
     row = json.loads(result.stdout.splitlines()[0])
     assert result.exit_code == 0 and row["status"] == "written" and "IEND" in row["warning"]
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "noend.png").convert("RGB")),
-                          np.asarray(Image.open(io.BytesIO(whole)).convert("RGB")))  # fmt: skip
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "out" / "noend.png").convert("RGB")),
+        np.asarray(Image.open(io.BytesIO(whole)).convert("RGB")),
+    )
 
 
 # ------------------------------------------------------------------ 11: never larger for nothing
 
 
 def test_an_output_is_never_larger_than_an_original_giving_the_same_tokens(tmp_path):
-    """Qwen at high resolution (SPEC §6d) rounds 1000 × 700 to 992 × 700: the same tokens as the original, and a
+    """Qwen at high resolution (docs/qwen.md) rounds 1000 × 700 to 992 × 700: the same tokens as the original, and a
     re-encode of a quality-30 JPEG at 85 is larger: the original (metadata stripped) is written instead."""
     source = tmp_path / "q30.jpg"
     source.write_bytes(noisy_jpeg((1000, 700), 30))
@@ -194,7 +216,7 @@ def test_an_output_is_never_larger_than_an_original_giving_the_same_tokens(tmp_p
 
 
 def test_an_original_written_as_it_is_keeps_its_orientation_and_nothing_else(tmp_path):
-    """Stored 512 × 384, orientation 6 (upright 384 × 512): gpt-4o sees it as it is (SPEC §1), so the copy would
+    """Stored 512 × 384, orientation 6 (upright 384 × 512): gpt-4o sees it as it is (docs/openai.md), so the copy would
     only turn it; a re-encode is larger, and the original keeps just its orientation tag (no Make)."""
     exif = Image.Exif()
     exif[0x0112], exif[0x010F] = 6, "SecretCam"
@@ -240,12 +262,17 @@ def test_mcp_argument_errors_are_one_line_without_pydantic_urls():
     from costcalc.mcp_server import build_server
 
     server = build_server()
-    cases = [("price_image", {"path": str(PHOTO), "model": 5},
-              "model should be a valid string or a valid list (got an integer)"),
-             ("optimize_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
-             ("optimize_image", {"path": str(PHOTO), "model": "gpt-4o", "max_tokens": -5}, "max_tokens should be"),
-             ("price_request", {"payload": [1, 2]}, "payload should be a valid dictionary or a valid string"),
-             ("price_image", {"path": str(PHOTO)}, "model is required")]  # fmt: skip
+    cases = [
+        (
+            "price_image",
+            {"path": str(PHOTO), "model": 5},
+            "model should be a valid string or a valid list (got an integer)",
+        ),
+        ("optimize_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
+        ("optimize_image", {"path": str(PHOTO), "model": "gpt-4o", "max_tokens": -5}, "max_tokens should be"),
+        ("price_request", {"payload": [1, 2]}, "payload should be a valid dictionary or a valid string"),
+        ("price_image", {"path": str(PHOTO)}, "model is required"),
+    ]
     for tool, arguments, expected in cases:
         with pytest.raises(ToolError) as caught:
             anyio.run(server.call_tool, tool, arguments)
@@ -270,8 +297,18 @@ def test_in_place_with_a_new_format_keeps_the_original_and_says_so(tmp_path):
     (tmp_path / "ip").mkdir()
     original = png_bytes((64, 64))
     (tmp_path / "ip" / "b.png").write_bytes(original)
-    result = run("optimize", tmp_path / "ip" / "b.png", "-o", tmp_path / "ip", "--in-place", "--format", "webp",
-                 "-m", "gpt-4o", "--force")  # fmt: skip
+    result = run(
+        "optimize",
+        tmp_path / "ip" / "b.png",
+        "-o",
+        tmp_path / "ip",
+        "--in-place",
+        "--format",
+        "webp",
+        "-m",
+        "gpt-4o",
+        "--force",
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ip" / "b.png").read_bytes() == original
     assert Image.open(tmp_path / "ip" / "b.webp").size == (64, 64)

@@ -97,8 +97,11 @@ def test_a_file_in_out_that_optimize_did_not_write_is_refused_unless_overwrite(t
     assert (out / "b.jpg").read_bytes() == b"the user's own picture" and not (out / "docs").exists()
     (out / "b.jpg").write_bytes(b"newer")  # newer than its source: main called it "up to date"
     assert run("optimize", tree / "src", "-o", out, "-m", "gpt-4o").exit_code == 2
-    found = {Path(row.path).name: row.status for chunk in optimize_paths([tree / "src"], out, model="gpt-4o",
-                                                                         overwrite=True) for row in chunk}  # fmt: skip
+    found = {
+        Path(row.path).name: row.status
+        for chunk in optimize_paths([tree / "src"], out, model="gpt-4o", overwrite=True)
+        for row in chunk
+    }
     assert found == {"a.jpg": "written", "b.jpg": "written"}
     with Image.open(out / "b.jpg") as image:
         assert image.size == (900, 700)
@@ -121,10 +124,12 @@ def test_up_to_date_means_the_same_options(tree):
     assert {row["status"] for row in rows(src, "-o", out, "-m", "gpt-4o").values()} == {"written"}
     assert {row["status"] for row in rows(src, "-o", out, "-m", "gpt-4o").values()} == {"up to date"}
     assert {row["status"] for row in rows(src, "-o", out, "-m", "claude-opus-4-7").values()} == {"written"}
-    assert {row["status"] for row in rows(src, "-o", out, "-m", "claude-opus-4-7", "--quality", "70").values()} == \
-        {"written"}  # fmt: skip
-    assert {row["status"] for row in rows(src, "-o", out, "-m", "claude-opus-4-7", "--quality", "70").values()} == \
-        {"up to date"}  # fmt: skip
+    assert {row["status"] for row in rows(src, "-o", out, "-m", "claude-opus-4-7", "--quality", "70").values()} == {
+        "written"
+    }
+    assert {row["status"] for row in rows(src, "-o", out, "-m", "claude-opus-4-7", "--quality", "70").values()} == {
+        "up to date"
+    }
     manifest = json.loads((out / MANIFEST).read_text())
     entry = manifest["outputs"]["b.jpg"]
     assert entry["options"]["models"] == ["claude-opus-4-7"] and entry["options"]["quality"] == 70
@@ -196,8 +201,9 @@ def test_overwrite_and_max_bytes_on_the_command_line(tree):
     out.mkdir()
     (out / "b.jpg").write_bytes(b"the user's own picture")
     assert run("optimize", tree / "src", "-o", out, "-m", "gpt-4o").exit_code == 2
-    assert {row["status"] for row in rows(tree / "src", "-o", out, "-m", "gpt-4o", "--overwrite").values()} == \
-        {"written"}  # fmt: skip
+    assert {row["status"] for row in rows(tree / "src", "-o", out, "-m", "gpt-4o", "--overwrite").values()} == {
+        "written"
+    }
     small = (tree / "src" / "b.jpg").stat().st_size + 1
     capped = rows(tree / "src", "-o", tree / "capped", "-m", "gpt-4o", "--max-bytes", small)
     assert capped["b.jpg"]["status"] == "written"

@@ -32,8 +32,11 @@ def photo(path, size, fmt="JPEG", orientation=1):
 
 
 def digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != MANIFEST}  # fmt: skip (the manifest records mtimes: its own test)
+    return {
+        p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }  # the manifest records mtimes: its own test
 
 
 @pytest.fixture
@@ -57,15 +60,25 @@ def test_mirrors_the_tree_at_exact_planned_sizes_and_leaves_originals_alone(sour
     assert result.exit_code == 0, result.output
     assert digest(source) == before  # originals byte-for-byte
     rows = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
-    for name, relative in (("a.jpg", "a.jpg"), ("b.jpg", "nested/deeper/b.jpg"), ("c.png", "nested/c.png"),
-                           ("small.jpg", "small.jpg")):  # fmt: skip
+    for name, relative in (
+        ("a.jpg", "a.jpg"),
+        ("b.jpg", "nested/deeper/b.jpg"),
+        ("c.png", "nested/c.png"),
+        ("small.jpg", "small.jpg"),
+    ):
         row = rows[name]
         assert row["output"] == str(out / relative) and row["status"] == "written"
-        planned = costcalc.plan(*Image.open(source / relative).size, model="gpt-4o",
-                                orientation=costcalc.image_info(source / relative).orientation)  # fmt: skip
+        planned = costcalc.plan(
+            *Image.open(source / relative).size,
+            model="gpt-4o",
+            orientation=costcalc.image_info(source / relative).orientation,
+        )
         with Image.open(out / relative) as written:
-            assert written.size == (planned.target_width, planned.target_height) == (row["target_width"],
-                                                                                      row["target_height"])
+            assert (
+                written.size
+                == (planned.target_width, planned.target_height)
+                == (row["target_width"], row["target_height"])
+            )
         assert row["tokens_before"] == row["tokens_after"]
     # b.jpg is stored 2000 × 3000 with orientation 6: upright it is 3000 × 2000, and so is its output
     assert (rows["b.jpg"]["width"], rows["b.jpg"]["height"]) == (3000, 2000)
@@ -103,8 +116,10 @@ def test_reruns_skip_up_to_date_outputs(source, tmp_path):
     assert {json.loads(line)["status"] for line in touched.stdout.splitlines()} == {"up to date"}
     with (source / "a.jpg").open("ab") as changed:  # the source changed since
         changed.write(b"\0")
-    statuses = {Path(r["path"]).name: r["status"] for r in
-                map(json.loads, run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl").stdout.splitlines())}
+    statuses = {
+        Path(r["path"]).name: r["status"]
+        for r in map(json.loads, run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl").stdout.splitlines())
+    }
     assert statuses["a.jpg"] == "written" and statuses["small.jpg"] == "up to date"
     forced = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl", "--force")
     assert {json.loads(line)["status"] for line in forced.stdout.splitlines()} == {"written"}
@@ -121,15 +136,20 @@ def test_format_change_renames_and_refuses_collisions_before_writing(tmp_path):
     assert not (tmp_path / "out").exists()
     (tmp_path / "src" / "x.png").unlink()
     result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--format", "webp", "--nl")
-    assert result.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST, "x.webp", "y.webp"]
+    assert result.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        MANIFEST,
+        "x.webp",
+        "y.webp",
+    ]
     assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
 
 
 def test_several_sources_each_under_their_name_and_json_totals(tmp_path):
     photo(tmp_path / "one" / "p.jpg", (2000, 1000))
     photo(tmp_path / "two" / "p.jpg", (1000, 2000))
-    document = json.loads(run("optimize", tmp_path / "one", tmp_path / "two", "-o", tmp_path / "out",
-                              "-m", "gpt-5.4", "--json").stdout)  # fmt: skip
+    document = json.loads(
+        run("optimize", tmp_path / "one", tmp_path / "two", "-o", tmp_path / "out", "-m", "gpt-5.4", "--json").stdout
+    )
     assert (tmp_path / "out" / "one" / "p.jpg").exists() and (tmp_path / "out" / "two" / "p.jpg").exists()
     assert document["totals"]["written"] == 2 and len(document["rows"]) == 2
 
@@ -144,7 +164,9 @@ def test_bad_files_do_not_stop_the_run(tmp_path):
     assert statuses == {"anim.gif": "error", "bad.jpg": "error", "good.jpg": "written"}
     assert result.exit_code == 1
     kept = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--first-frame", "--nl")
-    assert {Path(r["path"]).name: r["status"] for r in map(json.loads, kept.stdout.splitlines())}["anim.gif"] == "written"
+    assert {Path(r["path"]).name: r["status"] for r in map(json.loads, kept.stdout.splitlines())}[
+        "anim.gif"
+    ] == "written"
 
 
 def test_workers_write_the_same_files(source, tmp_path):
@@ -170,8 +192,23 @@ def test_ctrl_c_leaves_only_whole_files(tmp_path):
     for i in range(40):
         photo(tmp_path / "src" / f"{i:02d}.jpg", (2400, 1800))
     out = tmp_path / "out"
-    child = subprocess.Popen([sys.executable, "-m", "costcalc", "optimize", str(tmp_path / "src"), "-o", str(out),
-                              "-m", "gpt-4o", "-j", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "costcalc",
+            "optimize",
+            str(tmp_path / "src"),
+            "-o",
+            str(out),
+            "-m",
+            "gpt-4o",
+            "-j",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while not (out.exists() and len(list(out.glob("*.jpg"))) >= 3) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -75,8 +75,12 @@ def umask(mask: int):
 FAST_TMP = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 """Hundreds of small trees: on tmpfs where there is one (a disk may take milliseconds per folder removed)."""
 TOPS = ["one/photos", "two/photos", "three/pics"]
-FILES = st.tuples(st.sampled_from(TOPS), st.sampled_from(["", "x", "x/y"]), st.sampled_from(["a", "b", "p"]),
-                  st.sampled_from(["jpg", "png", "webp"]))  # fmt: skip
+FILES = st.tuples(
+    st.sampled_from(TOPS),
+    st.sampled_from(["", "x", "x/y"]),
+    st.sampled_from(["a", "b", "p"]),
+    st.sampled_from(["jpg", "png", "webp"]),
+)
 
 
 @st.composite
@@ -89,8 +93,15 @@ def runs(draw):
     links = draw(st.lists(st.tuples(index, index), max_size=2, unique=True))
     # a symbolic link to a folder outside, where an output's folder goes; a file we did not write, where an output goes
     traps = draw(st.lists(st.tuples(st.sampled_from(["link", "foreign"]), index), max_size=2, unique=True))
-    return (files, sources, outdir, draw(st.sampled_from([None, "jpeg", "png", "webp"])), draw(st.booleans()), links,
-            traps)
+    return (
+        files,
+        sources,
+        outdir,
+        draw(st.sampled_from([None, "jpeg", "png", "webp"])),
+        draw(st.booleans()),
+        links,
+        traps,
+    )
 
 
 FOREIGN = b"not costcalc's: a file the user put in OUT"
@@ -132,8 +143,13 @@ def build(root: Path, files, sources, outdir_kind, links):
         paths.append(path)
     chosen = [paths[0] if source == "file" else root / source for source in sources]
     first_dir = next((root / s for s in sources if s != "file"), paths[0].parent)
-    outdir = {"fresh": root / "out", "source": first_dir, "inside": first_dir / "ready", "parent": root / "one",
-              "file-folder": paths[0].parent}[outdir_kind]  # fmt: skip
+    outdir = {
+        "fresh": root / "out",
+        "source": first_dir,
+        "inside": first_dir / "ready",
+        "parent": root / "one",
+        "file-folder": paths[0].parent,
+    }[outdir_kind]
     for where, target in links:  # hard links to a source where an output may land: samefile, not the same name
         top, sub, name, ext = files[where]
         for place in (outdir / sub, outdir / Path(top).name / sub):
@@ -158,14 +174,20 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
         # an OUTDIR inside a source folder (--in-place; any below a file source) is the run's own: its files are outputs
         folders = [c if c.is_dir() else c.parent for c in chosen]
         ours = any(f in outdir.parents for f in folders)
-        run_sources = [p for p in every if (p in chosen or any(c in p.parents for c in chosen))
-                       and not (ours and outdir in p.parents)]  # fmt: skip
+        run_sources = [
+            p
+            for p in every
+            if (p in chosen or any(c in p.parents for c in chosen)) and not (ours and outdir in p.parents)
+        ]
         source_ids = {identity(p): str(p) for p in run_sources}
         id_before = {str(p): identity(p) for p in every}
         before = snapshot(root)
         # originals: what the run reads, and every file in a source's folder (outside that OUTDIR)
-        originals = {path for path in before if any(f in Path(path).parents for f in folders)
-                     and not (ours and outdir in Path(path).parents)}  # fmt: skip
+        originals = {
+            path
+            for path in before
+            if any(f in Path(path).parents for f in folders) and not (ours and outdir in Path(path).parents)
+        }
         writes = []
         real_write = tree.atomic_write
 
@@ -177,14 +199,23 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
         patch.setattr(tree, "atomic_write", spy)
         patch.setattr(os, "fsync", lambda fd: None)  # durability has its own test; here, paths (and speed)
         try:
-            rows = [row for chunk in optimize_paths(chosen, outdir, model="gpt-4o", format=fmt, in_place=in_place,
-                                            force=True) for row in chunk]  # fmt: skip
+            rows = [
+                row
+                for chunk in optimize_paths(chosen, outdir, model="gpt-4o", format=fmt, in_place=in_place, force=True)
+                for row in chunk
+            ]
         except (OutputConflictError, ValueError) as error:
             event("refused")
             assert writes == [] and snapshot(root) == before, "refused, but only after writing"
             assert "\n" not in str(error)
-            simple = (outdir_kind == "fresh" and not links and not traps and not in_place and len({Path(s).name for s in sources}) ==
-                      len(sources) and (fmt is None or len({f[:3] for f in files}) == len(files)))  # fmt: skip
+            simple = (
+                outdir_kind == "fresh"
+                and not links
+                and not traps
+                and not in_place
+                and len({Path(s).name for s in sources}) == len(sources)
+                and (fmt is None or len({f[:3] for f in files}) == len(files))
+            )
             assert not simple, f"refused a run with nothing to lose: {error}"
             return
         event(f"written (in place: {in_place}, traps: {bool(traps)})")
@@ -207,8 +238,9 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
                 assert os.path.realpath(row_of[path].path) == os.path.realpath(path)
         # (an output folder that is a file, as in `optimize d d/a.jpg -o d --in-place`, is that file's error row)
         planted = {str(path) for path in foreign}  # in a source folder, a foreign file is a source: not an image
-        assert all(row.status in ("written", "skipped") or "cannot write" in row.error or row.path in planted
-                   for row in rows), [r.error for r in rows]  # fmt: skip
+        assert all(
+            row.status in ("written", "skipped") or "cannot write" in row.error or row.path in planted for row in rows
+        ), [r.error for r in rows]
 
 
 # ---------------------------------------------------------------- the scenarios of issue 9
@@ -229,8 +261,9 @@ def test_two_sources_of_one_name_are_refused_before_anything_is_written(tmp_path
     photo(tmp_path / "a" / "photos" / "p.jpg")
     photo(tmp_path / "a" / "photos" / "q.jpg")
     photo(tmp_path / "b" / "photos" / "p.jpg")
-    result = run("optimize", tmp_path / "a" / "photos", tmp_path / "b" / "photos", "-o", tmp_path / "out",
-                 "-m", "gpt-4o")  # fmt: skip
+    result = run(
+        "optimize", tmp_path / "a" / "photos", tmp_path / "b" / "photos", "-o", tmp_path / "out", "-m", "gpt-4o"
+    )
     assert result.exit_code == 2 and len(result.output.splitlines()) == 1
     assert str(tmp_path / "a" / "photos" / "p.jpg") in result.output
     assert str(tmp_path / "b" / "photos" / "p.jpg") in result.output
@@ -243,8 +276,9 @@ def test_in_place_format_change_never_replaces_a_different_original(tmp_path):
     photo(tmp_path / "d" / "b.jpg")
     before = snapshot(tmp_path)
     for extra in ([], ["--glob", "*.jpg"]):  # a.webp a source too, or only a file beside them
-        result = run("optimize", tmp_path / "d", "-o", tmp_path / "d", "--in-place", "--format", "webp",
-                     "-m", "gpt-4o", *extra)  # fmt: skip
+        result = run(
+            "optimize", tmp_path / "d", "-o", tmp_path / "d", "--in-place", "--format", "webp", "-m", "gpt-4o", *extra
+        )
         assert result.exit_code == 2 and len(result.output.splitlines()) == 1, result.output
         assert "a.webp" in result.output and "a.jpg" in result.output
         assert snapshot(tmp_path) == before
@@ -282,8 +316,11 @@ def test_a_file_is_on_disk_before_its_name_and_the_name_after(tmp_path, monkeypa
 
 def test_a_file_named_twice_is_written_once(tmp_path):
     photo(tmp_path / "src" / "p.jpg")
-    rows = [row for chunk in optimize_paths([tmp_path / "src", tmp_path / "src"], tmp_path / "out", model="gpt-4o")
-            for row in chunk]  # fmt: skip
+    rows = [
+        row
+        for chunk in optimize_paths([tmp_path / "src", tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+        for row in chunk
+    ]
     assert [(Path(r.path).name, r.status) for r in rows] == [("p.jpg", "written")]
 
 
@@ -301,7 +338,11 @@ def test_in_place_keeps_the_originals_mode(tmp_path):
     source = photo(tmp_path / "src" / "p.jpg")
     os.chmod(source, 0o640)
     with umask(0o022):
-        rows = [r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "src", model="gpt-4o", in_place=True) for r in chunk]
+        rows = [
+            r
+            for chunk in optimize_paths([tmp_path / "src"], tmp_path / "src", model="gpt-4o", in_place=True)
+            for r in chunk
+        ]
     assert rows[0].status == "written" and Image.open(source).size == (1024, 768)
     assert stat.S_IMODE(os.stat(source).st_mode) == 0o640
 
@@ -313,7 +354,9 @@ def huge_png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_a_huge_png_is_an_error_row_naming_its_size_and_the_bound_and_the_run_goes_on(tmp_path):
@@ -335,8 +378,11 @@ def test_the_decode_bound_counts_a_baseline_jpeg_at_its_scaled_size(tmp_path, mo
     photo(tmp_path / "src" / "baseline.jpg", (2000, 2000))
     photo(tmp_path / "src" / "progressive.jpg", (2000, 2000), progressive=True)
     photo(tmp_path / "src" / "plain.png", (2000, 2000), "PNG")
-    rows = {Path(r.path).name: r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
-            for r in chunk}  # fmt: skip
+    rows = {
+        Path(r.path).name: r
+        for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+        for r in chunk
+    }
     assert rows["baseline.jpg"].status == "written"
     assert rows["progressive.jpg"].status == "error" and "progressive" in rows["progressive.jpg"].error
     assert rows["plain.png"].status == "error" and "2,000×2,000" in rows["plain.png"].error
@@ -355,8 +401,11 @@ def test_any_exception_of_one_file_is_its_error_row(tmp_path, monkeypatch):
         return real(data, **options)
 
     monkeypatch.setattr(tree, "optimize", flaky)
-    rows = {Path(r.path).name: r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
-            for r in chunk}  # fmt: skip
+    rows = {
+        Path(r.path).name: r
+        for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")
+        for r in chunk
+    }
     assert rows["a.jpg"].status == "error" and "out of memory" in rows["a.jpg"].error
     assert rows["b.jpg"].status == "error" and rows["b.jpg"].error.endswith("RuntimeError: decoder exploded")
     assert rows["c.jpg"].status == "written"

@@ -45,14 +45,19 @@ def run_bytes(*args, cwd=None) -> tuple[int, bytes, str]:
 
 
 def test_audit_says_how_sure_its_tokens_are_in_every_output(tmp_path):
-    # SPEC §6b: Gemini 3 bills at most 1,120 per image at its default media resolution (a maximum);
+    # docs/google.md: Gemini 3 bills at most 1,120 per image at its default media resolution (a maximum);
     # Gemini 2.0 bills 258 exactly when both sides are ≤ 384 px, approximate tiles above; OpenAI tiles are exact.
     png(tmp_path / "a_small.png", (300, 200))
     png(tmp_path / "b_big.png", (1600, 1200))
     models = ["gemini-3-pro-preview", "gemini-2.0-flash", "gpt-4o"]
-    expected = {("a_small.png", "gemini-3-pro-preview"): "maximum", ("b_big.png", "gemini-3-pro-preview"): "maximum",
-                ("a_small.png", "gemini-2.0-flash"): "exact", ("b_big.png", "gemini-2.0-flash"): "approximate",
-                ("a_small.png", "gpt-4o"): "exact", ("b_big.png", "gpt-4o"): "exact"}  # fmt: skip
+    expected = {
+        ("a_small.png", "gemini-3-pro-preview"): "maximum",
+        ("b_big.png", "gemini-3-pro-preview"): "maximum",
+        ("a_small.png", "gemini-2.0-flash"): "exact",
+        ("b_big.png", "gemini-2.0-flash"): "approximate",
+        ("a_small.png", "gpt-4o"): "exact",
+        ("b_big.png", "gpt-4o"): "exact",
+    }
 
     rows = list(audit([tmp_path], models=models))
     assert "basis" in AuditRow._fields
@@ -65,7 +70,10 @@ def test_audit_says_how_sure_its_tokens_are_in_every_output(tmp_path):
     document = json.loads(run(*args, "--json").stdout)
     assert {(os.path.basename(r["path"]), r["model"]): r["basis"] for r in document["rows"]} == expected
     assert {name: t["basis"] for name, t in document["totals"].items()} == {
-        "gemini-3-pro-preview": "maximum", "gemini-2.0-flash": "approximate", "gpt-4o": "exact"}  # fmt: skip
+        "gemini-3-pro-preview": "maximum",
+        "gemini-2.0-flash": "approximate",
+        "gpt-4o": "exact",
+    }
     people = run(*args).stdout
     assert "≤ 1,120" in people and "≤ 2,240" in people  # a row, and the total of two maxima
     assert "≈ " in people and "≤ N: a documented maximum" in people
@@ -109,10 +117,12 @@ def test_json_outputs_stay_utf8_and_name_a_latin1_file_a_program_can_open(tmp_pa
     opens(json.loads(document("estimate", path, "-m", "gpt-4o", "--json"))[0]["source"])
     opens(json.loads(document("estimate", path, "-m", "gpt-4o", "--nl").splitlines()[0])["source"])
     payload = tmp_path / "payload.json"
-    payload.write_text('{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", '
-                       '"image_url": {"url": "caf\\udce9.png"}}]}]}')  # fmt: skip
+    payload.write_text(
+        '{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", '
+        '"image_url": {"url": "caf\\udce9.png"}}]}]}'
+    )
     priced = json.loads(document("request", payload, "--json"))
-    assert priced["images"][0]["tokens"] == 255  # 10 × 10 on gpt-4o: 85 + 170 × 1 tile (SPEC §1a)
+    assert priced["images"][0]["tokens"] == 255  # 10 × 10 on gpt-4o: 85 + 170 × 1 tile (docs/openai.md)
     code, out, _ = run_bytes("audit", path, "-m", "gpt-4o", "--csv")  # plain text: the bytes themselves
     assert code == 0 and b"caf\xe9.png" in out
 
@@ -121,18 +131,26 @@ def test_json_outputs_stay_utf8_and_name_a_latin1_file_a_program_can_open(tmp_pa
 
 
 def test_a_model_spelled_two_ways_is_one_model(tmp_path):
-    # SPEC §6f: vendor ids resolve to one row; a dated snapshot stays its own name (it may have its own price)
-    names = {"openai/gpt-4o": "gpt-4o", "OpenAI/GPT-4o": "gpt-4o", "anthropic/claude-opus-4-7": "claude-opus-4-7",
-             "claude-3-5-sonnet-latest": "claude-3-5-sonnet", "gpt-5.6": "gpt-5.6-sol",
-             "openai/gpt-4o-2024-08-06": "gpt-4o-2024-08-06", "gpt-4o-2024-08-06": "gpt-4o-2024-08-06",
-             "us.anthropic.claude-sonnet-4-5-20250929-v1:0": "claude-sonnet-4-5-20250929"}  # fmt: skip
+    # docs/README.md: vendor ids resolve to one row; a dated snapshot stays its own name (it may have its own price)
+    names = {
+        "openai/gpt-4o": "gpt-4o",
+        "OpenAI/GPT-4o": "gpt-4o",
+        "anthropic/claude-opus-4-7": "claude-opus-4-7",
+        "claude-3-5-sonnet-latest": "claude-3-5-sonnet",
+        "gpt-5.6": "gpt-5.6-sol",
+        "openai/gpt-4o-2024-08-06": "gpt-4o-2024-08-06",
+        "gpt-4o-2024-08-06": "gpt-4o-2024-08-06",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0": "claude-sonnet-4-5-20250929",
+    }
     assert {spelled: get_model(spelled).name for spelled in names} == names
     assert get_price("openai/gpt-4o-2024-05-13") == get_price("gpt-4o-2024-05-13") != get_price("gpt-4o")
     tables = default_tables()
     assert unique_models(["gpt-4o", "openai/gpt-4o", "anthropic/claude-opus-4-7", "claude-opus-4-7"], tables) == [
-        "gpt-4o", "claude-opus-4-7"]  # fmt: skip
+        "gpt-4o",
+        "claude-opus-4-7",
+    ]
 
-    png(tmp_path / "a.png", (1024, 1024))  # 765 tokens on gpt-4o (SPEC §1a worked example)
+    png(tmp_path / "a.png", (1024, 1024))  # 765 tokens on gpt-4o (docs/openai.md worked example)
     document = json.loads(run("audit", tmp_path, "-m", "gpt-4o", "-m", "openai/gpt-4o", "--json").stdout)
     assert list(document["totals"]) == ["gpt-4o"] and document["totals"]["gpt-4o"]["tokens"] == 765
     assert len(document["rows"]) == 1
@@ -152,7 +170,7 @@ def test_an_unpublished_rule_says_how_to_measure_it_and_exits_2():
     argon = run("estimate", "--size", "1x1", "-m", "gemini-4-argon")  # Google: probe speaks Gemini's endpoint
     assert argon.exit_code == 2 and "`costcalc probe -m gemini-4-argon`" in argon.output
     epilog = run("estimate", "-h").output
-    code_2 = epilog[epilog.index("  2  "):epilog.index("  130")]
+    code_2 = epilog[epilog.index("  2  ") : epilog.index("  130")]
     assert "unpublished" in code_2
 
 
@@ -167,8 +185,11 @@ def test_errors_name_json_kinds_and_never_python_internals(tmp_path):
         assert result.exit_code == 2 and f"it is {kind}" in result.output
         assert "NoneType" not in result.output and "(it is a list)" not in result.output
     log = tmp_path / "calls.jsonl"
-    log.write_text('{"request": {"model": "gpt-4o", "messages": []}, "response": {"usage": {"prompt_tokens": '
-                   + "1" * 5001 + "}}}\n")  # fmt: skip
+    log.write_text(
+        '{"request": {"model": "gpt-4o", "messages": []}, "response": {"usage": {"prompt_tokens": '
+        + "1" * 5001
+        + "}}}\n"
+    )
     result = run("reconcile", log)
     assert result.exit_code == 2 and f"{log}:1:" in result.output and "5,001 digits" in result.output
     assert "sys.set_int_max_str_digits" not in result.output
@@ -183,12 +204,18 @@ def test_errors_name_json_kinds_and_never_python_internals(tmp_path):
 def test_one_image_is_one_image_not_one_images(tmp_path):
     png(tmp_path / "a.png", (10, 10))
     payload = tmp_path / "payload.json"
-    payload.write_text('{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", '
-                       '"image_url": {"url": "a.png"}}]}]}')  # fmt: skip
+    payload.write_text(
+        '{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", '
+        '"image_url": {"url": "a.png"}}]}]}'
+    )
     shown = run("request", payload).output
     assert "gpt-4o: 1 image, 0 unpriced" in shown and "1 images" not in shown
     batch = tmp_path / "batch.jsonl"
-    batch.write_text(json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
-                                 "body": json.loads(payload.read_text())}) + "\n")  # fmt: skip
+    batch.write_text(
+        json.dumps(
+            {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": json.loads(payload.read_text())}
+        )
+        + "\n"
+    )
     shown = run("request", batch).output
     assert "1 request;" in shown and "1 request priced, 1 image;" in shown and "1 requests" not in shown

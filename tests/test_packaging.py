@@ -14,8 +14,11 @@ def test_hatch_config_names_each_table_path_and_not_the_script():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
     assert "tables" not in included  # the whole folder would carry update_prices.py
-    shipped = {path.relative_to(ROOT).as_posix() for path in (ROOT / "tables").iterdir()
-               if not path.name.startswith(("_", "."))}
+    shipped = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tables").iterdir()
+        if not path.name.startswith(("_", "."))
+    }
     assert shipped - set(included) == {"tables/update_prices.py"}
 
 

@@ -30,7 +30,10 @@ def pdf(pages: int) -> bytes:
 PDF3 = base64.b64encode(pdf(3)).decode()
 PNG = io.BytesIO()
 Image.new("RGB", (512, 512), "navy").save(PNG, "PNG")
-IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG.getvalue()).decode()}}
+IMAGE = {
+    "type": "image_url",
+    "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG.getvalue()).decode()},
+}
 
 
 def test_page_count_is_read_from_the_page_tree():
@@ -39,16 +42,19 @@ def test_page_count_is_read_from_the_page_tree():
     assert pdf_pages(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj") is None  # no page tree: unknown
 
 
-@pytest.mark.parametrize("part, pages", [
-    ({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": PDF3}}, 3),
-    ({"type": "document", "source": {"type": "file", "file_id": "file_011"}}, None),
-    ({"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}}, None),
-    ({"type": "file", "file": {"filename": "a.pdf", "file_data": f"data:application/pdf;base64,{PDF3}"}}, 3),
-    ({"type": "file", "file": {"file_id": "file-abc"}}, None),
-    ({"type": "input_file", "file_id": "file-abc"}, None),
-    ({"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{PDF3}"}, 3),
-    ({"type": "document_url", "document_url": "https://example.com/a.pdf"}, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "part, pages",
+    [
+        ({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": PDF3}}, 3),
+        ({"type": "document", "source": {"type": "file", "file_id": "file_011"}}, None),
+        ({"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}}, None),
+        ({"type": "file", "file": {"filename": "a.pdf", "file_data": f"data:application/pdf;base64,{PDF3}"}}, 3),
+        ({"type": "file", "file": {"file_id": "file-abc"}}, None),
+        ({"type": "input_file", "file_id": "file-abc"}, None),
+        ({"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{PDF3}"}, 3),
+        ({"type": "document_url", "document_url": "https://example.com/a.pdf"}, None),
+    ],
+)
 def test_pdf_and_file_parts_are_unpriced_with_their_pages(part, pages):
     estimate = count_request({"model": "gpt-4o", "messages": [{"role": "user", "content": [IMAGE, part]}]})
     image, document = estimate.images
@@ -59,18 +65,35 @@ def test_pdf_and_file_parts_are_unpriced_with_their_pages(part, pages):
 
 
 def test_gemini_pdf_inline_and_by_uri_are_unpriced():
-    payload = {"contents": [{"parts": [{"text": "summarise"},
-                                       {"inline_data": {"mime_type": "application/pdf", "data": PDF3}},
-                                       {"file_data": {"mime_type": "application/pdf", "file_uri": "gs://b/c.pdf"}}]}]}
+    payload = {
+        "contents": [
+            {
+                "parts": [
+                    {"text": "summarise"},
+                    {"inline_data": {"mime_type": "application/pdf", "data": PDF3}},
+                    {"file_data": {"mime_type": "application/pdf", "file_uri": "gs://b/c.pdf"}},
+                ]
+            }
+        ]
+    }
     estimate = count_request(payload, model="gemini-2.5-flash")
     assert [(image.kind, image.pages) for image in estimate.images] == [("pdf", 3), ("pdf", None)]
     assert estimate.unpriced == 2
 
 
 def test_bedrock_pdf_document_is_unpriced_and_a_text_document_is_text():
-    payload = {"modelId": "amazon.nova-pro-v1:0", "messages": [{"role": "user", "content": [
-        {"document": {"format": "pdf", "name": "a", "source": {"bytes": PDF3}}},
-        {"document": {"format": "txt", "name": "b", "source": {"bytes": "aGVsbG8="}}}]}]}
+    payload = {
+        "modelId": "amazon.nova-pro-v1:0",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"document": {"format": "pdf", "name": "a", "source": {"bytes": PDF3}}},
+                    {"document": {"format": "txt", "name": "b", "source": {"bytes": "aGVsbG8="}}},
+                ],
+            }
+        ],
+    }
     estimate = count_request(payload)
     assert [(image.kind, image.pages) for image in estimate.images] == [("pdf", 3)]
     text_doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "hello"}}

@@ -41,7 +41,7 @@ def source(mode: str) -> tuple[bytes, float]:
     """An encoded 600 × 400 image of `mode` and its mean level over white, computed here from its own numbers."""
     out = io.BytesIO()
     if mode == "1":
-        bits = (np.random.default_rng(1).random((400, 600)) < 0.3 + 0.4 * WIDE)
+        bits = np.random.default_rng(1).random((400, 600)) < 0.3 + 0.4 * WIDE
         Image.fromarray(bits).save(out, "PNG")  # a bool array is mode 1
         expected = level(grey(bits * 255.0))
     elif mode == "L":
@@ -120,12 +120,15 @@ def test_transparency_is_white_in_jpeg_and_kept_elsewhere():
     assert flat.mode == "L" and np.asarray(flat).min() == 255
 
 
-@pytest.mark.parametrize("mode, values, white", [
-    ("I", np.array([[0, 257, 32896, 65535]], dtype=np.int32), 65535),  # a 16-bit PNG as older Pillows read it
-    ("I;16", np.array([[0, 257, 32896, 65535]], dtype=np.uint16), 65535),
-    ("F", np.array([[0.0, 0.25, 0.5, 1.0]], dtype=np.float32), 1.0),  # 0..1 floats
-    ("F", np.array([[0.0, 64.0, 128.0, 255.0]], dtype=np.float32), 255.0),  # Pillow's own F scale
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "mode, values, white",
+    [
+        ("I", np.array([[0, 257, 32896, 65535]], dtype=np.int32), 65535),  # a 16-bit PNG as older Pillows read it
+        ("I;16", np.array([[0, 257, 32896, 65535]], dtype=np.uint16), 65535),
+        ("F", np.array([[0.0, 0.25, 0.5, 1.0]], dtype=np.float32), 1.0),  # 0..1 floats
+        ("F", np.array([[0.0, 64.0, 128.0, 255.0]], dtype=np.float32), 255.0),  # Pillow's own F scale
+    ],
+)
 def test_high_depth_modes_scale_to_eight_bits(mode, values, white):
     image = Image.fromarray(values) if mode != "I" else Image.fromarray(values.astype(np.int32)).convert("I")
     assert image.mode == mode

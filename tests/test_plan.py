@@ -1,4 +1,4 @@
-"""Resize plans (SPEC §4): same tokens exactly, budgets held and maximal, never upscale."""
+"""Resize plans (docs/README.md): same tokens exactly, budgets held and maximal, never upscale."""
 
 import pytest
 from hypothesis import assume, given
@@ -11,8 +11,9 @@ from costcalc.preflight.planning import aspect_size, plan
 
 PAIRS = [(m.name, level) for m in list_models() for level, rule in m.rules if rule.basis != "unknown"]  # priceable
 # a budget is searched by size only where every size is priced surely (approximate rules refuse it: test_optimize_edges)
-BUDGET_PAIRS = [(m.name, level) for m in list_models() for level, rule in m.rules
-                if rule.basis not in ("unknown", "approximate")]  # fmt: skip
+BUDGET_PAIRS = [
+    (m.name, level) for m in list_models() for level, rule in m.rules if rule.basis not in ("unknown", "approximate")
+]
 sides = st.one_of(st.integers(1, 3000), st.sampled_from([512, 513, 768, 769, 2048, 2049, 4096]), st.integers(1, 9000))
 
 

@@ -59,9 +59,22 @@ def test_a_size_free_model_saves_what_the_others_save(tmp_path):
 
 
 def test_the_summary_says_once_which_model_accepts_any_size(tmp_path):
-    result = CliRunner().invoke(cli, ["optimize", str(SAMPLES / "photo.jpg"), str(SAMPLES / "screenshot.png"), "-o",
-                                      str(tmp_path), "-m", "gpt-4o", "-m", "claude-sonnet-4-6", "-m",
-                                      "gemini-3-flash-preview"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        [
+            "optimize",
+            str(SAMPLES / "photo.jpg"),
+            str(SAMPLES / "screenshot.png"),
+            "-o",
+            str(tmp_path),
+            "-m",
+            "gpt-4o",
+            "-m",
+            "claude-sonnet-4-6",
+            "-m",
+            "gemini-3-flash-preview",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("gemini-3-flash-preview bills the same at any size") == 1
     assert "no published resize" not in result.output
@@ -183,7 +196,9 @@ def test_a_gif_for_gemini_is_written_as_png_under_a_png_name(tmp_path):
 def test_images_per_request_on_the_command_line(tmp_path):
     source = tmp_path / "wide.png"
     source.write_bytes(png(3000, 1500))
-    result = CliRunner().invoke(cli, ["optimize", str(source), "-o", str(tmp_path / "out"), "-m", "claude-opus-4-7",
-                                      "--images-per-request", "21"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["optimize", str(source), "-o", str(tmp_path / "out"), "-m", "claude-opus-4-7", "--images-per-request", "21"],
+    )
     assert result.exit_code == 0, result.output
     assert max(Image.open(tmp_path / "out" / "wide.png").size) <= 2000 and "max_images_side" in result.output

@@ -1,6 +1,6 @@
 """Preflight per vendor (issue 10): the size each vendor's rule works from is what `optimize` writes;
 several models share one file that gives each its tokens from the original, or the plan names the model
-that prevents the tightest one; --max-tokens holds for every model (SPEC §1, §4, §6)."""
+that prevents the tightest one; --max-tokens holds for every model (docs/openai.md, docs/README.md)."""
 
 import io
 import json
@@ -61,7 +61,9 @@ WORKED = [
 ]
 
 
-@pytest.mark.parametrize("model, detail, source, written, tokens", WORKED, ids=[f"{m}-{s[0]}x{s[1]}-{d}" for m, d, s, *_ in WORKED])
+@pytest.mark.parametrize(
+    "model, detail, source, written, tokens", WORKED, ids=[f"{m}-{s[0]}x{s[1]}-{d}" for m, d, s, *_ in WORKED]
+)
 def test_one_model_plans_the_size_it_works_from(model, detail, source, written, tokens):
     p = plan(*source, model=model, detail=detail)
     assert isinstance(p, Plan) and (p.target_width, p.target_height) == written
@@ -71,8 +73,9 @@ def test_one_model_plans_the_size_it_works_from(model, detail, source, written, 
 def test_claude_file_is_written_at_1456_by_819(tmp_path):
     (tmp_path / "screen.png").write_bytes(photo((1920, 1080), "PNG"))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["optimize", str(tmp_path / "screen.png"), "-o", str(out), "-m",
-                                      "claude-sonnet-4-5", "--json"])
+    result = CliRunner().invoke(
+        cli, ["optimize", str(tmp_path / "screen.png"), "-o", str(out), "-m", "claude-sonnet-4-5", "--json"]
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)["rows"][0]
     assert Image.open(out / "screen.png").size == (1456, 819)
@@ -91,13 +94,24 @@ def test_rules_without_a_published_resize_keep_the_original_and_say_so(model):
 
 # One detail level per exact scheme (and each variant of it): the size seen is a fixed point of the rule.
 EXACT = [
-    ("gpt-4o", "high"), ("gpt-4o", "low"), ("gpt-image-1", "high"),  # tile, fixed
-    ("gpt-5.4", "high"), ("gpt-5.4", "low"), ("gpt-6-astra", "original"), ("gpt-4.1-mini-2025-04-14", "high"),  # patch
-    ("claude-sonnet-4-5", "auto"), ("claude-opus-4-7", "auto"),  # Claude standard and high resolution
-    ("pixtral-12b", "auto"), ("mistral-small-3.2", "auto"),  # Mistral 16 × 1 and 14 × 2
-    ("qwen3-vl-plus", "auto"), ("qwen3-vl-plus", "high"), ("qvq-max", "auto"),  # Qwen f = 32, 32 high, 28
+    ("gpt-4o", "high"),
+    ("gpt-4o", "low"),
+    ("gpt-image-1", "high"),  # tile, fixed
+    ("gpt-5.4", "high"),
+    ("gpt-5.4", "low"),
+    ("gpt-6-astra", "original"),
+    ("gpt-4.1-mini-2025-04-14", "high"),  # patch
+    ("claude-sonnet-4-5", "auto"),
+    ("claude-opus-4-7", "auto"),  # Claude standard and high resolution
+    ("pixtral-12b", "auto"),
+    ("mistral-small-3.2", "auto"),  # Mistral 16 × 1 and 14 × 2
+    ("qwen3-vl-plus", "auto"),
+    ("qwen3-vl-plus", "high"),
+    ("qvq-max", "auto"),  # Qwen f = 32, 32 high, 28
 ]
-sides = st.one_of(st.integers(1, 4000), st.integers(4000, 12000), st.sampled_from([28, 29, 32, 33, 768, 1540, 1568, 2048]))
+sides = st.one_of(
+    st.integers(1, 4000), st.integers(4000, 12000), st.sampled_from([28, 29, 32, 33, 768, 1540, 1568, 2048])
+)
 
 
 @pytest.mark.parametrize("model, detail", EXACT)
@@ -181,9 +195,22 @@ def test_a_model_rejecting_the_source_is_an_error_without_fit_limits():
     assert p.tokens_before["claude-sonnet-4-5"] is None and max(p.tokens_after.values()) <= 2000
 
 
-MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-5.4", "gpt-5-mini", "gpt-6-astra", "claude-sonnet-4-5", "claude-opus-4-7",
-          "mistral-small-3.2", "pixtral-12b", "qwen3-vl-plus", "qvq-max", "gemini-3-pro-preview", "nova-pro",
-          "llama-4-scout"]  # fmt: skip
+MODELS = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-5.4",
+    "gpt-5-mini",
+    "gpt-6-astra",
+    "claude-sonnet-4-5",
+    "claude-opus-4-7",
+    "mistral-small-3.2",
+    "pixtral-12b",
+    "qwen3-vl-plus",
+    "qvq-max",
+    "gemini-3-pro-preview",
+    "nova-pro",
+    "llama-4-scout",
+]
 photo_sides = st.integers(16, 6000)
 
 
@@ -211,8 +238,12 @@ def test_several_models_each_see_what_they_would_from_the_original(models, w, h)
 
 
 @quick
-@given(models=st.lists(st.sampled_from(MODELS[:10]), min_size=2, max_size=3, unique=True), w=photo_sides,
-       h=photo_sides, budget=st.integers(0, 5000))  # fmt: skip
+@given(
+    models=st.lists(st.sampled_from(MODELS[:10]), min_size=2, max_size=3, unique=True),
+    w=photo_sides,
+    h=photo_sides,
+    budget=st.integers(0, 5000),
+)
 def test_a_budget_keeps_every_model_within_it(models, w, h, budget):
     try:
         p = plan(w, h, model=models, max_tokens=budget)
@@ -288,8 +319,18 @@ def test_totals_sum_by_model_and_say_unknown():
 def test_cli_several_models_one_file_each(tmp_path):
     (tmp_path / "photo.jpg").write_bytes(photo((4000, 3000)))
     out = tmp_path / "out"
-    args = ["optimize", str(tmp_path / "photo.jpg"), "-o", str(out), "-m", "gpt-4o", "-m", "claude-sonnet-4-5",
-            "-m", "mistral-small-3.2"]  # fmt: skip
+    args = [
+        "optimize",
+        str(tmp_path / "photo.jpg"),
+        "-o",
+        str(out),
+        "-m",
+        "gpt-4o",
+        "-m",
+        "claude-sonnet-4-5",
+        "-m",
+        "mistral-small-3.2",
+    ]
     result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -306,12 +347,25 @@ def test_cli_several_models_one_file_each(tmp_path):
 
 def test_cli_budget_for_several_models(tmp_path):
     (tmp_path / "photo.jpg").write_bytes(photo((4000, 3000)))
-    result = CliRunner().invoke(cli, ["optimize", str(tmp_path / "photo.jpg"), "-o", str(tmp_path / "out"), "-m",
-                                      "gpt-4o", "-m", "mistral-small-3.2", "--max-tokens", "900", "--nl"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        [
+            "optimize",
+            str(tmp_path / "photo.jpg"),
+            "-o",
+            str(tmp_path / "out"),
+            "-m",
+            "gpt-4o",
+            "-m",
+            "mistral-small-3.2",
+            "--max-tokens",
+            "900",
+            "--nl",
+        ],
+    )
     row = json.loads(result.stdout.splitlines()[0])
     assert result.exit_code == 0 and all(t <= 900 for t in row["tokens_after"].values())
     assert Image.open(tmp_path / "out" / "photo.jpg").size == (row["target_width"], row["target_height"])
-
 
 
 # ---------------------------------------------------------------- Qwen: a thin image just under max_pixels
@@ -337,8 +391,11 @@ def test_qwen_thin_images_near_max_pixels_are_planned_as_they_are_priced(pair, s
     assert (int(bw[0]), int(bh[0]), int(tokens[0])) == (sizing.scaled_width, sizing.scaled_height, sizing.tokens)
     if rule.reject(w, h, sizing) is None:
         again = rule.size(sizing.scaled_width, sizing.scaled_height)
-        assert (again.scaled_width, again.scaled_height, again.tokens) == (sizing.scaled_width, sizing.scaled_height,
-                                                                           sizing.tokens)  # fmt: skip
+        assert (again.scaled_width, again.scaled_height, again.tokens) == (
+            sizing.scaled_width,
+            sizing.scaled_height,
+            sizing.tokens,
+        )
 
 
 def test_qwen_thin_example():

@@ -1,4 +1,4 @@
-"""The shipped price tables against their sources (SPEC §7).
+"""The shipped price tables against their sources (docs/prices.md).
 
 Generated rows (tables/update_prices.py) must equal the pinned genai-prices, so a bumped
 pin or a hand-edit shows up here naming the model, our price and genai-prices' price.
@@ -25,11 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PRICES = tables_dir() / "prices"
 GENERATED = re.compile(r"genai-prices (?P<version>[\w.]+) \(pydantic/genai-prices\), (?P<provider>[^/]+)/(?P<model>.+)")
 
-_DASHSCOPE = ("genai-prices 0.2.3 has no Alibaba / DashScope provider, and no USD price page of Alibaba's own "
-              "was found (only CNY and third-party copies): unknown until one is (tables/prices/overrides.toml)")
+_DASHSCOPE = (
+    "genai-prices 0.2.3 has no Alibaba / DashScope provider, and no USD price page of Alibaba's own "
+    "was found (only CNY and third-party copies): unknown until one is (tables/prices/overrides.toml)"
+)
 _OPEN_WEIGHTS = "an open-weights (Hugging Face) name: each host sets its own price; no vendor API price"
 UNKNOWN = {
-    # model name -> why it has no price (SPEC §7: unknown stays unknown, never borrowed)
+    # model name -> why it has no price (docs/prices.md: unknown stays unknown, never borrowed)
     "llama-4-scout": "genai-prices prices Llama 4 per host only (Bedrock's llama4-scout-17b-instruct is priced)",
     "llama-4-maverick": "genai-prices prices Llama 4 per host only (Bedrock's llama4-maverick-17b-instruct is priced)",
     "llama-4-scout-17b-16e-instruct": _OPEN_WEIGHTS,
@@ -39,20 +41,46 @@ UNKNOWN = {
     "mistral-small-3.2-24b-instruct-2506": _OPEN_WEIGHTS,
     "mistral-small-3.1-24b-instruct-2503": _OPEN_WEIGHTS,
     "mistral-small-3.1": "genai-prices 0.2.3 has no mistral-small-2503 (its mistral-small-3.1-24b-instruct "
-                         "row, 0.351, names no API id)",
+    "row, 0.351, names no API id)",
     "mistral-small-2503": "genai-prices 0.2.3 has no mistral-small-2503",
     "devstral-small-2512": "genai-prices 0.2.3 knows only labs-devstral-small-2512; not the same id",
     "grok-4.1": "genai-prices 0.2.3 prices grok-4-1-fast only, not grok-4.1",
     "grok-4-1": "genai-prices 0.2.3 prices grok-4-1-fast only, not grok-4.1",
-    **dict.fromkeys((
-        "qwen3-vl-plus", "qwen3-vl-flash", "qwen-vl-max", "qwen-vl-plus", "qwen3.5-plus", "qwen3.5-flash",
-        "qwen3.6-plus", "qwen3-vl-235b-a22b-instruct", "qwen3-vl-235b-a22b-thinking", "qwen3-vl-32b-instruct",
-        "qwen3-vl-30b-a3b-instruct", "qwen3-vl-8b-instruct", "qvq-max", "qvq-plus", "qvq-72b-preview",
-        "qwen2.5-vl-72b-instruct", "qwen2.5-vl-32b-instruct", "qwen2.5-vl-7b-instruct", "qwen2.5-vl-3b-instruct",
-        "qwen-vl-max-2025-04-08", "qwen-vl-max-2025-04-02", "qwen-vl-max-2025-01-25", "qwen-vl-max-2024-12-30",
-        "qwen-vl-max-2024-11-19", "qwen-vl-max-2024-10-30", "qwen-vl-max-2024-08-09", "qwen-vl-plus-2025-05-07",
-        "qwen-vl-plus-2025-01-25", "qwen-vl-plus-2025-01-02", "qwen-vl-plus-2024-08-09",
-    ), _DASHSCOPE),
+    **dict.fromkeys(
+        (
+            "qwen3-vl-plus",
+            "qwen3-vl-flash",
+            "qwen-vl-max",
+            "qwen-vl-plus",
+            "qwen3.5-plus",
+            "qwen3.5-flash",
+            "qwen3.6-plus",
+            "qwen3-vl-235b-a22b-instruct",
+            "qwen3-vl-235b-a22b-thinking",
+            "qwen3-vl-32b-instruct",
+            "qwen3-vl-30b-a3b-instruct",
+            "qwen3-vl-8b-instruct",
+            "qvq-max",
+            "qvq-plus",
+            "qvq-72b-preview",
+            "qwen2.5-vl-72b-instruct",
+            "qwen2.5-vl-32b-instruct",
+            "qwen2.5-vl-7b-instruct",
+            "qwen2.5-vl-3b-instruct",
+            "qwen-vl-max-2025-04-08",
+            "qwen-vl-max-2025-04-02",
+            "qwen-vl-max-2025-01-25",
+            "qwen-vl-max-2024-12-30",
+            "qwen-vl-max-2024-11-19",
+            "qwen-vl-max-2024-10-30",
+            "qwen-vl-max-2024-08-09",
+            "qwen-vl-plus-2025-05-07",
+            "qwen-vl-plus-2025-01-25",
+            "qwen-vl-plus-2025-01-02",
+            "qwen-vl-plus-2024-08-09",
+        ),
+        _DASHSCOPE,
+    ),
 }
 
 
@@ -125,16 +153,22 @@ def test_a_generated_row_equals_genai_prices(snapshot, row, source):
     assert model is not None, f"{where}: genai-prices no longer has this model"
     prices = model.get_prices(dt.datetime.combine(_read_on(row), dt.time(12), tzinfo=dt.UTC))
     image = prices.__dict__.get("input_image_mtok")  # gpt-image-1: image input has its own rate
-    rate, cached = (image, prices.__dict__.get("cache_image_read_mtok")) if image is not None else (
-        prices.input_mtok, prices.cache_read_mtok)
+    rate, cached = (
+        (image, prices.__dict__.get("cache_image_read_mtok"))
+        if image is not None
+        else (prices.input_mtok, prices.cache_read_mtok)
+    )
     (base, tier), (cached_base, cached_tier) = _split(rate), _split(cached)
     ours = row.get("long_context")
     assert (row["usd_per_1m_input"], row.get("cached_input")) == (base, cached_base), (
         f"{where}: ours {row['usd_per_1m_input']} (cached {row.get('cached_input')}), "
         f"genai-prices now {base} (cached {cached_base}): regenerate or move the row to overrides.toml"
     )
-    theirs = None if tier is None else {"above": tier[0], "usd_per_1m_input": tier[1]} | (
-        {"cached_input": cached_tier[1]} if cached_tier else {})
+    theirs = (
+        None
+        if tier is None
+        else {"above": tier[0], "usd_per_1m_input": tier[1]} | ({"cached_input": cached_tier[1]} if cached_tier else {})
+    )
     assert ours == theirs, f"{where}: long context ours {ours}, genai-prices now {theirs}"
 
 
@@ -181,30 +215,45 @@ def test_no_price_row_is_an_orphan_or_a_duplicate():
 
 
 def test_a_snapshot_is_priced_before_its_family():
-    """SPEC §7: gpt-4o-2024-05-13 costs 5.00 while gpt-4o costs 2.50."""
+    """docs/prices.md: gpt-4o-2024-05-13 costs 5.00 while gpt-4o costs 2.50."""
     assert get_price("gpt-4o-2024-05-13").usd_per_1m_input == Decimal("5.00")
     assert get_price("gpt-4o").usd_per_1m_input == Decimal("2.50")
     assert get_price("gpt-4o-2024-08-06").usd_per_1m_input == Decimal("2.50")
 
 
 def test_spec_section_7_prices():
-    """Every SPEC §7 price of a model in the tables, whichever file holds it."""
-    spec = {"gpt-6-astra": "10.00", "gpt-5.6-sol": "5.00", "gpt-5.6-terra": "2.00", "gpt-5.6-luna": "0.20",
-            "gpt-5.2": "1.75", "gpt-5-chat-latest": "1.25", "gpt-4-turbo": "10.00", "o1-pro": "150.00",
-            "computer-use-preview": "3.00",
-            # today's models (SPEC §2a rows: multiplier unknown, so their image USD stays null)
-            "gpt-6-sol": "2.00", "gpt-6-luna": "0.10", "gpt-6.1-sol": "2.00", "gpt-6.2-astra": "8.00",
-            "gpt-6.2-sol": "2.00"}
+    """Every docs/prices.md price of a model in the tables, whichever file holds it."""
+    spec = {
+        "gpt-6-astra": "10.00",
+        "gpt-5.6-sol": "5.00",
+        "gpt-5.6-terra": "2.00",
+        "gpt-5.6-luna": "0.20",
+        "gpt-5.2": "1.75",
+        "gpt-5-chat-latest": "1.25",
+        "gpt-4-turbo": "10.00",
+        "o1-pro": "150.00",
+        "computer-use-preview": "3.00",
+        # today's models (docs/openai.md rows: multiplier unknown, so their image USD stays null)
+        "gpt-6-sol": "2.00",
+        "gpt-6-luna": "0.10",
+        "gpt-6.1-sol": "2.00",
+        "gpt-6.2-astra": "8.00",
+        "gpt-6.2-sol": "2.00",
+    }
     got = {name: get_price(name).usd_per_1m_input for name in spec}
     assert got == {name: Decimal(price) for name, price in spec.items()}
-    long_context = get_price("gpt-5.6-sol").long_context  # SPEC §7: doubles above 272K
+    long_context = get_price("gpt-5.6-sol").long_context  # docs/prices.md: doubles above 272K
     assert (long_context.above, long_context.usd_per_1m_input) == (272000, Decimal("10.00"))
 
 
 def test_the_cli_never_imports_genai_prices_or_pydantic():
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "costcalc", "estimate", "--size", "1x1", "-m", "gpt-4o"],
-        check=False, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}

@@ -1,4 +1,4 @@
-"""`costcalc probe` (SPEC §8): hidden rules recovered from a fake vendor API on 127.0.0.1, in few requests.
+"""`costcalc probe` (docs/probe.md): hidden rules recovered from a fake vendor API on 127.0.0.1, in few requests.
 
 The fake (tests/fake_api.py) bills by parameters the probe cannot see, with its
 own implementation of the SPEC's formulas; every expected value here is either
@@ -40,8 +40,17 @@ def offline(monkeypatch):
         return _real_create_connection(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", create_connection)
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "COSTCALC_TABLES",
-                 "http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # fmt: skip
+    for name in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "COSTCALC_TABLES",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
 
@@ -150,7 +159,9 @@ def test_each_detail_level_measured_and_written(tmp_path):
         assert run("-m", "gpt-6-sol", "-d", "high", "--base-url", f"{api.url}/v1", "--write", row)[0] == 0
     tables = costcalc.load_tables(row)
     for w, h in ((1600, 1600), (4000, 1000), (2048, 2048)):
-        assert costcalc.image_tokens(w, h, model="gpt-6-sol", detail="high", tables=tables) == hidden.tokens("high", w, h)
+        assert costcalc.image_tokens(w, h, model="gpt-6-sol", detail="high", tables=tables) == hidden.tokens(
+            "high", w, h
+        )
         # original keeps the table's sizing; the multiplier measured is the model's, so it prices too
         assert costcalc.estimate((w, h), model="gpt-6-sol", tables=tables).tokens == hidden.tokens("auto", w, h)
 
@@ -164,7 +175,9 @@ def test_written_tile_row_of_an_unknown_model_prices_like_the_hidden_rule(tmp_pa
     tables = costcalc.load_tables(row)
     for w, h in ((2049, 513), (4096, 8192), (100, 100), (1536, 1536)):
         for detail in ("low", "high", "auto"):
-            assert costcalc.image_tokens(w, h, model="tile-x", detail=detail, tables=tables) == hidden.tokens(detail, w, h)
+            assert costcalc.image_tokens(w, h, model="tile-x", detail=detail, tables=tables) == hidden.tokens(
+                detail, w, h
+            )
     code = CliRunner().invoke(cli, ["estimate", "--size", "2049x513", "-m", "tile-x", "--tables", str(row)]).exit_code
     assert code == 0
 
@@ -183,8 +196,11 @@ def test_claude_row_written_and_loaded(tmp_path):
 def test_gemini_flat_count_with_google_api_key():
     hidden = Flat({"auto": 1120, "low": 280, "medium": 560, "high": 1120, "ultra_high": 2240})
     with FakeAPI({"gemini-3-pro-preview": hidden}) as api:
-        result = CliRunner().invoke(cli, ["probe", "-m", "gemini-3-pro-preview", "-d", "medium", "--base-url", api.url,
-                                          "--json"], env={"GOOGLE_API_KEY": "test-key"})  # fmt: skip
+        result = CliRunner().invoke(
+            cli,
+            ["probe", "-m", "gemini-3-pro-preview", "-d", "medium", "--base-url", api.url, "--json"],
+            env={"GOOGLE_API_KEY": "test-key"},
+        )
         assert result.exit_code == 0, result.output
         doc = json.loads(result.stdout)
         assert doc["fitted"] == {"tokens": 560} and doc["agrees"] is True
@@ -211,7 +227,9 @@ def test_from_python(tmp_path):
 
     hidden = Patch("1.25", {"original": (65535, None)}, auto="original")
     with FakeAPI({"gpt-6-sol": hidden}) as api:
-        result = costcalc.probe("gpt-6-sol", key="test-key", base_url=f"{api.url}/v1", today=datetime.date(2026, 11, 23))
+        result = costcalc.probe(
+            "gpt-6-sol", key="test-key", base_url=f"{api.url}/v1", today=datetime.date(2026, 11, 23)
+        )
         assert result.ok and result.agrees is True and result.requests == len(api.requests)
         assert result.fit.params["multiplier"] == Fraction("1.25") and result.comparison["multiplier"] == "new"
         text = row_toml(result)
@@ -248,9 +266,14 @@ def test_random_claude_billing_fails_too():
     assert code == 1 and "no fit:" in out
 
 
-@pytest.mark.parametrize("variable, api, model", [("OPENAI_API_KEY", "openai", "gpt-4o"),
-                                                   ("ANTHROPIC_API_KEY", "anthropic", "claude-opus-4-7"),
-                                                   ("GEMINI_API_KEY or GOOGLE_API_KEY", "gemini", "gemini-3-pro-preview")])
+@pytest.mark.parametrize(
+    "variable, api, model",
+    [
+        ("OPENAI_API_KEY", "openai", "gpt-4o"),
+        ("ANTHROPIC_API_KEY", "anthropic", "claude-opus-4-7"),
+        ("GEMINI_API_KEY or GOOGLE_API_KEY", "gemini", "gemini-3-pro-preview"),
+    ],
+)
 def test_no_key_is_one_line_naming_the_variable(variable, api, model):
     code, out, err = run("-m", model, key=None)
     assert code == 2 and out == ""
@@ -270,7 +293,9 @@ def test_http_errors_are_one_line(tmp_path):
         spare.bind(("127.0.0.1", 0))
         port = spare.getsockname()[1]
     code, out, err = run("-m", "gpt-4o", "--base-url", f"http://127.0.0.1:{port}/v1")
-    assert code == 1 and out == "" and err.startswith(f"Error: POST http://127.0.0.1:{port}/v1/responses/input_tokens: ")
+    assert (
+        code == 1 and out == "" and err.startswith(f"Error: POST http://127.0.0.1:{port}/v1/responses/input_tokens: ")
+    )
     assert err.count("\n") == 1
 
 
@@ -311,9 +336,11 @@ def test_request_bodies_carry_the_image_and_the_same_text():
 
 
 def _ceilings(patches: int, multiplier: Fraction) -> set[int]:
-    """ceil(patches × m) exactly, and as binary floats give it (OpenAI may bill either, SPEC §2a)."""
-    return {-(-patches * multiplier.numerator // multiplier.denominator),
-            math.ceil(patches * (multiplier.numerator / multiplier.denominator))}
+    """ceil(patches × m) exactly, and as binary floats give it (OpenAI may bill either, docs/openai.md)."""
+    return {
+        -(-patches * multiplier.numerator // multiplier.denominator),
+        math.ceil(patches * (multiplier.numerator / multiplier.denominator)),
+    }
 
 
 def _asker(rule, detail="auto"):
@@ -330,8 +357,9 @@ def _asker(rule, detail="auto"):
 @given(
     limit=st.one_of(st.integers(512, 9000), st.sampled_from([512, 2048, 6000, 65535])),
     budget=st.one_of(st.none(), st.integers(0, 20000)),
-    multiplier=st.one_of(st.integers(100, 300).map(lambda n: f"{n / 100:.2f}"),
-                         st.integers(1000, 3000).map(lambda n: f"{n / 1000:.3f}")),
+    multiplier=st.one_of(
+        st.integers(100, 300).map(lambda n: f"{n / 100:.2f}"), st.integers(1000, 3000).map(lambda n: f"{n / 1000:.3f}")
+    ),
     sizes=st.lists(st.tuples(st.integers(1, 20000), st.integers(1, 20000)), min_size=20, max_size=20),
 )
 def test_patch_fit_bills_like_the_hidden_rule(limit, budget, multiplier, sizes):
@@ -357,8 +385,11 @@ def test_patch_fit_bills_like_the_hidden_rule(limit, budget, multiplier, sizes):
 
 
 @settings(max_examples=40, deadline=None)
-@given(edge=st.integers(300, 9000), cap=st.integers(1, 90000), sizes=st.lists(
-    st.tuples(st.integers(1, 8000), st.integers(1, 8000)), min_size=20, max_size=20))
+@given(
+    edge=st.integers(300, 9000),
+    cap=st.integers(1, 90000),
+    sizes=st.lists(st.tuples(st.integers(1, 8000), st.integers(1, 8000)), min_size=20, max_size=20),
+)
 def test_claude_fit_bills_like_the_hidden_rule(edge, cap, sizes):
     """Whatever the hidden max edge and max tokens (≥ edge / 28): the fitted rule bills every size alike."""
     cap = max(cap, edge // 28, 1)
@@ -377,11 +408,13 @@ def test_multiplier_neighbours_are_told_apart():
         assert fit_rule(ask, "openai", "high").params["multiplier"] == Fraction(value)
 
 
-@pytest.mark.parametrize("value, limit, budget", [("1.2", 2048, 2500), ("1.62", 2048, 1536), ("2.46", 2048, 1536),
-                                                  ("1.2", 6000, 10000), ("1.1", 65535, None)])
+@pytest.mark.parametrize(
+    "value, limit, budget",
+    [("1.2", 2048, 2500), ("1.62", 2048, 1536), ("2.46", 2048, 1536), ("1.2", 6000, 10000), ("1.1", 65535, None)],
+)
 def test_float_rounding_of_the_bill_is_allowed(value, limit, budget):
     """OpenAI may bill one token more than the formula, as binary floats take ceil(patches × m) (150 × 1.62 → 244,
-    not 243: SPEC §1b, §2a): the same rule is found."""
+    not 243: docs/openai.md): the same rule is found."""
     hidden = Patch(value, {"high": (limit, budget)}, auto="high", floats=True)
     if value == "1.62":
         assert hidden.tokens("high", 480, 320) == 244  # 15 × 10 patches
@@ -405,8 +438,9 @@ def test_inconsistent_answers_fit_nothing():
 # ------------------------------------------------------------------ the README's session is real
 
 
-SESSION = re.search(r"```\n(\$ OPENAI_API_KEY=test-key costcalc probe .*?)```",
-                    (ROOT / "README.md").read_text(), flags=re.S)  # fmt: skip
+SESSION = re.search(
+    r"```\n(\$ OPENAI_API_KEY=test-key costcalc probe .*?)```", (ROOT / "README.md").read_text(), flags=re.S
+)
 
 
 @pytest.mark.skipif(SESSION is None, reason="no probe session in the README")
@@ -503,11 +537,16 @@ def test_empty_write_is_refused():
     assert (code, out, err) == (2, "", "Error: --write '': give a file name\n")
 
 
-@pytest.mark.parametrize("url, reason", [("http://127.0.0.1:99999/v1", "Port out of range"),
-                                         ("http:///v1", "names no host"),
-                                         ("http://127.0.0.1:0/v1", "port 0"),
-                                         ("ftp://127.0.0.1/v1", "http:// or https://"),
-                                         ("127.0.0.1:8765/v1", "http:// or https://")])  # fmt: skip
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://127.0.0.1:99999/v1", "Port out of range"),
+        ("http:///v1", "names no host"),
+        ("http://127.0.0.1:0/v1", "port 0"),
+        ("ftp://127.0.0.1/v1", "http:// or https://"),
+        ("127.0.0.1:8765/v1", "http:// or https://"),
+    ],
+)
 def test_impossible_base_urls_are_usage_errors_not_network_errors(url, reason):
     """Item 10: a URL no request could go to is exit 2, one line, checked before connecting."""
     code, out, err = run("-m", "gpt-4o", "--base-url", url)
@@ -582,16 +621,25 @@ def test_write_without_a_file_lands_in_the_data_folder_and_every_command_reads_i
     monkeypatch.setenv("COSTCALC_DATA_DIR", str(tmp_path / "data"))
     hidden = Patch("1.25", {"low": (512, None), "high": (2048, 2500), "original": (65535, None)}, auto="original")
     with FakeAPI({"gpt-6-sol": hidden}) as api:
-        code, out, err = run("-m", "gpt-6-sol", "--base-url", f"{api.url}/v1", "--write",
-                             env={"COSTCALC_DATA_DIR": str(tmp_path / "data")})
+        code, out, err = run(
+            "-m",
+            "gpt-6-sol",
+            "--base-url",
+            f"{api.url}/v1",
+            "--write",
+            env={"COSTCALC_DATA_DIR": str(tmp_path / "data")},
+        )
     assert code == 0, out + err
     (written,) = (tmp_path / "data" / "models").glob("gpt-6-sol-*.toml")
     assert f"wrote {written}" in err
     forget_data()
     try:
         assert costcalc.estimate((1024, 1024), model="gpt-6-sol").tokens == hidden.tokens("auto", 1024, 1024)
-        result = CliRunner().invoke(cli, ["estimate", "--size", "1024x1024", "-m", "gpt-6-sol", "--json"],
-                                    env={"COSTCALC_DATA_DIR": str(tmp_path / "data")})
+        result = CliRunner().invoke(
+            cli,
+            ["estimate", "--size", "1024x1024", "-m", "gpt-6-sol", "--json"],
+            env={"COSTCALC_DATA_DIR": str(tmp_path / "data")},
+        )
         assert json.loads(result.stdout)[0]["tokens"] == hidden.tokens("auto", 1024, 1024), result.output
     finally:
         monkeypatch.delenv("COSTCALC_DATA_DIR")

@@ -1,4 +1,4 @@
-"""Invariants of the billing rules (SPEC §1), for every model and detail in the table."""
+"""Invariants of the billing rules (docs/openai.md), for every model and detail in the table."""
 
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -15,9 +15,15 @@ from costcalc.schemes import geometry
 from costcalc.schemes.patch import PatchRule
 from costcalc.schemes.tile import FixedRule, TileRule
 
-MODELS = [m for m in list_models() if m.provider == "openai"]  # SPEC §1; other vendors: test_vendor_properties.py
-PAIRS = [(m.name, level) for m in MODELS for level in m.details  # priceable: test_today_models.py has the rest
-         if dict(m.rules)[m.auto if level == "auto" else level].basis != "unknown"]
+MODELS = [
+    m for m in list_models() if m.provider == "openai"
+]  # docs/openai.md; other vendors: test_vendor_properties.py
+PAIRS = [
+    (m.name, level)
+    for m in MODELS
+    for level in m.details  # priceable: test_today_models.py has the rest
+    if dict(m.rules)[m.auto if level == "auto" else level].basis != "unknown"
+]
 TILE_MODELS = [m.name for m in MODELS if m.scheme == "tile"]
 
 # Mostly everyday sizes, often near the rule's edges, sometimes huge.
@@ -108,7 +114,7 @@ def test_batch_equals_scalar_on_many_random_sizes():
 
 
 def spec_budget_recipe(w, h, patch, budget):
-    """SPEC §1b step 3 transcribed literally, at 60 significant digits.
+    """docs/openai.md step 3 transcribed literally, at 60 significant digits.
 
     Exact results are integers (a side landing on whole patches) or rationals with
     denominators under 2**32, so adding 1e-30 before each floor only undoes the

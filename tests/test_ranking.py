@@ -18,15 +18,18 @@ MODELS = ["-m", "claude-sonnet-4-6", "-m", "gpt-4o", "-m", "gemini-3-flash-previ
 def test_estimate_ranks_the_models_cheapest_first():
     result = CliRunner().invoke(cli, ["estimate", str(SAMPLES / "photo.jpg"), *MODELS])
     line = next(line for line in result.output.splitlines() if line.startswith("cheapest first"))
-    assert line == ("cheapest first for this image: gemini-3-flash-preview $0.00056, gpt-4o $0.0027625, "
-                    "claude-sonnet-4-6 $0.004704")  # fmt: skip
+    assert line == (
+        "cheapest first for this image: gemini-3-flash-preview $0.00056, gpt-4o $0.0027625, claude-sonnet-4-6 $0.004704"
+    )
 
 
 def test_an_unpriced_model_comes_last():
     result = CliRunner().invoke(cli, ["estimate", str(SAMPLES / "banner.gif"), str(SAMPLES / "photo.jpg"), *MODELS])
     line = next(line for line in result.output.splitlines() if line.startswith("cheapest first"))
     # banner.gif is animated: OpenAI and Google refuse it, Claude prices it; the unknown keep the order given
-    assert line.endswith("claude-sonnet-4-6 $0.004857, gpt-4o unknown, gemini-3-flash-preview unknown")  # in the order given
+    assert line.endswith(
+        "claude-sonnet-4-6 $0.004857, gpt-4o unknown, gemini-3-flash-preview unknown"
+    )  # in the order given
 
 
 def test_audit_totals_are_ranked_cheapest_first():

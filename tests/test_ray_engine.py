@@ -48,10 +48,20 @@ def test_ray_map_batches_equals_one_process():
     expected = price_batch(table, models=["gpt-4o", "claude-sonnet-4-5"], width_column="w", height_column="h")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
-        ds = ray.data.from_arrow(table).repartition(3).map_batches(
-            PriceBatch, fn_constructor_kwargs={"models": ["gpt-4o", "claude-sonnet-4-5"], "width_column": "w",
-                                               "height_column": "h"},
-            batch_format="pyarrow", concurrency=1)  # fmt: skip
+        ds = (
+            ray.data.from_arrow(table)
+            .repartition(3)
+            .map_batches(
+                PriceBatch,
+                fn_constructor_kwargs={
+                    "models": ["gpt-4o", "claude-sonnet-4-5"],
+                    "width_column": "w",
+                    "height_column": "h",
+                },
+                batch_format="pyarrow",
+                concurrency=1,
+            )
+        )
         got = pa.concat_tables(ray.get(ds.to_arrow_refs()))
     finally:
         ray.shutdown()

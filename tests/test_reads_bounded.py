@@ -51,8 +51,12 @@ def test_optimize_refuses_a_5_gb_sparse_jpeg_by_its_size(tmp_path):
     (tmp_path / "src").mkdir()
     sparse_jpeg(tmp_path / "src" / "huge.jpg")
     shutil.copyfile(PHOTO, tmp_path / "src" / "ok.jpg")
-    result = within(60, lambda: CliRunner().invoke(cli, ["optimize", str(tmp_path / "src"), "-o", str(tmp_path / "out"),
-                                                         "-m", "gpt-4o", "-j", "1", "--nl"]))  # fmt: skip
+    result = within(
+        60,
+        lambda: CliRunner().invoke(
+            cli, ["optimize", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "-m", "gpt-4o", "-j", "1", "--nl"]
+        ),
+    )
     assert result.exit_code == 1, result.output
     assert "huge.jpg" in result.output and "over the cap of 268,435,456 bytes" in result.output
     assert (tmp_path / "out" / "ok.jpg").is_file() and not (tmp_path / "out" / "huge.jpg").exists()
@@ -104,8 +108,13 @@ def test_estimate_of_dev_zero_on_stdin_is_one_error_line():
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     with open("/dev/zero", "rb") as zero:
-        done = subprocess.run([sys.executable, "-m", "costcalc", "estimate", "-", "-m", "gpt-4o"], stdin=zero,
-                              capture_output=True, env=env, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "costcalc", "estimate", "-", "-m", "gpt-4o"],
+            stdin=zero,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
     assert done.returncode == 1, done.stderr
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: -: ")

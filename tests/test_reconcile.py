@@ -1,4 +1,4 @@
-"""`costcalc reconcile` (SPEC §8, issue 11): bills checked against predictions, per model.
+"""`costcalc reconcile` (docs/probe.md, issue 11): bills checked against predictions, per model.
 
 The logs are synthetic but honest about what they test: real PNG images (data
 URLs), and usage numbers written here from the SPEC's worked rules by hand —
@@ -31,23 +31,23 @@ from costcalc.truth.reconcile import (
     reconcile_exchanges,
 )
 
-# gpt-4o, tile scheme base 85 / tile 170 (SPEC §1a), worked by hand:
+# gpt-4o, tile scheme base 85 / tile 170 (docs/openai.md), worked by hand:
 GPT4O = {
     (512, 512, "high"): 85 + 170 * 1,  # fits 2048; short side 512 ≤ 768 stays; 1 × 1 tiles
     (1000, 300, "high"): 85 + 170 * 2,  # short side 300 stays; ceil(1000/512) × ceil(300/512) = 2 × 1
     (1536, 512, "high"): 85 + 170 * 3,  # 3 × 1 tiles
-    (1024, 1024, "high"): 85 + 170 * 4,  # → 768 × 768, 2 × 2 (SPEC §1a table: 765)
-    (2048, 4096, "high"): 85 + 170 * 6,  # → 1024 × 2048 → 768 × 1536, 2 × 3 (SPEC §1a table: 1105)
+    (1024, 1024, "high"): 85 + 170 * 4,  # → 768 × 768, 2 × 2 (docs/openai.md table: 765)
+    (2048, 4096, "high"): 85 + 170 * 6,  # → 1024 × 2048 → 768 × 1536, 2 × 3 (docs/openai.md table: 1105)
     (640, 480, "low"): 85,  # low is base alone
 }
-# claude-sonnet-4-5 (standard tier, SPEC §6a, Anthropic's worked table):
+# claude-sonnet-4-5 (standard tier, docs/anthropic.md, Anthropic's worked table):
 CLAUDE = {
     (200, 200): 8 * 8,  # ceil(200/28)² = 64
     (1000, 1000): 36 * 36,  # 1296
     (1092, 1092): 39 * 39,  # 1521
     (1920, 1080): 52 * 30,  # → 1456 × 819: 52 × ceil(29.25) = 1560
 }
-GEMINI3_DEFAULT = 1120  # gemini-3-pro-preview, media_resolution unspecified: a ceiling (SPEC §6b)
+GEMINI3_DEFAULT = 1120  # gemini-3-pro-preview, media_resolution unspecified: a ceiling (docs/google.md)
 
 
 @cache
@@ -61,30 +61,52 @@ def png(width: int, height: int) -> str:
 def chat(model: str, *images: tuple[int, int, str], text: str = "What is in this picture?") -> dict:
     """A Chat Completions payload with these (width, height, detail) images."""
     content = [{"type": "text", "text": text}]
-    content += [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png(w, h)}", "detail": d}}
-                for w, h, d in images]  # fmt: skip
+    content += [
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png(w, h)}", "detail": d}}
+        for w, h, d in images
+    ]
     return {"model": model, "messages": [{"role": "user", "content": content}]}
 
 
 def chat_answer(prompt_tokens: int, model: str = "gpt-4o-2024-08-06") -> dict:
     """A Chat Completions answer billing `prompt_tokens`."""
-    return {"object": "chat.completion", "model": model, "choices": [],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 9, "total_tokens": prompt_tokens + 9,
-                      "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0}}}  # fmt: skip
+    return {
+        "object": "chat.completion",
+        "model": model,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": 9,
+            "total_tokens": prompt_tokens + 9,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        },
+    }
 
 
 def claude(width: int, height: int, model: str = "claude-sonnet-4-5") -> dict:
     """An Anthropic Messages payload with one base64 image."""
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png(width, height)}}
-    return {"model": model, "max_tokens": 64,
-            "messages": [{"role": "user", "content": [image, {"type": "text", "text": "Describe it."}]}]}  # fmt: skip
+    return {
+        "model": model,
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": [image, {"type": "text", "text": "Describe it."}]}],
+    }
 
 
 def claude_answer(total: int, cached: int = 0) -> dict:
     """An Anthropic answer billing `total` input tokens, `cached` of them read from the cache."""
-    return {"type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [],
-            "usage": {"input_tokens": total - cached, "cache_creation_input_tokens": 0,
-                      "cache_read_input_tokens": cached, "output_tokens": 12}}  # fmt: skip
+    return {
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [],
+        "usage": {
+            "input_tokens": total - cached,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached,
+            "output_tokens": 12,
+        },
+    }
 
 
 def gemini(width: int, height: int) -> dict:
@@ -95,8 +117,11 @@ def gemini(width: int, height: int) -> dict:
 
 def gemini_answer(image: int, text: int, model: str | None = "gemini-3-pro-preview") -> dict:
     """A Gemini answer whose usage splits the prompt by modality."""
-    usage = {"promptTokenCount": image + text, "candidatesTokenCount": 4,
-             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": text}, {"modality": "IMAGE", "tokenCount": image}]}  # fmt: skip
+    usage = {
+        "promptTokenCount": image + text,
+        "candidatesTokenCount": 4,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": text}, {"modality": "IMAGE", "tokenCount": image}],
+    }
     answer = {"candidates": [], "usageMetadata": usage}
     if model:
         answer["modelVersion"] = model
@@ -155,8 +180,10 @@ def test_honest_bills_with_framing_agree(tmp_path):
 
 
 @pytest.mark.parametrize("model", LOGS)
-@pytest.mark.parametrize("factor, agrees", [(1.30, False), (1.06, False), (1.04, True), (1.0, True), (0.96, True),
-                                            (0.94, False), (0.70, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "factor, agrees",
+    [(1.30, False), (1.06, False), (1.04, True), (1.0, True), (0.96, True), (0.94, False), (0.70, False)],
+)
 def test_a_rule_off_by_five_percent_or_more_is_flagged(tmp_path, model, factor, agrees):
     """OpenAI text is counted (tiktoken) or, without it, fitted; Anthropic text is always fitted."""
     result = reconcile(write_lines(tmp_path / "log.jsonl", LOGS[model](factor)))
@@ -194,7 +221,7 @@ def test_several_images_in_one_request(tmp_path):
 
 
 def test_reported_image_tokens_are_taken_as_they_are(tmp_path):
-    """Gemini's IMAGE modality needs no fit: one request decides; the rule is a ceiling (SPEC §6b)."""
+    """Gemini's IMAGE modality needs no fit: one request decides; the rule is a ceiling (docs/google.md)."""
     at = write_lines(tmp_path / "at.jsonl", [{"request": gemini(800, 600), "response": gemini_answer(1120, 7)}])
     below = write_lines(tmp_path / "below.jsonl", [{"request": gemini(800, 600), "response": gemini_answer(1000, 7)}])
     over = write_lines(tmp_path / "over.jsonl", [{"request": gemini(800, 600), "response": gemini_answer(1190, 7)}])
@@ -231,13 +258,17 @@ def test_same_size_images_cannot_separate_text_from_images(tmp_path):
 
 
 def test_bills_off_in_shape_are_bounded_by_the_whole_prompts(tmp_path):
-    """gpt-4.1-mini priced by its documented 6,144-patch budget, billed as measured in 2025 (1,536 cap, SPEC §2a)."""
-    documented = {(512, 512): 415,  # 16 × 16 = 256 patches × 1.62 = 414.72 → 415
-                  (1024, 1024): 1659,  # 32 × 32 = 1024 patches × 1.62 = 1658.88 → 1659
-                  (2400, 1800): 4977}  # → 2048 × 1536: 64 × 48 = 3072 patches × 1.62 = 4976.64 → 4977
-    measured = {(512, 512): 415, (1024, 1024): 1659, (2400, 1800): 2353}  # the last: SPEC §2a, billed 2025
-    lines = [{"request": chat("gpt-4.1-mini", (*size, "high")), "response": chat_answer(measured[size] + 15)}
-             for size in [*documented, (2400, 1800)]]  # fmt: skip
+    """gpt-4.1-mini priced by its documented 6,144-patch budget, billed as measured in 2025 (1,536 cap, docs/openai.md)."""
+    documented = {
+        (512, 512): 415,  # 16 × 16 = 256 patches × 1.62 = 414.72 → 415
+        (1024, 1024): 1659,  # 32 × 32 = 1024 patches × 1.62 = 1658.88 → 1659
+        (2400, 1800): 4977,
+    }  # → 2048 × 1536: 64 × 48 = 3072 patches × 1.62 = 4976.64 → 4977
+    measured = {(512, 512): 415, (1024, 1024): 1659, (2400, 1800): 2353}  # the last: docs/openai.md, billed 2025
+    lines = [
+        {"request": chat("gpt-4.1-mini", (*size, "high")), "response": chat_answer(measured[size] + 15)}
+        for size in [*documented, (2400, 1800)]
+    ]
     report = reconcile(write_lines(tmp_path / "log.jsonl", lines)).models["gpt-4.1-mini"]
     assert report.predicted_image_tokens == 415 + 1659 + 2 * 4977
     assert report.agrees is False
@@ -252,8 +283,11 @@ def test_bills_off_in_shape_without_counted_text(tmp_path, monkeypatch, repeat):
     """Text unknown: the gpt-4.1-mini cap is still caught, with few requests or many (the line does not fit)."""
     text_count(monkeypatch, None)
     measured = {(512, 512): 415, (1024, 1024): 1659, (2400, 1800): 2353, (1800, 2400): 2353}  # see above
-    lines = [{"request": chat("gpt-4.1-mini", (*size, "high")), "response": chat_answer(tokens + 15 + k % 2)}
-             for k in range(repeat) for size, tokens in measured.items()]  # fmt: skip
+    lines = [
+        {"request": chat("gpt-4.1-mini", (*size, "high")), "response": chat_answer(tokens + 15 + k % 2)}
+        for k in range(repeat)
+        for size, tokens in measured.items()
+    ]
     report = reconcile(write_lines(tmp_path / "log.jsonl", lines)).models["gpt-4.1-mini"]
     assert report.method == "bound" and report.agrees is False
     assert report.predicted_image_tokens == repeat * (415 + 1659 + 2 * 4977)
@@ -261,10 +295,13 @@ def test_bills_off_in_shape_without_counted_text(tmp_path, monkeypatch, repeat):
 
 @pytest.mark.parametrize("repeat", [2, 40])
 def test_one_size_billed_off_the_rule_is_caught(tmp_path, repeat):
-    """claude-sonnet-4-5 billed as the high-resolution tier (SPEC §6a: 1920 × 1080 → 2691, not 1560)."""
+    """claude-sonnet-4-5 billed as the high-resolution tier (docs/anthropic.md: 1920 × 1080 → 2691, not 1560)."""
     billed = {**CLAUDE, (1920, 1080): 2691}  # the other sizes fit both tiers: 64, 1296, 1521
-    lines = [{"request": claude(*size), "response": claude_answer(billed[size] + 10 + k % 3)}
-             for k in range(repeat) for size in CLAUDE]  # fmt: skip
+    lines = [
+        {"request": claude(*size), "response": claude_answer(billed[size] + 10 + k % 3)}
+        for k in range(repeat)
+        for size in CLAUDE
+    ]
     result = run(write_lines(tmp_path / "log.jsonl", lines), "--json")
     report = json.loads(result.stdout)["models"]["claude-sonnet-4-5"]
     assert result.exit_code == 4 and report["agrees"] is False
@@ -316,8 +353,10 @@ def test_counted_text_is_taken_off_the_bill(tmp_path, monkeypatch):
     """With count_request's text_tokens (issue 11, OpenAI via tiktoken), even one image size can be judged."""
     text_count(monkeypatch, 9)
     for factor, agrees in ((1.0, True), (1.3, False), (1.06, False), (1.04, True)):
-        lines = [{"request": chat("gpt-4o", (1024, 1024, "high")), "response": chat_answer(math.ceil(765 * factor) + 9)}
-                 for _ in range(3)]  # fmt: skip
+        lines = [
+            {"request": chat("gpt-4o", (1024, 1024, "high")), "response": chat_answer(math.ceil(765 * factor) + 9)}
+            for _ in range(3)
+        ]
         report = reconcile(write_lines(tmp_path / "log.jsonl", lines)).models["gpt-4o"]
         assert (report.method, report.agrees) == ("text counted", agrees)
         assert report.billed_image_tokens == 3 * math.ceil(765 * factor)
@@ -332,19 +371,38 @@ def batch_pair(tmp_path, factor: float = 1.0):
     inputs, outputs = [], []
     for i, (size, tokens) in enumerate(sizes):
         custom_id = f"c{i}"
-        inputs.append({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-                       "body": chat("gpt-4o", size)})  # fmt: skip
+        inputs.append(
+            {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": chat("gpt-4o", size)}
+        )
         if i == 3:
             continue
         if i == 4:
-            outputs.append({"id": f"batch_req_{i}", "custom_id": custom_id, "response": None,
-                            "error": {"code": "server_error", "message": "The server had an error"}})  # fmt: skip
+            outputs.append(
+                {
+                    "id": f"batch_req_{i}",
+                    "custom_id": custom_id,
+                    "response": None,
+                    "error": {"code": "server_error", "message": "The server had an error"},
+                }
+            )
             continue
         body = chat_answer(math.ceil(tokens * factor) + 10 + i % 2)
-        outputs.append({"id": f"batch_req_{i}", "custom_id": custom_id, "error": None,
-                        "response": {"status_code": 200, "request_id": f"req_{i}", "body": body}})  # fmt: skip
-    outputs.append({"id": "batch_req_x", "custom_id": "orphan", "error": None,
-                    "response": {"status_code": 200, "request_id": "req_x", "body": chat_answer(100)}})  # fmt: skip
+        outputs.append(
+            {
+                "id": f"batch_req_{i}",
+                "custom_id": custom_id,
+                "error": None,
+                "response": {"status_code": 200, "request_id": f"req_{i}", "body": body},
+            }
+        )
+    outputs.append(
+        {
+            "id": "batch_req_x",
+            "custom_id": "orphan",
+            "error": None,
+            "response": {"status_code": 200, "request_id": "req_x", "body": chat_answer(100)},
+        }
+    )
     random.Random(7).shuffle(outputs)
     return write_lines(tmp_path / "in.jsonl", inputs), write_lines(tmp_path / "out.jsonl", outputs)
 
@@ -405,7 +463,10 @@ def test_swapped_or_lone_batch_files_say_so(tmp_path):
 
 
 def test_lines_that_cannot_be_priced_or_billed_are_skipped_with_reasons(tmp_path):
-    file_image = {"model": "gpt-4o", "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file-1"}]}]}  # fmt: skip
+    file_image = {
+        "model": "gpt-4o",
+        "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file-1"}]}],
+    }
     lines = gpt4o_log() + [
         {"request": chat("gpt-4o", (512, 512, "high")), "response": {"error": {"message": "rate limited"}}},
         {"request": chat("gpt-4o", (512, 512, "high")), "response": {"choices": []}},
@@ -421,7 +482,15 @@ def test_lines_that_cannot_be_priced_or_billed_are_skipped_with_reasons(tmp_path
     reasons = [skip.reason for skip in result.skipped]
     assert len(reasons) == 9
     assert result.models["gpt-6-sol"].requests == 0 and "probe" in reasons[-1]
-    for expected in ("rate limited", "no usage", "not a token count", "unknown model", "file", "'response'", "not JSON"):
+    for expected in (
+        "rate limited",
+        "no usage",
+        "not a token count",
+        "unknown model",
+        "file",
+        "'response'",
+        "not JSON",
+    ):
         assert any(expected in reason for reason in reasons), (expected, reasons)
     assert result.models["gpt-4o"].agrees is True and result.models["gpt-4o"].skipped == 6
     assert result.models["gpt-nonsense"].requests == 0 and result.models["gpt-nonsense"].agrees is None
@@ -430,12 +499,15 @@ def test_lines_that_cannot_be_priced_or_billed_are_skipped_with_reasons(tmp_path
     assert "Traceback" not in cli_result.output and cli_result.stderr.count("skipped:") == 9
 
 
-@pytest.mark.parametrize("content, where", [
-    (b'{"request": {}, "response": {}}\n\nnot json\n', ":3: not JSON"),
-    (b'[1, 2]\n', ":1: expected a JSON object"),
-    (b'{"request": 1}\n\xff\xfe\n', ":2: not UTF-8"),
-    (b'{"request": ' + b"[" * 100000 + b"]" * 100000 + b"}\n", ":1:"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        (b'{"request": {}, "response": {}}\n\nnot json\n', ":3: not JSON"),
+        (b"[1, 2]\n", ":1: expected a JSON object"),
+        (b'{"request": 1}\n\xff\xfe\n', ":2: not UTF-8"),
+        (b'{"request": ' + b"[" * 100000 + b"]" * 100000 + b"}\n", ":1:"),
+    ],
+)
 def test_unreadable_files_exit_2_naming_file_and_line(tmp_path, content, where):
     log = tmp_path / "log.jsonl"
     log.write_bytes(content)
@@ -469,25 +541,46 @@ def test_standard_input_and_the_table(tmp_path):
 
 def test_bills_of_each_vendor():
     assert bill_of(chat_answer(812)).total == 812
-    assert bill_of({"object": "response", "usage": {"input_tokens": 70, "input_tokens_details": {"cached_tokens": 50}}}).total == 70  # fmt: skip
+    assert (
+        bill_of(
+            {"object": "response", "usage": {"input_tokens": 70, "input_tokens_details": {"cached_tokens": 50}}}
+        ).total
+        == 70
+    )
     anthropic = bill_of(claude_answer(500, cached=200))
     assert (anthropic.total, anthropic.shape) == (500, "anthropic")
     written = bill_of({"type": "message", "usage": {"input_tokens": 5, "cache_creation_input_tokens": 300}})
     assert written.total == 305
     reported = bill_of(gemini_answer(258, 9))
     assert (reported.total, reported.image) == (267, 258)
-    snake = bill_of({"usage_metadata": {"prompt_token_count": 300, "prompt_tokens_details": [{"modality": "IMAGE", "token_count": 258}]}})  # fmt: skip
+    snake = bill_of(
+        {
+            "usage_metadata": {
+                "prompt_token_count": 300,
+                "prompt_tokens_details": [{"modality": "IMAGE", "token_count": 258}],
+            }
+        }
+    )
     assert snake.image == 258
     xai = bill_of({"usage": {"prompt_tokens": 900, "prompt_tokens_details": {"text_tokens": 20, "image_tokens": 880}}})
     assert xai.image == 880
-    for bad in ({}, {"usage": {}}, {"usage": {"prompt_tokens": "9"}}, [], "not json", {"usage": {"prompt_tokens": True}}):
+    for bad in (
+        {},
+        {"usage": {}},
+        {"usage": {"prompt_tokens": "9"}},
+        [],
+        "not json",
+        {"usage": {"prompt_tokens": True}},
+    ):
         with pytest.raises(ValueError):
             bill_of(bad)
 
 
 def test_an_exchange_is_reconciled_from_python_objects():
-    exchanges = [Exchange(f"call {i}", chat("gpt-4o", size), chat_answer(tokens + 10)) for i, (size, tokens) in
-                 enumerate(GPT4O.items())]  # fmt: skip
+    exchanges = [
+        Exchange(f"call {i}", chat("gpt-4o", size), chat_answer(tokens + 10))
+        for i, (size, tokens) in enumerate(GPT4O.items())
+    ]
     result = reconcile_exchanges(exchanges)
     assert result.as_dict()["models"]["gpt-4o"]["agrees"] is True
 
@@ -540,8 +633,10 @@ def test_a_bill_smaller_than_its_own_text_is_skipped_never_negative(tmp_path, mo
     """prompt_tokens 0 with 14 counted text tokens: skipped with a reason, not billed −14 (exit 4)."""
     text_count(monkeypatch, 14)
     reported = {"usage": {"prompt_tokens": 5, "prompt_tokens_details": {"text_tokens": 9}}}  # 5 − 9 < 0
-    lines = [{"request": chat("gpt-4o", (512, 512, "high")), "response": chat_answer(0)},
-             {"request": chat("gpt-4o", (512, 512, "high")), "response": reported}]  # fmt: skip
+    lines = [
+        {"request": chat("gpt-4o", (512, 512, "high")), "response": chat_answer(0)},
+        {"request": chat("gpt-4o", (512, 512, "high")), "response": reported},
+    ]
     path = write_lines(tmp_path / "log.jsonl", lines)
     result = reconcile(path)
     assert len(result.skipped) == 2 and all("smaller than" in skip.reason for skip in result.skipped)

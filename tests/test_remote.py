@@ -54,10 +54,16 @@ def s3(files):
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                            "AWS_DEFAULT_REGION")}  # fmt: skip
-    os.environ.update(AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_ACCESS_KEY_ID="testing-key-id",
-                      AWS_SECRET_ACCESS_KEY="testing-secret-value", AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://{host}:{port}",
+        AWS_ACCESS_KEY_ID="testing-key-id",
+        AWS_SECRET_ACCESS_KEY="testing-secret-value",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     import s3fs
 
     s3fs.S3FileSystem.clear_instance_cache()
@@ -98,15 +104,22 @@ def test_s3_bucket_equals_local_files(files, s3, body):
 def test_s3_glob_and_single_object(files, s3):
     heads = list(iter_remote_heads(["s3://imgs/data/**/*.jpg", "s3://imgs/data/a/gradient.png"], concurrency=4))
     names = [h.path.rsplit("/data/", 1)[1] for h in heads]
-    assert names == ["a/photo.jpg", "a/tall.jpg", "b/big_exif.jpg", "b/truncated.jpg", "c/empty.jpg",
-                     "a/gradient.png"]  # fmt: skip
+    assert names == ["a/photo.jpg", "a/tall.jpg", "b/big_exif.jpg", "b/truncated.jpg", "c/empty.jpg", "a/gradient.png"]
     assert heads[-1].info.width == 700
     assert [o.url for o in list_objects("s3://imgs/data/a/*.webp")] == ["s3://imgs/data/a/sticker.webp"]
 
 
 def test_s3_missing_bucket_and_key_are_clean_errors(s3):
-    heads = list(iter_remote_heads(["s3://no-such-bucket/x/", "s3://no-such-bucket/**/*.jpg", "s3://imgs/data/nope.jpg",
-                                    "s3://imgs/data/a/photo.jpg"]))  # fmt: skip
+    heads = list(
+        iter_remote_heads(
+            [
+                "s3://no-such-bucket/x/",
+                "s3://no-such-bucket/**/*.jpg",
+                "s3://imgs/data/nope.jpg",
+                "s3://imgs/data/a/photo.jpg",
+            ]
+        )
+    )
     assert [h.info is None for h in heads] == [True, True, True, False]
     for head in heads[:3]:
         message = str(head.error)
@@ -117,12 +130,15 @@ def test_s3_missing_bucket_and_key_are_clean_errors(s3):
 
 def test_no_credential_in_errors(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_supersecrettoken123")
-    text = redact("https://user:pa55word@host/x.jpg?X-Amz-Signature=abcdef&X-Amz-Credential=AKIA/1&w=3 "
-                  "token hf_supersecrettoken123")  # fmt: skip
+    text = redact(
+        "https://user:pa55word@host/x.jpg?X-Amz-Signature=abcdef&X-Amz-Credential=AKIA/1&w=3 "
+        "token hf_supersecrettoken123"
+    )
     assert "pa55word" not in text and "abcdef" not in text and "AKIA" not in text and "hf_super" not in text
     assert "w=3" in text
-    heads = list(iter_remote_heads(["http://127.0.0.1:9/a.jpg?sig=topsecret", "https://u:hunter22@127.0.0.1:9/b.jpg"],
-                                   retries=1))  # fmt: skip
+    heads = list(
+        iter_remote_heads(["http://127.0.0.1:9/a.jpg?sig=topsecret", "https://u:hunter22@127.0.0.1:9/b.jpg"], retries=1)
+    )
     for head in heads:
         assert head.error is not None
         assert "topsecret" not in str(head.error) + head.path and "hunter22" not in str(head.error) + head.path
@@ -202,8 +218,9 @@ def test_s3_audit_rows_equal_local_audit_rows(files, s3):
         return out
 
     local = keyed(audit([str(files)], models=models), f"{files}/")
-    remote = keyed(audit_heads(heads_for("s3://imgs/data/", body=True, concurrency=4), models=models),
-                   "s3://imgs/data/")  # fmt: skip
+    remote = keyed(
+        audit_heads(heads_for("s3://imgs/data/", body=True, concurrency=4), models=models), "s3://imgs/data/"
+    )
     assert remote.keys() == local.keys() and len(local) == 12 * 3
     for key in local:
         assert remote[key] == local[key], key
@@ -240,8 +257,11 @@ def test_hf_urls_without_the_hub_are_clean_errors(monkeypatch):
     only the offline behaviour is tested, one clean error item each, no token in it."""
     pytest.importorskip("huggingface_hub")
     monkeypatch.setenv("HF_TOKEN", "hf_notarealtokenbutsecret")
-    heads = list(iter_remote_heads(["hf://datasets/someone/some-data/images/*.jpg",
-                                    "hf://datasets/someone/some-data/a.jpg"], retries=1))  # fmt: skip
+    heads = list(
+        iter_remote_heads(
+            ["hf://datasets/someone/some-data/images/*.jpg", "hf://datasets/someone/some-data/a.jpg"], retries=1
+        )
+    )
     assert len(heads) == 2
     for head in heads:
         assert head.info is None and str(head.error).startswith(head.path + ": ")
@@ -296,12 +316,29 @@ def test_audit_command_prices_size_columns_without_images(tmp_path):
 
     table = tmp_path / "laion.parquet"
     pq.write_table(pa.table({"WIDTH": [1024, 9000, None], "HEIGHT": [1024, 100, 5]}), table)
-    result = CliRunner().invoke(cli, ["audit", str(table), "--width-column", "WIDTH", "--height-column", "HEIGHT",
-                                      "-m", "gpt-4o", "-m", "claude-opus-4-7", "--nl"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            str(table),
+            "--width-column",
+            "WIDTH",
+            "--height-column",
+            "HEIGHT",
+            "-m",
+            "gpt-4o",
+            "-m",
+            "claude-opus-4-7",
+            "--nl",
+        ],
+    )
     rows = {(r["path"].rsplit("#", 1)[1], r["model"]): r for r in _nl_rows(result.stdout)}
     assert result.exit_code == 1
     assert rows[("0", "gpt-4o")]["tokens"] == 765 and rows[("0", "gpt-4o")]["usd"] == 0.0019125
-    assert (rows[("1", "claude-opus-4-7")]["status"], rows[("1", "claude-opus-4-7")]["rule"]) == ("rejected", "max_side")
+    assert (rows[("1", "claude-opus-4-7")]["status"], rows[("1", "claude-opus-4-7")]["rule"]) == (
+        "rejected",
+        "max_side",
+    )
     assert rows[("2", "gpt-4o")]["status"] == "unreadable"
     half = CliRunner().invoke(cli, ["audit", str(table), "--width-column", "WIDTH", "-m", "gpt-4o"])
     assert half.exit_code == 2 and "--height-column" in half.output
@@ -315,12 +352,14 @@ def test_audit_command_writes_parquet_and_resumes(tmp_path, files):
     from costcalc.cli import cli
 
     out = tmp_path / "rows.parquet"
-    first = CliRunner().invoke(cli, ["audit", f"file://{files}/a/*.jpg", "-m", "gpt-4o", "--parquet", str(out),
-                                     "--summary"])
+    first = CliRunner().invoke(
+        cli, ["audit", f"file://{files}/a/*.jpg", "-m", "gpt-4o", "--parquet", str(out), "--summary"]
+    )
     assert first.exit_code in (0, 1), first.output
     written = pq.read_table(out).to_pylist()
     assert written and {r["model"] for r in written} == {"gpt-4o"}
-    again = CliRunner().invoke(cli, ["audit", f"file://{files}/a/*.jpg", "-m", "gpt-4o", "--parquet", str(out),
-                                     "--resume", "--nl"])
+    again = CliRunner().invoke(
+        cli, ["audit", f"file://{files}/a/*.jpg", "-m", "gpt-4o", "--parquet", str(out), "--resume", "--nl"]
+    )
     assert _nl_rows(again.stdout) == []  # everything was done: nothing read again
     assert len(pq.read_table(out)) == len(written)

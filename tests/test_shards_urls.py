@@ -75,8 +75,18 @@ def test_remote_shard_over_http():
 def test_url_list_with_garbage_lines(tmp_path):
     png = encode(__import__("PIL.Image").Image.new("RGB", (12, 34)), "PNG")
     with RangeServer({"a.png": png, "b.txt": b"text"}, forbidden=frozenset({"f.png"})) as server:
-        lines = [f"{server.url}/a.png", "", "# a comment", "not a url at all", "ftp://example.com/x.png",
-                 f"{server.url}/b.txt", f"{server.url}/missing.png", f"{server.url}/f.png", "http://[::1", f"{server.url}/a.png"]
+        lines = [
+            f"{server.url}/a.png",
+            "",
+            "# a comment",
+            "not a url at all",
+            "ftp://example.com/x.png",
+            f"{server.url}/b.txt",
+            f"{server.url}/missing.png",
+            f"{server.url}/f.png",
+            "http://[::1",
+            f"{server.url}/a.png",
+        ]
         listing = tmp_path / "urls.txt"
         listing.write_text("\n".join(lines) + "\n")
         heads = list(iter_url_heads(listing, allow_private=True, concurrency=4, per_host=2))

@@ -106,7 +106,9 @@ def test_the_command_writes_the_picture_and_says_each_caption(tmp_path):
 
 def test_the_command_says_one_line_for_bad_input(tmp_path):
     unreadable = cli("show", tmp_path / "missing.jpg", "-m", "gpt-4o", "-o", tmp_path / "a.png")
-    assert unreadable.exit_code == 1 and unreadable.output.startswith("Error: ") and "Traceback" not in unreadable.output
+    assert (
+        unreadable.exit_code == 1 and unreadable.output.startswith("Error: ") and "Traceback" not in unreadable.output
+    )
     wrong_kind = cli("show", PHOTO, "-m", "gpt-4o", "-o", tmp_path / "a.gif")
     assert wrong_kind.exit_code == 2 and ".png or .svg" in wrong_kind.output
     unknown = cli("show", PHOTO, "-m", "gpt-4x", "-o", tmp_path / "a.png")

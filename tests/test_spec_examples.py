@@ -1,4 +1,4 @@
-"""Every worked example of SPEC §1 as one table, plus the traps other libraries fall into."""
+"""Every worked example of docs/openai.md as one table, plus the traps other libraries fall into."""
 
 import pytest
 
@@ -7,24 +7,24 @@ from costcalc import estimate, image_tokens
 
 # (model, width, height, detail, scaled size, tiles, patches, tokens, where it comes from)
 EXAMPLES = [
-    # SPEC §1a, base 85 / tile 170 (seeds 000, 001, 003)
+    # docs/openai.md, base 85 / tile 170 (docs/openai.md)
     ("gpt-4o", 1024, 1024, "high", (768, 768), 4, None, 765, "§1a: → 768 × 768, 4 tiles"),
     ("gpt-4o", 2048, 4096, "high", (768, 1536), 6, None, 1105, "§1a: → 1024 × 2048 → 768 × 1536"),
     ("gpt-4o", 4096, 8192, "low", (256, 512), None, None, 85, "§1a: low is fixed"),
     ("gpt-4o", 2560, 1669, "high", (1178, 768), 6, None, 1105, "§1a: → 2048 × 1335 → 1178 × 768"),
-    ("gpt-4-vision-preview", 2560, 1669, "high", (1178, 768), 6, None, 1105, "seed 000: boardwalk"),
-    ("azure/gpt-4-vision-preview", 1024, 1024, "high", (768, 768), 4, None, 65 + 4 * 129, "seeds 002/004: 65/129"),
+    ("gpt-4-vision-preview", 2560, 1669, "high", (1178, 768), 6, None, 1105, "docs/openai.md: boardwalk"),
+    ("azure/gpt-4-vision-preview", 1024, 1024, "high", (768, 768), 4, None, 65 + 4 * 129, "docs/openai.md/004: 65/129"),
     ("gpt-image-1", 1024, 1024, "high", (512, 512), 1, None, 65 + 129, "§1a: short side 512"),
-    # SPEC §1b, budget 1536 (seed 003) with gpt-4.1-mini 2025-04-14's ×1.62 and gpt-4.1-nano's ×2.46
+    # docs/openai.md, budget 1536 (docs/openai.md) with gpt-4.1-mini 2025-04-14's ×1.62 and gpt-4.1-nano's ×2.46
     ("gpt-4.1-mini-2025-04-14", 1024, 1024, "high", (1024, 1024), None, 1024, 1659, "§1b: 1024 × 1.62"),
     ("gpt-4.1-nano", 1024, 1024, "high", (1024, 1024), None, 1024, 2520, "§1b: ceil(1024 × 2.46)"),
     ("gpt-4.1-mini-2025-04-14", 1800, 2400, "high", (1056, 1408), None, 1452, 2353, "§1b: ceil(2352.24)"),
     ("gpt-4.1-nano", 1800, 2400, "high", (1056, 1408), None, 1452, 3572, "§1b: ceil(1452 × 2.46)"),
-    # SPEC §1b, gpt-6-astra high (2500 budget, 65535 px, ×1.2)
+    # docs/openai.md, gpt-6-astra high (2500 budget, 65535 px, ×1.2)
     ("gpt-6-astra", 1024, 1024, "high", (1024, 1024), None, 1024, 1229, "§1b"),
     ("gpt-6-astra", 2048, 2048, "high", (1600, 1600), None, 2500, 3000, "§1b: → 1600 × 1600"),
     ("gpt-6-astra", 4096, 512, "high", (4096, 512), None, 2048, 2458, "§1b"),
-    # SPEC §1b: on gpt-5.4 low is a 2048 px / 6144 budget, high a 2500 budget — low costs more
+    # docs/openai.md: on gpt-5.4 low is a 2048 px / 6144 budget, high a 2500 budget — low costs more
     ("gpt-5.4", 2048, 2048, "low", (2048, 2048), None, 4096, 4916, "§1b: 4096 ≤ 6144"),
     ("gpt-5.4", 2048, 2048, "high", (1600, 1600), None, 2500, 3000, "§1b: budget 2500"),
 ]
@@ -50,7 +50,7 @@ def test_fit_rounds_to_nearest_pixel_2049x513():
 
 
 def test_short_side_rounds_the_long_side_down():
-    # 2048 × 1335: 2048 × 768/1335 = 1178.2 → 1178 (SPEC §1a step 2)
+    # 2048 × 1335: 2048 × 768/1335 = 1178.2 → 1178 (docs/openai.md step 2)
     assert estimate((2048, 1335), model="gpt-4o", detail="high").scaled_width == 1178
 
 
@@ -95,5 +95,5 @@ def test_bad_sizes_are_named(size):
 def test_usd_is_exact_and_unknown_stays_unknown():
     priced = estimate((1024, 1024), model="gpt-4o", detail="high")
     assert str(priced.usd) == "0.0019125"  # 765 × $2.50 / 1M
-    unpriced = estimate((1024, 1024), model="qwen3-vl-plus")  # SPEC §6d: 1026 tokens; no price on file
+    unpriced = estimate((1024, 1024), model="qwen3-vl-plus")  # docs/qwen.md: 1026 tokens; no price on file
     assert unpriced.usd is None and unpriced.price is None and unpriced.tokens == 1026

@@ -1,4 +1,4 @@
-"""The model and price tables: SPEC §2 transcribed, lookup rules, user files, packaging."""
+"""The model and price tables: docs/openai.md transcribed, lookup rules, user files, packaging."""
 
 import json
 import os
@@ -15,24 +15,37 @@ from costcalc.catalog.tables import tables_dir
 from costcalc.schemes.patch import PatchRule
 from costcalc.schemes.tile import FixedRule, TileRule
 
-# SPEC §2, tile models: name → (base, tile, short side)
+# docs/openai.md, tile models: name → (base, tile, short side)
 TILE = {
-    "gpt-5.1": (70, 140, 768), "gpt-5": (70, 140, 768), "gpt-5-chat-latest": (70, 140, 768),
-    "gpt-4o": (85, 170, 768), "gpt-4.1": (85, 170, 768), "gpt-4.5-preview": (85, 170, 768),
-    "gpt-4-turbo": (85, 170, 768), "gpt-4-vision-preview": (85, 170, 768),
-    "azure/gpt-4-vision-preview": (65, 129, 768), "gpt-4o-mini": (2833, 5667, 768),
-    "o1": (75, 150, 768), "o1-pro": (75, 150, 768), "o3": (75, 150, 768),
-    "computer-use-preview": (65, 129, 768), "gpt-image-1": (65, 129, 512),
-}  # fmt: skip
-# SPEC §2, patch models: name → ({detail: (max_dimension, budget)}, auto, multiplier)
+    "gpt-5.1": (70, 140, 768),
+    "gpt-5": (70, 140, 768),
+    "gpt-5-chat-latest": (70, 140, 768),
+    "gpt-4o": (85, 170, 768),
+    "gpt-4.1": (85, 170, 768),
+    "gpt-4.5-preview": (85, 170, 768),
+    "gpt-4-turbo": (85, 170, 768),
+    "gpt-4-vision-preview": (85, 170, 768),
+    "azure/gpt-4-vision-preview": (65, 129, 768),
+    "gpt-4o-mini": (2833, 5667, 768),
+    "o1": (75, 150, 768),
+    "o1-pro": (75, 150, 768),
+    "o3": (75, 150, 768),
+    "computer-use-preview": (65, 129, 768),
+    "gpt-image-1": (65, 129, 512),
+}
+# docs/openai.md, patch models: name → ({detail: (max_dimension, budget)}, auto, multiplier)
 P1536 = {"low": (2048, 1536), "high": (2048, 1536)}
 PATCH = {
     "gpt-6-astra": ({"low": (512, None), "high": (65535, 2500), "original": (65535, None)}, "original", "1.2"),
-    **{f"gpt-5.6-{n}": ({"low": (512, None), "high": (2048, 2500), "original": (65535, None)}, "original", "1.2")
-       for n in ("sol", "terra", "luna")},
+    **{
+        f"gpt-5.6-{n}": ({"low": (512, None), "high": (2048, 2500), "original": (65535, None)}, "original", "1.2")
+        for n in ("sol", "terra", "luna")
+    },
     "gpt-5.5": ({"low": (512, None), "high": (2048, 2500), "original": (6000, 10000)}, "original", "1.2"),
-    **{n: ({"low": (2048, 6144), "high": (2048, 2500), "original": (6000, 10000)}, "high", "1.2")
-       for n in ("gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano")},
+    **{
+        n: ({"low": (2048, 6144), "high": (2048, 2500), "original": (6000, 10000)}, "high", "1.2")
+        for n in ("gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano")
+    },
     "gpt-5.2": ({"low": (2048, 6144), "high": (2048, 6144)}, "high", "1.2"),
     "gpt-4.1-mini": ({"low": (2048, 6144), "high": (2048, 6144)}, "high", "1.62"),
     "gpt-4.1-mini-2025-04-14": (P1536, "high", "1.62"),
@@ -40,8 +53,8 @@ PATCH = {
     "o4-mini": (P1536, "high", "1.72"),
     "gpt-5-mini": (P1536, "high", "1.2"),
     "gpt-5-nano": (P1536, "high", "1.5"),
-}  # fmt: skip
-# SPEC §2a: today's models, multiplier unknown (tests/test_today_models.py); the @2025 rows of
+}
+# docs/openai.md: today's models, multiplier unknown (tests/test_today_models.py); the @2025 rows of
 # gpt-5-mini and gpt-5-nano are retired (a documentation error, never billed)
 TODAY = {"gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol"}
 
@@ -67,7 +80,10 @@ def test_patch_rows_match_the_spec(name):
         rule = rules[level]
         assert isinstance(rule, PatchRule)
         assert (rule.max_dimension, rule.patch_budget, rule.patch_size, rule.max_patches) == (
-            max_dimension, budget, 32, 30000,
+            max_dimension,
+            budget,
+            32,
+            30000,
         )
 
 
@@ -85,7 +101,7 @@ def test_every_row_has_a_source_and_dates():
 
 
 def test_unknown_prices_stay_unknown():
-    assert get_price("qwen3-vl-plus") is None  # no USD price of Alibaba's own on file (SPEC §7)
+    assert get_price("qwen3-vl-plus") is None  # no USD price of Alibaba's own on file (docs/prices.md)
     assert costcalc.estimate((100, 100), model="qwen3-vl-plus").usd is None
     assert get_price("gpt-4o").usd_per_1m_input == Decimal("2.50")
 
@@ -166,7 +182,10 @@ def test_user_table_adds_and_overrides(tmp_path):
         ("[[model]]\nnames=['x']\nscheme='hex'\n", "scheme must be"),
         ("[[model]]\nnames=['x']\nscheme='patch'\nmultiplier=1.2\nauto='low'\nhigh={max_dimension=10}\n", "auto must"),
         ("[[model]]\nnames=['x']\nscheme='patch'\nmultiplier=0\nauto='high'\nhigh={max_dimension=10}\n", "multiplier"),
-        ("[[model]]\nnames=['x']\nscheme='patch'\nmultiplier=1\nauto='high'\nhigh={max_dimension=0}\n", "max_dimension"),
+        (
+            "[[model]]\nnames=['x']\nscheme='patch'\nmultiplier=1\nauto='high'\nhigh={max_dimension=0}\n",
+            "max_dimension",
+        ),
         ("[[model]]\nnames=[]\nscheme='tile'\n", "names"),
         ("[[price]]\nnames=['x']\nusd_per_1m_input='cheap'\n", "usd_per_1m_input"),
         ("model = 3\n", "array of tables"),
@@ -193,7 +212,11 @@ def test_installed_package_finds_its_tables_from_another_folder(tmp_path):
         assert tables_dir() == package / "tables"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
-        [sys.executable, "-m", "costcalc", "models", "--json"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "costcalc", "models", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert len(json.loads(out.stdout)) == len(list_models())

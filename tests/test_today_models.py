@@ -1,7 +1,7 @@
-"""Today's OpenAI models (SPEC §2a): sizing known, multiplier unknown — tokens and USD null with the reason.
+"""Today's OpenAI models (docs/openai.md): sizing known, multiplier unknown — tokens and USD null with the reason.
 
 Also the gpt-5.6 alias, the retired @2025 rows, and the doubts shown for gpt-4.1-mini and
-gpt-5.2 (SPEC §2a, §2b). Expected figures are worked by hand from SPEC §1b (32-px patches,
+gpt-5.2 (docs/openai.md, docs/README.md). Expected figures are worked by hand from docs/openai.md (32-px patches,
 a 65,535-px pixel limit, no budget, the 30,000-patch rejection), never by the code under test.
 """
 
@@ -26,15 +26,20 @@ from costcalc.schemes.patch import PatchRule
 from costcalc.schemes.unknown import UnpublishedRule
 
 TODAY = ["gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol"]
-PRICES = {"gpt-6-sol": "2.00", "gpt-6-luna": "0.10", "gpt-6.1-sol": "2.00", "gpt-6.2-astra": "8.00",
-          "gpt-6.2-sol": "2.00"}  # SPEC §7; gpt-6.1-terra: genai-prices only  # fmt: skip
+PRICES = {
+    "gpt-6-sol": "2.00",
+    "gpt-6-luna": "0.10",
+    "gpt-6.1-sol": "2.00",
+    "gpt-6.2-astra": "8.00",
+    "gpt-6.2-sol": "2.00",
+}  # docs/prices.md; gpt-6.1-terra: genai-prices only
 
 
 def run(*args):
     return CliRunner().invoke(cli, list(args))
 
 
-# ------------------------------------------------------------------ the rows (SPEC §2a)
+# ------------------------------------------------------------------ the rows (docs/openai.md)
 
 
 @pytest.mark.parametrize("name", TODAY)
@@ -42,8 +47,9 @@ def test_rows_say_what_is_known_and_nothing_more(name):
     model = get_model(name)
     rules = dict(model.rules)
     assert model.scheme == "patch" and model.auto == "original" and model.multiplier is None and model.tokens_unknown
-    assert rules["original"] == PatchRule(max_dimension=65535, patch_budget=None, patch_size=32, max_patches=30000,
-                                          multiplier=None)  # fmt: skip
+    assert rules["original"] == PatchRule(
+        max_dimension=65535, patch_budget=None, patch_size=32, max_patches=30000, multiplier=None
+    )
     assert isinstance(rules["low"], UnpublishedRule) and isinstance(rules["high"], UnpublishedRule)
     assert model.bases == ("unknown",) and model.evidence == "measured"
     for level in ("low", "high"):
@@ -57,7 +63,13 @@ def test_priced_with_size_and_patches_and_null_tokens(name):
     # 4000 × 3000 fits 65,535 px: seen as it is; ceil(4000/32) × ceil(3000/32) = 125 × 94 = 11,750
     result = costcalc.estimate((4000, 3000), model=name)
     assert (result.applied_detail, result.scaled_width, result.scaled_height) == ("original", 4000, 3000)
-    assert (result.patches, result.tiles, result.tokens, result.usd, result.basis) == (11750, None, None, None, "unknown")
+    assert (result.patches, result.tiles, result.tokens, result.usd, result.basis) == (
+        11750,
+        None,
+        None,
+        None,
+        "unknown",
+    )
     assert "not published" in result.note and f"costcalc probe -m {name}" in result.note
     row = result.as_dict()
     assert row["tokens"] is None and row["usd"] is None and row["patches"] == 11750 and row["note"] == result.note
@@ -73,7 +85,7 @@ def test_a_side_over_65535_is_fitted_and_the_patches_counted():
 
 
 def test_the_30000_patch_rejection_as_observed():
-    # SPEC §2a: a 7952 × 5304 photo, 249 × 166 = 41,334 patches, got the 30,000-patch error
+    # docs/openai.md: a 7952 × 5304 photo, 249 × 166 = 41,334 patches, got the 30,000-patch error
     with pytest.raises(ImageRejectedError, match="41,334 patches") as caught:
         costcalc.estimate((7952, 5304), model="gpt-6-sol")
     assert caught.value.rule == "max_patches"
@@ -86,7 +98,7 @@ def test_the_30000_patch_rejection_as_observed():
 
 @given(st.integers(1, 65535), st.integers(1, 65535))
 def test_every_size_is_sized_and_counted_but_never_billed(w, h):
-    patches = ceil(w / 32) * ceil(h / 32)  # within 65,535 px nothing is resized (SPEC §1b step 1)
+    patches = ceil(w / 32) * ceil(h / 32)  # within 65,535 px nothing is resized (docs/openai.md step 1)
     pricer = Pricer("gpt-6.2-sol")
     if patches > 30000:
         with pytest.raises(ImageRejectedError):
@@ -118,7 +130,7 @@ def test_plans_keep_the_size_seen_and_refuse_a_token_budget():
         costcalc.plan(4000, 3000, model="gpt-6-sol", max_tokens=1000)
 
 
-# ------------------------------------------------------------------ every command copes (SPEC §2a)
+# ------------------------------------------------------------------ every command copes (docs/openai.md)
 
 
 def test_estimate_command_shows_unknown_with_the_patches(tmp_path):
@@ -145,7 +157,8 @@ def test_audit_totals_are_unknown_and_a_token_budget_fails_closed(tmp_path):
     assert document["totals"]["gpt-6-sol"]["tokens"] is None and document["totals"]["gpt-6-sol"]["usd"] is None
     assert document["totals"]["gpt-4o"]["tokens"] == 255 + 425  # 100×100: 1 tile; 640×480: 4 tiles
     assert document["budget"]["over"] == [
-        "gpt-6-sol: tokens unknown (multiplier unpublished), so --max-tokens 1,000,000 cannot be checked"]
+        "gpt-6-sol: tokens unknown (multiplier unpublished), so --max-tokens 1,000,000 cannot be checked"
+    ]
     summary = run("audit", str(tmp_path), "-m", "gpt-6-sol", "--summary")
     assert summary.exit_code == 0 and "unknown" in summary.output and "costcalc probe -m gpt-6-sol" in summary.output
     over_usd = run("audit", str(tmp_path), "-m", "gpt-6-sol", "--summary", "--max-usd", "5")
@@ -154,8 +167,10 @@ def test_audit_totals_are_unknown_and_a_token_budget_fails_closed(tmp_path):
 
 def test_request_lists_the_image_unpriced_with_the_reason(tmp_path):
     Image.new("RGB", (640, 480)).save(tmp_path / "a.png")
-    payload = {"model": "gpt-6.2-astra", "input": [{"role": "user", "content": [
-        {"type": "input_image", "image_url": str(tmp_path / "a.png")}]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-6.2-astra",
+        "input": [{"role": "user", "content": [{"type": "input_image", "image_url": str(tmp_path / "a.png")}]}],
+    }
     estimate = costcalc.count_request(payload)
     (image,) = estimate.images
     assert (image.width, image.height, image.tokens, image.usd, image.rule) == (640, 480, None, None, None)
@@ -175,7 +190,7 @@ def test_video_frames_priced_with_unknown_tokens(tmp_path):
     assert shown.exit_code == 0 and "unknown" in shown.output and "costcalc probe -m gpt-6-sol" in shown.output
 
 
-# ------------------------------------------------------------------ names, retired rows, doubts (SPEC §2a, §2b)
+# ------------------------------------------------------------------ names, retired rows, doubts (docs/openai.md, docs/README.md)
 
 
 def test_gpt_5_6_is_gpt_5_6_sol():
@@ -184,7 +199,7 @@ def test_gpt_5_6_is_gpt_5_6_sol():
     assert (alias.name, alias.family) == ("gpt-5.6-sol", "gpt-5.6-sol") and alias.rules == sol.rules
     assert get_model("openai/gpt-5.6").family == "gpt-5.6-sol"
     assert get_price("gpt-5.6").usd_per_1m_input == get_price("gpt-5.6-sol").usd_per_1m_input == Decimal("5.00")
-    # 2048 × 2048 at high: the 2,500-patch budget, 1600 × 1600 (SPEC §1b worked example), × 1.2 = 3,000
+    # 2048 × 2048 at high: the 2,500-patch budget, 1600 × 1600 (docs/openai.md worked example), × 1.2 = 3,000
     assert costcalc.image_tokens(2048, 2048, model="gpt-5.6", detail="high") == 3000
     assert "gpt-5.6" not in {m.name for m in costcalc.list_models()}  # an alias, not a row of its own
 
@@ -239,21 +254,32 @@ def _table(tmp_path, body: str):
 
 
 def test_a_table_of_your_own_can_say_unknown(tmp_path):
-    tables = _table(tmp_path, '[aliases]\nnames = { "house" = "house-1" }\n[[model]]\nnames = ["house-1"]\n'
-                              'scheme = "patch"\nmultiplier = "unknown"\nauto = "high"\nlow = "unknown"\n'
-                              'high = { max_dimension = 2048, patch_budget = 2500 }\nnote = "not published"\n'
-                              'evidence = "documented"\ndoubt = "house rule"\n')  # fmt: skip
+    tables = _table(
+        tmp_path,
+        '[aliases]\nnames = { "house" = "house-1" }\n[[model]]\nnames = ["house-1"]\n'
+        'scheme = "patch"\nmultiplier = "unknown"\nauto = "high"\nlow = "unknown"\n'
+        'high = { max_dimension = 2048, patch_budget = 2500 }\nnote = "not published"\n'
+        'evidence = "documented"\ndoubt = "house rule"\n',
+    )
     result = costcalc.estimate((2048, 2048), model="house", tables=tables)
     assert (result.family, result.patches, result.tokens, result.doubt) == ("house-1", 2500, None, "house rule")
 
 
-@pytest.mark.parametrize("body, message", [
-    ('multiplier = "unknown"\nauto = "high"\nhigh = { max_dimension = 2048 }\n', "needs a note"),
-    ('multiplier = "unknown"\nnote = "x"\nauto = "low"\nlow = "unknown"\nhigh = { max_dimension = 2048 }\n',
-     "auto must name one of its published"),
-    ('multiplier = 1.2\nauto = "high"\nhigh = { max_dimension = 2048 }\nevidence = "rumoured"\n', "evidence must be"),
-    ('multiplier = 1.2\nauto = "high"\nhigh = "sometimes"\n', 'must be "unknown" or an inline table'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('multiplier = "unknown"\nauto = "high"\nhigh = { max_dimension = 2048 }\n', "needs a note"),
+        (
+            'multiplier = "unknown"\nnote = "x"\nauto = "low"\nlow = "unknown"\nhigh = { max_dimension = 2048 }\n',
+            "auto must name one of its published",
+        ),
+        (
+            'multiplier = 1.2\nauto = "high"\nhigh = { max_dimension = 2048 }\nevidence = "rumoured"\n',
+            "evidence must be",
+        ),
+        ('multiplier = 1.2\nauto = "high"\nhigh = "sometimes"\n', 'must be "unknown" or an inline table'),
+    ],
+)
 def test_bad_unknowns_are_table_errors(tmp_path, body, message):
     with pytest.raises(TableError, match=message):
         _table(tmp_path, '[[model]]\nnames = ["house-1"]\nscheme = "patch"\n' + body)

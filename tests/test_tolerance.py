@@ -105,7 +105,8 @@ TOLERATED = {
     "empty APP14": insert_before(JPEG, 0xDB, segment(0xEE, b"")),
     "Photoshop APP13, odd length": insert_before(JPEG, 0xDB, segment(0xED, b"Photoshop 3.0\x008BIM\x04\x04\0\0\0\0\0")),
     "APP13 declared shorter than its contents": insert_before(
-        JPEG, 0xDB, b"\xff\xed" + struct.pack(">H", 10) + b"Photoshop 3.0\x00\x11\x22"),
+        JPEG, 0xDB, b"\xff\xed" + struct.pack(">H", 10) + b"Photoshop 3.0\x00\x11\x22"
+    ),
     "DHT before SOF": move_dht_before_sof(JPEG),
     "SOF after a 200 KB APP2": insert_before(JPEG, 0xDB, segment(0xE2, b"ICC_PROFILE\0" + b"\x01" * 60000) * 4),
     "data after EOI": JPEG + b"\0" * 5000 + b"trailer",
@@ -181,14 +182,17 @@ def test_damaged_data_is_priced_from_the_header_with_a_warning(name, tmp_path):
     # every command: the warning travels; strict makes it an error
     (row,) = audit([path], models=["gpt-4o"])
     assert (row.status, row.warning) == ("priced", info.warning) and row.tokens == costcalc.image_tokens(
-        *expected[1:], model="gpt-4o")
+        *expected[1:], model="gpt-4o"
+    )
     (strict,) = audit([path], models=["gpt-4o"], strict=True)
     assert strict.status == "unreadable" and info.warning in strict.error and strict.tokens is None
     assert costcalc.estimate(path, model="gpt-4o").warning == info.warning
     with pytest.raises(costcalc.InvalidImageError, match="strict"):
         costcalc.estimate(path, model="gpt-4o", strict=True)
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": str(path)}}]}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": str(path)}}]}],
+    }
     (image,) = count_request(payload).images
     assert image.warning == info.warning and image.tokens == row.tokens
     (image,) = count_request(payload, strict=True).images
@@ -207,8 +211,14 @@ def test_strict_in_every_command_line(tmp_path):
         assert runner.invoke(cli, args).exit_code == 0
         assert runner.invoke(cli, [*args, "--strict"]).exit_code == 1
     payload = tmp_path / "payload.json"
-    payload.write_text(json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "cut.png"}}]}]}))  # fmt: skip
+    payload.write_text(
+        json.dumps(
+            {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "cut.png"}}]}],
+            }
+        )
+    )
     loose = runner.invoke(cli, ["request", str(payload), "--json"])
     assert loose.exit_code == 0 and "IDAT" in json.loads(loose.stdout)["images"][0]["warning"]
     assert runner.invoke(cli, ["request", str(payload), "--json", "--strict"]).exit_code == 1
@@ -262,8 +272,11 @@ def test_every_cut_is_priced_right_with_a_warning_or_refused(name, data):
 @settings(max_examples=150, deadline=None)
 @given(
     st.sampled_from([0xDB, 0xC0, 0xC4, 0xDA]),
-    st.lists(st.sampled_from([b"\x00", b"\x13", b"junk", b"\xff\x00", b"\xff\xff", b"\xfe", b"\xff\xfe\x00\x02"])
-             | st.binary(max_size=6), max_size=8),
+    st.lists(
+        st.sampled_from([b"\x00", b"\x13", b"junk", b"\xff\x00", b"\xff\xff", b"\xfe", b"\xff\xfe\x00\x02"])
+        | st.binary(max_size=6),
+        max_size=8,
+    ),
 )
 def test_junk_before_any_marker_reads_as_pillow_reads_it(code, pieces):
     """libjpeg's next_marker: bytes before a marker are skipped; whatever Pillow decodes whole, costcalc prices."""

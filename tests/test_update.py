@@ -25,8 +25,11 @@ def _raw(value):
     if type(value).__name__ == "ModelPrice":
         return {k: _raw(v) for k, v in value.__dict__.items() if not k.startswith("_") and v is not None}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name.rstrip("_"): _raw(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.init and getattr(value, f.name) is not None}  # fmt: skip
+        return {
+            f.name.rstrip("_"): _raw(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init and getattr(value, f.name) is not None
+        }
     if isinstance(value, (list, tuple)):
         return [_raw(v) for v in value]
     if isinstance(value, dict):
@@ -88,7 +91,8 @@ def test_doctored_price_is_applied_and_printed(published, folder, tmp_path):
     assert code == 0, err
     assert out.splitlines() == [
         "gemini-4-argon: 4.0 (cached 0.2; batch 2.0; flex 2.0; priority 7.2) → 5.5 (cached 0.2; batch 2.0; flex 2.0; "
-        "priority 7.2) (2026-12-01 →)"]  # fmt: skip
+        "priority 7.2) (2026-12-01 →)"
+    ]
     assert f"price files written to {folder / 'prices'}" in err
     assert (folder / "prices" / "google.toml").is_file()
     assert argon_price("2026-12-06") == 5.5

@@ -1,4 +1,4 @@
-"""Each vendor's input rules apply to its own models, in every command; no vendor borrows another's (SPEC §6, §2b)."""
+"""Each vendor's input rules apply to its own models, in every command; no vendor borrows another's (docs/README.md)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ def animated_gif(path) -> None:
 
 
 def test_openai_rejects_an_animated_gif_claude_takes_its_first_frame(tmp_path):
-    # OpenAI: still images only (SPEC §3); Claude: GIF accepted, first frame of an animation (SPEC §6a).
+    # OpenAI: still images only (docs/limits.md); Claude: GIF accepted, first frame of an animation (docs/anthropic.md).
     gif = tmp_path / "anim.gif"
     animated_gif(gif)
     with pytest.raises(costcalc.AnimatedImageError):
         costcalc.estimate(gif, model="gpt-4o")
     claude = costcalc.estimate(gif, model="claude-sonnet-4-5")
-    assert claude.tokens == 3 * 2  # ceil(64/28) × ceil(48/28), SPEC §6a
+    assert claude.tokens == 3 * 2  # ceil(64/28) × ceil(48/28), docs/anthropic.md
     rows = {row.model: row for row in costcalc.audit([tmp_path], models=["gpt-4o", "claude-sonnet-4-5"])}
     assert rows["gpt-4o"].status == "rejected" and rows["gpt-4o"].rule == "animated"
     assert rows["claude-sonnet-4-5"].status == "priced" and rows["claude-sonnet-4-5"].tokens == 6
@@ -45,7 +45,7 @@ def test_the_same_verdict_from_every_command_for_each_vendor(tmp_path):
 
 
 def test_a_vendor_without_rows_has_no_rules_rather_than_openais():
-    llama = costcalc.get_model("llama-4-scout")  # hosts publish no input limits (SPEC §6e)
+    llama = costcalc.get_model("llama-4-scout")  # hosts publish no input limits (docs/README.md)
     limits = limits_for(llama)
     assert limits.edition == "none" and not limits.rules
     assert load_limits().rules  # OpenAI's own rows are still there
@@ -55,7 +55,9 @@ def test_a_vendor_without_rows_has_no_rules_rather_than_openais():
 
 def test_the_audit_footer_names_each_vendors_edition(tmp_path):
     Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
-    out = CliRunner().invoke(cli, ["audit", str(tmp_path), "-m", "gpt-4o", "-m", "claude-opus-4-7", "--json", "-j", "1"])
+    out = CliRunner().invoke(
+        cli, ["audit", str(tmp_path), "-m", "gpt-4o", "-m", "claude-opus-4-7", "--json", "-j", "1"]
+    )
     document = json.loads(out.stdout)
     assert document["limits"].startswith("openai 2026-10, anthropic ")
 
@@ -66,7 +68,7 @@ def test_limits_lists_every_vendor_and_says_the_rest_are_unknown():
 
 
 def test_video_says_how_sure_each_vendors_figure_is():
-    # Gemini 3 publishes a ceiling per image (SPEC §6b): a clip's frames are at most 1,120 each.
+    # Gemini 3 publishes a ceiling per image (docs/google.md): a clip's frames are at most 1,120 each.
     pytest.importorskip("av")
     from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Invariants of the other vendors' rules (SPEC §6), each against the SPEC's own text where one exists:
+"""Invariants of the other vendors' rules (docs/README.md), each against the the vendor's own text where one exists:
 caps and budgets hold, the size seen stays within the vendor's limits, no upscaling where the rule says so,
 w × h and h × w cost the same where the rule is symmetric, and the batch path equals the scalar one."""
 
@@ -30,8 +30,9 @@ def family_of(kind):
 
 
 CLAUDE, MISTRAL, QWEN = family_of(ClaudeRule), family_of(MistralRule), family_of(QwenRule)
-edges = st.sampled_from([1, 2, 10, 11, 27, 28, 29, 336, 337, 384, 385, 1024, 1540, 1568, 1569, 2576, 2577, 8000,
-                         8001, 10000, 10001])  # fmt: skip
+edges = st.sampled_from(
+    [1, 2, 10, 11, 27, 28, 29, 336, 337, 384, 385, 1024, 1540, 1568, 1569, 2576, 2577, 8000, 8001, 10000, 10001]
+)
 sides = st.one_of(st.integers(1, 5000), edges, st.integers(1, 12000), st.integers(1, costcalc.MAX_SIDE))
 small_sides = st.one_of(st.integers(1, 5000), edges)
 
@@ -47,11 +48,11 @@ def priced(name, detail, w, h):
         return "rejected"
 
 
-# ------------------------------------------------------------------ Claude (SPEC §6a)
+# ------------------------------------------------------------------ Claude (docs/anthropic.md)
 
 
 def spec_claude(W, H, edge, cap):
-    """SPEC §6a transcribed, the search done as a plain scan down from the long side: (size seen, tokens)."""
+    """docs/anthropic.md transcribed, the search done as a plain scan down from the long side: (size seen, tokens)."""
 
     def fits(w, h):
         return ceil(w / 28) * 28 <= edge and ceil(h / 28) * 28 <= edge and ceil(w / 28) * ceil(h / 28) <= cap
@@ -86,11 +87,15 @@ def test_claude_caps_hold_and_it_never_upscales(name, w, h):
         long, short = max(w, h), min(w, h)
         bigger = max(s.scaled_width, s.scaled_height) + 1
         other = max(round(bigger / (long / short)), 1)
-        assert bigger > long or ceil(bigger / 28) * 28 > rule.max_edge or ceil(other / 28) * 28 > rule.max_edge or (
-            ceil(bigger / 28) * ceil(other / 28) > rule.max_tokens)  # fmt: skip
+        assert (
+            bigger > long
+            or ceil(bigger / 28) * 28 > rule.max_edge
+            or ceil(other / 28) * 28 > rule.max_edge
+            or (ceil(bigger / 28) * ceil(other / 28) > rule.max_tokens)
+        )
 
 
-# ------------------------------------------------------------------ Mistral (SPEC §6c)
+# ------------------------------------------------------------------ Mistral (docs/mistral.md)
 
 
 @settings(max_examples=200, deadline=None)
@@ -107,11 +112,11 @@ def test_mistral_stays_within_max_size_and_never_upscales(name, w, h):
     assert rule.size(s.scaled_width, s.scaled_height) == s
 
 
-# ------------------------------------------------------------------ Qwen (SPEC §6d)
+# ------------------------------------------------------------------ Qwen (docs/qwen.md)
 
 
 def spec_qwen(w, h, f, max_pixels):
-    """SPEC §6d transcribed: tokens."""
+    """docs/qwen.md transcribed: tokens."""
     hh, ww = round(h / f) * f, round(w / f) * f
     if hh * ww > max_pixels:
         b = sqrt(h * w / max_pixels)
@@ -123,8 +128,12 @@ def spec_qwen(w, h, f, max_pixels):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([(n, d) for n in QWEN for d in costcalc.get_model(n).details]), sides, sides,
-       st.one_of(st.none(), st.integers(4096, 2**24)))  # fmt: skip
+@given(
+    st.sampled_from([(n, d) for n in QWEN for d in costcalc.get_model(n).details]),
+    sides,
+    sides,
+    st.one_of(st.none(), st.integers(4096, 2**24)),
+)
 def test_qwen_matches_the_spec_text_and_stays_within_max_pixels(pair, w, h, max_pixels):
     name, detail = pair
     rule = rule_of(name, detail)
@@ -139,11 +148,15 @@ def test_qwen_matches_the_spec_text_and_stays_within_max_pixels(pair, w, h, max_
     if round(h / rule.factor) * round(w / rule.factor) * rule.factor**2 > rule.max_pixels:
         assert s.patches * rule.factor**2 <= rule.max_pixels  # shrunk: within the pixel budget
     assert s.scaled_width <= w and s.scaled_height <= h
-    got = image_tokens_batch([w], [h], model=name, detail=detail, max_pixels=max_pixels, inexact=True) if rejected is None else None
+    got = (
+        image_tokens_batch([w], [h], model=name, detail=detail, max_pixels=max_pixels, inexact=True)
+        if rejected is None
+        else None
+    )
     assert got is None or got.tolist() == [s.tokens]
 
 
-# ------------------------------------------------------------------ fixed, Gemini tiles, Nova, Llama 4 (SPEC §6b, §6e)
+# ------------------------------------------------------------------ fixed, Gemini tiles, Nova, Llama 4 (docs/google.md, docs/README.md)
 
 
 @settings(max_examples=200, deadline=None)
@@ -226,4 +239,7 @@ def test_batch_equals_scalar_on_many_random_sizes():
     for name, detail in PAIRS:
         keep = [i for i in range(w.size) if priced(name, detail, int(w[i]), int(h[i])) != "rejected"]
         got = image_tokens_batch(w[keep], h[keep], model=name, detail=detail, inexact=True).tolist()
-        assert got == [image_tokens(int(w[i]), int(h[i]), model=name, detail=detail, inexact=True) for i in keep], (name, detail)
+        assert got == [image_tokens(int(w[i]), int(h[i]), model=name, detail=detail, inexact=True) for i in keep], (
+            name,
+            detail,
+        )

@@ -25,25 +25,71 @@ B64 = png((512, 512))
 URL = f"data:image/png;base64,{B64}"
 
 
-@pytest.mark.parametrize("payload, path, data_path", [
-    ({"messages": [{"content": ["hi", {"type": "image_url", "image_url": {"url": URL}}]}]},
-     ("messages", 0, "content", 1), ("messages", 0, "content", 1, "image_url", "url")),
-    ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": URL}]}]},
-     ("input", 0, "content", 0), ("input", 0, "content", 0, "image_url")),
-    ({"input": [{"type": "computer_call_output", "output": {"type": "computer_screenshot", "image_url": URL}}]},
-     ("input", 0, "output"), ("input", 0, "output", "image_url")),
-    ({"system": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": B64}}],
-      "messages": []}, ("system", 0), ("system", 0, "source", "data")),
-    ({"messages": [{"content": [{"type": "tool_result", "tool_use_id": "t", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": B64}}]}]}]},
-     ("messages", 0, "content", 0, "content", 0), ("messages", 0, "content", 0, "content", 0, "source", "data")),
-    ({"contents": [{"parts": [{"text": "x"}, {"inlineData": {"mimeType": "image/png", "data": B64}}]}]},
-     ("contents", 0, "parts", 1), ("contents", 0, "parts", 1, "inlineData", "data")),
-    ({"messages": [{"content": [{"image": {"format": "png", "source": {"bytes": B64}}}]}]},
-     ("messages", 0, "content", 0), ("messages", 0, "content", 0, "image", "source", "bytes")),
-    ({"messages": [{"content": [{"image": B64, "resize": 768}]}]},
-     ("messages", 0, "content", 0), ("messages", 0, "content", 0, "image")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload, path, data_path",
+    [
+        (
+            {"messages": [{"content": ["hi", {"type": "image_url", "image_url": {"url": URL}}]}]},
+            ("messages", 0, "content", 1),
+            ("messages", 0, "content", 1, "image_url", "url"),
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_image", "image_url": URL}]}]},
+            ("input", 0, "content", 0),
+            ("input", 0, "content", 0, "image_url"),
+        ),
+        (
+            {"input": [{"type": "computer_call_output", "output": {"type": "computer_screenshot", "image_url": URL}}]},
+            ("input", 0, "output"),
+            ("input", 0, "output", "image_url"),
+        ),
+        (
+            {
+                "system": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": B64}}],
+                "messages": [],
+            },
+            ("system", 0),
+            ("system", 0, "source", "data"),
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": "t",
+                                "content": [
+                                    {
+                                        "type": "image",
+                                        "source": {"type": "base64", "media_type": "image/png", "data": B64},
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            },
+            ("messages", 0, "content", 0, "content", 0),
+            ("messages", 0, "content", 0, "content", 0, "source", "data"),
+        ),
+        (
+            {"contents": [{"parts": [{"text": "x"}, {"inlineData": {"mimeType": "image/png", "data": B64}}]}]},
+            ("contents", 0, "parts", 1),
+            ("contents", 0, "parts", 1, "inlineData", "data"),
+        ),
+        (
+            {"messages": [{"content": [{"image": {"format": "png", "source": {"bytes": B64}}}]}]},
+            ("messages", 0, "content", 0),
+            ("messages", 0, "content", 0, "image", "source", "bytes"),
+        ),
+        (
+            {"messages": [{"content": [{"image": B64, "resize": 768}]}]},
+            ("messages", 0, "content", 0),
+            ("messages", 0, "content", 0, "image"),
+        ),
+    ],
+)
 def test_each_shape_gives_the_part_path_and_the_data_path_as_data(payload, path, data_path):
     (ref,) = image_refs(payload)
     assert ref.path == path and ref.data_path == data_path and ref.error is None
@@ -75,8 +121,17 @@ def test_bills_are_read_by_each_shape():
     anthropic = read_bill({"type": "message", "usage": {"input_tokens": 10, "cache_read_input_tokens": 5}})
     assert (anthropic.shape, anthropic.total) == ("anthropic", 15)
     assert read_bill({"usage": {"input_tokens": 7}}).shape == "responses"
-    gemini = read_bill({"usageMetadata": {"promptTokenCount": 300, "promptTokensDetails": [
-        {"modality": "IMAGE", "tokenCount": 258}, {"modality": "TEXT", "tokenCount": 42}]}})
+    gemini = read_bill(
+        {
+            "usageMetadata": {
+                "promptTokenCount": 300,
+                "promptTokensDetails": [
+                    {"modality": "IMAGE", "tokenCount": 258},
+                    {"modality": "TEXT", "tokenCount": 42},
+                ],
+            }
+        }
+    )
     assert (gemini.shape, gemini.image) == ("gemini", 258)
     with pytest.raises(Unbilled, match="no prompt_tokens or input_tokens"):
         read_bill({"usage": {"total": 3}})
@@ -86,8 +141,10 @@ def test_count_endpoints_and_sdk_routes_come_from_the_shapes():
     gemini = vendors.count_endpoint("gemini")
     body = gemini.body("gemini-3-pro-preview", "QUJD", "low", "hi")
     assert gemini.path("gemini-3-pro-preview") == "/v1beta/models/gemini-3-pro-preview:countTokens"
-    assert body["contents"][0]["parts"][1] == {"inline_data": {"mime_type": "image/png", "data": "QUJD"},
-                                               "media_resolution": {"level": "MEDIA_RESOLUTION_LOW"}}
+    assert body["contents"][0]["parts"][1] == {
+        "inline_data": {"mime_type": "image/png", "data": "QUJD"},
+        "media_resolution": {"level": "MEDIA_RESOLUTION_LOW"},
+    }
     assert vendors.count_endpoint("anthropic").headers("k")["x-api-key"] == "k"
     assert vendors.sdk_routes() == {"openai": ("/chat/completions", "/responses"), "anthropic": ("/messages",)}
 
@@ -95,8 +152,13 @@ def test_count_endpoints_and_sdk_routes_come_from_the_shapes():
 def test_a_new_shape_is_one_module_registered_from_outside():
     import toy_shape
 
-    payload = {"model": "gpt-4o", "toy_prompt": [{"toy_picture": {"b64": B64, "fidelity": "high"}},
-                                                 {"toy_picture": {"b64": B64, "fidelity": "low"}}]}  # fmt: skip
+    payload = {
+        "model": "gpt-4o",
+        "toy_prompt": [
+            {"toy_picture": {"b64": B64, "fidelity": "high"}},
+            {"toy_picture": {"b64": B64, "fidelity": "low"}},
+        ],
+    }
     with pytest.raises(Exception, match="no 'messages', 'input' or 'contents'"):
         count_request(payload)
     vendors.register(toy_shape.SHAPE)

@@ -1,4 +1,4 @@
-"""Other vendors (SPEC §6): published worked examples, how sure each figure is, unpublished rules,
+"""Other vendors (docs/README.md): published worked examples, how sure each figure is, unpublished rules,
 input limits, names as people write them, and mistral-common as the oracle for Mistral."""
 
 import json
@@ -17,9 +17,9 @@ from costcalc.cli import cli
 from costcalc.pricing.cost import Pricer
 
 # (model, detail, width, height, tokens, size seen or None, basis): each value printed by the vendor
-# (or, for Mistral, by mistral-common itself) as quoted in SPEC §6, or worked by hand where noted.
+# (or, for Mistral, by mistral-common itself) as quoted in docs/README.md, or worked by hand where noted.
 EXAMPLES = [
-    # SPEC §6a, Anthropic's table (standard tier: claude-sonnet-4-5; high resolution: claude-opus-4-7)
+    # docs/anthropic.md, Anthropic's table (standard tier: claude-sonnet-4-5; high resolution: claude-opus-4-7)
     ("claude-sonnet-4-5", "auto", 200, 200, 64, (200, 200), "exact"),
     ("claude-opus-4-7", "auto", 200, 200, 64, (200, 200), "exact"),
     ("claude-sonnet-4-5", "auto", 1000, 1000, 1296, (1000, 1000), "exact"),
@@ -32,7 +32,7 @@ EXAMPLES = [
     ("claude-opus-4-7", "auto", 1075, 1520, 2145, None, "exact"),
     # Anthropic's table prints 1269×952; its code (half-to-even) gives 1270×952; 1564 tokens either way
     ("claude-sonnet-4-5", "auto", 2000, 1500, 1564, (1270, 952), "exact"),
-    # SPEC §6b: Gemini 3.x maxima by media resolution, whatever the size
+    # docs/google.md: Gemini 3.x maxima by media resolution, whatever the size
     ("gemini-3-pro-preview", "low", 4000, 3000, 280, None, "maximum"),
     ("gemini-3-pro-preview", "medium", 4000, 3000, 560, None, "maximum"),
     ("gemini-3-pro-preview", "high", 10, 10, 1120, None, "maximum"),
@@ -50,25 +50,33 @@ EXAMPLES = [
     ("gemini-1.5-pro", "auto", 100, 300, 258, None, "exact"),
     ("gemini-2.0-flash", "auto", 1000, 1000, 4 * 258, None, "approximate"),
     ("gemini-2.0-flash", "auto", 385, 200, 2 * 258, None, "approximate"),  # unit 256: 2 × 1
-    # SPEC §6c, mistral-common's own output
+    # docs/mistral.md, mistral-common's own output
     ("pixtral-12b", "auto", 1024, 1024, 4160, (1024, 1024), "exact"),
     ("pixtral-12b", "auto", 200, 200, 182, (200, 200), "exact"),
     ("mistral-small-3.2", "auto", 1024, 1024, 1406, (1024, 1024), "exact"),
     ("mistral-small-3.2", "auto", 1540, 1540, 3080, (1540, 1540), "exact"),
     ("mistral-small-3.2", "auto", 1920, 1080, 1736, (1540, 866), "exact"),
-    # SPEC §6d, Alibaba's billing rule
+    # docs/qwen.md, Alibaba's billing rule
     ("qwen3-vl-plus", "auto", 1024, 1024, 1026, (1024, 1024), "exact"),
     ("qwen3-vl-plus", "auto", 1920, 1080, 2042, None, "exact"),
     ("qwen3-vl-plus", "auto", 3840, 2160, 2481, None, "exact"),
     ("qwen3-vl-plus", "high", 3840, 2160, 8162, None, "exact"),
-    # SPEC §6e: Nova 2 flat; Nova 1 from Amazon's "~" table (its own example: 800×400 → 900×450 → ~800)
+    # docs/README.md: Nova 2 flat; Nova 1 from Amazon's "~" table (its own example: 800×400 → 900×450 → ~800)
     ("nova-2-lite", "auto", 4000, 3000, 230, (4000, 3000), "flat"),
     ("nova-2-lite", "auto", 1, 1, 230, None, "flat"),
     ("nova-lite", "auto", 800, 400, 800, None, "approximate"),
     ("nova-pro", "auto", 900, 900, 1300, None, "approximate"),
     ("nova-premier", "auto", 1300, 1300, 2600, None, "approximate"),  # same aspect as 900²: nearer in pixels
     ("nova-lite", "auto", 900, 1400, 1800, None, "approximate"),  # "HxW or WxH"
-    ("nova-lite", "auto", 1920, 1080, 2400, None, "approximate"),  # by hand: 1.78 is nearer 2:1 than 1.56; then 1800×900
+    (
+        "nova-lite",
+        "auto",
+        1920,
+        1080,
+        2400,
+        None,
+        "approximate",
+    ),  # by hand: 1.78 is nearer 2:1 than 1.56; then 1800×900
     # Llama 4: 147 for one 336-px tile; 145·n + 147 for n tiles (by hand: 672×336 → 1 × 2; 1000² → 3 × 3 at scale 1.008)
     ("llama-4-scout", "auto", 336, 336, 147, (336, 336), "approximate"),
     ("llama-4-maverick", "auto", 100, 50, 147, (100, 50), "approximate"),
@@ -84,7 +92,9 @@ def test_published_examples(model, detail, w, h, tokens, seen, basis):
     assert e.basis == basis and e.as_dict()["basis"] == basis
     if seen is not None:
         assert (e.scaled_width, e.scaled_height) == seen
-    assert image_tokens_batch(np.array([w, 70]), np.array([h, 300]), model=model, detail=detail, inexact=True)[0] == tokens
+    assert (
+        image_tokens_batch(np.array([w, 70]), np.array([h, 300]), model=model, detail=detail, inexact=True)[0] == tokens
+    )
     if basis in ("maximum", "approximate"):  # never handed back as if exact, unless asked
         with pytest.raises(costcalc.InexactTokensError, match="inexact=True") as caught:
             image_tokens(w, h, model=model, detail=detail)
@@ -110,9 +120,16 @@ def test_mistral_break_tokens_count_rows_so_orientation_matters():
 
 @pytest.mark.parametrize(
     "model, detail",
-    [("grok-4", "auto"), ("xai/grok-4-0709", "auto"), ("gemini-4-argon", "auto"), ("mistral-large-2512", "auto"),
-     ("mistral-medium-3-5", "auto"), ("magistral-medium-latest", "auto"), ("gemini-2.5-pro", "high")],
-)  # fmt: skip
+    [
+        ("grok-4", "auto"),
+        ("xai/grok-4-0709", "auto"),
+        ("gemini-4-argon", "auto"),
+        ("mistral-large-2512", "auto"),
+        ("mistral-medium-3-5", "auto"),
+        ("magistral-medium-latest", "auto"),
+        ("gemini-2.5-pro", "high"),
+    ],
+)
 def test_unpublished_rules_are_errors_never_borrowed_numbers(model, detail):
     for attempt in (
         lambda: image_tokens(1024, 1024, model=model, detail=detail),
@@ -135,11 +152,17 @@ def test_unknown_rows_still_list_and_their_known_levels_price():
 
 @pytest.mark.parametrize(
     "model, w, h, rule",
-    [("claude-opus-4-7", 8001, 100, "max_side"), ("claude-sonnet-4-5", 100, 9000, "max_side"),
-     ("pixtral-12b", 10001, 10, "max_side"), ("nova-pro", 8001, 8001, "max_side"),
-     ("qwen3-vl-plus", 10, 500, "min_side"), ("qwen3-vl-plus", 2011, 10 + 0, "min_side"),
-     ("qwen3-vl-plus", 2211, 11, "max_aspect"), ("qvq-max", 11, 2201, "max_aspect")],
-)  # fmt: skip
+    [
+        ("claude-opus-4-7", 8001, 100, "max_side"),
+        ("claude-sonnet-4-5", 100, 9000, "max_side"),
+        ("pixtral-12b", 10001, 10, "max_side"),
+        ("nova-pro", 8001, 8001, "max_side"),
+        ("qwen3-vl-plus", 10, 500, "min_side"),
+        ("qwen3-vl-plus", 2011, 10 + 0, "min_side"),
+        ("qwen3-vl-plus", 2211, 11, "max_aspect"),
+        ("qvq-max", 11, 2201, "max_aspect"),
+    ],
+)
 def test_sizes_the_api_refuses_are_rejected_with_their_rule(model, w, h, rule):
     with pytest.raises(costcalc.ImageRejectedError) as caught:
         image_tokens(w, h, model=model, inexact=True)
@@ -156,7 +179,7 @@ def test_limits_themselves_are_accepted():
 
 
 def test_qwen_request_max_pixels():
-    # by hand (SPEC §6d): 1920×1080, f 32, max_pixels 1,003,520: 1088·1920 is over, b = sqrt(2,073,600 / 1,003,520)
+    # by hand (docs/qwen.md): 1920×1080, f 32, max_pixels 1,003,520: 1088·1920 is over, b = sqrt(2,073,600 / 1,003,520)
     # = 1.4375; h' = floor(1080 / b / 32)·32 = 23·32, w' = floor(1920 / b / 32)·32 = 41·32 → 23·41 + 2
     assert image_tokens(1920, 1080, model="qwen3-vl-plus", max_pixels=1003520) == 23 * 41 + 2
     assert estimate((1920, 1080), model="qwen3-vl-plus").tokens == 2042  # default unchanged
@@ -169,7 +192,7 @@ def test_qwen_request_max_pixels():
         image_tokens(1920, 1080, model="qwen3-vl-plus", max_pixels=100)
 
 
-# Names as the vendors, clouds and routers write them (SPEC §6f) → the row they price as
+# Names as the vendors, clouds and routers write them (docs/README.md) → the row they price as
 NAMES = [
     ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
     ("claude-haiku-4-5-20251001", "claude-haiku-4-5"),
@@ -228,11 +251,19 @@ def test_names_as_people_write_them(name, family):
 
 @pytest.mark.parametrize(
     "family, tier",
-    [("claude-opus-4-7", (2576, 4784)), ("claude-opus-5", (2576, 4784)), ("claude-fable-5-2", (2576, 4784)),
-     ("claude-mythos-5-2", (2576, 4784)), ("claude-sonnet-5-5", (2576, 4784)), ("claude-haiku-5-5", (2576, 4784)),
-     ("claude-opus-4-6", (1568, 1568)), ("claude-sonnet-4-6", (1568, 1568)), ("claude-haiku-4-5", (1568, 1568)),
-     ("claude-3-opus", (1568, 1568))],
-)  # fmt: skip
+    [
+        ("claude-opus-4-7", (2576, 4784)),
+        ("claude-opus-5", (2576, 4784)),
+        ("claude-fable-5-2", (2576, 4784)),
+        ("claude-mythos-5-2", (2576, 4784)),
+        ("claude-sonnet-5-5", (2576, 4784)),
+        ("claude-haiku-5-5", (2576, 4784)),
+        ("claude-opus-4-6", (1568, 1568)),
+        ("claude-sonnet-4-6", (1568, 1568)),
+        ("claude-haiku-4-5", (1568, 1568)),
+        ("claude-3-opus", (1568, 1568)),
+    ],
+)
 def test_claude_tiers_per_model(family, tier):
     _, rule = get_model(family).rule("auto")
     assert (rule.max_edge, rule.max_tokens, rule.patch_size, rule.max_side) == (*tier, 28, 8000)
@@ -241,9 +272,18 @@ def test_claude_tiers_per_model(family, tier):
 
 @pytest.mark.parametrize(
     "name",
-    ["claude-3", "anthropic/gpt-4o", "gpt-4o-latest", "us.amazon.claude-opus-4-7", "openai/claude-opus-4-7",
-     "claude-opus-4-7-2026", "gemini-3-pro-preview-001x", "mistral-small", "grok-9"],
-)  # fmt: skip
+    [
+        "claude-3",
+        "anthropic/gpt-4o",
+        "gpt-4o-latest",
+        "us.amazon.claude-opus-4-7",
+        "openai/claude-opus-4-7",
+        "claude-opus-4-7-2026",
+        "gemini-3-pro-preview-001x",
+        "mistral-small",
+        "grok-9",
+    ],
+)
 def test_name_rules_apply_only_to_their_own_vendor(name):
     with pytest.raises(costcalc.UnknownModelError):
         get_model(name)
@@ -270,7 +310,9 @@ def test_user_tables_add_vendor_rows_and_name_rules(tmp_path):
     # patch_size and max_side come from the shipped [defaults.claude]
     assert image_tokens(1000, 1000, model="acme/acme-vision-20260101", tables=tables) == 400
     assert estimate((5, 5), model="acme-flat", tables=tables).basis == "approximate"
-    assert estimate((5, 5), model="anthropic.claude-opus-4-7-v1:0", tables=tables).tokens == 5  # keeps its vendor's rules
+    assert (
+        estimate((5, 5), model="anthropic.claude-opus-4-7-v1:0", tables=tables).tokens == 5
+    )  # keeps its vendor's rules
     assert estimate((5, 5), model="claude-opus-4-7", tables=tables).basis == "flat"
 
 
@@ -288,11 +330,13 @@ def test_user_tables_add_vendor_rows_and_name_rules(tmp_path):
         ('[aliases]\nsnapshots=["-date"]\n', "placeholders"),
         ('[aliases]\nsuffixes="-v1"\n', "list of text"),
         ('[aliases]\ninfixes=["x"]\n', "unknown key"),
-        ('provider = 3\n', "must be text"),
-        ('[defaults.claude]\nmax_side = 0\n[[model]]\nnames=["x"]\nscheme="claude"\nmax_edge=10\nmax_tokens=10\n',
-         "max_side"),
+        ("provider = 3\n", "must be text"),
+        (
+            '[defaults.claude]\nmax_side = 0\n[[model]]\nnames=["x"]\nscheme="claude"\nmax_edge=10\nmax_tokens=10\n',
+            "max_side",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_vendor_tables_name_file_and_problem(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -311,8 +355,9 @@ def test_every_vendor_row_has_a_source_and_dates():
 def test_models_command_lists_every_vendor_with_its_basis():
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: re.sub(r" \[\d+\]", "", line)
-             for line in result.output.split("\n\n")[0].splitlines()[1:]}  # doubts follow
+    lines = {
+        line.split()[0]: re.sub(r" \[\d+\]", "", line) for line in result.output.split("\n\n")[0].splitlines()[1:]
+    }  # doubts follow
     assert lines["claude-opus-4-7"].split()[1:4] == ["anthropic", "claude", "exact"]
     assert lines["gemini-3-pro-preview"].split()[2:4] == ["fixed", "maximum"]
     assert lines["nova-2-lite"].split()[2:4] == ["fixed", "flat"]
@@ -322,7 +367,12 @@ def test_models_command_lists_every_vendor_with_its_basis():
     rows = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["models", "--json"]).output)}
     assert rows["gemini-2.5-pro"]["bases"] == ["approximate", "unknown"]
     assert rows["claude-sonnet-4-5"]["details"]["auto"] == {
-        "max_edge": 1568, "max_tokens": 1568, "patch_size": 28, "max_side": 8000, "basis": "exact"}  # fmt: skip
+        "max_edge": 1568,
+        "max_tokens": 1568,
+        "patch_size": 28,
+        "max_side": 8000,
+        "basis": "exact",
+    }
     assert rows["nova-lite"]["details"]["auto"]["entries"][0] == [900, 450, 800]
     assert rows["grok-4"]["provider"] == "xai" and rows["grok-4"]["note"]
 
@@ -337,7 +387,7 @@ def test_unpublished_error_survives_worker_processes():
         assert str(again) == str(error) and again.model == "grok-4"
 
 
-# ------------------------------------------------------------------ mistral-common as the oracle (SPEC §6c)
+# ------------------------------------------------------------------ mistral-common as the oracle (docs/mistral.md)
 
 
 def _oracle():
@@ -348,16 +398,22 @@ def _oracle():
     ids = common.SpecialImageIDs(img=10, img_break=12, img_end=13)
 
     def tokens(w: int, h: int, patch: int, merge: int, max_size: int) -> int:
-        encoder = common.ImageEncoder(common.ImageConfig(image_patch_size=patch, max_image_size=max_size,
-                                                         spatial_merge_size=merge), ids)  # fmt: skip
+        encoder = common.ImageEncoder(
+            common.ImageConfig(image_patch_size=patch, max_image_size=max_size, spatial_merge_size=merge), ids
+        )
         columns, rows = encoder._image_to_num_tokens(SimpleNamespace(size=(w, h)))
         return len(([ids.img] * columns + [ids.img_break]) * rows)  # the token list ImageEncoder builds
 
     return tokens
 
 
-MISTRAL = [("pixtral-12b", 16, 1, 1024), ("pixtral-large-latest", 16, 1, 1024), ("mistral-small-3.2", 14, 2, 1540),
-           ("mistral-medium-2508", 14, 2, 1540), ("ministral-14b-2512", 14, 2, 1540)]  # fmt: skip
+MISTRAL = [
+    ("pixtral-12b", 16, 1, 1024),
+    ("pixtral-large-latest", 16, 1, 1024),
+    ("mistral-small-3.2", 14, 2, 1540),
+    ("mistral-medium-2508", 14, 2, 1540),
+    ("ministral-14b-2512", 14, 2, 1540),
+]
 mistral_sides = st.one_of(st.integers(1, 10000), st.sampled_from([1, 13, 14, 15, 28, 29, 1024, 1025, 1540, 1541, 3080]))
 
 

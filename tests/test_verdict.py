@@ -62,25 +62,27 @@ def make_corpus(folder: Path) -> dict[str, bytes]:
     jpeg = _encoded(photo, "JPEG")
     png = _encoded(photo, "PNG")
     corpus = {path.name: path.read_bytes() for path in sorted(SAMPLES.iterdir()) if path.is_file()}
-    corpus.update({
-        "photo.png": png,
-        "photo.jpeg": jpeg,
-        "photo.webp": _encoded(photo, "WEBP"),
-        "still.gif": _encoded(photo.convert("P"), "GIF"),
-        "moving.gif": _encoded(frames[0], "GIF", **animated),
-        "moving.webp": _encoded(frames[0], "WEBP", **animated),
-        "apng.png": _encoded(frames[0], "PNG", **animated),
-        "bitmap.bmp": _encoded(photo, "BMP"),
-        "cut.png": png[: len(png) // 2],
-        "cut.jpeg": jpeg[: len(jpeg) // 2],
-        "no-eoi.jpeg": jpeg[:-2],
-        "junk.jpeg": jpeg[:20] + b"\x00junk" + jpeg[20:],
-        "header-only.png": png[:33],
-        "random.bin": bytes((i * 151 + 7) % 256 for i in range(3000)),
-        "empty.png": b"",
-        "giant.png": _png_claiming(60000, 60000),
-        LATIN1: _encoded(photo.resize((10, 10)), "PNG"),
-    })  # fmt: skip
+    corpus.update(
+        {
+            "photo.png": png,
+            "photo.jpeg": jpeg,
+            "photo.webp": _encoded(photo, "WEBP"),
+            "still.gif": _encoded(photo.convert("P"), "GIF"),
+            "moving.gif": _encoded(frames[0], "GIF", **animated),
+            "moving.webp": _encoded(frames[0], "WEBP", **animated),
+            "apng.png": _encoded(frames[0], "PNG", **animated),
+            "bitmap.bmp": _encoded(photo, "BMP"),
+            "cut.png": png[: len(png) // 2],
+            "cut.jpeg": jpeg[: len(jpeg) // 2],
+            "no-eoi.jpeg": jpeg[:-2],
+            "junk.jpeg": jpeg[:20] + b"\x00junk" + jpeg[20:],
+            "header-only.png": png[:33],
+            "random.bin": bytes((i * 151 + 7) % 256 for i in range(3000)),
+            "empty.png": b"",
+            "giant.png": _png_claiming(60000, 60000),
+            LATIN1: _encoded(photo.resize((10, 10)), "PNG"),
+        }
+    )
     for name, data in corpus.items():
         (folder / name).write_bytes(data)
     return corpus
@@ -117,7 +119,11 @@ def library_statuses(folder: Path, corpus: dict, model: str) -> dict[str, dict[s
     """name -> command -> (status, rule, warning when priced)."""
     got: dict[str, dict[str, tuple]] = {name: {} for name in corpus}
     for row in audit([folder], models=[model]):
-        got[os.path.basename(row.path)]["audit"] = (row.status, row.rule, row.warning if row.status == "priced" else None)
+        got[os.path.basename(row.path)]["audit"] = (
+            row.status,
+            row.rule,
+            row.warning if row.status == "priced" else None,
+        )
     for name in corpus:
         try:
             result = costcalc.estimate(folder / name, model=model)
@@ -129,12 +135,18 @@ def library_statuses(folder: Path, corpus: dict, model: str) -> dict[str, dict[s
     request = count_request({"model": model, "messages": [{"role": "user", "content": parts}]}, base_dir=folder)
     for name, image in zip(names, request.images):
         got[name]["request"] = _request_status(image)
-    typed = [name for name in names if corpus[name][:4] in (b"\x89PNG", b"GIF8", b"RIFF") or corpus[name][:2] == b"\xff\xd8"]
+    typed = [
+        name for name in names if corpus[name][:4] in (b"\x89PNG", b"GIF8", b"RIFF") or corpus[name][:2] == b"\xff\xd8"
+    ]
     urls = []
     for name in typed:
         info_format = {b"\x89P": "PNG", b"GI": "GIF", b"RI": "WEBP", b"\xff\xd8": "JPEG"}[corpus[name][:2]]
-        urls.append({"type": "image_url", "image_url": {
-            "url": f"data:{MEDIA[info_format]};base64,{base64.b64encode(corpus[name]).decode()}"}})  # fmt: skip
+        urls.append(
+            {
+                "type": "image_url",
+                "image_url": {"url": f"data:{MEDIA[info_format]};base64,{base64.b64encode(corpus[name]).decode()}"},
+            }
+        )
     request = count_request({"model": model, "messages": [{"role": "user", "content": urls}]})
     for name, image in zip(typed, request.images):
         got[name]["request data URL"] = _request_status(image)
@@ -226,8 +238,11 @@ def cli_statuses(folder: Path, corpus: dict, model: str, tmp_path: Path) -> dict
     assert result.exit_code == 1
     for line in _decode(result).splitlines():
         row = json.loads(line)
-        got[os.path.basename(row["path"])]["audit"] = (row["status"], row["rule"],
-                                                       row["warning"] if row["status"] == "priced" else None)
+        got[os.path.basename(row["path"])]["audit"] = (
+            row["status"],
+            row["rule"],
+            row["warning"] if row["status"] == "priced" else None,
+        )
     payload = tmp_path / "payload.json"
     names = list(corpus)
     parts = [{"type": "image_url", "image_url": {"url": os.path.relpath(folder / name, tmp_path)}} for name in names]
@@ -272,8 +287,9 @@ def test_a_model_named_twice_counts_once(tmp_path):
     assert gate.exit_code == 0, gate.output
     document = json.loads(gate.stdout)
     assert list(document["totals"]) == ["gpt-4o"] and document["totals"]["gpt-4o"]["tokens"] == 765
-    rows = json.loads(runner.invoke(cli, ["estimate", str(tmp_path / "a.png"), "-m", "gpt-4o", "-m", "GPT-4o",
-                                          "--json"]).stdout)  # fmt: skip
+    rows = json.loads(
+        runner.invoke(cli, ["estimate", str(tmp_path / "a.png"), "-m", "gpt-4o", "-m", "GPT-4o", "--json"]).stdout
+    )
     assert [row["tokens"] for row in rows] == [765]
 
 
@@ -302,16 +318,24 @@ def test_machine_outputs_name_a_latin1_file_so_that_a_program_can_open_it(tmp_pa
 
     def text(data):
         return data.decode("utf-8", "surrogateescape")  # as a Python program reads CSV back
+
     def strict(data):
         return data.decode("utf-8")  # JSON is UTF-8, always (hunt #7)
+
     for line in strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--nl")).splitlines():
         opens(json.loads(line)["path"])
     opens(json.loads(strict(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--json")))["rows"][0]["path"])
-    opens(next(csv.DictReader(io.StringIO(text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--csv",
-                                                   raw=True)))))["path"])  # fmt: skip
+    opens(
+        next(csv.DictReader(io.StringIO(text(run("audit", os.fsdecode(folder), "-m", "gpt-4o", "--csv", raw=True)))))[
+            "path"
+        ]
+    )
     opens(json.loads(strict(run("estimate", path, "-m", "gpt-4o", "--json")))[0]["source"])
     opens(next(csv.DictReader(io.StringIO(text(run("estimate", path, "-m", "gpt-4o", "--csv", raw=True)))))["source"])
-    opens(json.loads(strict(run("optimize", os.fsdecode(folder), "-o", os.fsdecode(tmp_path / "out"), "-m", "gpt-4o",
-                                "--nl")))["path"])  # fmt: skip
+    opens(
+        json.loads(
+            strict(run("optimize", os.fsdecode(folder), "-o", os.fsdecode(tmp_path / "out"), "-m", "gpt-4o", "--nl"))
+        )["path"]
+    )
     table = run("audit", os.fsdecode(folder), "-m", "gpt-4o").decode("utf-8")  # for people
     assert "caf\\xe9.png" in table

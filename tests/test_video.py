@@ -58,9 +58,17 @@ def test_metadata_without_decoding(clips, monkeypatch):
 
 @pytest.mark.parametrize(
     "options, count",
-    [({"every": 50}, 6), ({"every": 1}, 300), ({"fps": 1}, 10), ({"fps": 0.5}, 5), ({"fps": 60}, 300),
-     ({"frames": 7}, 7), ({"frames": 1000}, 300), ({}, 10)],
-)  # fmt: skip
+    [
+        ({"every": 50}, 6),
+        ({"every": 1}, 300),
+        ({"fps": 1}, 10),
+        ({"fps": 0.5}, 5),
+        ({"fps": 60}, 300),
+        ({"frames": 7}, 7),
+        ({"frames": 1000}, 300),
+        ({}, 10),
+    ],
+)
 def test_sampling_counts(clips, options, count):
     indices, _ = sample(clip_info(clips["wide"]), **options)
     assert len(indices) == count and len(set(indices)) == count and max(indices) < 300
@@ -71,12 +79,14 @@ def test_every_nth_frame_matches_seed_001(clips):
     assert list(indices) == [0, 50, 100, 150, 200, 250] and description == "every 50 frames"
 
 
-# By hand (SPEC §1): 1080×1920 → 768×1365, 2×3 tiles; 432×768, 1×2 tiles; patches 34×60 = 2040 and 14×24 = 336,
+# By hand (docs/openai.md): 1080×1920 → 768×1365, 2×3 tiles; 432×768, 1×2 tiles; patches 34×60 = 2040 and 14×24 = 336,
 # × 1.2 (gpt-5.4) or × 1.62 (gpt-4.1-mini), rounded up.
-FRAME_TOKENS = {"gpt-4o": {(1080, 1920): 85 + 6 * 170, (432, 768): 85 + 2 * 170},
-                "gpt-4o-mini": {(1080, 1920): 2833 + 6 * 5667, (432, 768): 2833 + 2 * 5667},
-                "gpt-5.4": {(1080, 1920): 2448, (432, 768): 404},
-                "gpt-4.1-mini": {(1080, 1920): 3305, (432, 768): 545}}
+FRAME_TOKENS = {
+    "gpt-4o": {(1080, 1920): 85 + 6 * 170, (432, 768): 85 + 2 * 170},
+    "gpt-4o-mini": {(1080, 1920): 2833 + 6 * 5667, (432, 768): 2833 + 2 * 5667},
+    "gpt-5.4": {(1080, 1920): 2448, (432, 768): 404},
+    "gpt-4.1-mini": {(1080, 1920): 3305, (432, 768): 545},
+}
 
 
 @pytest.mark.parametrize("model", ["gpt-4o", "gpt-5.4", "gpt-4.1-mini", "gpt-4o-mini"])
@@ -153,20 +163,39 @@ def test_without_pyav_the_message_says_how_to_install(clips, tmp_path, monkeypat
 
 def test_cli_two_models_side_by_side_and_a_bad_clip(clips, tmp_path):
     (tmp_path / "bad.mp4").write_text("nope")
-    result = CliRunner().invoke(cli, ["video", clips["wide"], str(tmp_path / "bad.mp4"), clips["phone"],
-                                      "-m", "gpt-4o", "-m", "gpt-5.4", "--every", "50", "--json"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        [
+            "video",
+            clips["wide"],
+            str(tmp_path / "bad.mp4"),
+            clips["phone"],
+            "-m",
+            "gpt-4o",
+            "-m",
+            "gpt-5.4",
+            "--every",
+            "50",
+            "--json",
+        ],
+    )
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert [(r["path"].rsplit("/", 1)[-1], r.get("model"), r.get("frames")) for r in rows] == [
-        ("wide.mp4", "gpt-4o", 6), ("wide.mp4", "gpt-5.4", 6), ("bad.mp4", None, None),
-        ("phone.mp4", "gpt-4o", 2), ("phone.mp4", "gpt-5.4", 2)]  # fmt: skip
+        ("wide.mp4", "gpt-4o", 6),
+        ("wide.mp4", "gpt-5.4", 6),
+        ("bad.mp4", None, None),
+        ("phone.mp4", "gpt-4o", 2),
+        ("phone.mp4", "gpt-5.4", 2),
+    ]
     table = CliRunner().invoke(cli, ["video", clips["wide"], "-m", "gpt-4o", "-m", "gpt-5.4"]).stdout
     assert "gpt-4o" in table and "10/300" in table and "sampling: 1 frame a second" in table
 
 
 def test_cli_extract_and_argument_errors(clips, tmp_path):
-    result = CliRunner().invoke(cli, ["video", clips["wide"], "-m", "gpt-4o", "--frames", "4", "--extract",
-                                      str(tmp_path)])  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["video", clips["wide"], "-m", "gpt-4o", "--frames", "4", "--extract", str(tmp_path)]
+    )
     assert result.exit_code == 0 and "wrote 4 frames" in result.stderr and len(list((tmp_path / "wide").iterdir())) == 4
     both = CliRunner().invoke(cli, ["video", clips["wide"], "-m", "gpt-4o", "--every", "2", "--fps", "1"])
     assert both.exit_code == 2 and "one of --every, --fps or --frames" in both.output

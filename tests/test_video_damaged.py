@@ -38,8 +38,18 @@ def test_non_utf8_metadata_is_the_clips_error_row_and_the_others_are_priced(tmp_
     shutil.copyfile(CLIP, tmp_path / "good.mp4")
     with pytest.raises(VideoError, match="bad.mp4"):
         video_estimate(tmp_path / "bad.mp4", model="gpt-4o")
-    result = CliRunner().invoke(cli, ["video", str(tmp_path / "good.mp4"), str(tmp_path / "bad.mp4"),
-                                      str(tmp_path / "good.mp4"), "-m", "gpt-4o", "--nl"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        [
+            "video",
+            str(tmp_path / "good.mp4"),
+            str(tmp_path / "bad.mp4"),
+            str(tmp_path / "good.mp4"),
+            "-m",
+            "gpt-4o",
+            "--nl",
+        ],
+    )
     assert result.exit_code == 1 and "Traceback" not in result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["error"] is None for row in rows] == [True, False, True]
@@ -82,8 +92,10 @@ HEAD = 8192  # the boxes FFmpeg reads first (ftyp, moov with its track headers) 
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, HEAD - 1), st.integers(0, 255)), min_size=1, max_size=24),
-       st.one_of(st.none(), st.integers(8, len(DATA))))  # fmt: skip
+@given(
+    st.lists(st.tuples(st.integers(0, HEAD - 1), st.integers(0, 255)), min_size=1, max_size=24),
+    st.one_of(st.none(), st.integers(8, len(DATA))),
+)
 def test_mutated_mp4_bytes_never_raise_anything_but_costcalc_errors(changes, cut):
     data = bytearray(DATA)
     moov = DATA.find(b"moov")

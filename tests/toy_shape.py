@@ -14,8 +14,15 @@ def _root(walk, document, path, inside):
             picture = item["toy_picture"]
             at = ("toy_prompt", i, "toy_picture", "b64")
             detail, detail_where, error = walk.detail_of(picture.get("fidelity"), where_of(("toy_prompt", i)))
-            yield ImageRef(("toy_prompt", i), "base64", picture.get("b64"), detail, detail_where, data_path=at,
-                           error=error or need_text(picture.get("b64"), where_of(at)))
+            yield ImageRef(
+                ("toy_prompt", i),
+                "base64",
+                picture.get("b64"),
+                detail,
+                detail_where,
+                data_path=at,
+                error=error or need_text(picture.get("b64"), where_of(at)),
+            )
 
 
 SHAPE = Shape(name="toy", roots=(("toy_prompt", _root, 5),))

@@ -22,8 +22,19 @@ from typing import Any
 
 from ..errors import TableError
 
-__all__ = ["Lifecycle", "STATUSES", "today", "parse_date", "optional_date", "check_window", "in_window",
-           "window_text", "parse_lifecycle", "check_overlaps", "WINDOW_KEYS"]
+__all__ = [
+    "Lifecycle",
+    "STATUSES",
+    "today",
+    "parse_date",
+    "optional_date",
+    "check_window",
+    "in_window",
+    "window_text",
+    "parse_lifecycle",
+    "check_overlaps",
+    "WINDOW_KEYS",
+]
 
 STATUSES = ("active", "deprecated", "retired")
 """A model's status on a day: in service, retirement announced, or past its shutdown."""
@@ -31,8 +42,20 @@ STATUSES = ("active", "deprecated", "retired")
 WINDOW_KEYS = {"valid_from", "valid_until"}
 """The keys of a validity window (inclusive ISO dates)."""
 
-_LIFECYCLE_KEYS = {"names", "name", "released", "deprecated", "shutdown", "status", "replacement", "source",
-                   "checked", "confidence", "doubt", "note"}
+_LIFECYCLE_KEYS = {
+    "names",
+    "name",
+    "released",
+    "deprecated",
+    "shutdown",
+    "status",
+    "replacement",
+    "source",
+    "checked",
+    "confidence",
+    "doubt",
+    "note",
+}
 CONFIDENCE = ("H", "M", "L")
 """How sure a dated row is: H a vendor page (or genai-prices) states it; M a dated third-party copy or a
 scheduled date not yet confirmed; L weak or conflicting (such a row carries a `doubt`)."""
@@ -88,8 +111,10 @@ def check_overlaps(windows: list[tuple[str, _dt.date | None, _dt.date | None]], 
     ordered = sorted(windows, key=lambda w: w[1] or low)
     for (first, _, end), (second, start, _) in zip(ordered, ordered[1:]):
         if end is None or start is None or start <= end:
-            raise TableError(f"{where}: {first} and {second} overlap (their valid_from / valid_until windows share "
-                             f"days); one name may have one price per day")
+            raise TableError(
+                f"{where}: {first} and {second} overlap (their valid_from / valid_until windows share "
+                f"days); one name may have one price per day"
+            )
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,7 @@ def parse_lifecycle(row: dict, where: str, names_of, check_keys, text_field) -> 
     dates = {key: optional_date(row, key, where) for key in ("released", "deprecated", "shutdown")}
     status = text_field(row, "status", where, default="")
     if status not in ("", "retired"):
-        raise TableError(f"{where}: status may only be \"retired\" (a model retired without a date), not {status!r}")
+        raise TableError(f'{where}: status may only be "retired" (a model retired without a date), not {status!r}')
     if dates["deprecated"] and dates["shutdown"] and dates["shutdown"] < dates["deprecated"]:
         raise TableError(f"{where}: shutdown {dates['shutdown']} is before deprecated {dates['deprecated']}")
     if dates["released"] and dates["shutdown"] and dates["shutdown"] < dates["released"]:
@@ -159,6 +184,11 @@ def parse_lifecycle(row: dict, where: str, names_of, check_keys, text_field) -> 
     replacement = text_field(row, "replacement", where, default="").strip().lower()
     if replacement in names:
         raise TableError(f"{where}: replacement {replacement!r} is the model itself")
-    return names, Lifecycle(replacement=replacement, retired=status == "retired", doubt=doubt,
-                            source=text_field(row, "source", where, default=""),
-                            checked=text_field(row, "checked", where, default=""), **dates)
+    return names, Lifecycle(
+        replacement=replacement,
+        retired=status == "retired",
+        doubt=doubt,
+        source=text_field(row, "source", where, default=""),
+        checked=text_field(row, "checked", where, default=""),
+        **dates,
+    )

@@ -23,8 +23,18 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-__all__ = ["SOURCE", "VENDOR_PROVIDER", "lookup", "lookup_rows", "model_names", "references", "windowed_rows",
-           "price_row", "render", "snapshots"]
+__all__ = [
+    "SOURCE",
+    "VENDOR_PROVIDER",
+    "lookup",
+    "lookup_rows",
+    "model_names",
+    "references",
+    "windowed_rows",
+    "price_row",
+    "render",
+    "snapshots",
+]
 
 SOURCE = "genai-prices {version} (pydantic/genai-prices), {provider}/{model}"
 """A generated row's source; the drift test reads the provider and model id back from it."""
@@ -42,21 +52,46 @@ VENDOR_PROVIDER = {
     "qwen": None,  # genai-prices 0.2.5 has no Alibaba / DashScope provider
     "deepseek": None,  # priced by hand (peak and off-peak hours): overrides.toml
 }
-VENDOR_ALIASES = {"x-ai": "xai", "grok": "xai", "aws": "amazon", "nova": "amazon", "llama": "meta",
-                  "alibaba": "qwen", "dashscope": "qwen", "gemini": "google", "claude": "anthropic"}
+VENDOR_ALIASES = {
+    "x-ai": "xai",
+    "grok": "xai",
+    "aws": "amazon",
+    "nova": "amazon",
+    "llama": "meta",
+    "alibaba": "qwen",
+    "dashscope": "qwen",
+    "gemini": "google",
+    "claude": "anthropic",
+}
 PREFIX_PROVIDER = {
     # an explicit vendor prefix (`anthropic/claude-opus-4-7`) -> genai-prices provider
-    "openai": "openai", "azure": "azure", "anthropic": "anthropic", "google": "google",
-    "gemini": "google", "vertex_ai": "google", "mistral": "mistral", "mistralai": "mistral",
-    "xai": "x-ai", "x-ai": "x-ai", "bedrock": "aws", "aws": "aws", "amazon": "aws",
+    "openai": "openai",
+    "azure": "azure",
+    "anthropic": "anthropic",
+    "google": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "mistral": "mistral",
+    "mistralai": "mistral",
+    "xai": "x-ai",
+    "x-ai": "x-ai",
+    "bedrock": "aws",
+    "aws": "aws",
+    "amazon": "aws",
 }
 BEDROCK = re.compile(r"^(?:[a-z]{2,8}\.)?(?:anthropic|amazon|meta|mistral|openai|qwen|deepseek)\.[a-z0-9]")
 """A Bedrock model id or inference profile (`anthropic.claude-…`, `global.anthropic.…`)."""
 REFERENCES = {
     # our name -> (genai-prices provider, the reference to ask for), where genai-prices' own
     # matching finds the wrong model or none. Each is the same model under the vendor's API id.
-    "gemini-1.5-flash-8b": ("google", "gemini-flash-1.5-8b"),  # its `contains gemini-1.5-flash` takes the 8b as 1.5 Flash
-    "mistral-medium-3": ("mistral", "mistral-medium-2505"),  # Medium 3 is 2505; genai-prices files the bare name under 3.5
+    "gemini-1.5-flash-8b": (
+        "google",
+        "gemini-flash-1.5-8b",
+    ),  # its `contains gemini-1.5-flash` takes the 8b as 1.5 Flash
+    "mistral-medium-3": (
+        "mistral",
+        "mistral-medium-2505",
+    ),  # Medium 3 is 2505; genai-prices files the bare name under 3.5
     "mistral-medium-3.1": ("mistral", "mistral-medium-2508"),
     "mistral-small-3.2": ("mistral", "mistral-small-2506"),
     "pixtral-12b-2409": ("mistral", "pixtral-12b"),
@@ -84,35 +119,57 @@ VENDOR_DEFAULTS = {
         "tier_aliases": {"priority": "fast"},
     },
     "anthropic": {
-        "tiers": {"batch": {"multiply": "0.5", "source": "Anthropic Message Batches API: 50% off "
-                                                        "(https://docs.anthropic.com/en/docs/build-with-claude/batch-processing)"}},
-        "cache": {"read": "0.1", "write": "1.25", "write_1h": "2",
-                  "source": "Anthropic prompt caching: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x the input "
-                            "rate (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching)"},
+        "tiers": {
+            "batch": {
+                "multiply": "0.5",
+                "source": "Anthropic Message Batches API: 50% off "
+                "(https://docs.anthropic.com/en/docs/build-with-claude/batch-processing)",
+            }
+        },
+        "cache": {
+            "read": "0.1",
+            "write": "1.25",
+            "write_1h": "2",
+            "source": "Anthropic prompt caching: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x the input "
+            "rate (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching)",
+        },
     },
     "google": {
         "tiers": {
             "batch": {"multiply": "0.5", "source": _GEMINI.format(what="Batch 50% discount")},
             "flex": {"multiply": "0.5", "source": _GEMINI.format(what="Flex 50% discount")},
-            "priority": {"unknown": "Gemini Priority costs 75% to 100% more than Standard, by model; no per-model "
-                                    "rate in genai-prices",
-                         "source": _GEMINI.format(what="Priority 75% to 100% more than standard")},
+            "priority": {
+                "unknown": "Gemini Priority costs 75% to 100% more than Standard, by model; no per-model "
+                "rate in genai-prices",
+                "source": _GEMINI.format(what="Priority 75% to 100% more than standard"),
+            },
         },
         "cache": {"read": "0.1", "source": _GEMINI.format(what="Caching 90% discount")},
     },
     "xai": {
-        "long_context": {"above": 200000, "multiply": "2",
-                         "source": "xAI doubles the input rate once a request's input exceeds 200K tokens "
-                                   "(https://docs.x.ai/docs/models)"},
+        "long_context": {
+            "above": 200000,
+            "multiply": "2",
+            "source": "xAI doubles the input rate once a request's input exceeds 200K tokens "
+            "(https://docs.x.ai/docs/models)",
+        },
     },
     "qwen": {
-        "tiers": {"batch": {"multiply": "0.5", "source": "Alibaba Cloud Model Studio billing: batch calls cost 50% of "
-                                                       "real-time calls (alibabacloud.com/help/en/model-studio/"
-                                                       "billing-for-model-studio)"}},
+        "tiers": {
+            "batch": {
+                "multiply": "0.5",
+                "source": "Alibaba Cloud Model Studio billing: batch calls cost 50% of "
+                "real-time calls (alibabacloud.com/help/en/model-studio/"
+                "billing-for-model-studio)",
+            }
+        },
     },
 }
-TIER_CONTEXTS = {"batch": {"processing": "batch"}, "flex": {"service_tier": "flex"},
-                 "priority": {"service_tier": "priority"}}  # fmt: skip
+TIER_CONTEXTS = {
+    "batch": {"processing": "batch"},
+    "flex": {"service_tier": "flex"},
+    "priority": {"service_tier": "priority"},
+}
 """Our tier -> the genai-prices price context (`when` of a price variant) that selects it."""
 TIER_NAMES = {"openai": {"priority": "fast"}}
 """Per vendor: our tier word for a genai-prices context where the vendor renamed it (OpenAI Priority is Fast)."""
@@ -231,8 +288,13 @@ def windowed_rows(vendor: str, provider: str, model, as_of: dt.date) -> tuple[Ro
         if row is None:
             continue
         last = rows[-1] if rows else None
-        if last is not None and last.rates == row.rates and last.valid_until is not None and start is not None \
-                and last.valid_until + _DAY == start:  # fmt: skip
+        if (
+            last is not None
+            and last.rates == row.rates
+            and last.valid_until is not None
+            and start is not None
+            and last.valid_until + _DAY == start
+        ):
             rows[-1] = replace(last, valid_until=end)
         else:
             rows.append(replace(row, valid_from=start, valid_until=end, date=str(start or as_of)))
@@ -251,14 +313,24 @@ def price_row(vendor: str, provider: str, model, as_of: dt.date) -> Row | None:
             rates = rates_of(model.get_prices(when, context))
             if rates is not None:
                 tiers.append((TIER_NAMES.get(vendor, {}).get(tier, tier), rates))
-    return Row(vendor, provider, model.id, standard.usd_per_1m_input, standard.cached_input, standard.long_context,
-               _price_date(model, when, as_of), tuple(tiers))  # fmt: skip
+    return Row(
+        vendor,
+        provider,
+        model.id,
+        standard.usd_per_1m_input,
+        standard.cached_input,
+        standard.long_context,
+        _price_date(model, when, as_of),
+        tuple(tiers),
+    )
 
 
 def has_variant(model, context: dict[str, str], when: dt.datetime) -> bool:
     """Whether genai-prices has a price variant for exactly this context in force at `when` (a tier it prices)."""
-    return any(variant.when == context and (variant.constraint is None or variant.constraint.active(when))
-               for variant in model.price_variants or ())  # fmt: skip
+    return any(
+        variant.when == context and (variant.constraint is None or variant.constraint.active(when))
+        for variant in model.price_variants or ()
+    )
 
 
 def rates_of(prices) -> Rates | None:
@@ -298,8 +370,9 @@ def _price_date(model, when: dt.datetime, as_of: dt.date) -> str:
     return as_of.isoformat()
 
 
-def snapshots(snapshot, tables, vendor: str, name: str, family: tuple[Row, ...],
-              as_of: dt.date) -> list[tuple[str, tuple[Row, ...]]]:  # fmt: skip
+def snapshots(
+    snapshot, tables, vendor: str, name: str, family: tuple[Row, ...], as_of: dt.date
+) -> list[tuple[str, tuple[Row, ...]]]:
     """Names genai-prices prices apart from `name` that costcalc resolves to it (`gpt-4o-2024-05-13`).
 
     costcalc maps such a name (a dated snapshot, by the model table's own name rules) to
@@ -346,31 +419,51 @@ def _vendor_lines(vendor: str) -> list[str]:
     """The vendor's defaults (VENDOR_DEFAULTS) as TOML: provider, [tiers.<tier>], [cache]."""
     defaults = VENDOR_DEFAULTS.get(vendor)
     if not defaults:
-        return ["", "# Service tiers: standard only (no vendor default; a row's own tiers.* where genai-prices has them)."]
-    lines = ["", "# Vendor defaults (SPEC §7): a tier a row has no tiers.<tier> of its own for is the row's",
-             "# standard rates times `multiply`; [cache] gives cache reads/writes as multiples of the input rate;",
-             "# [long_context] the rule of the rows that carry no long_context of their own.",
-             f'provider = "{vendor}"']
+        return [
+            "",
+            "# Service tiers: standard only (no vendor default; a row's own tiers.* where genai-prices has them).",
+        ]
+    lines = [
+        "",
+        "# Vendor defaults (docs/prices.md): a tier a row has no tiers.<tier> of its own for is the row's",
+        "# standard rates times `multiply`; [cache] gives cache reads/writes as multiples of the input rate;",
+        "# [long_context] the rule of the rows that carry no long_context of their own.",
+        f'provider = "{vendor}"',
+    ]
     for tier, rule in defaults.get("tiers", {}).items():
         lines += ["", f"[tiers.{tier}]"]
         lines += [f"multiply = {rule['multiply']}"] if "multiply" in rule else [f'unknown = "{rule["unknown"]}"']
         lines.append(f'source = "{rule["source"]}"')
     long = defaults.get("long_context")
     if long:
-        lines += ["", "[long_context]", f"above = {long['above']}", f"multiply = {long['multiply']}",
-                  f'source = "{long["source"]}"']
+        lines += [
+            "",
+            "[long_context]",
+            f"above = {long['above']}",
+            f"multiply = {long['multiply']}",
+            f'source = "{long["source"]}"',
+        ]
     aliases = defaults.get("tier_aliases")
     if aliases:
         lines += ["", "[tier_aliases]"] + [f'{word} = "{tier}"' for word, tier in aliases.items()]
     cache = defaults.get("cache")
     if cache:
-        lines += ["", "[cache]"] + [f"{kind} = {cache[kind]}" for kind in ("read", "write", "write_1h") if kind in cache]
+        lines += ["", "[cache]"] + [
+            f"{kind} = {cache[kind]}" for kind in ("read", "write", "write_1h") if kind in cache
+        ]
         lines.append(f'source = "{cache["source"]}"')
     return lines
 
 
-def render(vendor: str, rows: dict[tuple[Row, ...], list[str]], missing: list[str], skipped: list[str],
-           version: str, as_of: dt.date, by: str = "tables/update_prices.py") -> str:  # fmt: skip
+def render(
+    vendor: str,
+    rows: dict[tuple[Row, ...], list[str]],
+    missing: list[str],
+    skipped: list[str],
+    version: str,
+    as_of: dt.date,
+    by: str = "tables/update_prices.py",
+) -> str:
     """The TOML text of one generated vendor file: each group of names with its dated rows."""
     lines = [
         f"# GENERATED by {by} from genai-prices {version} on {as_of}: do not edit.",
@@ -383,8 +476,9 @@ def render(vendor: str, rows: dict[tuple[Row, ...], list[str]], missing: list[st
     if skipped:
         lines.append(f"# Priced in overrides.toml instead: {', '.join(skipped)}.")
     if missing:
-        lines.append(f"# Not in genai-prices {version} (price unknown unless overrides.toml has it): "
-                     f"{', '.join(missing)}.")
+        lines.append(
+            f"# Not in genai-prices {version} (price unknown unless overrides.toml has it): {', '.join(missing)}."
+        )
     lines += _vendor_lines(vendor)
     for group, names in rows.items():
         for row in group:
@@ -392,14 +486,18 @@ def render(vendor: str, rows: dict[tuple[Row, ...], list[str]], missing: list[st
             lines += _rate_keys(Rates(row.usd_per_1m_input, row.cached_input, row.long_context))
             lines += [f"valid_from = {row.valid_from}"] if row.valid_from else []
             lines += [f"valid_until = {row.valid_until}"] if row.valid_until else []
-            lines += [f'source = "{SOURCE.format(version=version, provider=row.provider, model=row.model)}"',
-                      f'date = "{row.date}"', f'checked = "{as_of}"']
+            lines += [
+                f'source = "{SOURCE.format(version=version, provider=row.provider, model=row.model)}"',
+                f'date = "{row.date}"',
+                f'checked = "{as_of}"',
+            ]
             lines += [f"tiers.{tier} = {{ {', '.join(_rate_keys(rates))} }}" for tier, rates in row.tiers]
     return "\n".join(lines) + "\n"
 
 
-def generate(snapshot, tables, manual: set[str], version: str, as_of: dt.date,
-             by: str = "tables/update_prices.py") -> dict[str, str]:  # fmt: skip
+def generate(
+    snapshot, tables, manual: set[str], version: str, as_of: dt.date, by: str = "tables/update_prices.py"
+) -> dict[str, str]:
     """{vendor: the TOML text of its generated price file} for every vendor of `tables`' model rows.
 
     `snapshot`: a genai-prices DataSnapshot (its bundled data, or one its loader built from a published
@@ -420,6 +518,9 @@ def generate(snapshot, tables, manual: set[str], version: str, as_of: dt.date,
         for snapshot_name, snapshot_rows in snapshots(snapshot, tables, vendor, name, rows, as_of):
             if snapshot_name not in manual:
                 by_vendor[vendor].setdefault(snapshot_rows, []).append(snapshot_name)
-    return {vendor: render(vendor, by_vendor.get(vendor, {}), missing.get(vendor, []), skipped.get(vendor, []),
-                           version, as_of, by)
-            for vendor in sorted(set(by_vendor) | set(missing) | set(skipped))}  # fmt: skip
+    return {
+        vendor: render(
+            vendor, by_vendor.get(vendor, {}), missing.get(vendor, []), skipped.get(vendor, []), version, as_of, by
+        )
+        for vendor in sorted(set(by_vendor) | set(missing) | set(skipped))
+    }

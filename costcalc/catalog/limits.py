@@ -1,4 +1,4 @@
-"""What the API accepts, as dated data: each finding names the rule it breaks (SPEC §3)."""
+"""What the API accepts, as dated data: each finding names the rule it breaks (docs/limits.md)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ _RULES = {
     "max_request_bytes": "request",
     "max_request_image_bytes": "request",
     "max_images_side": "request",  # value { above = N, side = S }: over N images, every image within S × S px
-    "max_batch_requests": "batch",  # requests per batch file (SPEC §9; checked by pricing.batchfile)
-    "max_batch_bytes": "batch",  # bytes of a batch input file (SPEC §9)
+    "max_batch_requests": "batch",  # requests per batch file (docs/README.md; checked by pricing.batchfile)
+    "max_batch_bytes": "batch",  # bytes of a batch input file (docs/README.md)
 }
 DEFAULT_PROVIDER = "openai"
 """Rows without a `provider` are OpenAI's. A vendor without rows of its own has no input rules checked:
-its limits are unknown, never borrowed from another vendor (SPEC §2b)."""
+its limits are unknown, never borrowed from another vendor (docs/README.md)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Limits:
         if formats is not None and info.format not in formats.value:
             return self._finding(formats, f"{info.format} is not an accepted format ({', '.join(formats.value)})")
         animated = self.rules.get("animated")
-        # SPEC §3 rejects animated GIF and, alike, animated WebP; an APNG is a valid
+        # docs/limits.md rejects animated GIF and, alike, animated WebP; an APNG is a valid
         # PNG whose default image every decoder shows, and no source rejects it.
         if animated is not None and info.animated and info.format in ("GIF", "WEBP") and not animated.value:
             return self._finding(animated, f"animated {info.format}: the API accepts still images only")
@@ -77,7 +77,9 @@ class Limits:
         return None
 
     def _finding(self, limit: Limit, text: str) -> Finding:
-        return Finding(limit.rule, f"{text} [rule {limit.rule}, limits {limit.edition}; `costcalc limits` shows sources]")
+        return Finding(
+            limit.rule, f"{text} [rule {limit.rule}, limits {limit.edition}; `costcalc limits` shows sources]"
+        )
 
 
 def limit_editions(path: str | os.PathLike | None = None, provider: str | None = None) -> list[str]:
@@ -85,7 +87,9 @@ def limit_editions(path: str | os.PathLike | None = None, provider: str | None =
     return _editions(_provider_rows(_load(_file(path)), provider))
 
 
-def load_limits(edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None) -> Limits:
+def load_limits(
+    edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None
+) -> Limits:
     """The rules of `edition` (default: the newest) of one vendor (default: OpenAI) from the shipped table or `path`.
 
     A vendor without rows of its own gets no rules (edition "none"): what it refuses is unknown.
@@ -138,9 +142,9 @@ def size_limits(tables=None) -> list[Limit]:
     """The size limits in the model rules (scope `size`, edition `model table`), one row per vendor, limit and value.
 
     They live in the model tables, not here, because each binds a scheme, not a
-    vendor's whole API: Claude's and Nova's 8,000 px sides (SPEC §6a, §6e),
-    Mistral's 10,000 px (SPEC §6c), Qwen's sides over 10 px and 200:1 aspect
-    (SPEC §6d), OpenAI's 30,000 patches (SPEC §1b).
+    vendor's whole API: Claude's and Nova's 8,000 px sides (docs/anthropic.md, docs/README.md),
+    Mistral's 10,000 px (docs/mistral.md), Qwen's sides over 10 px and 200:1 aspect
+    (docs/qwen.md), OpenAI's 30,000 patches (docs/openai.md).
     """
     from ..schemes.base import can_reject
     from .tables import default_tables
@@ -163,8 +167,17 @@ def size_limits(tables=None) -> list[Limit]:
     rows = []
     for (provider, name, value), models in found.items():
         names = list(dict.fromkeys(model.name for model in models))
-        rows.append(Limit("model table", "size", name, value, f"{models[0].source} ({len(names)} model names, e.g. "
-                          f"{names[0]})", models[0].checked, provider))  # fmt: skip
+        rows.append(
+            Limit(
+                "model table",
+                "size",
+                name,
+                value,
+                f"{models[0].source} ({len(names)} model names, e.g. {names[0]})",
+                models[0].checked,
+                provider,
+            )
+        )
     return sorted(rows, key=lambda row: (row.provider != DEFAULT_PROVIDER, row.provider))
 
 
@@ -185,8 +198,11 @@ def _load(path: Path) -> tuple[Limit, ...]:
             raise TableError(f"{where}: needs edition and value")
         value = row["value"]
         value = tuple(value) if isinstance(value, list) else value
-        if rule == "max_images_side" and not (isinstance(value, dict) and set(value) == {"above", "side"} and all(
-                type(number) is int and number > 0 for number in value.values())):  # fmt: skip
+        if rule == "max_images_side" and not (
+            isinstance(value, dict)
+            and set(value) == {"above", "side"}
+            and all(type(number) is int and number > 0 for number in value.values())
+        ):
             raise TableError(f"{where}: max_images_side needs value = {{ above = N, side = S }} (whole numbers)")
         rows.append(
             Limit(

@@ -51,17 +51,36 @@ from .rows import (
 
 __all__ = ["load_file", "read_toml", "rows_of", "text_field", "check_alias_cycles", "names_of"]
 
+
 def load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
     """Parse one table file: its models, its prices, the defaults in force after it, (provider, its [aliases],
-    its vendor defaults: [tiers] and [cache], SPEC §7).
+    its vendor defaults: [tiers] and [cache], docs/prices.md).
 
     A file's [defaults.<scheme>] lay over those it inherits and apply to its own
     rows and to files loaded after it. `provider = "..."` names the vendor its
     rows and name rules belong to.
     """
     document = read_toml(path)
-    check_keys(document, {"schema", "provider", "aliases", "defaults", "model", "price", "tiers", "cache", "long_context",
-                          "lifecycle", "generated", "tier", "regional", "tier_aliases"}, f"{path}")  # fmt: skip
+    check_keys(
+        document,
+        {
+            "schema",
+            "provider",
+            "aliases",
+            "defaults",
+            "model",
+            "price",
+            "tiers",
+            "cache",
+            "long_context",
+            "lifecycle",
+            "generated",
+            "tier",
+            "regional",
+            "tier_aliases",
+        },
+        f"{path}",
+    )
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
     provider = text_field(document, "provider", f"{path}", default="")
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
@@ -95,8 +114,14 @@ def _load_multiples(path: Path, document: dict, kind: str) -> dict[str, tuple[Da
         if not row.get("source"):
             raise TableError(f"{where}: needs a source (the vendor's page)")
         start, end = check_window(row, where)
-        multiple = DatedMultiple(tier, _decimal(row, "multiply", where), text_field(row, "source", where, default=""),
-                                 text_field(row, "note", where, default=""), start, end)  # fmt: skip
+        multiple = DatedMultiple(
+            tier,
+            _decimal(row, "multiply", where),
+            text_field(row, "source", where, default=""),
+            text_field(row, "note", where, default=""),
+            start,
+            end,
+        )
         for name in names:
             found.setdefault(name, []).append((f"{kind} row {index}", multiple))
     for name, rows in found.items():
@@ -149,7 +174,7 @@ def _parse_price(row: dict, where: str, path: Path) -> Price:
 
 
 def _parse_aliases(spec: Any, where: str) -> Aliases:
-    """[aliases] prefixes / suffixes / snapshots: lists of lower-case text (SPEC §6f)."""
+    """[aliases] prefixes / suffixes / snapshots: lists of lower-case text (docs/README.md)."""
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be a table")
     check_keys(spec, _ALIAS_KEYS, where)
@@ -170,7 +195,7 @@ def _parse_aliases(spec: Any, where: str) -> Aliases:
 
 
 def _aliasnames_of(spec: Any, where: str) -> tuple[tuple[str, str], ...]:
-    """[aliases] names = { "alias" = "row name", ... }: lower-case text both sides (SPEC §2a, §6f)."""
+    """[aliases] names = { "alias" = "row name", ... }: lower-case text both sides (docs/openai.md, docs/README.md)."""
     if not isinstance(spec, dict) or not all(isinstance(v, str) and v for v in spec.values()):
         raise TableError(f'{where}: must be an inline table like {{ "gpt-5.6" = "gpt-5.6-sol" }}')
     for text in (*spec, *spec.values()):
@@ -183,7 +208,7 @@ def _aliasnames_of(spec: Any, where: str) -> tuple[tuple[str, str], ...]:
 def check_alias_cycles(names: Mapping[str, str], where: str) -> None:
     """TableError naming the loop when aliases lead back to themselves (`a` → `b` → `a`, or `a` → `a`).
 
-    An alias names another name of a row (SPEC §2a, §6f); one that comes back to
+    An alias names another name of a row (docs/openai.md, docs/README.md); one that comes back to
     where it started names no row at all, and is a mistake in the table.
     """
     done: set[str] = set()
@@ -194,15 +219,18 @@ def check_alias_cycles(names: Mapping[str, str], where: str) -> None:
             path.append(name)
             name = names[name]
         if name in path:
-            loop = path[path.index(name):] + [name]
-            shown = (f"the alias {name!r} names itself" if len(loop) == 2
-                     else f"the aliases {' → '.join(loop)} go round in a circle")  # fmt: skip
+            loop = path[path.index(name) :] + [name]
+            shown = (
+                f"the alias {name!r} names itself"
+                if len(loop) == 2
+                else f"the aliases {' → '.join(loop)} go round in a circle"
+            )
             raise TableError(f"{where}: {shown}; an alias must lead to a model row")
         done.update(path)
 
 
 def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
-    """A price row's own tiers (SPEC §7): `tiers.batch = { usd_per_1m_input = 1.25, cached_input = ..., long_context
+    """A price row's own tiers (docs/prices.md): `tiers.batch = { usd_per_1m_input = 1.25, cached_input = ..., long_context
     = {...} }`; `usd_per_1m_input = "unknown"` (with a note) for a tier offered at an unpublished rate."""
     if not isinstance(spec, dict):
         raise TableError(f"{where}: must be a table of tiers, like tiers.batch = {{ usd_per_1m_input = 1.25 }}")
@@ -218,8 +246,9 @@ def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
         if rates.get("usd_per_1m_input") == "unknown":
             if not note:
                 raise TableError(f"{at}: an unknown rate needs a note saying why")
-            found[name] = TierPrice(None, source=text_field(rates, "source", at, default=""), note=note,
-                                    valid_from=start, valid_until=end)  # fmt: skip
+            found[name] = TierPrice(
+                None, source=text_field(rates, "source", at, default=""), note=note, valid_from=start, valid_until=end
+            )
             continue
         found[name] = TierPrice(
             usd_per_1m_input=_decimal(rates, "usd_per_1m_input", at),
@@ -234,7 +263,7 @@ def _row_tiers(spec: Any, where: str) -> tuple[tuple[str, TierPrice], ...]:
 
 
 def _load_vendor(document: dict, path: Path) -> _Vendor | None:
-    """A price file's vendor defaults (SPEC §7), or None: [tiers.<tier>] with `multiply` (or `unknown` = why) and
+    """A price file's vendor defaults (docs/prices.md), or None: [tiers.<tier>] with `multiply` (or `unknown` = why) and
     `source`; [cache] read / write / write_1h as multiples of the input rate, and `source`; [long_context]
     `above`, `multiply` and `source`, for the rows that carry no long-context rates of their own."""
     if not {"tiers", "cache", "long_context", "tier_aliases"} & set(document):
@@ -380,7 +409,7 @@ def names_of(row: dict, where: str) -> tuple[str, ...]:
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
-        raise TableError(f"{where}: needs names = [\"model-name\", ...]")
+        raise TableError(f'{where}: needs names = ["model-name", ...]')
     return tuple(n.strip().lower() for n in names)
 
 

@@ -1,8 +1,8 @@
-"""Measured cases: public reports of what an API billed for one image of known size (SPEC §2b, §8).
+"""Measured cases: public reports of what an API billed for one image of known size (docs/README.md, docs/probe.md).
 
 Data beside the model table, in tables/measured/<vendor>.toml, each row with its
 source and date. They are never computed: tests hold every model row to them
-(exact on tile models, ±1 on patch models, SPEC §2a), and `costcalc models`
+(exact on tile models, ±1 on patch models, docs/openai.md), and `costcalc models`
 shows how many back each row, and when they were made.
 """
 
@@ -18,8 +18,21 @@ from .tables import DETAILS, Model, Tables, check_keys, default_tables, read_tom
 
 __all__ = ["Measurement", "measured_files", "load_measured", "default_measurements", "measurements", "evidence_text"]
 
-_KEYS = {"model", "detail", "width", "height", "tokens", "rejected", "patches", "total", "endpoint", "source", "date",
-         "note", "disagrees"}  # fmt: skip
+_KEYS = {
+    "model",
+    "detail",
+    "width",
+    "height",
+    "tokens",
+    "rejected",
+    "patches",
+    "total",
+    "endpoint",
+    "source",
+    "date",
+    "note",
+    "disagrees",
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,7 @@ class Measurement:
     tokens: int | None
     """The image's own tokens; None when the report gives none (a refusal, or an acceptance without usage)."""
     rejected: bool
-    """True when the API refused the image (SPEC §1b step 4)."""
+    """True when the API refused the image (docs/openai.md step 4)."""
     patches: int | None
     """The patch count the report states, where it states one."""
     total: int | None
@@ -121,8 +134,9 @@ def default_measurements() -> tuple[Measurement, ...]:
     return load_measured()
 
 
-def measurements(model: str | Model, *, tables: Tables | None = None,
-                 cases: tuple[Measurement, ...] | None = None) -> list[Measurement]:  # fmt: skip
+def measurements(
+    model: str | Model, *, tables: Tables | None = None, cases: tuple[Measurement, ...] | None = None
+) -> list[Measurement]:
     """The measured cases of `model`'s table row (any of its names, or their snapshots), in file order.
 
     Names the tables do not know are left out (tests/test_measured.py requires every one known).
@@ -140,7 +154,7 @@ def measurements(model: str | Model, *, tables: Tables | None = None,
 
 
 def evidence_text(model: Model, cases: list[Measurement]) -> str:
-    """What a row rests on, with dates (SPEC §2b): `documented 2026-10`, `measured 2026-09 (3)`, both, or ''.
+    """What a row rests on, with dates (docs/README.md): `documented 2026-10`, `measured 2026-09 (3)`, both, or ''.
 
     The documented date is the row's source edition; measured dates are those of its
     measured cases (the row's own date when it cites reports not in tables/measured).

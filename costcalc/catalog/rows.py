@@ -20,32 +20,60 @@ from ..schemes.base import Rule
 from ..schemes.unknown import UnpublishedRule
 from .dates import ACTIVE, Lifecycle, in_window
 
-__all__ = ["Model", "Aliases", "LongContext", "TierPrice", "TierRule", "Price", "DatedMultiple", "DETAILS",
-           "SCHEMES", "EVIDENCE", "TIERS", "CACHE_KINDS", "OVERRIDES", "check_tier"]
+__all__ = [
+    "Model",
+    "Aliases",
+    "LongContext",
+    "TierPrice",
+    "TierRule",
+    "Price",
+    "DatedMultiple",
+    "DETAILS",
+    "SCHEMES",
+    "EVIDENCE",
+    "TIERS",
+    "CACHE_KINDS",
+    "OVERRIDES",
+    "check_tier",
+]
 
 DETAILS = ("low", "medium", "high", "ultra_high", "original", "auto")
-"""Every detail level a request can name (medium and ultra_high: Gemini's media resolutions, SPEC §6b)."""
+"""Every detail level a request can name (medium and ultra_high: Gemini's media resolutions, docs/google.md)."""
 
 SCHEMES = _schemes.words()
 """The `scheme` words of a model row, as registered in `costcalc.schemes.REGISTRY` when the tables were imported."""
 
 _ROW_KEYS = {"names", "name", "scheme", "source", "date", "checked", "note", "evidence", "doubt"}
 EVIDENCE = ("documented", "measured", "documented, measured")
-"""What a row rests on (SPEC §2b): a vendor document, public measurements of API bills, or both."""
+"""What a row rests on (docs/README.md): a vendor document, public measurements of API bills, or both."""
 _ALIAS_KEYS = {"prefixes", "suffixes", "snapshots", "names"}
 _PLACEHOLDERS = "YMDN"
 """In a snapshot pattern each of these stands for one digit (`-YYYY-MM-DD`); every other character is literal."""
-_PRICE_KEYS = {"names", "name", "usd_per_1m_input", "cached_input", "long_context", "tiers", "source", "date",
-               "checked", "valid_from", "valid_until", "doubt", "confidence", "note"}  # fmt: skip
+_PRICE_KEYS = {
+    "names",
+    "name",
+    "usd_per_1m_input",
+    "cached_input",
+    "long_context",
+    "tiers",
+    "source",
+    "date",
+    "checked",
+    "valid_from",
+    "valid_until",
+    "doubt",
+    "confidence",
+    "note",
+}
 _LONG_CONTEXT_KEYS = {"above", "usd_per_1m_input", "cached_input", "valid_from", "valid_until"}
 OVERRIDES = "overrides.toml"
-"""The hand-kept price file in tables/prices/, loaded after the generated ones (SPEC §7)."""
+"""The hand-kept price file in tables/prices/, loaded after the generated ones (docs/prices.md)."""
 
 TIERS = ("standard", "batch", "flex", "priority", "fast", "ultrafast")
 """The service tiers a price can be asked for (docs/prices.md): standard, and the ones a vendor or row offers.
 OpenAI calls its Priority tier Fast (a vendor file's [tier_aliases] maps `priority` to `fast`) and adds Ultrafast."""
 CACHE_KINDS = ("read", "write", "write_1h")
-"""Cached input (SPEC §7): a cache read, a cache write (Anthropic: 5-minute), a 1-hour cache write."""
+"""Cached input (docs/prices.md): a cache read, a cache write (Anthropic: 5-minute), a 1-hour cache write."""
 _TIER_KEYS = {"usd_per_1m_input", "cached_input", "long_context", "source", "note", "valid_from", "valid_until"}
 _VENDOR_TIER_KEYS = {"multiply", "unknown", "source"}
 _CACHE_KEYS = {*CACHE_KINDS, "source"}
@@ -76,15 +104,15 @@ class Model:
     note: str = ""
     """What a reader of the row should know (a doubt, an unpublished rule)."""
     evidence: str = ""
-    """What the row rests on (SPEC §2b): documented, measured, or both (EVIDENCE); '' when the row does not say."""
+    """What the row rests on (docs/README.md): documented, measured, or both (EVIDENCE); '' when the row does not say."""
     doubt: str = ""
-    """Why its figure may be wrong: the documented rule contradicted or unverified by measurement (SPEC §2a, §2b)."""
+    """Why its figure may be wrong: the documented rule contradicted or unverified by measurement (docs/openai.md, docs/README.md)."""
     lifecycle: Lifecycle = ACTIVE
     """Released, deprecated, shutdown and replacement, where a [[lifecycle]] row gives them (docs/lifecycle.md)."""
 
     @property
     def tokens_unknown(self) -> bool:
-        """True for a patch row whose multiplier nobody published: sizes and patches known, tokens not (SPEC §2a)."""
+        """True for a patch row whose multiplier nobody published: sizes and patches known, tokens not (docs/openai.md)."""
         return self.scheme == "patch" and self.multiplier is None
 
     @property
@@ -94,14 +122,14 @@ class Model:
 
     @property
     def bases(self) -> tuple[str, ...]:
-        """How sure its figures are, per detail level in order, without repeats (SPEC §6): exact, maximum, ..."""
+        """How sure its figures are, per detail level in order, without repeats (docs/README.md): exact, maximum, ..."""
         return tuple(dict.fromkeys(rule.basis for _, rule in self.rules))
 
     def rule(self, detail: str) -> tuple[str, Rule]:
         """The detail level `detail` applies (auto resolved) and its rule.
 
         UnsupportedDetailError for a level the model lacks; UnpublishedRuleError
-        for a level (or model) whose rule nobody published (SPEC §2b, §6).
+        for a level (or model) whose rule nobody published (docs/README.md).
         """
         applied = self.auto if detail == "auto" else detail
         for level, rule in self.rules:
@@ -114,19 +142,23 @@ class Model:
 
 @dataclass(frozen=True)
 class Aliases:
-    """One vendor's name rules, as data (SPEC §6f): prefixes, suffixes and snapshot patterns to strip."""
+    """One vendor's name rules, as data (docs/README.md): prefixes, suffixes and snapshot patterns to strip."""
 
     prefixes: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
     snapshots: tuple[str, ...] = ()
     """Patterns like `-YYYYMMDD`: Y, M, D, N one digit each, the rest literal."""
     names: tuple[tuple[str, str], ...] = ()
-    """(alias, row name) pairs: a name the vendor uses for another (`gpt-5.6` is `gpt-5.6-sol`, SPEC §2a)."""
+    """(alias, row name) pairs: a name the vendor uses for another (`gpt-5.6` is `gpt-5.6-sol`, docs/openai.md)."""
 
     def __or__(self, other: Aliases) -> Aliases:
         """Both sets of rules, in order, without repeats (a later file's alias of a name wins)."""
-        lists = (tuple(dict.fromkeys(a + b)) for a, b in zip(
-            (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots)))
+        lists = (
+            tuple(dict.fromkeys(a + b))
+            for a, b in zip(
+                (self.prefixes, self.suffixes, self.snapshots), (other.prefixes, other.suffixes, other.snapshots)
+            )
+        )
         return Aliases(*lists, tuple({**dict(self.names), **dict(other.names)}.items()))
 
     def forms(self, name: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -142,14 +174,18 @@ class Aliases:
             if stem in stems:
                 continue
             stems.append(stem)
-            queue += [stem[len(p):] for p in self.prefixes if stem.startswith(p) and len(stem) > len(p)]
+            queue += [stem[len(p) :] for p in self.prefixes if stem.startswith(p) and len(stem) > len(p)]
         undated = []
         for stem in stems:
             undated += [stem] + [stem[: -len(x)] for x in self.suffixes if stem.endswith(x) and len(stem) > len(x)]
         named = dict(self.names)
         undated = list(dict.fromkeys(form for stem in undated for form in (stem, named.get(stem)) if form))
-        dated = [(m[1], form) for form in undated for pattern in _snapshot_patterns(self.snapshots)
-                 if (m := pattern.fullmatch(form))]  # fmt: skip
+        dated = [
+            (m[1], form)
+            for form in undated
+            for pattern in _snapshot_patterns(self.snapshots)
+            if (m := pattern.fullmatch(form))
+        ]
         return undated, dated
 
 
@@ -163,7 +199,7 @@ def _snapshot_patterns(snapshots: tuple[str, ...]) -> tuple[re.Pattern, ...]:
 
 @dataclass(frozen=True)
 class LongContext:
-    """The rates of the whole request once its input exceeds `above` tokens (SPEC §7 long context; Price.rate)."""
+    """The rates of the whole request once its input exceeds `above` tokens (docs/prices.md long context; Price.rate)."""
 
     above: int
     usd_per_1m_input: Decimal | None
@@ -177,7 +213,7 @@ class LongContext:
 
 @dataclass(frozen=True)
 class TierPrice:
-    """One service tier's rates for a price row (SPEC §7); `usd_per_1m_input` None: offered, its rate unpublished."""
+    """One service tier's rates for a price row (docs/prices.md); `usd_per_1m_input` None: offered, its rate unpublished."""
 
     usd_per_1m_input: Decimal | None
     cached_input: Decimal | None = None
@@ -195,7 +231,7 @@ class TierPrice:
 
 @dataclass(frozen=True)
 class TierRule:
-    """A vendor's default for one tier (SPEC §7): its rates are the standard ones times `multiply`, or unknown."""
+    """A vendor's default for one tier (docs/prices.md): its rates are the standard ones times `multiply`, or unknown."""
 
     multiply: Decimal | None
     """None: the vendor offers the tier but no rate for it is known (`note` says why)."""
@@ -205,16 +241,16 @@ class TierRule:
 
 @dataclass(frozen=True)
 class Price:
-    """A dated price: USD per 1M input tokens, with its source, service tiers and cached-input rates (SPEC §7)."""
+    """A dated price: USD per 1M input tokens, with its source, service tiers and cached-input rates (docs/prices.md)."""
 
     usd_per_1m_input: Decimal
     source: str
     date: str
     checked: str
     cached_input: Decimal | None = None
-    """USD per 1M cache-read input tokens, where the source gives one (SPEC §7)."""
+    """USD per 1M cache-read input tokens, where the source gives one (docs/prices.md)."""
     long_context: LongContext | None = None
-    """The long-context rates, where the source gives them (SPEC §7): the whole request above `above` tokens."""
+    """The long-context rates, where the source gives them (docs/prices.md): the whole request above `above` tokens."""
     tiers: tuple[tuple[str, TierPrice], ...] = ()
     """Tiers besides standard: the row's own (genai-prices variants), then its vendor's defaults, in TIERS order."""
     cache: tuple[tuple[str, Decimal], ...] = ()
@@ -237,8 +273,11 @@ class Price:
 
     def on(self, day: _dt.date) -> Price:
         """This price as it stands on `day`: a tier or long-context rate whose own window does not hold it left out."""
-        tiers = tuple((name, _tier_on(rates, day)) for name, rates in self.tiers
-                      if in_window(rates.valid_from, rates.valid_until, day))  # fmt: skip
+        tiers = tuple(
+            (name, _tier_on(rates, day))
+            for name, rates in self.tiers
+            if in_window(rates.valid_from, rates.valid_until, day)
+        )
         long = self.long_context
         if long is not None and not in_window(long.valid_from, long.valid_until, day):
             long = None
@@ -259,19 +298,21 @@ class Price:
         for name, rates in self.tiers:
             if name == tier:
                 if rates.long_context is None and self.long_context is not None and rates.usd_per_1m_input is not None:
-                    # SPEC §7: standard bills more above the threshold; a tier row silent on it does not say its
+                    # docs/prices.md: standard bills more above the threshold; a tier row silent on it does not say its
                     # base rate holds there, so above the threshold its rate is unknown, never the base rate.
                     above = self.long_context.above
-                    note = (f"tier {tier} publishes no long-context rate: above {above:,} input tokens "
-                            f"its USD is unknown")  # fmt: skip
+                    note = (
+                        f"tier {tier} publishes no long-context rate: above {above:,} input tokens its USD is unknown"
+                    )
                     return replace(rates, long_context=LongContext(above, None), note=rates.note or note)
                 return rates
         raise TierError(self.model or "this price", tier, self.offered)
 
-    def rate(self, *, tier: str = "standard", input_tokens: int | None = None,
-             cached: bool | str = False) -> Decimal | None:  # fmt: skip
+    def rate(
+        self, *, tier: str = "standard", input_tokens: int | None = None, cached: bool | str = False
+    ) -> Decimal | None:
         """USD per 1M tokens as billed: the tier's rate, its long-context rate once `input_tokens` (the whole
-        request's input) exceeds the threshold (SPEC §7: strictly above it), and the cached-input rate when
+        request's input) exceeds the threshold (docs/prices.md: strictly above it), and the cached-input rate when
         `cached` (True or "read"; "write", "write_1h": cache writes). None when the tier's rate is unpublished."""
         rates = self.rates(tier)
         kind = _cache_kind(cached, self.model)
@@ -295,11 +336,12 @@ class Price:
         what = "long-context cached-input rate" if kind == "read" and above else "cached-input rate"
         raise TierError(self.model or "this price", kind, tuple(kinds), what=f"{what} (tier {tier})")
 
-    def usd(self, tokens: int, *, tier: str = "standard", input_tokens: int | None = None,
-            cached: bool | str = False) -> Decimal | None:  # fmt: skip
+    def usd(
+        self, tokens: int, *, tier: str = "standard", input_tokens: int | None = None, cached: bool | str = False
+    ) -> Decimal | None:
         """The exact price of `tokens` input tokens, whatever the caller's decimal context (issue 9).
 
-        `tier` (SPEC §7) picks the tier's rates; `input_tokens` is the whole request's input (default:
+        `tier` (docs/prices.md) picks the tier's rates; `input_tokens` is the whole request's input (default:
         `tokens`, a request of these tokens alone): above the long-context threshold the whole request is
         priced at the higher rate; `cached` prices the tokens as cache reads (True, "read") or writes
         ("write", "write_1h"). TierError for a tier or cache kind the price lacks; None when the tier's rate
@@ -332,7 +374,7 @@ def _cache_kind(cached: bool | str, model: str) -> str | None:
 
 
 def check_tier(tier: object) -> str:
-    """`tier` when it is one of TIERS (SPEC §7); TierError naming them otherwise (any model's own: Tables.check_tier)."""
+    """`tier` when it is one of TIERS (docs/prices.md); TierError naming them otherwise (any model's own: Tables.check_tier)."""
     if isinstance(tier, str) and tier in TIERS:
         return tier
     raise TierError("costcalc", tier, TIERS)
@@ -340,19 +382,23 @@ def check_tier(tier: object) -> str:
 
 @dataclass(frozen=True)
 class _Vendor:
-    """One vendor's defaults from its price file (SPEC §7): tiers offered, cached-input multipliers."""
+    """One vendor's defaults from its price file (docs/prices.md): tiers offered, cached-input multipliers."""
 
     tiers: Mapping[str, TierRule]
     cache: Mapping[str, Decimal]
     long_context: tuple[int, Decimal] | None = None
-    """(above, multiply): the long-context rule of a vendor whose rows carry none (xAI: 200K, SPEC §7)."""
+    """(above, multiply): the long-context rule of a vendor whose rows carry none (xAI: 200K, docs/prices.md)."""
     aliases: Mapping[str, str] = field(default_factory=dict)
     """[tier_aliases]: word -> tier, another word the vendor accepts for a tier (OpenAI: priority -> fast)."""
 
     def __or__(self, other: _Vendor) -> _Vendor:
         """These defaults with `other`'s over them, tier by tier and kind by kind."""
-        return _Vendor({**self.tiers, **other.tiers}, {**self.cache, **other.cache},
-                       other.long_context or self.long_context, {**self.aliases, **other.aliases})  # fmt: skip
+        return _Vendor(
+            {**self.tiers, **other.tiers},
+            {**self.cache, **other.cache},
+            other.long_context or self.long_context,
+            {**self.aliases, **other.aliases},
+        )
 
     def apply(self, price: Price, model: str) -> Price:
         """`price` with the vendor's default long-context rule (where the row has none), default tiers (where
@@ -409,19 +455,27 @@ def _regional(price: Price, rows: tuple[DatedMultiple, ...], day: _dt.date) -> P
     m = found[0].multiply
     long = price.long_context
     if long is not None:
-        long = replace(long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0],
-                       cached_input=_times(m, long.cached_input)[0])  # fmt: skip
+        long = replace(
+            long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0], cached_input=_times(m, long.cached_input)[0]
+        )
     tiers = tuple((name, _regional_tier(rates, m)) for name, rates in price.tiers)
     base, cached = _times(m, price.usd_per_1m_input, price.cached_input)
-    return replace(price, usd_per_1m_input=base, cached_input=cached, long_context=long, tiers=tiers,
-                   source=f"{price.source}; regional processing x{m}: {found[0].source}")  # fmt: skip
+    return replace(
+        price,
+        usd_per_1m_input=base,
+        cached_input=cached,
+        long_context=long,
+        tiers=tiers,
+        source=f"{price.source}; regional processing x{m}: {found[0].source}",
+    )
 
 
 def _regional_tier(rates: TierPrice, m: Decimal) -> TierPrice:
     long = rates.long_context
     if long is not None:
-        long = replace(long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0],
-                       cached_input=_times(m, long.cached_input)[0])  # fmt: skip
+        long = replace(
+            long, usd_per_1m_input=_times(m, long.usd_per_1m_input)[0], cached_input=_times(m, long.cached_input)[0]
+        )
     base, cached = _times(m, rates.usd_per_1m_input, rates.cached_input)
     return replace(rates, usd_per_1m_input=base, cached_input=cached, long_context=long)
 

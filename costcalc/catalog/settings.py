@@ -33,8 +33,16 @@ class Settings:
     """The day prices and lifecycles are read for (None until built: today, UTC)."""
 
     @classmethod
-    def build(cls, *, tables: Tables | None = None, tier: str = "standard", strict: bool = False,
-              edition: str | None = None, as_of: _dt.date | None = None, regional: bool = False) -> Settings:  # fmt: skip
+    def build(
+        cls,
+        *,
+        tables: Tables | None = None,
+        tier: str = "standard",
+        strict: bool = False,
+        edition: str | None = None,
+        as_of: _dt.date | None = None,
+        regional: bool = False,
+    ) -> Settings:
         """Settings from a public function's keywords: the shipped tables by default, `as_of` today (UTC);
         `regional`: priced for regional processing (Tables.in_region)."""
         if not isinstance(tier, str) or tier not in TIERS:

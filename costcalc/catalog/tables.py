@@ -1,8 +1,8 @@
-"""The model and price tables: TOML data under `tables/`, loaded once, never mutated (SPEC §2).
+"""The model and price tables: TOML data under `tables/`, loaded once, never mutated (docs/openai.md).
 
 The shipped model table is one file per vendor, tables/models/*.toml, loaded in
-sorted order (SPEC §2, §6). Lookup is by exact name, then by the name rules each
-vendor's file declares as data in its [aliases] (SPEC §6f): vendor and cloud
+sorted order (docs/openai.md, docs/README.md). Lookup is by exact name, then by the name rules each
+vendor's file declares as data in its [aliases] (docs/README.md): vendor and cloud
 prefixes (`anthropic/`, `us.anthropic.`), suffixes (`-v1:0`, `-latest`) and
 dated snapshots (`-YYYY-MM-DD`, `-YYYYMMDD`, `@YYYYMMDD`), each applied only to
 that vendor's rows, and never over a name that has its own row. A user's own
@@ -97,17 +97,23 @@ class Tables:
         multiples: Mapping[str, Mapping[str, tuple[DatedMultiple, ...]]] | None = None,
     ):
         lifecycles = dict(lifecycles or {})
-        self._models = MappingProxyType({name: replace(model, lifecycle=lifecycles[name]) if name in lifecycles
-                                         else model for name, model in models.items()})  # fmt: skip
+        self._models = MappingProxyType(
+            {
+                name: replace(model, lifecycle=lifecycles[name]) if name in lifecycles else model
+                for name, model in models.items()
+            }
+        )
         self._vendors = MappingProxyType(dict(vendors or {}))
-        self._prices = MappingProxyType({name: (rows,) if isinstance(rows, Price) else tuple(rows)
-                                         for name, rows in prices.items()})  # fmt: skip
+        self._prices = MappingProxyType(
+            {name: (rows,) if isinstance(rows, Price) else tuple(rows) for name, rows in prices.items()}
+        )
         self._defaults = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (defaults or {}).items()})
         self._aliases = MappingProxyType(dict(aliases or {}))
         self._lifecycles = MappingProxyType(lifecycles)
         self._as_of = as_of
-        self._multiples = MappingProxyType({kind: MappingProxyType(dict(rows)) for kind, rows in
-                                            (multiples or {}).items()})  # fmt: skip
+        self._multiples = MappingProxyType(
+            {kind: MappingProxyType(dict(rows)) for kind, rows in (multiples or {}).items()}
+        )
         self._regional_view = False
         self.files = files
         self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, provider, day)
@@ -182,7 +188,7 @@ class Tables:
         """(name, vendor, shown) triples `wanted` may stand for under each vendor's name rules (or `only` one's),
         nearest first; `shown` is the name a model found so is called: the row's own for an undated form
         (`openai/gpt-4o` is gpt-4o), the dated form for a snapshot (`openai/gpt-4o-2024-08-06` is
-        gpt-4o-2024-08-06), without prefixes or suffixes (SPEC §6f)."""
+        gpt-4o-2024-08-06), without prefixes or suffixes (docs/README.md)."""
         undated, dated = [], []
         for provider, aliases in self._aliases.items():
             if only is None or provider == only:
@@ -194,8 +200,11 @@ class Tables:
     def _aliased(self, wanted: str) -> list[tuple[str, str]]:
         """(row name, shown name) pairs `wanted` stands for under the vendors' name rules, nearest first
         (undated before dated)."""
-        return [(name, shown) for name, provider, shown in self._forms(wanted)
-                if name in self._models and self._models[name].provider == provider]  # fmt: skip
+        return [
+            (name, shown)
+            for name, provider, shown in self._forms(wanted)
+            if name in self._models and self._models[name].provider == provider
+        ]
 
     def model(self, name: str | Model) -> Model:
         """The model called `name`; UnknownModelError (a KeyError) lists close matches."""
@@ -226,7 +235,7 @@ class Tables:
 
     def price(self, model: str | Model) -> Price | None:
         """The price of `model`: its own name's, else the names it stands for (a snapshot first), else its family's;
-        with its service tiers and cached-input rates (the row's own over its vendor's defaults, SPEC §7)."""
+        with its service tiers and cached-input rates (the row's own over its vendor's defaults, docs/prices.md)."""
         found = self.model(model)
         day = self.as_of
         key = (found.name, found.family, found.provider, day)
@@ -264,7 +273,7 @@ class Tables:
         return next((rows[name] for name in self._price_names(found) if name in rows), ())
 
     def tiers(self, model: str | Model) -> tuple[str, ...]:
-        """The service tiers `model` can be priced at (SPEC §7), standard first: its price's, or (price unknown)
+        """The service tiers `model` can be priced at (docs/prices.md), standard first: its price's, or (price unknown)
         its vendor's defaults."""
         price = self.price(model)
         if price is not None:
@@ -273,7 +282,7 @@ class Tables:
         return tuple(name for name in TIERS if name == "standard" or name in vendor.tiers)
 
     def check_tier(self, model: str | Model, tier: object) -> str:
-        """`tier` when `model` offers it; TierError naming the tiers it has otherwise (SPEC §7)."""
+        """`tier` when `model` offers it; TierError naming the tiers it has otherwise (docs/prices.md)."""
         offered = self.tiers(model)
         if isinstance(tier, str) and tier in offered:
             return tier
@@ -293,7 +302,8 @@ class Tables:
         multiples = {kind: dict(rows) for kind, rows in self._multiples.items()}
         for path in paths:
             file_models, file_prices, defaults, (provider, file_aliases, vendor), file_lifecycles, file_multiples = (
-                load_file(Path(path), defaults))
+                load_file(Path(path), defaults)
+            )
             lifecycles.update(file_lifecycles)
             for kind, rows in file_multiples.items():
                 multiples.setdefault(kind, {}).update(rows)
@@ -353,7 +363,7 @@ def forget_data() -> None:
 
 
 def model_files(folder: Path) -> list[Path]:
-    """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (SPEC §2, §6)."""
+    """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (docs/openai.md, docs/README.md)."""
     return sorted((folder / "models").glob("*.toml"))
 
 
@@ -364,7 +374,7 @@ def lifecycle_files(folder: Path) -> list[Path]:
 
 
 def price_files(folder: Path) -> list[Path]:
-    """The shipped price files: tables/prices/*.toml sorted, the hand-kept overrides last (SPEC §7)."""
+    """The shipped price files: tables/prices/*.toml sorted, the hand-kept overrides last (docs/prices.md)."""
     files = sorted((folder / "prices").glob("*.toml"))
     return sorted(files, key=lambda path: path.name == OVERRIDES)
 

@@ -32,8 +32,18 @@ from .dates import window_text
 from .tables import OVERRIDES, Price, Tables, forget_data, read_toml, shipped_tables, tables_dir
 from .userdata import UPDATE_NOTE, data_dir, data_files, model_dir, price_dir
 
-__all__ = ["DEFAULT_URL", "MAX_BYTES", "TIMEOUT", "INSTALL_HINT", "Update", "read_source", "load_snapshot",
-           "prepare", "apply", "changes"]
+__all__ = [
+    "DEFAULT_URL",
+    "MAX_BYTES",
+    "TIMEOUT",
+    "INSTALL_HINT",
+    "Update",
+    "read_source",
+    "load_snapshot",
+    "prepare",
+    "apply",
+    "changes",
+]
 
 DEFAULT_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json"
 """genai-prices' own auto-update URL (genai_prices.update_prices.DEFAULT_UPDATE_URL in 0.2.5)."""
@@ -208,8 +218,11 @@ def changes(old: Tables, new: Tables) -> list[str]:
                 window = window_text(row.valid_from, row.valid_until)
                 lines.append(f"{name}: {_rates(was)} → {_rates(row)}" + (f" ({window})" if window else ""))
         gone = {_key(row) for row in after}
-        lines += [f"{name}: {_rates(row)} → no row" for row in before if _key(row) not in gone
-                  and _covering(after, row.valid_from or new.as_of) is None]  # fmt: skip
+        lines += [
+            f"{name}: {_rates(row)} → no row"
+            for row in before
+            if _key(row) not in gone and _covering(after, row.valid_from or new.as_of) is None
+        ]
     return lines
 
 
@@ -229,6 +242,8 @@ def _rates(row: Price | None) -> str:
         return "unpriced"
     extra = [f"cached {row.cached_input}"] if row.cached_input is not None else []
     extra += [f"above {row.long_context.above:,}: {row.long_context.usd_per_1m_input}"] if row.long_context else []
-    extra += [f"{tier} {rates.usd_per_1m_input if rates.usd_per_1m_input is not None else 'unknown'}"
-              for tier, rates in row.tiers]  # fmt: skip
+    extra += [
+        f"{tier} {rates.usd_per_1m_input if rates.usd_per_1m_input is not None else 'unknown'}"
+        for tier, rates in row.tiers
+    ]
     return f"{row.usd_per_1m_input}" + (f" ({'; '.join(extra)})" if extra else "")

@@ -18,8 +18,17 @@ import re
 from functools import cache
 from pathlib import Path
 
-__all__ = ["ENV", "data_dir", "price_dir", "model_dir", "data_files", "UPDATE_NOTE", "update_checked",
-           "stale_prices", "new_model_file"]
+__all__ = [
+    "ENV",
+    "data_dir",
+    "price_dir",
+    "model_dir",
+    "data_files",
+    "UPDATE_NOTE",
+    "update_checked",
+    "stale_prices",
+    "new_model_file",
+]
 
 ENV = "COSTCALC_DATA_DIR"
 """The environment variable naming the data folder (overrides platformdirs)."""

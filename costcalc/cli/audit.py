@@ -26,7 +26,7 @@ from .options import (
     tables_option,
     tier_option,
 )
-from .sources import is_where_it_lives, remote_chunks, source_options
+from .sources import SOURCE_KEYS, is_where_it_lives, remote_chunks, source_options
 from .words import flag_words
 
 EXIT_CODES = """\b
@@ -46,30 +46,48 @@ Skipped files (symlinks not followed) do not count as unpriced."""
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @model_option("Model to price for; repeat (or separate by commas) for several (env COSTCALC_MODEL).")
 @detail_option(help=None)
-@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
-              help="Only files matching (case-insensitive; on the name, or the path below PATH if it has '/').")
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only files matching (case-insensitive; on the name, or the path below PATH if it has '/').",
+)
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk into subfolders.")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders (names starting with '.').")
 @limits_option()
-@budget_options("Budget: exit 4 if a model's total tokens exceed N.",
-                "Budget: exit 4 if a model's total USD exceeds this (unknown price fails).")
-@output_options("json", "csv", "nl", help={"json": "One JSON document: rows and totals.",
-                                            "csv": "CSV, one row per file and model.",
-                                            "nl": "JSON lines, one object per file and model, streamed."})
+@budget_options(
+    "Budget: exit 4 if a model's total tokens exceed N.",
+    "Budget: exit 4 if a model's total USD exceeds this (unknown price fails).",
+)
+@output_options(
+    "json",
+    "csv",
+    "nl",
+    help={
+        "json": "One JSON document: rows and totals.",
+        "csv": "CSV, one row per file and model.",
+        "nl": "JSON lines, one object per file and model, streamed.",
+    },
+)
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
 @click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
-              help="Also write a self-contained HTML report (totals per model and tier, cost by folder, a histogram, "
-                   "the 50 dearest images, what optimize would save); replaces only an earlier report.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="Also write a self-contained HTML report (totals per model and tier, cost by folder, a histogram, "
+    "the 50 dearest images, what optimize would save); replaces only an earlier report.",
+)
 @tier_option
 @strict_option
 @jobs_option("Worker processes reading headers.")
 @source_options
 @tables_option
-def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, html_path, allow_empty, tier, strict, jobs, table_files, **where):  # fmt: skip
+def audit(paths, models, **given):
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -91,13 +109,22 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     """
     from ..output.audit import format_for
 
-    tables = load(table_files)
+    walk = {key: given[key] for key in ("recursive", "globs", "excludes", "follow_symlinks", "hidden")}
+    where = {key: given[key] for key in SOURCE_KEYS}
+    detail, edition, max_tokens, budget_usd = (
+        given["detail"],
+        given["edition"],
+        given["max_tokens"],
+        given["budget_usd"],
+    )
+    output, summary, html_path, tier = given["output"], given["summary"], given["html_path"], given["tier"]
+    tables = load(given["table_files"])
     names = resolve_models(tables, models)
     check_tier(tables, names, tier)
     render = format_for(output, names, summary)
-    walk = {"recursive": recursive, "globs": globs, "excludes": excludes, "follow_symlinks": follow_symlinks,
-            "hidden": hidden}  # fmt: skip
-    options = dict(detail=detail, tables=tables, limits=edition, jobs=jobs, strict=strict, tier=tier, **walk)
+    options = dict(
+        detail=detail, tables=tables, limits=edition, jobs=given["jobs"], strict=given["strict"], tier=tier, **walk
+    )
     report = _report(html_path, paths, names, detail, tables, tier) if html_path else None
     if is_where_it_lives(paths, where):
         chunks = _first(remote_chunks(paths, names, render, options, where, report))
@@ -106,7 +133,10 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     totals = _write(chunks, render, names, progress, people=output is None)
     overruns = _overruns(totals, max_tokens, budget_usd)
-    extra = {"limits": _limits_label(tables, names, edition), "budget": budget_document(max_tokens, budget_usd, overruns)}
+    extra = {
+        "limits": _limits_label(tables, names, edition),
+        "budget": budget_document(max_tokens, budget_usd, overruns),
+    }
     sys.stdout.write(render.footer(totals, extra))
     sys.stdout.flush()  # rows first, then whatever goes to stderr
     if output:
@@ -120,7 +150,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
-    empty = not allow_empty and _gate_over_nothing(totals, globs, max_tokens, budget_usd)
+    empty = not given["allow_empty"] and _gate_over_nothing(totals, walk["globs"], max_tokens, budget_usd)
     sys.exit(ExitCode.of(unpriced or empty, bool(overruns)))
 
 
@@ -131,8 +161,11 @@ def _gate_over_nothing(totals, globs, max_tokens, budget_usd) -> bool:
     if totals_files(totals) or not (globs or max_tokens is not None or budget_usd is not None):
         return False
     what = f"no file matches --glob {' --glob '.join(map(escape, globs))}" if globs else "no file to audit"
-    click.echo(f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and patterns, "
-               f"or pass --allow-empty", err=True)  # fmt: skip
+    click.echo(
+        f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and patterns, "
+        f"or pass --allow-empty",
+        err=True,
+    )
     return True
 
 
@@ -221,19 +254,26 @@ def _overruns(totals, max_tokens, budget_usd):
     """How each model's totals break the budget (unknown tokens or prices fail closed)."""
     from ..money import over_budget
 
-    return [overrun
-            for name, t in totals.by_model.items()
-            for overrun in over_budget(name, None if t.unknown_tokens else t.tokens,
-                                       None if t.unknown_price or t.unknown_tokens else t.usd,
-                                       max_tokens=max_tokens, max_usd=budget_usd)]  # fmt: skip
+    return [
+        overrun
+        for name, t in totals.by_model.items()
+        for overrun in over_budget(
+            name,
+            None if t.unknown_tokens else t.tokens,
+            None if t.unknown_price or t.unknown_tokens else t.usd,
+            max_tokens=max_tokens,
+            max_usd=budget_usd,
+        )
+    ]
 
 
 def _limits_label(tables, names, edition: str | None) -> str:
     """The limits editions an audit checked: one edition, or each vendor's newest ("openai 2026-10, ...")."""
     from ..catalog.limits import limits_for
 
-    editions = dict.fromkeys((tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition)
-                             for n in names)  # fmt: skip
+    editions = dict.fromkeys(
+        (tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition) for n in names
+    )
     if len(editions) == 1:
         return next(iter(editions))[1]
     return ", ".join(f"{vendor} {edition}" for vendor, edition in editions)

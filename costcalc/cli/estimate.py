@@ -39,7 +39,9 @@ Exit codes:
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("images", nargs=-1, type=click.Path(path_type=str))
-@click.option("-s", "--size", "sizes", multiple=True, metavar="WxH", help="Price a size instead of a file (repeatable).")
+@click.option(
+    "-s", "--size", "sizes", multiple=True, metavar="WxH", help="Price a size instead of a file (repeatable)."
+)
 @model_option("Model to price for; repeat (or separate by commas) for several side by side (env COSTCALC_MODEL).")
 @detail_option()
 @limits_option()
@@ -48,8 +50,7 @@ Exit codes:
 @fetch_options
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of rows."})
 @tables_option
-def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_private, timeout, output,
-             table_files):
+def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_private, timeout, output, table_files):
     """Tokens and USD for IMAGE files (`-` reads standard input; http(s) URLs with --fetch) or --size WxH,
     for one or more models.
 
@@ -130,11 +131,13 @@ def _header(path: str, remote: dict):
             raise ImageReadError(f"{display_path(path)}: a remote URL is read only with --fetch (no network otherwise)")
         from ..inspection.fetch import inspect_url
 
-        return inspect_url(path, name=display_path(path), timeout=remote["timeout"],
-                           allow_private=remote["allow_private"]).info
+        return inspect_url(
+            path, name=display_path(path), timeout=remote["timeout"], allow_private=remote["allow_private"]
+        ).info
     if os.path.isdir(path):
-        raise ImageReadError(f"{display_path(path)}: is a folder; `costcalc audit {display_path(path)}` prices "
-                             f"every image in it")
+        raise ImageReadError(
+            f"{display_path(path)}: is a folder; `costcalc audit {display_path(path)}` prices every image in it"
+        )
     return inspect(path, name=display_path(path))
 
 
@@ -181,8 +184,11 @@ def _messages(rows: list[dict]) -> None:
     for message, named in by_error.items():
         which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
         click.echo(f"Error{which}: {line_words(message)}", err=True)
-    warnings = (f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
-                for r in rows if r["warning"] and not r["error"])  # a --size row has no file to name
+    warnings = (
+        f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
+        for r in rows
+        if r["warning"] and not r["error"]
+    )  # a --size row has no file to name
     for message in dict.fromkeys(warnings):
         click.echo(f"Warning: {message}", err=True)
 

@@ -82,12 +82,20 @@ def limits(output):
     from ..catalog.limits import limit_editions, limit_providers, load_limits, size_limits
     from ..output.report import render_table
 
-    editions = [load_limits(edition, provider=provider).rules
-                for provider in limit_providers() for edition in limit_editions(provider=provider)]  # fmt: skip
+    editions = [
+        load_limits(edition, provider=provider).rules
+        for provider in limit_providers()
+        for edition in limit_editions(provider=provider)
+    ]
     listed = [rule for edition in editions for rule in edition.values()] + size_limits()  # the model rules' own
     if output:
-        write_rows([vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
-                    for rule in listed], output)  # fmt: skip
+        write_rows(
+            [
+                vars(rule) | {"value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
+                for rule in listed
+            ],
+            output,
+        )
         return
     body = [[r.provider, r.edition, r.scope, r.rule, _shown(r.value), r.source] for r in listed]
     click.echo(render_table([["vendor", "edition", "scope", "rule", "value", "source"]], body, right=set()))

@@ -8,10 +8,15 @@ from .app import ArgumentError, cli
 
 
 @cli.command(epilog="Exit codes: 0 the client closed the connection; 2 the MCP SDK is not installed.")
-@click.option("--root", "roots", multiple=True, metavar="DIR",
-              type=click.Path(exists=True, file_okay=False, path_type=str),
-              help="A folder the tools may read and write (repeatable; default: the current folder). Any other "
-                   "path, links resolved, is refused.")
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=str),
+    help="A folder the tools may read and write (repeatable; default: the current folder). Any other "
+    "path, links resolved, is refused.",
+)
 @click.option("--allow-overwrite", is_flag=True, help="Let optimize_image replace an existing file (never a source).")
 def mcp(roots, allow_overwrite):
     """Serve costcalc to agents over the Model Context Protocol, on standard input and output.

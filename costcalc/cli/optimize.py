@@ -36,43 +36,100 @@ Exit codes:
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=str),
-              help="Folder to write into: a FILE goes straight in, a folder's tree is mirrored there.")
-@model_option("Model the images are for (repeatable, or separated by commas: one file every model sees as it "
-              "would the original).")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder to write into: a FILE goes straight in, a folder's tree is mirrored there.",
+)
+@model_option(
+    "Model the images are for (repeatable, or separated by commas: one file every model sees as it would the original)."
+)
 @detail_option(help=None)
-@click.option("--max-tokens", type=click.IntRange(min=0),
-              help="Shrink further: the largest size costing at most N tokens (on every model; refused for a "
-                   "model whose tokens are approximate).")
-@click.option("--format", "image_format", type=click.Choice(["keep", "jpeg", "webp", "png"]), default="keep",
-              show_default=True, help="Output format.")
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=0),
+    help="Shrink further: the largest size costing at most N tokens (on every model; refused for a "
+    "model whose tokens are approximate).",
+)
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["keep", "jpeg", "webp", "png"]),
+    default="keep",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 85).")
 @click.option("--keep-metadata", is_flag=True, help="Keep ICC profile and EXIF (orientation is always applied).")
 @click.option("--first-frame", is_flag=True, help="Turn an animated GIF/WebP into its first frame.")
-@click.option("--in-place", is_flag=True,
-              help="Allow OUTDIR to be a source folder: an original is replaced by its output of the same name. "
-                   "With --format the output's name differs (a.png → a.webp): it is written beside, and the "
-                   "original is kept.")
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Allow OUTDIR to be a source folder: an original is replaced by its output of the same name. "
+    "With --format the output's name differs (a.png → a.webp): it is written beside, and the "
+    "original is kept.",
+)
 @click.option("--force", is_flag=True, help="Redo outputs even when up to date.")
-@click.option("--overwrite", is_flag=True,
-              help="Replace files in OUTDIR that optimize did not write (its manifest does not own them).")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=256 * 1024 * 1024, show_default="256 MB",
-              metavar="N", help="Largest source read; a larger one is its error row.")
-@click.option("--images-per-request", "request_images", type=click.IntRange(min=1), metavar="N",
-              help="How many images each request will carry: over a vendor's count, its smaller side limit applies "
-                   "(Claude: 2000 px above 20 images).")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace files in OUTDIR that optimize did not write (its manifest does not own them).",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=256 * 1024 * 1024,
+    show_default="256 MB",
+    metavar="N",
+    help="Largest source read; a larger one is its error row.",
+)
+@click.option(
+    "--images-per-request",
+    "request_images",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="How many images each request will carry: over a vendor's count, its smaller side limit applies "
+    "(Claude: 2000 px above 20 images).",
+)
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
-@output_options("json", "nl", help={"json": "One JSON document: rows and totals.",
-                                   "nl": "JSON lines, one object per image, streamed."})
+@output_options(
+    "json",
+    "nl",
+    help={"json": "One JSON document: rows and totals.", "nl": "JSON lines, one object per image, streamed."},
+)
 @strict_option
 @jobs_option()
 @tables_option
-def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, overwrite, max_bytes, request_images, globs, excludes, recursive, hidden, output, strict, jobs,
-             table_files):  # fmt: skip
+def optimize(
+    paths,
+    outdir,
+    models,
+    detail,
+    max_tokens,
+    image_format,
+    quality,
+    keep_metadata,
+    first_frame,
+    in_place,
+    force,
+    overwrite,
+    max_bytes,
+    request_images,
+    globs,
+    excludes,
+    recursive,
+    hidden,
+    output,
+    strict,
+    jobs,
+    table_files,
+):
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
     A FILE is written straight into OUTDIR (OUTDIR/photo.jpg); a folder's
@@ -105,12 +162,29 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     tables = load(table_files)
     try:
         names = resolve_models(tables, models, detail)
-        chunks = optimize_paths(paths, outdir, model=names[0] if len(names) == 1 else tuple(names), detail=detail,
-                                max_tokens=max_tokens, format=None if image_format == "keep" else image_format,
-                                quality=quality, keep_metadata=keep_metadata, first_frame=first_frame,
-                                in_place=in_place, force=force, tables=tables, jobs=jobs, recursive=recursive,
-                                globs=globs, excludes=excludes, hidden=hidden, strict=strict, overwrite=overwrite,
-                                max_bytes=max_bytes, request_images=request_images)  # fmt: skip
+        chunks = optimize_paths(
+            paths,
+            outdir,
+            model=names[0] if len(names) == 1 else tuple(names),
+            detail=detail,
+            max_tokens=max_tokens,
+            format=None if image_format == "keep" else image_format,
+            quality=quality,
+            keep_metadata=keep_metadata,
+            first_frame=first_frame,
+            in_place=in_place,
+            force=force,
+            tables=tables,
+            jobs=jobs,
+            recursive=recursive,
+            globs=globs,
+            excludes=excludes,
+            hidden=hidden,
+            strict=strict,
+            overwrite=overwrite,
+            max_bytes=max_bytes,
+            request_images=request_images,
+        )
         from ..preflight.planning import any_size_models
 
         any_size = tuple(any_size_models(names, detail, tables))
@@ -158,4 +232,3 @@ def _write(chunks, output: str | None, any_size: tuple[str, ...] = ()):
         out.write(("\n" if count else "") + optimize_summary(totals) + "\n")
         out.flush()
     return totals
-

@@ -65,9 +65,18 @@ def _complete_models(context, parameter, incomplete: str):
 
 def model_option(help: str, multiple: bool = True, required: bool = True, env: bool = True):
     """-m/--model MODEL: repeatable (and comma-separated) when `multiple`, env COSTCALC_MODEL when `env`."""
-    return click.option("-m", "--model", "models" if multiple else "model", multiple=multiple, required=required,
-                        envvar="COSTCALC_MODEL" if env else None, metavar="MODEL", callback=_model_names,
-                        shell_complete=_complete_models, help=help)  # fmt: skip
+    return click.option(
+        "-m",
+        "--model",
+        "models" if multiple else "model",
+        multiple=multiple,
+        required=required,
+        envvar="COSTCALC_MODEL" if env else None,
+        metavar="MODEL",
+        callback=_model_names,
+        shell_complete=_complete_models,
+        help=help,
+    )
 
 
 def resolve_models(tables: Tables, names, detail: str | None = None) -> list[str]:
@@ -99,10 +108,15 @@ def limits_option(help: str = "Input rules to check against (`costcalc limits`);
 
 def tier_option(command):
     """--tier: the service tier to price at; a tier a model lacks is a bad argument (exit 2)."""
-    return click.option("--tier", default="standard", show_default=True, type=click.Choice(TIERS),
-                        help="Service tier: standard, batch, flex, priority, fast or ultrafast, as the model's vendor "
-                             "offers it (OpenAI: priority is fast) "
-                             "(see README, Tiers).")(command)  # fmt: skip
+    return click.option(
+        "--tier",
+        default="standard",
+        show_default=True,
+        type=click.Choice(TIERS),
+        help="Service tier: standard, batch, flex, priority, fast or ultrafast, as the model's vendor "
+        "offers it (OpenAI: priority is fast) "
+        "(see README, Tiers).",
+    )(command)
 
 
 def check_tier(tables: Tables, names, tier: str) -> None:
@@ -137,9 +151,12 @@ def tier_line(tables: Tables, names, tier: str) -> str:
 
 def strict_option(command):
     """--strict: a damaged file, or a model past its shutdown date (each priced with a warning), becomes an error."""
-    return click.option("--strict", is_flag=True,
-                        help="Treat a damaged file (priced from its header) or a model past its shutdown date "
-                             "(priced with a warning) as an error.")(command)  # fmt: skip
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Treat a damaged file (priced from its header) or a model past its shutdown date "
+        "(priced with a warning) as an error.",
+    )(command)
 
 
 # ------------------------------------------------------------------ --tables
@@ -166,9 +183,14 @@ def _as_of(context, parameter, value):
 
 def as_of_option(command):
     """--as-of DATE: price with what was in force that day (default: today, UTC)."""
-    return click.option("--as-of", metavar="DATE", callback=_as_of, expose_value=False, is_eager=True,
-                        help="Use the prices and model lifecycles in force on this day (YYYY-MM-DD; "
-                             "default: today, UTC).")(command)  # fmt: skip
+    return click.option(
+        "--as-of",
+        metavar="DATE",
+        callback=_as_of,
+        expose_value=False,
+        is_eager=True,
+        help="Use the prices and model lifecycles in force on this day (YYYY-MM-DD; default: today, UTC).",
+    )(command)
 
 
 def _regional(context, parameter, value):
@@ -181,9 +203,15 @@ def _regional(context, parameter, value):
 def tables_option(command):
     """--tables FILE: your own model/price rows over the shipped ones; with it, --as-of DATE and --regional."""
     command = as_of_option(command)
-    command = click.option("--regional", is_flag=True, callback=_regional, expose_value=False, is_eager=True,
-                           help="Price regional processing (data residency): +10% where the vendor documents it "
-                                "(OpenAI gpt-6.2, Bedrock nova-2-lite); unknown elsewhere.")(command)  # fmt: skip
+    command = click.option(
+        "--regional",
+        is_flag=True,
+        callback=_regional,
+        expose_value=False,
+        is_eager=True,
+        help="Price regional processing (data residency): +10% where the vendor documents it "
+        "(OpenAI gpt-6.2, Bedrock nova-2-lite); unknown elsewhere.",
+    )(command)
     return click.option(
         "--tables",
         "table_files",
@@ -294,14 +322,23 @@ def budget_document(max_tokens, budget_usd, overruns) -> dict:
     """The `budget` member of a JSON document: the limits given and what went over them (worded by flag)."""
     from .words import overrun_words
 
-    return {"max_tokens": max_tokens, "max_usd": None if budget_usd is None else float(budget_usd),
-            "over": overrun_words(overruns)}  # fmt: skip
+    return {
+        "max_tokens": max_tokens,
+        "max_usd": None if budget_usd is None else float(budget_usd),
+        "over": overrun_words(overruns),
+    }
 
 
 def jobs_option(help: str = "Worker processes."):
     """-j/--jobs N: worker processes (default: the number of CPUs)."""
-    return click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
-                        show_default="number of CPUs", help=help)  # fmt: skip
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=lambda: os.cpu_count() or 1,
+        show_default="number of CPUs",
+        help=help,
+    )
 
 
 # ------------------------------------------------------------------ sizes
@@ -322,9 +359,18 @@ def parse_size(text: str, flag: str = "--size") -> tuple[int, int]:
 
 def fetch_options(command):
     """--fetch, --allow-private, --timeout: reading remote http(s) images, off by default (no network)."""
-    command = click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-                           help="Seconds per remote URL, redirects included.")(command)
-    command = click.option("--allow-private", is_flag=True, help="With --fetch, also fetch from loopback, private "
-                           "and link-local addresses (refused by default).")(command)
-    return click.option("--fetch", is_flag=True,
-                        help="Read the headers of http(s) image URLs (off by default: no network).")(command)
+    command = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=10.0,
+        show_default=True,
+        help="Seconds per remote URL, redirects included.",
+    )(command)
+    command = click.option(
+        "--allow-private",
+        is_flag=True,
+        help="With --fetch, also fetch from loopback, private and link-local addresses (refused by default).",
+    )(command)
+    return click.option(
+        "--fetch", is_flag=True, help="Read the headers of http(s) image URLs (off by default: no network)."
+    )(command)

@@ -43,27 +43,70 @@ Exit codes:
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("payload", type=click.File("rb"), metavar="FILE|-")
-@model_option("Price for this model instead of the payload's (a Gemini body names none: give it here).",
-              multiple=False, required=False, env=False)
+@model_option(
+    "Price for this model instead of the payload's (a Gemini body names none: give it here).",
+    multiple=False,
+    required=False,
+    env=False,
+)
 @click.option("--fetch", is_flag=True, help="Read the headers of http(s) image URLs (off by default: no network).")
-@click.option("--allow-private", is_flag=True,
-              help="With --fetch, also fetch from loopback, private and link-local addresses (refused by default).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds per remote URL, redirects included.")
-@click.option("--file-size", "file_sizes", multiple=True, metavar="ID=WxH",
-              help="The size of an uploaded file: a file_id, Gemini file URI or S3 URI (repeatable).")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="With --fetch, also fetch from loopback, private and link-local addresses (refused by default).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds per remote URL, redirects included.",
+)
+@click.option(
+    "--file-size",
+    "file_sizes",
+    multiple=True,
+    metavar="ID=WxH",
+    help="The size of an uploaded file: a file_id, Gemini file URI or S3 URI (repeatable).",
+)
 @limits_option("Request limits to check (`costcalc limits`).")
 @budget_options("Budget: exit 4 if the images' tokens exceed N.", "Budget: exit 4 if the images' USD exceeds this.")
 @tier_option
-@click.option("--cached-tokens", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Input tokens read from the prompt cache: priced at the cached-input rate in the input total.")
-@output_options("json", "csv", "nl", help={"json": "One JSON document: images, totals, findings.",
-                                            "csv": "CSV, one row per image.",
-                                            "nl": "JSON lines, one object per image."})
+@click.option(
+    "--cached-tokens",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Input tokens read from the prompt cache: priced at the cached-input rate in the input total.",
+)
+@output_options(
+    "json",
+    "csv",
+    "nl",
+    help={
+        "json": "One JSON document: images, totals, findings.",
+        "csv": "CSV, one row per image.",
+        "nl": "JSON lines, one object per image.",
+    },
+)
 @strict_option
 @tables_option
-def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, max_tokens, budget_usd, tier,
-            cached_tokens, output, strict, table_files):  # fmt: skip
+def request(
+    payload,
+    model,
+    fetch,
+    allow_private,
+    timeout,
+    file_sizes,
+    edition,
+    max_tokens,
+    budget_usd,
+    tier,
+    cached_tokens,
+    output,
+    strict,
+    table_files,
+):
     """Price every image in a request payload, in any vendor's shape, before sending it.
 
     Shapes, told apart by their structure: OpenAI Chat Completions and
@@ -100,8 +143,16 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         sizes[file_id] = parse_size(size)
     name = getattr(payload, "name", "-")
     base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
-    options = {"fetch": fetch, "file_sizes": sizes, "base_dir": base, "tables": tables, "limits": edition,
-               "timeout": timeout, "allow_private": allow_private, "strict": strict}  # fmt: skip
+    options = {
+        "fetch": fetch,
+        "file_sizes": sizes,
+        "base_dir": base,
+        "tables": tables,
+        "limits": edition,
+        "timeout": timeout,
+        "allow_private": allow_private,
+        "strict": strict,
+    }
     try:  # a batch file or a log is told by its structure, not its name
         run = BatchRun(payload, name=name, model=model, tier=given_tier(), **options)
         if run.kind != "payload":
@@ -110,8 +161,9 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
             _request_file(run, output, max_tokens, budget_usd, tables)
     except CostcalcError as error:
         raise ArgumentError(str(error)) from None
-    _one_request(run, name, model, options | {"tier": tier, "cached_tokens": cached_tokens}, output,
-                 max_tokens, budget_usd)  # fmt: skip
+    _one_request(
+        run, name, model, options | {"tier": tier, "cached_tokens": cached_tokens}, output, max_tokens, budget_usd
+    )
 
 
 def _one_request(run, name, model, options, output, max_tokens, budget_usd):
@@ -174,8 +226,13 @@ def _request_file(run, output, max_tokens, budget_usd, tables):
     findings = run.findings()
     overruns = batch_budget_overruns(run.totals, max_tokens, budget_usd)
     budget = budget_document(max_tokens, budget_usd, overruns)
-    writer.end({"totals": run.totals.as_dict(), "findings": [{"rule": f.rule, "message": f.message} for f in findings],
-                "budget": budget})  # fmt: skip
+    writer.end(
+        {
+            "totals": run.totals.as_dict(),
+            "findings": [{"rule": f.rule, "message": f.message} for f in findings],
+            "budget": budget,
+        }
+    )
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
     if output is None:
         click.echo(flag_words(batch_table(writer.top(), writer.count)) + "\n\n" + summary)

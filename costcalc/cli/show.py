@@ -22,8 +22,15 @@ Exit codes:
 @click.argument("image", type=click.Path(dir_okay=False, path_type=str))
 @model_option("Model to draw the image for; repeat (or separate by commas) for a panel each, side by side.")
 @detail_option()
-@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=str),
-              metavar="FILE", help="The picture to write: FILE.png, or FILE.svg (self-contained).")
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="The picture to write: FILE.png, or FILE.svg (self-contained).",
+)
 @click.option("--palette", is_flag=True, help="A PNG of 256 colours: about a third of the bytes.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @tier_option
@@ -47,8 +54,9 @@ def show(image, models, detail, output_path, palette, force, tier, table_files):
     names = resolve_models(tables, models, detail)
     check_tier(tables, names, tier)
     try:
-        drawn = write_show(image, names, output_path, detail=detail, tables=tables, tier=tier, replace=force,
-                           palette=palette)  # fmt: skip
+        drawn = write_show(
+            image, names, output_path, detail=detail, tables=tables, tier=tier, replace=force, palette=palette
+        )
     except OutputConflictError as error:
         raise ArgumentError(f"--output: {error}") from None
     except CostcalcError as error:  # the image: unreadable, undecodable

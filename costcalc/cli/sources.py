@@ -11,7 +11,21 @@ import click
 from ..errors import CostcalcError
 from .app import ArgumentError
 
-__all__ = ["source_options", "is_where_it_lives", "remote_chunks", "TABLE_SUFFIXES"]
+__all__ = ["source_options", "is_where_it_lives", "remote_chunks", "TABLE_SUFFIXES", "SOURCE_KEYS"]
+
+SOURCE_KEYS = (
+    "urls",
+    "url_column",
+    "column",
+    "width_column",
+    "height_column",
+    "concurrency",
+    "allow_private",
+    "parquet_out",
+    "resume",
+    "engine",
+)
+"""The parameters `source_options` adds to a command."""
 
 TABLE_SUFFIXES = (".parquet", ".arrow", ".feather", ".jsonl", ".ndjson")
 SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -22,24 +36,49 @@ CHUNK = 256
 def source_options(command):
     """The options of data where it lives (issue 19): URL lists, table columns, concurrency, Parquet output, Ray."""
     options = [
-        click.option("--urls", is_flag=True, help="Each PATH is a list of image URLs (one a line, or a CSV/Parquet "
-                     "column with --url-column); each is read by its header only, never a private address unless "
-                     "--allow-private."),
+        click.option(
+            "--urls",
+            is_flag=True,
+            help="Each PATH is a list of image URLs (one a line, or a CSV/Parquet "
+            "column with --url-column); each is read by its header only, never a private address unless "
+            "--allow-private.",
+        ),
         click.option("--url-column", metavar="NAME", help="With --urls: the column of URLs in a CSV or Parquet list."),
-        click.option("--column", metavar="NAME", help="PATH is a table (.parquet, .arrow, .jsonl, a folder or glob of "
-                     "them): price its image column (bytes, a {bytes, path} struct, or paths/URLs)."),
-        click.option("--width-column", metavar="NAME", help="PATH is a table: price its sizes from this column and "
-                     "--height-column, touching no image."),
+        click.option(
+            "--column",
+            metavar="NAME",
+            help="PATH is a table (.parquet, .arrow, .jsonl, a folder or glob of "
+            "them): price its image column (bytes, a {bytes, path} struct, or paths/URLs).",
+        ),
+        click.option(
+            "--width-column",
+            metavar="NAME",
+            help="PATH is a table: price its sizes from this column and --height-column, touching no image.",
+        ),
         click.option("--height-column", metavar="NAME", help="See --width-column."),
-        click.option("--concurrency", type=click.IntRange(1, 1024), default=64, show_default=True,
-                     help="Remote reads in flight."),
-        click.option("--allow-private", is_flag=True, help="With --urls: also read from loopback, private and "
-                     "link-local addresses."),
-        click.option("--parquet", "parquet_out", type=click.Path(dir_okay=False, path_type=str), metavar="OUT",
-                     help="Also write one row per image and model (the --nl fields) to OUT.parquet, as it goes."),
+        click.option(
+            "--concurrency", type=click.IntRange(1, 1024), default=64, show_default=True, help="Remote reads in flight."
+        ),
+        click.option(
+            "--allow-private",
+            is_flag=True,
+            help="With --urls: also read from loopback, private and link-local addresses.",
+        ),
+        click.option(
+            "--parquet",
+            "parquet_out",
+            type=click.Path(dir_okay=False, path_type=str),
+            metavar="OUT",
+            help="Also write one row per image and model (the --nl fields) to OUT.parquet, as it goes.",
+        ),
         click.option("--resume", is_flag=True, help="With --parquet: keep OUT's rows and skip what it already has."),
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     help="ray: list here, read the heads on a Ray cluster (RAY_ADDRESS, else a local one)."),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="ray: list here, read the heads on a Ray cluster (RAY_ADDRESS, else a local one).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -54,8 +93,13 @@ def is_where_it_lives(paths, options: dict) -> bool:
         return True
     if options["engine"] == "ray":
         return True
-    return any(is_remote(p) or p.startswith("file://") or p.lower().endswith(TABLE_SUFFIXES + SHARD_SUFFIXES)
-               or (not os.path.exists(p) and any(c in p for c in "*?[")) for p in paths)  # a glob left to us
+    return any(
+        is_remote(p)
+        or p.startswith("file://")
+        or p.lower().endswith(TABLE_SUFFIXES + SHARD_SUFFIXES)
+        or (not os.path.exists(p) and any(c in p for c in "*?["))
+        for p in paths
+    )  # a glob left to us
 
 
 def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None):
@@ -65,7 +109,9 @@ def remote_chunks(paths, names, render, audit_options: dict, options: dict, repo
 
     _check(options)
     writer = _parquet(options)
-    rows = _rows(paths, names, audit_options, options, writer.done if writer is not None and options["resume"] else None)
+    rows = _rows(
+        paths, names, audit_options, options, writer.done if writer is not None and options["resume"] else None
+    )
     images = len(names)
     try:
         while True:
@@ -117,10 +163,18 @@ def _rows(paths, names, audit_options: dict, options: dict, skip):
         return _size_rows(paths, names, priced, options, AuditRow)
     if options["engine"] == "ray":
         return _ray_rows(paths, names, priced, options, AuditRow)
+
     def heads():
         for path in paths:
-            yield from heads_for(path, column=options["column"], urls=options["urls"], url_column=options["url_column"],
-                                 concurrency=options["concurrency"], allow_private=options["allow_private"], skip=skip)
+            yield from heads_for(
+                path,
+                column=options["column"],
+                urls=options["urls"],
+                url_column=options["url_column"],
+                concurrency=options["concurrency"],
+                allow_private=options["allow_private"],
+                skip=skip,
+            )
 
     return audit_heads(heads(), models=names, **priced)
 
@@ -133,8 +187,14 @@ def _size_rows(paths, names, priced: dict, options: dict, AuditRow):
 
     exact = {name: Pricer(name, priced["detail"], priced["tables"], tier=priced["tier"]) for name in names}
 
-    pricer = PriceBatch(names, width_column=options["width_column"], height_column=options["height_column"],
-                        detail=priced["detail"], tier=priced["tier"], tables=priced["tables"])
+    pricer = PriceBatch(
+        names,
+        width_column=options["width_column"],
+        height_column=options["height_column"],
+        detail=priced["detail"],
+        tier=priced["tier"],
+        tables=priced["tables"],
+    )
     columns = [options["width_column"], options["height_column"]]
     for path in paths:
         for source, start, batch in iter_batches(open_table(path), columns, 65536):
@@ -145,11 +205,23 @@ def _size_rows(paths, names, priced: dict, options: dict, AuditRow):
                     status, tokens = out[f"{name}_status"][i], out[f"{name}_tokens"][i]
                     usd = exact[name].usd(tokens) if status == "priced" else None  # exact Decimal, as every row
                     rule = out[f"{name}_rule"][i]
-                    yield AuditRow(f"{source}#{start + i}", name, priced["detail"], status, None,
-                                   _whole(widths[i]), _whole(heights[i]), tokens=tokens, usd=usd, rule=rule,
-                                   error=None if status == "priced" else f"{source}#{start + i}: {status}"
-                                   + (f" ({rule})" if rule else ""), tier=priced["tier"],
-                                   basis=out[f"{name}_basis"][i] if status == "priced" else None)
+                    yield AuditRow(
+                        f"{source}#{start + i}",
+                        name,
+                        priced["detail"],
+                        status,
+                        None,
+                        _whole(widths[i]),
+                        _whole(heights[i]),
+                        tokens=tokens,
+                        usd=usd,
+                        rule=rule,
+                        error=None
+                        if status == "priced"
+                        else f"{source}#{start + i}: {status}" + (f" ({rule})" if rule else ""),
+                        tier=priced["tier"],
+                        basis=out[f"{name}_basis"][i] if status == "priced" else None,
+                    )
 
 
 def _whole(value):
@@ -160,8 +232,15 @@ def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):
     from ..ray_engine import audit_with_ray
 
     try:
-        batches = audit_with_ray(paths, models=names, detail=priced["detail"], tier=priced["tier"],
-                                 limits=priced["limits"], strict=priced["strict"], concurrency=options["concurrency"])
+        batches = audit_with_ray(
+            paths,
+            models=names,
+            detail=priced["detail"],
+            tier=priced["tier"],
+            limits=priced["limits"],
+            strict=priced["strict"],
+            concurrency=options["concurrency"],
+        )
         for batch in batches:
             columns = batch.to_pydict()
             for values in zip(*(columns[field] for field in AuditRow._fields)):

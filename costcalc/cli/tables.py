@@ -19,12 +19,18 @@ def tables():
     """
 
 
-@tables.command(epilog="Exit codes: 0 updated; 1 the data file could not be read or used (nothing changed); "
-                       "2 bad arguments.")  # fmt: skip
-@click.option("--from", "source", metavar="URL|FILE",
-              help="genai-prices' data file to read (default: the URL genai-prices' own auto-update reads).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds for the whole download.")
+@tables.command(
+    epilog="Exit codes: 0 updated; 1 the data file could not be read or used (nothing changed); 2 bad arguments."
+)
+@click.option(
+    "--from",
+    "source",
+    metavar="URL|FILE",
+    help="genai-prices' data file to read (default: the URL genai-prices' own auto-update reads).",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole download."
+)
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @as_of_option
 def update(source, timeout, dry_run):
@@ -83,8 +89,7 @@ def status(output, table_files):
     checked = update_checked(folder)
     rows = [
         _layer("shipped", str(tables_dir()), shipped, day, f"{len(shipped_tables().files)} files"),
-        _layer("data folder", str(folder), checked, day,
-               _data_note(prices, len(files) - len(prices), stale)),  # fmt: skip
+        _layer("data folder", str(folder), checked, day, _data_note(prices, len(files) - len(prices), stale)),
         *(_layer("your file", name, None, day, "") for name in table_files),
     ]
     if output:
@@ -93,13 +98,20 @@ def status(output, table_files):
     for row in rows:
         age = f"prices checked {row['checked']} ({row['age_days']} days before {day})" if row["checked"] else ""
         click.echo(f"{row['layer']:<12} {row['path']}\n{'':<12} {'; '.join(t for t in (age, row['note']) if t)}")
-    click.echo(f"in use: prices checked {tables.checked or 'on an unknown day'}"
-               f"{'' if default_tables() is not shipped_tables() else ' (shipped)'}")  # fmt: skip
+    click.echo(
+        f"in use: prices checked {tables.checked or 'on an unknown day'}"
+        f"{'' if default_tables() is not shipped_tables() else ' (shipped)'}"
+    )
 
 
 def _layer(name: str, path: str, checked, day, note: str) -> dict:
-    return {"layer": name, "path": path, "checked": checked.isoformat() if checked else None,
-            "age_days": (day - checked).days if checked else None, "note": note}  # fmt: skip
+    return {
+        "layer": name,
+        "path": path,
+        "checked": checked.isoformat() if checked else None,
+        "age_days": (day - checked).days if checked else None,
+        "note": note,
+    }
 
 
 def _data_note(prices, models: int, stale: bool) -> str:

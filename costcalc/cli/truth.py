@@ -26,10 +26,16 @@ Lines that cannot be joined, billed or priced are skipped with the reason (on st
 
 @cli.command(epilog=RECONCILE_EXIT_CODES)
 @click.argument("files", nargs=-1, required=True, metavar="LOG | BATCH_INPUT BATCH_OUTPUT")
-@model_option("Predict for this model instead of the one each request names.", multiple=False, required=False,
-              env=False)  # fmt: skip
-@output_options("json", help={"json": 'One JSON document: {"models": {MODEL: {requests, predicted_image_tokens, '
-                                      'billed_image_tokens, ratio, agrees, ...}}}.'})
+@model_option(
+    "Predict for this model instead of the one each request names.", multiple=False, required=False, env=False
+)
+@output_options(
+    "json",
+    help={
+        "json": 'One JSON document: {"models": {MODEL: {requests, predicted_image_tokens, '
+        "billed_image_tokens, ratio, agrees, ...}}}."
+    },
+)
 @tables_option
 def reconcile(files, model, output, table_files):
     """Check the API's bills against the predicted image tokens, per model.
@@ -80,15 +86,28 @@ Exit codes:
 
 @cli.command(epilog=PROBE_EXIT_CODES)
 @model_option("The model to measure.", multiple=False, env=False)
-@click.option("--api", type=click.Choice(["openai", "anthropic", "gemini"]),
-              help="The vendor API to probe (needed only for a model the table does not know).")
-@click.option("--base-url", metavar="URL", help="The API's base URL, as its SDK takes it (default: the vendor's "
-              "own: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com).")
+@click.option(
+    "--api",
+    type=click.Choice(["openai", "anthropic", "gemini"]),
+    help="The vendor API to probe (needed only for a model the table does not know).",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The API's base URL, as its SDK takes it (default: the vendor's "
+    "own: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com).",
+)
 @detail_option("The detail level (Gemini: media resolution) to measure.")
-@click.option("--write", "row_file", type=click.Path(path_type=str), metavar="[FILE]",  # checked by check_row_file
-              is_flag=False, flag_value=DATA_FOLDER,
-              help="Write the measured rule as a model-table row: to FILE (load it with --tables FILE), or with no "
-                   "FILE into your data folder, which every command reads (`costcalc tables status`).")
+@click.option(
+    "--write",
+    "row_file",
+    type=click.Path(path_type=str),
+    metavar="[FILE]",  # checked by check_row_file
+    is_flag=False,
+    flag_value=DATA_FOLDER,
+    help="Write the measured rule as a model-table row: to FILE (load it with --tables FILE), or with no "
+    "FILE into your data folder, which every command reads (`costcalc tables status`).",
+)
 @output_options("json", help={"json": "One JSON document: fitted and table parameters, verdict, measurements."})
 @tables_option
 def probe(model, api, base_url, detail, row_file, output, table_files):
@@ -143,8 +162,9 @@ def _probe_arguments(model, api, base_url, row_file, tables):
     try:
         api, _ = resolve_api(model, api, tables)
     except UnknownModelError as error:
-        raise ArgumentError(f"--model {model}: {error}; give --api openai|anthropic|gemini to probe a model "
-                            f"the table does not know") from None  # fmt: skip
+        raise ArgumentError(
+            f"--model {model}: {error}; give --api openai|anthropic|gemini to probe a model the table does not know"
+        ) from None
     except ProbeUsageError as error:
         raise ArgumentError(f"--model {model}: {error}") from None
     key, names = key_for(api)

@@ -49,12 +49,24 @@ def _fps(context, parameter, value):
 @model_option("Model to price for; repeat (or separate by commas) for several side by side.")
 @detail_option(help=None)
 @click.option("--every", type=click.IntRange(min=1), metavar="N", help="Send every Nth frame (e.g. 50).")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), metavar="F", callback=_fps,
-              help="Send F frames a second (default 1; above the clip's rate: every frame).")
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="F",
+    callback=_fps,
+    help="Send F frames a second (default 1; above the clip's rate: every frame).",
+)
 @click.option("--frames", type=click.IntRange(min=1), metavar="K", help="Send K frames spread evenly.")
-@click.option("--max-side", type=click.IntRange(min=1), metavar="PX", help="Frames are resized to fit PX × PX before sending.")
-@click.option("--extract", "outdir", type=click.Path(file_okay=False, path_type=str), metavar="OUTDIR",
-              help="Also write the sampled frames, upright, at the size the model works from (for the first -m).")
+@click.option(
+    "--max-side", type=click.IntRange(min=1), metavar="PX", help="Frames are resized to fit PX × PX before sending."
+)
+@click.option(
+    "--extract",
+    "outdir",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="OUTDIR",
+    help="Also write the sampled frames, upright, at the size the model works from (for the first -m).",
+)
 @click.option("--format", "image_format", type=click.Choice(["jpeg", "png", "webp"]), default="jpeg", show_default=True)
 @tier_option
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a row per clip and model."})
@@ -103,11 +115,13 @@ def _clip(clip, names, detail, tables, tier, sampling, outdir, image_format):
     from ..runs.video import video_estimate
 
     try:
-        estimates = [video_estimate(clip, model=name, detail=detail, tables=tables, tier=tier, **sampling)
-                     for name in names]  # fmt: skip
+        estimates = [
+            video_estimate(clip, model=name, detail=detail, tables=tables, tier=tier, **sampling) for name in names
+        ]
         if outdir:
-            written = extract_frames(clip, outdir, model=names[0], detail=detail, tables=tables,
-                                     format=image_format, **sampling)  # fmt: skip
+            written = extract_frames(
+                clip, outdir, model=names[0], detail=detail, tables=tables, format=image_format, **sampling
+            )
             click.echo(f"{clip}: wrote {written} frame{'' if written == 1 else 's'} to {outdir}", err=True)
     except CostcalcError as error:
         click.echo(f"Error: {line_words(str(error))}", err=True)

@@ -108,8 +108,10 @@ def clip_info(path: str | os.PathLike) -> ClipInfo:
     if rate < 0 or duration < 0:
         raise VideoError(f"{name}: a damaged clip: a negative {'rate' if rate < 0 else 'duration'}")
     if count > MAX_FRAMES or duration * max(rate, 1) > MAX_FRAMES:
-        raise VideoError(f"{name}: the container claims more than {MAX_FRAMES:,} frames: a damaged clip, or one "
-                         f"longer than costcalc samples; cut it first")  # fmt: skip
+        raise VideoError(
+            f"{name}: the container claims more than {MAX_FRAMES:,} frames: a damaged clip, or one "
+            f"longer than costcalc samples; cut it first"
+        )
     return ClipInfo(name, "video", width, height, display_rotation(name), count, exact, rate, duration)
 
 
@@ -157,7 +159,7 @@ def sample(info: ClipInfo, *, every: int | None = None, fps: float | None = None
     ValueError for a sampling that is not one: two at once, `every`/`frames`
     under 1, `fps` not a finite number over 0. A rate above the clip's own
     sends every frame; the work is bounded by the clip's frame count whatever
-    the rate (SPEC §5: a clip costs the frames sent, at most all of them).
+    the rate (docs/README.md: a clip costs the frames sent, at most all of them).
     """
     if sum(option is not None for option in (every, fps, frames)) > 1:
         raise ValueError("give one of every, fps or frames")

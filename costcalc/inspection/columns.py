@@ -37,7 +37,7 @@ __all__ = [
     "iter_column_heads",
     "iter_sizes",
     "open_table",
-]  # fmt: skip
+]
 
 BATCH_ROWS = 1024
 """Rows per record batch for an image column (images may be MBs each)."""
@@ -48,8 +48,16 @@ MAX_SIDE = 2**31 - 1
 sits below pricing (tests/test_arrow.py checks they agree)."""
 INSTALL_HINT = "reading Parquet, Arrow and JSON Lines tables needs pyarrow: pip install 'costcalc[parquet]'"
 
-_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc", ".ipc": "ipc",
-            ".jsonl": "json", ".ndjson": "json", ".json": "json"}  # fmt: skip
+_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "ipc",
+    ".feather": "ipc",
+    ".ipc": "ipc",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+}
 
 
 class SizeBatch(NamedTuple):
@@ -146,7 +154,9 @@ def _binary_views(array) -> Iterator[memoryview | None]:
         array = array.cast(pa.large_binary())
     wide = pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type)
     _validity, offsets_buffer, data_buffer = array.buffers()[:3]
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[array.offset : array.offset + len(array) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
+        array.offset : array.offset + len(array) + 1
+    ]
     data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
     nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
     for i in range(len(array)):
@@ -159,8 +169,9 @@ def _binary_views(array) -> Iterator[memoryview | None]:
 def inspect_view(view: memoryview, name: str) -> ImageInfo:
     """`headers.inspect` of image bytes held elsewhere (an Arrow buffer), copying only what the parser reads."""
     size = len(view)
-    return inspect_reader(bytes(view[:HEAD_BYTES]), lambda offset, count: bytes(view[offset : offset + count]), size,
-                          name=name)  # fmt: skip
+    return inspect_reader(
+        bytes(view[:HEAD_BYTES]), lambda offset, count: bytes(view[offset : offset + count]), size, name=name
+    )
 
 
 def column_heads(array, names: list[str], *, storage_options=None, concurrency: int = 64) -> list[RemoteHead]:
@@ -176,8 +187,10 @@ def column_heads(array, names: list[str], *, storage_options=None, concurrency: 
     if pa.types.is_struct(kind):
         fields = [kind.field(i).name for i in range(kind.num_fields)]
         if "bytes" not in fields and "path" not in fields:
-            raise ImageReadError(f"image column of type {kind}: a struct needs a 'bytes' or 'path' field "
-                                 "(the Hugging Face Image feature)")  # fmt: skip
+            raise ImageReadError(
+                f"image column of type {kind}: a struct needs a 'bytes' or 'path' field "
+                "(the Hugging Face Image feature)"
+            )
         struct_nulls = array.is_null().to_pylist() if array.null_count else [False] * len(array)
         views = list(_binary_views(array.field("bytes"))) if "bytes" in fields else [None] * len(array)
         paths = array.field("path").to_pylist() if "path" in fields else [None] * len(array)
@@ -192,8 +205,11 @@ def column_heads(array, names: list[str], *, storage_options=None, concurrency: 
                 out[i] = RemoteHead(names[i], None, InvalidImageError(f"{names[i]}: no image (neither bytes nor path)"))
     elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
         for i, view in enumerate(_binary_views(array)):
-            out[i] = (_parse_view(view, names[i]) if view is not None
-                      else RemoteHead(names[i], None, InvalidImageError(f"{names[i]}: no image (null)")))  # fmt: skip
+            out[i] = (
+                _parse_view(view, names[i])
+                if view is not None
+                else RemoteHead(names[i], None, InvalidImageError(f"{names[i]}: no image (null)"))
+            )
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         for i, value in enumerate(array.to_pylist()):
             if value:
@@ -201,15 +217,18 @@ def column_heads(array, names: list[str], *, storage_options=None, concurrency: 
             else:
                 out[i] = RemoteHead(names[i], None, InvalidImageError(f"{names[i]}: no image (empty path)"))
     else:
-        raise ImageReadError(f"image column of type {kind}: expected image bytes (binary), a {{bytes, path}} struct "
-                             "(the Hugging Face Image feature) or paths/URLs (strings)")  # fmt: skip
+        raise ImageReadError(
+            f"image column of type {kind}: expected image bytes (binary), a {{bytes, path}} struct "
+            "(the Hugging Face Image feature) or paths/URLs (strings)"
+        )
     remote = [(i, value) for i, value in fetch if is_remote(value)]
     for i, value in fetch:  # local paths: read here, as inspect_path reads them (no event loop, no thread)
         if not is_remote(value):
             out[i] = _local_head(value, names[i])
     if remote:
-        heads = iter_remote_heads([value for _, value in remote], expand=False, concurrency=concurrency,
-                                  storage_options=storage_options)  # fmt: skip
+        heads = iter_remote_heads(
+            [value for _, value in remote], expand=False, concurrency=concurrency, storage_options=storage_options
+        )
         for (i, _), head in zip(remote, heads):
             out[i] = head
     return out  # type: ignore[return-value]
@@ -235,9 +254,15 @@ def _parse_view(view: memoryview, name: str) -> RemoteHead:
         return RemoteHead(name, None, error, min(len(view), HEAD_BYTES), 0)
 
 
-def iter_column_heads(source: str | os.PathLike, column: str, *, batch_size: int = BATCH_ROWS,
-                      format: str | None = None, storage_options: dict[str, Any] | None = None,
-                      concurrency: int = 64) -> Iterator[RemoteHead]:  # fmt: skip
+def iter_column_heads(
+    source: str | os.PathLike,
+    column: str,
+    *,
+    batch_size: int = BATCH_ROWS,
+    format: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    concurrency: int = 64,
+) -> Iterator[RemoteHead]:
     """The header facts of every image in `column` of a table, row by row, a record batch at a time.
 
     Each item's path is `file#row` (the row within that file). ImageReadError for a table that cannot
@@ -283,14 +308,22 @@ def size_arrays(widths, heights):
     return out[0], out[1], valid
 
 
-def iter_sizes(source: str | os.PathLike, width_column: str, height_column: str, *, batch_size: int = SIZE_BATCH_ROWS,
-               format: str | None = None, storage_options: dict[str, Any] | None = None) -> Iterator[SizeBatch]:  # fmt: skip
+def iter_sizes(
+    source: str | os.PathLike,
+    width_column: str,
+    height_column: str,
+    *,
+    batch_size: int = SIZE_BATCH_ROWS,
+    format: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Iterator[SizeBatch]:
     """Sizes from two columns of a table, a record batch at a time, without touching any image."""
     dataset = open_table(source, format=format, storage_options=storage_options)
     _check_columns(dataset, os.fspath(source), [width_column, height_column])
     start = 0
-    for batch in dataset.to_batches(columns=[width_column, height_column], batch_size=batch_size, batch_readahead=2,
-                                    fragment_readahead=1):  # fmt: skip
+    for batch in dataset.to_batches(
+        columns=[width_column, height_column], batch_size=batch_size, batch_readahead=2, fragment_readahead=1
+    ):
         w, h, valid = size_arrays(batch.column(0), batch.column(1))
         yield SizeBatch(w, h, valid, start)
         start += batch.num_rows

@@ -1,4 +1,4 @@
-"""Reading a remote image's header over HTTP(S), and nothing more (SPEC §3; issue 9, safe fetching).
+"""Reading a remote image's header over HTTP(S), and nothing more (docs/limits.md; issue 9, safe fetching).
 
 Only http and https; at most `max_redirects` redirects, each hop checked again;
 at most `max_bytes` read; one deadline for the whole call, name lookups
@@ -476,8 +476,15 @@ def _total(response) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-def fetch_document(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS,
-                   accept: str = "application/json", allow_private: bool = False) -> bytes:  # fmt: skip
+def fetch_document(
+    url: str,
+    *,
+    timeout: float = TIMEOUT,
+    max_bytes: int = MAX_BYTES,
+    max_redirects: int = MAX_REDIRECTS,
+    accept: str = "application/json",
+    allow_private: bool = False,
+) -> bytes:
     """The whole body at an http(s) URL, with the same address rule, deadline and redirect limit as `inspect_url`,
     refused (ImageReadError naming the URL, one line) once it passes `max_bytes`.
 
@@ -502,8 +509,13 @@ def fetch_document(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_B
             left = deadline - time.monotonic()
             if left <= 0:
                 raise httpx2.TimeoutException("deadline reached")
-            with httpx2.Client(transport=_transport(httpx2, httpcore2, backend, proxy), trust_env=False,
-                               follow_redirects=False, timeout=left, headers=headers) as client:  # fmt: skip
+            with httpx2.Client(
+                transport=_transport(httpx2, httpcore2, backend, proxy),
+                trust_env=False,
+                follow_redirects=False,
+                timeout=left,
+                headers=headers,
+            ) as client:
                 with client.stream("GET", current) as response:
                     if response.status_code in _REDIRECTS and response.headers.get("Location"):
                         current = _check_url(httpx2, current.join(response.headers["Location"]))

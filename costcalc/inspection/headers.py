@@ -1,4 +1,4 @@
-"""What a file header says about an image, without decoding a pixel and without Pillow (SPEC §3).
+"""What a file header says about an image, without decoding a pixel and without Pillow (docs/limits.md).
 
 Format, width and height (as stored, equal to Pillow's), frame count or
 animated flag, EXIF orientation and byte size. Reads a small head, branches on
@@ -14,7 +14,7 @@ recognised format whose header is not read (BMP, ICO, PSD, JPEG 2000, JPEG XL,
 QOI, SVG) raises UnsupportedFormatError ("cannot read"); whether an API accepts
 a format it reads is the limits table's `formats` rule, not this module's.
 
-Tolerant as real decoders are (SPEC §3: a file the API's decoders read is
+Tolerant as real decoders are (docs/limits.md: a file the API's decoders read is
 priced): junk and fill bytes before a JPEG marker are skipped, as libjpeg's
 `next_marker` and Pillow do; unknown bytes between GIF blocks are passed over,
 as Pillow does. A file whose header is whole but whose data is damaged or cut

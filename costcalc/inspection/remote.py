@@ -59,7 +59,7 @@ __all__ = [
     "iter_remote_heads",
     "list_objects",
     "redact",
-]  # fmt: skip
+]
 
 FIRST_READ = 32768
 """Bytes of the first ranged read. Measured (benchmarks/bench_remote.py, 2,000 objects of 0.3-3 MB, every tenth
@@ -90,9 +90,19 @@ INSTALL_HINTS = {
 """The extra each URL scheme needs."""
 
 _MAGIC = re.compile(r"[*?\[]")
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-               "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
-               "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET", "GOOGLE_OAUTH_ACCESS_TOKEN")  # fmt: skip
+_SECRET_ENV = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SESSION_TOKEN",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_CLIENT_SECRET",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+)
 _SECRET_OPTIONS = re.compile(r"key|secret|token|password|passwd|credential|sas|signature|connection", re.IGNORECASE)
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _SECRET_QUERY = re.compile(
@@ -137,7 +147,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 def is_remote(source: str) -> bool:
     """True for a URL that names a store (s3://, gs://, hf://, https://, ...), False for a local path or file://."""
     scheme, sep, _ = str(source).partition("://")
-    return bool(sep) and scheme.lower() not in ("file", "local") and re.fullmatch(r"[a-zA-Z][\w+.-]*", scheme) is not None
+    return (
+        bool(sep) and scheme.lower() not in ("file", "local") and re.fullmatch(r"[a-zA-Z][\w+.-]*", scheme) is not None
+    )
 
 
 # ------------------------------------------------------------------ filesystems
@@ -151,8 +163,15 @@ class _Store:
         self.options = options
         self.secrets = tuple(str(v) for k, v in options.items() if _SECRET_OPTIONS.search(k) and v)
         self.local = protocol in ("file", "local")
-        self.kind = "local" if self.local else "s3" if protocol in ("s3", "s3a") else "http" if protocol in (
-            "http", "https") else "other"  # fmt: skip
+        self.kind = (
+            "local"
+            if self.local
+            else "s3"
+            if protocol in ("s3", "s3a")
+            else "http"
+            if protocol in ("http", "https")
+            else "other"
+        )
         if self.local:
             self.fs = None
             self.is_async = False
@@ -160,7 +179,9 @@ class _Store:
         try:
             import fsspec
         except ImportError:
-            raise ImageReadError(f"{protocol}:// needs fsspec: {INSTALL_HINTS.get(protocol, 'pip install fsspec')}") from None
+            raise ImageReadError(
+                f"{protocol}:// needs fsspec: {INSTALL_HINTS.get(protocol, 'pip install fsspec')}"
+            ) from None
         try:
             cls = fsspec.get_filesystem_class(protocol)
         except (ImportError, ValueError) as error:
@@ -170,8 +191,9 @@ class _Store:
         try:
             self.fs = cls(**options)
         except Exception as error:  # noqa: BLE001 - a bad option or profile: one line, no secret
-            raise ImageReadError(f"cannot open {protocol}:// ({type(error).__name__}: "
-                                 f"{redact(str(error), self.secrets)})") from None  # fmt: skip
+            raise ImageReadError(
+                f"cannot open {protocol}:// ({type(error).__name__}: {redact(str(error), self.secrets)})"
+            ) from None
         self.is_async = bool(getattr(self.fs, "async_impl", False))
 
     def url(self, path: str) -> str:
@@ -223,8 +245,17 @@ class _Status(Exception):
     """An HTTP status that is final for this object."""
 
 
-_THROTTLE_WORDS = ("slowdown", "slow down", "reduce your request rate", "throttl", "too many requests",
-                   "requestlimitexceeded", "503", "429", "rate exceeded")  # fmt: skip
+_THROTTLE_WORDS = (
+    "slowdown",
+    "slow down",
+    "reduce your request rate",
+    "throttl",
+    "too many requests",
+    "requestlimitexceeded",
+    "503",
+    "429",
+    "rate exceeded",
+)
 
 
 def _throttled(error: BaseException) -> bool:
@@ -233,8 +264,13 @@ def _throttled(error: BaseException) -> bool:
     code = getattr(error, "response", None)
     if isinstance(code, dict):
         status = code.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status in (429, 503) or code.get("Error", {}).get("Code") in ("SlowDown", "Throttling", "ThrottlingException",
-                                                                       "RequestLimitExceeded", "TooManyRequests"):
+        if status in (429, 503) or code.get("Error", {}).get("Code") in (
+            "SlowDown",
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "TooManyRequests",
+        ):
             return True
     text = str(error).lower()
     return any(word in text for word in _THROTTLE_WORDS)
@@ -245,8 +281,15 @@ def _transient(error: BaseException) -> bool:
     if isinstance(error, (asyncio.TimeoutError, ConnectionError)):
         return True
     name = type(error).__name__
-    return name in ("ClientConnectionError", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError",
-                    "ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError")  # fmt: skip
+    return name in (
+        "ClientConnectionError",
+        "ServerDisconnectedError",
+        "ClientOSError",
+        "ClientPayloadError",
+        "ServerTimeoutError",
+        "ConnectionTimeoutError",
+        "SocketTimeoutError",
+    )
 
 
 def _reason(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -400,11 +443,14 @@ class _Reader:
             raise _Status("a bucket, not an object")
         extra = {"VersionId": version} if version else {}
         try:
-            response = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **extra)
+            response = await fs._call_s3(
+                "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **extra
+            )
         except Exception as error:  # noqa: BLE001 - any store's own error becomes this item's, the run goes on
             code = getattr(error, "response", {}) or {}
             if (isinstance(code, dict) and code.get("Error", {}).get("Code") == "InvalidRange") or (
-                    "range is not satisfiable" in str(error).lower()):  # s3fs's translation of InvalidRange (416)
+                "range is not satisfiable" in str(error).lower()
+            ):  # s3fs's translation of InvalidRange (416)
                 if start == 0:
                     self.size = 0
                 return b""
@@ -424,8 +470,11 @@ class _Reader:
         """The object's size from one metadata request."""
         fs = self.store.fs
         self.requests += 1
-        info = await fs._info(self.path) if self.store.is_async else await asyncio.get_running_loop().run_in_executor(
-            None, fs.info, self.path)  # fmt: skip
+        info = (
+            await fs._info(self.path)
+            if self.store.is_async
+            else await asyncio.get_running_loop().run_in_executor(None, fs.info, self.path)
+        )
         if info.get("type") == "directory":
             raise _Status("a folder, not an object")
         size = info.get("size")
@@ -455,8 +504,9 @@ async def _read_head(store: _Store, obj: RemoteObject, first_read: int, body: bo
                 return RemoteHead(shown, info, None, reader.bytes, reader.requests)
             except _NeedMore as need:
                 if reader.requests >= MAX_READS:
-                    raise ImageReadError(f"{shown}: no image header within {reader.bytes:,} bytes read "
-                                         f"in {reader.requests} requests") from None  # fmt: skip
+                    raise ImageReadError(
+                        f"{shown}: no image header within {reader.bytes:,} bytes read in {reader.requests} requests"
+                    ) from None
                 grow *= 2
                 stop = need.offset + max(need.count, grow)
                 if size is not None:
@@ -465,8 +515,9 @@ async def _read_head(store: _Store, obj: RemoteObject, first_read: int, body: bo
     except CostcalcError as error:
         return RemoteHead(shown, None, error, reader.bytes, reader.requests)
     except Exception as error:  # noqa: BLE001 - any store's own error becomes this item's, the run goes on
-        return RemoteHead(shown, None, ImageReadError(f"{shown}: {_reason(error, store.secrets)}"), reader.bytes,
-                          reader.requests)  # fmt: skip
+        return RemoteHead(
+            shown, None, ImageReadError(f"{shown}: {_reason(error, store.secrets)}"), reader.bytes, reader.requests
+        )
 
 
 def _local_head(store: _Store, url: str, shown: str) -> RemoteHead:
@@ -559,8 +610,9 @@ def _local_ls(path: str) -> list[dict]:
                 size = None if is_dir else entry.stat().st_size
             except OSError:
                 is_dir, size = False, None
-            out.append({"name": entry.path if path else entry.name, "type": "directory" if is_dir else "file",
-                        "size": size})
+            out.append(
+                {"name": entry.path if path else entry.name, "type": "directory" if is_dir else "file", "size": size}
+            )
     return out
 
 
@@ -602,8 +654,11 @@ async def _expand(store: _Store, url: str) -> AsyncIterator[RemoteObject]:
             await _check_bucket(store, path)
         return
     try:
-        info = await (store.fs._info(path) if store.is_async else asyncio.get_running_loop().run_in_executor(
-            None, store.fs.info, path))  # fmt: skip
+        info = await (
+            store.fs._info(path)
+            if store.is_async
+            else asyncio.get_running_loop().run_in_executor(None, store.fs.info, path)
+        )
     except FileNotFoundError:
         yield RemoteObject(url, None)  # read it, so that its error is the object's own
         return
@@ -703,13 +758,17 @@ def iter_remote_heads(
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     if first_read < 64:
         raise ValueError(f"first_read must be at least 64 bytes, not {first_read}")
-    stream = _expanded(sources, storage_options) if expand else _literal(
-        [sources] if isinstance(sources, str) else sources, storage_options)  # fmt: skip
+    stream = (
+        _expanded(sources, storage_options)
+        if expand
+        else _literal([sources] if isinstance(sources, str) else sources, storage_options)
+    )
     return _run(_heads(stream, storage_options, concurrency, first_read, body, retries, skip), 2 * concurrency)
 
 
-async def _heads(stream: AsyncIterator[Any], storage_options, concurrency: int, first_read: int, body: bool,
-                 retries: int, skip=None) -> AsyncIterator[RemoteHead]:  # fmt: skip
+async def _heads(
+    stream: AsyncIterator[Any], storage_options, concurrency: int, first_read: int, body: bool, retries: int, skip=None
+) -> AsyncIterator[RemoteHead]:
     limit = asyncio.Semaphore(concurrency)
 
     async def one(obj: RemoteObject) -> RemoteHead:

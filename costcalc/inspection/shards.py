@@ -35,7 +35,9 @@ def _open(url: str, storage_options: dict[str, Any] | None):
         try:
             import fsspec
         except ImportError:
-            raise ImageReadError(f"{redact(url)}: reading remote shards needs fsspec: pip install 'costcalc[s3]'") from None
+            raise ImageReadError(
+                f"{redact(url)}: reading remote shards needs fsspec: pip install 'costcalc[s3]'"
+            ) from None
         return fsspec.open(url, "rb", **(storage_options or {})).open()
     path = url.removeprefix("file://")
     return open(path, "rb")
@@ -56,8 +58,12 @@ def _shards(sources: str | Iterable[str], storage_options) -> Iterator[str | Rem
             yield RemoteHead(redact(source), None, error)
 
 
-def iter_shard_heads(sources: str | Iterable[str], *, storage_options: dict[str, Any] | None = None,
-                     suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> Iterator[RemoteHead]:  # fmt: skip
+def iter_shard_heads(
+    sources: str | Iterable[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+) -> Iterator[RemoteHead]:
     """The header facts of every image member of every shard the sources name, in tar order, one pass a shard."""
     for shard in _shards(sources, storage_options):
         if isinstance(shard, RemoteHead):
@@ -88,8 +94,13 @@ def _one_shard(url: str, storage_options, suffixes) -> Iterator[RemoteHead]:
                 yield _member_head(stream, member.size, name)
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         where = f"after member {last}" if last else "before its first member"
-        yield RemoteHead(shown, None, ImageReadError(f"{shown}: shard cut short or corrupt {where}; the rest of it "
-                                                     f"is not read ({_reason(error)})"))  # fmt: skip
+        yield RemoteHead(
+            shown,
+            None,
+            ImageReadError(
+                f"{shown}: shard cut short or corrupt {where}; the rest of it is not read ({_reason(error)})"
+            ),
+        )
 
 
 def _member_head(stream, size: int, name: str) -> RemoteHead:

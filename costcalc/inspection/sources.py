@@ -1,4 +1,4 @@
-"""Image sources inside a request payload: data URLs, bare base64, local paths (SPEC §3).
+"""Image sources inside a request payload: data URLs, bare base64, local paths (docs/limits.md).
 
 A data URL is decoded only where the header parser reads: each read of bytes
 [offset, offset + count) decodes just the base64 groups that cover it, so a
@@ -35,8 +35,14 @@ def confined(roots: tuple[str, ...] | None):
     finally:
         ALLOWED_ROOTS.reset(token)
 
-ACCEPTED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG", "image/webp": "WEBP",
-                  "image/gif": "GIF"}  # fmt: skip
+
+ACCEPTED_TYPES = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/jpg": "JPEG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
 """Media types a data URL may declare."""
 
 _SPACE = re.compile(rb"\s+")
@@ -60,7 +66,7 @@ def inspect_data_url(url: str, where: str) -> ImageInfo:
 def inspect_base64(text: str, where: str, start: int = 0) -> ImageInfo:
     """The header facts of base64 image data in `text[start:]`, decoding only what the header needs."""
     end = len(text)
-    padding = (text[end - 2 : end].count("=") if end - start >= 2 else 0)
+    padding = text[end - 2 : end].count("=") if end - start >= 2 else 0
     size = max((end - start) * 3 // 4 - padding, 0)
 
     def fetch(offset: int, count: int) -> bytes:

@@ -33,13 +33,15 @@ def _open_text(source: str, storage_options):
     if is_remote(source):
         import fsspec
 
-        return fsspec.open(source, "rt", encoding="utf-8", errors="replace", newline="",
-                           **(storage_options or {})).open()  # fmt: skip
+        return fsspec.open(
+            source, "rt", encoding="utf-8", errors="replace", newline="", **(storage_options or {})
+        ).open()
     return open(source, encoding="utf-8", errors="replace", newline="")
 
 
-def read_urls(source: str | os.PathLike, *, url_column: str | None = None,
-              storage_options: dict[str, Any] | None = None) -> Iterator[tuple[int, str]]:  # fmt: skip
+def read_urls(
+    source: str | os.PathLike, *, url_column: str | None = None, storage_options: dict[str, Any] | None = None
+) -> Iterator[tuple[int, str]]:
     """(line or row number from 1, URL text) for each entry, streamed; blank lines and `#` comments skipped.
 
     A `.parquet` file (or any table with `url_column`) is read a record batch at a time; a `.csv`/`.tsv`
@@ -52,8 +54,9 @@ def read_urls(source: str | os.PathLike, *, url_column: str | None = None,
 
         dataset = open_table(source, storage_options=storage_options)
         if url_column not in dataset.schema.names:
-            raise ImageReadError(f"{redact(source)}: no column {url_column!r}; it has "
-                                 f"{', '.join(map(repr, dataset.schema.names[:20]))}")  # fmt: skip
+            raise ImageReadError(
+                f"{redact(source)}: no column {url_column!r}; it has {', '.join(map(repr, dataset.schema.names[:20]))}"
+            )
         row = 0
         for _, _, batch in iter_batches(dataset, [url_column], 65536):
             for value in batch.column(0).to_pylist():
@@ -79,10 +82,18 @@ def read_urls(source: str | os.PathLike, *, url_column: str | None = None,
                 yield number, text
 
 
-def iter_url_heads(source: str | os.PathLike | None = None, *, urls=None, url_column: str | None = None,
-                   concurrency: int = 64, per_host: int = PER_HOST, allow_private: bool = False,
-                   timeout: float | None = None, storage_options: dict[str, Any] | None = None,
-                   skip=None) -> Iterator[RemoteHead]:  # fmt: skip
+def iter_url_heads(
+    source: str | os.PathLike | None = None,
+    *,
+    urls=None,
+    url_column: str | None = None,
+    concurrency: int = 64,
+    per_host: int = PER_HOST,
+    allow_private: bool = False,
+    timeout: float | None = None,
+    storage_options: dict[str, Any] | None = None,
+    skip=None,
+) -> Iterator[RemoteHead]:
     """The header facts behind each URL of a list file (or of `urls`, an iterable of strings), in list order.
 
     `concurrency` threads fetch at once, at most `per_host` to one host. Each item's path is the
@@ -93,8 +104,11 @@ def iter_url_heads(source: str | os.PathLike | None = None, *, urls=None, url_co
 
     if concurrency < 1 or per_host < 1:
         raise ValueError("concurrency and per_host must be at least 1")
-    entries = read_urls(source, url_column=url_column, storage_options=storage_options) if urls is None else (
-        (i + 1, str(u)) for i, u in enumerate(urls))  # fmt: skip
+    entries = (
+        read_urls(source, url_column=url_column, storage_options=storage_options)
+        if urls is None
+        else ((i + 1, str(u)) for i, u in enumerate(urls))
+    )
     hosts: dict[str, threading.Semaphore] = {}
     lock = threading.Lock()
 
@@ -129,4 +143,3 @@ def iter_url_heads(source: str | os.PathLike | None = None, *, urls=None, url_co
         finally:
             for future in window:
                 future.cancel()
-

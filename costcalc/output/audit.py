@@ -41,8 +41,29 @@ def json_line(row: AuditRow) -> str:
     Positional on purpose (the hot path of --nl and --json); a test holds it to json.dumps. Pass the
     text through `json_safe` before writing it (a path that is not UTF-8 holds surrogates).
     """
-    (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error, warning, tier, basis, model_status, shutdown) = row  # fmt: skip
+    (
+        path,
+        model,
+        detail,
+        status,
+        format,
+        width,
+        height,
+        frames,
+        animated,
+        orientation,
+        size,
+        applied,
+        tokens,
+        usd,
+        rule,
+        error,
+        warning,
+        tier,
+        basis,
+        model_status,
+        shutdown,
+    ) = row
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -123,7 +144,9 @@ class _Table(_Format):
         if not self.per_file:
             return ""
         top = " " * 21 + "".join(f"{name:<{w + self.USD + 2}}  " for name, w in zip(self.models, self.widths))
-        bottom = f"{'format':<6}  {'size':>11}  " + "".join(f"{'tokens':>{w}}  {'USD':>{self.USD}}  " for w in self.widths)
+        bottom = f"{'format':<6}  {'size':>11}  " + "".join(
+            f"{'tokens':>{w}}  {'USD':>{self.USD}}  " for w in self.widths
+        )
         return top.rstrip() + "\n" + bottom + "path\n"
 
     def render(self, rows):
@@ -138,7 +161,9 @@ class _Table(_Format):
         cells, reason = [], None
         shown = display_path(first.path)
         for row, width in zip(rows, self.widths):
-            if row.status == "priced":  # `≤ 1,120`, `≈ 800` (SPEC §6); unknown: multiplier unpublished (SPEC §2a)
+            if (
+                row.status == "priced"
+            ):  # `≤ 1,120`, `≈ 800` (docs/README.md); unknown: multiplier unpublished (docs/openai.md)
                 tokens = tokens_cell(row.tokens, row.basis or "exact")
                 cells.append(f"{tokens:>{width}}  {format_usd(row.usd):>{self.USD}}")
             else:
@@ -166,13 +191,19 @@ def totals_table(totals: Totals) -> str:
     for name in rank_by_usd(known):  # cheapest first for the input set (issue 20)
         t = totals.by_model[name]
         usd = "unknown" if t.unknown_price or t.unknown_tokens else format_usd(t.usd)
-        tokens = "unknown" if t.unknown_tokens else tokens_cell(t.tokens, total_basis(t.bases))  # SPEC §2a, §6
+        tokens = (
+            "unknown" if t.unknown_tokens else tokens_cell(t.tokens, total_basis(t.bases))
+        )  # docs/openai.md, docs/README.md
         body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped)), tokens, usd])
         if t.rules:
-            rules.append(f"{name} rejected by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in sorted(t.rules.items())))
-        if t.unknown_tokens:  # SPEC §2a: accepted, sized and counted in patches, but not in tokens
-            rules.append(f"{name}: tokens unknown for {t.unknown_tokens:,} priced files: its image-token multiplier "
-                         f"is not published; `costcalc probe -m {name}` measures it")
+            rules.append(
+                f"{name} rejected by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in sorted(t.rules.items()))
+            )
+        if t.unknown_tokens:  # docs/openai.md: accepted, sized and counted in patches, but not in tokens
+            rules.append(
+                f"{name}: tokens unknown for {t.unknown_tokens:,} priced files: its image-token multiplier "
+                f"is not published; `costcalc probe -m {name}` measures it"
+            )
     bases = set().union(*(t.bases for t in totals.by_model.values()))
     rules += basis_legend(bases)
     if len(totals.by_model) > 1:

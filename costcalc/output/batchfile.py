@@ -1,4 +1,4 @@
-"""Batch files and logs as output (SPEC §9): rows streamed as a JSON document, JSON lines or CSV, or for people
+"""Batch files and logs as output (docs/README.md): rows streamed as a JSON document, JSON lines or CSV, or for people
 a table of the costliest requests and the totals."""
 
 from __future__ import annotations
@@ -32,8 +32,13 @@ class BatchWriter:
             self._rows.row(row.as_dict())
         else:
             estimate = row.estimate  # the costliest: by the whole input's USD where known, else the images'
-            usd = None if estimate is None else next((value for value in (getattr(estimate, "input_usd", None),
-                                                                          estimate.usd) if value is not None), None)
+            usd = (
+                None
+                if estimate is None
+                else next(
+                    (value for value in (getattr(estimate, "input_usd", None), estimate.usd) if value is not None), None
+                )
+            )
             usd = Decimal(-1) if usd is None else usd
             tokens = (estimate.image_tokens or 0) if estimate is not None else -1
             key = (usd, tokens, -self.count)  # unique: a one-line document has many rows on one line
@@ -55,8 +60,9 @@ class BatchWriter:
 
 def batch_table(rows: list[BatchRow], count: int) -> str:
     """The requests shown (`rows` of `count`): line, custom_id, model, images, tokens and USD; `error` when unread."""
-    extra = bool(rows) and any(row.estimate is not None and getattr(row.estimate, "input_tokens", None) is not None
-                               for row in rows)  # fmt: skip
+    extra = bool(rows) and any(
+        row.estimate is not None and getattr(row.estimate, "input_tokens", None) is not None for row in rows
+    )
     header = ["line", "request", "model", "images", "image tokens", *(["input tokens"] if extra else []), "USD"]
     body = []
     for row in rows:
@@ -67,8 +73,17 @@ def batch_table(rows: list[BatchRow], count: int) -> str:
         images = f"{len(estimate.images):,}" + (f" ({estimate.unpriced:,} unpriced)" if estimate.unpriced else "")
         bases = {image.basis for image in estimate.images if image.tokens is not None}
         whole = [tokens_cell(getattr(estimate, "input_tokens", None), total_basis(bases))] if extra else []
-        body.append([str(row.line), row.custom_id or "-", estimate.model, images,
-                     tokens_cell(row_image_tokens(estimate), total_basis(bases)), *whole, format_usd(row_image_usd(estimate))])  # fmt: skip
+        body.append(
+            [
+                str(row.line),
+                row.custom_id or "-",
+                estimate.model,
+                images,
+                tokens_cell(row_image_tokens(estimate), total_basis(bases)),
+                *whole,
+                format_usd(row_image_usd(estimate)),
+            ]
+        )
     if not body:
         return "no requests"
     table = render_table([header], body, right={0, 3, 4, 5, 6})
@@ -79,10 +94,12 @@ def batch_table(rows: list[BatchRow], count: int) -> str:
 
 def _sums(sums: BatchSums) -> str:
     basis = total_basis(sums.bases)
-    text = (f"{counted(sums.requests, 'request')} priced, {counted(sums.images, 'image')}"
-            + (f" ({sums.unpriced:,} unpriced)" if sums.unpriced else "")
-            + f"; {tokens_cell(sums.image_tokens, basis)} image tokens, "
-            f"{format_usd(sums.usd)}")  # fmt: skip
+    text = (
+        f"{counted(sums.requests, 'request')} priced, {counted(sums.images, 'image')}"
+        + (f" ({sums.unpriced:,} unpriced)" if sums.unpriced else "")
+        + f"; {tokens_cell(sums.image_tokens, basis)} image tokens, "
+        f"{format_usd(sums.usd)}"
+    )
     if getattr(sums, "input_tokens", None) is not None:
         text += f"; whole input {tokens_cell(sums.input_tokens, basis)} tokens, {format_usd(sums.input_usd)}"
     return text

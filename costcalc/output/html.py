@@ -38,8 +38,16 @@ from ..runs.audit import AuditRow, Totals
 from ..words import display_path
 from .report import format_usd, rank_by_usd, tokens_cell
 
-__all__ = ["HtmlReport", "TOP", "MAX_FOLDERS", "HISTOGRAM_EDGES", "check_report_path", "write_report", "rendered_rows",
-           "GENERATOR"]
+__all__ = [
+    "HtmlReport",
+    "TOP",
+    "MAX_FOLDERS",
+    "HISTOGRAM_EDGES",
+    "check_report_path",
+    "write_report",
+    "rendered_rows",
+    "GENERATOR",
+]
 
 GENERATOR = '<meta name="generator" content="costcalc audit --html">'
 """The mark of a page this module wrote: only such a page is replaced by a new one."""
@@ -93,8 +101,16 @@ class _File:
 class HtmlReport:
     """Collects audit rows (`add`) and renders the page (`render`). Rows of one file arrive together."""
 
-    def __init__(self, models: Sequence[str], *, tables: Tables | None = None, detail: str = "auto",
-                 tier: str = "standard", roots: Sequence[str] = (), title: str = "costcalc audit") -> None:  # fmt: skip
+    def __init__(
+        self,
+        models: Sequence[str],
+        *,
+        tables: Tables | None = None,
+        detail: str = "auto",
+        tier: str = "standard",
+        roots: Sequence[str] = (),
+        title: str = "costcalc audit",
+    ) -> None:
         self.models = list(models)
         self.tables = tables or default_tables()
         self.detail = detail
@@ -222,17 +238,27 @@ class HtmlReport:
         """The whole page: every section, from these rows and the run's totals (the --json totals)."""
         self._flush()
         order = _cheapest_first(self.models, totals)
-        parts = [_HEAD.format(title=escape(self.title)), f"<h1>{escape(self.title)}</h1>", self._intro(totals, limits),
-                 self._totals(order, totals), self._folders_table(order), self._histograms(order),
-                 self._dearest(order, thumbnails), self._savings_table(order), "</body>\n</html>\n"]  # fmt: skip
+        parts = [
+            _HEAD.format(title=escape(self.title)),
+            f"<h1>{escape(self.title)}</h1>",
+            self._intro(totals, limits),
+            self._totals(order, totals),
+            self._folders_table(order),
+            self._histograms(order),
+            self._dearest(order, thumbnails),
+            self._savings_table(order),
+            "</body>\n</html>\n",
+        ]
         return "\n".join(parts)
 
     def _intro(self, totals: Totals, limits: str) -> str:
         files = max((t.files for t in totals.by_model.values()), default=0)
         roots = ", ".join(escape(display_path(root)) for root in self.roots) or "-"
-        return (f'<p class="meta">{files:,} files under {roots}; detail {escape(self.detail)}; priced at the '
-                f'{escape(self.tier)} tier{"; limits " + escape(limits) if limits else ""}. Models are ranked by USD '
-                f"for these files, cheapest first.</p>")  # fmt: skip
+        return (
+            f'<p class="meta">{files:,} files under {roots}; detail {escape(self.detail)}; priced at the '
+            f"{escape(self.tier)} tier{'; limits ' + escape(limits) if limits else ''}. Models are ranked by USD "
+            f"for these files, cheapest first.</p>"
+        )
 
     def _totals(self, order: list[str], totals: Totals) -> str:
         tiers = list(dict.fromkeys([self.tier, *(tier for name in order for tier in self.tiers[name])]))
@@ -261,14 +287,17 @@ class HtmlReport:
                 f'<td class="num">{data["files"]:,}</td><td class="num">{data["priced"]:,}</td>'
                 f'<td class="num">{data["rejected"]:,}</td><td class="num">{data["unreadable"]:,}</td>'
                 f'<td class="num">{tokens}</td>{"".join(cells)}</tr>'
-            )  # fmt: skip
-        return ('<h2 id="totals">Totals per model and tier</h2>\n<table class="totals"><thead><tr><th>#</th><th>model'
-                '</th><th>files</th><th>priced</th><th>rejected</th><th>unreadable</th><th>tokens</th>'
-                f'{head}</tr></thead><tbody>\n' + "\n".join(rows)
-                + '</tbody></table>\n<p class="note">The audited tier is the run\'s total; each other column prices '
-                "every image at that tier's rate, as a request of its own. A dash: the model's price offers no such "
-                "tier; unknown: a rate or a count is not published. ≤ N: a documented maximum, the bill is at most this; "
-                "≈ N: the vendor publishes only approximate figures.</p>")  # fmt: skip
+            )
+        return (
+            '<h2 id="totals">Totals per model and tier</h2>\n<table class="totals"><thead><tr><th>#</th><th>model'
+            "</th><th>files</th><th>priced</th><th>rejected</th><th>unreadable</th><th>tokens</th>"
+            f"{head}</tr></thead><tbody>\n"
+            + "\n".join(rows)
+            + '</tbody></table>\n<p class="note">The audited tier is the run\'s total; each other column prices '
+            "every image at that tier's rate, as a request of its own. A dash: the model's price offers no such "
+            "tier; unknown: a rate or a count is not published. ≤ N: a documented maximum, the bill is at most this; "
+            "≈ N: the vendor publishes only approximate figures.</p>"
+        )
 
     def _folders_table(self, order: list[str]) -> str:
         def cost(item):
@@ -285,8 +314,10 @@ class HtmlReport:
                     mine = merged.setdefault(name, [0, 0, Decimal(0), 0])
                     merged[name] = [mine[0] + files, mine[1] + tokens, MONEY.add(mine[2], usd), mine[3] + unknown]
             rows.append(self._folder_row(f"({len(rest):,} more folders)", merged, order))
-        return ('<h2 id="folders">Cost by folder</h2>\n<table><thead><tr><th>folder</th><th>images</th>'
-                f'{head}</tr></thead><tbody>\n' + "\n".join(rows) + "</tbody></table>")  # fmt: skip
+        return (
+            '<h2 id="folders">Cost by folder</h2>\n<table><thead><tr><th>folder</th><th>images</th>'
+            f"{head}</tr></thead><tbody>\n" + "\n".join(rows) + "</tbody></table>"
+        )
 
     @staticmethod
     def _folder_row(label: str, sums: dict, order: list[str]) -> str:
@@ -322,34 +353,43 @@ class HtmlReport:
                     continue
                 tokens, usd, basis = cost
                 shown = "unknown" if tokens is None else escape(tokens_cell(tokens, basis or "exact"))
-                cells.append(f'<td class="num">{shown} tokens<br>'
-                             f'{escape(format_usd(usd))}</td>')  # fmt: skip
-            rows.append(f'<tr><td>{rank}</td><td class="thumb">{image}</td><td class="path">'
-                        f'{escape(display_path(entry.path))}</td><td class="num">{size}</td>'
-                        f'<td class="num">{_bytes(entry.bytes)}</td>{"".join(cells)}</tr>')  # fmt: skip
-        return (f'<h2 id="dearest">The {len(items)} most expensive images</h2>\n<table><thead><tr><th>#</th><th></th>'
-                f'<th>image</th><th>size</th><th>bytes</th>{head}</tr></thead><tbody>\n' + "\n".join(rows)
-                + "</tbody></table>")  # fmt: skip
+                cells.append(f'<td class="num">{shown} tokens<br>{escape(format_usd(usd))}</td>')
+            rows.append(
+                f'<tr><td>{rank}</td><td class="thumb">{image}</td><td class="path">'
+                f'{escape(display_path(entry.path))}</td><td class="num">{size}</td>'
+                f'<td class="num">{_bytes(entry.bytes)}</td>{"".join(cells)}</tr>'
+            )
+        return (
+            f'<h2 id="dearest">The {len(items)} most expensive images</h2>\n<table><thead><tr><th>#</th><th></th>'
+            f"<th>image</th><th>size</th><th>bytes</th>{head}</tr></thead><tbody>\n"
+            + "\n".join(rows)
+            + "</tbody></table>"
+        )
 
     def _savings_table(self, order: list[str]) -> str:
         rows = []
         for name in order:
             s = self.savings[name]
             share = f"{1 - s.bytes_after / s.bytes_before:.0%}" if s.bytes_before else "-"
-            rows.append(f'<tr><td class="name">{escape(name)}</td><td class="num">{s.files - s.unknown:,}</td>'
-                        f'<td class="num">{s.resized:,}</td><td class="num">{s.limited:,}</td>'
-                        f'<td class="num">{_bytes(s.bytes_before)}</td><td class="num">≈ {_bytes(round(s.bytes_after))}'
-                        f'</td><td class="num">{share}</td><td class="num">{s.tokens_before:,}</td>'
-                        f'<td class="num">{s.tokens_after:,}</td>'
-                        f'<td class="num">{s.unknown:,}</td></tr>')  # fmt: skip
-        return ('<h2 id="optimize">What optimize would save, per model</h2>\n<table><thead><tr><th>model</th>'
-                "<th>planned</th><th>resized</th><th>made sendable</th><th>bytes now</th><th>bytes after</th>"
-                "<th>less</th><th>tokens now</th><th>tokens after</th><th>not planned</th></tr></thead><tbody>\n"
-                + "\n".join(rows) + "</tbody></table>\n"
-                '<p class="note">From the planner alone, each model on its own: no file is written. A copy at the size '
-                "the model works from costs the tokens the original does; bytes after are estimated in proportion to "
-                "the pixels kept. \"Made sendable\": files the API would reject as they are (a side, patch or aspect "
-                "limit) that a smaller copy fits; they are not in the other columns.</p>")  # fmt: skip
+            rows.append(
+                f'<tr><td class="name">{escape(name)}</td><td class="num">{s.files - s.unknown:,}</td>'
+                f'<td class="num">{s.resized:,}</td><td class="num">{s.limited:,}</td>'
+                f'<td class="num">{_bytes(s.bytes_before)}</td><td class="num">≈ {_bytes(round(s.bytes_after))}'
+                f'</td><td class="num">{share}</td><td class="num">{s.tokens_before:,}</td>'
+                f'<td class="num">{s.tokens_after:,}</td>'
+                f'<td class="num">{s.unknown:,}</td></tr>'
+            )
+        return (
+            '<h2 id="optimize">What optimize would save, per model</h2>\n<table><thead><tr><th>model</th>'
+            "<th>planned</th><th>resized</th><th>made sendable</th><th>bytes now</th><th>bytes after</th>"
+            "<th>less</th><th>tokens now</th><th>tokens after</th><th>not planned</th></tr></thead><tbody>\n"
+            + "\n".join(rows)
+            + "</tbody></table>\n"
+            '<p class="note">From the planner alone, each model on its own: no file is written. A copy at the size '
+            "the model works from costs the tokens the original does; bytes after are estimated in proportion to "
+            'the pixels kept. "Made sendable": files the API would reject as they are (a side, patch or aspect '
+            "limit) that a smaller copy fits; they are not in the other columns.</p>"
+        )
 
 
 def check_report_path(path: str | os.PathLike) -> None:
@@ -368,8 +408,9 @@ def check_report_path(path: str | os.PathLike) -> None:
     except OSError:
         start = b""
     if GENERATOR.encode() not in start:
-        raise OutputConflictError(f"{display_path(path)} exists and is not a costcalc report; choose another name, or "
-                                  f"move it")  # fmt: skip
+        raise OutputConflictError(
+            f"{display_path(path)} exists and is not a costcalc report; choose another name, or move it"
+        )
 
 
 def write_report(path: str | os.PathLike, page: str) -> None:
@@ -418,8 +459,10 @@ def _bin(tokens: int) -> int:
 
 def _cheapest_first(models: Sequence[str], totals: Totals) -> list[str]:
     """Models by USD for the input set, cheapest first (as the audit table ranks them); unknown USD last."""
-    known = {name: None if t.unknown_price or t.unknown_tokens else t.usd
-             for name, t in ((name, totals.by_model[name]) for name in models)}  # fmt: skip
+    known = {
+        name: None if t.unknown_price or t.unknown_tokens else t.usd
+        for name, t in ((name, totals.by_model[name]) for name in models)
+    }
     return rank_by_usd(known)
 
 
@@ -443,15 +486,19 @@ def _histogram_svg(model: str, counts: list[int]) -> str:
         y = height - bottom - h
         low = HISTOGRAM_EDGES[index]
         label = f"{low:,}+" if index == len(counts) - 1 else f"{low:,}"
-        bars.append(f'<rect x="{x}" y="{y}" width="{bar}" height="{h}" fill="#4a7bd0"><title>{count:,} images, '
-                    f'{escape(label)} tokens</title></rect>'
-                    f'<text x="{x + bar / 2}" y="{y - 4}" text-anchor="middle">{count:,}</text>'
-                    f'<text x="{x + bar / 2}" y="{height - bottom + 14}" text-anchor="middle">{escape(label)}</text>')  # fmt: skip
-    return (f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-size="10" role="img" aria-label="tokens per image, '
-            f'{escape(model)}">{"".join(bars)}<line x1="26" y1="{height - bottom}" x2="{width - 4}" '
-            f'y2="{height - bottom}" stroke="#333"/><text x="{width / 2}" y="{height - 8}" text-anchor="middle">'
-            f"tokens per image (bins from)</text></svg><figcaption>{escape(model)}</figcaption></figure>")  # fmt: skip
+        bars.append(
+            f'<rect x="{x}" y="{y}" width="{bar}" height="{h}" fill="#4a7bd0"><title>{count:,} images, '
+            f"{escape(label)} tokens</title></rect>"
+            f'<text x="{x + bar / 2}" y="{y - 4}" text-anchor="middle">{count:,}</text>'
+            f'<text x="{x + bar / 2}" y="{height - bottom + 14}" text-anchor="middle">{escape(label)}</text>'
+        )
+    return (
+        f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-size="10" role="img" aria-label="tokens per image, '
+        f'{escape(model)}">{"".join(bars)}<line x1="26" y1="{height - bottom}" x2="{width - 4}" '
+        f'y2="{height - bottom}" stroke="#333"/><text x="{width / 2}" y="{height - 8}" text-anchor="middle">'
+        f"tokens per image (bins from)</text></svg><figcaption>{escape(model)}</figcaption></figure>"
+    )
 
 
 def _thumbnail(path: str) -> str | None:

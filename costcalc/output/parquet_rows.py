@@ -23,12 +23,28 @@ from typing import Any, Self
 __all__ = ["AUDIT_SCHEMA_TYPES", "ParquetRows"]
 
 AUDIT_SCHEMA_TYPES = {
-    "path": "string", "model": "string", "detail": "string", "status": "string", "format": "string",
-    "width": "int64", "height": "int64", "frames": "int64", "animated": "bool_", "orientation": "int64",
-    "bytes": "int64", "applied_detail": "string", "tokens": "int64", "usd": "float64", "rule": "string",
-    "error": "string", "warning": "string", "tier": "string", "basis": "string", "model_status": "string",
+    "path": "string",
+    "model": "string",
+    "detail": "string",
+    "status": "string",
+    "format": "string",
+    "width": "int64",
+    "height": "int64",
+    "frames": "int64",
+    "animated": "bool_",
+    "orientation": "int64",
+    "bytes": "int64",
+    "applied_detail": "string",
+    "tokens": "int64",
+    "usd": "float64",
+    "rule": "string",
+    "error": "string",
+    "warning": "string",
+    "tier": "string",
+    "basis": "string",
+    "model_status": "string",
     "shutdown": "string",
-}  # fmt: skip
+}
 """The Arrow type of each AuditRow field."""
 
 
@@ -69,8 +85,9 @@ class ParquetRows:
             except Exception as error:  # noqa: BLE001 - pyarrow's reason, as one line
                 self.writer.close()
                 os.unlink(self.partial)
-                raise OutputFormatError(f"cannot resume from {self.path}: not a whole Parquet file ({error}); "
-                                        "remove it or write elsewhere") from None  # fmt: skip
+                raise OutputFormatError(
+                    f"cannot resume from {self.path}: not a whole Parquet file ({error}); remove it or write elsewhere"
+                ) from None
             if old.schema_arrow.names != list(AUDIT_FIELDS):
                 self.writer.close()
                 os.unlink(self.partial)

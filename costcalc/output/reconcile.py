@@ -42,8 +42,17 @@ def reconcile_table(result: Reconciliation) -> str:
         bound = "≤ " if report.upper_bound else ""
         billed = "?" if report.billed_image_tokens is None else f"{bound}{report.billed_image_tokens:,}"
         ratio = "?" if report.ratio is None else f"{bound}{report.ratio:.3f}"
-        body.append([name, str(report.requests), str(report.images), f"{report.predicted_image_tokens:,}", billed,
-                     ratio, _verdict(report)])  # fmt: skip
+        body.append(
+            [
+                name,
+                str(report.requests),
+                str(report.images),
+                f"{report.predicted_image_tokens:,}",
+                billed,
+                ratio,
+                _verdict(report),
+            ]
+        )
     lines = [render_table(header, body, right={1, 2, 3, 4, 5})] if body else ["no request could be reconciled"]
     lines.append("")
     for name, report in result.models.items():

@@ -74,8 +74,15 @@ def estimate_row(estimate: Estimate) -> dict[str, Any]:
     return {**estimate.as_dict(), "rule": None, "error": None}
 
 
-def error_row(source: str | None, model: str, detail: str, error: str, size: tuple[int, int] | None = None,
-              rule: str | None = None, warning: str | None = None) -> dict:  # fmt: skip
+def error_row(
+    source: str | None,
+    model: str,
+    detail: str,
+    error: str,
+    size: tuple[int, int] | None = None,
+    rule: str | None = None,
+    warning: str | None = None,
+) -> dict:
     """A row that could not be priced: what is known, the rest null, the rule it breaks (if rejected) and the reason."""
     row: dict[str, Any] = dict.fromkeys(ESTIMATE_FIELDS)
     row.update(source=source, model=model, detail=detail, error=error, rule=rule, warning=warning)
@@ -123,15 +130,16 @@ def estimates_table(
         bottom += ["tokens", "USD"]
     body = []
     totals: dict[str, list] = {name: [0, Decimal(0), 0, set()] for name in models}  # tokens, usd, unknown, bases
-    remarks: dict[str, str] = {}  # what the reader must know about a model, once each (SPEC §2a, §2b)
+    remarks: dict[str, str] = {}  # what the reader must know about a model, once each (docs/openai.md, docs/README.md)
     for index, (label, size) in enumerate(sources):
         row = [label, f"{size[0]}×{size[1]}" if size else "?"]
         for name in models:
             result = results[(index, name)]
             if isinstance(result, Estimate):
                 row += [estimate_tokens_cell(result), format_usd(result.usd)]
-                totals[name][0] = None if result.tokens is None or totals[name][0] is None \
-                    else totals[name][0] + result.tokens  # fmt: skip
+                totals[name][0] = (
+                    None if result.tokens is None or totals[name][0] is None else totals[name][0] + result.tokens
+                )
                 totals[name][3].add(result.basis)
                 for text in (result.note, result.doubt and f"doubt: {result.doubt}"):
                     if text:
@@ -153,12 +161,12 @@ def estimates_table(
     bases = set().union(*(total[3] for total in totals.values()))
     lines = [*remarks, *basis_legend(bases)]
     if len(models) > 1:  # the models ranked by USD for these images, cheapest first (issue 20)
-        failed = {name for name in models for index in range(len(sources))
-                  if not isinstance(results[(index, name)], Estimate)}  # fmt: skip
+        failed = {
+            name for name in models for index in range(len(sources)) if not isinstance(results[(index, name)], Estimate)
+        }
         usd = {name: None if name in failed or totals[name][2] else totals[name][1] for name in models}
         lines.insert(0, ranking_line(usd, "these images" if len(sources) > 1 else "this image"))
-    return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (
-        ["", *lines] if lines else []))  # fmt: skip
+    return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (["", *lines] if lines else []))
 
 
 def rank_by_usd(usd: dict[str, Decimal | None]) -> list[str]:
@@ -173,27 +181,26 @@ def ranking_line(usd: dict[str, Decimal | None], what: str, unpriced: dict[str, 
     unpriced = unpriced or {}
     return f"cheapest first for {what}: " + ", ".join(
         f"{name} {'unknown' if usd[name] is None else format_usd(usd[name])}"
-        + (f" (+ {unpriced[name]:,} unpriced)" if unpriced.get(name) else "") for name in rank_by_usd(usd))
+        + (f" (+ {unpriced[name]:,} unpriced)" if unpriced.get(name) else "")
+        for name in rank_by_usd(usd)
+    )
 
 
 _LEGEND = {
-    "maximum": "≤ N: a documented maximum; the bill is at most this (SPEC §6)",
-    "approximate": "≈ N: an approximation; the vendor publishes only approximate figures (SPEC §6)",
-    "flat": "flat: the vendor bills one fixed count per image (SPEC §6e)",
+    "maximum": "≤ N: a documented maximum; the bill is at most this (docs/README.md)",
+    "approximate": "≈ N: an approximation; the vendor publishes only approximate figures (docs/README.md)",
+    "flat": "flat: the vendor bills one fixed count per image (docs/README.md)",
 }
 """The line under an estimate table explaining each kind of figure that is not exact."""
 
 
 def basis_legend(bases) -> list[str]:
-    """The lines under a table saying what its `≤`, `≈` and flat figures mean, for the bases it shows (SPEC §6)."""
+    """The lines under a table saying what its `≤`, `≈` and flat figures mean, for the bases it shows (docs/README.md)."""
     return [text for basis, text in _LEGEND.items() if basis in bases]
-
 
 
 MODEL_DETAILS = ("low", "medium", "high", "ultra_high", "original")
 """The detail columns of `models_table`; `auto` follows them."""
-
-
 
 
 def tokens_cell(tokens: int | None, basis: str = "exact") -> str:
@@ -204,7 +211,7 @@ def tokens_cell(tokens: int | None, basis: str = "exact") -> str:
 
 
 def estimate_tokens_cell(estimate: Estimate) -> str:
-    """An estimate's tokens cell; unknown tokens (SPEC §2a) show the patches, which are known: `unknown (11,750 patches)`."""
+    """An estimate's tokens cell; unknown tokens (docs/openai.md) show the patches, which are known: `unknown (11,750 patches)`."""
     if estimate.tokens is None and estimate.patches is not None:
         return f"unknown ({estimate.patches:,} patches)"
     return tokens_cell(estimate.tokens, estimate.basis)
@@ -221,7 +228,7 @@ def _rule_dict(rule) -> dict[str, Any]:
 
 
 def _multiplier(model: Model) -> str | None:
-    """The multiplier as text: a decimal, `unknown` on a patch row without one (SPEC §2a), else None."""
+    """The multiplier as text: a decimal, `unknown` on a patch row without one (docs/openai.md), else None."""
     if model.multiplier is not None:
         return str(model.multiplier)
     return "unknown" if model.tokens_unknown else None
@@ -264,13 +271,25 @@ def price_fields(price: Price | None) -> dict[str, Any]:
     """A price's JSON fields: input and cached rates, long context, tiers, its window and source (nulls when
     unknown)."""
     if price is None:
-        return dict.fromkeys(("usd_per_1m_input", "cached_input", "long_context", "tiers", "price_from",
-                              "price_until", "price_source", "price_date"))  # fmt: skip
+        return dict.fromkeys(
+            (
+                "usd_per_1m_input",
+                "cached_input",
+                "long_context",
+                "tiers",
+                "price_from",
+                "price_until",
+                "price_source",
+                "price_date",
+            )
+        )
     long = price.long_context
     return {
         "usd_per_1m_input": _number(price.usd_per_1m_input),
         "cached_input": _number(price.cached_input),
-        "long_context": None if long is None else {"above": long.above, "usd_per_1m_input": _number(long.usd_per_1m_input)},
+        "long_context": None
+        if long is None
+        else {"above": long.above, "usd_per_1m_input": _number(long.usd_per_1m_input)},
         "tiers": {name: _number(rates.usd_per_1m_input) for name, rates in price.tiers},
         "price_from": None if price.valid_from is None else str(price.valid_from),
         "price_until": None if price.valid_until is None else str(price.valid_until),
@@ -302,8 +321,10 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
         body.append([name, model.provider or "-", model.scheme, "/".join(model.bases), rate, status])
     import textwrap
 
-    notes = [textwrap.fill(f"[{n}] doubt ({', '.join(names)}): {doubt}", 100, subsequent_indent="    ")
-             for n, (doubt, names) in enumerate(doubts.items(), 1)]  # fmt: skip
+    notes = [
+        textwrap.fill(f"[{n}] doubt ({', '.join(names)}): {doubt}", 100, subsequent_indent="    ")
+        for n, (doubt, names) in enumerate(doubts.items(), 1)
+    ]
     return render_table(header, body, right={4}) + "".join(f"\n{line}" for line in (["", *notes] if notes else []))
 
 
@@ -354,7 +375,7 @@ def optimize_line(row) -> str:
 
 
 def _token_change(before, after) -> str:
-    """`765 → 765`; `rejected → 255` (a budget made a rejected original fit); `unknown → unknown` (SPEC §2a);
+    """`765 → 765`; `rejected → 255` (a budget made a rejected original fit); `unknown → unknown` (docs/openai.md);
     with several models (dicts by model) `gpt-4o 765 → 765, claude-sonnet-4-5 1,564 → 1,564`."""
     if isinstance(after, dict):
         return ", ".join(f"{name} {_token_change(before.get(name), tokens)}" for name, tokens in after.items())
@@ -372,16 +393,23 @@ def optimize_summary(totals) -> str:
     before, after = totals.tokens_before, totals.tokens_after
     if isinstance(after, dict):  # several models: a line each
         width = max(map(len, after))
-        tokens = "\n".join(f"{'tokens' if i == 0 else '':<6} {name:<{width}}  {_total(before[name])} → {_total(tokens)}"
-                           for i, (name, tokens) in enumerate(after.items())) + unknown  # fmt: skip
+        tokens = (
+            "\n".join(
+                f"{'tokens' if i == 0 else '':<6} {name:<{width}}  {_total(before[name])} → {_total(tokens)}"
+                for i, (name, tokens) in enumerate(after.items())
+            )
+            + unknown
+        )
     else:
         tokens = f"tokens {_total(before)}{unknown} → {_total(after)}"
     free = list(getattr(totals, "any_size", ()) or ())
     planned = ""
     if free:
-        planned = (f"\nsizes planned for the other models: {', '.join(free)} "
-                   f"{'bills' if len(free) == 1 else 'bill'} the same at any size, and accept{'s' if len(free) == 1 else ''} "
-                   f"every size written")  # fmt: skip
+        planned = (
+            f"\nsizes planned for the other models: {', '.join(free)} "
+            f"{'bills' if len(free) == 1 else 'bill'} the same at any size, and accept{'s' if len(free) == 1 else ''} "
+            f"every size written"
+        )
     return (
         f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
         f"{totals.skipped:,} skipped, {totals.errors:,} {'error' if totals.errors == 1 else 'errors'}\n"
@@ -400,9 +428,14 @@ def request_table(estimate) -> str:
     body = []
     for image in estimate.images:
         size = f"{image.width}×{image.height}" if image.width else "-"
-        detail = image.detail if image.applied_detail in (None, image.detail) else f"{image.detail}→{image.applied_detail}"
-        cost = [tokens_cell(image.tokens, image.basis or "exact"), format_usd(image.usd)] if image.tokens is not None \
-            else ["rejected" if image.rule else "unpriced", image.rule or ""]  # fmt: skip
+        detail = (
+            image.detail if image.applied_detail in (None, image.detail) else f"{image.detail}→{image.applied_detail}"
+        )
+        cost = (
+            [tokens_cell(image.tokens, image.basis or "exact"), format_usd(image.usd)]
+            if image.tokens is not None
+            else ["rejected" if image.rule else "unpriced", image.rule or ""]
+        )
         body.append([image.where, image.reference, size, detail, *cost])
     total = format_usd(estimate.usd) if estimate.usd is not None else "unknown"
     table = render_table(header, body, right={4, 5}) if body else "no images"
@@ -416,19 +449,21 @@ def request_table(estimate) -> str:
 
 
 def _request_input(estimate) -> str:
-    """The text and whole-input lines under a request's table: tokens, USD, tier, long context (SPEC §7)."""
+    """The text and whole-input lines under a request's table: tokens, USD, tier, long context (docs/prices.md)."""
     if estimate.text_tokens is None:
         text = f"text: unknown ({estimate.text_note})"
     else:
         text = f"text: {estimate.text_tokens:,} tokens, {format_usd(estimate.text_usd)}" + (
-            f" ({estimate.text_note})" if estimate.text_note else "")
+            f" ({estimate.text_note})" if estimate.text_note else ""
+        )
     if estimate.input_tokens is None:
         whole = "input: unknown" + (f" ({estimate.input_note})" if estimate.input_note else "")
     else:
         cached = f", {estimate.cached_tokens:,} of them cached" if estimate.cached_tokens else ""
         whole = f"input: {estimate.input_tokens:,} tokens (text + images){cached}, {format_usd(estimate.input_usd)}"
     flags = ([f"tier {estimate.tier}"] if estimate.tier != "standard" else []) + (
-        ["the long-context rate, for the whole request"] if estimate.long_context else [])
+        ["the long-context rate, for the whole request"] if estimate.long_context else []
+    )
     return f"{text}\n{whole}" + "".join(f"; {flag}" for flag in flags)
 
 
@@ -444,8 +479,13 @@ def video_table(rows, models) -> str:
         first = result[0]
         info = first.info
         count = f"{first.frames:,}/{info.frames:,}" + ("" if info.frames_exact else "~")
-        line = [clip, f"{info.upright[0]}×{info.upright[1]}", f"{float(info.duration):.1f}", count,
-                f"{first.frame_width}×{first.frame_height}"]  # fmt: skip
+        line = [
+            clip,
+            f"{info.upright[0]}×{info.upright[1]}",
+            f"{float(info.duration):.1f}",
+            count,
+            f"{first.frame_width}×{first.frame_height}",
+        ]
         for estimate in result:
             line += [tokens_cell(estimate.tokens, estimate.basis), format_usd(estimate.usd)]
             total = totals[estimate.model]
@@ -457,13 +497,26 @@ def video_table(rows, models) -> str:
                 total[1] = MONEY.add(total[1], estimate.usd)
         body.append(line)
     if len(rows) > 1:
-        body.append(["total", "", "", "", ""] + [cell for name in models for cell in (
-            tokens_cell(totals[name][0], total_basis(totals[name][3])),
-            "unknown" if totals[name][2] else format_usd(totals[name][1]))])
+        body.append(
+            ["total", "", "", "", ""]
+            + [
+                cell
+                for name in models
+                for cell in (
+                    tokens_cell(totals[name][0], total_basis(totals[name][3])),
+                    "unknown" if totals[name][2] else format_usd(totals[name][1]),
+                )
+            ]
+        )
     text = render_table([top, header], body, right={2, 3} | set(range(5, 5 + 2 * len(models))))
     sampling = next((result[0].sampling for _, result in rows if not isinstance(result, str)), "")
-    notes = dict.fromkeys(f"{e.model}: {e.note}" for _, result in rows if not isinstance(result, str)
-                          for e in result if getattr(e, "note", None))  # unknown tokens (SPEC §2a)
+    notes = dict.fromkeys(
+        f"{e.model}: {e.note}"
+        for _, result in rows
+        if not isinstance(result, str)
+        for e in result
+        if getattr(e, "note", None)
+    )  # unknown tokens (docs/openai.md)
     bases = set().union(*(total[3] for total in totals.values()))
     legend = [text for basis, text in _LEGEND.items() if basis in bases]
     return text + (f"\n\nsampling: {sampling}" if sampling else "") + "".join(f"\n{line}" for line in (*notes, *legend))

@@ -19,14 +19,23 @@ from ..errors import ImageRejectedError
 from ..pricing.cost import Pricer
 from ..schemes.geometry import fit_within
 
-__all__ = ["SEARCH_LIMIT", "aspect_size", "aspect_copies", "any_size", "any_size_models", "side_caps", "capped",
-           "accepted_base"]
+__all__ = [
+    "SEARCH_LIMIT",
+    "aspect_size",
+    "aspect_copies",
+    "any_size",
+    "any_size_models",
+    "side_caps",
+    "capped",
+    "accepted_base",
+]
 
 SEARCH_LIMIT = 1 << 20
 """Long sides searched for a budget plan; a longer original is first scaled to this."""
 
+
 def aspect_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """width × height scaled down so its long side is `long_side` (at most the current one), as SPEC §1's fit rounds."""
+    """width × height scaled down so its long side is `long_side` (at most the current one), as docs/openai.md's fit rounds."""
     if long_side > max(width, height):
         raise ValueError(f"{long_side} is longer than {width}×{height}: a plan never upscales")
     return fit_within(width, height, long_side)
@@ -87,12 +96,16 @@ def capped(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> bool:
 
 def _cap_error(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> ImageRejectedError:
     cap = caps[pricer.model.name]
-    return ImageRejectedError(f"{size[0]}×{size[1]} on {pricer.model.name} has a side over {cap:,} px, which a request "
-                              f"of this many images does not take", "max_images_side")  # fmt: skip
+    return ImageRejectedError(
+        f"{size[0]}×{size[1]} on {pricer.model.name} has a side over {cap:,} px, which a request "
+        f"of this many images does not take",
+        "max_images_side",
+    )
 
 
-def accepted_base(group: list[Pricer], source: tuple[int, int], caps: dict[str, int],
-                   fit_limits: bool = True) -> tuple[tuple[int, int], str | None, str | None]:  # fmt: skip
+def accepted_base(
+    group: list[Pricer], source: tuple[int, int], caps: dict[str, int], fit_limits: bool = True
+) -> tuple[tuple[int, int], str | None, str | None]:
     """(the size to plan from, the rule that forced a smaller one, the note saying which model and limit did).
 
     The source when every model accepts it; else the largest aspect-kept copy
@@ -125,18 +138,29 @@ def accepted_base(group: list[Pricer], source: tuple[int, int], caps: dict[str, 
         if cap is not None:
             own &= np.maximum(w, h) <= cap
         if not own.any():
-            raise ImageRejectedError(f"{first}; no copy keeping the aspect ratio is accepted by "
-                                     f"{pricer.model.name} ({_rule_name(pricer, source, caps)})",
-                                     _rule_name(pricer, source, caps))  # fmt: skip
+            raise ImageRejectedError(
+                f"{first}; no copy keeping the aspect ratio is accepted by "
+                f"{pricer.model.name} ({_rule_name(pricer, source, caps)})",
+                _rule_name(pricer, source, caps),
+            )
         ok &= own
     if not ok.any():
         names = ", ".join(p.model.name for p in group)
-        raise ImageRejectedError(f"{first}; no one copy keeping the aspect ratio is accepted by all of {names} "
-                                 f"(optimize for them separately)", first.rule)  # fmt: skip
+        raise ImageRejectedError(
+            f"{first}; no one copy keeping the aspect ratio is accepted by all of {names} "
+            f"(optimize for them separately)",
+            first.rule,
+        )
     index = int(np.flatnonzero(ok)[-1])
     base = int(w[index]), int(h[index])
-    return base, first.rule, (f"limit {first.rule} forced a smaller copy: {first}; planned from {base[0]}×{base[1]}, the largest "
-                  f"copy every model accepts")  # fmt: skip
+    return (
+        base,
+        first.rule,
+        (
+            f"limit {first.rule} forced a smaller copy: {first}; planned from {base[0]}×{base[1]}, the largest "
+            f"copy every model accepts"
+        ),
+    )
 
 
 def _rule_name(pricer: Pricer, size: tuple[int, int], caps: dict[str, int]) -> str:

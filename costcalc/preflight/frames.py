@@ -169,9 +169,11 @@ def plan_frame_folders(clips, outdir: str | os.PathLike) -> dict[str, os.PathLik
         key = key.casefold() if caseless else key
         first = claimed.setdefault(key, (identity, name))
         if first[1] != name and (identity is None or first[0] != identity):
-            raise OutputConflictError(f"{shown(first[1])} and {shown(name)} would both write their frames to "
-                                      f"{shown(os.fspath(folder))}; extract them into different folders, or rename "
-                                      f"one")  # fmt: skip
+            raise OutputConflictError(
+                f"{shown(first[1])} and {shown(name)} would both write their frames to "
+                f"{shown(os.fspath(folder))}; extract them into different folders, or rename "
+                f"one"
+            )
         folders[name] = folder
     for name, folder in folders.items():
         pattern = re.compile(re.escape(folder.name) + r"-f\d{6}\.(?:jpg|png|webp)", re.IGNORECASE if caseless else 0)
@@ -183,9 +185,11 @@ def plan_frame_folders(clips, outdir: str | os.PathLike) -> dict[str, os.PathLik
             for entry in listing:
                 clip = clips_by_id.get(_identity(entry.path)) if pattern.fullmatch(entry.name) else None
                 if clip is not None:
-                    raise OutputConflictError(f"the clip {shown(clip)} is {shown(entry.path)}, where a frame of "
-                                              f"{shown(name)} would be written; choose another outdir "
-                                              f"folder")  # fmt: skip
+                    raise OutputConflictError(
+                        f"the clip {shown(clip)} is {shown(entry.path)}, where a frame of "
+                        f"{shown(name)} would be written; choose another outdir "
+                        f"folder"
+                    )
     return folders
 
 

@@ -104,5 +104,7 @@ def _read(path: str) -> dict[str, Record]:
             raise ValueError(f"format {document.get('format')!r}, not {_FORMAT!r}")
         return {str(key): Record(**value) for key, value in document["outputs"].items()}
     except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise OutputConflictError(f"{path}: not a manifest costcalc optimize wrote ({' '.join(str(error).split())}); "
-                                  f"move it away to start afresh") from None  # fmt: skip
+        raise OutputConflictError(
+            f"{path}: not a manifest costcalc optimize wrote ({' '.join(str(error).split())}); "
+            f"move it away to start afresh"
+        ) from None

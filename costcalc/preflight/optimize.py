@@ -1,4 +1,4 @@
-"""Preflight for one image: plan the size, write it upright, say what it saves (SPEC §4, §6); one model or several."""
+"""Preflight for one image: plan the size, write it upright, say what it saves (docs/README.md); one model or several."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Optimized:
     """None when the API would have rejected the original (a budget plan made it fit) or the tokens are
     unknown; with several models, a dict of each model's."""
     tokens_after: int | None | dict[str, int | None]
-    """None when the tokens are unknown (SPEC §2a); with several models, a dict of each model's."""
+    """None when the tokens are unknown (docs/openai.md); with several models, a dict of each model's."""
     bytes_before: int
     bytes_after: int
     plan: Plan | MultiPlan
@@ -52,8 +52,9 @@ class Optimized:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO,
-                max_bytes: int = MAX_SOURCE_BYTES) -> tuple[bytes, str]:
+def read_source(
+    source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO, max_bytes: int = MAX_SOURCE_BYTES
+) -> tuple[bytes, str]:
     """(the bytes, a label for messages) of a path, bytes, or an open binary file.
 
     A path is read as audit reads one (files.read_regular): a regular file of at most `max_bytes`, never a FIFO
@@ -129,29 +130,68 @@ def optimize(
     try:
         limits = _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
         format, converted = _accepted_format(info, format, limits, label)
-        planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
-                       orientation=info.orientation, tables=tables, request_images=request_images,
-                       fit_limits=fit_limits)  # fmt: skip
+        planned = plan(
+            info.width,
+            info.height,
+            model=model,
+            detail=detail,
+            max_tokens=max_tokens,
+            orientation=info.orientation,
+            tables=tables,
+            request_images=request_images,
+            fit_limits=fit_limits,
+        )
         notes += [planned.note, converted]
         target = (planned.target_width, planned.target_height)
         with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
-            encoded, out_format = render(data, info, target, format=format, quality=quality,
-                                         keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
-            encoded, stepped = _within_bytes(encoded, limits, label, lambda q: render(
-                data, info, target, format=format, quality=q, keep_metadata=keep_metadata, first_frame=first_frame,
-                name=label, reencode=True)[0], out_format, quality)  # fmt: skip
+            encoded, out_format = render(
+                data,
+                info,
+                target,
+                format=format,
+                quality=quality,
+                keep_metadata=keep_metadata,
+                first_frame=first_frame,
+                name=label,
+            )
+            encoded, stepped = _within_bytes(
+                encoded,
+                limits,
+                label,
+                lambda q: render(
+                    data,
+                    info,
+                    target,
+                    format=format,
+                    quality=q,
+                    keep_metadata=keep_metadata,
+                    first_frame=first_frame,
+                    name=label,
+                    reencode=True,
+                )[0],
+                out_format,
+                quality,
+            )
         notes.append(stepped)
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
             error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
         raise
-    if (out_format == info.format and not info.animated and info.warning is None and _source_costs_the_same(planned)
-            and not stepped and _within_all(len(data), limits)):  # fmt: skip
+    if (
+        out_format == info.format
+        and not info.animated
+        and info.warning is None
+        and _source_costs_the_same(planned)
+        and not stepped
+        and _within_all(len(data), limits)
+    ):
         original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
         if len(original) < len(encoded):
             upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
-            notes.append(f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
-                         f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger")  # fmt: skip
+            notes.append(
+                f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
+                f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger"
+            )
             encoded, target = original, upright
     return Optimized(
         data=encoded,
@@ -171,7 +211,7 @@ def optimize(
 
 def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     """Whether the source as it is gives every model the tokens the planned copy does: always for a same-tokens plan
-    (SPEC §4); for a budget plan, when each model's tokens before and after are known and equal."""
+    (docs/README.md); for a budget plan, when each model's tokens before and after are known and equal."""
     if planned.limited_by is not None:
         return False  # the API would reject the source: only the copy is sendable
     if planned.max_tokens is None:
@@ -200,8 +240,10 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
         rejected = image_rejection(info, limits)
         if rejected is not None and rejected.rule == "animated":
             if not first_frame:
-                raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                         f"pass first_frame=True to keep the first frame only")  # fmt: skip
+                raise AnimatedImageError(
+                    f"{where}animated {info.format}: the API accepts still images; "
+                    f"pass first_frame=True to keep the first frame only"
+                )
         elif rejected is not None and rejected.rule not in ("max_image_bytes", "formats"):
             on = f"on {model.name}, " if model is not None else ""
             rejected.args = (f"{where}{on}{rejected}",)
@@ -225,14 +267,20 @@ def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str 
     where = f"{label}: " if label else ""
 
     def refusing(fmt: str) -> list:
-        return [(model, rule) for model, lim in limits
-                if model is not None and (rule := lim.rules.get("formats")) is not None and fmt not in rule.value]
+        return [
+            (model, rule)
+            for model, lim in limits
+            if model is not None and (rule := lim.rules.get("formats")) is not None and fmt not in rule.value
+        ]
 
     if format is not None:
         wanted = str(format).upper()
         for model, rule in refusing(wanted)[:1] if wanted in FORMATS else ():  # render names a bad format
-            raise ImageRejectedError(f"{where}{model.name} does not accept {wanted} ({', '.join(rule.value)}) "
-                                     f"[rule formats, limits {rule.edition}]", "formats")  # fmt: skip
+            raise ImageRejectedError(
+                f"{where}{model.name} does not accept {wanted} ({', '.join(rule.value)}) "
+                f"[rule formats, limits {rule.edition}]",
+                "formats",
+            )
         refused = refusing(info.format) if wanted != info.format else []
         names = ", ".join(model.name for model, _ in refused)
         return format, (f"{info.format} is not accepted by {names}: converted to {wanted}" if refused else None)
@@ -242,12 +290,18 @@ def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str 
     for candidate in _targets_for(info.format):
         if not refusing(candidate):
             names = ", ".join(model.name for model, _ in refused)
-            why = (f"{info.format} is not accepted by {names}" if refused else
-                   f"{info.format} is read, not written (JPEG, PNG, WebP and GIF are)")  # fmt: skip
+            why = (
+                f"{info.format} is not accepted by {names}"
+                if refused
+                else f"{info.format} is read, not written (JPEG, PNG, WebP and GIF are)"
+            )
             return candidate.lower(), f"{why}: converted to {candidate}"
     model, rule = refused[0]
-    raise ImageRejectedError(f"{where}on {model.name}, {info.format} is not an accepted format "
-                             f"({', '.join(rule.value)}) [rule formats, limits {rule.edition}]", "formats")  # fmt: skip
+    raise ImageRejectedError(
+        f"{where}on {model.name}, {info.format} is not an accepted format "
+        f"({', '.join(rule.value)}) [rule formats, limits {rule.edition}]",
+        "formats",
+    )
 
 
 SOURCE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIC", "HEIF", "AVIF", "TIFF")
@@ -282,8 +336,11 @@ QUALITY_STEPS = (75, 65, 55, 45, 35, 25)
 
 def _byte_limit(limits) -> tuple[int, str] | None:
     """(the smallest max_image_bytes among the models, the model it is of), or None."""
-    found = [(lim.rules["max_image_bytes"].value, model.name) for model, lim in limits
-             if model is not None and "max_image_bytes" in lim.rules]  # fmt: skip
+    found = [
+        (lim.rules["max_image_bytes"].value, model.name)
+        for model, lim in limits
+        if model is not None and "max_image_bytes" in lim.rules
+    ]
     return min(found) if found else None
 
 
@@ -307,11 +364,17 @@ def _within_bytes(encoded: bytes, limits, label: str, again, out_format: str, qu
                 continue
             encoded = again(step)
             if len(encoded) <= most:
-                return encoded, (f"re-encoded at quality {step} to fit {name}'s {most:,}-byte limit per image "
-                                 f"(max_image_bytes; {size:,} bytes at the first quality)")  # fmt: skip
-        raise ImageRejectedError(f"{where}{len(encoded):,} bytes even at quality {QUALITY_STEPS[-1]}, over {name}'s "
-                                 f"{most:,}-byte limit per image (max_image_bytes)", "max_image_bytes")  # fmt: skip
-    raise ImageRejectedError(f"{where}{size:,} bytes as {out_format}, over {name}'s {most:,}-byte limit per image "
-                             f"(max_image_bytes); format='jpeg' or 'webp' re-encodes it smaller",
-                             "max_image_bytes")  # fmt: skip
-
+                return encoded, (
+                    f"re-encoded at quality {step} to fit {name}'s {most:,}-byte limit per image "
+                    f"(max_image_bytes; {size:,} bytes at the first quality)"
+                )
+        raise ImageRejectedError(
+            f"{where}{len(encoded):,} bytes even at quality {QUALITY_STEPS[-1]}, over {name}'s "
+            f"{most:,}-byte limit per image (max_image_bytes)",
+            "max_image_bytes",
+        )
+    raise ImageRejectedError(
+        f"{where}{size:,} bytes as {out_format}, over {name}'s {most:,}-byte limit per image "
+        f"(max_image_bytes); format='jpeg' or 'webp' re-encodes it smaller",
+        "max_image_bytes",
+    )

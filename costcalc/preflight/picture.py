@@ -36,8 +36,18 @@ from ..output.report import format_usd
 from ..schemes.base import Grid
 from ..schemes.geometry import ceil_div
 
-__all__ = ["Grid", "Panel", "grid_of", "panels", "show", "show_png", "show_svg", "write_show", "thumbnail_url",
-           "PANEL_SIDE"]
+__all__ = [
+    "Grid",
+    "Panel",
+    "grid_of",
+    "panels",
+    "show",
+    "show_png",
+    "show_svg",
+    "write_show",
+    "thumbnail_url",
+    "PANEL_SIDE",
+]
 
 PANEL_SIDE = 512
 """The long side of a panel in the PNG, in pixels (the SVG scales; its embedded picture is at most EMBED_SIDE)."""
@@ -73,7 +83,11 @@ class Panel:
             count = self.grid.columns * self.grid.rows
             size += f", {self.grid.columns}×{self.grid.rows} = {count:,} {_plural(self.grid.unit, count)} of {self.grid.cell} px"
         lines.append(size)
-        tokens = "unknown" if self.tokens is None else f"{'≤ ' if self.basis == 'maximum' else '≈ ' if self.basis == 'approximate' else ''}{self.tokens:,}"
+        tokens = (
+            "unknown"
+            if self.tokens is None
+            else f"{'≤ ' if self.basis == 'maximum' else '≈ ' if self.basis == 'approximate' else ''}{self.tokens:,}"
+        )
         usd = "USD unknown" if self.usd is None else format_usd(self.usd)
         lines.append(f"{tokens} tokens, {usd} ({self.basis})")
         if self.note:
@@ -119,8 +133,15 @@ def grid_of(rule, width: int, height: int) -> tuple[tuple[int, int], Grid | None
     return seen, None, "no grid: the vendor publishes only approximate figures"
 
 
-def panels(width: int, height: int, models: Sequence[str | Model], *, detail: str = "auto",
-           tables: Tables | None = None, tier: str = "standard") -> list[Panel]:  # fmt: skip
+def panels(
+    width: int,
+    height: int,
+    models: Sequence[str | Model],
+    *,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    tier: str = "standard",
+) -> list[Panel]:
     """One Panel per model (each once, in order) for an upright width × height image; no pixels needed."""
     from ..pricing.cost import Pricer
 
@@ -134,12 +155,23 @@ def panels(width: int, height: int, models: Sequence[str | Model], *, detail: st
         try:
             sizing = pricer.sizing(width, height)
         except CostcalcError as error:
-            found.append(Panel(pricer.model.name, pricer.applied_detail, None, None, None, None, "rejected",
-                               error=str(error)))  # fmt: skip
+            found.append(
+                Panel(pricer.model.name, pricer.applied_detail, None, None, None, None, "rejected", error=str(error))
+            )
             continue
         seen, grid, note = grid_of(pricer.rule, width, height)
-        found.append(Panel(pricer.model.name, pricer.applied_detail, seen, grid, sizing.tokens,
-                           pricer.usd(sizing.tokens), sizing.basis, note))  # fmt: skip
+        found.append(
+            Panel(
+                pricer.model.name,
+                pricer.applied_detail,
+                seen,
+                grid,
+                sizing.tokens,
+                pricer.usd(sizing.tokens),
+                sizing.basis,
+                note,
+            )
+        )
     return found
 
 
@@ -191,8 +223,15 @@ def _size_of(image) -> tuple[int, int]:
     return (info.height, info.width) if info.orientation in (5, 6, 7, 8) else (info.width, info.height)
 
 
-def show(image, models: Sequence[str | Model] | str, *, format: str = "png", detail: str = "auto",
-         tables: Tables | None = None, tier: str = "standard"):  # fmt: skip
+def show(
+    image,
+    models: Sequence[str | Model] | str,
+    *,
+    format: str = "png",
+    detail: str = "auto",
+    tables: Tables | None = None,
+    tier: str = "standard",
+):
     """The panels of `image` (a Pillow image, a path or bytes) for `models`: a Pillow image for format png,
     SVG text for svg. The size priced is the image's own (upright), from its header for a file."""
     return _render(image, models, format, detail, tables, tier)[0]
@@ -302,16 +341,19 @@ def show_svg(picture, found: list[Panel]) -> str:
     top = max(h for _, h in boxes)
     width = sum(max(w, 300) for w, _ in boxes) + _GAP * (len(boxes) + 1)
     height = top + caption + 2 * _GAP
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
-             f'<rect width="{width}" height="{height}" fill="white"/>']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+    ]
     x = _GAP
     for panel, (w, h) in zip(found, boxes):
         if panel.seen is not None:
             embedded = _as_seen(picture, panel.seen, _fit(panel.seen, EMBED_SIDE))
             sw, sh = panel.seen
-            parts.append(f'<svg x="{x}" y="{_GAP}" width="{w}" height="{h}" viewBox="0 0 {sw} {sh}" '
-                         f'preserveAspectRatio="none">')  # fmt: skip
+            parts.append(
+                f'<svg x="{x}" y="{_GAP}" width="{w}" height="{h}" viewBox="0 0 {sw} {sh}" preserveAspectRatio="none">'
+            )
             parts.append(f'<image width="{sw}" height="{sh}" preserveAspectRatio="none" href="{_data_url(embedded)}"/>')
             if panel.grid is not None:
                 parts.append(_svg_grid(panel.grid, max(sw / w, sh / h)))
@@ -343,9 +385,17 @@ def _data_url(image) -> str:
     return f"data:{mime};base64,{base64.b64encode(out.getvalue()).decode('ascii')}"
 
 
-def write_show(image, models: Sequence[str | Model] | str, output: str | os.PathLike, *, detail: str = "auto",
-               tables: Tables | None = None, tier: str = "standard", replace: bool = False,
-               palette: bool = False) -> list[Panel]:  # fmt: skip
+def write_show(
+    image,
+    models: Sequence[str | Model] | str,
+    output: str | os.PathLike,
+    *,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    tier: str = "standard",
+    replace: bool = False,
+    palette: bool = False,
+) -> list[Panel]:
     """Write the picture of `image` for `models` to `output` (.png or .svg), atomically; OutputConflictError if
     `output` exists and `replace` is not given. `palette`: a PNG of 256 colours (about a third of the bytes, for
     a page or a README). The panels drawn, for a caller to report."""

@@ -1,7 +1,7 @@
-"""Planning a resize ahead of time: pure sizes, no pixels (SPEC §4, §6).
+"""Planning a resize ahead of time: pure sizes, no pixels (docs/README.md).
 
 Same tokens (the default): exactly the size the model works from, after the
-fit, the short-side rule or the patch budget (SPEC §1), Claude's resize search
+fit, the short-side rule or the patch budget (docs/openai.md), Claude's resize search
 before padding (§6a), Mistral's downscale before its patch grid (§6c), Qwen's
 rounded size capped at the image's own (§6d) — `Sizing.scaled_width/height`.
 Every rule leaves its own output unchanged, so the planned size costs what the
@@ -34,7 +34,7 @@ than 2048 × 512), so every long side up to the original's is priced, at once,
 with the batch path. The file is then written at the size the model works from
 for that size, which costs the same and is never larger. Only a rule that
 prices every size exactly can be searched so: a model whose tokens are
-approximate (SPEC §6: Nova 1, Llama 4 on a host, Gemini 2.x) refuses a budget
+approximate (docs/README.md: Nova 1, Llama 4 on a host, Gemini 2.x) refuses a budget
 with a PlanError (its figure for a tiny copy promises nothing), and one whose
 count does not depend on the size (a flat count, or Gemini 3's maximum) meets
 a budget at every size or at none.
@@ -61,8 +61,21 @@ from .fitting import (
     side_caps,
 )
 
-__all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
-           "SEARCH_LIMIT", "any_size", "any_size_models", "side_caps", "same_tokens"]
+__all__ = [
+    "Plan",
+    "ModelPlan",
+    "MultiPlan",
+    "PlanError",
+    "plan",
+    "plan_many",
+    "aspect_size",
+    "check_budget_rules",
+    "SEARCH_LIMIT",
+    "any_size",
+    "any_size_models",
+    "side_caps",
+    "same_tokens",
+]
 
 SEEN_SLACK = 1
 """Pixels a model's size seen from a shared file may differ by, per side, from the one it sees in the original:
@@ -93,7 +106,7 @@ class Plan(_Resize):
     tokens_before: int | None
     """None when the API would reject the source (a budget plan made it fit), or the tokens are unknown."""
     tokens_after: int | None
-    """None when the model's tokens are unknown (an unpublished multiplier, SPEC §2a): `note` says why."""
+    """None when the model's tokens are unknown (an unpublished multiplier, docs/openai.md): `note` says why."""
     model: str
     detail: str
     applied_detail: str
@@ -116,7 +129,7 @@ class ModelPlan:
     model: str
     applied_detail: str
     basis: str
-    """How sure its tokens are (SPEC §6): exact, maximum, approximate, flat, or unknown."""
+    """How sure its tokens are (docs/README.md): exact, maximum, approximate, flat, or unknown."""
     seen_before: tuple[int, int] | None
     """The size it works from in the source; None when it rejects the source (a budget plan)."""
     seen_after: tuple[int, int]
@@ -139,7 +152,7 @@ class ModelPlan:
 
 @dataclass(frozen=True)
 class MultiPlan(_Resize):
-    """One target size for several models (SPEC §4, §6): each model's size seen and tokens, before and after."""
+    """One target size for several models (docs/README.md): each model's size seen and tokens, before and after."""
 
     models: tuple[ModelPlan, ...]
     """One per model, in the order given (aliases of one row once)."""
@@ -192,7 +205,7 @@ def plan(
     request_images: int | None = None,
     fit_limits: bool = True,
 ) -> Plan | MultiPlan:
-    """The target size for a stored width × height (SPEC §4); `orientation` 5-8 swaps the sides.
+    """The target size for a stored width × height (docs/README.md); `orientation` 5-8 swaps the sides.
 
     A list of models is `plan_many` (a MultiPlan; one distinct model gives a Plan).
     A source the API would reject for its size is planned from the largest copy
@@ -203,9 +216,17 @@ def plan(
     the model's tokens are unknown).
     """
     if not isinstance(model, (str, Model)):
-        return plan_many(width, height, models=model, detail=detail, max_tokens=max_tokens,
-                         orientation=orientation, tables=tables, request_images=request_images,
-                         fit_limits=fit_limits)  # fmt: skip
+        return plan_many(
+            width,
+            height,
+            models=model,
+            detail=detail,
+            max_tokens=max_tokens,
+            orientation=orientation,
+            tables=tables,
+            request_images=request_images,
+            fit_limits=fit_limits,
+        )
     width, height = _upright(width, height, orientation)
     pricer = Pricer(model, detail, tables)
     caps = side_caps([pricer.model], request_images, tables)
@@ -231,9 +252,17 @@ def same_tokens(pricer: Pricer, width: int, height: int, caps: dict[str, int] | 
     return (sizing.scaled_width, sizing.scaled_height), before, sizing.tokens, limited, forced
 
 
-def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: int | None,
-              tables: Tables | None, caps: dict[str, int] | None = None, fit_limits: bool = True) -> Plan:  # fmt: skip
-    """The plan for one model (SPEC §4)."""
+def _plan_one(
+    pricer: Pricer,
+    width: int,
+    height: int,
+    detail: str,
+    max_tokens: int | None,
+    tables: Tables | None,
+    caps: dict[str, int] | None = None,
+    fit_limits: bool = True,
+) -> Plan:
+    """The plan for one model (docs/README.md)."""
     name = pricer.model.name
     caps = caps or {}
     forced = limited = None
@@ -280,7 +309,7 @@ def plan_many(
     request_images: int | None = None,
     fit_limits: bool = True,
 ) -> MultiPlan | Plan:
-    """One target size for several models, any vendors (SPEC §4, §6); a Plan when they are one model.
+    """One target size for several models, any vendors (docs/README.md); a Plan when they are one model.
 
     Models whose bill does not depend on the size (`any_size`) are planned
     around: the size is chosen for the others, and they are re-priced on it.
@@ -341,10 +370,15 @@ def plan_many(
             notes.append(f"no published resize for {', '.join(kept)}: the original size is kept")
     group = everyone
     plans = tuple(
-        ModelPlan(model=p.model.name, applied_detail=p.applied_detail, basis=a.basis,
-                  seen_before=None if b is None else (b.scaled_width, b.scaled_height),
-                  seen_after=(a.scaled_width, a.scaled_height),
-                  tokens_before=None if b is None else b.tokens, tokens_after=a.tokens)  # fmt: skip
+        ModelPlan(
+            model=p.model.name,
+            applied_detail=p.applied_detail,
+            basis=a.basis,
+            seen_before=None if b is None else (b.scaled_width, b.scaled_height),
+            seen_after=(a.scaled_width, a.scaled_height),
+            tokens_before=None if b is None else b.tokens,
+            tokens_after=a.tokens,
+        )
         for p, b, a in zip(group, before, after)
     )
     advice = tuple(f"{p.model.name}: {text}" for p in group for text in _advice(p, source, tables))
@@ -390,9 +424,14 @@ def _shared_target(group: list[Pricer], base: tuple[int, int], seen: list[Sizing
     for size in _aspect_kept_passing(group, base, seen, least):
         after, problem = _check_shared(group, seen, size, "", origin)
         if problem is None:
-            kept = f"{origin} is written as it is" if size == base else (
-                f"written at {size[0]}×{size[1]}, the smallest copy keeping the aspect ratio from which "
-                f"every model sees what it sees in {origin}")  # fmt: skip
+            kept = (
+                f"{origin} is written as it is"
+                if size == base
+                else (
+                    f"written at {size[0]}×{size[1]}, the smallest copy keeping the aspect ratio from which "
+                    f"every model sees what it sees in {origin}"
+                )
+            )
             return size, None, after, [f"{first}: {kept}"]
     raise AssertionError(f"{base} failed its own check")  # every rule sees an image as it is from itself
 
@@ -416,8 +455,8 @@ def _aspect_kept_passing(group: list[Pricer], base: tuple[int, int], seen: list[
             seen_w, seen_h, units, tokens = arrays.sizes(pricer.rule, w, h)
             ok &= ~arrays.rejected(pricer.rule, w, h, units)
             ok &= (units == before.patches) if tokens is None else (tokens == before.tokens)
-            ok &= (np.abs(seen_w - before.scaled_width) <= SEEN_SLACK)
-            ok &= (np.abs(seen_h - before.scaled_height) <= SEEN_SLACK)
+            ok &= np.abs(seen_w - before.scaled_width) <= SEEN_SLACK
+            ok &= np.abs(seen_h - before.scaled_height) <= SEEN_SLACK
         for index in np.flatnonzero(ok):
             yield int(w[index]), int(h[index])
     yield base
@@ -437,15 +476,17 @@ def _check_shared(group: list[Pricer], seen: list[Sizing], size: tuple[int, int]
             return None, f"{where} {name} costs {_count(sizing)} instead of {_count(before)} from {origin}"
         dw, dh = abs(sizing.scaled_width - before.scaled_width), abs(sizing.scaled_height - before.scaled_height)
         if max(dw, dh) > SEEN_SLACK:
-            return None, (f"{where} {name} sees {sizing.scaled_width}×{sizing.scaled_height} instead of "
-                          f"{before.scaled_width}×{before.scaled_height} from {origin} "
-                          f"({_count(sizing)} either way)")  # fmt: skip
+            return None, (
+                f"{where} {name} sees {sizing.scaled_width}×{sizing.scaled_height} instead of "
+                f"{before.scaled_width}×{before.scaled_height} from {origin} "
+                f"({_count(sizing)} either way)"
+            )
         after.append(sizing)
     return after, None
 
 
 def _count(sizing: Sizing) -> str:
-    """`1,560 tokens`, or the patches when the tokens are unknown (SPEC §2a)."""
+    """`1,560 tokens`, or the patches when the tokens are unknown (docs/openai.md)."""
     if sizing.tokens is None:
         return f"{sizing.patches:,} patches (tokens unknown)"
     return f"{sizing.tokens:,} tokens"
@@ -468,8 +509,9 @@ def _sizing_or_none(pricer: Pricer, width: int, height: int) -> Sizing | None:
         return None  # rejected as it is: a budget plan can still find a size
 
 
-def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: int,
-                    caps: dict[str, int] | None = None) -> tuple[int, int]:  # fmt: skip
+def _largest_within(
+    group: list[Pricer], width: int, height: int, max_tokens: int, caps: dict[str, int] | None = None
+) -> tuple[int, int]:
     """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`
     (and within each model's side cap, `side_caps`)."""
     import numpy as np
@@ -500,31 +542,34 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
                     f"detail {pricer.applied_detail}: the cheapest costs {cheapest:,}{anywhere}"
                 )
         names = ", ".join(p.model.name for p in group)
-        raise PlanError(f"no one size of {width}×{height} keeps {names} each within {max_tokens:,} tokens "
-                        f"(each alone can be, at different sizes); optimize for them separately")  # fmt: skip
+        raise PlanError(
+            f"no one size of {width}×{height} keeps {names} each within {max_tokens:,} tokens "
+            f"(each alone can be, at different sizes); optimize for them separately"
+        )
     index = int(np.flatnonzero(fits)[-1])
     return int(w[index]), int(h[index])
 
 
-
 def check_budget_rules(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> None:
-    """PlanError, before any image is read, if a budget cannot be planned by size on one of `models` (SPEC §4, §6)."""
+    """PlanError, before any image is read, if a budget cannot be planned by size on one of `models` (docs/README.md)."""
     for name in models:
         _check_budget_rule(Pricer(name, detail, tables))
 
 
 def _check_budget_rule(pricer: Pricer) -> None:
     """PlanError when no size can honestly be promised to meet a budget on this model: its tokens are unknown
-    (SPEC §2a) or approximate (SPEC §6). Exact rules are searched; a flat count or a maximum (Gemini 3) is the same
+    (docs/openai.md) or approximate (docs/README.md). Exact rules are searched; a flat count or a maximum (Gemini 3) is the same
     at every size, so it meets a budget everywhere or nowhere."""
     name, basis = pricer.model.name, pricer.rule.basis
     if basis == "unknown":
         raise PlanError(f"max_tokens cannot be checked on {name}: {_unknown_note(pricer)}")
     if basis == "approximate":
         why = pricer.rule.budget_note or "only approximate figures are published"
-        raise PlanError(f"max_tokens cannot be planned for {name} at detail {pricer.applied_detail}: its tokens are "
-                        f"approximate ({why}), so no size can be promised to stay within a budget; leave "
-                        f"{name} out of a max_tokens run, or drop max_tokens")  # fmt: skip
+        raise PlanError(
+            f"max_tokens cannot be planned for {name} at detail {pricer.applied_detail}: its tokens are "
+            f"approximate ({why}), so no size can be promised to stay within a budget; leave "
+            f"{name} out of a max_tokens run, or drop max_tokens"
+        )
 
 
 def _kept_note(pricer: Pricer, target: tuple[int, int], source: tuple[int, int]) -> str | None:
@@ -536,7 +581,7 @@ def _kept_note(pricer: Pricer, target: tuple[int, int], source: tuple[int, int])
 
 
 def _unknown_note(pricer: Pricer) -> str:
-    """Why the model's tokens are unknown (SPEC §2a), as the pricing core words it."""
+    """Why the model's tokens are unknown (docs/openai.md), as the pricing core words it."""
     try:
         from ..pricing.cost import unknown_tokens_note
     except ImportError:  # an older core
@@ -556,7 +601,7 @@ def _advice(pricer: Pricer, size: tuple[int, int], tables: Tables | None) -> tup
         now = pricer.tokens(*size)
     except CostcalcError:
         return ()
-    if None in (low, high, now):  # tokens unknown (SPEC §2a): nothing to compare
+    if None in (low, high, now):  # tokens unknown (docs/openai.md): nothing to compare
         return ()
     advice = []
     if pricer.applied_detail != "low" and low < now:

@@ -1,4 +1,4 @@
-"""Writing a planned size with Pillow, fast, upright and with the picture kept (SPEC §4, issue 9). Pillow is imported here only.
+"""Writing a planned size with Pillow, fast, upright and with the picture kept (docs/README.md, issue 9). Pillow is imported here only.
 
 JPEGs are DCT-scaled while decoding (`draft`: a 24 MP photo is never fully
 decoded for a 768 px copy), reduced by whole factors, then resampled with
@@ -36,8 +36,7 @@ import zlib
 from ..errors import AnimatedImageError, CostcalcError, DecodeLimitError, InvalidImageError
 from ..inspection.headers import ImageInfo, damaged
 
-__all__ = ["AnimatedImageError", "render", "strip_metadata", "eight_bit", "FORMATS", "EXTENSIONS",
-           "MAX_DECODE_PIXELS"]  # fmt: skip
+__all__ = ["AnimatedImageError", "render", "strip_metadata", "eight_bit", "FORMATS", "EXTENSIONS", "MAX_DECODE_PIXELS"]
 
 FORMATS = ("JPEG", "WEBP", "PNG", "GIF")
 EXTENSIONS = {"JPEG": ".jpg", "WEBP": ".webp", "PNG": ".png", "GIF": ".gif"}
@@ -48,13 +47,24 @@ MAX_DECODE_PIXELS = 64_000_000
 the peak of a conversion. Pillow warns at 89 MP and refuses 179 MP; a 210 MP PNG stopped whole runs (issue 9)."""
 
 # EXIF orientation → the Pillow transpose that makes the image upright (as ImageOps.exif_transpose).
-_UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
-            7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip
+_UPRIGHT = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
 _PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}  # iCCP is colour: kept
 _ICC_APP2 = b"ICC_PROFILE\0"
 # Pillow's reader for each accepted format, opened directly: Image.open would apply its own pixel limit.
-_READERS = {"JPEG": ("JpegImagePlugin", "JpegImageFile"), "PNG": ("PngImagePlugin", "PngImageFile"),
-            "WEBP": ("WebPImagePlugin", "WebPImageFile"), "GIF": ("GifImagePlugin", "GifImageFile")}  # fmt: skip
+_READERS = {
+    "JPEG": ("JpegImagePlugin", "JpegImageFile"),
+    "PNG": ("PngImagePlugin", "PngImageFile"),
+    "WEBP": ("WebPImagePlugin", "WebPImageFile"),
+    "GIF": ("GifImagePlugin", "GifImageFile"),
+}
 _HIGH_DEPTH = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
 _GREY = {"1", "L", "LA", "La"}
 # What Pillow raises on a damaged file (a decoder error, a short read, a bad header field).
@@ -84,8 +94,10 @@ def render(
         raise ValueError(f"format must be one of {', '.join(f.lower() for f in FORMATS)}, not {format!r}")
     where = f"{name}: " if name else ""
     if info.animated and info.format in ("GIF", "WEBP") and not first_frame:
-        raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
-                                 f"pass first_frame=True to keep the first frame only")  # fmt: skip
+        raise AnimatedImageError(
+            f"{where}animated {info.format}: the API accepts still images; "
+            f"pass first_frame=True to keep the first frame only"
+        )
     upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
     copy = target == upright and out_format == info.format and info.orientation == 1 and not info.animated
     copy = copy and not reencode  # at a given quality (a byte limit's steps): encoded anew
@@ -106,8 +118,12 @@ def render(
 _HEADER_ONLY = damaged("")
 """The end of every ImageInfo.warning: what the pricing commands do with a damaged file."""
 
-_PILLOW_WORDS = (("broken PNG file", "the PNG data is damaged"), ("image file is truncated", "the data is cut short"),
-                 ("Truncated File Read", "the data is cut short"), ("broken data stream", "the data is damaged"))
+_PILLOW_WORDS = (
+    ("broken PNG file", "the PNG data is damaged"),
+    ("image file is truncated", "the data is cut short"),
+    ("Truncated File Read", "the data is cut short"),
+    ("broken data stream", "the data is damaged"),
+)
 """Pillow's wording of common decoder failures, in plain words (no chunk names as Python bytes)."""
 
 
@@ -116,8 +132,10 @@ def undecodable(info: ImageInfo, error: BaseException, where: str = "") -> Inval
     pricing commands still price it from its header; else the decoder's reason in plain words."""
     if info.warning:
         defect = info.warning.removesuffix(_HEADER_ONLY)
-        return InvalidImageError(f"{where}{defect}; the damaged image data cannot be decoded for resizing "
-                                 f"(estimate, audit and request price it from its header, with a warning)")  # fmt: skip
+        return InvalidImageError(
+            f"{where}{defect}; the damaged image data cannot be decoded for resizing "
+            f"(estimate, audit and request price it from its header, with a warning)"
+        )
     text = str(error) if isinstance(error, _DECODE_ERRORS) else f"{type(error).__name__}: {error}"
     reason = next((plain for start, plain in _PILLOW_WORDS if text.startswith(start)), None)
     reason = reason or re.sub(r"\bb'([^'\\]*)'", r"\1", text)  # b'IDAT' → IDAT
@@ -289,8 +307,9 @@ def _to_rgb(image, icc: bytes | None):
         try:
             from PIL import ImageCms
 
-            rgb = ImageCms.profileToProfile(colour, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                            ImageCms.createProfile("sRGB"), outputMode="RGB")  # fmt: skip
+            rgb = ImageCms.profileToProfile(
+                colour, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
             icc = None  # the pixels are sRGB now
         except Exception:  # no littlecms, or a profile it cannot use: the plain conversion below
             rgb = None

@@ -1,4 +1,4 @@
-"""Preflight of whole trees: each image under the sources, optimized into OUTDIR (SPEC §4).
+"""Preflight of whole trees: each image under the sources, optimized into OUTDIR (docs/README.md).
 
 A file given as a source is written straight into OUTDIR (OUTDIR/photo.jpg);
 a folder's tree is mirrored there, under the folder's own name when several
@@ -48,7 +48,15 @@ from .optimize import conversions, optimize
 from .planning import check_budget_rules
 from .resize import EXTENSIONS
 
-__all__ = ["OptimizeRow", "OptimizeTotals", "OPTIMIZE_FIELDS", "Planned", "optimize_paths", "plan_outputs", "check_destination"]
+__all__ = [
+    "OptimizeRow",
+    "OptimizeTotals",
+    "OPTIMIZE_FIELDS",
+    "Planned",
+    "optimize_paths",
+    "plan_outputs",
+    "check_destination",
+]
 
 LINK_HINT = "optimize does not follow links: give the link's target as a PATH"
 """How optimize reaches a linked file: it has no option to follow links (audit's --follow-symlinks)."""
@@ -61,7 +69,7 @@ class OptimizeRow(NamedTuple):
     """One source image: where its output went, sizes, bytes and tokens before and after, or why not.
 
     status: written, up to date, skipped (left out by an option), or error.
-    With several models, tokens_before and tokens_after are dicts by model (SPEC §4, §6).
+    With several models, tokens_before and tokens_after are dicts by model (docs/README.md).
     """
 
     path: str
@@ -97,7 +105,7 @@ OPTIMIZE_FIELDS = OptimizeRow._fields
 class OptimizeTotals:
     """Running sums over optimize rows (bytes and tokens of the files written).
 
-    With several models the token sums are dicts by model; a sum with an unknown part (SPEC §2a) is None.
+    With several models the token sums are dicts by model; a sum with an unknown part (docs/openai.md) is None.
     """
 
     files: int = 0
@@ -156,7 +164,7 @@ class OptimizeTotals:
 
 
 def _plus(total: int | None, tokens: int | None) -> int | None:
-    """A sum of tokens; unknown (None) once any part is (SPEC §2a)."""
+    """A sum of tokens; unknown (None) once any part is (docs/openai.md)."""
     return None if total is None or tokens is None else total + tokens
 
 
@@ -165,7 +173,7 @@ class _Config:
     """What a worker needs: the preflight options and the tables to rebuild."""
 
     model: str | tuple[str, ...]
-    """One model, or several sharing one file (SPEC §4, §6)."""
+    """One model, or several sharing one file (docs/README.md)."""
     detail: str
     max_tokens: int | None
     format: str | None
@@ -199,8 +207,10 @@ def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.Pat
             continue
         src_id = (status.st_dev, status.st_ino)
         if stat.S_ISDIR(status.st_mode) and src_id in above and not in_place:
-            raise ValueError(f"output folder {outdir} is {'the source' if out_id == src_id else 'inside the source'} "
-                             f"{source}; pick another, or pass in_place=True to replace the originals")  # fmt: skip
+            raise ValueError(
+                f"output folder {outdir} is {'the source' if out_id == src_id else 'inside the source'} "
+                f"{source}; pick another, or pass in_place=True to replace the originals"
+            )
         if not stat.S_ISDIR(status.st_mode) and out_id == src_id:
             raise ValueError(f"output folder {outdir} is the source file {source}")
 
@@ -275,49 +285,63 @@ def plan_outputs(
         folder, name = os.path.split(output)
         link = linked(folder)
         if link is not None:
-            raise OutputConflictError(f"output {out_shown} of {shown} would be written through {display_path(link)}, "
-                                      f"a symbolic link in the output folder: optimize never writes outside "
-                                      f"{display_path(os.fspath(outdir))}; remove the link or choose another "
-                                      f"output folder")  # fmt: skip
+            raise OutputConflictError(
+                f"output {out_shown} of {shown} would be written through {display_path(link)}, "
+                f"a symbolic link in the output folder: optimize never writes outside "
+                f"{display_path(os.fspath(outdir))}; remove the link or choose another "
+                f"output folder"
+            )
         real = os.path.join(real_folder(folder or os.curdir), name)
         key = os.path.normcase(real)
         source_id = None if identity is None else identity[:2]
         if key in claimed:
             if source_id is not None and claimed[key][0] == source_id:
                 continue  # the same file named twice: written once
-            raise OutputConflictError(f"{claimed[key][1]} and {shown} would both be written to {out_shown}; "
-                                      f"optimize them in separate runs or rename one")  # fmt: skip
+            raise OutputConflictError(
+                f"{claimed[key][1]} and {shown} would both be written to {out_shown}; "
+                f"optimize them in separate runs or rename one"
+            )
         claimed[key] = (source_id, shown)
         if _CASELESS:
             other = folded.setdefault(key.casefold(), out_shown)
             if other != out_shown:
-                raise OutputConflictError(f"outputs {other} and {out_shown} differ only in case: one file here; "
-                                          f"rename a source")  # fmt: skip
+                raise OutputConflictError(
+                    f"outputs {other} and {out_shown} differ only in case: one file here; rename a source"
+                )
         mode, owner = new_mode, None
         status = _stat(output)
         if status is not None:
             out_id = (status.st_dev, status.st_ino)
             if out_id == source_id:
                 if not in_place:
-                    raise OutputConflictError(f"output {out_shown} is the source {shown} itself; pass in_place=True "
-                                              f"to replace the originals, or choose another output folder")  # fmt: skip
+                    raise OutputConflictError(
+                        f"output {out_shown} is the source {shown} itself; pass in_place=True "
+                        f"to replace the originals, or choose another output folder"
+                    )
                 source_folder, source_name = os.path.split(found.path)
                 if key != os.path.normcase(os.path.join(real_folder(source_folder or os.curdir), source_name)):
-                    raise OutputConflictError(f"output {out_shown} is another name (a link) of its source {shown}: "
-                                              f"in_place=True replaces an original under its own name only")  # fmt: skip
+                    raise OutputConflictError(
+                        f"output {out_shown} is another name (a link) of its source {shown}: "
+                        f"in_place=True replaces an original under its own name only"
+                    )
                 mode = kept_mode(identity[2])
                 owner = (status.st_uid, status.st_gid)
             elif out_id in originals:
-                raise OutputConflictError(f"output {out_shown} of {shown} is the source {originals[out_id]}, which "
-                                          f"it would replace; choose another output folder")  # fmt: skip
+                raise OutputConflictError(
+                    f"output {out_shown} of {shown} is the source {originals[out_id]}, which "
+                    f"it would replace; choose another output folder"
+                )
             elif beside(real):
-                raise OutputConflictError(f"output {out_shown} of {shown} already exists beside the sources and is "
-                                          f"not {shown}'s original: it would be replaced; choose another output "
-                                          f"folder, or move {out_shown}")  # fmt: skip
+                raise OutputConflictError(
+                    f"output {out_shown} of {shown} already exists beside the sources and is "
+                    f"not {shown}'s original: it would be replaced; choose another output "
+                    f"folder, or move {out_shown}"
+                )
             other = existing.setdefault(out_id, out_shown)
             if other != out_shown:
-                raise OutputConflictError(f"outputs {other} and {out_shown} are the same file (a link); "
-                                          f"choose another output folder")  # fmt: skip
+                raise OutputConflictError(
+                    f"outputs {other} and {out_shown} are the same file (a link); choose another output folder"
+                )
         planned.append(Planned(found, output, mode, owner))
         written.append((real, shown, output))
     _check_folders(written, claimed)
@@ -334,15 +358,19 @@ def _check_folders(written: list[tuple[str, str, str]], claimed: dict) -> None:
             checked.add(folder)
             key = os.path.normcase(folder)
             if key in claimed:
-                raise OutputConflictError(f"output {display_path(output)} of {shown} needs a folder "
-                                          f"{display_path(folder_shown)}, where {claimed[key][1]} is to be written; "
-                                          f"optimize them in separate runs or rename one")  # fmt: skip
+                raise OutputConflictError(
+                    f"output {display_path(output)} of {shown} needs a folder "
+                    f"{display_path(folder_shown)}, where {claimed[key][1]} is to be written; "
+                    f"optimize them in separate runs or rename one"
+                )
             if os.path.isdir(folder):
                 break
             if os.path.lexists(folder):
-                raise OutputConflictError(f"output {display_path(output)} of {shown} needs a folder "
-                                          f"{display_path(folder_shown)}, but a file of that name is there; choose "
-                                          f"another output folder")  # fmt: skip
+                raise OutputConflictError(
+                    f"output {display_path(output)} of {shown} needs a folder "
+                    f"{display_path(folder_shown)}, but a file of that name is there; choose "
+                    f"another output folder"
+                )
             parent = os.path.dirname(folder)
             if parent == folder:
                 break
@@ -384,8 +412,7 @@ def _originals_region(sources: list[str], outdir) -> Callable[[str], bool]:
         return path.startswith(os.path.join(root, ""))
 
     def beside(real: str) -> bool:
-        return any(under(real, root) and not (own != root and under(own, root) and under(real, own))
-                   for root in roots)  # fmt: skip
+        return any(under(real, root) and not (own != root and under(own, root) and under(real, own)) for root in roots)
 
     return beside
 
@@ -397,13 +424,25 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-_SUFFIX_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF",
-                   ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}  # fmt: skip
+_SUFFIX_FORMATS = {
+    ".heic": "HEIC",
+    ".heif": "HEIF",
+    ".hif": "HEIF",
+    ".avif": "AVIF",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".gif": "GIF",
+}
 """The format a file's name says, for naming a converted output (the header decides what is converted)."""
 
 
-def _targets(sources: list[str], outdir: Path, format: str | None, walk_options,
-             convert: dict[str, str] | None = None) -> Iterator[tuple[Found, str]]:  # fmt: skip
+def _targets(
+    sources: list[str], outdir: Path, format: str | None, walk_options, convert: dict[str, str] | None = None
+) -> Iterator[tuple[Found, str]]:
     """(found, output path) for each file: a file source straight into OUTDIR; a folder mirrored into OUTDIR, or
     under its own name there when several sources are given; a converted format's suffix when `convert` says so."""
     suffix = EXTENSIONS[format.upper()] if format else None
@@ -470,8 +509,15 @@ def optimize_paths(
     if max_tokens is not None:
         check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
     model = names[0] if len(names) == 1 else tuple(names)
-    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(),
-                         convert=conversions(names, tables), **walk_options)  # fmt: skip
+    items = plan_outputs(
+        sources,
+        outdir,
+        format=format,
+        in_place=in_place,
+        umask=current_umask(),
+        convert=conversions(names, tables),
+        **walk_options,
+    )
     root = os.path.realpath(outdir)
     manifest = Manifest.load(root)
     options = _options(names, detail, max_tokens, format, quality, keep_metadata, first_frame, tables)
@@ -480,13 +526,27 @@ def optimize_paths(
         if item.output is not None and item.found.problem is None and not item.fresh:
             status = _stat(item.found.path)
             if status is not None:  # pending: this run's own once written, even if it is interrupted
-                manifest.put(_real_output(root, outdir, item.output),
-                             Record(os.path.abspath(item.found.path), status.st_size, status.st_mtime_ns, None,
-                                    options))  # fmt: skip
+                manifest.put(
+                    _real_output(root, outdir, item.output),
+                    Record(os.path.abspath(item.found.path), status.st_size, status.st_mtime_ns, None, options),
+                )
     manifest.save()
-    config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
-                     force or in_place, tables.files, strict, root, os.fspath(outdir), max_bytes,
-                     request_images)  # fmt: skip
+    config = _Config(
+        model,
+        detail,
+        max_tokens,
+        format,
+        quality,
+        keep_metadata,
+        first_frame,
+        force or in_place,
+        tables.files,
+        strict,
+        root,
+        os.fspath(outdir),
+        max_bytes,
+        request_images,
+    )
     return _recorded(map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK), manifest, options, outdir)
 
 
@@ -499,14 +559,22 @@ def _options(names, detail, max_tokens, format, quality, keep_metadata, first_fr
     """The options that make an output what it is: another value of any of them makes another file."""
     from ..catalog.limits import limits_for
 
-    return {"models": sorted(names), "detail": detail, "max_tokens": max_tokens, "format": format,
-            "quality": quality, "keep_metadata": keep_metadata, "first_frame": first_frame,
-            "limits": sorted({limits_for(tables.model(name)).edition for name in names}),
-            "tables": [os.fspath(path) for path in tables.files]}  # fmt: skip
+    return {
+        "models": sorted(names),
+        "detail": detail,
+        "max_tokens": max_tokens,
+        "format": format,
+        "quality": quality,
+        "keep_metadata": keep_metadata,
+        "first_frame": first_frame,
+        "limits": sorted({limits_for(tables.model(name)).edition for name in names}),
+        "tables": [os.fspath(path) for path in tables.files],
+    }
 
 
-def _claim(items: list[Planned], manifest: Manifest, outdir, options: dict, *, overwrite: bool, redo: bool,
-           max_bytes: int) -> list[Planned]:
+def _claim(
+    items: list[Planned], manifest: Manifest, outdir, options: dict, *, overwrite: bool, redo: bool, max_bytes: int
+) -> list[Planned]:
     """Each planned output that exists: refused (OutputConflictError, naming it) unless the manifest owns it, it is
     its own original replaced in place, or `overwrite`; marked fresh when owned, from the same source, same options."""
     claimed = []
@@ -527,13 +595,19 @@ def _claim(items: list[Planned], manifest: Manifest, outdir, options: dict, *, o
             continue
         if record is None or not record.owns(status):
             if not (own_original or overwrite):
-                raise OutputConflictError(f"{display_path(output)} is in the output folder but optimize did not "
-                                          f"write it (not in its {MANIFEST}, or changed since): it would be replaced; "
-                                          f"move it, or pass overwrite=True")  # fmt: skip
+                raise OutputConflictError(
+                    f"{display_path(output)} is in the output folder but optimize did not "
+                    f"write it (not in its {MANIFEST}, or changed since): it would be replaced; "
+                    f"move it, or pass overwrite=True"
+                )
             claimed.append(item)
             continue
-        fresh = not redo and record.size is not None and record.options == options and \
-            _unchanged(found.path, record, max_bytes)  # fmt: skip
+        fresh = (
+            not redo
+            and record.size is not None
+            and record.options == options
+            and _unchanged(found.path, record, max_bytes)
+        )
         claimed.append(item._replace(fresh=fresh))
     return claimed
 
@@ -565,8 +639,9 @@ def _recorded(chunks, manifest: Manifest, options: dict, outdir) -> Iterator[lis
                 if record is not None:
                     real = _real_output(manifest.root, outdir, row.output)
                     size, mtime_ns, digest, out_size, out_mtime_ns = record
-                    manifest.put(real, Record(os.path.abspath(row.path), size, mtime_ns, digest, options, out_size,
-                                              out_mtime_ns))  # fmt: skip
+                    manifest.put(
+                        real, Record(os.path.abspath(row.path), size, mtime_ns, digest, options, out_size, out_mtime_ns)
+                    )
                     folders[os.path.dirname(real)] = None
                 rows.append(row)
             yield rows
@@ -585,8 +660,9 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
     found, output, mode, owner, fresh = item
     shown = found.display  # for messages; rows carry found.path, which round-trips (os.fsencode opens it)
     if found.problem is not None:
-        return OptimizeRow(found.path, output, "skipped" if found.skipped else "error",
-                           error=f"{shown}: {found.problem}"), None  # fmt: skip
+        return OptimizeRow(
+            found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}"
+        ), None
     out = Path(output)
     try:
         if fresh and not config.force:
@@ -596,13 +672,29 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
         fmt = config.format
         if fmt is None and Path(output).suffix.lower() != Path(found.path).suffix.lower():  # named for a conversion
             fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower())
-        result = optimize(data, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
-                          format=fmt, quality=config.quality, keep_metadata=config.keep_metadata,
-                          first_frame=config.first_frame, tables=tables, strict=config.strict, name=shown,
-                          request_images=config.request_images)  # fmt: skip
+        result = optimize(
+            data,
+            model=config.model,
+            detail=config.detail,
+            max_tokens=config.max_tokens,
+            format=fmt,
+            quality=config.quality,
+            keep_metadata=config.keep_metadata,
+            first_frame=config.first_frame,
+            tables=tables,
+            strict=config.strict,
+            name=shown,
+            request_images=config.request_images,
+        )
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
-        return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None),
-                           warning=getattr(error, "warning", None)), None  # fmt: skip
+        return OptimizeRow(
+            found.path,
+            output,
+            "error",
+            error=_reason(shown, error),
+            rule=getattr(error, "rule", None),
+            warning=getattr(error, "warning", None),
+        ), None
     try:
         root = config.root
         if root is not None:
@@ -610,14 +702,32 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
         atomic_write(out, result.data, mode, root=root, owner=owner, sync=False)
         written = os.lstat(out)
     except OSError as error:
-        return OptimizeRow(found.path, output, "error",
-                           error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}"), None  # fmt: skip
+        return OptimizeRow(
+            found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}"
+        ), None
     planned = result.plan
-    record = (status.st_size, status.st_mtime_ns, hashlib.sha256(data).hexdigest(), written.st_size,
-              written.st_mtime_ns)  # fmt: skip
-    return OptimizeRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
-                       result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
-                       warning=result.warning, note=result.note), record  # fmt: skip
+    record = (
+        status.st_size,
+        status.st_mtime_ns,
+        hashlib.sha256(data).hexdigest(),
+        written.st_size,
+        written.st_mtime_ns,
+    )
+    return OptimizeRow(
+        found.path,
+        output,
+        "written",
+        planned.width,
+        planned.height,
+        result.width,
+        result.height,
+        result.bytes_before,
+        result.bytes_after,
+        result.tokens_before,
+        result.tokens_after,
+        warning=result.warning,
+        note=result.note,
+    ), record
 
 
 def _reason(shown: str, error: Exception) -> str:

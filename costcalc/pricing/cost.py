@@ -1,6 +1,6 @@
-"""Tokens and dollars for image sizes: one at a time, or millions at once (SPEC §1, §2, §6).
+"""Tokens and dollars for image sizes: one at a time, or millions at once (docs/openai.md, docs/README.md).
 
-Every result carries its `basis` (SPEC §6): exact, maximum, approximate or flat.
+Every result carries its `basis` (docs/README.md): exact, maximum, approximate or flat.
 A model or detail whose rule nobody published raises UnpublishedRuleError.
 """
 
@@ -19,8 +19,16 @@ from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, U
 from ..schemes.base import Rule, Sizing, can_reject
 from ..schemes.qwen import QwenRule
 
-__all__ = ["Estimate", "MAX_SIDE", "Pricer", "price_size", "image_tokens", "image_tokens_batch", "check_size",
-           "unknown_tokens_note"]
+__all__ = [
+    "Estimate",
+    "MAX_SIDE",
+    "Pricer",
+    "price_size",
+    "image_tokens",
+    "image_tokens_batch",
+    "check_size",
+    "unknown_tokens_note",
+]
 
 MAX_SIDE = 2**31 - 1
 """The largest side costcalc accepts (PNG's limit; JPEG and GIF stop at 65,535)."""
@@ -46,7 +54,7 @@ class Estimate:
     tiles: int | None
     patches: int | None
     tokens: int | None
-    """None when the model's multiplier is unpublished (SPEC §2a): `note` says why."""
+    """None when the model's multiplier is unpublished (docs/openai.md): `note` says why."""
     usd: Decimal | None
     """None when the price (or the tokens) is unknown."""
     price: Price | None
@@ -55,13 +63,13 @@ class Estimate:
     warning: str | None = None
     """The defect of a damaged file priced from its header (ImageInfo.warning); None when whole."""
     basis: str = "exact"
-    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, flat, or unknown."""
+    """How sure `tokens` is (docs/README.md): exact, maximum (at most), approximate, flat, or unknown."""
     note: str | None = None
-    """Why `tokens` is unknown, and how to measure it (SPEC §2a); None when known."""
+    """Why `tokens` is unknown, and how to measure it (docs/openai.md); None when known."""
     doubt: str | None = None
-    """The model row's doubt (SPEC §2b): its documented rule contradicted or unverified by measurement."""
+    """The model row's doubt (docs/README.md): its documented rule contradicted or unverified by measurement."""
     tier: str = "standard"
-    """The service tier `usd` is priced at (SPEC §7): standard, batch, flex or priority."""
+    """The service tier `usd` is priced at (docs/prices.md): standard, batch, flex or priority."""
     status: str = "active"
     """The model's status on the day priced: active, deprecated (shutdown scheduled) or retired (docs/lifecycle.md)."""
     shutdown: str | None = None
@@ -94,7 +102,9 @@ class Estimate:
             "usd_per_1m_input": _applied_rate(self.price, self.tier, self.tokens),
             "price_source": None if self.price is None else f"{self.price.source} ({self.price.date})",
             "price_from": None if self.price is None or self.price.valid_from is None else str(self.price.valid_from),
-            "price_until": None if self.price is None or self.price.valid_until is None else str(self.price.valid_until),
+            "price_until": None
+            if self.price is None or self.price.valid_until is None
+            else str(self.price.valid_until),
             "as_of": self.as_of,
             "status": self.status,
             "shutdown": self.shutdown,
@@ -106,7 +116,7 @@ class Estimate:
 
 def _applied_rate(price: Price | None, tier: str, tokens: int | None) -> float | None:
     """USD per 1M input tokens as applied to one image alone at `tier` (its long-context rate above the
-    threshold, SPEC §7); None when unknown."""
+    threshold, docs/prices.md); None when unknown."""
     rate = None if price is None else price.rate(tier=tier, input_tokens=tokens)
     return None if rate is None else float(rate)
 
@@ -146,9 +156,10 @@ def _resolve_cached(model: str | Model, detail: str, tables: Tables) -> tuple[Mo
     return found, applied, rule
 
 
-def _size_one(width: Any, height: Any, model: str | Model, detail: str, tables: Tables | None,
-              max_pixels: int | None = None):  # fmt: skip
-    """Validate, resolve and size one image; ImageRejectedError for a size the API refuses (SPEC §1b step 4, §6)."""
+def _size_one(
+    width: Any, height: Any, model: str | Model, detail: str, tables: Tables | None, max_pixels: int | None = None
+):
+    """Validate, resolve and size one image; ImageRejectedError for a size the API refuses (docs/openai.md step 4, docs/README.md)."""
     width, height = check_size(width, height)
     found, applied, rule = _resolve(model, detail, tables)
     rule = _with_max_pixels(found, rule, max_pixels)
@@ -160,26 +171,31 @@ def _size_one(width: Any, height: Any, model: str | Model, detail: str, tables: 
 
 
 def _with_max_pixels(model: Model, rule: Rule, max_pixels: int | None) -> Rule:
-    """The rule with a request's own `max_pixels` (Qwen on DashScope, SPEC §6d); an error on any other model."""
+    """The rule with a request's own `max_pixels` (Qwen on DashScope, docs/qwen.md); an error on any other model."""
     if max_pixels is None:
         return rule
     if not isinstance(rule, QwenRule):
         raise InvalidSizeError(f"max_pixels applies to Qwen models only, not to {model.name}")
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 4 * rule.factor**2:
-        raise InvalidSizeError(f"max_pixels must be a whole number of at least {4 * rule.factor**2:,}, not {max_pixels!r}")
+        raise InvalidSizeError(
+            f"max_pixels must be a whole number of at least {4 * rule.factor**2:,}, not {max_pixels!r}"
+        )
     return rule.with_max_pixels(max_pixels)
 
 
 def unknown_tokens_note(model: Model) -> str:
-    """Why a model's tokens are unknown and how to measure them (SPEC §2a, §8); for Estimate.note and errors."""
-    return (f"the image-token multiplier of {model.family} is not published, so its tokens and USD are unknown "
-            f"(the size it works from and the patch count are known); `costcalc probe -m {model.name}` measures it")
+    """Why a model's tokens are unknown and how to measure them (docs/openai.md, docs/probe.md); for Estimate.note and errors."""
+    return (
+        f"the image-token multiplier of {model.family} is not published, so its tokens and USD are unknown "
+        f"(the size it works from and the patch count are known); `costcalc probe -m {model.name}` measures it"
+    )
 
 
 def _unknown_tokens(model: Model, detail: str):
-    """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (SPEC §2a)."""
-    return UnpublishedRuleError(model.name, detail, "its multiplier; the size it works from and the patches are known",
-                                model.provider)  # fmt: skip
+    """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (docs/openai.md)."""
+    return UnpublishedRuleError(
+        model.name, detail, "its multiplier; the size it works from and the patches are known", model.provider
+    )
 
 
 def _reject(model: Model, detail: str, applied: str, width: int, height: int, rejection: tuple[str, str]):
@@ -194,12 +210,19 @@ class Pricer:
 
     __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "status", "shutdown", "_rejects", "_usd")
 
-    def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None, *,
-                 max_pixels: int | None = None, tier: str = "standard"):  # fmt: skip
+    def __init__(
+        self,
+        model: str | Model,
+        detail: str = "auto",
+        tables: Tables | None = None,
+        *,
+        max_pixels: int | None = None,
+        tier: str = "standard",
+    ):
         """Resolve once: UnknownModelError, UnsupportedDetailError, UnpublishedRuleError or TierError here, not per size.
 
-        `max_pixels` is a request's own (Qwen, SPEC §6d); InvalidSizeError on other models. `tier`: the
-        service tier to price at (SPEC §7); TierError names the tiers the model has when it lacks this one.
+        `max_pixels` is a request's own (Qwen, docs/qwen.md); InvalidSizeError on other models. `tier`: the
+        service tier to price at (docs/prices.md); TierError names the tiers the model has when it lacks this one.
         """
         self.model, self.applied_detail, rule = _resolve(model, detail, tables)
         self.rule = _with_max_pixels(self.model, rule, max_pixels)
@@ -218,7 +241,7 @@ class Pricer:
 
     @property
     def basis(self) -> str:
-        """How sure this rule's figures are (SPEC §6); a size's own may be surer (`sizing(...).basis`)."""
+        """How sure this rule's figures are (docs/README.md); a size's own may be surer (`sizing(...).basis`)."""
         return self.rule.basis
 
     def sizing(self, width: int, height: int) -> Sizing:
@@ -232,13 +255,13 @@ class Pricer:
 
     def tokens(self, width: int, height: int) -> int | None:
         """Billed tokens for a size already known to be valid, None when the multiplier is unpublished
-        (SPEC §2a); ImageRejectedError if the API refuses it."""
+        (docs/openai.md); ImageRejectedError if the API refuses it."""
         return self.sizing(width, height).tokens
 
     def usd(self, tokens: int | None, *, input_tokens: int | None = None, cached: bool | str = False) -> Decimal | None:
         """The exact price of `tokens` at this tier, or None when the price (or the tokens) is unknown.
 
-        `input_tokens`: the whole request's input, for the long-context rate (SPEC §7; default `tokens`,
+        `input_tokens`: the whole request's input, for the long-context rate (docs/prices.md; default `tokens`,
         a request of these tokens alone); `cached`: priced as cached input (Price.usd).
         """
         if self.price is None or tokens is None:
@@ -267,7 +290,7 @@ def price_size(
 ) -> Estimate:
     """The full estimate for one size: scaled size, tiles or patches, tokens, basis, USD.
 
-    `max_pixels`: a request's own, for Qwen models (SPEC §6d). `tier`: the service tier (SPEC §7);
+    `max_pixels`: a request's own, for Qwen models (docs/qwen.md). `tier`: the service tier (docs/prices.md);
     TierError when the model lacks it. The image is priced as a request of its own: above the
     long-context threshold, at the long-context rate. `as_of` (default: today, UTC): the day whose price
     applies; a model past its shutdown that day is priced with a `warning` naming the date and its replacement.
@@ -280,9 +303,19 @@ def price_size(
     return estimate_of(found, detail, applied, width, height, sizing, usd, price, tier, tables.as_of, source)
 
 
-def estimate_of(found: Model, detail: str, applied: str, width: int, height: int, sizing: Sizing,
-                usd: Decimal | None, price: Price | None, tier: str, day: _dt.date,
-                source: str | None = None) -> Estimate:
+def estimate_of(
+    found: Model,
+    detail: str,
+    applied: str,
+    width: int,
+    height: int,
+    sizing: Sizing,
+    usd: Decimal | None,
+    price: Price | None,
+    tier: str,
+    day: _dt.date,
+    source: str | None = None,
+) -> Estimate:
     """The Estimate of one size already sized (by `price_size`, or a Pricer that judged the file), on `day`."""
     life = found.lifecycle
     return Estimate(
@@ -322,12 +355,18 @@ INEXACT = ("maximum", "approximate")
 
 
 def image_tokens(
-    width: int, height: int, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
-    max_pixels: int | None = None, inexact: bool = False,
+    width: int,
+    height: int,
+    *,
+    model: str | Model,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    max_pixels: int | None = None,
+    inexact: bool = False,
 ) -> int:
-    """Billed tokens for one image of width × height (SPEC §1, §6); `max_pixels` a Qwen request's own.
+    """Billed tokens for one image of width × height (docs/openai.md, docs/README.md); `max_pixels` a Qwen request's own.
 
-    UnpublishedRuleError for a model whose multiplier is unpublished (SPEC §2a): `price_size` gives its patches.
+    UnpublishedRuleError for a model whose multiplier is unpublished (docs/openai.md): `price_size` gives its patches.
     A documented maximum or an approximation is never handed back as if it were exact: InexactTokensError
     (carrying the figure and its basis) unless `inexact=True`; `estimate()` gives the figure with its basis.
     """
@@ -339,8 +378,16 @@ def image_tokens(
     return sizing.tokens
 
 
-def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "auto", tables: Tables | None = None,
-                       max_pixels: int | None = None, inexact: bool = False):  # fmt: skip
+def image_tokens_batch(
+    widths,
+    heights,
+    *,
+    model: str | Model,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    max_pixels: int | None = None,
+    inexact: bool = False,
+):
     """Billed tokens for many sizes at once, as an int64 NumPy array; equal to `image_tokens` item by item
     (a rule whose figures are maxima or approximations: InexactTokensError unless `inexact=True`)."""
     import numpy as np
@@ -349,7 +396,7 @@ def image_tokens_batch(widths, heights, *, model: str | Model, detail: str = "au
 
     found, applied, rule = _resolve(model, detail, tables)
     rule = _with_max_pixels(found, rule, max_pixels)
-    if rule.basis == "unknown":  # a patch rule without a published multiplier (SPEC §2a)
+    if rule.basis == "unknown":  # a patch rule without a published multiplier (docs/openai.md)
         raise _unknown_tokens(found, detail)
     if rule.basis in INEXACT and not inexact:
         raise InexactTokensError(found.name, detail, None, rule.basis)

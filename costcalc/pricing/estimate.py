@@ -40,7 +40,7 @@ def estimate(
     refuses under the `limits` edition (default: the newest) or the model's patch
     limit; a damaged file is priced with `Estimate.warning`, or refused with
     InvalidImageError when `strict`. A (width, height) pair is checked against the
-    patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
+    patch limit only. `tier`: the service tier to price at (docs/prices.md); TierError names the
     tiers the model has when it lacks this one. `as_of` (default: today, UTC): the day whose
     price applies; a model past its shutdown that day is priced with a `warning`, or refused
     with RetiredModelError when `strict`. `regional`: the price of regional processing (data residency), +10%
@@ -52,8 +52,20 @@ def estimate(
             raise TypeError("model is a model name or a list of model names, not an empty list")
         label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
         once = source if isinstance(source, (ImageInfo, tuple, list)) or _pillow_size(source) else inspect(source)
-        priced = [estimate(once, model=name, detail=detail, tables=tables, limits=limits, strict=strict, tier=tier,
-                           as_of=as_of, regional=regional) for name in models]
+        priced = [
+            estimate(
+                once,
+                model=name,
+                detail=detail,
+                tables=tables,
+                limits=limits,
+                strict=strict,
+                tier=tier,
+                as_of=as_of,
+                regional=regional,
+            )
+            for name in models
+        ]
         return [result.with_source(label) for result in priced] if label else priced
     settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of, regional=regional)
     if strict:
@@ -92,8 +104,19 @@ def _judged(info: ImageInfo, label, model, detail, settings: Settings) -> Estima
         raise
     sizing = pricer.sizing(info.width, info.height)
     usd = pricer.usd(sizing.tokens)
-    result = estimate_of(pricer.model, detail, pricer.applied_detail, info.width, info.height, sizing, usd,
-                         pricer.price, pricer.tier, tables.as_of, label)
+    result = estimate_of(
+        pricer.model,
+        detail,
+        pricer.applied_detail,
+        info.width,
+        info.height,
+        sizing,
+        usd,
+        pricer.price,
+        pricer.tier,
+        tables.as_of,
+        label,
+    )
     if not info.warning:
         return result
     return replace(result, warning=f"{info.warning}; {result.warning}" if result.warning else info.warning)

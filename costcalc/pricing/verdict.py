@@ -1,12 +1,12 @@
-"""One verdict per file: the input rules every command applies, in one place (SPEC §3; issue 9).
+"""One verdict per file: the input rules every command applies, in one place (docs/limits.md; issue 9).
 
 `estimate`, `audit`, `request` and `optimize` all call `verdict`, so the same
 file gets the same status everywhere: priced (with a `warning` when its data is
 damaged), rejected by a named rule, or unreadable. The rules, in order:
 
 - formats, animated, max_image_bytes: the limits table of the edition in use
-  (tables/limits.toml; SPEC §3 "Inputs");
-- max_patches: the model's own patch limit (tables/models.toml; SPEC §1b step 4);
+  (tables/limits.toml; docs/limits.md "Inputs");
+- max_patches: the model's own patch limit (tables/models.toml; docs/openai.md step 4);
 - with `strict`, a damaged file (`ImageInfo.warning`) is refused as unreadable.
 """
 
@@ -31,7 +31,7 @@ class Verdict(NamedTuple):
     status: str
     """One of STATUSES."""
     tokens: int | None = None
-    """None when not priced, or priced with its tokens unknown (an unpublished multiplier, SPEC §2a)."""
+    """None when not priced, or priced with its tokens unknown (an unpublished multiplier, docs/openai.md)."""
     rule: str | None = None
     """The rule a rejected image breaks (formats, animated, max_image_bytes, max_patches)."""
     reason: str | None = None
@@ -41,7 +41,7 @@ class Verdict(NamedTuple):
 
 
 def image_rejection(info: ImageInfo, limits: Limits) -> ImageRejectedError | None:
-    """The error for the first per-image rule of `limits` that `info` breaks, or None (SPEC §3)."""
+    """The error for the first per-image rule of `limits` that `info` breaks, or None (docs/limits.md)."""
     finding = limits.check_image(info)
     if finding is None:
         return None
@@ -50,10 +50,11 @@ def image_rejection(info: ImageInfo, limits: Limits) -> ImageRejectedError | Non
     return ImageRejectedError(finding.message, finding.rule)
 
 
-def billed_tokens(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
-            size: tuple[int, int] | None = None) -> int | None:  # fmt: skip
+def billed_tokens(
+    info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False, size: tuple[int, int] | None = None
+) -> int | None:
     """The tokens `pricer` bills for the image `info` describes, once every input rule passes (None when
-    the model's multiplier is unpublished, SPEC §2a: the image is accepted, its tokens unknown).
+    the model's multiplier is unpublished, docs/openai.md: the image is accepted, its tokens unknown).
 
     ImageRejectedError (its `.rule` names the rule) when the API would refuse the
     image; InvalidImageError when `strict` and the file is damaged. `size` is the
@@ -76,8 +77,9 @@ def strict_error(info: ImageInfo, strict: bool) -> InvalidImageError | None:
     return None
 
 
-def verdict(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
-          size: tuple[int, int] | None = None) -> Verdict:  # fmt: skip
+def verdict(
+    info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False, size: tuple[int, int] | None = None
+) -> Verdict:
     """`billed_tokens` as a record: priced with tokens, rejected with its rule, or unreadable (strict); never raises."""
     try:
         tokens = billed_tokens(info, pricer, limits, strict=strict, size=size)

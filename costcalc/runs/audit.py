@@ -68,9 +68,9 @@ class AuditRow(NamedTuple):
     error: str | None = None
     warning: str | None = None
     tier: str = "standard"
-    """The service tier `usd` is priced at (SPEC §7)."""
+    """The service tier `usd` is priced at (docs/prices.md)."""
     basis: str | None = None
-    """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
+    """How sure `tokens` is (docs/README.md): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
     model_status: str | None = None
     """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md); `status` is the
     file's."""
@@ -103,13 +103,13 @@ class ModelTotals:
     unknown_price: int = 0
     """Priced files whose model has no known price: `usd` leaves them out."""
     unknown_tokens: int = 0
-    """Priced files whose tokens are unknown (an unpublished multiplier, SPEC §2a): `tokens` and `usd` leave them out."""
+    """Priced files whose tokens are unknown (an unpublished multiplier, docs/openai.md): `tokens` and `usd` leave them out."""
     warnings: int = 0
     """Priced files with a warning (damaged data, priced from the header)."""
     rules: Counter = field(default_factory=Counter)
     """Rejections by the rule they break."""
     bases: set = field(default_factory=set)
-    """How sure the priced files' tokens are (SPEC §6): the sum is as sure as its least sure part."""
+    """How sure the priced files' tokens are (docs/README.md): the sum is as sure as its least sure part."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
@@ -139,8 +139,18 @@ class Totals:
         """Add another run's totals (a worker's chunk) into these."""
         for name, theirs in other.by_model.items():
             ours = self.by_model.setdefault(name, ModelTotals())
-            for count in ("files", "priced", "rejected", "unreadable", "skipped", "tokens", "usd", "unknown_price",
-                          "unknown_tokens", "warnings"):  # fmt: skip
+            for count in (
+                "files",
+                "priced",
+                "rejected",
+                "unreadable",
+                "skipped",
+                "tokens",
+                "usd",
+                "unknown_price",
+                "unknown_tokens",
+                "warnings",
+            ):
                 with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
                     setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
             ours.rules.update(theirs.rules)
@@ -153,7 +163,7 @@ class Totals:
         setattr(totals, row.status, getattr(totals, row.status) + 1)
         if row.status == "priced":
             totals.warnings += row.warning is not None
-            if row.tokens is None:  # an unpublished multiplier (SPEC §2a): the totals are unknown
+            if row.tokens is None:  # an unpublished multiplier (docs/openai.md): the totals are unknown
                 totals.unknown_tokens += 1
                 return
             totals.tokens += row.tokens
@@ -186,15 +196,25 @@ class _Config:
 
 @lru_cache(maxsize=8)
 def _setup(config: _Config) -> tuple[tuple[Pricer, ...], tuple[Limits, ...]]:
-    """Each model's pricer and its vendor's input rules (SPEC §3, §6)."""
+    """Each model's pricer and its vendor's input rules (docs/limits.md, docs/README.md)."""
     tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
     pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
     return pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers)
 
 
-def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: str = "auto",
-          tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-          tier: str = "standard", as_of: _dt.date | None = None, **walk_options) -> Iterator[AuditRow]:  # fmt: skip
+def audit(
+    paths: Iterable[str | os.PathLike],
+    *,
+    models: Iterable[str],
+    detail: str = "auto",
+    tables: Tables | None = None,
+    limits: str | None = None,
+    jobs: int = 1,
+    strict: bool = False,
+    tier: str = "standard",
+    as_of: _dt.date | None = None,
+    **walk_options,
+) -> Iterator[AuditRow]:
     """Rows for every file under `paths` and every model, in walk order, as they are ready.
 
     One bad file never stops the audit: it gets rows with its status and
@@ -203,22 +223,40 @@ def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: 
     twice (or by two aliases of one row) counts once. `limits` names an edition
     of the limits table (default: the newest). `strict` makes a damaged file
     (one with a warning) unreadable. `jobs` > 1 reads in that many worker
-    processes. `tier`: the service tier to price at (SPEC §7; TierError, before
+    processes. `tier`: the service tier to price at (docs/prices.md; TierError, before
     any file is read, for a model without it). `as_of` (default: the tables' day, today): the day whose prices
     and model lifecycles apply (each row's `model_status` and `shutdown`). `walk_options` are those of
     `costcalc.walk.walk`: recursive, globs, excludes, follow_symlinks, hidden.
     """
     tables = dated(tables, as_of)
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, tier=tier,
-                     as_of=tables.as_of, regional=tables.regional)  # fmt: skip
+    config = _Config(
+        tuple(unique_models(models, tables)),
+        detail,
+        tables.files,
+        limits,
+        strict,
+        tier=tier,
+        as_of=tables.as_of,
+        regional=tables.regional,
+    )
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
 
-def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str], render, detail: str = "auto",
-                   tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-                   tier: str = "standard", as_of: _dt.date | None = None,
-                   **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
+def audit_rendered(
+    paths: Iterable[str | os.PathLike],
+    *,
+    models: Iterable[str],
+    render,
+    detail: str = "auto",
+    tables: Tables | None = None,
+    limits: str | None = None,
+    jobs: int = 1,
+    strict: bool = False,
+    tier: str = "standard",
+    as_of: _dt.date | None = None,
+    **walk_options,
+) -> Iterator[tuple[str, Totals, int]]:
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
 
     `render` is a picklable output format with render(rows) -> str. The
@@ -226,8 +264,17 @@ def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str],
     the output text.
     """
     tables = dated(tables, as_of)
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render, tier,
-                     tables.as_of, tables.regional)  # fmt: skip
+    config = _Config(
+        tuple(unique_models(models, tables)),
+        detail,
+        tables.files,
+        limits,
+        strict,
+        render,
+        tier,
+        tables.as_of,
+        tables.regional,
+    )
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
@@ -258,14 +305,20 @@ def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, i
     return config.render.render(rows), totals, len(chunk)
 
 
-def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], detail: str,
-                strict: bool = False) -> list[AuditRow]:  # fmt: skip
+def _audit_file(
+    found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], detail: str, strict: bool = False
+) -> list[AuditRow]:
     """The rows of one file: the walk's problem, the header's error, or each model's verdict (pricing.verdict)."""
     path, shown = found.path, found.display
     if found.problem is not None:
         status = "skipped" if found.skipped else "unreadable"
-        return _with_lifecycle([AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}",
-                                         tier=p.tier) for p in pricers], pricers)  # fmt: skip
+        return _with_lifecycle(
+            [
+                AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
+                for p in pricers
+            ],
+            pricers,
+        )
     try:
         info = inspect_path(path, name=shown, regular=True)
     except CostcalcError as error:
@@ -273,18 +326,41 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
     return header_rows(path, shown, info, None, pricers, limits, detail, strict)
 
 
-def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricers: tuple[Pricer, ...],
-                limits: tuple[Limits, ...], detail: str, strict: bool = False) -> list[AuditRow]:  # fmt: skip
+def header_rows(
+    path: str,
+    shown: str,
+    info,
+    error: CostcalcError | None,
+    pricers: tuple[Pricer, ...],
+    limits: tuple[Limits, ...],
+    detail: str,
+    strict: bool = False,
+) -> list[AuditRow]:
     """The rows of one image whose header was read (`info`), or could not be (`error`), wherever it lives: a
     format costcalc cannot read is rejected by rule `formats`, another error makes it unreadable, and a read
     header gets each model's verdict (pricing.verdict). `shown` names it in messages."""
     if info is None:
         if isinstance(error, UnsupportedFormatError):
-            return _with_lifecycle([AuditRow(path, p.model.name, detail, "rejected", format=error.format,
-                                             rule=error.rule, error=str(error), tier=p.tier) for p in pricers],
-                                   pricers)  # fmt: skip
-        return _with_lifecycle([AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier)
-                                for p in pricers], pricers)  # fmt: skip
+            return _with_lifecycle(
+                [
+                    AuditRow(
+                        path,
+                        p.model.name,
+                        detail,
+                        "rejected",
+                        format=error.format,
+                        rule=error.rule,
+                        error=str(error),
+                        tier=p.tier,
+                    )
+                    for p in pricers
+                ],
+                pricers,
+            )
+        return _with_lifecycle(
+            [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers],
+            pricers,
+        )
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):
@@ -292,14 +368,30 @@ def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricer
         reason = None if outcome.reason is None else f"{shown}: {outcome.reason}"
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         basis = _basis(pricer, info) if outcome.status == "priced" else None
-        rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis,
-                             pricer.status, pricer.shutdown))  # fmt: skip
+        rows.append(
+            AuditRow(
+                path,
+                pricer.model.name,
+                detail,
+                outcome.status,
+                *facts,
+                pricer.applied_detail,
+                outcome.tokens,
+                usd,
+                outcome.rule,
+                reason,
+                outcome.warning,
+                pricer.tier,
+                basis,
+                pricer.status,
+                pricer.shutdown,
+            )
+        )
     return rows
 
 
 def _basis(pricer: Pricer, info) -> str:
-    """How sure a priced file's tokens are (SPEC §6): the rule's basis; a rule that is not exact may be
+    """How sure a priced file's tokens are (docs/README.md): the rule's basis; a rule that is not exact may be
     surer for this size (Gemini 2.0's small images are exact), so its own sizing says."""
     basis = pricer.basis
     return basis if basis in ("exact", "unknown") else pricer.rule.size(info.width, info.height).basis

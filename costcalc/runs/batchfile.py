@@ -1,4 +1,4 @@
-"""Pricing a file of many requests, a request at a time: batch files and logs (SPEC §9).
+"""Pricing a file of many requests, a request at a time: batch files and logs (docs/README.md).
 
 What a file is comes from its structure (its first non-empty lines, or the
 start of the document), never from its name:
@@ -74,7 +74,7 @@ __all__ = [
     "row_fields",
     "row_image_tokens",
     "row_image_usd",
-]  # fmt: skip
+]
 
 KINDS = {
     "openai_batch": "OpenAI Batch input file",
@@ -133,8 +133,14 @@ class BatchRun:
     ):
         if base_dir is None and isinstance(source, (str, os.PathLike)):
             base_dir = os.path.dirname(os.path.abspath(source))
-        self._options = dict(options, model=model, tables=dated(tables, as_of), limits=limits,
-                             file_sizes=check_file_sizes(file_sizes), base_dir=base_dir)  # fmt: skip
+        self._options = dict(
+            options,
+            model=model,
+            tables=dated(tables, as_of),
+            limits=limits,
+            file_sizes=check_file_sizes(file_sizes),
+            base_dir=base_dir,
+        )
         if tier is not None:
             check_tier(tier)
         self._stream, self.name, self._owned = _open(source, name)
@@ -162,7 +168,7 @@ class BatchRun:
         self._endpoints: dict[str, int] = {}
 
     def _check_tier(self, model: str | None, tier: str) -> None:
-        """TierError, before any row, when the tier asked for is one the file's model lacks (SPEC §7).
+        """TierError, before any row, when the tier asked for is one the file's model lacks (docs/prices.md).
 
         As for a single request (exit 2 there): `model` when given, else the
         model each request read so far names (a batch file's first lines: an
@@ -357,35 +363,56 @@ class BatchRun:
         found = []
         count, size = self._limits.get("max_batch_requests"), self._limits.get("max_batch_bytes")
         if count is not None and self.totals.requests > count.value:
-            found.append(Finding(count.rule, f"{self.totals.requests:,} requests, over the {count.value:,} allowed "
-                                             f"per batch [{cite_limit(count)}]"))  # fmt: skip
+            found.append(
+                Finding(
+                    count.rule,
+                    f"{self.totals.requests:,} requests, over the {count.value:,} allowed "
+                    f"per batch [{cite_limit(count)}]",
+                )
+            )
         if size is not None and self.totals.bytes > size.value:
-            found.append(Finding(size.rule, f"{self.totals.bytes:,} bytes, over the {size.value:,} allowed per "
-                                            f"batch file [{cite_limit(size)}]"))  # fmt: skip
+            found.append(
+                Finding(
+                    size.rule,
+                    f"{self.totals.bytes:,} bytes, over the {size.value:,} allowed per batch file [{cite_limit(size)}]",
+                )
+            )
         if self._repeated:
             named = ", ".join(f"{show_value(cid)} (lines {a} and {b})" for cid, a, b in self._repeated[:_SHOWN])
-            found.append(Finding("custom_id", f"custom_id repeated: {named}{_more(self._repeated)}; each must be "
-                                              f"unique in a batch [{_ID_SOURCE[self.kind]}]"))  # fmt: skip
+            found.append(
+                Finding(
+                    "custom_id",
+                    f"custom_id repeated: {named}{_more(self._repeated)}; each must be "
+                    f"unique in a batch [{_ID_SOURCE[self.kind]}]",
+                )
+            )
         if self._bad_ids:
             named = ", ".join(f"{show_value(cid)} (line {line})" for cid, line in self._bad_ids[:_SHOWN])
-            found.append(Finding("custom_id", f"custom_id {named}{_more(self._bad_ids)}: must be 1-64 letters, "
-                                              f"digits, '_' or '-' [Anthropic API reference, Create a Message "
-                                              f"Batch]"))  # fmt: skip
+            found.append(
+                Finding(
+                    "custom_id",
+                    f"custom_id {named}{_more(self._bad_ids)}: must be 1-64 letters, "
+                    f"digits, '_' or '-' [Anthropic API reference, Create a Message "
+                    f"Batch]",
+                )
+            )
         for rule, seen, what in (("one_model", self._models, "models"), ("one_endpoint", self._endpoints, "urls")):
             if len(seen) > 1:
                 named = ", ".join(f"{show_value(name)} (line {line})" for name, line in list(seen.items())[:_SHOWN])
-                found.append(Finding(rule, f"{len(seen)} {what} in one file: {named}{_more(seen)}; "
-                                           f"{_ONE_SOURCE[rule]}"))  # fmt: skip
+                found.append(
+                    Finding(rule, f"{len(seen)} {what} in one file: {named}{_more(seen)}; {_ONE_SOURCE[rule]}")
+                )
         return tuple(found)
 
     def result(self, rows: tuple[BatchRow, ...] = ()) -> BatchEstimate:
         """The BatchEstimate of a run read to the end, holding `rows`."""
-        return BatchEstimate(self.name, self.kind, self.tier, self.tier_note, tuple(rows), self.totals,
-                             self.findings())  # fmt: skip
+        return BatchEstimate(self.name, self.kind, self.tier, self.tier_note, tuple(rows), self.totals, self.findings())
 
 
-_ID_SOURCE = {"openai_batch": "OpenAI API reference, The request input object",
-              "anthropic_batch": "Anthropic API reference, Create a Message Batch"}  # fmt: skip
+_ID_SOURCE = {
+    "openai_batch": "OpenAI API reference, The request input object",
+    "anthropic_batch": "Anthropic API reference, Create a Message Batch",
+}
 _ONE_SOURCE = {
     "one_model": "each input file may hold requests to a single model [OpenAI Batch guide]",
     "one_endpoint": "a batch runs against one endpoint [OpenAI API reference, Create batch: endpoint]",

@@ -133,7 +133,7 @@ class JsonDocument:
         if self._next():
             raise Broken(self._line_at(self.pos), "not a Message Batches body: more after the document's end")
         if not found:
-            raise Broken(1, "not a Message Batches body: no \"requests\" list")
+            raise Broken(1, 'not a Message Batches body: no "requests" list')
 
     def _elements(self) -> Iterator[tuple[int, int, Any]]:
         if self._next() == "]":

@@ -14,14 +14,22 @@ from ..catalog.limits import Finding
 from ..money import MONEY, Overrun, over_budget
 from ..pricing.request import RequestEstimate
 
-__all__ = ["WHOLE_REQUEST", "BatchRow", "BatchSums", "BatchTotals", "BatchEstimate", "batch_budget_overruns",
-           "batch_budget_problems",
-           "row_fields", "row_image_tokens", "row_image_usd"]  # fmt: skip
+__all__ = [
+    "WHOLE_REQUEST",
+    "BatchRow",
+    "BatchSums",
+    "BatchTotals",
+    "BatchEstimate",
+    "batch_budget_overruns",
+    "batch_budget_problems",
+    "row_fields",
+    "row_image_tokens",
+    "row_image_usd",
+]
 
 
 WHOLE_REQUEST = ("text_tokens", "input_tokens", "input_usd")
 """Whole-request figures of each row and sum: text tokens, the whole input and its USD."""
-
 
 
 @dataclass(frozen=True)
@@ -43,17 +51,24 @@ class BatchRow:
 
     def place(self, name: str) -> str:
         """Where the request is, for messages: `FILE:LINE`, then the element and the custom_id when known."""
-        return (f"{name}:{self.line}" + (f": {self.where}" if self.where else "")
-                + (f" ({self.custom_id})" if self.custom_id is not None else ""))  # fmt: skip
+        return (
+            f"{name}:{self.line}"
+            + (f": {self.where}" if self.where else "")
+            + (f" ({self.custom_id})" if self.custom_id is not None else "")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the same keys for every row (usd a number or null)."""
         estimate = self.estimate
-        row: dict[str, Any] = {"line": self.line, "custom_id": self.custom_id,
-                               "model": estimate.model if estimate else None, "endpoint": self.endpoint,
-                               "images": len(estimate.images) if estimate else None,
-                               "unpriced": estimate.unpriced if estimate else None,
-                               "image_tokens": row_image_tokens(estimate)}  # fmt: skip
+        row: dict[str, Any] = {
+            "line": self.line,
+            "custom_id": self.custom_id,
+            "model": estimate.model if estimate else None,
+            "endpoint": self.endpoint,
+            "images": len(estimate.images) if estimate else None,
+            "unpriced": estimate.unpriced if estimate else None,
+            "image_tokens": row_image_tokens(estimate),
+        }
         row["usd"] = _number(row_image_usd(estimate))
         for name in WHOLE_REQUEST:
             row[name] = _number(getattr(estimate, name)) if estimate else None
@@ -76,8 +91,21 @@ def row_image_usd(estimate: RequestEstimate | None) -> Decimal | None:
 
 def row_fields() -> tuple[str, ...]:
     """The keys of `BatchRow.as_dict()`, in order (the CSV header)."""
-    return ("line", "custom_id", "model", "endpoint", "images", "unpriced", "image_tokens", "usd", *WHOLE_REQUEST,
-            "tier", "findings", "image_errors", "error")  # fmt: skip
+    return (
+        "line",
+        "custom_id",
+        "model",
+        "endpoint",
+        "images",
+        "unpriced",
+        "image_tokens",
+        "usd",
+        *WHOLE_REQUEST,
+        "tier",
+        "findings",
+        "image_errors",
+        "error",
+    )
 
 
 def _number(value: Any) -> Any:
@@ -114,8 +142,13 @@ class BatchSums:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the whole-request figures only when count_request gives them)."""
-        sums = {"requests": self.requests, "images": self.images, "unpriced": self.unpriced,
-                "image_tokens": self.image_tokens, "usd": _number(self.usd)}  # fmt: skip
+        sums = {
+            "requests": self.requests,
+            "images": self.images,
+            "unpriced": self.unpriced,
+            "image_tokens": self.image_tokens,
+            "usd": _number(self.usd),
+        }
         sums.update({name: _number(getattr(self, name)) for name in WHOLE_REQUEST})
         return sums
 
@@ -159,9 +192,14 @@ class BatchTotals:
         """A JSON-ready dict: the counts, the priced sums, and the sums per model."""
         priced = self.priced.as_dict()
         priced["priced_requests"] = priced.pop("requests")
-        return {"requests": self.requests, "errors": self.errors, "bytes": self.bytes, **priced,
-                "requests_over_limits": self.findings,
-                "models": {name: sums.as_dict() for name, sums in self.models.items()}}  # fmt: skip
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "bytes": self.bytes,
+            **priced,
+            "requests_over_limits": self.findings,
+            "models": {name: sums.as_dict() for name, sums in self.models.items()},
+        }
 
 
 def batch_budget_overruns(totals: BatchTotals, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
@@ -174,8 +212,16 @@ def batch_budget_overruns(totals: BatchTotals, max_tokens: int | None, max_usd: 
     if tokens is None and max_tokens is not None:
         overruns.insert(0, Overrun(label, "max_tokens", max_tokens, None, "image tokens unknown"))
     if totals.errors or totals.priced.unpriced:
-        overruns.append(Overrun("", "budget", None, None, f"{totals.errors:,} request(s) could not be read and "
-                                f"{totals.priced.unpriced:,} image(s) could not be priced"))  # fmt: skip
+        overruns.append(
+            Overrun(
+                "",
+                "budget",
+                None,
+                None,
+                f"{totals.errors:,} request(s) could not be read and "
+                f"{totals.priced.unpriced:,} image(s) could not be priced",
+            )
+        )
     return overruns
 
 
@@ -203,8 +249,12 @@ class BatchEstimate:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: file, kind, tier, rows, totals and findings."""
-        return {"file": self.name, "kind": self.kind, "tier": self.tier, "tier_note": self.tier_note,
-                "rows": [row.as_dict() for row in self.rows], "totals": self.totals.as_dict(),
-                "findings": [{"rule": f.rule, "message": f.message} for f in self.findings]}  # fmt: skip
-
-
+        return {
+            "file": self.name,
+            "kind": self.kind,
+            "tier": self.tier,
+            "tier_note": self.tier_note,
+            "rows": [row.as_dict() for row in self.rows],
+            "totals": self.totals.as_dict(),
+            "findings": [{"rule": f.rule, "message": f.message} for f in self.findings],
+        }

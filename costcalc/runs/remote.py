@@ -17,8 +17,16 @@ from typing import Any
 __all__ = ["audit_heads", "heads_for"]
 
 
-def audit_heads(heads: Iterable[Any], *, models: Iterable[str], detail: str = "auto", tables=None,
-                limits: str | None = None, strict: bool = False, tier: str = "standard") -> Iterator[Any]:  # fmt: skip
+def audit_heads(
+    heads: Iterable[Any],
+    *,
+    models: Iterable[str],
+    detail: str = "auto",
+    tables=None,
+    limits: str | None = None,
+    strict: bool = False,
+    tier: str = "standard",
+) -> Iterator[Any]:
     """One `runs.audit.AuditRow` per head and model, in the heads' order; never raises for an item.
 
     Models, detail, tier and limits edition are checked before the first head is taken
@@ -42,9 +50,18 @@ def _rows(heads, pricers, rules, detail, strict):
         yield from header_rows(head.path, head.path, head.info, head.error, pricers, rules, detail, strict)
 
 
-def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: bool = False,
-              url_column: str | None = None, concurrency: int = 64, allow_private: bool = False,
-              body: bool = False, storage_options: dict[str, Any] | None = None, skip=None) -> Iterator[Any]:  # fmt: skip
+def heads_for(
+    source: str | os.PathLike,
+    *,
+    column: str | None = None,
+    urls: bool = False,
+    url_column: str | None = None,
+    concurrency: int = 64,
+    allow_private: bool = False,
+    body: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    skip=None,
+) -> Iterator[Any]:
     """The heads of what one command-line source names, by its kind:
 
     - `urls=True`: a URL list file (`--urls FILE`, with `url_column` for CSV/Parquet): urllist.iter_url_heads;
@@ -61,8 +78,14 @@ def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: boo
     if urls:
         from ..inspection.urllist import iter_url_heads
 
-        return iter_url_heads(source, url_column=url_column, concurrency=concurrency, allow_private=allow_private,
-                              storage_options=storage_options, skip=skip)  # fmt: skip
+        return iter_url_heads(
+            source,
+            url_column=url_column,
+            concurrency=concurrency,
+            allow_private=allow_private,
+            storage_options=storage_options,
+            skip=skip,
+        )
     if column is not None:
         from ..inspection.columns import iter_column_heads
 

@@ -36,9 +36,17 @@ REGISTRY: dict[str, str] = {
 """Scheme word → the module holding it (its `SCHEME`), in the order messages list them."""
 
 _RULES = {
-    "FixedRule": "tile", "TileRule": "tile", "PatchRule": "patch", "ClaudeRule": "claude", "FlatRule": "fixed",
-    "GeminiTileRule": "gemini_tiles", "MistralRule": "mistral", "QwenRule": "qwen", "NearestRule": "nearest",
-    "Llama4Rule": "llama4", "UnpublishedRule": "unknown",
+    "FixedRule": "tile",
+    "TileRule": "tile",
+    "PatchRule": "patch",
+    "ClaudeRule": "claude",
+    "FlatRule": "fixed",
+    "GeminiTileRule": "gemini_tiles",
+    "MistralRule": "mistral",
+    "QwenRule": "qwen",
+    "NearestRule": "nearest",
+    "Llama4Rule": "llama4",
+    "UnpublishedRule": "unknown",
 }
 """The shipped rule classes by name, for `from costcalc.schemes import TileRule`."""
 

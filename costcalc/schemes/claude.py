@@ -128,8 +128,9 @@ class ClaudeRule(Rule):
 
 def parse(row: Row) -> Parsed:
     """The one rule, at auto."""
-    rule = ClaudeRule(row.integer("max_edge"), row.integer("max_tokens"), row.integer("patch_size"),
-                      row.integer("max_side"))
+    rule = ClaudeRule(
+        row.integer("max_edge"), row.integer("max_tokens"), row.integer("patch_size"), row.integer("max_side")
+    )
     return Parsed((("auto", rule),), "auto")
 
 
@@ -140,9 +141,18 @@ def probe_params(model: Any, rule: Rule | None) -> dict[str, Any]:
 
 def fitted_row(params: dict[str, Any], rule: Rule, level: str, row: Any) -> tuple[dict[str, Any], list[str]]:
     """A fitted rule as row settings."""
-    return {"max_edge": params["max_edge"], "max_tokens": params["max_tokens"], "patch_size": rule.patch_size,
-            "max_side": rule.max_side}, []
+    return {
+        "max_edge": params["max_edge"],
+        "max_tokens": params["max_tokens"],
+        "patch_size": rule.patch_size,
+        "max_side": rule.max_side,
+    }, []
 
 
-SCHEME = Scheme(keys=frozenset({"max_edge", "max_tokens", "patch_size", "max_side"}), parse=parse,
-                probe_params=probe_params, probe_level="auto", fitted_row=fitted_row)
+SCHEME = Scheme(
+    keys=frozenset({"max_edge", "max_tokens", "patch_size", "max_side"}),
+    parse=parse,
+    probe_params=probe_params,
+    probe_level="auto",
+    fitted_row=fitted_row,
+)

@@ -68,7 +68,7 @@ def parse(row: Row) -> Parsed:
 
 def _flat(spec: Any, where: str) -> FlatRule:
     if not isinstance(spec, dict):
-        raise TableError(f"{where} must be \"unknown\" or an inline table like {{ tokens = 258, basis = \"flat\" }}")
+        raise TableError(f'{where} must be "unknown" or an inline table like {{ tokens = 258, basis = "flat" }}')
     check_keys(spec, {"tokens", "basis"}, where)
     basis = spec.get("basis", "flat")
     if basis not in BASES:

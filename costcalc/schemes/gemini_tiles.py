@@ -63,8 +63,13 @@ class GeminiTileRule(Rule):
 
 def parse(row: Row) -> Parsed:
     """The one rule, at auto."""
-    rule = GeminiTileRule(row.integer("small_side"), row.integer("small_tokens"), row.integer("tile_tokens"),
-                          row.integer("min_unit"), row.integer("max_unit"))
+    rule = GeminiTileRule(
+        row.integer("small_side"),
+        row.integer("small_tokens"),
+        row.integer("tile_tokens"),
+        row.integer("min_unit"),
+        row.integer("max_unit"),
+    )
     return Parsed((("auto", rule),), "auto")
 
 

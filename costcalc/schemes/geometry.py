@@ -72,8 +72,8 @@ def fit_patch_budget(width: int, height: int, patch_size: int, budget: int) -> t
     """
     if patch_count(width, height, patch_size) <= budget:
         return width, height
-    whole_w = isqrt(budget * width // height)   # floor(w·shrink / patch)
-    whole_h = isqrt(budget * height // width)   # floor(h·shrink / patch)
+    whole_w = isqrt(budget * width // height)  # floor(w·shrink / patch)
+    whole_h = isqrt(budget * height // width)  # floor(h·shrink / patch)
     # min(whole_w / exact_w, whole_h / exact_h), compared without roots:
     # whole_w / sqrt(B·w/h) <= whole_h / sqrt(B·h/w)  <=>  whole_w·h <= whole_h·w
     if whole_w * height <= whole_h * width:

@@ -134,8 +134,9 @@ class Llama4Rule(Rule):
 
 def parse(row: Row) -> Parsed:
     """The one rule, at auto."""
-    rule = Llama4Rule(row.integer("tile_size"), row.integer("max_tiles"), row.integer("tile_tokens"),
-                      row.integer("global_tokens"))
+    rule = Llama4Rule(
+        row.integer("tile_size"), row.integer("max_tiles"), row.integer("tile_tokens"), row.integer("global_tokens")
+    )
     return Parsed((("auto", rule),), "auto")
 
 

@@ -88,8 +88,9 @@ class MistralRule(Rule):
 
 def parse(row: Row) -> Parsed:
     """The one rule, at auto."""
-    rule = MistralRule(row.integer("patch_size"), row.integer("merge"), row.integer("max_size"),
-                       row.integer("max_side"))
+    rule = MistralRule(
+        row.integer("patch_size"), row.integer("merge"), row.integer("max_size"), row.integer("max_side")
+    )
     return Parsed((("auto", rule),), "auto")
 
 

@@ -97,9 +97,16 @@ class NearestRule(Rule):
 def parse(row: Row) -> Parsed:
     """The one rule, at auto: `entries` a list of [width, height, tokens]."""
     value = row.get("entries")
-    if not isinstance(value, list) or not value or not all(
-        isinstance(e, list) and len(e) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_LIMIT
-                                                    for n in e) for e in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(
+            isinstance(e, list)
+            and len(e) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_LIMIT for n in e)
+            for e in value
+        )
+    ):
         raise row.error("entries must be a list of [width, height, tokens] whole numbers")
     return Parsed((("auto", NearestRule(tuple(tuple(e) for e in value), row.integer("max_side"))),), "auto")
 

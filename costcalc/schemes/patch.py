@@ -72,8 +72,12 @@ class PatchRule(Rule):
 
     def as_dict(self) -> dict[str, Any]:
         """Its sizes and limits (the multiplier is the row's)."""
-        return {"max_dimension": self.max_dimension, "patch_budget": self.patch_budget,
-                "patch_size": self.patch_size, "max_patches": self.max_patches}
+        return {
+            "max_dimension": self.max_dimension,
+            "patch_budget": self.patch_budget,
+            "patch_size": self.patch_size,
+            "max_patches": self.max_patches,
+        }
 
     def long_short_array(self, long, short):
         """Fitted sizes, patches, tokens (None when the multiplier is unpublished)."""
@@ -115,11 +119,15 @@ def parse(row: Row) -> Parsed:
         if exact.numerator > MAX_LIMIT or exact.denominator > MAX_LIMIT:
             raise row.error(f"multiplier {multiplier} has too many digits")
     elif not row.note:
-        raise row.error("multiplier = \"unknown\" needs a note saying what is not published")
+        raise row.error('multiplier = "unknown" needs a note saying what is not published')
     patch_size, max_patches = row.integer("patch_size"), row.integer("max_patches")
     rules = tuple(
-        (level, UnpublishedRule(row.note or "not published") if row.get(level) == UNKNOWN
-         else _level(row.get(level), patch_size, max_patches, exact, f"{row.where}: {level}"))
+        (
+            level,
+            UnpublishedRule(row.note or "not published")
+            if row.get(level) == UNKNOWN
+            else _level(row.get(level), patch_size, max_patches, exact, f"{row.where}: {level}"),
+        )
         for level in LEVELS
         if level in row
     )
@@ -133,8 +141,9 @@ def parse(row: Row) -> Parsed:
 
 def _level(spec: Any, patch_size: int, max_patches: int, multiplier: Fraction | None, where: str) -> PatchRule:
     if not isinstance(spec, dict):
-        raise TableError(f"{where}: must be \"unknown\" or an inline table like "
-                         f"{{ max_dimension = 2048, patch_budget = 1536 }}")
+        raise TableError(
+            f'{where}: must be "unknown" or an inline table like {{ max_dimension = 2048, patch_budget = 1536 }}'
+        )
     check_keys(spec, DETAIL_KEYS, where)
     budget = integer(spec, "patch_budget", where) if "patch_budget" in spec else None
     return PatchRule(
@@ -156,8 +165,12 @@ def probe_params(model: Any, rule: Rule | None) -> dict[str, Any]:
 
 def fitted_row(params: dict[str, Any], rule: Rule, level: str, row: Any) -> tuple[dict[str, Any], list[str]]:
     """A fitted level as row settings; the table row's other levels kept as it gives them."""
-    entries: dict[str, Any] = {"multiplier": params["multiplier"], "auto": row.auto if row is not None else level,
-                               "patch_size": rule.patch_size, "max_patches": rule.max_patches}
+    entries: dict[str, Any] = {
+        "multiplier": params["multiplier"],
+        "auto": row.auto if row is not None else level,
+        "patch_size": rule.patch_size,
+        "max_patches": rule.max_patches,
+    }
     levels = dict(row.rules) if row is not None else {}
     kept = []
     for name in LEVELS:
@@ -176,5 +189,10 @@ def _sizes(max_dimension: int, patch_budget: int | None) -> dict[str, int]:
     return {"max_dimension": max_dimension} | ({"patch_budget": patch_budget} if patch_budget is not None else {})
 
 
-SCHEME = Scheme(keys=frozenset({"multiplier", "auto", "patch_size", "max_patches", *LEVELS}), parse=parse,
-                probe_params=probe_params, probe_auto="high", fitted_row=fitted_row)
+SCHEME = Scheme(
+    keys=frozenset({"multiplier", "auto", "patch_size", "max_patches", *LEVELS}),
+    parse=parse,
+    probe_params=probe_params,
+    probe_auto="high",
+    fitted_row=fitted_row,
+)

@@ -152,5 +152,6 @@ def parse(row: Row) -> Parsed:
     return Parsed(rules, "auto")
 
 
-SCHEME = Scheme(keys=frozenset({"factor", "max_pixels", "high_max_pixels", "min_pixels", "min_side", "max_aspect"}),
-                parse=parse)
+SCHEME = Scheme(
+    keys=frozenset({"factor", "max_pixels", "high_max_pixels", "min_pixels", "min_side", "max_aspect"}), parse=parse
+)

@@ -77,8 +77,13 @@ class TileRule(Rule):
 
     def as_dict(self) -> dict[str, Any]:
         """Its five parameters."""
-        return {"base": self.base, "tile": self.tile, "fit": self.fit, "short_side": self.short_side,
-                "tile_size": self.tile_size}
+        return {
+            "base": self.base,
+            "tile": self.tile,
+            "fit": self.fit,
+            "short_side": self.short_side,
+            "tile_size": self.tile_size,
+        }
 
     def long_short_array(self, long, short):
         """Fitted and capped sizes, tiles, tokens."""
@@ -92,22 +97,39 @@ class TileRule(Rule):
 def parse(row: Row) -> Parsed:
     """low: `base` tokens within `low_fit`; high: the tile rule; auto is high."""
     base = row.integer("base", low=0)
-    high = TileRule(base=base, tile=row.integer("tile", low=0), fit=row.integer("fit"),
-                    short_side=row.integer("short_side"), tile_size=row.integer("tile_size"))
+    high = TileRule(
+        base=base,
+        tile=row.integer("tile", low=0),
+        fit=row.integer("fit"),
+        short_side=row.integer("short_side"),
+        tile_size=row.integer("tile_size"),
+    )
     return Parsed((("low", FixedRule(tokens=base, fit=row.integer("low_fit"))), ("high", high)), "high")
 
 
 def probe_params(model: Any, rule: Rule | None) -> dict[str, Any]:
     """The high rule's parameters, which a probe fits."""
-    return {"base": rule.base, "tile": rule.tile, "short_side": rule.short_side, "fit": rule.fit,
-            "tile_size": rule.tile_size}
+    return {
+        "base": rule.base,
+        "tile": rule.tile,
+        "short_side": rule.short_side,
+        "fit": rule.fit,
+        "tile_size": rule.tile_size,
+    }
 
 
 def fitted_row(params: dict[str, Any], rule: Rule, level: str, row: Any) -> tuple[dict[str, Any], list[str]]:
     """A fitted high rule as row settings; low keeps the table's fit (else 512)."""
     low_fit = dict(row.rules)["low"].fit if row is not None else 512
-    return {name: params[name] for name in ("base", "tile", "fit", "short_side", "tile_size")} | {"low_fit": low_fit}, []
+    return {name: params[name] for name in ("base", "tile", "fit", "short_side", "tile_size")} | {
+        "low_fit": low_fit
+    }, []
 
 
-SCHEME = Scheme(keys=frozenset({"base", "tile", "fit", "short_side", "tile_size", "low_fit"}), parse=parse,
-                probe_params=probe_params, probe_level="high", fitted_row=fitted_row)
+SCHEME = Scheme(
+    keys=frozenset({"base", "tile", "fit", "short_side", "tile_size", "low_fit"}),
+    parse=parse,
+    probe_params=probe_params,
+    probe_level="high",
+    fitted_row=fitted_row,
+)

@@ -18,7 +18,21 @@ from ..errors import ProbeError, ProbeUsageError
 from ..vendors import count_endpoint
 from .fitters import MAX_PIXELS, Measurement, NoFit
 
-__all__ = ["BASE_URLS", "KEY_VARIABLES", "MAX_REQUESTS", "TIMEOUT", "RETRIES", "MAX_RETRIES", "MAX_ANSWER_BYTES", "PROMPT", "png", "key_for", "check_base_url", "CountEndpointClient", "Session"]
+__all__ = [
+    "BASE_URLS",
+    "KEY_VARIABLES",
+    "MAX_REQUESTS",
+    "TIMEOUT",
+    "RETRIES",
+    "MAX_RETRIES",
+    "MAX_ANSWER_BYTES",
+    "PROMPT",
+    "png",
+    "key_for",
+    "check_base_url",
+    "CountEndpointClient",
+    "Session",
+]
 
 BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -26,8 +40,11 @@ BASE_URLS = {
     "gemini": "https://generativelanguage.googleapis.com",
 }
 """Each vendor's official base URL, as its SDK takes it (`--base-url` replaces it)."""
-KEY_VARIABLES = {"openai": ("OPENAI_API_KEY",), "anthropic": ("ANTHROPIC_API_KEY",),
-                 "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY")}  # fmt: skip
+KEY_VARIABLES = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+}
 """Where each vendor's SDK looks for the key, first found wins."""
 MAX_REQUESTS = 64
 """Most requests one probe makes; a fit that needs more fails (the usual probe takes 15–40)."""
@@ -56,8 +73,6 @@ def png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-
-
 def key_for(api: str) -> tuple[str | None, tuple[str, ...]]:
     """The user's key for `api` from the environment (None when unset) and the variables looked at."""
     names = KEY_VARIABLES[api]
@@ -66,8 +81,6 @@ def key_for(api: str) -> tuple[str | None, tuple[str, ...]]:
         if value:
             return value, names
     return None, names
-
-
 
 
 def check_base_url(url: str) -> str:
@@ -90,8 +103,6 @@ def check_base_url(url: str) -> str:
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise ProbeUsageError(f"base_url {url!r}: the URL has white space or control characters")
     return url
-
-
 
 
 def _error_message(response) -> str:
@@ -155,14 +166,18 @@ class CountEndpointClient:
             if response.status_code not in (429, 503, 529) or attempt == RETRIES:
                 break
             if self.retries >= MAX_RETRIES:
-                raise ProbeError(f"POST {self.url}: HTTP {response.status_code} again after {self.retries} retries "
-                                 f"in this probe; try later")  # fmt: skip
+                raise ProbeError(
+                    f"POST {self.url}: HTTP {response.status_code} again after {self.retries} retries "
+                    f"in this probe; try later"
+                )
             self.retries += 1
             time.sleep(_wait(response.headers.get("retry-after"), attempt))
         if 300 <= response.status_code < 400:
             where = response.headers.get("location")
-            raise ProbeError(f"POST {self.url}: HTTP {response.status_code}: redirected"
-                             f"{f' to {where}' if where else ''}; give that base URL (probe does not follow redirects)")
+            raise ProbeError(
+                f"POST {self.url}: HTTP {response.status_code}: redirected"
+                f"{f' to {where}' if where else ''}; give that base URL (probe does not follow redirects)"
+            )
         if response.status_code >= 400:
             raise ProbeError(f"POST {self.url}: HTTP {response.status_code}: {_error_message(response)}")
         name = self.spec.count_field
@@ -208,5 +223,3 @@ class Session:
             self.seen[key] = tokens
             self.log.append(Measurement(width, height, detail, tokens, self.use))
         return self.seen[key]
-
-

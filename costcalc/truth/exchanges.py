@@ -51,7 +51,6 @@ class Skip:
     """The model it would count for, when known."""
 
 
-
 def _lines(path: str) -> Iterator[tuple[int, Any]]:
     """(line number, JSON value) of each non-blank line; LogReadError names FILE:LINE for one that is not JSON."""
     try:
@@ -71,7 +70,9 @@ def _lines(path: str) -> Iterator[tuple[int, Any]]:
                 except _TooLong as error:
                     raise LogReadError(f"{path}:{number}: {error}") from None
                 except UnicodeDecodeError as error:
-                    raise LogReadError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+                    raise LogReadError(
+                        f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})"
+                    ) from None
                 except ValueError as error:
                     raise LogReadError(f"{path}:{number}: not JSON ({getattr(error, 'msg', error)})") from None
                 except RecursionError:

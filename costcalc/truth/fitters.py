@@ -54,8 +54,14 @@ class Measurement:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"width": self.width, "height": self.height, "detail": self.detail, "tokens": self.tokens,
-                "predicted": self.predicted, "use": self.use}  # fmt: skip
+        return {
+            "width": self.width,
+            "height": self.height,
+            "detail": self.detail,
+            "tokens": self.tokens,
+            "predicted": self.predicted,
+            "use": self.use,
+        }
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,9 @@ def factor_grid(n: int, most: int) -> tuple[int, int] | None:
     return None
 
 
-def narrow(hypotheses: list, outcomes: Callable[[Any, Any], tuple], pool: Iterable, measure: Callable[[Any], int]) -> list:
+def narrow(
+    hypotheses: list, outcomes: Callable[[Any, Any], tuple], pool: Iterable, measure: Callable[[Any], int]
+) -> list:
     """Measure the pool entry that best splits the hypotheses (fewest left in the worst case, then the smallest
     image), keep those it allows, and repeat until no entry splits them; the hypotheses left.
 
@@ -172,7 +180,6 @@ def _area(entry: Any) -> int:
     return entry[0] * entry[1] if isinstance(entry, tuple) else entry
 
 
-
 # ------------------------------------------------------------------ fitting: OpenAI tile
 
 
@@ -192,15 +199,19 @@ def fit_tile(ask, detail: str, table: TileRule | None) -> Fit:
         return (TileRule(base, tile, h[1], h[0], tile_size).size(*size).tokens,)
 
     pool = [(1024, 1024), (1536, 1536), (2048, 4096), (2560, 1669), (4096, 4096), (3000, 1000), (2049, 513), (900, 900)]
-    left = narrow([h for h in hypotheses if outcomes(h, (32, 32))[0] == one and outcomes(h, (1024, 32))[0] == two],
-                   outcomes, pool, lambda size: ask(*size, level))  # fmt: skip
+    left = narrow(
+        [h for h in hypotheses if outcomes(h, (32, 32))[0] == one and outcomes(h, (1024, 32))[0] == two],
+        outcomes,
+        pool,
+        lambda size: ask(*size, level),
+    )
     if not left:
         raise NoFit("no short side (768 or 512) and fit (2048) explain the counts")
     short, fit = (table.short_side, table.fit) if table and (table.short_side, table.fit) in left else left[0]
     rule = TileRule(base, tile, fit, short, tile_size)
-    return Fit("tile", "high", {"base": base, "tile": tile, "short_side": short, "fit": fit, "tile_size": tile_size},
-               rule=rule)  # fmt: skip
-
+    return Fit(
+        "tile", "high", {"base": base, "tile": tile, "short_side": short, "fit": fit, "tile_size": tile_size}, rule=rule
+    )
 
 
 def decimal_text(value: Fraction) -> str:
@@ -219,14 +230,21 @@ def fit_claude(ask, table: ClaudeRule | None) -> Fit:
     for size, patches in (((28, 28), 1), ((56, 84), 6)):
         tokens = ask(*size, "auto")
         if tokens != patches:
-            raise NoFit(f"a {size[0]}×{size[1]} image counted {tokens} tokens, not {patches} "
-                         f"(one a 28 px patch): not Claude's rule, or the image carries an overhead")  # fmt: skip
+            raise NoFit(
+                f"a {size[0]}×{size[1]} image counted {tokens} tokens, not {patches} "
+                f"(one a 28 px patch): not Claude's rule, or the image carries an overhead"
+            )
     widest = ceil(max_side / patch)
     q = ask(max_side, patch, "auto")  # one row: min(floor(edge / 28), max tokens) patches
     if not 1 <= q <= widest:
         raise NoFit(f"a {max_side}×{patch} image counted {q} tokens: no edge limit explains it")
     wider = patch * (q + 1) <= max_side  # else the widest image itself showed the next width resized
-    if patch * q <= max_side and ask(patch * q, patch, "auto") != q or wider and ask(patch * (q + 1), patch, "auto") != q:
+    if (
+        patch * q <= max_side
+        and ask(patch * q, patch, "auto") != q
+        or wider
+        and ask(patch * (q + 1), patch, "auto") != q
+    ):
         raise NoFit(f"one-row images do not stop growing at {q} patches")
     edges = list(range(patch * q, patch * q + patch)) if q < widest else [patch * q]
     edge = pick(edges, table.max_edge if table else None, patch)
@@ -243,8 +261,11 @@ def fit_claude(ask, table: ClaudeRule | None) -> Fit:
         def outcomes(x, size):
             return (ClaudeRule(edge, x, patch, max_side).size(*size).tokens,)
 
-        hypotheses = [x for x in range(max(low, q), high + 1)
-                      if all(outcomes(x, (w, h))[0] == t for (w, h, d), t in ask.seen.items())]  # fmt: skip
+        hypotheses = [
+            x
+            for x in range(max(low, q), high + 1)
+            if all(outcomes(x, (w, h))[0] == t for (w, h, d), t in ask.seen.items())
+        ]
         pool = set()
         for n in range(min(hypotheses, default=0), max(hypotheses, default=0) + 2):
             grid = factor_grid(n, side)
@@ -271,5 +292,3 @@ def fit_flat(ask, detail: str) -> Fit:
         raise NoFit("the counts vary with the image size: not one count per image")
     tokens = next(iter(counts.values()))
     return Fit("fixed", detail, {"tokens": tokens}, rule=FlatRule(tokens, "flat"), sent=detail)
-
-

@@ -81,8 +81,9 @@ class Line:
     """How many of those standard errors make a difference sure (_sure)."""
 
 
-def _noise(points: list[tuple[float, float]], groups: dict[float, list[float]],
-           residuals: list[float], fitted: int) -> tuple[float, int]:  # fmt: skip
+def _noise(
+    points: list[tuple[float, float]], groups: dict[float, list[float]], residuals: list[float], fitted: int
+) -> tuple[float, int]:
     """The bills' scatter (a scaled MAD) and its degrees of freedom.
 
     Measured within requests of one prediction when those leave 4 degrees of
@@ -92,8 +93,11 @@ def _noise(points: list[tuple[float, float]], groups: dict[float, list[float]],
     repeated = {x: len(ys) for x, ys in groups.items() if len(ys) > 1}
     freedom = sum(n - 1 for n in repeated.values())
     if freedom >= 4:
-        spread = [(y - statistics.median(groups[x])) * math.sqrt(repeated[x] / (repeated[x] - 1))
-                  for x, y in points if x in repeated]  # fmt: skip
+        spread = [
+            (y - statistics.median(groups[x])) * math.sqrt(repeated[x] / (repeated[x] - 1))
+            for x, y in points
+            if x in repeated
+        ]
     else:
         freedom = max(len(points) - fitted, 1)
         spread = [r * math.sqrt(len(points) / freedom) for r in residuals]
@@ -126,11 +130,14 @@ def line_of(points: list[tuple[float, float]], tolerance: float) -> Line:
     noise, freedom = _noise(points, grouped, [y - intercept - slope * x for x, y in points], 2)
     sure, count = _sure(freedom), len(points)
     slope_error = noise / (math.sqrt(count) * statistics.pstdev(x for x, _ in points))
-    straight = all(abs(y - intercept - slope * x) <= tolerance / 2 * x + sure * MEDIAN_ERROR * noise / math.sqrt(n) + 1
-                   for x, y, n in groups)  # fmt: skip
+    straight = all(
+        abs(y - intercept - slope * x) <= tolerance / 2 * x + sure * MEDIAN_ERROR * noise / math.sqrt(n) + 1
+        for x, y, n in groups
+    )
     # the framing taken off each bill is off by the slope's error at the typical prediction, plus the median's own
-    framing_error = math.hypot(slope_error * statistics.median(x for x, _ in points),
-                               MEDIAN_ERROR * noise / math.sqrt(count))  # fmt: skip
+    framing_error = math.hypot(
+        slope_error * statistics.median(x for x, _ in points), MEDIAN_ERROR * noise / math.sqrt(count)
+    )
     trusted = slope_error <= tolerance / 2 and straight
     return Line(slope, intercept, trusted, noise, groups, framing_error * count, sure)
 

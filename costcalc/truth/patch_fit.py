@@ -264,8 +264,9 @@ class PatchFit:
             return [None]
         if k * k > self.cap:
             if safe < self.cap:
-                self.notes.append(f"no budget seen: any of {safe:,} patches or more bills alike "
-                                  f"up to the {self.cap:,}-patch limit")  # fmt: skip
+                self.notes.append(
+                    f"no budget seen: any of {safe:,} patches or more bills alike up to the {self.cap:,}-patch limit"
+                )
             return [None]
         size = (PATCH * k, PATCH * k)
         tokens = self.ask(*size)
@@ -274,10 +275,13 @@ class PatchFit:
         hypotheses = [(m, b, c) for m in limits for b in range(safe, k * k) for c in self.multipliers]
         hypotheses = self._filter(hypotheses, [size])
         rng = random.Random(k * 31)
-        pool = {(rng.randint(PATCH * (k - 2), LIMIT_SENTINEL), rng.randint(PATCH * (k - 2), PATCH * k + 64))
-                for _ in range(200)}  # fmt: skip
-        left = narrow(hypotheses, self._outcomes, [s for s in pool if s[0] * s[1] <= MAX_PIXELS],
-                       lambda size: self.ask(*size))  # fmt: skip
+        pool = {
+            (rng.randint(PATCH * (k - 2), LIMIT_SENTINEL), rng.randint(PATCH * (k - 2), PATCH * k + 64))
+            for _ in range(200)
+        }
+        left = narrow(
+            hypotheses, self._outcomes, [s for s in pool if s[0] * s[1] <= MAX_PIXELS], lambda size: self.ask(*size)
+        )
         left = self._split_budgets(left, min(limits))
         if not left:
             raise NoFit("the counts fit no patch budget")
@@ -324,5 +328,3 @@ def _crossing(k: int, limit: int, rows: int) -> tuple[int, int] | None:
         if r * w > 2 * h * (limit - 1):
             return (w, h) if h < w and w * h <= MAX_PIXELS else None
     return None
-
-

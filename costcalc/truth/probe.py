@@ -1,4 +1,4 @@
-"""`costcalc probe`: measure a model's image-token rule at the vendor's free token-counting endpoint (SPEC §8).
+"""`costcalc probe`: measure a model's image-token rule at the vendor's free token-counting endpoint (docs/probe.md).
 
 With the user's own key, synthetic PNGs of chosen sizes (made in memory with
 Pillow, one flat grey, a few KB even when huge) are sent to the endpoint that
@@ -13,17 +13,17 @@ without the image (asked once). The sizes are chosen to pin every parameter of
 the scheme the vendor uses, then the fitted rule is checked on sizes it was not
 fitted on:
 
-- OpenAI tile (SPEC §1a): base and tile from a 1-tile and a 2-tile image; the
+- OpenAI tile (docs/openai.md): base and tile from a 1-tile and a 2-tile image; the
   short side (768 or 512) and the 2048 fit from sizes that tell them apart.
-- OpenAI patch (SPEC §1b): the multiplier as the simplest decimal of at most
+- OpenAI patch (docs/openai.md): the multiplier as the simplest decimal of at most
   3 places (more is a failed fit) giving every count as ceil(patches × m); the
   pixel limit from one-row images (where the count stops growing) and images
   whose short side gains a patch row exactly at a candidate limit; the budget
   from patch grids just under and over each candidate, and from sizes whose
   budget shrink differs by a patch.
-- Claude (SPEC §6a): max edge from one-row images (only floor(edge / 28) is
+- Claude (docs/anthropic.md): max edge from one-row images (only floor(edge / 28) is
   observable), max tokens from patch grids (only the products a·b are).
-- Gemini (SPEC §6b): one count per image whatever its size, per media resolution.
+- Gemini (docs/google.md): one count per image whatever its size, per media resolution.
 
 Wherever several values bill every size alike (Claude's edges 1988–2015, a
 pixel limit over 65,504 px), the table's value is kept if it is one of them,
@@ -33,7 +33,7 @@ says which values are equivalent.
 Assumptions, each checked by the final sizes: a patch model's pixel limit is at
 least 512 px and its budget at least 256 patches and at least limit / 32; a
 Claude model's max tokens are at least max edge / 28; no per-image overhead.
-OpenAI's billing may differ from ceil(patches × m) by one token (SPEC §2a): the
+OpenAI's billing may differ from ceil(patches × m) by one token (docs/openai.md): the
 count binary floats give (150 × 1.62 → 244, not 243) is allowed, and nothing more.
 
 Network goes only to the base URL given (default: the vendor's official one);
@@ -103,13 +103,17 @@ __all__ = [
 ]
 
 APIS = ("openai", "anthropic", "gemini")
-"""The vendors whose token-counting endpoints probe speaks (SPEC §8)."""
+"""The vendors whose token-counting endpoints probe speaks (docs/probe.md)."""
 _PROVIDER_API = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}
 _API_PROVIDER = {api: provider for provider, api in _PROVIDER_API.items()}
-_DETAILS = {"openai": ("low", "high", "original", "auto"), "anthropic": ("auto",),
-            "gemini": ("low", "medium", "high", "ultra_high", "auto")}  # fmt: skip
+_DETAILS = {
+    "openai": ("low", "high", "original", "auto"),
+    "anthropic": ("auto",),
+    "gemini": ("low", "medium", "high", "ultra_high", "auto"),
+}
 CHECKS = 6
 """Sizes the fitted rule is checked on, none of them used to fit it."""
+
 
 def resolve_api(model: str, api: str | None = None, tables: Tables | None = None) -> tuple[str, Model | None]:
     """The API to probe `model` at and its table row (None when the table does not know it).
@@ -125,17 +129,18 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
             raise
         return api, None
     vendor = _PROVIDER_API.get(row.provider)
-    if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (SPEC §8)
-        raise ProbeUsageError(f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; "
-                              "leave api out")  # fmt: skip
+    if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (docs/probe.md)
+        raise ProbeUsageError(
+            f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; leave api out"
+        )
     if api is None:
         api = vendor
         if api is None:
-            raise ProbeUsageError(f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
-                                  f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints")  # fmt: skip
+            raise ProbeUsageError(
+                f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
+                f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints"
+            )
     return api, row
-
-
 
 
 # ------------------------------------------------------------------ the table's rule, for comparison
@@ -170,9 +175,15 @@ def fit_rule(ask: Callable[[int, int, str], int], api: str, detail: str = "auto"
     if first == second:
         table = dict(row.rules).get("high") if row is not None and row.scheme == "tile" else None
         fit = fit_tile(ask, detail, table)
-        # SPEC §1a: low detail is the flat `base`; the whole rule is fitted at high, low checked against base
-        notes = ("the tile scheme's low detail is a flat `base` count: the whole rule was fitted at high and "
-                 "low checked against base",) if detail == "low" else ()  # fmt: skip
+        # docs/openai.md: low detail is the flat `base`; the whole rule is fitted at high, low checked against base
+        notes = (
+            (
+                "the tile scheme's low detail is a flat `base` count: the whole rule was fitted at high and "
+                "low checked against base",
+            )
+            if detail == "low"
+            else ()
+        )
         return replace(fit, notes=notes, sent="auto" if detail == "auto" else "high")
     level = _level(row, "patch", detail)
     table = _table_params(row, "patch", level) or {}
@@ -196,8 +207,18 @@ def _level(row: Model | None, scheme: str, detail: str) -> str:
 
 def _check_sizes(fit: Fit) -> list[tuple[int, int, str]]:
     """Sizes to check the fit on: common photo and screen sizes and sizes near each fitted limit."""
-    sizes = [(1024, 1024), (1920, 1080), (777, 333), (3000, 2000), (2048, 4096), (4032, 3024), (300, 5000),
-             (1075, 1520), (2560, 1669), (513, 2049)]  # fmt: skip
+    sizes = [
+        (1024, 1024),
+        (1920, 1080),
+        (777, 333),
+        (3000, 2000),
+        (2048, 4096),
+        (4032, 3024),
+        (300, 5000),
+        (1075, 1520),
+        (2560, 1669),
+        (513, 2049),
+    ]
     p = fit.params
     if fit.scheme == "patch":
         limit, budget = p["max_dimension"], p["patch_budget"]
@@ -214,8 +235,9 @@ def _check_sizes(fit: Fit) -> list[tuple[int, int, str]]:
     return checks
 
 
-def _measure(session: Session, api: str, detail: str, row: Model | None) -> tuple[Fit | None, str | None,
-                                                                                 ProbeError | None]:  # fmt: skip
+def _measure(
+    session: Session, api: str, detail: str, row: Model | None
+) -> tuple[Fit | None, str | None, ProbeError | None]:
     """(the fitted rule, why it does not fit, the endpoint's failure): fit, then check on CHECKS sizes not fitted on,
     then check the fit on every size it was fitted on (each measurement gets its predicted count)."""
     fit = problem = failure = None
@@ -239,8 +261,12 @@ def _measure(session: Session, api: str, detail: str, row: Model | None) -> tupl
     except ProbeError as error:  # the endpoint failed: raised again by probe, with what was measured before it
         return None, str(error), error
     if fit is not None and problem is None:
-        predicted = [m if m.use == "check" else Measurement(m.width, m.height, m.detail, m.tokens, m.use,
-                     fit.expected(m.width, m.height, m.detail)[0]) for m in session.log]  # fmt: skip
+        predicted = [
+            m
+            if m.use == "check"
+            else Measurement(m.width, m.height, m.detail, m.tokens, m.use, fit.expected(m.width, m.height, m.detail)[0])
+            for m in session.log
+        ]
         misses = [m for m in predicted if m.use == "fit" and m.tokens not in fit.expected(m.width, m.height, m.detail)]
         if misses:
             problem = f"the fitted rule misses {len(misses)} of the sizes it was fitted on"
@@ -260,7 +286,7 @@ def probe(
     timeout: float = TIMEOUT,
     today: _dt.date | None = None,
 ) -> ProbeResult:
-    """Measure `model`'s image-token rule at its vendor's token-counting endpoint (SPEC §8).
+    """Measure `model`'s image-token rule at its vendor's token-counting endpoint (docs/probe.md).
 
     `key` defaults to the vendor's environment variable (KEY_VARIABLES);
     ProbeUsageError without one. ProbeError when the endpoint fails. A fit that
@@ -294,16 +320,27 @@ def probe(
         except AttributeError:  # the table has no rule at that level
             table = None
     result = ProbeResult(
-        model=model, api=api, base_url=base_url, endpoint=endpoint.url, detail=detail, date=date,
-        requests=session.requests, measurements=tuple(session.log), ok=ok, problem=problem,
-        fit=fit if ok else None, family=row.family if row is not None else None,
+        model=model,
+        api=api,
+        base_url=base_url,
+        endpoint=endpoint.url,
+        detail=detail,
+        date=date,
+        requests=session.requests,
+        measurements=tuple(session.log),
+        ok=ok,
+        problem=problem,
+        fit=fit if ok else None,
+        family=row.family if row is not None else None,
         provider=row.provider if row is not None and row.provider else _API_PROVIDER[api],
-        table=table, table_scheme=table_scheme, comparison=compare(fit, table) if ok else {}, row=row,
-        retries=endpoint.retries, error=None if failure is None else str(failure),
-    )  # fmt: skip
+        table=table,
+        table_scheme=table_scheme,
+        comparison=compare(fit, table) if ok else {},
+        row=row,
+        retries=endpoint.retries,
+        error=None if failure is None else str(failure),
+    )
     if failure is not None:
         failure.result = result
         raise failure
     return result
-
-

@@ -1,10 +1,10 @@
-"""Reconcile: do the API's bills agree with the predicted image tokens? (SPEC §8, issue 11).
+"""Reconcile: do the API's bills agree with the predicted image tokens? (docs/probe.md, issue 11).
 
 Input is requests together with the API's answers, either
 
 - a log: JSON lines of `{"request": <payload>, "response": <API response>}`
   (an optional `"model"` beside them names the model when neither does), or
-- an OpenAI Batch pair (SPEC §9): the input file, JSON lines of
+- an OpenAI Batch pair (docs/README.md): the input file, JSON lines of
   `{"custom_id", "method", "url", "body"}`, and its output file, JSON lines of
   `{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}`,
   joined by `custom_id` (in any order).
@@ -56,8 +56,8 @@ not seen; the fitted `framing_per_request` is reported so it can be judged.
 
 Verdict, per model: `ratio = billed image tokens / predicted`. The bills agree
 when they are within `TOLERANCE` (5%) of the prediction, or within one token per
-image (OpenAI's billing may differ from its formula by one token, SPEC §2a); a
-rule that is a ceiling (SPEC §6, `maximum`: Gemini 3) agrees with any bill at or
+image (OpenAI's billing may differ from its formula by one token, docs/openai.md); a
+rule that is a ceiling (docs/README.md, `maximum`: Gemini 3) agrees with any bill at or
 below it. Where image tokens were fitted, the verdict must hold beyond the fit's
 uncertainty (3 standard errors, more with few requests: a false alarm costs more
 than an unknown); when the tolerance lies inside it the verdict is unknown.
@@ -124,8 +124,11 @@ def reconcile_exchanges(
     models: dict[str, Gathered] = {}
     skipped: list[Skip] = []
     for exchange in exchanges:
-        entry = _resolved(exchange, tables) if isinstance(exchange, Skip) else \
-            _seen(exchange, model, _on(days, exchange.date), base_dir)  # fmt: skip
+        entry = (
+            _resolved(exchange, tables)
+            if isinstance(exchange, Skip)
+            else _seen(exchange, model, _on(days, exchange.date), base_dir)
+        )
         if isinstance(entry, Skip):
             skipped.append(entry)
             if entry.model is not None:
@@ -182,8 +185,12 @@ def _seen(exchange: Exchange, model: str | None, tables, base_dir) -> Skip | tup
         billed, method = bill.total - bill.other, "fit"
     if billed < 0:  # the bill is smaller than what it is known to hold besides images: not a usable bill
         known = "its own text and audio" if method != "fit" else "its audio"
-        return Skip(exchange.where, f"the billed prompt ({bill.total} tokens) is smaller than {known} "
-                    f"({bill.total - billed} tokens): the bill cannot be read", found)  # fmt: skip
+        return Skip(
+            exchange.where,
+            f"the billed prompt ({bill.total} tokens) is smaller than {known} "
+            f"({bill.total - billed} tokens): the bill cannot be read",
+            found,
+        )
     predicted = sum(image.tokens for image in estimate.images)
     bases = {image.basis for image in estimate.images if image.basis}
     return found, Seen(predicted, len(estimate.images), float(billed), method, bill.shape), bases
@@ -223,5 +230,6 @@ def reconcile(
     else:
         raise LogReadError(f"give one log, or a Batch input and output file; got {len(paths)} files")
     base_dir = None if base == "-" else os.path.dirname(os.path.abspath(base))
-    return reconcile_exchanges(exchanges, model=model, tables=tables, base_dir=base_dir, tolerance=tolerance,
-                               as_of=as_of)
+    return reconcile_exchanges(
+        exchanges, model=model, tables=tables, base_dir=base_dir, tolerance=tolerance, as_of=as_of
+    )

@@ -35,8 +35,6 @@ def write_row(path: str, text: str) -> None:
     atomic_write(check_row_file(path), text.encode("utf-8"))
 
 
-
-
 def _toml(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
@@ -68,8 +66,13 @@ def row_toml(result: ProbeResult) -> str:
     if kept:
         note += f"; {', '.join(kept)}: as the shipped table gives {'it' if len(kept) == 1 else 'them'} (not measured)"
     entries |= {"evidence": "measured", "note": note, "source": source, "date": result.date, "checked": result.date}
-    lines = [f"# {source} ({result.requests} requests to {result.endpoint}).",
-             "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",
-             "", f"provider = {_toml(result.provider)}", "", "[[model]]"]  # fmt: skip
+    lines = [
+        f"# {source} ({result.requests} requests to {result.endpoint}).",
+        "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",
+        "",
+        f"provider = {_toml(result.provider)}",
+        "",
+        "[[model]]",
+    ]
     lines += [f"{name} = {_toml(value)}" for name, value in entries.items()]
     return "\n".join(lines) + "\n"

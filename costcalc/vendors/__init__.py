@@ -16,11 +16,32 @@ from ..words import json_kind
 from . import anthropic, bedrock, gemini, gpt4v_legacy, messages, openai_chat, openai_responses
 from .base import Bill, CountEndpoint, ImageRef, Registry, Shape, Unbilled, Walk, where_of
 
-__all__ = ["Bill", "CountEndpoint", "ImageRef", "Shape", "register", "unregister", "shapes", "image_refs",
-           "read_bill", "root_keys", "count_endpoint", "sdk_routes", "where_of", "error_text"]  # fmt: skip
+__all__ = [
+    "Bill",
+    "CountEndpoint",
+    "ImageRef",
+    "Shape",
+    "register",
+    "unregister",
+    "shapes",
+    "image_refs",
+    "read_bill",
+    "root_keys",
+    "count_endpoint",
+    "sdk_routes",
+    "where_of",
+    "error_text",
+]
 
-_SHAPES: list[Shape] = [messages.SHAPE, openai_chat.SHAPE, anthropic.SHAPE, openai_responses.SHAPE, bedrock.SHAPE,
-                        gpt4v_legacy.SHAPE, gemini.SHAPE]  # fmt: skip
+_SHAPES: list[Shape] = [
+    messages.SHAPE,
+    openai_chat.SHAPE,
+    anthropic.SHAPE,
+    openai_responses.SHAPE,
+    bedrock.SHAPE,
+    gpt4v_legacy.SHAPE,
+    gemini.SHAPE,
+]
 _REGISTRY: list[Registry] = []
 """The registry gathered from _SHAPES, once per change."""
 
@@ -76,8 +97,11 @@ def read_bill(response: Any) -> Bill:
 def error_text(error: Any) -> str:
     """An API error object as one short line: code and message."""
     if isinstance(error, dict):
-        parts = [str(error[key])[:200] for key in ("code", "type", "status", "message")
-                 if isinstance(error.get(key), (str, int)) and error.get(key)]  # fmt: skip
+        parts = [
+            str(error[key])[:200]
+            for key in ("code", "type", "status", "message")
+            if isinstance(error.get(key), (str, int)) and error.get(key)
+        ]
         text = ": ".join(dict.fromkeys(parts)) or "no message"
     else:
         text = str(error)[:300] if isinstance(error, (str, int, float)) else f"a {type(error).__name__}"

@@ -32,12 +32,24 @@ from .base import (
     where_of,
 )
 
-NO_IMAGE = frozenset({
-    "search_result", "tool_use", "thinking", "redacted_thinking", "server_tool_use",
-    "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-    "bash_code_execution_tool_result", "text_editor_code_execution_tool_result", "tool_search_tool_result",
-    "mcp_tool_use", "mcp_tool_result", "container_upload",
-})  # fmt: skip
+NO_IMAGE = frozenset(
+    {
+        "search_result",
+        "tool_use",
+        "thinking",
+        "redacted_thinking",
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "container_upload",
+    }
+)
 """Messages content blocks that carry no image (tool_result and document are read)."""
 
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -50,8 +62,14 @@ def screenshot_ids(document: dict) -> frozenset[str]:
     if not isinstance(tools, list) or not isinstance(messages, list):
         return frozenset()
     # Anthropic's computer tool types are versioned by date: computer_20241022, computer_20250124, ...
-    names = {tool["name"] for tool in tools if isinstance(tool, dict) and isinstance(tool.get("type"), str)
-             and tool["type"].startswith("computer_") and isinstance(tool.get("name"), str)}  # fmt: skip
+    names = {
+        tool["name"]
+        for tool in tools
+        if isinstance(tool, dict)
+        and isinstance(tool.get("type"), str)
+        and tool["type"].startswith("computer_")
+        and isinstance(tool.get("name"), str)
+    }
     if not names:
         return frozenset()
     ids = set()
@@ -93,19 +111,31 @@ def _image(walk: Walk, block: dict, path: Path, inside: dict | None) -> Iterator
     if kind == "base64":
         media = source.get("media_type")
         if error is None and media is not None and media not in MEDIA_TYPES:
-            error = (f"{where}.source.media_type: {show_value(media)} is not an accepted image type "
-                     f"({', '.join(MEDIA_TYPES)})")  # fmt: skip
+            error = (
+                f"{where}.source.media_type: {show_value(media)} is not an accepted image type "
+                f"({', '.join(MEDIA_TYPES)})"
+            )
         data = source.get("data")
-        yield ImageRef(path, "base64", data, reject_oversized=reject, media_type=media,
-                       error=error or need_text(data, f"{where}.source.data"), data_path=(*path, "source", "data"),
-                       media_path=(*path, "source", "media_type"))  # fmt: skip
+        yield ImageRef(
+            path,
+            "base64",
+            data,
+            reject_oversized=reject,
+            media_type=media,
+            error=error or need_text(data, f"{where}.source.data"),
+            data_path=(*path, "source", "data"),
+            media_path=(*path, "source", "media_type"),
+        )
     elif kind in ("url", "file"):
         field = "url" if kind == "url" else "file_id"
         value = source.get(field)
-        yield ImageRef(path, field, value, reject_oversized=reject,
-                       error=error or need_text(value, f"{where}.source.{field}"))  # fmt: skip
+        yield ImageRef(
+            path, field, value, reject_oversized=reject, error=error or need_text(value, f"{where}.source.{field}")
+        )
     else:
-        yield ImageRef(path, "url", "", error=f"{where}.source.type must be base64, url or file, not {show_value(kind)}")
+        yield ImageRef(
+            path, "url", "", error=f"{where}.source.type must be base64, url or file, not {show_value(kind)}"
+        )
 
 
 def _document(walk: Walk, block: dict, path: Path, inside: dict | None) -> Iterator[ImageRef]:
@@ -134,8 +164,10 @@ def bill(response: dict) -> Bill | None:
         return None
     if response.get("type") != "message" and not any(key.startswith("cache_") for key in usage):
         return None
-    total = sum(token_count(usage, key, "usage") for key in
-                ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))  # fmt: skip
+    total = sum(
+        token_count(usage, key, "usage")
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
     return details_bill(usage, "anthropic", total, "input_tokens_details")
 
 

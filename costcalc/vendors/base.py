@@ -197,8 +197,12 @@ class Walk:
         self.document = document
         self.shapes = registry.shapes
         self.typed, self.no_image, self.untyped_no_image = registry.typed, registry.no_image, registry.untyped_no_image
-        found = [(rank, n, key, reader, shape) for n, shape in enumerate(self.shapes)
-                 for key, reader, rank in shape.roots if key in document]  # fmt: skip
+        found = [
+            (rank, n, key, reader, shape)
+            for n, shape in enumerate(self.shapes)
+            for key, reader, rank in shape.roots
+            if key in document
+        ]
         self.root = min(found, key=lambda entry: entry[:2])[2:] if found else None
         self.detail, self.detail_where = "auto", ""
         self._memo: dict[str, Any] = {}
@@ -208,8 +212,10 @@ class Walk:
         if self.root is None:
             keys = [f"'{key}'" for shape in self.shapes for key, _, _ in shape.roots]
             named = ", ".join(keys[:-1]) + f" or {keys[-1]}" if len(keys) > 1 else "".join(keys)
-            raise RequestError(f"no {named}: not a payload of a shape costcalc reads "
-                               f"({', '.join(shape.name for shape in self.shapes)})")  # fmt: skip
+            raise RequestError(
+                f"no {named}: not a payload of a shape costcalc reads "
+                f"({', '.join(shape.name for shape in self.shapes)})"
+            )
         key, reader, shape = self.root
         if shape.default_detail is not None:
             self.detail, self.detail_where = shape.default_detail(self.document)
@@ -245,9 +251,15 @@ class Walk:
         if reader is not None:
             yield from reader(self, part, path, inside)
         elif kind not in self.no_image:  # billed somehow, but not by a rule costcalc has: unpriced, never free
-            yield ImageRef(path, "part", kind="part", error=(
-                f"{where}: part of unknown type {show_value(kind)}, so unpriced; images are 'image_url' (Chat "
-                f"Completions), 'input_image' (Responses), 'image' (Messages)"))  # fmt: skip
+            yield ImageRef(
+                path,
+                "part",
+                kind="part",
+                error=(
+                    f"{where}: part of unknown type {show_value(kind)}, so unpriced; images are 'image_url' (Chat "
+                    f"Completions), 'input_image' (Responses), 'image' (Messages)"
+                ),
+            )
 
     def _untyped(self, part: dict, path: Path, inside: dict | None) -> Iterator[ImageRef]:
         for shape in self.shapes:

@@ -17,8 +17,19 @@ from .base import ImageRef, Path, Shape, Walk, need_text, where_of
 FORMATS = ("png", "jpeg", "gif", "webp")
 """ImageBlock formats (AWS Bedrock API reference, ImageBlock)."""
 
-NO_IMAGE = frozenset({"text", "document", "video", "audio", "toolUse", "cachePoint", "reasoningContent",
-                      "citationsContent", "searchResult"})  # fmt: skip
+NO_IMAGE = frozenset(
+    {
+        "text",
+        "document",
+        "video",
+        "audio",
+        "toolUse",
+        "cachePoint",
+        "reasoningContent",
+        "citationsContent",
+        "searchResult",
+    }
+)
 """Keys of untyped blocks that carry no image (DashScope native's `text` too); a PDF document is read above."""
 
 
@@ -36,8 +47,13 @@ def image_ref(image: dict, path: Path, image_path: Path) -> ImageRef:
         data = source["bytes"]
         if isinstance(data, (bytes, bytearray, memoryview)) and len(data):
             return ImageRef(path, "bytes", bytes(data), error=error)
-        return ImageRef(path, "base64", data, error=error or need_text(data, f"{where}.source.bytes"),
-                        data_path=(*image_path, "source", "bytes"))  # fmt: skip
+        return ImageRef(
+            path,
+            "base64",
+            data,
+            error=error or need_text(data, f"{where}.source.bytes"),
+            data_path=(*image_path, "source", "bytes"),
+        )
     location = source.get("s3Location")
     if isinstance(location, dict):
         uri = location.get("uri")
@@ -82,7 +98,11 @@ def _is_pdf(value) -> bool:
 
 SHAPE = Shape(
     name="bedrock",
-    untyped=(("image", lambda value: isinstance(value, dict), _image), ("toolResult", lambda value: True, _tool_result),
-             ("guardContent", lambda value: True, _guard), ("document", _is_pdf, _document)),  # fmt: skip
+    untyped=(
+        ("image", lambda value: isinstance(value, dict), _image),
+        ("toolResult", lambda value: True, _tool_result),
+        ("guardContent", lambda value: True, _guard),
+        ("document", _is_pdf, _document),
+    ),
     untyped_no_image=NO_IMAGE,
 )

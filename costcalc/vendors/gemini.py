@@ -30,13 +30,17 @@ from .base import (
     first_key,
     items_of,
     need_text,
-    token_count,  # fmt: skip
+    token_count,
     where_of,
 )
 
-MEDIA_RESOLUTION = {"MEDIA_RESOLUTION_LOW": "low", "MEDIA_RESOLUTION_MEDIUM": "medium",
-                    "MEDIA_RESOLUTION_HIGH": "high", "MEDIA_RESOLUTION_ULTRA_HIGH": "ultra_high",
-                    "MEDIA_RESOLUTION_UNSPECIFIED": "auto"}  # fmt: skip
+MEDIA_RESOLUTION = {
+    "MEDIA_RESOLUTION_LOW": "low",
+    "MEDIA_RESOLUTION_MEDIUM": "medium",
+    "MEDIA_RESOLUTION_HIGH": "high",
+    "MEDIA_RESOLUTION_ULTRA_HIGH": "ultra_high",
+    "MEDIA_RESOLUTION_UNSPECIFIED": "auto",
+}
 """Gemini's media_resolution values as costcalc detail words."""
 LEVELS = {word: name for name, word in MEDIA_RESOLUTION.items() if word != "auto"}
 """A detail word → the media resolution sent for it."""
@@ -100,8 +104,10 @@ def _part(walk: Walk, part, path: Path, nested: bool = False) -> Iterator[ImageR
                 raise RequestError(f"{where}.{response_key}.parts must be a list of parts, not {show_value(parts)}")
             for k, inner in enumerate(parts):
                 yield from _part(walk, inner, (*path, response_key, "parts", k), True)
-    for keys, source, field_keys in ((("inline_data", "inlineData"), "base64", ("data",)),
-                                     (("file_data", "fileData"), "file_uri", ("file_uri", "fileUri"))):  # fmt: skip
+    for keys, source, field_keys in (
+        (("inline_data", "inlineData"), "base64", ("data",)),
+        (("file_data", "fileData"), "file_uri", ("file_uri", "fileUri")),
+    ):
         key = first_key(part, *keys)
         if key is None or part[key] is None:
             continue
@@ -121,9 +127,16 @@ def _part(walk: Walk, part, path: Path, nested: bool = False) -> Iterator[ImageR
         detail, detail_where, error = _detail(walk, part, where)
         if mime is not None and not isinstance(mime, str):
             error = error or f"{where}.{key}.{mime_key} must be a media type, not {show_value(mime)}"
-        yield ImageRef(path, source, value, detail, detail_where, data_path=(*path, key, field),
-                       media_path=(*path, key, mime_key or "mime_type") if source == "base64" else None,
-                       error=error or need_text(value, f"{where}.{key}.{field}"))  # fmt: skip
+        yield ImageRef(
+            path,
+            source,
+            value,
+            detail,
+            detail_where,
+            data_path=(*path, key, field),
+            media_path=(*path, key, mime_key or "mime_type") if source == "base64" else None,
+            error=error or need_text(value, f"{where}.{key}.{field}"),
+        )
 
 
 def _detail(walk: Walk, part: dict, where: str) -> tuple[str, str, str | None]:
@@ -154,8 +167,11 @@ def bill(response: dict) -> Bill | None:
         if not isinstance(entry, dict):
             continue
         modality = str(entry.get("modality", "")).upper()
-        count = token_count(entry, "tokenCount" if "tokenCount" in entry else "token_count",
-                            f"usageMetadata.promptTokensDetails[{index}]")  # fmt: skip
+        count = token_count(
+            entry,
+            "tokenCount" if "tokenCount" in entry else "token_count",
+            f"usageMetadata.promptTokensDetails[{index}]",
+        )
         counts[modality] = counts.get(modality, 0) + count
     if "IMAGE" in counts:
         return Bill(total, "gemini", image=counts["IMAGE"])

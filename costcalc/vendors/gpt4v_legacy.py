@@ -25,8 +25,17 @@ def _image(walk: Walk, part: dict, path: Path, inside: dict | None) -> Iterator[
     source = "url" if isinstance(value, str) and url_scheme(value, data=True) else "base64"
     detail, detail_where, detail_error = walk.detail_of(part.get("detail"), f"{where}.detail")
     found, pixels_error = pixels(part, {}, path)
-    yield ImageRef(path, source, value, detail, detail_where, resize=resize, **found, data_path=(*path, "image"),
-                   error=error or detail_error or pixels_error)  # fmt: skip
+    yield ImageRef(
+        path,
+        source,
+        value,
+        detail,
+        detail_where,
+        resize=resize,
+        **found,
+        data_path=(*path, "image"),
+        error=error or detail_error or pixels_error,
+    )
 
 
 SHAPE = Shape(name="gpt4v_legacy", untyped=(("image", lambda value: not isinstance(value, dict), _image),))

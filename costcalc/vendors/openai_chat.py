@@ -46,8 +46,16 @@ def _image(walk: Walk, part: dict, path: Path, inside: dict | None) -> Iterator[
         url, url_path, image = image, (*path, "image_url"), {}
     detail, detail_where, error = walk.detail_of(raw, at)
     found, pixels_error = pixels(part, image, path)
-    yield ImageRef(path, "url", url, detail, detail_where, **found, data_path=url_path,
-                   error=error or pixels_error or need_text(url, where_of(url_path)))  # fmt: skip
+    yield ImageRef(
+        path,
+        "url",
+        url,
+        detail,
+        detail_where,
+        **found,
+        data_path=url_path,
+        error=error or pixels_error or need_text(url, where_of(url_path)),
+    )
 
 
 def file_ref(path: Path, data, data_path: Path, file_id, kind: str = "file") -> ImageRef:

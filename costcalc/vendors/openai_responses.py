@@ -36,13 +36,34 @@ from .base import (
 from .messages import read_messages
 from .openai_chat import file_ref
 
-NO_IMAGE = frozenset({
-    "input_text", "output_text", "refusal",
-    "message", "function_call", "reasoning", "item_reference", "web_search_call", "file_search_call",
-    "computer_call", "image_generation_call", "code_interpreter_call", "local_shell_call", "local_shell_call_output",
-    "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output", "mcp_list_tools",
-    "mcp_approval_request", "mcp_approval_response", "mcp_call", "custom_tool_call", "compaction",
-})  # fmt: skip
+NO_IMAGE = frozenset(
+    {
+        "input_text",
+        "output_text",
+        "refusal",
+        "message",
+        "function_call",
+        "reasoning",
+        "item_reference",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "image_generation_call",
+        "code_interpreter_call",
+        "local_shell_call",
+        "local_shell_call_output",
+        "shell_call",
+        "shell_call_output",
+        "apply_patch_call",
+        "apply_patch_call_output",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+        "mcp_call",
+        "custom_tool_call",
+        "compaction",
+    }
+)
 """Responses content parts and input items that carry no image (the tool outputs below are read)."""
 
 TOOL_OUTPUTS = ("function_call_output", "computer_call_output", "custom_tool_call_output")
@@ -72,13 +93,16 @@ def _image(walk: Walk, part: dict, path: Path, inside: dict | None) -> Iterator[
     detail, detail_where, error = walk.detail_of(part.get("detail"), f"{where}.detail")
     if part.get("file_id") is not None:
         value = part["file_id"]
-        yield ImageRef(path, "file_id", value, detail, detail_where, error=error or need_text(value, f"{where}.file_id"))
+        yield ImageRef(
+            path, "file_id", value, detail, detail_where, error=error or need_text(value, f"{where}.file_id")
+        )
         return
     image = part.get("image_url")
     url_path = (*path, "image_url", "url") if isinstance(image, dict) else (*path, "image_url")
     url = image.get("url") if isinstance(image, dict) else image
-    yield ImageRef(path, "url", url, detail, detail_where, data_path=url_path,
-                   error=error or need_text(url, where_of(url_path)))  # fmt: skip
+    yield ImageRef(
+        path, "url", url, detail, detail_where, data_path=url_path, error=error or need_text(url, where_of(url_path))
+    )
 
 
 def _input_file(walk: Walk, part: dict, path: Path, inside: dict | None) -> Iterator[ImageRef]:
@@ -112,8 +136,12 @@ COUNT = CountEndpoint(
 
 SHAPE = Shape(
     name="openai_responses",
-    typed={"input_image": _image, "computer_screenshot": _image, "input_file": _input_file,
-           **dict.fromkeys(TOOL_OUTPUTS, tool_output)},  # fmt: skip
+    typed={
+        "input_image": _image,
+        "computer_screenshot": _image,
+        "input_file": _input_file,
+        **dict.fromkeys(TOOL_OUTPUTS, tool_output),
+    },
     no_image=NO_IMAGE,
     roots=(("input", _root, 2),),
     default_detail=qwen_detail,
