@@ -24,7 +24,6 @@ a client is recognised by its class's module and name.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import threading
 from contextvars import ContextVar
@@ -34,6 +33,7 @@ from importlib import import_module
 
 from .catalog.tables import Tables, check_tier
 from .errors import BudgetExceeded, CostcalcError, GuardError, RequestError
+from .inspection.jsontext import loads
 from .money import MONEY, parse_usd, usd_sum
 from .pricing.request import RequestEstimate, budget_problems, count_request
 from .vendors import sdk_routes
@@ -68,7 +68,8 @@ RETRY_HEADER = "x-stainless-retry-count"
 class _Ticket:
     """One priced call: its estimate (None when unpriced), the body it sends, and whether it is spent."""
 
-    digest: bytes
+    sdk_body: bytes
+    """The body the SDK gave (kept by reference: a retry is recognised by an equal body, a memcmp)."""
     estimate: RequestEstimate | None
     body: bytes | None
     """The body to send instead of the SDK's (shrunk images); None to send the SDK's own."""
@@ -138,36 +139,39 @@ class Guard:
         """Whether `request` goes to an endpoint this guard prices (PRICED_PATHS)."""
         return request.method == "POST" and request.url.path.rstrip("/").endswith(PRICED_PATHS[self.sdk])
 
-    def retried(self, request, body: bytes) -> tuple[bytes, _Ticket | None]:
-        """(the body's digest, the ticket of the call this attempt retries: same guard, context and body, and
-        a retry count over 0; or None)."""
-        digest = hashlib.blake2b(body, digest_size=16).digest()
+    def retried(self, request, body: bytes) -> _Ticket | None:
+        """The ticket of the call this attempt retries (same guard, context and body bytes, and a retry count
+        over 0), or None. The SDK sends a retry with the very body object, so `is` usually answers; `==` is a
+        memcmp otherwise: exact, and far cheaper than hashing the body."""
         last = _LAST.get()
-        if last is None or last[0] is not self or last[1].digest != digest:
-            return digest, None
+        if last is None or last[0] is not self:
+            return None
         try:
             attempt = int(request.headers.get(RETRY_HEADER, "0"))
         except ValueError:
-            return digest, None
-        return digest, (last[1] if attempt > 0 else None)
+            return None
+        if attempt <= 0:
+            return None
+        previous = last[1].sdk_body
+        return last[1] if previous is body or previous == body else None
 
-    def price(self, request, body: bytes, digest: bytes) -> _Ticket:
+    def price(self, request, body: bytes) -> _Ticket:
         """A new call's ticket: its body shrunk when asked, and priced; under a limit, the error it cannot be
         priced for is raised (a budget gate fails closed), without one the call goes unpriced."""
         try:
             estimate = self._count_body(request, body)
             if not self.shrink:
-                return _Ticket(digest, estimate, None)
-            document = json.loads(body)
+                return _Ticket(body, estimate, None)
+            document = loads(body)
             shrunk = _shrink(document, estimate, self.tables)
             if not shrunk:
-                return _Ticket(digest, estimate, None)
+                return _Ticket(body, estimate, None)
             sent = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            return _Ticket(digest, self._count(sent), sent, shrunk)
+            return _Ticket(body, self._count(sent), sent, shrunk)
         except CostcalcError as error:
             if self.limited:
                 raise _sdk_error(error, self.sdk_error) from None
-            return _Ticket(digest, None, None)
+            return _Ticket(body, None, None)
 
     def _count_body(self, request, body: bytes) -> RequestEstimate:
         """The estimate of a body as sent. A Responses body without `input` (a stored prompt, or a conversation
@@ -176,7 +180,7 @@ class Guard:
             return self._count(body)
         except RequestError:
             try:
-                document = json.loads(body)
+                document = loads(body)
             except ValueError:
                 raise RequestError("the request body is not JSON") from None
             if not (isinstance(document, dict) and "input" not in document
@@ -343,9 +347,9 @@ def _sync_send(state: Guard, send):
         if not state.prices(request):
             return send(request, *args, **kwargs)
         body = request.read()
-        digest, ticket = state.retried(request, body)
+        ticket = state.retried(request, body)
         if ticket is None:
-            ticket = state.price(request, body, digest)
+            ticket = state.price(request, body)
         outgoing = state.start(request, ticket)
         try:
             response = send(outgoing, *args, **kwargs)
@@ -367,9 +371,9 @@ def _async_send(state: Guard, send):
         from anyio import to_thread
 
         body = await request.aread()
-        digest, ticket = state.retried(request, body)
+        ticket = state.retried(request, body)
         if ticket is None:
-            ticket = await to_thread.run_sync(state.price, request, body, digest)
+            ticket = await to_thread.run_sync(state.price, request, body)
         outgoing = state.start(request, ticket)
         try:
             response = await send(outgoing, *args, **kwargs)
