@@ -104,10 +104,12 @@ class Guard:
     tables: Tables | None = field(default=None, repr=False)
     fetch: bool = False
     spent_usd: Decimal = Decimal(0)
-    """USD of the requests sent since the last reset, as check_budget measures a request (its images); those of
-    unknown price not included (see `unpriced_requests`)."""
+    """USD of the requests sent since the last reset, as check_budget measures a request (its whole input, images
+    and text: `RequestEstimate.budget_usd`, text bounded above for vendors other than OpenAI); those of unknown
+    price not included (see `unpriced_requests`)."""
     spent_tokens: int = 0
-    """Image tokens of the requests sent since the last reset (what max_tokens limits), those priced."""
+    """Input tokens of the requests sent since the last reset, images and text (`budget_tokens`, what max_tokens
+    limits), those priced."""
     requests: int = 0
     """Priced-endpoint requests sent since the last reset, each counted once however often the SDK retried it."""
     unpriced_requests: int = 0
@@ -217,24 +219,28 @@ class Guard:
             if problems:
                 where = f"{request.method} {request.url.path}"
                 raise BudgetExceeded(f"{where} not sent: {'; '.join(problems)}", estimate)
-            if estimate.usd is not None:
-                self._reserved = usd_sum((self._reserved, estimate.usd))
+            if estimate.budget_usd is not None:
+                self._reserved = usd_sum((self._reserved, estimate.budget_usd))
             ticket.reserved = True
 
     def _total_problems(self, estimate: RequestEstimate) -> list[str]:
         """Why a request would break total_usd, summed over what is spent and in flight; fails closed."""
         total = self.total_usd
-        if estimate.usd is None:
-            return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
         if estimate.unpriced:
             return [f"{estimate.unpriced} image(s) could not be priced, so total_usd {total:f} cannot be kept"]
+        if estimate.budget_tokens is None:
+            return [f"{estimate.model}: the request's text could not be counted or bounded, so total_usd {total:f} "
+                    f"cannot be kept"]  # fmt: skip
+        if estimate.budget_usd is None:
+            return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
         before = usd_sum((self.spent_usd, self._reserved))
-        after = usd_sum((before, estimate.usd))
+        after = usd_sum((before, estimate.budget_usd))
         if after <= total:
             return []
         money = MONEY.normalize
-        return [(f"{estimate.model}: ${money(estimate.usd):f} on top of ${money(before):f} spent comes to "
-                 f"${money(after):f}, over total_usd {total:f}")]  # fmt: skip
+        bounded = " (text bounded above)" if estimate.budget_basis != "exact" else ""
+        return [(f"{estimate.model}{bounded}: ${money(estimate.budget_usd):f} on top of ${money(before):f} spent "
+                 f"comes to ${money(after):f}, over total_usd {total:f}")]  # fmt: skip
 
     def settle(self, ticket: _Ticket, sent: bool) -> None:
         """After an attempt: free its reservation; when it was sent, count the call (once, whatever the retries)."""
@@ -242,20 +248,20 @@ class Guard:
         with self._lock:
             if ticket.reserved:
                 ticket.reserved = False
-                if estimate is not None and estimate.usd is not None:
-                    self._reserved = usd_sum((self._reserved, -estimate.usd))
+                if estimate is not None and estimate.budget_usd is not None:
+                    self._reserved = usd_sum((self._reserved, -estimate.budget_usd))
             if not sent or ticket.spent:
                 return
             ticket.spent = True
             self.requests += 1
             self.shrunk_images += ticket.shrunk
             self.last = estimate
-            if estimate is None or estimate.usd is None or estimate.unpriced:
+            if estimate is None or estimate.budget_usd is None or estimate.unpriced:
                 self.unpriced_requests += 1
             if estimate is not None:
-                self.spent_tokens += estimate.image_tokens
-                if estimate.usd is not None:
-                    self.spent_usd = usd_sum((self.spent_usd, estimate.usd))
+                self.spent_tokens += estimate.budget_tokens or 0
+                if estimate.budget_usd is not None:
+                    self.spent_usd = usd_sum((self.spent_usd, estimate.budget_usd))
 
 
 # ------------------------------------------------------------------ guarding a client

@@ -197,7 +197,7 @@ def model_name(document: dict, model: Any) -> str:
         key = "model" if "model" in document else "modelId"
         model = document.get(key)
         if model is None:
-            raise RequestError("no model: the payload has no 'model' (or Bedrock 'modelId'); pass model= (or -m)")
+            raise RequestError("no model: the payload has no 'model' (or Bedrock 'modelId'); pass model=")
         if not isinstance(model, str):
             raise RequestError(f"'{key}' must be a model name, not {show_value(model)}")
     if isinstance(model, str) and len(model) > MAX_MODEL_NAME:
