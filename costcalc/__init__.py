@@ -39,7 +39,7 @@ _EXPORTS = {
     "VideoError": "errors",
     # inspection
     "ImageInfo": "inspection.headers",
-    "inspect": "inspection.headers",
+    "image_info": "inspection.headers",
     # pricing
     "MAX_SIDE": "pricing.cost",
     "Estimate": "pricing.cost",
@@ -152,7 +152,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
         VideoError,
     )
     from .guarding import guard
-    from .inspection.headers import ImageInfo, inspect
+    from .inspection.headers import ImageInfo, image_info
     from .preflight.frames import VideoFrame, video_frames
     from .preflight.optimize import Optimized, optimize
     from .preflight.planning import MultiPlan, Plan, plan, plan_many

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image, features
 
 import costcalc
-from costcalc import inspect
+from costcalc import image_info as inspect
 from costcalc.cli import cli
 from costcalc.inspection.headers import inspect_reader
 

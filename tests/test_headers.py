@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc import inspect
+from costcalc import image_info as inspect
 from costcalc.inspection.headers import HEAD_BYTES
 
 

@@ -7,7 +7,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from costcalc import inspect
+from costcalc import image_info as inspect
 
 
 def exif_block(orientation):

@@ -61,7 +61,7 @@ def test_mirrors_the_tree_at_exact_planned_sizes_and_leaves_originals_alone(sour
         row = rows[name]
         assert row["output"] == str(out / relative) and row["status"] == "written"
         planned = costcalc.plan(*Image.open(source / relative).size, model="gpt-4o",
-                                orientation=costcalc.inspect(source / relative).orientation)  # fmt: skip
+                                orientation=costcalc.image_info(source / relative).orientation)  # fmt: skip
         with Image.open(out / relative) as written:
             assert written.size == (planned.target_width, planned.target_height) == (row["target_width"],
                                                                                       row["target_height"])

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import costcalc
-from costcalc import inspect
+from costcalc import image_info as inspect
 from costcalc.preflight.optimize import optimize
 from costcalc.preflight.resize import AnimatedImageError, strip_metadata
 

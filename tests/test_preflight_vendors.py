@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc import image_tokens, inspect
+from costcalc import image_info as inspect
+from costcalc import image_tokens
 from costcalc.cli import cli
 from costcalc.errors import ImageRejectedError, PlanError
 from costcalc.preflight.planning import SEEN_SLACK, MultiPlan, Plan, aspect_size, plan, plan_many

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import costcalc
-from costcalc import inspect
+from costcalc import image_info as inspect
 from costcalc.cli import cli
 from costcalc.pricing.request import count_request
 from costcalc.runs.audit import audit

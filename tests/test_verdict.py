@@ -191,7 +191,7 @@ def test_one_error_family_names_the_rule():
     assert issubclass(UnsupportedFormatError, ImageRejectedError) and issubclass(AnimatedImageError, ImageRejectedError)
     assert issubclass(UnsupportedFormatError, costcalc.InvalidImageError)  # as before
     with pytest.raises(UnsupportedFormatError) as caught:
-        costcalc.inspect(SAMPLES / "scan.bmp")
+        costcalc.image_info(SAMPLES / "scan.bmp")
     assert caught.value.rule == "formats" and caught.value.format == "BMP"
     with pytest.raises(ImageRejectedError) as caught:
         costcalc.image_tokens(60000, 60000, model="gpt-6-astra")

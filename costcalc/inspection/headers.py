@@ -38,7 +38,7 @@ from typing import BinaryIO, NamedTuple
 from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError
 from ..words import file_kind, os_reason
 
-__all__ = ["ImageInfo", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
+__all__ = ["ImageInfo", "image_info", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
 HEAD_BYTES = 16384
 """The first read of a file: every PNG, GIF and WebP header and most JPEG frame headers.
@@ -832,3 +832,7 @@ def _other_format(head: bytes) -> str | None:
     if (text.startswith(b"<?xml") or text.startswith(b"<svg")) and b"<svg" in head:
         return "SVG"
     return None
+
+
+image_info = inspect
+"""The public name of `inspect` (`costcalc.image_info`): the standard library's `inspect` keeps its name."""

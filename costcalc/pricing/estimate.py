@@ -13,7 +13,7 @@ from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
 from ..inspection.headers import ImageInfo, Source, inspect
 from .cost import Estimate, Pricer, check_size, estimate_of, price_size
-from .verdict import verdict
+from .verdict import billed_tokens
 
 __all__ = ["estimate"]
 
@@ -83,7 +83,7 @@ def _judged(info: ImageInfo, label, model, detail, settings: Settings) -> Estima
     try:
         check_size(info.width, info.height)
         pricer = Pricer(model, detail, tables, tier=tier)
-        verdict(info, pricer, limits_for(pricer.model, settings.edition), strict=settings.strict)
+        billed_tokens(info, pricer, limits_for(pricer.model, settings.edition), strict=settings.strict)
     except CostcalcError as error:
         if label and len(error.args) == 1 and not str(error).startswith(label):
             error.args = (f"{label}: {error}",)  # name the file, as header errors do

@@ -19,7 +19,7 @@ from ..errors import AnimatedImageError, CostcalcError, ImageRejectedError, Inva
 from ..inspection.headers import ImageInfo
 from .cost import Pricer
 
-__all__ = ["Verdict", "STATUSES", "verdict", "judge", "image_rejection", "strict_error", "unique_models"]
+__all__ = ["Verdict", "STATUSES", "verdict", "billed_tokens", "image_rejection", "strict_error", "unique_models"]
 
 STATUSES = ("priced", "rejected", "unreadable")
 """What the API would do with a file: price it, refuse it by a named rule, or not read it at all."""
@@ -50,7 +50,7 @@ def image_rejection(info: ImageInfo, limits: Limits) -> ImageRejectedError | Non
     return ImageRejectedError(finding.message, finding.rule)
 
 
-def verdict(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
+def billed_tokens(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
             size: tuple[int, int] | None = None) -> int | None:  # fmt: skip
     """The tokens `pricer` bills for the image `info` describes, once every input rule passes (None when
     the model's multiplier is unpublished, SPEC §2a: the image is accepted, its tokens unknown).
@@ -76,11 +76,11 @@ def strict_error(info: ImageInfo, strict: bool) -> InvalidImageError | None:
     return None
 
 
-def judge(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
+def verdict(info: ImageInfo, pricer: Pricer, limits: Limits, *, strict: bool = False,
           size: tuple[int, int] | None = None) -> Verdict:  # fmt: skip
-    """`verdict` as a record: priced with tokens, rejected with its rule, or unreadable (strict); never raises."""
+    """`billed_tokens` as a record: priced with tokens, rejected with its rule, or unreadable (strict); never raises."""
     try:
-        tokens = verdict(info, pricer, limits, strict=strict, size=size)
+        tokens = billed_tokens(info, pricer, limits, strict=strict, size=size)
     except ImageRejectedError as error:
         return Verdict("rejected", rule=error.rule, reason=str(error), warning=info.warning)
     except CostcalcError as error:

@@ -25,11 +25,12 @@ from ..inspection.walk import Found, walk
 from ..money import MONEY
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
-from ..pricing.verdict import judge, unique_models
+from ..pricing.verdict import STATUSES as VERDICT_STATUSES
+from ..pricing.verdict import unique_models, verdict
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
 
-STATUSES = ("priced", "rejected", "unreadable", "skipped")
+STATUSES = (*VERDICT_STATUSES, "skipped")
 """priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
 
 CHUNK = 256
@@ -256,7 +257,7 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):
-        outcome = judge(info, pricer, rules, strict=strict)
+        outcome = verdict(info, pricer, rules, strict=strict)
         error = None if outcome.reason is None else f"{shown}: {outcome.reason}"
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         basis = _basis(pricer, info) if outcome.status == "priced" else None
