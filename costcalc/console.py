@@ -1,5 +1,10 @@
 """The `costcalc` console script and `python -m costcalc`: Ctrl-C at any moment exits 130, without a traceback.
 
+SIGTERM and SIGHUP end a run as Ctrl-C does, exiting 143 and 129
+(interrupt.handle_stop_signals). A reader that closes standard output early
+(`costcalc audit DIR --nl | head -1`) ends the run quietly, with the status it
+had so far (interrupt.quiet_stdout).
+
 This module imports nothing of costcalc's but `interrupt` at load time, so the
 command's modules (click, the CLI) load inside `main`, where a Ctrl-C while they
 load is caught like one during the command (130 = 128 + SIGINT).
@@ -7,13 +12,39 @@ load is caught like one during the command (130 = 128 + SIGINT).
 
 from __future__ import annotations
 
-from .interrupt import exit_interrupted
+import sys
+
+from .interrupt import INTERRUPTED, exit_interrupted, exit_status, handle_stop_signals, quiet_stdout
 
 
 def main() -> None:
-    """Run the `costcalc` command; KeyboardInterrupt, even during start-up imports, exits 130."""
+    """Run the `costcalc` command; KeyboardInterrupt (or SIGTERM, SIGHUP), even during start-up imports, exits
+    128 + the signal; a closed standard output exits quietly."""
+    handle_stop_signals()
     try:
         from .cli import main as run
     except KeyboardInterrupt:
         exit_interrupted()
-    run()
+    try:
+        run()
+        sys.stdout.flush()
+    except SystemExit as end:
+        if end.code == INTERRUPTED:  # the command said "interrupted": by which signal
+            end.code = exit_status()
+        _flush_or_quiet()
+        raise
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        exit_interrupted()
+
+
+def _flush_or_quiet() -> None:
+    """Flush standard output; if its reader is gone, send the rest to the null device (no 'Exception ignored')."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+    except (OSError, ValueError):
+        pass

@@ -21,6 +21,9 @@ __all__ = [
     "VideoError",
     "OutputConflictError",
     "OutputFormatError",
+    "OutputExistsError",
+    "PathNotAllowedError",
+    "PatternError",
     "DecodeLimitError",
     "LogReadError",
     "ProbeError",
@@ -197,6 +200,18 @@ class OutputConflictError(CostcalcError, ValueError):
 
     Raised while planning, before any file is written; the message names both paths.
     """
+
+
+class PathNotAllowedError(CostcalcError, PermissionError):
+    """A path outside the folders a server was allowed to read and write (`costcalc mcp --root`), links resolved."""
+
+
+class OutputExistsError(OutputConflictError):
+    """An output that exists, where only new files may be written (`costcalc mcp` without --allow-overwrite)."""
+
+
+class PatternError(CostcalcError, ValueError):
+    """A --glob or --exclude pattern that matches nothing by construction: empty, a NUL, an unclosed '['."""
 
 
 class OutputFormatError(CostcalcError, ValueError):

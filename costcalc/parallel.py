@@ -4,9 +4,12 @@ Chunks run here, in this process, until they have taken `SERIAL_SECONDS`: a
 small job never starts a pool, and more workers are never slower than one
 (starting a worker costs tens of milliseconds of imports and table parsing).
 After that, at most four chunks per worker are in flight, so memory stays flat
-however long the stream. Workers ignore Ctrl-C, which is the parent's to
-handle; on the way out, chunks not yet started are cancelled and running ones
-finish.
+however long the stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are
+the parent's to handle; on the way out, chunks not yet started are cancelled
+and running ones finish. Those signals are held off (blocked) while a worker,
+the fork server or the resource tracker starts: one that arrives meanwhile
+reaches the parent once the start is done, never a half-started child (no
+traceback).
 
 How workers start: forked from this process when that is safe — on Linux, with
 this process running a single thread, so no lock can be held by a thread that
@@ -25,8 +28,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain, islice
 from typing import Any, TypeVar
+
+from .interrupt import STOP_SIGNALS
 
 __all__ = ["map_chunks", "start_context", "SERIAL_SECONDS"]
 
@@ -55,11 +61,17 @@ def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, 
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(jobs, mp_context=start_context(), initializer=_ignore_sigint) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=start_context(), initializer=_ignore_stop_signals) as pool:
         pending: deque = deque()
+        submitted = 0
         try:
             for chunk in chain([second], chunks):
-                pending.append(pool.submit(work, config, chunk))
+                if submitted < jobs:  # a submit may start a worker (and the fork server): signals held meanwhile
+                    with _signals_held():
+                        pending.append(pool.submit(work, config, chunk))
+                else:
+                    pending.append(pool.submit(work, config, chunk))
+                submitted += 1
                 if len(pending) >= 4 * jobs:
                     yield pending.popleft().result()
             while pending:
@@ -84,5 +96,23 @@ def start_context():
     return multiprocessing.get_context("spawn")
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextmanager
+def _signals_held():
+    """Block the stop signals in this thread meanwhile: a child started now inherits them blocked (a fork server
+    and its workers too, across exec), and a signal that arrives meanwhile is delivered here on the way out."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _ignore_stop_signals() -> None:
+    """In a worker: Ctrl-C, SIGTERM and SIGHUP are the parent's to handle (it stops the pool)."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

@@ -45,7 +45,7 @@ class AuditBlock:
     def __init__(self, models: list[str], detail: str = "auto", tier: str = "standard", limits: str | None = None,
                  strict: bool = False, body: bool = False, concurrency: int = 64,
                  storage_options: dict[str, Any] | None = None):  # fmt: skip
-        from .remote_audit import audit_heads
+        from .runs.remote import audit_heads
 
         self.options = {"models": models, "detail": detail, "tier": tier, "limits": limits, "strict": strict}
         list(audit_heads([], **self.options))  # check the models, detail and tier once per worker
@@ -54,7 +54,7 @@ class AuditBlock:
     def __call__(self, block):
         from .errors import ImageReadError
         from .inspection.remote import RemoteHead, RemoteObject, iter_remote_heads
-        from .remote_audit import audit_heads
+        from .runs.remote import audit_heads
 
         items = []
         for url, size, error in zip(block.column("url").to_pylist(), block.column("size").to_pylist(),
@@ -113,7 +113,7 @@ def audit_with_ray(sources: str | Iterable[str], *, models: Iterable[str], detai
         from .errors import CostcalcError
 
         raise CostcalcError("audit_with_ray needs ray: pip install 'costcalc[ray]'") from None
-    from .remote_audit import audit_heads
+    from .runs.remote import audit_heads
 
     names = list(models)
     list(audit_heads([], models=names, detail=detail, tier=tier, limits=limits, strict=strict))

@@ -6,19 +6,43 @@ Nothing here knows about images or prices; every layer above may use it.
 from __future__ import annotations
 
 import errno
+import os
 import stat
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "show_value"]
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _visible(char: str) -> str:
+    if char.isprintable():
+        return char
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (PEP 383): the byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def escape(text: str) -> str:
+    """`text` from outside (a file name, a custom_id, a model name from a bill, a URL, a payload string) made safe for
+    a table or an `Error:` line: every character Python does not call printable shown as a visible escape — C0 and
+    C1 controls (ESC starts CSI and OSC sequences, 0x9b is a one-byte CSI), DEL, newlines and tabs (`\\x1b`,
+    `\\n`, `\\t`), the bidirectional and zero-width marks that reorder or hide text ("Trojan Source",
+    CVE-2021-42574; `\\u202e`), line separators, and undecodable bytes of a file name (`\\xe9`); anything else
+    as it is."""
+    if text.isprintable():
+        return text
+    return "".join(map(_visible, text))
+
+__all__ = ["os_reason", "file_kind", "json_kind", "display_path", "escape", "caught_warnings", "show_value"]
 
 def display_path(path: str) -> str:
-    """A printable form of a path: undecodable bytes of a non-UTF-8 name shown as \\xNN."""
-    if path.isascii():
-        return path
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A printable form of a path (`escape`): undecodable bytes of a non-UTF-8 name shown as \\xNN, controls as
+    visible escapes."""
+    return escape(path)
 
 
 def os_reason(error: OSError) -> str:
@@ -29,6 +53,8 @@ def os_reason(error: OSError) -> str:
         return "is a folder, not an image"
     if isinstance(error, PermissionError):
         return "permission denied"
+    if error.errno in (errno.ELOOP, errno.ENOTDIR) and error.strerror and error.strerror != os.strerror(error.errno):
+        return error.strerror  # costcalc's own reason (files.LinkedFolderError)
     if error.errno == errno.ELOOP:
         return "symbolic link loop"
     return error.strerror or str(error)
@@ -51,6 +77,17 @@ def json_kind(value: object) -> str:
         if isinstance(value, kind):
             return name
     return "not a JSON value"
+
+
+@contextmanager
+def caught_warnings() -> Iterator[list[str]]:
+    """Warnings a third-party library (Pillow, PyAV) issues meanwhile, kept as one-line, escaped texts (filled in
+    when the block ends) instead of printed raw on stderr: the caller makes them its file's `warning`."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield found
+    found.extend(dict.fromkeys(escape(" ".join(str(record.message).split())) for record in records))
 
 
 def show_value(value: object) -> str:

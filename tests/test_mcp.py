@@ -74,7 +74,8 @@ def test_server_over_stdio(tmp_path):
 
     source = tmp_path / "photo.jpg"
     shutil.copyfile(PHOTO, source)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "costcalc", "mcp"], cwd=str(tmp_path),
+    params = StdioServerParameters(command=sys.executable, args=["-m", "costcalc", "mcp", "--root", str(tmp_path),
+                                                                 "--root", str(ROOT)], cwd=str(tmp_path),
                                    env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})  # fmt: skip
 
     log = tmp_path / "server-stderr.log"  # a real file: the test runner's sys.stderr may have no descriptor
@@ -88,7 +89,7 @@ def test_server_over_stdio(tmp_path):
 
     async def _checks(session) -> None:
         listed = await session.list_tools()
-        assert {tool.name for tool in listed.tools} == {"price_image", "optimize_image", "price_request"}
+        assert {tool.name for tool in listed.tools} == {"price_image", "optimize_image", "price_request", "list_models"}
         schemas = {tool.name: tool.input_schema for tool in listed.tools}
         assert set(schemas["price_image"]["properties"]) >= {"path", "data_url", "model", "detail"}
         assert schemas["optimize_image"]["required"] == ["path", "model"]

@@ -106,7 +106,8 @@ def test_file_paths_are_written_flat_into_outdir(tmp_path, monkeypatch):
     (tmp_path / "photos" / "p.png").write_bytes(png_bytes((40, 30)))
     result = run("optimize", PHOTO, ICON, tmp_path / "photos", "-o", tmp_path / "out", "-m", "gpt-4o", "-j", 1)
     assert result.exit_code == 0, result.output
-    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")
+                     if p.is_file() and p.name != ".costcalc-optimize.json")  # fmt: skip
     assert written == ["icon.webp", "photo.jpg", "photos/p.png"]
     assert Image.open(tmp_path / "out" / "photo.jpg").size == (1178, 768)  # SPEC §1a
 
@@ -239,7 +240,9 @@ def test_mcp_argument_errors_are_one_line_without_pydantic_urls():
     from costcalc.mcp_server import build_server
 
     server = build_server()
-    cases = [("price_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
+    cases = [("price_image", {"path": str(PHOTO), "model": 5},
+              "model should be a valid string or a valid list (got an integer)"),
+             ("optimize_image", {"path": str(PHOTO), "model": 5}, "model should be a valid string (got an integer)"),
              ("optimize_image", {"path": str(PHOTO), "model": "gpt-4o", "max_tokens": -5}, "max_tokens should be"),
              ("price_request", {"payload": [1, 2]}, "payload should be a valid dictionary or a valid string"),
              ("price_image", {"path": str(PHOTO)}, "model is required")]  # fmt: skip

@@ -17,6 +17,7 @@ import costcalc
 from costcalc import files as write_module
 from costcalc.cli import cli
 from costcalc.files import atomic_write
+from costcalc.preflight.manifest import MANIFEST
 from costcalc.preflight.tree import optimize_paths
 
 
@@ -32,7 +33,7 @@ def photo(path, size, fmt="JPEG", orientation=1):
 
 def digest(folder):
     return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
-            if p.is_file()}  # fmt: skip
+            if p.is_file() and p.name != MANIFEST}  # fmt: skip (the manifest records mtimes: its own test)
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_mirrors_the_tree_at_exact_planned_sizes_and_leaves_originals_alone(sour
     # b.jpg is stored 2000 × 3000 with orientation 6: upright it is 3000 × 2000, and so is its output
     assert (rows["b.jpg"]["width"], rows["b.jpg"]["height"]) == (3000, 2000)
     assert (rows["b.jpg"]["target_width"], rows["b.jpg"]["target_height"]) == (1152, 768)
-    assert not list(out.rglob("*.costcalc-tmp"))
+    assert not list(out.rglob(".costcalc-*.tmp"))
 
 
 def test_refuses_to_write_into_a_source_unless_in_place(source):
@@ -97,7 +98,11 @@ def test_reruns_skip_up_to_date_outputs(source, tmp_path):
     again = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl")
     assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"up to date"}
     later = time.time() + 5
-    os.utime(source / "a.jpg", (later, later))  # the source changed since
+    os.utime(source / "a.jpg", (later, later))  # touched, the same bytes: still up to date (the manifest's hash)
+    touched = run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl")
+    assert {json.loads(line)["status"] for line in touched.stdout.splitlines()} == {"up to date"}
+    with (source / "a.jpg").open("ab") as changed:  # the source changed since
+        changed.write(b"\0")
     statuses = {Path(r["path"]).name: r["status"] for r in
                 map(json.loads, run("optimize", source, "-o", out, "-m", "gpt-4o", "--nl").stdout.splitlines())}
     assert statuses["a.jpg"] == "written" and statuses["small.jpg"] == "up to date"
@@ -116,7 +121,7 @@ def test_format_change_renames_and_refuses_collisions_before_writing(tmp_path):
     assert not (tmp_path / "out").exists()
     (tmp_path / "src" / "x.png").unlink()
     result = run("optimize", tmp_path / "src", "-o", tmp_path / "out", "-m", "gpt-4o", "--format", "webp", "--nl")
-    assert result.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.webp", "y.webp"]
+    assert result.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST, "x.webp", "y.webp"]
     assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
 
 
@@ -152,10 +157,10 @@ def test_atomic_write_leaves_nothing_on_interrupt(tmp_path, monkeypatch):
     target = tmp_path / "sub" / "x.jpg"
     atomic_write(target, b"old")
 
-    def interrupted(src, dst):
+    def interrupted(src, dst, **folders):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(write_module.os, "replace", interrupted)
+    monkeypatch.setattr(write_module.os, "rename", interrupted)
     with pytest.raises(KeyboardInterrupt):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old" and sorted(p.name for p in target.parent.iterdir()) == ["x.jpg"]
@@ -176,7 +181,7 @@ def test_ctrl_c_leaves_only_whole_files(tmp_path):
     assert child.returncode in (130, 0) and written
     if child.returncode == 130:
         assert b"interrupted" in err
-    assert not [p for p in out.iterdir() if p.name.endswith(".costcalc-tmp")]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     for path in written:
         with Image.open(path) as image:
             image.load()  # whole: decodes to the end

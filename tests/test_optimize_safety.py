@@ -87,7 +87,40 @@ def runs(draw):
     outdir = draw(st.sampled_from(["fresh", "source", "inside", "parent", "file-folder"]))
     index = st.integers(0, len(files) - 1)
     links = draw(st.lists(st.tuples(index, index), max_size=2, unique=True))
-    return files, sources, outdir, draw(st.sampled_from([None, "jpeg", "png", "webp"])), draw(st.booleans()), links
+    # a symbolic link to a folder outside, where an output's folder goes; a file we did not write, where an output goes
+    traps = draw(st.lists(st.tuples(st.sampled_from(["link", "foreign"]), index), max_size=2, unique=True))
+    return (files, sources, outdir, draw(st.sampled_from([None, "jpeg", "png", "webp"])), draw(st.booleans()), links,
+            traps)
+
+
+FOREIGN = b"not costcalc's: a file the user put in OUT"
+
+
+def set_traps(root: Path, files, outdir: Path, traps) -> list[Path]:
+    """The traps of a run in OUT; the foreign files made."""
+    victim = root / "victim"
+    victim.mkdir(exist_ok=True)
+    (victim / "keep.txt").write_bytes(b"victim")
+    foreign = []
+    for kind, where in traps:
+        top, sub, name, ext = files[where]
+        for place in (outdir / sub, outdir / Path(top).name / sub):
+            if kind == "link":
+                if place == outdir:
+                    continue
+                first = outdir / place.relative_to(outdir).parts[0]
+                if not os.path.lexists(first):
+                    outdir.mkdir(parents=True, exist_ok=True)
+                    first.symlink_to(victim, target_is_directory=True)
+                continue
+            if os.path.realpath(place).startswith(str(victim)) or os.path.isfile(place):
+                continue
+            place.mkdir(parents=True, exist_ok=True)
+            for suffix in {ext, "jpg", "png", "webp"}:
+                if not os.path.lexists(place / f"{name}.{suffix}"):
+                    (place / f"{name}.{suffix}").write_bytes(FOREIGN)
+                    foreign.append(place / f"{name}.{suffix}")
+    return foreign
 
 
 def build(root: Path, files, sources, outdir_kind, links):
@@ -114,10 +147,13 @@ def build(root: Path, files, sources, outdir_kind, links):
 @settings(max_examples=150, deadline=None)
 @given(runs())
 def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case):
-    files, sources, outdir_kind, fmt, in_place, links = case
+    files, sources, outdir_kind, fmt, in_place, links, traps = case
     with tempfile.TemporaryDirectory(dir=FAST_TMP) as holder, pytest.MonkeyPatch.context() as patch:
         root = Path(holder)
         _, chosen, outdir = build(root, files, sources, outdir_kind, links)
+        foreign = set_traps(root, files, outdir, traps)
+        victim_before = snapshot(root / "victim")
+        real_out = os.path.realpath(outdir)
         every = sorted(p for p in root.rglob("*") if p.is_file())  # links in a source folder are sources too
         # an OUTDIR inside a source folder (--in-place; any below a file source) is the run's own: its files are outputs
         folders = [c if c.is_dir() else c.parent for c in chosen]
@@ -133,9 +169,10 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
         writes = []
         real_write = tree.atomic_write
 
-        def spy(path, data, mode=None):
-            writes.append((str(path), os.path.realpath(path), identity(path)))
-            real_write(path, data, mode)
+        def spy(path, data, mode=None, **options):
+            if Path(path).name != ".costcalc-optimize.json":
+                writes.append((str(path), os.path.realpath(path), identity(path)))
+            real_write(path, data, mode, **options)
 
         patch.setattr(tree, "atomic_write", spy)
         patch.setattr(os, "fsync", lambda fd: None)  # durability has its own test; here, paths (and speed)
@@ -146,11 +183,15 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
             event("refused")
             assert writes == [] and snapshot(root) == before, "refused, but only after writing"
             assert "\n" not in str(error)
-            simple = (outdir_kind == "fresh" and not links and not in_place and len({Path(s).name for s in sources}) ==
+            simple = (outdir_kind == "fresh" and not links and not traps and not in_place and len({Path(s).name for s in sources}) ==
                       len(sources) and (fmt is None or len({f[:3] for f in files}) == len(files)))  # fmt: skip
             assert not simple, f"refused a run with nothing to lose: {error}"
             return
-        event(f"written (in place: {in_place})")
+        event(f"written (in place: {in_place}, traps: {bool(traps)})")
+        assert snapshot(root / "victim") == victim_before, "written through a link in OUT"
+        assert all(real.startswith(os.path.join(real_out, "")) for _, real, _ in writes), "written outside OUT"
+        for path in foreign:  # a file in OUT we did not write is never replaced
+            assert path.read_bytes() == FOREIGN, f"{path} replaced"
         row_of = {row.output: row for row in rows}
         real_outputs = [real for _, real, _ in writes]
         assert len(set(real_outputs)) == len(real_outputs), "two sources written to one output"
@@ -165,7 +206,9 @@ def test_optimize_never_writes_over_a_source_nor_two_sources_to_one_output(case)
                 assert in_place and path in row_of and row_of[path].status == "written"
                 assert os.path.realpath(row_of[path].path) == os.path.realpath(path)
         # (an output folder that is a file, as in `optimize d d/a.jpg -o d --in-place`, is that file's error row)
-        assert all(row.status == "written" or "cannot write" in row.error for row in rows), [r.error for r in rows]
+        planted = {str(path) for path in foreign}  # in a source folder, a foreign file is a source: not an image
+        assert all(row.status in ("written", "skipped") or "cannot write" in row.error or row.path in planted
+                   for row in rows), [r.error for r in rows]  # fmt: skip
 
 
 # ---------------------------------------------------------------- the scenarios of issue 9
@@ -219,18 +262,18 @@ def test_an_output_that_is_a_hard_link_to_a_source_is_refused(tmp_path):
 
 def test_a_file_is_on_disk_before_its_name_and_the_name_after(tmp_path, monkeypatch):
     calls = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_rename = os.fsync, os.rename
 
     def fsync(fd):
         calls.append(("fsync", stat.S_ISDIR(os.fstat(fd).st_mode)))
         real_fsync(fd)
 
-    def replace(src, dst):
+    def rename(src, dst, **folders):
         calls.append(("replace", Path(dst).name))
-        real_replace(src, dst)
+        real_rename(src, dst, **folders)
 
     monkeypatch.setattr(write.os, "fsync", fsync)
-    monkeypatch.setattr(write.os, "replace", replace)
+    monkeypatch.setattr(write.os, "rename", rename)
     write.atomic_write(tmp_path / "p.jpg", b"data")
     # the file's bytes synced, then the rename, then the folder holding the new name
     assert calls == [("fsync", False), ("replace", "p.jpg"), ("fsync", True)]
@@ -304,12 +347,12 @@ def test_any_exception_of_one_file_is_its_error_row(tmp_path, monkeypatch):
         photo(tmp_path / "src" / name, (900, 900))
     real = tree.optimize
 
-    def flaky(path, **options):
-        if path.endswith("a.jpg"):
+    def flaky(data, **options):
+        if options["name"].endswith("a.jpg"):
             raise MemoryError
-        if path.endswith("b.jpg"):
+        if options["name"].endswith("b.jpg"):
             raise RuntimeError("decoder\nexploded")
-        return real(path, **options)
+        return real(data, **options)
 
     monkeypatch.setattr(tree, "optimize", flaky)
     rows = {Path(r.path).name: r for chunk in optimize_paths([tmp_path / "src"], tmp_path / "out", model="gpt-4o")

@@ -23,7 +23,7 @@ from costcalc.arrow import PriceBatch, price_batch  # noqa: E402
 
 def test_ray_audit_equals_one_process(tmp_path):
     from costcalc.ray_engine import audit_with_ray, rows_table
-    from costcalc.remote_audit import audit_heads, heads_for
+    from costcalc.runs.remote import audit_heads, heads_for
 
     for name, data in odd_images().items():
         path = tmp_path / name

@@ -16,7 +16,8 @@ import click
 from .. import __version__
 from ..errors import CostcalcError
 from ..interrupt import INTERRUPTED, exit_interrupted
-from .words import flag_words
+from ..words import escape
+from .words import line_words
 
 __all__ = ["ArgumentError", "ExitCode", "cli", "interrupted", "main"]
 
@@ -46,7 +47,7 @@ class ArgumentError(click.ClickException):
     exit_code = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
-        super().__init__(flag_words(message))
+        super().__init__(line_words(message))
 
 
 class Failure(click.ClickException):
@@ -55,7 +56,7 @@ class Failure(click.ClickException):
     exit_code = ExitCode.UNPRICED
 
     def __init__(self, message: str) -> None:
-        super().__init__(flag_words(message))
+        super().__init__(line_words(message))
 
 
 def interrupted(message: str = "interrupted"):
@@ -131,7 +132,10 @@ class _Group(click.Group):
             raise ArgumentError(str(error)) from None
         except MemoryError:
             raise Failure("out of memory") from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.ClickException as error:  # names from outside never reach the terminal raw (words.escape)
+            error.message = escape(error.message)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except OSError as error:  # the output closed, a disk full: one line, not a traceback
             if isinstance(error, BrokenPipeError):

@@ -7,6 +7,8 @@ import sys
 import click
 
 from ..errors import CostcalcError
+from ..interrupt import quiet_stdout
+from ..words import escape
 from .app import ArgumentError, ExitCode, cli, interrupted
 from .options import (
     budget_document,
@@ -23,17 +25,19 @@ from .options import (
     tables_option,
     tier_option,
 )
+from .sources import is_where_it_lives, remote_chunks, source_options
 from .words import flag_words
 
 EXIT_CODES = """\b
 Exit codes:
   0  every file priced, within budget
-  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict)
+  1  some files could not be priced (rejected by the API's rules, or unreadable; damaged, with --strict);
+     or no file at all with --max-tokens/--max-usd, or none matching --glob (unless --allow-empty)
   2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
-     unsupported detail, unknown --limits edition)
+     unsupported detail, unknown --limits edition, a --glob or --exclude that is not a valid pattern)
   4  over budget (--max-tokens / --max-usd, for any model)
   5  over budget, and some files could not be priced
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP)
 Skipped files (symlinks not followed) do not count as unpriced."""
 
 
@@ -54,12 +58,14 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "csv": "CSV, one row per file and model.",
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
+@click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
 @tier_option
 @strict_option
 @jobs_option("Worker processes reading headers.")
+@source_options
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, tier, strict, jobs, table_files):  # fmt: skip
+          output, summary, allow_empty, tier, strict, jobs, table_files, **where):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -72,6 +78,11 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit dataset/ -m gpt-4o -m gpt-5.4 -d high --summary
       costcalc audit catalogue/ -m gpt-4.1-mini --glob '*.jpg' --nl > rows.jsonl
       costcalc audit fixtures/ -m gpt-4o --max-usd 5 --summary   # a budget gate for CI
+      costcalc audit 's3://bucket/imgs/**/*.jpg' -m gpt-4o --summary   # header bytes only, ranged reads
+      costcalc audit data/train-*.parquet --column image -m gpt-4o -m claude-opus-4-7 --parquet priced.parquet
+      costcalc audit laion.parquet --width-column WIDTH --height-column HEIGHT -m gpt-4o --summary
+      costcalc audit shards/*.tar -m gpt-4o --nl
+      costcalc audit --urls urls.txt -m gpt-4o --summary
     """
     from ..output.audit import format_for
 
@@ -81,8 +92,11 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     render = format_for(output, names, summary)
     walk = {"recursive": recursive, "globs": globs, "excludes": excludes, "follow_symlinks": follow_symlinks,
             "hidden": hidden}  # fmt: skip
-    chunks = _chunks(paths, names, render, dict(detail=detail, tables=tables, limits=edition, jobs=jobs,
-                                                strict=strict, tier=tier, **walk))  # fmt: skip
+    options = dict(detail=detail, tables=tables, limits=edition, jobs=jobs, strict=strict, tier=tier, **walk)
+    if is_where_it_lives(paths, where):
+        chunks = _first(remote_chunks(paths, names, render, options, where))
+    else:
+        chunks = _chunks(paths, names, render, options)
     progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     totals = _write(chunks, render, names, progress, people=output is None)
     overruns = _overruns(totals, max_tokens, budget_usd)
@@ -96,7 +110,20 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
-    sys.exit(ExitCode.of(unpriced, bool(overruns)))
+    empty = not allow_empty and _gate_over_nothing(totals, globs, max_tokens, budget_usd)
+    sys.exit(ExitCode.of(unpriced or empty, bool(overruns)))
+
+
+def _gate_over_nothing(totals, globs, max_tokens, budget_usd) -> bool:
+    """A CI gate (a budget, or a --glob) over no file proves nothing: say so on stderr; whether it is one."""
+    from ..output.audit import totals_files
+
+    if totals_files(totals) or not (globs or max_tokens is not None or budget_usd is not None):
+        return False
+    what = f"no file matches --glob {' --glob '.join(map(escape, globs))}" if globs else "no file to audit"
+    click.echo(f"Warning: {what}: a budget over no file passes whatever it holds; check the PATHs and patterns, "
+               f"or pass --allow-empty", err=True)  # fmt: skip
+    return True
 
 
 def _chunks(paths, names, render, options):
@@ -107,6 +134,18 @@ def _chunks(paths, names, render, options):
 
     try:
         chunks = audit_rendered(paths, models=names, render=render, **options)
+        return chain([next(chunks)], chunks)
+    except StopIteration:
+        return iter(())
+    except CostcalcError as error:
+        raise ArgumentError(str(error)) from None
+
+
+def _first(chunks):
+    """The chunks, the first already read (so a bad argument is one line before any output)."""
+    from itertools import chain
+
+    try:
         return chain([next(chunks)], chunks)
     except StopIteration:
         return iter(())
@@ -136,6 +175,8 @@ def _write(chunks, render, names, shown: bool, people: bool):
     except KeyboardInterrupt:
         progress.done()
         interrupted()
+    except BrokenPipeError:  # the reader left (| head): the status of the files read so far, quietly
+        quiet_stdout()
     progress.done()
     return totals
 

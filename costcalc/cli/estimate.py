@@ -24,7 +24,7 @@ from .options import (
     tier_option,
     write_rows,
 )
-from .words import flag_words
+from .words import line_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -168,7 +168,7 @@ def _priced(sources, names, options) -> tuple[dict, list[dict]]:
 def _messages(rows: list[dict]) -> None:
     """Each distinct error once, naming the models it applies to when not all of them; then each warning of a
     priced row once; on stderr."""
-    from ..words import display_path
+    from ..words import display_path, escape
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     by_error: dict[str, list[str]] = {}
@@ -177,8 +177,8 @@ def _messages(rows: list[dict]) -> None:
             by_error.setdefault(r["error"], []).append(r["model"])
     for message, named in by_error.items():
         which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
-        click.echo(f"Error{which}: {flag_words(message)}", err=True)
-    warnings = (f"{display_path(r['source'])}: {r['warning']}" if r["source"] is not None else r["warning"]
+        click.echo(f"Error{which}: {line_words(message)}", err=True)
+    warnings = (f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
                 for r in rows if r["warning"] and not r["error"])  # a --size row has no file to name
     for message in dict.fromkeys(warnings):
         click.echo(f"Warning: {message}", err=True)

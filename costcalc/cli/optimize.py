@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import CostcalcError
+from ..interrupt import quiet_stdout
 from .app import ArgumentError, ExitCode, cli, interrupted
 from .options import (
     detail_option,
@@ -27,8 +28,10 @@ Exit codes:
      animated without --first-frame, over budget)
   2  bad arguments (unknown model or detail, OUTDIR inside a source without --in-place, --max-tokens for a
      model whose tokens are approximate or unknown), or outputs that would overwrite a source or another
-     original, or two sources bound for one output (or for a file and a folder of one name); nothing written
-  130  interrupted (Ctrl-C); every file written so far is whole"""
+     original, or two sources bound for one output (or for a file and a folder of one name), or be written
+     through a symbolic link in OUTDIR, or replace a file in OUTDIR that optimize did not write (without
+     --overwrite); nothing written
+  130  interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP); every file written so far is whole"""
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -50,7 +53,11 @@ Exit codes:
               help="Allow OUTDIR to be a source folder: an original is replaced by its output of the same name. "
                    "With --format the output's name differs (a.png → a.webp): it is written beside, and the "
                    "original is kept.")
-@click.option("--force", is_flag=True, help="Redo outputs even when newer than their source.")
+@click.option("--force", is_flag=True, help="Redo outputs even when up to date.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files in OUTDIR that optimize did not write (its manifest does not own them).")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=256 * 1024 * 1024, show_default="256 MB",
+              metavar="N", help="Largest source read; a larger one is its error row.")
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
@@ -61,7 +68,8 @@ Exit codes:
 @jobs_option()
 @tables_option
 def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, globs, excludes, recursive, hidden, output, strict, jobs, table_files):  # fmt: skip
+             force, overwrite, max_bytes, globs, excludes, recursive, hidden, output, strict, jobs,
+             table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
     A FILE is written straight into OUTDIR (OUTDIR/photo.jpg); a folder's
@@ -70,8 +78,11 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     whole or not at all, and originals are never touched unless --in-place
     (and then only replaced by an output of the very same name). An output
     that would be larger than an original giving every model the same
-    tokens is that original, metadata stripped. An output newer than its
-    source is skipped (--force redoes it).
+    tokens is that original, metadata stripped. An output is up to date,
+    and skipped (--force redoes it), when OUTDIR's manifest
+    (.costcalc-optimize.json) says it was made from this very source with the
+    same options; a file in OUTDIR the manifest does not own is never
+    replaced (--overwrite), and nothing is written through a link in OUTDIR.
     With several -m, each image is written once, at the largest size any of
     them works from that gives every model its tokens from the original.
 
@@ -91,7 +102,8 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
                                 max_tokens=max_tokens, format=None if image_format == "keep" else image_format,
                                 quality=quality, keep_metadata=keep_metadata, first_frame=first_frame,
                                 in_place=in_place, force=force, tables=tables, jobs=jobs, recursive=recursive,
-                                globs=globs, excludes=excludes, hidden=hidden, strict=strict)  # fmt: skip
+                                globs=globs, excludes=excludes, hidden=hidden, strict=strict, overwrite=overwrite,
+                                max_bytes=max_bytes)  # fmt: skip
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
     totals = _write(chunks, output)
@@ -127,6 +139,8 @@ def _write(chunks, output: str | None):
     except KeyboardInterrupt:
         progress.done()
         interrupted("interrupted: every file written so far is whole")
+    except BrokenPipeError:  # the reader left (| head): the status of the files written so far, quietly
+        quiet_stdout()
     progress.done()
     if writer is not None:
         writer.end({"totals": totals.as_dict()} if output == "json" else None)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import CostcalcError
+from ..words import escape
 from .app import ArgumentError, ExitCode, cli
 from .options import (
     budget_document,
@@ -24,7 +25,7 @@ from .options import (
     tier_option,
     write_rows,
 )
-from .words import flag_words
+from .words import flag_words, line_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -140,9 +141,9 @@ def _request_messages(estimate, place: str = "", say=None) -> None:
     say = say or (lambda text: click.echo(text, err=True))
     for image in estimate.images:
         if image.error:
-            say(f"Error: {place}{flag_words(image.error)}")
+            say(f"Error: {escape(place)}{line_words(image.error)}")
         elif image.warning:
-            say(f"Warning: {place}{image.where}: {image.warning}")
+            say(f"Warning: {escape(place)}{escape(image.where)}: {escape(image.warning)}")
     for finding in estimate.findings:
         say(f"limit: {place}{finding.message}")
 
@@ -162,7 +163,7 @@ def _request_file(run, output, max_tokens, budget_usd):
         writer.row(row)
         progress.add(1, run.totals.bytes / size if size else None)
         if row.error:
-            progress.echo(f"Error: {flag_words(row.error)}")
+            progress.echo(f"Error: {line_words(row.error)}")
             failed = True
             continue
         _request_messages(row.estimate, f"{row.place(run.name)}: ", progress.echo)

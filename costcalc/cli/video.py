@@ -20,7 +20,7 @@ from .options import (
     tier_option,
     write_rows,
 )
-from .words import flag_words
+from .words import line_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -108,7 +108,7 @@ def _clip(clip, names, detail, tables, tier, sampling, outdir, image_format):
                                      format=image_format, **sampling)  # fmt: skip
             click.echo(f"{clip}: wrote {written} frame{'' if written == 1 else 's'} to {outdir}", err=True)
     except CostcalcError as error:
-        click.echo(f"Error: {flag_words(str(error))}", err=True)
+        click.echo(f"Error: {line_words(str(error))}", err=True)
         return str(error)
     return estimates
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FLAGS", "flag_words", "overrun_words"]
+from ..words import escape
+
+__all__ = ["FLAGS", "flag_words", "line_words", "overrun_words"]
 
 FLAGS = {"max_tokens": "--max-tokens", "max_usd": "--max-usd", "total_usd": "--total-usd"}
 """Budget parameters (Overrun.kind) as the command line spells them."""
@@ -20,6 +22,8 @@ _PHRASES = [
     (re.compile(r"\ballow_private=True\b"), "allow_private=True (--allow-private)"),  # as the README shows it
     (re.compile(r"\bfirst_frame=True\b"), "first_frame (--first-frame)"),
     (re.compile(r"\bin_place=True\b"), "--in-place"),
+    (re.compile(r"\boverwrite=True\b"), "--overwrite"),
+    (re.compile(r"^(glob|exclude) pattern "), r"--\1 "),
     (re.compile(r"\(follow_symlinks=True follows it\)"), "(use --follow-symlinks)"),
     (re.compile(r"\(give it with file_sizes=\)"), "(give it with file_sizes= or --file-size)"),
     (re.compile(r"\(pass fetch=True\)"), "(pass fetch=True, or --fetch)"),
@@ -39,6 +43,13 @@ def flag_words(message: str) -> str:
     for pattern, flag in _PHRASES:
         message = pattern.sub(flag, message)
     return message
+
+
+def line_words(message: str) -> str:
+    """A library message as one line for stderr: its parameters as flags (`flag_words`), and anything from outside
+    in it (a file name, a custom_id, a model name from a bill) with visible escapes, never raw control characters
+    (words.escape)."""
+    return escape(flag_words(message))
 
 
 def overrun_words(overruns) -> list[str]:

@@ -27,6 +27,10 @@ __all__ = ["INSTALL_HINT", "ClipInfo", "clip_info", "sample", "sampling_rate", "
 
 INSTALL_HINT = "video support needs PyAV: pip install 'costcalc[video]'"
 
+MAX_FRAMES = 20_000_000
+"""The most frames a clip may claim (three and a half days at 60 fps): sampling is one step per frame at most, so
+damaged metadata claiming 2^62 frames is refused rather than walked."""
+
 
 class ClipInfo(NamedTuple):
     """What a clip's container says, without decoding: stored size, rotation, frames, rate, duration."""
@@ -86,15 +90,26 @@ def clip_info(path: str | os.PathLike) -> ClipInfo:
             count, exact = stream.frames, True
             if not count:
                 count, exact = round(duration * rate), False
-            width, height = stream.codec_context.width, stream.codec_context.height
+            codec = stream.codec_context
+            if codec is None:
+                raise VideoError(f"{name}: a damaged clip: its video stream has no codec parameters")
+            width, height = codec.width, codec.height
     except VideoError:
         raise
     except av.FFmpegError as error:
         raise VideoError(f"{name}: not a video FFmpeg can read ({error.strerror or error})") from None
     except OSError as error:
         raise ImageReadError(f"{name}: {os_reason(error)}") from None
-    if not width or not height or not count:
+    except Exception as error:  # a damaged container: metadata that is not UTF-8, a rate of 0/0, ... (issue 15)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise VideoError(f"{name}: a damaged clip FFmpeg cannot describe ({reason})") from None
+    if not width or not height or not count or width < 0 or height < 0 or count < 0:
         raise VideoError(f"{name}: the container gives no frame size or no frames")
+    if rate < 0 or duration < 0:
+        raise VideoError(f"{name}: a damaged clip: a negative {'rate' if rate < 0 else 'duration'}")
+    if count > MAX_FRAMES or duration * max(rate, 1) > MAX_FRAMES:
+        raise VideoError(f"{name}: the container claims more than {MAX_FRAMES:,} frames: a damaged clip, or one "
+                         f"longer than costcalc samples; cut it first")  # fmt: skip
     return ClipInfo(name, "video", width, height, display_rotation(name), count, exact, rate, duration)
 
 

@@ -28,6 +28,7 @@ and only when a URL is fetched.
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import threading
 import time
@@ -36,9 +37,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from ..errors import CostcalcError, ImageReadError
+from ..words import escape
 from .headers import HEAD_BYTES, ImageInfo, inspect_reader
 
-__all__ = ["RemoteImage", "inspect_url", "address_refusal", "TIMEOUT", "MAX_BYTES", "MAX_REDIRECTS", "INSTALL_HINT"]
+__all__ = ["Answer", "RemoteImage", "inspect_url", "post_json", "address_refusal", "TIMEOUT", "MAX_BYTES", "MAX_REDIRECTS", "INSTALL_HINT"]
 
 TIMEOUT = 10.0
 """Seconds for one URL, name lookup to last byte, redirects included."""
@@ -341,9 +343,52 @@ def inspect_url(
         raise ImageReadError(f"{where}: cannot fetch: {_printable(str(error)) or type(error).__name__}") from None
 
 
+class Answer:
+    """A whole HTTP answer read within a deadline and a byte cap: status, reason, headers, body."""
+
+    def __init__(self, status_code: int, reason_phrase: str, headers, content: bytes):
+        self.status_code, self.reason_phrase, self.headers, self.content = status_code, reason_phrase, headers, content
+
+    def json(self) -> Any:
+        """The body as JSON (ValueError if it is not)."""
+        return json.loads(self.content)
+
+
+def post_json(url: str, body: Any, headers: dict[str, str], *, timeout: float, max_bytes: int) -> Answer:
+    """POST `body` as JSON and read the whole answer within one deadline of `timeout` seconds for the whole exchange
+    (name lookup, connect, send, every read: a server that drips a byte at a time ends at the deadline), reading at
+    most `max_bytes` of the body. Private addresses are allowed (the caller named the endpoint); proxies from the
+    environment are used as for fetching. ConnectionError with a one-line reason for any failure; ImportError
+    without httpx2."""
+    import httpcore2
+    import httpx2
+
+    deadline = time.monotonic() + timeout
+    try:
+        parsed = _check_url(httpx2, url)
+        backend = _network(httpcore2)(deadline, checked=False, allow_private=True)
+        transport = _transport(httpx2, httpcore2, backend, _proxy_for(parsed))
+        with httpx2.Client(transport=transport, trust_env=False, follow_redirects=False, timeout=timeout) as client:
+            with client.stream("POST", parsed, json=body, headers={**headers, "Accept-Encoding": "identity"}) as answer:
+                content = bytearray()
+                for chunk in answer.iter_bytes():
+                    content += chunk
+                    if len(content) > max_bytes:
+                        raise _Failure(f"an answer longer than {max_bytes:,} bytes")
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError()
+                return Answer(answer.status_code, answer.reason_phrase, answer.headers, bytes(content))
+    except _Failure as error:
+        raise ConnectionError(_printable(str(error))) from None
+    except (httpx2.TimeoutException, TimeoutError):
+        raise ConnectionError(f"no whole answer within {timeout:g} s") from None
+    except (httpx2.HTTPError, httpx2.StreamError, OSError, ValueError, UnicodeError) as error:
+        raise ConnectionError(_printable(str(error)) or type(error).__name__) from None
+
+
 def _printable(text: str) -> str:
-    """`text` on one line: each unprintable character (newline, lone surrogate...) as its escape."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """`text` on one line: each unprintable character (newline, lone surrogate...) as its escape (words.escape)."""
+    return escape(text)
 
 
 class _Body:

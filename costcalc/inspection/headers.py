@@ -181,9 +181,15 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
         os.close(fd)
 
 
+STREAM_CAP = 256 * 1024 * 1024
+"""The most read from a stream that cannot seek (a pipe, stdin): an endless one is an error after it, not an OOM."""
+
+
 def _stream_reader(handle: BinaryIO, where: str) -> _Reader:
     if not getattr(handle, "seekable", lambda: False)():
-        data = handle.read()
+        data = handle.read(STREAM_CAP + 1)
+        if len(data) > STREAM_CAP:
+            raise ImageReadError(f"{where or 'input'}: a stream longer than {STREAM_CAP:,} bytes")
         return _Reader(data, None, len(data), where)
     start = handle.tell()
     head = handle.read(HEAD_BYTES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import struct
 
 __all__ = ["display_rotation"]
@@ -21,9 +22,12 @@ def display_rotation(path: str | os.PathLike) -> int | None:
     """Degrees counter-clockwise (0, 90, 180 or 270) to turn decoded frames upright, as PyAV's
     VideoFrame.rotation; None when the file is not ISO-BMFF or has no video track header."""
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", opener=_nonblocking) as handle:
             fd = handle.fileno()
-            size = os.fstat(fd).st_size
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                return None
+            size = status.st_size
             if os.pread(fd, 4, 4) not in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
                 return None
             moov = _find(fd, 0, size, b"moov")
@@ -32,12 +36,20 @@ def display_rotation(path: str | os.PathLike) -> int | None:
             data = os.pread(fd, moov[1] - moov[0], moov[0])
     except OSError:
         return None
-    for kind, start, end in _boxes(data, 0, len(data)):
-        if kind == b"trak" and _is_video(data, start, end):
-            for inner, a, _ in _boxes(data, start, end):
-                if inner == b"tkhd":
-                    return _rotation(data, a)
+    try:
+        for kind, start, end in _boxes(data, 0, len(data)):
+            if kind == b"trak" and _is_video(data, start, end):
+                for inner, a, _ in _boxes(data, start, end):
+                    if inner == b"tkhd":
+                        return _rotation(data, a)
+    except (IndexError, struct.error):  # a truncated box: the rotation is not known
+        return None
     return None
+
+
+def _nonblocking(path, flags):
+    """Open without blocking on a FIFO (clip_info read the file as a regular one already; it may have changed)."""
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _find(fd: int, start: int, end: int, wanted: bytes) -> tuple[int, int] | None:

@@ -11,12 +11,29 @@ import binascii
 import os
 import re
 from base64 import b64decode
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from ..errors import ImageReadError, InvalidImageError
+from ..errors import ImageReadError, InvalidImageError, PathNotAllowedError
+from ..files import inside
 from .headers import HEAD_BYTES, ImageInfo, inspect_path, inspect_reader
 
-__all__ = ["ACCEPTED_TYPES", "inspect_base64", "inspect_data_url", "inspect_local"]
+__all__ = ["ACCEPTED_TYPES", "ALLOWED_ROOTS", "confined", "inspect_base64", "inspect_data_url", "inspect_local"]
+
+ALLOWED_ROOTS: ContextVar[tuple[str, ...] | None] = ContextVar("costcalc_allowed_roots", default=None)
+"""The folders (real paths) local paths in a payload may be read from, in this context; None: anywhere."""
+
+
+@contextmanager
+def confined(roots: tuple[str, ...] | None):
+    """Meanwhile, `inspect_local` reads only inside `roots` (links resolved): anything else is PathNotAllowedError,
+    the same whether it exists or not (an agent's payload is not the user's, issue 15)."""
+    token = ALLOWED_ROOTS.set(None if roots is None else tuple(roots))
+    try:
+        yield
+    finally:
+        ALLOWED_ROOTS.reset(token)
 
 ACCEPTED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG", "image/webp": "WEBP",
                   "image/gif": "GIF"}  # fmt: skip
@@ -83,4 +100,10 @@ def inspect_local(url: str, where: str, base: str | os.PathLike | None = None) -
         raise ImageReadError(f"{where}: a path that cannot be a file name on this system") from None
     if base is not None and not os.path.isabs(path):
         path = os.path.join(base, path)
+    roots = ALLOWED_ROOTS.get()
+    if roots is not None:
+        found = inside(path, roots)
+        if found is None:
+            raise PathNotAllowedError(f"{where}: outside the allowed roots")
+        path = found[0]
     return inspect_path(path, name=where)

@@ -8,9 +8,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from ..words import display_path, file_kind, os_reason
+from ..errors import PatternError
+from ..words import display_path, escape, file_kind, os_reason
 
-__all__ = ["Found", "walk"]
+__all__ = ["Found", "walk", "check_pattern"]
 
 
 class Found(NamedTuple):
@@ -29,12 +30,36 @@ class Found(NamedTuple):
 
 
 
+def check_pattern(pattern: str, kind: str = "glob") -> str:
+    """`pattern` if it is a pattern a name can match; PatternError (naming `option`) when it is empty, holds a NUL
+    (no file name can), or opens a '[' set it never closes (fnmatch would match a literal '[', never what was
+    meant). `kind` (glob or exclude) starts the message."""
+    reason = None
+    if not pattern.strip():
+        reason = "an empty pattern"
+    elif "\0" in pattern:
+        reason = "a NUL character, which no file name holds"
+    else:
+        at = 0
+        while (at := pattern.find("[", at)) != -1:
+            close = pattern.find("]", at + 2 if pattern[at + 1 : at + 2] in ("!", "]") else at + 1)
+            if pattern[at + 1 : at + 3] == "!]":
+                close = pattern.find("]", at + 3)
+            if close == -1:
+                reason = f"a '[' at position {at + 1} that no ']' closes; [[] matches a literal '['"
+                break
+            at = close + 1
+    if reason:
+        raise PatternError(f"{kind} pattern {escape(pattern)}: not a valid pattern ({reason})")
+    return pattern
+
+
 class _Filter:
     """--glob and --exclude: case-insensitive, on the name, or on the path below the root if the pattern has '/'."""
 
     def __init__(self, globs: Iterable[str], excludes: Iterable[str]):
-        self.globs = [g.lower() for g in globs]
-        self.excludes = [e.lower() for e in excludes]
+        self.globs = [check_pattern(g, "glob").lower() for g in globs]
+        self.excludes = [check_pattern(e, "exclude").lower() for e in excludes]
 
     @staticmethod
     def _match(patterns: list[str], name: str, relative: str) -> bool:
@@ -56,6 +81,7 @@ def walk(
     excludes: Iterable[str] = (),
     follow_symlinks: bool = False,
     hidden: bool = False,
+    link_hint: str = "follow_symlinks=True follows it",
 ) -> Iterator[Found]:
     """Every file under `paths`, in sorted order, one `Found` each, as the walk goes.
 
@@ -64,6 +90,8 @@ def walk(
     are reported and not followed unless `follow_symlinks`, and folders are
     entered only when `recursive`. A folder reached twice through links is
     walked once. Nothing is opened: special files are reported, never read.
+    `link_hint` ends the note on a link not followed: how the command at hand
+    reaches its target.
     """
     rules = _Filter(globs, excludes)
     for top in paths:
@@ -74,14 +102,15 @@ def walk(
             yield Found(top, display_path(top), _missing(top, error))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)})
+            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)},
+                                    link_hint)  # fmt: skip
         elif stat.S_ISREG(info.st_mode):
             yield Found(top, display_path(top))
         else:
             yield Found(top, display_path(top), f"not a regular file ({file_kind(info.st_mode)})")
 
 
-def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Iterator[Found]:
+def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen, link_hint) -> Iterator[Found]:
     stack = [(root, "")]
     while stack:
         folder, relative = stack.pop()
@@ -105,7 +134,7 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen) -> Itera
                 if is_link:
                     if not follow_symlinks:  # matched by name only: probing the target would follow it
                         if rules.wanted(name, below):
-                            yield Found(entry.path, shown, "symbolic link, not followed (follow_symlinks=True follows it)", True)
+                            yield Found(entry.path, shown, f"symbolic link, not followed ({link_hint})", True)
                         continue
                     try:
                         target = os.stat(entry.path)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring
 
 from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
-from ..words import display_path
+from ..words import display_path, escape
 from .report import basis_legend, format_usd, render_table, tokens_cell, total_basis
 from .stream import csv_rows, json_open, json_rows_end, json_safe
 
@@ -146,7 +146,7 @@ class _Table(_Format):
                 reason = reason or (row.error or "").removeprefix(f"{shown}: ")
         reason = reason or (f"warning: {first.warning}" if first.warning else None)
         line = f"{first.format or '-':<6}  {size:>11}  " + "".join(cell + "  " for cell in cells) + shown
-        return line + (f"  ({reason})" if reason else "") + "\n"
+        return line + (f"  ({escape(reason)})" if reason else "") + "\n"
 
     def footer(self, totals, extra):
         return ("\n" if self.per_file else "") + totals_table(totals) + "\n"

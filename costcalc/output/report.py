@@ -10,6 +10,7 @@ from ..catalog.tables import Model, Price, Tables
 from ..money import MONEY
 from ..pricing.cost import Estimate
 from ..schemes.base import MARKS, total_basis
+from ..words import escape
 from .stream import json_rows_end, json_safe, json_text, to_csv, to_json, to_lines
 
 __all__ = [
@@ -98,8 +99,9 @@ def counted(count: int, noun: str) -> str:
 
 
 def render_table(header: Sequence[Sequence[str]], body: Sequence[Sequence[str]], right: set[int]) -> str:
-    """Columns padded to their widest cell; `right` holds the right-aligned column indexes."""
-    lines = [*header, *body]
+    """Columns padded to their widest cell; `right` holds the right-aligned column indexes. Every cell is escaped
+    (words.escape): a file name, a custom_id or a model name from a bill never moves the cursor or breaks a line."""
+    lines = [*header, *([escape(text) for text in line] for line in body)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
 
     def cell(i: int, text: str) -> str:
@@ -316,18 +318,18 @@ def _bytes(count: int) -> str:
 
 def optimize_line(row) -> str:
     """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
-    from ..words import display_path
+    from ..words import display_path, escape
 
     path, output = display_path(row.path), display_path(row.output or "")
     if row.status != "written":
-        reason = f"  ({row.error.removeprefix(f'{path}: ')})" if row.error else ""
+        reason = f"  ({escape(row.error).removeprefix(f'{path}: ')})" if row.error else ""
         return f"{row.status:<10}  {path}{reason}"
     return (
         f"{'written':<10}  {row.width}×{row.height} → {row.target_width}×{row.target_height}  "
         f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  "
         f"{_token_change(row.tokens_before, row.tokens_after)} tokens  {path} → {output}"
-        + (f"  (warning: {row.warning})" if getattr(row, "warning", None) else "")
-        + (f"  (note: {row.note})" if getattr(row, "note", None) else "")
+        + (f"  (warning: {escape(row.warning)})" if getattr(row, "warning", None) else "")
+        + (f"  (note: {escape(row.note)})" if getattr(row, "note", None) else "")
     )
 
 

@@ -10,8 +10,9 @@ from typing import BinaryIO
 
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, ImageReadError
+from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
-from ..words import os_reason
+from ..words import caught_warnings, os_reason
 from .planning import MultiPlan, Plan, plan
 from .resize import render, strip_metadata
 
@@ -51,19 +52,27 @@ class Optimized:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO) -> tuple[bytes, str]:
-    """(the bytes, a label for messages) of a path, bytes, or an open binary file."""
+def read_source(source: str | os.PathLike | bytes | bytearray | memoryview | BinaryIO,
+                max_bytes: int = MAX_SOURCE_BYTES) -> tuple[bytes, str]:
+    """(the bytes, a label for messages) of a path, bytes, or an open binary file.
+
+    A path is read as audit reads one (files.read_regular): a regular file of at most `max_bytes`, never a FIFO
+    or a device; an open file is read to at most `max_bytes` too.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), ""
     if isinstance(source, (str, os.PathLike)):
         label = os.fsdecode(source)
-        try:
-            with open(source, "rb") as handle:
-                return handle.read(), label
-        except OSError as error:
-            raise ImageReadError(f"{label}: {os_reason(error)}") from None
+        return read_regular(source, max_bytes, name=label)[0], label
     if hasattr(source, "read"):
-        return source.read(), str(getattr(source, "name", "") or "")
+        label = str(getattr(source, "name", "") or "")
+        try:
+            data = source.read(max_bytes + 1)
+        except OSError as error:
+            raise ImageReadError(f"{label or 'input'}: {os_reason(error)}") from None
+        if len(data) > max_bytes:
+            raise ImageReadError(f"{label or 'input'}: over the cap of {max_bytes:,} bytes")
+        return data, label
     raise TypeError(f"cannot read an image from {type(source).__name__}; give a path, bytes or an open binary file")
 
 
@@ -79,6 +88,8 @@ def optimize(
     first_frame: bool = False,
     tables: Tables | None = None,
     strict: bool = False,
+    name: str | None = None,
+    max_bytes: int = MAX_SOURCE_BYTES,
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
@@ -98,17 +109,20 @@ def optimize(
     every model the tokens of the copy (always, without `max_tokens`), is in
     the output format, still and whole, and the copy comes out larger, the
     source is the output (metadata stripped unless kept; its orientation tag
-    kept), and `note` says so.
+    kept), and `note` says so. `name` labels the source in messages (default:
+    its path); a source over `max_bytes` (default 256 MB) is ImageReadError.
     """
-    data, label = read_source(source)
+    data, label = read_source(source, max_bytes)
+    label = name or label
     info = inspect(data, name=label)
     try:
         _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
         planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
                        orientation=info.orientation, tables=tables)  # fmt: skip
         target = (planned.target_width, planned.target_height)
-        encoded, out_format = render(data, info, target, format=format, quality=quality,
-                                     keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+        with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
+            encoded, out_format = render(data, info, target, format=format, quality=quality,
+                                         keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
             error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
@@ -131,7 +145,8 @@ def optimize(
         bytes_before=len(data),
         bytes_after=len(encoded),
         plan=planned,
-        warning=info.warning,
+        warning="; ".join([*filter(None, [info.warning]), *(f"the decoder warns: {text}" for text in decoder_said)])
+        or None,
         note="; ".join(filter(None, notes)) or None,
     )
 

@@ -11,13 +11,25 @@ a different original, two sources to one output, or an output where another
 needs a folder (or a folder where a file is) is refused whole; every
 file is written to a temporary name in its folder, synced and renamed into
 place with ordinary permissions (an interrupted run leaves no half file); and
-originals are only read, unless `in_place`. An output no older than its source
-is up to date and skipped, unless `force`.
+originals are only read, unless `in_place`.
+
+OUTDIR is this command's (issue 15): nothing is written outside its real
+path — a symbolic link to a folder inside it is refused while planning, and
+every write enters the folders below OUTDIR by descriptor without following a
+link (files.atomic_write with `root`), so a link made meanwhile is refused too;
+folders and files are compared by device and inode, so a bind mount of a
+source is the source; a file in OUTDIR that its manifest (manifest.Manifest)
+does not own is refused unless `overwrite`; an output is up to date (and
+skipped, unless `force`) when the manifest owns it, its source is unchanged
+and the options are the same. Sources are read with a size cap (`max_bytes`)
+as regular files only. Each output folder is synced once, at the end.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,15 +39,19 @@ from typing import Any, NamedTuple
 
 from ..catalog.tables import Tables, default_tables
 from ..errors import CostcalcError, OutputConflictError
-from ..files import atomic_write, current_umask, file_mode, kept_mode
+from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, file_mode, kept_mode, read_regular, sync_folders
 from ..inspection.walk import Found, walk
 from ..parallel import map_chunks
 from ..words import display_path, os_reason
+from .manifest import MANIFEST, Manifest, Record
 from .optimize import optimize
 from .planning import check_budget_rules
 from .resize import EXTENSIONS
 
 __all__ = ["OptimizeRow", "OptimizeTotals", "OPTIMIZE_FIELDS", "Planned", "optimize_paths", "plan_outputs", "check_destination"]
+
+LINK_HINT = "optimize does not follow links: give the link's target as a PATH"
+"""How optimize reaches a linked file: it has no option to follow links (audit's --follow-symlinks)."""
 
 CHUNK = 4
 """Images per unit of work: small, so that Ctrl-C is answered within a few images."""
@@ -155,18 +171,38 @@ class _Config:
     force: bool
     table_files: tuple[Path, ...]
     strict: bool = False
+    root: str | None = None
+    """OUTDIR's real path: every write stays below it (files.atomic_write)."""
+    outdir: str | None = None
+    max_bytes: int = MAX_SOURCE_BYTES
 
 
 def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.PathLike, in_place: bool) -> None:
-    """ValueError if OUTDIR is a source folder or inside one (unless `in_place`), or a source file."""
+    """ValueError if OUTDIR is a source folder or inside one (unless `in_place`), or a source file.
+
+    Compared by device and inode (of OUTDIR and each folder above it), not by path alone: a bind mount or
+    another mount of a source folder is that folder.
+    """
     out = Path(outdir).resolve()
+    chain = [_identity(folder) for folder in (out, *out.parents)]
+    out_id = chain[0]
+    above = {identity for identity in chain if identity is not None}
     for source in sources:
         src = Path(source).resolve()
-        if src.is_dir() and (out == src or src in out.parents) and not in_place:
-            raise ValueError(f"output folder {outdir} is {'the source' if out == src else 'inside the source'} "
+        status = _stat(src)
+        if status is None:
+            continue
+        src_id = (status.st_dev, status.st_ino)
+        if stat.S_ISDIR(status.st_mode) and src_id in above and not in_place:
+            raise ValueError(f"output folder {outdir} is {'the source' if out_id == src_id else 'inside the source'} "
                              f"{source}; pick another, or pass in_place=True to replace the originals")  # fmt: skip
-        if src.is_file() and out == src:
+        if not stat.S_ISDIR(status.st_mode) and out_id == src_id:
             raise ValueError(f"output folder {outdir} is the source file {source}")
+
+
+def _identity(path) -> tuple[int, int] | None:
+    status = _stat(path)
+    return None if status is None else (status.st_dev, status.st_ino)
 
 
 class Planned(NamedTuple):
@@ -175,6 +211,10 @@ class Planned(NamedTuple):
     found: Found
     output: str | None
     mode: int | None
+    owner: tuple[int, int] | None = None
+    """The (uid, gid) of the original an output replaces in place, kept."""
+    fresh: bool = False
+    """Up to date: the manifest owns the output, made from this very source with the same options."""
 
 
 _CASELESS = sys.platform in ("darwin", "win32")
@@ -205,6 +245,7 @@ def plan_outputs(
     sources = [os.fspath(source) for source in sources]
     check_destination(sources, outdir, in_place)
     new_mode = file_mode(umask)
+    linked = _linked_folders(outdir)
     entries = list(_targets(sources, Path(outdir), format, walk_options))
     identities: list[tuple[int, int, int] | None] = []  # (device, inode, mode) of each source file
     originals: dict[tuple[int, int], str] = {}
@@ -226,6 +267,12 @@ def plan_outputs(
             continue
         shown, out_shown = found.display, display_path(output)
         folder, name = os.path.split(output)
+        link = linked(folder)
+        if link is not None:
+            raise OutputConflictError(f"output {out_shown} of {shown} would be written through {display_path(link)}, "
+                                      f"a symbolic link in the output folder: optimize never writes outside "
+                                      f"{display_path(os.fspath(outdir))}; remove the link or choose another "
+                                      f"output folder")  # fmt: skip
         real = os.path.join(real_folder(folder or os.curdir), name)
         key = os.path.normcase(real)
         source_id = None if identity is None else identity[:2]
@@ -240,7 +287,7 @@ def plan_outputs(
             if other != out_shown:
                 raise OutputConflictError(f"outputs {other} and {out_shown} differ only in case: one file here; "
                                           f"rename a source")  # fmt: skip
-        mode = new_mode
+        mode, owner = new_mode, None
         status = _stat(output)
         if status is not None:
             out_id = (status.st_dev, status.st_ino)
@@ -253,6 +300,7 @@ def plan_outputs(
                     raise OutputConflictError(f"output {out_shown} is another name (a link) of its source {shown}: "
                                               f"in_place=True replaces an original under its own name only")  # fmt: skip
                 mode = kept_mode(identity[2])
+                owner = (status.st_uid, status.st_gid)
             elif out_id in originals:
                 raise OutputConflictError(f"output {out_shown} of {shown} is the source {originals[out_id]}, which "
                                           f"it would replace; choose another output folder")  # fmt: skip
@@ -264,7 +312,7 @@ def plan_outputs(
             if other != out_shown:
                 raise OutputConflictError(f"outputs {other} and {out_shown} are the same file (a link); "
                                           f"choose another output folder")  # fmt: skip
-        planned.append(Planned(found, output, mode))
+        planned.append(Planned(found, output, mode, owner))
         written.append((real, shown, output))
     _check_folders(written, claimed)
     return planned
@@ -293,6 +341,28 @@ def _check_folders(written: list[tuple[str, str, str]], claimed: dict) -> None:
             if parent == folder:
                 break
             folder, folder_shown = parent, os.path.dirname(folder_shown)
+
+
+def _linked_folders(outdir) -> Callable[[str], str | None]:
+    """For a folder below OUTDIR (as planned, not resolved): the first name on the way down from OUTDIR that is a
+    symbolic link or not a folder, or None (where nothing exists yet, nothing is linked)."""
+    top = os.path.normpath(os.fspath(outdir))
+
+    @lru_cache(maxsize=4096)
+    def linked(folder: str) -> str | None:
+        folder = os.path.normpath(folder)
+        if folder == top or not folder.startswith(os.path.join(top, "")):
+            return None
+        above = linked(os.path.dirname(folder))
+        if above is not None:
+            return above
+        try:
+            status = os.lstat(folder)
+        except OSError:
+            return None
+        return folder if stat.S_ISLNK(status.st_mode) else None
+
+    return linked
 
 
 def _originals_region(sources: list[str], outdir) -> Callable[[str], bool]:
@@ -331,7 +401,7 @@ def _targets(sources: list[str], outdir: Path, format: str | None, walk_options)
         base = outdir / Path(source).resolve().name if folder and len(sources) > 1 else outdir
         # with --in-place, OUTDIR may lie inside a source folder: never walk into this run's outputs
         nested = own.startswith(os.path.realpath(source) + os.sep)
-        for found in walk([source], **walk_options):
+        for found in walk([source], **{"link_hint": LINK_HINT, **walk_options}):
             if nested and os.path.realpath(found.path).startswith(own + os.sep):
                 continue
             relative = os.path.relpath(found.path, source) if os.path.isdir(source) else os.path.basename(found.path)
@@ -357,6 +427,8 @@ def optimize_paths(
     tables: Tables | None = None,
     jobs: int = 1,
     strict: bool = False,
+    overwrite: bool = False,
+    max_bytes: int = MAX_SOURCE_BYTES,
     **walk_options,
 ) -> Iterator[list[OptimizeRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
@@ -367,8 +439,12 @@ def optimize_paths(
     `max_tokens` on a model whose tokens are unknown or approximate; ValueError if
     `outdir` is, or is inside, a source folder (unless `in_place`); and
     OutputConflictError from `plan_outputs` if any output would overwrite a
-    source or another original, or take two sources. The umask is read here,
-    once. One file's failure (even Pillow's or MemoryError) is its error row.
+    source or another original, or take two sources, or be written through a
+    link; and OutputConflictError naming a file in `outdir` that its manifest
+    does not own (unless `overwrite`). The umask is read here, once. One
+    file's failure (even Pillow's or MemoryError) is its error row. The
+    manifest is saved before the first output is written and at the end;
+    each output folder is synced once, at the end.
     """
     sources = list(sources)
     tables = tables or default_tables()
@@ -379,39 +455,147 @@ def optimize_paths(
         check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
     model = names[0] if len(names) == 1 else tuple(names)
     items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
+    root = os.path.realpath(outdir)
+    manifest = Manifest.load(root)
+    options = _options(names, detail, max_tokens, format, quality, keep_metadata, first_frame, tables)
+    items = _claim(items, manifest, outdir, options, overwrite=overwrite, redo=force or in_place, max_bytes=max_bytes)
+    for item in items:
+        if item.output is not None and item.found.problem is None and not item.fresh:
+            status = _stat(item.found.path)
+            if status is not None:  # pending: this run's own once written, even if it is interrupted
+                manifest.put(_real_output(root, outdir, item.output),
+                             Record(os.path.abspath(item.found.path), status.st_size, status.st_mtime_ns, None,
+                                    options))  # fmt: skip
+    manifest.save()
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
-                     force or in_place, tables.files, strict)  # fmt: skip
-    return map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK)
+                     force or in_place, tables.files, strict, root, os.fspath(outdir), max_bytes)  # fmt: skip
+    return _recorded(map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK), manifest, options, outdir)
 
 
-def _optimize_chunk(config: _Config, chunk: list[Planned]) -> list[OptimizeRow]:
+def _real_output(root: str, outdir, output: str) -> str:
+    """An output's path below OUTDIR's real path (the manifest's keys are relative to it)."""
+    return os.path.join(root, os.path.relpath(output, outdir))
+
+
+def _options(names, detail, max_tokens, format, quality, keep_metadata, first_frame, tables: Tables) -> dict:
+    """The options that make an output what it is: another value of any of them makes another file."""
+    from ..catalog.limits import limits_for
+
+    return {"models": sorted(names), "detail": detail, "max_tokens": max_tokens, "format": format,
+            "quality": quality, "keep_metadata": keep_metadata, "first_frame": first_frame,
+            "limits": sorted({limits_for(tables.model(name)).edition for name in names}),
+            "tables": [os.fspath(path) for path in tables.files]}  # fmt: skip
+
+
+def _claim(items: list[Planned], manifest: Manifest, outdir, options: dict, *, overwrite: bool, redo: bool,
+           max_bytes: int) -> list[Planned]:
+    """Each planned output that exists: refused (OutputConflictError, naming it) unless the manifest owns it, it is
+    its own original replaced in place, or `overwrite`; marked fresh when owned, from the same source, same options."""
+    claimed = []
+    for item in items:
+        found, output = item.found, item.output
+        if output is None or found.problem is not None:
+            claimed.append(item)
+            continue
+        try:
+            status = os.lstat(output)
+        except OSError:
+            claimed.append(item)
+            continue
+        record = manifest.get(_real_output(manifest.root, outdir, output))
+        own_original = item.owner is not None
+        if stat.S_ISDIR(status.st_mode):
+            claimed.append(item)  # a folder where a file goes: the write says so, in its row
+            continue
+        if record is None or not record.owns(status):
+            if not (own_original or overwrite):
+                raise OutputConflictError(f"{display_path(output)} is in the output folder but optimize did not "
+                                          f"write it (not in its {MANIFEST}, or changed since): it would be replaced; "
+                                          f"move it, or pass overwrite=True")  # fmt: skip
+            claimed.append(item)
+            continue
+        fresh = not redo and record.size is not None and record.options == options and \
+            _unchanged(found.path, record, max_bytes)  # fmt: skip
+        claimed.append(item._replace(fresh=fresh))
+    return claimed
+
+
+def _unchanged(source: str, record: Record, max_bytes: int) -> bool:
+    """Whether a source is the one an output was made from: the same size and mtime, or the same bytes."""
+    status = _stat(source)
+    if status is None or status.st_size != record.source_size:
+        return False
+    if status.st_mtime_ns == record.source_mtime_ns:
+        return True
+    if record.source_sha256 is None:
+        return False
+    try:
+        data, _ = read_regular(source, max_bytes)
+    except CostcalcError:
+        return False
+    return hashlib.sha256(data).hexdigest() == record.source_sha256
+
+
+def _recorded(chunks, manifest: Manifest, options: dict, outdir) -> Iterator[list[OptimizeRow]]:
+    """The rows of each chunk; what was written goes into the manifest, saved (and each folder synced) at the end,
+    interrupted or not."""
+    folders: dict[str, None] = {}
+    try:
+        for pairs in chunks:
+            rows = []
+            for row, record in pairs:
+                if record is not None:
+                    real = _real_output(manifest.root, outdir, row.output)
+                    size, mtime_ns, digest, out_size, out_mtime_ns = record
+                    manifest.put(real, Record(os.path.abspath(row.path), size, mtime_ns, digest, options, out_size,
+                                              out_mtime_ns))  # fmt: skip
+                    folders[os.path.dirname(real)] = None
+                rows.append(row)
+            yield rows
+    finally:
+        sync_folders(folders)
+        manifest.save()
+
+
+def _optimize_chunk(config: _Config, chunk: list[Planned]) -> list[tuple[OptimizeRow, tuple | None]]:
     return [_optimize_one(config, item) for item in chunk]
 
 
-def _optimize_one(config: _Config, item: Planned) -> OptimizeRow:
-    found, output, mode = item
+def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | None]:
+    """One file's row, and what the manifest records of an output written: (source size, mtime_ns, SHA-256,
+    output size, mtime_ns)."""
+    found, output, mode, owner, fresh = item
     shown = found.display  # for messages; rows carry found.path, which round-trips (os.fsencode opens it)
     if found.problem is not None:
-        return OptimizeRow(found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}")
+        return OptimizeRow(found.path, output, "skipped" if found.skipped else "error",
+                           error=f"{shown}: {found.problem}"), None  # fmt: skip
     out = Path(output)
     try:
-        if not config.force and _up_to_date(found.path, out):
-            return OptimizeRow(found.path, output, "up to date")
+        if fresh and not config.force:
+            return OptimizeRow(found.path, output, "up to date"), None
+        data, status = read_regular(found.path, config.max_bytes, name=shown)
         tables = _tables(config.table_files)
-        result = optimize(found.path, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
+        result = optimize(data, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
                           format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
-                          first_frame=config.first_frame, tables=tables, strict=config.strict)  # fmt: skip
+                          first_frame=config.first_frame, tables=tables, strict=config.strict, name=shown)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
         return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None),
-                           warning=getattr(error, "warning", None))  # fmt: skip
+                           warning=getattr(error, "warning", None)), None  # fmt: skip
     try:
-        atomic_write(out, result.data, mode)
+        root = config.root
+        if root is not None:
+            out = Path(_real_output(root, config.outdir, output))
+        atomic_write(out, result.data, mode, root=root, owner=owner, sync=False)
+        written = os.lstat(out)
     except OSError as error:
-        return OptimizeRow(found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}")
+        return OptimizeRow(found.path, output, "error",
+                           error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}"), None  # fmt: skip
     planned = result.plan
+    record = (status.st_size, status.st_mtime_ns, hashlib.sha256(data).hexdigest(), written.st_size,
+              written.st_mtime_ns)  # fmt: skip
     return OptimizeRow(found.path, output, "written", planned.width, planned.height, result.width, result.height,
-                     result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
-                     warning=result.warning, note=result.note)  # fmt: skip
+                       result.bytes_before, result.bytes_after, result.tokens_before, result.tokens_after,
+                       warning=result.warning, note=result.note), record  # fmt: skip
 
 
 def _reason(shown: str, error: Exception) -> str:
@@ -424,13 +608,6 @@ def _reason(shown: str, error: Exception) -> str:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())  # one line
     return text if text.startswith(shown) else f"{shown}: {text}"
-
-
-def _up_to_date(source: str, output: Path) -> bool:
-    try:
-        return output.stat().st_mtime_ns >= os.stat(source).st_mtime_ns
-    except OSError:
-        return False
 
 
 @lru_cache(maxsize=8)

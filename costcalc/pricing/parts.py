@@ -27,7 +27,7 @@ from ..schemes.geometry import fit_within
 from ..schemes.qwen import QwenRule
 from ..vendors import ImageRef
 from ..vendors.base import data_url_parts, url_scheme
-from ..words import show_value
+from ..words import escape, show_value
 from .cost import Pricer, unknown_tokens_note
 from .verdict import image_rejection, strict_error
 
@@ -198,12 +198,15 @@ def _label(ref: ImageRef) -> str:
         media = media if media.isprintable() and len(media) < 40 else "data"
         return f"{media} ({len(value) * 3 // 4:,} bytes)"
     value = value if len(value) <= 120 else value[:117] + "..."
-    return value if value.isprintable() else repr(value)[1:-1]
+    return escape(value)
 
 
 def plain(value: str) -> str:
-    """A URL or path as it is when printable and short, else quoted and cut (for one-line messages)."""
-    return value if len(value) <= 200 and value.isprintable() else show_value(value)
+    """A URL or path for a one-line message: as it is when printable and short, else escaped (words.escape) and cut."""
+    if len(value) <= 200 and value.isprintable():
+        return value
+    text = escape(value[:200])
+    return text if len(value) <= 200 and len(text) <= 240 else text[:197] + "..."
 
 
 MAX_PDF_BYTES = 64 * 2**20

@@ -249,20 +249,30 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
                 for p in pricers]  # fmt: skip
     try:
         info = inspect_path(path, name=shown, regular=True)
-    except UnsupportedFormatError as error:
-        return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
-                         error=str(error), tier=p.tier) for p in pricers]  # fmt: skip
     except CostcalcError as error:
+        return header_rows(path, shown, None, error, pricers, limits, detail, strict)
+    return header_rows(path, shown, info, None, pricers, limits, detail, strict)
+
+
+def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricers: tuple[Pricer, ...],
+                limits: tuple[Limits, ...], detail: str, strict: bool = False) -> list[AuditRow]:  # fmt: skip
+    """The rows of one image whose header was read (`info`), or could not be (`error`), wherever it lives: a
+    format costcalc cannot read is rejected by rule `formats`, another error makes it unreadable, and a read
+    header gets each model's verdict (pricing.verdict). `shown` names it in messages."""
+    if info is None:
+        if isinstance(error, UnsupportedFormatError):
+            return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
+                             error=str(error), tier=p.tier) for p in pricers]  # fmt: skip
         return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers]
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):
         outcome = verdict(info, pricer, rules, strict=strict)
-        error = None if outcome.reason is None else f"{shown}: {outcome.reason}"
+        reason = None if outcome.reason is None else f"{shown}: {outcome.reason}"
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         basis = _basis(pricer, info) if outcome.status == "priced" else None
         rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, error, outcome.warning, pricer.tier, basis))  # fmt: skip
+                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis))  # fmt: skip
     return rows
 
 

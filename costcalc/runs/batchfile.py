@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Self
 from ..catalog.limits import Finding, Limit, load_limits
 from ..catalog.tables import Tables, check_tier, default_tables
 from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
+from ..files import MAX_SOURCE_BYTES, LineTooLongError, bounded_lines, bounded_read
 from ..pricing.findings import cite_limit
 from ..pricing.payload import check_file_sizes
 from ..pricing.request import count_request
@@ -95,6 +96,8 @@ _CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}\Z")
 
 _DOCUMENT_START = re.compile(rb'\s*\{\s*"requests"\s*:')
 _BOM = codecs.BOM_UTF8
+_PEEK = 4096
+"""Bytes looked at (not read) to tell a Message Batches document before reading any line."""
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SHOWN = 3
 """How many offenders a whole-file finding names."""
@@ -213,10 +216,12 @@ class BatchRun:
 
     def _read(self, stream) -> Iterator[bytes]:
         try:
-            for raw in stream:  # noqa: UP028 (`yield from` would close the file when this generator is closed)
+            for raw in bounded_lines(stream):  # noqa: UP028 (`yield from` would close the file with this generator)
                 yield raw
         except OSError as error:
             raise RequestError(f"{self.name}: {os_reason(error)}") from None
+        except LineTooLongError as error:  # /dev/zero, an endless stdin: an error after the cap, not an OOM
+            raise RequestError(f"{self.name}: a line {error}") from None
 
     def _nonblank(self) -> bytes | None:
         """The next non-blank line, kept for the rows (None at the end)."""
@@ -227,7 +232,19 @@ class BatchRun:
         return None
 
     def _sniff(self) -> tuple[str, bool]:
-        """(kind, is a Message Batches document) from the first two non-empty lines."""
+        """(kind, is a Message Batches document) from the first two non-empty lines.
+
+        A Message Batches document is told from the first bytes alone when the stream can peek, reading no line:
+        a minified 200 MB document is one line, which is then read a piece at a time (JsonDocument), never whole.
+        """
+        peek = getattr(self._stream, "peek", None)
+        if peek is not None:
+            try:
+                start = peek(_PEEK)[:_PEEK]
+            except (OSError, ValueError):
+                start = b""
+            if _DOCUMENT_START.match(start.removeprefix(_BOM)):
+                return "anthropic_batch", True
         first = self._nonblank()
         if first is None or first.startswith(_UTF16):
             return "payload", False  # empty, or UTF-16: count_request reads (or refuses) it whole
@@ -252,9 +269,11 @@ class BatchRun:
     def payload(self) -> bytes:
         """The whole file (kind `payload`): what `count_request` reads."""
         try:
-            data = b"".join(self._head) + self._stream.read()
+            data = b"".join(self._head) + bounded_read(self._stream, MAX_SOURCE_BYTES - sum(map(len, self._head)))
         except OSError as error:
             raise RequestError(f"{self.name}: {os_reason(error)}") from None
+        except LineTooLongError as error:
+            raise RequestError(f"{self.name}: {error}") from None
         self.totals.bytes = len(data)
         return data
 

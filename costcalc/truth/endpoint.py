@@ -18,7 +18,7 @@ from ..errors import ProbeError, ProbeUsageError
 from ..vendors import count_endpoint
 from .fitters import MAX_PIXELS, Measurement, NoFit
 
-__all__ = ["BASE_URLS", "KEY_VARIABLES", "MAX_REQUESTS", "TIMEOUT", "RETRIES", "PROMPT", "png", "key_for", "check_base_url", "CountEndpointClient", "Session"]
+__all__ = ["BASE_URLS", "KEY_VARIABLES", "MAX_REQUESTS", "TIMEOUT", "RETRIES", "MAX_RETRIES", "MAX_ANSWER_BYTES", "PROMPT", "png", "key_for", "check_base_url", "CountEndpointClient", "Session"]
 
 BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -32,10 +32,14 @@ KEY_VARIABLES = {"openai": ("OPENAI_API_KEY",), "anthropic": ("ANTHROPIC_API_KEY
 MAX_REQUESTS = 64
 """Most requests one probe makes; a fit that needs more fails (the usual probe takes 15–40)."""
 TIMEOUT = 60.0
-"""Seconds per request."""
+"""Seconds per request: one deadline for the whole exchange (connect, send, every read), not per read."""
 RETRIES = 4
 """Times one request is sent again after HTTP 429 (rate limited) or 503 / 529 (overloaded), waiting as the
 answer's Retry-After says (else 1, 2, 4, 8 s; at most MAX_WAIT)."""
+MAX_RETRIES = 16
+"""Requests sent again (rate limits, overloads) in one whole probe, at most: with MAX_REQUESTS, every probe ends."""
+MAX_ANSWER_BYTES = 1 << 20
+"""The longest answer read from the endpoint: a token count is a few dozen bytes; an error page a few KiB."""
 MAX_WAIT = 30.0
 PROMPT = "What is in this image?"
 """The request's text, the same with and without the image."""
@@ -133,24 +137,26 @@ class CountEndpointClient:
         return self.spec.body(self.model, data, detail, PROMPT)
 
     def count(self, image: bytes | None, detail: str) -> int:
-        """The input tokens the endpoint counts for the request; ProbeError on any failure (one line)."""
-        if self._client is None:
-            try:
-                import httpx2
-            except ImportError:
-                raise ProbeError("probe needs httpx2: pip install 'costcalc[fetch]'") from None
-            self._httpx = httpx2
-            self._client = httpx2.Client(timeout=self.timeout, follow_redirects=False)
-        httpx2 = self._httpx
+        """The input tokens the endpoint counts for the request; ProbeError on any failure (one line).
+
+        Each request has one deadline (`timeout`) for the whole exchange and a cap on its answer (MAX_ANSWER_BYTES)
+        (inspection.fetch.post_json); retries after a rate limit count against MAX_RETRIES for the whole probe.
+        """
+        from ..inspection.fetch import post_json
+
         body = self.body(image, detail)
         for attempt in range(RETRIES + 1):
             try:
-                response = self._client.post(self.url, json=body, headers=self.headers())
-            except httpx2.HTTPError as error:
-                reason = " ".join(str(error).split()) or type(error).__name__
-                raise ProbeError(f"POST {self.url}: {reason}") from None
+                response = post_json(self.url, body, self.headers(), timeout=self.timeout, max_bytes=MAX_ANSWER_BYTES)
+            except ImportError:
+                raise ProbeError("probe needs httpx2: pip install 'costcalc[fetch]'") from None
+            except ConnectionError as error:
+                raise ProbeError(f"POST {self.url}: {error}") from None
             if response.status_code not in (429, 503, 529) or attempt == RETRIES:
                 break
+            if self.retries >= MAX_RETRIES:
+                raise ProbeError(f"POST {self.url}: HTTP {response.status_code} again after {self.retries} retries "
+                                 f"in this probe; try later")  # fmt: skip
             self.retries += 1
             time.sleep(_wait(response.headers.get("retry-after"), attempt))
         if 300 <= response.status_code < 400:

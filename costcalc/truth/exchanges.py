@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LogReadError
+from ..files import LineTooLongError, bounded_lines
 from ..vendors import Bill, read_bill
 from ..vendors import error_text as _error_text
 from ..vendors.base import Unbilled
@@ -58,7 +59,7 @@ def _lines(path: str) -> Iterator[tuple[int, Any]]:
     with stream as lines:
         number = 0
         try:
-            for number, raw in enumerate(lines, 1):
+            for number, raw in enumerate(bounded_lines(lines), 1):
                 if not raw.strip():
                     continue
                 try:
@@ -73,6 +74,8 @@ def _lines(path: str) -> Iterator[tuple[int, Any]]:
                     raise LogReadError(f"{path}:{number}: JSON nested too deeply to read") from None
         except OSError as error:
             raise LogReadError(f"{path}:{number + 1}: {os_reason(error)}") from None
+        except LineTooLongError as error:  # /dev/zero, an endless stdin: an error after the cap, not an OOM
+            raise LogReadError(f"{path}:{error.line}: a line {error}") from None
 
 
 class _TooLong(ValueError):

@@ -3,7 +3,7 @@
 Every source of `costcalc.inspection` (`remote.iter_remote_heads`, `columns.iter_column_heads`,
 `shards.iter_shard_heads`, `urllist.iter_url_heads`) yields `RemoteHead`s; `audit_heads`
 turns them into the same `AuditRow`s a local audit gives (`runs.audit`), judged by the
-same verdict (`pricing.verdict.judge`: formats, animated, max_image_bytes, the model's own
+same verdict (`pricing.verdict.verdict`: formats, animated, max_image_bytes, the model's own
 limits): an object read remotely and the same file read locally get equal rows. `heads_for`
 picks the source for a command-line argument, so the command needs one call.
 """
@@ -24,43 +24,22 @@ def audit_heads(heads: Iterable[Any], *, models: Iterable[str], detail: str = "a
     Models, detail, tier and limits edition are checked before the first head is taken
     (UnknownModelError, UnsupportedDetailError, TierError, TableError).
     """
-    from .catalog.limits import limits_for
-    from .catalog.tables import default_tables
-    from .errors import UnsupportedFormatError
-    from .pricing.cost import Pricer
-    from .pricing.verdict import judge, unique_models
-    from .runs.audit import AuditRow
+    from ..catalog.limits import limits_for
+    from ..catalog.tables import default_tables
+    from ..pricing.cost import Pricer
+    from ..pricing.verdict import unique_models
 
     tables = tables or default_tables()
-    pricers = [Pricer(name, detail, tables, tier=tier) for name in unique_models(models, tables)]
-    rules = [limits_for(p.model, limits) for p in pricers]
-    return _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFormatError)
+    pricers = tuple(Pricer(name, detail, tables, tier=tier) for name in unique_models(models, tables))
+    rules = tuple(limits_for(p.model, limits) for p in pricers)
+    return _rows(heads, pricers, rules, detail, strict)
 
 
-def _rows(heads, pricers, rules, detail, strict, AuditRow, judge, UnsupportedFormatError):
+def _rows(heads, pricers, rules, detail, strict):
+    from .audit import header_rows
+
     for head in heads:
-        path, info, error = head.path, head.info, head.error
-        if info is None:
-            if isinstance(error, UnsupportedFormatError):
-                for p in pricers:
-                    yield AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
-                                   error=str(error), tier=p.tier)  # fmt: skip
-            else:
-                for p in pricers:
-                    yield AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier)
-            continue
-        facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
-        for pricer, limits in zip(pricers, rules):
-            outcome = judge(info, pricer, limits, strict=strict)
-            reason = None if outcome.reason is None else f"{path}: {outcome.reason}"
-            usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
-            basis = None
-            if outcome.status == "priced":
-                basis = pricer.basis
-                if basis not in ("exact", "unknown"):
-                    basis = pricer.rule.size(info.width, info.height).basis
-            yield AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                           outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis)  # fmt: skip
+        yield from header_rows(head.path, head.path, head.info, head.error, pricers, rules, detail, strict)
 
 
 def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: bool = False,
@@ -80,18 +59,18 @@ def heads_for(source: str | os.PathLike, *, column: str | None = None, urls: boo
     """
     source = os.fspath(source)
     if urls:
-        from .inspection.urllist import iter_url_heads
+        from ..inspection.urllist import iter_url_heads
 
         return iter_url_heads(source, url_column=url_column, concurrency=concurrency, allow_private=allow_private,
                               storage_options=storage_options, skip=skip)  # fmt: skip
     if column is not None:
-        from .inspection.columns import iter_column_heads
+        from ..inspection.columns import iter_column_heads
 
         return iter_column_heads(source, column, storage_options=storage_options, concurrency=concurrency)
     if source.lower().rstrip("/").endswith((".tar", ".tar.gz", ".tgz")):
-        from .inspection.shards import iter_shard_heads
+        from ..inspection.shards import iter_shard_heads
 
         return iter_shard_heads(source, storage_options=storage_options)
-    from .inspection.remote import iter_remote_heads
+    from ..inspection.remote import iter_remote_heads
 
     return iter_remote_heads(source, concurrency=concurrency, body=body, storage_options=storage_options, skip=skip)
