@@ -20,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 COMMANDS = {
@@ -33,15 +34,22 @@ GOALS = {"estimate": 50, "api": 30}
 HEAVY = ("numpy", "PIL", "httpx2", "httpcore2", "av", "genai_prices", "pydantic", "tiktoken", "openai", "anthropic")
 
 
+NEUTRAL = tempfile.gettempdir()
+"""Each command runs from here: `python -m`/`-c` put the working directory first on sys.path, which would
+otherwise pick the checkout the benchmark is started from over PYTHONPATH (and --baseline)."""
+
+
 def _time(command: list[str], env: dict | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, cwd=NEUTRAL)
     return time.perf_counter() - start
 
 
 def heavy_imports(command: list[str]) -> list[str]:
     """The heavy top-level modules a command imports, from `python -X importtime`."""
-    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True, text=True, check=True)
+    here = {**os.environ, "PYTHONPATH": os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))}
+    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True, text=True, check=True,
+                          cwd=NEUTRAL, env=here)  # fmt: skip
     names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     return sorted(names & set(HEAVY))
 
