@@ -252,7 +252,7 @@ class PriceBatch:
 
         from .errors import UnsupportedFormatError
         from .inspection.columns import column_heads
-        from .pricing.verdict import judge
+        from .pricing.verdict import verdict
 
         n = batch.num_rows
         heads = column_heads(batch.column(self.column), [f"row {i}" for i in range(n)],
@@ -266,15 +266,15 @@ class PriceBatch:
                     if isinstance(head.error, UnsupportedFormatError):
                         status[i], rules[i] = 1, head.error.rule
                     continue
-                verdict = judge(head.info, pricer, limits, strict=self.strict)
-                if verdict.status == "priced":
+                outcome = verdict(head.info, pricer, limits, strict=self.strict)
+                if outcome.status == "priced":
                     status[i] = 0
-                    if verdict.tokens is not None:
-                        tokens[i], known[i] = verdict.tokens, True
+                    if outcome.tokens is not None:
+                        tokens[i], known[i] = outcome.tokens, True
                     basis[i] = pricer.basis if pricer.basis in ("exact", "unknown") else pricer.rule.size(
                         head.info.width, head.info.height).basis  # fmt: skip
-                elif verdict.status == "rejected":
-                    status[i], rules[i] = 1, verdict.rule
+                elif outcome.status == "rejected":
+                    status[i], rules[i] = 1, outcome.rule
             usd, usd_known = self._usd_of(index, tokens, known)
             out.extend(self._columns(index, tokens, known, usd, usd_known, status, basis, rules, pa))
         return out
