@@ -281,7 +281,9 @@ def guard(
     """The client (openai.OpenAI / AsyncOpenAI, anthropic.Anthropic / AsyncAnthropic), guarded (SPEC §9).
 
     Before any byte leaves, each Chat Completions, Responses or Messages request is priced
-    from its body (count_request, with `tables` and `fetch` as there); one over `max_tokens`
+    from its body (count_request, with `tables` and `fetch` as there), its whole input as
+    check_budget counts it (images and text: OpenAI text exact, other vendors' text bounded
+    above, `RequestEstimate.budget_tokens`); one over `max_tokens`
     or `max_usd`, or one that would bring the client's spend over `total_usd`, raises
     BudgetExceeded (carrying the estimate) and is not sent. Fails closed like check_budget:
     under a limit, an image or a price it cannot know is over, and a body it cannot price is

@@ -290,8 +290,11 @@ def check_budget(
 ) -> RequestEstimate:
     """The estimate, or BudgetExceeded (carrying it) naming the total and the limit.
 
-    Fails closed: an image that cannot be priced, or a model without a known
-    price under `max_usd`, raises too, since the budget cannot be shown to hold.
+    The budget is the whole input, images and text (`budget_tokens`, `budget_usd`): OpenAI
+    text counted exactly, other vendors' text bounded above (pricing.text.text_bound, basis
+    approximate). Fails closed: an image that cannot be priced, text that can be neither
+    counted nor bounded, or a model without a known price under `max_usd`, raises too, since
+    the budget cannot be shown to hold.
     """
     estimate = count_request(payload, model=model, **options)
     overruns = budget_overruns(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
