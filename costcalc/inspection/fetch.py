@@ -40,7 +40,17 @@ from ..errors import CostcalcError, ImageReadError
 from ..words import escape
 from .headers import HEAD_BYTES, ImageInfo, inspect_reader
 
-__all__ = ["Answer", "RemoteImage", "inspect_url", "post_json", "address_refusal", "TIMEOUT", "MAX_BYTES", "MAX_REDIRECTS", "INSTALL_HINT"]
+__all__ = [
+    "Answer",
+    "RemoteImage",
+    "inspect_url",
+    "post_json",
+    "address_refusal",
+    "TIMEOUT",
+    "MAX_BYTES",
+    "MAX_REDIRECTS",
+    "INSTALL_HINT",
+]
 
 TIMEOUT = 10.0
 """Seconds for one URL, name lookup to last byte, redirects included."""
@@ -88,9 +98,14 @@ def address_refusal(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address
         return _MULTICAST
     if allow_private:
         return None
-    for kind, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("private", ip.is_private),
-                       ("reserved", ip.is_reserved), ("special-purpose", any(ip in net for net in _SPECIAL)),
-                       ("non-public", not ip.is_global)):  # fmt: skip
+    for kind, test in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("special-purpose", any(ip in net for net in _SPECIAL)),
+        ("non-public", not ip.is_global),
+    ):
         if test:
             return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
     return None
@@ -216,8 +231,9 @@ def _network(httpcore2):
                 if left <= 0:
                     break
                 try:
-                    stream = self.inner.connect_tcp(address, port, min(timeout or left, left), local_address,
-                                                    socket_options)  # fmt: skip
+                    stream = self.inner.connect_tcp(
+                        address, port, min(timeout or left, left), local_address, socket_options
+                    )
                     return Stream(stream, self.deadline)
                 except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as error:
                     failure = error
@@ -253,8 +269,12 @@ def _transport(httpx2, httpcore2, backend, proxy: str | None):
     if settings.url.scheme not in ("http", "https"):
         raise _Failure(f"proxy {proxy}: only http and https proxies are supported")
     transport._pool = httpcore2.HTTPProxy(
-        proxy_url=httpcore2.URL(scheme=settings.url.raw_scheme, host=settings.url.raw_host, port=settings.url.port,
-                                target=settings.url.raw_path),  # fmt: skip
+        proxy_url=httpcore2.URL(
+            scheme=settings.url.raw_scheme,
+            host=settings.url.raw_host,
+            port=settings.url.port,
+            target=settings.url.raw_path,
+        ),
         proxy_auth=settings.raw_auth,
         proxy_headers=settings.headers.raw,
         ssl_context=context,
@@ -302,34 +322,13 @@ def inspect_url(
         raise ImageReadError(f"{where}: {INSTALL_HINT}") from None
     deadline = time.monotonic() + timeout
     Backend = _network(httpcore2)
-    headers = {"Range": f"bytes=0-{max_bytes - 1}", "Accept": "image/*", "Accept-Encoding": "identity",
-               "User-Agent": "costcalc"}  # fmt: skip
     try:
         current = _check_url(httpx2, url)
         for _ in range(max_redirects + 1):
-            proxy = _proxy_for(current)
-            if proxy is not None:
-                _check_host_for_proxy(current.host, allow_private)
-            backend = Backend(deadline, checked=proxy is None, allow_private=allow_private)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise httpx2.TimeoutException("deadline reached")
-            with httpx2.Client(transport=_transport(httpx2, httpcore2, backend, proxy), trust_env=False,
-                               follow_redirects=False, timeout=left, headers=headers) as client:  # fmt: skip
-                with client.stream("GET", current) as response:
-                    if response.status_code in _REDIRECTS:
-                        location = response.headers.get("Location")
-                        if not location:
-                            raise _Failure(f"redirect {response.status_code} without a Location")
-                        current = _check_url(httpx2, current.join(location))
-                        continue
-                    if response.status_code not in (200, 206):
-                        raise _Failure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
-                    body = _Body(response.iter_bytes(), deadline, max_bytes)
-                    body.pull(HEAD_BYTES)
-                    info = inspect_reader(bytes(body.buffer[:HEAD_BYTES]), body.read, _total(response), name=where,
-                                          body=False)  # fmt: skip
-                    return RemoteImage(info, len(body.buffer), str(current))
+            image_or_redirect = _get(httpx2, httpcore2, Backend, current, deadline, max_bytes, where, allow_private)
+            if isinstance(image_or_redirect, RemoteImage):
+                return image_or_redirect
+            current = image_or_redirect
         raise _Failure(f"more than {max_redirects} redirects")
     except _Failure as error:
         raise ImageReadError(f"{where}: {_printable(str(error))}") from None
@@ -341,6 +340,54 @@ def inspect_url(
         raise ImageReadError(f"{where}: not a valid URL: {_printable(str(error))}") from None
     except (httpx2.HTTPError, httpx2.StreamError, OSError, ValueError, UnicodeError) as error:
         raise ImageReadError(f"{where}: cannot fetch: {_printable(str(error)) or type(error).__name__}") from None
+
+
+def _get(httpx2, httpcore2, Backend, current, deadline: float, max_bytes: int, where: str, allow_private: bool):
+    """One GET of the checked URL `current`, direct or through the environment's proxy: the RemoteImage of the
+    image it answers, or the checked URL it redirects to."""
+    proxy = _proxy_for(current)
+    if proxy is not None:
+        _check_host_for_proxy(current.host, allow_private)
+    backend = Backend(deadline, checked=proxy is None, allow_private=allow_private)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpx2.TimeoutException("deadline reached")
+    with (
+        httpx2.Client(
+            transport=_transport(httpx2, httpcore2, backend, proxy),
+            trust_env=False,
+            follow_redirects=False,
+            timeout=left,
+            headers=_request_headers(max_bytes),
+        ) as client,
+        client.stream("GET", current) as response,
+    ):
+        if response.status_code in _REDIRECTS:
+            return _redirect_target(httpx2, current, response)
+        if response.status_code not in (200, 206):
+            raise _Failure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
+        body = _Body(response.iter_bytes(), deadline, max_bytes)
+        body.pull(HEAD_BYTES)
+        info = inspect_reader(bytes(body.buffer[:HEAD_BYTES]), body.read, _total(response), name=where, body=False)
+        return RemoteImage(info, len(body.buffer), str(current))
+
+
+def _request_headers(max_bytes: int) -> dict[str, str]:
+    """A ranged request for the first `max_bytes` bytes of an image, not compressed in transit."""
+    return {
+        "Range": f"bytes=0-{max_bytes - 1}",
+        "Accept": "image/*",
+        "Accept-Encoding": "identity",
+        "User-Agent": "costcalc",
+    }
+
+
+def _redirect_target(httpx2, current, response):
+    """The checked URL a redirect response points to; _Failure when it gives none."""
+    location = response.headers.get("Location")
+    if not location:
+        raise _Failure(f"redirect {response.status_code} without a Location")
+    return _check_url(httpx2, current.join(location))
 
 
 class Answer:

@@ -5,7 +5,7 @@ animated flag, EXIF orientation and byte size. Reads a small head, branches on
 the magic bytes, unpacks with explicit endianness, and seeks further only where
 the format puts what it needs later: JPEG frame headers after large APPn
 segments, PNG eXIf chunks (even after IDAT), WebP ANMF/EXIF chunks, GIF image
-descriptors, TIFF IFDs, and the `meta`/`moov` boxes of HEIF and AVIF files
+descriptors, TIFF IFDs (costcalc.inspection.tiff), and the `meta`/`moov` boxes of HEIF and AVIF files
 (costcalc.inspection.isobmff). Decoding HEIF is an extra (pillow-heif); reading
 its header is not.
 
@@ -93,8 +93,9 @@ class _Reader:
 
     __slots__ = ("head", "fetch", "size", "where", "body")
 
-    def __init__(self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str,
-                 body: bool = True):  # fmt: skip
+    def __init__(
+        self, head: bytes, fetch: Callable[[int, int], bytes] | None, size: int | None, where: str, body: bool = True
+    ):
         self.head = head
         self.fetch = fetch
         self.size = size
@@ -217,11 +218,12 @@ def _parse(r: _Reader) -> ImageInfo:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp(r)
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return _tiff(r)
+        return _info(r, "TIFF", *_tiff().read_tiff(r))
     if head[4:8] == b"ftyp" and _isobmff().image_brand(head):
         found = _isobmff().read_isobmff(r)
-        return _info(r, found.format, found.width, found.height, found.frames, found.animated, found.orientation,
-                     found.defect)  # fmt: skip
+        return _info(
+            r, found.format, found.width, found.height, found.frames, found.animated, found.orientation, found.defect
+        )
     other = _other_format(head)
     if other:
         raise UnsupportedFormatError(other, r.where)
@@ -235,8 +237,16 @@ def _isobmff():
     return isobmff
 
 
-def _info(r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1,
-          defect: str | None = None) -> ImageInfo:  # fmt: skip
+def _tiff():
+    """The TIFF reader, imported on the first TIFF file only (start-up stays as it was)."""
+    from . import tiff
+
+    return tiff
+
+
+def _info(
+    r: _Reader, format: str, width: int, height: int, frames=1, animated=False, orientation=1, defect: str | None = None
+) -> ImageInfo:
     if width < 1 or height < 1:
         raise r.fail(f"{format} header gives an empty size {width}×{height}")
     return ImageInfo(format, width, height, frames, animated, orientation, r.size, damaged(defect))
@@ -317,17 +327,26 @@ def _png_ihdr_methods(r: _Reader, fields: bytes) -> None:
     does not allow; it passes over the compression method, which libpng does not).
     Checked as far as the bytes reach; a file cut inside IHDR is read with a warning, as before."""
     if len(fields) >= 2 and fields[1] in _PNG_DEPTHS and fields[0] not in _PNG_DEPTHS[fields[1]]:
-        raise r.fail(f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
-                     "specification (11.2.2 IHDR) does not allow")  # fmt: skip
+        raise r.fail(
+            f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
+            "specification (11.2.2 IHDR) does not allow"
+        )
     if len(fields) >= 2 and fields[1] not in _PNG_DEPTHS:
-        raise r.fail(f"corrupt PNG: IHDR gives colour type {fields[1]}; the PNG specification (11.2.2 IHDR) "
-                     "defines 0, 2, 3, 4 and 6")  # fmt: skip
-    for at, what, allowed in ((2, "compression method", (0,)), (3, "filter method", (0,)),
-                              (4, "interlace method", (0, 1))):  # fmt: skip
+        raise r.fail(
+            f"corrupt PNG: IHDR gives colour type {fields[1]}; the PNG specification (11.2.2 IHDR) "
+            "defines 0, 2, 3, 4 and 6"
+        )
+    for at, what, allowed in (
+        (2, "compression method", (0,)),
+        (3, "filter method", (0,)),
+        (4, "interlace method", (0, 1)),
+    ):
         if len(fields) > at and fields[at] not in allowed:
             only = "only 0" if len(allowed) == 1 else "only 0 (none) and 1 (Adam7)"
-            raise r.fail(f"corrupt PNG: IHDR gives {what} {fields[at]}; the PNG specification (11.2.2 IHDR) defines "
-                         f"{only}, and a decoder that follows it (libpng) refuses the file")  # fmt: skip
+            raise r.fail(
+                f"corrupt PNG: IHDR gives {what} {fields[at]}; the PNG specification (11.2.2 IHDR) defines "
+                f"{only}, and a decoder that follows it (libpng) refuses the file"
+            )
 
 
 _PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"iCCP"})
@@ -366,14 +385,18 @@ class _PngText:
                 return
             produced = _inflated_size(compressed, _PNG_TEXT_CHUNK_BOUND + 1)
             if produced > _PNG_TEXT_CHUNK_BOUND:
-                self.defect = (f"PNG {name} chunk decompresses to more than {_PNG_TEXT_CHUNK_BOUND:,} bytes, past "
-                               "a decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_CHUNK refuses the file)")  # fmt: skip
+                self.defect = (
+                    f"PNG {name} chunk decompresses to more than {_PNG_TEXT_CHUNK_BOUND:,} bytes, past "
+                    "a decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_CHUNK refuses the file)"
+                )
                 return
             if kind != b"iCCP":
                 self.memory += produced
         if self.memory > _PNG_TEXT_MEMORY_BOUND:
-            self.defect = (f"PNG text chunks hold more than {_PNG_TEXT_MEMORY_BOUND:,} bytes of text, past a "
-                           "decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_MEMORY refuses the file)")  # fmt: skip
+            self.defect = (
+                f"PNG text chunks hold more than {_PNG_TEXT_MEMORY_BOUND:,} bytes of text, past a "
+                "decoder's bound (Pillow's PngImagePlugin.MAX_TEXT_MEMORY refuses the file)"
+            )
 
 
 def _png_compressed_payload(kind: bytes, data: bytes) -> bytes | None:
@@ -382,7 +405,7 @@ def _png_compressed_payload(kind: bytes, data: bytes) -> bytes | None:
     key_end = data.find(b"\0")
     if key_end < 0:
         return None
-    rest = data[key_end + 1:]
+    rest = data[key_end + 1 :]
     if kind in (b"zTXt", b"iCCP"):
         return rest[1:] if rest[:1] == b"\0" else None
     if len(rest) < 2 or rest[0] != 1 or rest[1] != 0:  # iTXt: compression flag 1, method 0
@@ -660,134 +683,6 @@ def _webp_chunks(r: _Reader, end: int, count_frames: bool) -> tuple[int, int]:
             orientation = exif_orientation(r.read(pos + 8, min(size, _EXIF_READ)))
         pos += 8 + size + (size & 1)
     return (frames if count_frames else 1) or 1, orientation
-
-
-# --------------------------------------------------------------------- TIFF
-
-_TIFF_MAX_ENTRIES = 4096  # IFD entries read (Baseline TIFF needs about 15; a real IFD has under 100)
-_TIFF_MAX_PAGES = 1024  # IFDs counted: past it, a multi-page TIFF has "many" frames (None)
-_TIFF_CHECK_READ = 65536  # bytes of StripOffsets/StripByteCounts read to check the data is whole
-_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 16: ("Q", 8)}  # SHORT, LONG, LONG8 (BigTIFF)
-
-
-def _tiff(r: _Reader) -> ImageInfo:
-    """IFD0's ImageWidth (256), ImageLength (257) and Orientation (274); the IFD chain counts the pages.
-
-    TIFF 6.0 (Adobe, 1992), section 2 "TIFF Structure" (the 8-byte header and the IFD entries, either
-    byte order) and section 8 "Baseline Field Reference"; BigTIFF (version 43: 8-byte offsets and counts,
-    20-byte entries, LONG8 values) as libtiff documents it (https://www.awaresystems.be/imaging/tiff/bigtiff.html).
-    The size is IFD0's, as stored (as Pillow reports it); Orientation as in EXIF. Every IFD in the
-    chain is a page, as Pillow's `n_frames` counts them, and a TIFF of several pages is `animated`
-    (Pillow's `is_animated`). Strips or tiles that run past the end of the file are a warning.
-    """
-    head = r.head
-    order = "<" if head[:2] == b"II" else ">"
-    big = head[2:4] in (b"+\x00", b"\x00+")
-    if len(head) < (16 if big else 8):
-        raise r.fail("truncated TIFF: the file ends inside its header")
-    if big:
-        offset_size, zero = struct.unpack_from(order + "HH", head, 4)
-        if offset_size != 8 or zero:
-            raise r.fail(f"corrupt TIFF: BigTIFF header gives offset size {offset_size}, not 8")
-        (ifd,) = struct.unpack_from(order + "Q", head, 8)
-    else:
-        (ifd,) = struct.unpack_from(order + "I", head, 4)
-    count_format, count_size, entry_size, next_format = ("Q", 8, 20, "Q") if big else ("H", 2, 12, "I")
-    if ifd < 8:
-        raise r.fail(f"corrupt TIFF: its first IFD is at byte {ifd}, inside the header")
-
-    def entries(at: int) -> tuple[int, dict[int, tuple[int, int, bytes]]] | None:
-        """(entry count, {tag: (type, count, value field)}) of the IFD at `at`; None when the file ends first."""
-        raw = r.read(at, count_size)
-        if len(raw) < count_size:
-            return None
-        (count,) = struct.unpack(order + count_format, raw)
-        table = r.read(at + count_size, min(count, _TIFF_MAX_ENTRIES) * entry_size)
-        fields = {}
-        for pos in range(0, len(table) - entry_size + 1, entry_size):
-            if big:
-                tag, kind, n = struct.unpack_from(order + "HHQ", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 12:pos + 20]))
-            else:
-                tag, kind, n = struct.unpack_from(order + "HHI", table, pos)
-                fields.setdefault(tag, (kind, n, table[pos + 8:pos + 12]))
-        return count, fields
-
-    first = entries(ifd)
-    if first is None:
-        raise r.fail(f"truncated TIFF: the file ends before its first IFD (at byte {ifd:,})")
-    count, fields = first
-
-    def value(tag: int) -> int | None:
-        """The first value of a SHORT, LONG or LONG8 field held in the entry; None when absent or of another type."""
-        field = fields.get(tag)
-        if field is None or field[0] not in _TIFF_TYPES or field[1] < 1:
-            return None
-        code, width = _TIFF_TYPES[field[0]]
-        if width > len(field[2]):
-            return None
-        return struct.unpack_from(order + code, field[2])[0]
-
-    width, height = value(256), value(257)
-    if width is None or height is None:
-        missing = "ImageWidth (256)" if width is None else "ImageLength (257)"
-        raise r.fail(f"corrupt TIFF: its first IFD has no {missing} field")
-    orientation = value(274)
-    orientation = orientation if orientation is not None and 1 <= orientation <= 8 else 1
-    defect = _tiff_data_defect(r, order, big, fields) if r.body else None
-
-    frames, seen, at = 1, {ifd}, ifd
-    while r.body:
-        if count > _TIFF_MAX_ENTRIES:
-            break  # an IFD this long is not walked past
-        raw = r.read(at + count_size + count * entry_size, 8 if big else 4)
-        if len(raw) < (8 if big else 4):
-            break
-        (at,) = struct.unpack(order + next_format, raw)
-        if not at or at in seen:
-            break
-        following = entries(at)
-        if following is None:
-            break
-        count = following[0]
-        frames += 1
-        seen.add(at)
-        if frames > _TIFF_MAX_PAGES:
-            frames = None
-            break
-    return _info(r, "TIFF", width, height, frames, frames is None or frames > 1, orientation, defect)
-
-
-def _tiff_data_defect(r: _Reader, order: str, big: bool, fields: dict) -> str | None:
-    """A warning when IFD0's strips (273/279) or tiles (324/325) run past the end of the file; None when they
-    do not, or when checking would read more than `_TIFF_CHECK_READ` bytes."""
-    if r.size is None:
-        return None
-    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
-        arrays = []
-        for tag in (offsets_tag, counts_tag):
-            field = fields.get(tag)
-            if field is None or field[0] not in _TIFF_TYPES:
-                break
-            code, width = _TIFF_TYPES[field[0]]
-            n = field[1]
-            if n < 1 or n * width > _TIFF_CHECK_READ:
-                return None
-            inline = 8 if big else 4
-            if n * width <= inline:
-                raw = field[2][:n * width]
-            else:
-                where = struct.unpack(order + ("Q" if big else "I"), field[2])[0]
-                raw = r.read(where, n * width)
-                if len(raw) < n * width:
-                    return "truncated TIFF: the file ends inside its list of strips or tiles"
-            arrays.append(struct.unpack(order + code * n, raw))
-        if len(arrays) == 2:
-            end = max(offset + length for offset, length in zip(*arrays))
-            if end > r.size:
-                return f"truncated TIFF: its image data runs to byte {end:,}, past the end of the file ({r.size:,} bytes)"
-            return None
-    return None
 
 
 # --------------------------------------------------------------------- EXIF

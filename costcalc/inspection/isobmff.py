@@ -75,7 +75,7 @@ def image_brand(head: bytes) -> bytes | None:
     if head[4:8] != b"ftyp" or len(head) < 12:
         return None
     (size,) = struct.unpack_from(">I", head, 0)
-    brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
     for brand in brands:
         if brand in AVIF_BRANDS or brand in HEIC_BRANDS:
             return brand
@@ -114,6 +114,28 @@ def _label(brand: bytes | None) -> str:
 
 def _read(r) -> Found:
     label = _label(image_brand(r.head))
+    brands, meta, moov, defect = _top_boxes(r, label)
+    if not brands:
+        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    item_type, shape = None, None
+    if meta is not None:
+        item_type, shape, data_end = _primary(meta, label)
+        if defect is None and r.body and r.size is not None and data_end > r.size:
+            defect = (
+                f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
+                f"({r.size:,} bytes)"
+            )
+    frames, animated, track = _sequence(moov, brands, meta)
+    if shape is None:
+        shape = _track_shape(track, defect, label)
+    width, height, orientation = shape
+    return Found(_format_name(brands, item_type), width, height, frames, animated, orientation, defect)
+
+
+def _top_boxes(r, label: str) -> tuple[list[bytes], bytes | None, bytes | None, str | None]:
+    """(ftyp brands, meta payload, moov payload, defect) from the top-level boxes, walked until the end of the
+    file (or, reading the header only, the meta box). The moov payload is b"" for a sequence too long to read;
+    the defect names where a file cut short ends."""
     size = r.size
     brands: list[bytes] = []
     meta = moov = None
@@ -123,50 +145,23 @@ def _read(r) -> Found:
         header = r.read(pos, 16)
         if not header:
             break
-        if len(header) < 8:
-            defect = f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+        box = _top_box(header, pos, size, label)
+        if isinstance(box, str):
+            defect = box
             break
-        box_size, kind = struct.unpack_from(">I4s", header)
-        start = pos + 8
-        if box_size == 1:
-            if len(header) < 16:
-                defect = f"truncated {label}: the file ends inside a box header at byte {pos:,}"
-                break
-            (box_size,) = struct.unpack_from(">Q", header, 8)
-            start = pos + 16
-        elif box_size == 0:  # the box runs to the end of the file (14496-12, 4.2)
-            box_size = (size - pos) if size is not None else _BOX_CAP
-        if box_size < start - pos:
-            raise _Malformed(f"corrupt {label}: box {_name(kind)} at byte {pos:,} gives size {box_size}")
-        end = pos + box_size
+        kind, start, end = box
         cut = size is not None and end > size
         if count == 0:
-            if kind != b"ftyp":
-                raise _Malformed(f"corrupt {label}: the first box is {_name(kind)}, not ftyp")
-            if cut:
-                raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
-            if end - start < 8:
-                raise _Malformed(f"corrupt {label}: its ftyp box has no room for the brand and version")
-            data = r.read(start, min(end - start, 4096))
-            brands = [data[i:i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
+            brands = _ftyp_brands(r, kind, start, end, cut, label)
         if kind == b"moov" and cut and meta is not None:
             defect = f"truncated {label}: the file ends inside its moov box (the image sequence)"
             break
         if kind in (b"meta", b"moov"):
-            if cut:
-                raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
-            if end - start > _BOX_CAP:
-                if kind == b"meta":
-                    raise _Malformed(f"{label} meta box of {end - start:,} bytes, over the {_BOX_CAP:,} costcalc reads")
-                moov = b""  # a sequence too long to count: its frames are not counted
+            data = _held_box(r, kind, start, end, cut, label)
+            if kind == b"meta":
+                meta = meta if meta is not None else data
             else:
-                data = r.read(start, end - start)
-                if len(data) < end - start:
-                    raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
-                if kind == b"meta":
-                    meta = meta if meta is not None else data
-                else:
-                    moov = moov if moov is not None else data
+                moov = b"" if data is None else moov if moov is not None else data
         elif cut:
             defect = f"truncated {label}: the file ends inside its {_name(kind)} box"
             if kind == b"mdat":
@@ -175,15 +170,58 @@ def _read(r) -> Found:
         if size is not None and end >= size or not r.body and meta is not None:
             break
         pos = end
-    if not brands:
-        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    return brands, meta, moov, defect
 
-    item_type, shape = None, None
-    if meta is not None:
-        item_type, shape, data_end = _primary(meta, label)
-        if defect is None and r.body and size is not None and data_end > size:
-            defect = (f"truncated {label}: its image data runs to byte {data_end:,}, past the end of the file "
-                      f"({size:,} bytes)")  # fmt: skip
+
+def _top_box(header: bytes, pos: int, size: int | None, label: str) -> tuple[bytes, int, int] | str:
+    """(type, payload start, end) of the top-level box whose header (up to 16 bytes) is at `pos`; the defect
+    when the file ends inside the header."""
+    if len(header) < 8:
+        return f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+    box_size, kind = struct.unpack_from(">I4s", header)
+    start = pos + 8
+    if box_size == 1:
+        if len(header) < 16:
+            return f"truncated {label}: the file ends inside a box header at byte {pos:,}"
+        (box_size,) = struct.unpack_from(">Q", header, 8)
+        start = pos + 16
+    elif box_size == 0:  # the box runs to the end of the file (14496-12, 4.2)
+        box_size = (size - pos) if size is not None else _BOX_CAP
+    if box_size < start - pos:
+        raise _Malformed(f"corrupt {label}: box {_name(kind)} at byte {pos:,} gives size {box_size}")
+    return kind, start, pos + box_size
+
+
+def _ftyp_brands(r, kind: bytes, start: int, end: int, cut: bool, label: str) -> list[bytes]:
+    """The major and compatible brands of the first box, which must be a whole ftyp."""
+    if kind != b"ftyp":
+        raise _Malformed(f"corrupt {label}: the first box is {_name(kind)}, not ftyp")
+    if cut:
+        raise _Malformed(f"truncated {label}: the file ends inside its ftyp box")
+    if end - start < 8:
+        raise _Malformed(f"corrupt {label}: its ftyp box has no room for the brand and version")
+    data = r.read(start, min(end - start, 4096))
+    return [data[i : i + 4] for i in range(0, len(data) - 3, 4) if i != 4]
+
+
+def _held_box(r, kind: bytes, start: int, end: int, cut: bool, label: str) -> bytes | None:
+    """The payload of a meta or moov box, which must be whole; None for a moov over `_BOX_CAP` (a sequence too
+    long to count: its frames are not counted)."""
+    if cut:
+        raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
+    if end - start > _BOX_CAP:
+        if kind == b"meta":
+            raise _Malformed(f"{label} meta box of {end - start:,} bytes, over the {_BOX_CAP:,} costcalc reads")
+        return None
+    data = r.read(start, end - start)
+    if len(data) < end - start:
+        raise _Malformed(f"truncated {label}: the file ends inside its {kind.decode()} box")
+    return data
+
+
+def _sequence(moov: bytes | None, brands: list[bytes], meta: bytes | None) -> tuple[int | None, bool, tuple | None]:
+    """(frames, animated, track) of an image sequence: its moov box is read when a brand names a sequence or
+    there are no image items. frames is None for a sequence too long to read; track is `_track`'s answer."""
     frames, animated, track = 1, False, None
     if moov is not None and (set(brands) & _SEQUENCE_BRANDS or meta is None):
         track = _track(moov) if moov else (None, None)
@@ -192,15 +230,17 @@ def _read(r) -> Found:
         elif track[1] is not None:
             frames = max(1, track[1])
             animated = frames > 1
-    if shape is None:
-        if (track is None or track[0] is None) and defect:
+    return frames, animated, track
+
+
+def _track_shape(track: tuple | None, defect: str | None, label: str) -> tuple[int, int, int]:
+    """(width, height, orientation 1) of the sequence track, for a file without image items."""
+    if track is None or track[0] is None:
+        if defect:
             raise _Malformed(f"{defect}, before its meta box")
-        if track is None or track[0] is None:
-            raise _Malformed(f"corrupt {label}: no meta box (image items) and no image sequence track")
-        width, height = track[0]
-        shape = (width, height, 1)
-    width, height, orientation = shape
-    return Found(_format_name(brands, item_type), width, height, frames, animated, orientation, defect)
+        raise _Malformed(f"corrupt {label}: no meta box (image items) and no image sequence track")
+    width, height = track[0]
+    return width, height, 1
 
 
 def _name(kind: bytes) -> str:
@@ -236,15 +276,29 @@ def _children(data: bytes, start: int, end: int, where: str) -> Iterator[tuple[b
 def _uint(data: bytes, pos: int, width: int, end: int, where: str) -> int:
     if pos + width > end:
         raise _Malformed(f"{where} is cut short")
-    return int.from_bytes(data[pos:pos + width], "big")
+    return int.from_bytes(data[pos : pos + width], "big")
 
 
 def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int], int]:
     """(item type, (stored width, stored height, orientation), end of the items' data in the file) of the
     primary item in a meta box's payload."""
-    where = f"corrupt {label}: meta box"
     if len(meta) < 4:
-        raise _Malformed(f"{where} is cut short")
+        raise _Malformed(f"corrupt {label}: meta box is cut short")
+    handler, primary, types, ipco, ipma, data_end = _meta_boxes(meta, label)
+    if handler != b"pict":
+        shown = "none" if handler is None else repr(handler.decode("latin-1"))
+        raise _Malformed(f"corrupt {label}: the meta box's handler (hdlr) is {shown}, not 'pict' (an image)")
+    if primary is None:
+        raise _Malformed(f"corrupt {label}: no primary item (pitm box)")
+    properties = _properties_of(primary, ipco, ipma, label)
+    width, height = _spatial_extents(properties, label)
+    return types.get(primary), _transformed(properties, width, height, label), data_end
+
+
+def _meta_boxes(meta: bytes, label: str):
+    """(handler, primary item, {item: type}, ipco properties, ipma associations, end of the items' data) from
+    the boxes of a meta box's payload."""
+    where = f"corrupt {label}: meta box"
     handler = primary = None
     data_end = 0
     types: dict[int, bytes] = {}
@@ -252,7 +306,7 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
     ipma: dict[int, list[int]] = {}
     for kind, start, end in _children(meta, 4, len(meta), where):  # meta is a FullBox: version and flags first
         if kind == b"hdlr":
-            handler = meta[start + 8:start + 12] if end - start >= 12 else b""
+            handler = meta[start + 8 : start + 12] if end - start >= 12 else b""
         elif kind == b"pitm":
             version = _uint(meta, start, 1, end, f"{where}, pitm")
             primary = _uint(meta, start + 4, 2 if version == 0 else 4, end, f"{where}, pitm")
@@ -266,11 +320,13 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
                     ipco = [(k, meta[s:e]) for k, s, e in _children(meta, c_start, c_end, f"corrupt {label}: ipco box")]
                 elif child == b"ipma":
                     _associations(meta, c_start, c_end, ipma, f"corrupt {label}: ipma box")
-    if handler != b"pict":
-        shown = "none" if handler is None else repr(handler.decode("latin-1"))
-        raise _Malformed(f"corrupt {label}: the meta box's handler (hdlr) is {shown}, not 'pict' (an image)")
-    if primary is None:
-        raise _Malformed(f"corrupt {label}: no primary item (pitm box)")
+    return handler, primary, types, ipco, ipma, data_end
+
+
+def _properties_of(
+    primary: int, ipco: list[tuple[bytes, bytes]], ipma: dict[int, list[int]], label: str
+) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) of each property associated with the primary item, in the order ipma lists them."""
     if primary not in ipma:
         raise _Malformed(f"corrupt {label}: the primary item {primary} has no properties (ipma)")
     properties = []
@@ -280,35 +336,31 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
         if index > len(ipco):
             raise _Malformed(f"corrupt {label}: the primary item names property {index}, but ipco holds {len(ipco)}")
         properties.append(ipco[index - 1])
-    width = height = None
-    for kind, body in properties:  # the size first, wherever it is listed, as libheif reads it
+    return properties
+
+
+def _spatial_extents(properties: list[tuple[bytes, bytes]], label: str) -> tuple[int, int]:
+    """The stored size from the first ispe property, wherever it is listed, as libheif reads it."""
+    for kind, body in properties:
         if kind == b"ispe":
             if len(body) < 12:
                 raise _Malformed(f"corrupt {label}: the ispe property is cut short")
-            width, height = struct.unpack_from(">II", body, 4)
-            break
-    if width is None:
-        raise _Malformed(f"corrupt {label}: the primary item has no size (ispe property)")
+            return struct.unpack_from(">II", body, 4)
+    raise _Malformed(f"corrupt {label}: the primary item has no size (ispe property)")
+
+
+def _transformed(properties: list[tuple[bytes, bytes]], width: int, height: int, label: str) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) after the transformative properties, in the order listed
+    (23008-12, 6.5.1): clap crops the stored size, irot and imir fold into the orientation."""
     turn = _IDENTITY
     seen: set[bytes] = set()
-    for kind, body in properties:  # then the transformations, in the order listed (23008-12, 6.5.1)
+    for kind, body in properties:
         if kind in (b"clap", b"irot", b"imir"):
             if kind in seen:  # MIAF (23000-22) 7.3.6.7: at most one of each; libheif refuses a second
                 raise _Malformed(f"corrupt {label}: the primary item has more than one {kind.decode()} property")
             seen.add(kind)
         if kind == b"clap":
-            if len(body) < 32:
-                raise _Malformed(f"corrupt {label}: the clap property is cut short")
-            w_n, w_d, h_n, h_d = struct.unpack_from(">IIII", body)
-            if not w_d or not h_d:
-                raise _Malformed(f"corrupt {label}: the clap property has a zero denominator")
-            cropped = (_round(w_n, w_d), _round(h_n, h_d))
-            if turn[1] != 0:  # the crop is in the turned frame: give it back in the stored one
-                cropped = cropped[::-1]
-            if not (1 <= cropped[0] <= width and 1 <= cropped[1] <= height):
-                raise _Malformed(f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
-                                 f"the {width}×{height} image")  # fmt: skip
-            width, height = cropped
+            width, height = _clean_aperture(body, turn, width, height, label)
         elif kind == b"irot":
             if not body:
                 raise _Malformed(f"corrupt {label}: the irot property is empty")
@@ -318,7 +370,25 @@ def _primary(meta: bytes, label: str) -> tuple[bytes | None, tuple[int, int, int
             if not body:
                 raise _Malformed(f"corrupt {label}: the imir property is empty")
             turn = _compose(_LEFT_RIGHT if body[0] & 1 else _TOP_BOTTOM, turn)
-    return types.get(primary), (width, height, _EXIF_OF[turn]), data_end
+    return width, height, _EXIF_OF[turn]
+
+
+def _clean_aperture(body: bytes, turn, width: int, height: int, label: str) -> tuple[int, int]:
+    """The stored size cropped by a clap property (14496-12, 12.1.4), given in the frame `turn` makes."""
+    if len(body) < 32:
+        raise _Malformed(f"corrupt {label}: the clap property is cut short")
+    w_n, w_d, h_n, h_d = struct.unpack_from(">IIII", body)
+    if not w_d or not h_d:
+        raise _Malformed(f"corrupt {label}: the clap property has a zero denominator")
+    cropped = (_round(w_n, w_d), _round(h_n, h_d))
+    if turn[1] != 0:  # the crop is in the turned frame: give it back in the stored one
+        cropped = cropped[::-1]
+    if not (1 <= cropped[0] <= width and 1 <= cropped[1] <= height):
+        raise _Malformed(
+            f"corrupt {label}: the clean aperture (clap) {cropped[0]}×{cropped[1]} does not fit "
+            f"the {width}×{height} image"
+        )
+    return cropped
 
 
 def _data_end(data: bytes, start: int, end: int, where: str) -> int:
@@ -376,7 +446,7 @@ def _item_infos(data: bytes, start: int, end: int, types: dict[int, bytes], wher
         at = s + 4 + width + 2
         if at + 4 > e:
             raise _Malformed(f"{where}, infe is cut short")
-        types.setdefault(item, data[at:at + 4])
+        types.setdefault(item, data[at : at + 4])
 
 
 def _associations(data: bytes, start: int, end: int, ipma: dict[int, list[int]], where: str) -> None:
@@ -393,8 +463,10 @@ def _associations(data: bytes, start: int, end: int, ipma: dict[int, list[int]],
         pos += id_width + 1
         if pos + n * index_width > end:
             raise _Malformed(f"{where} is cut short")
-        indices = [int.from_bytes(data[p:p + index_width], "big") & mask
-                   for p in range(pos, pos + n * index_width, index_width)]  # fmt: skip
+        indices = [
+            int.from_bytes(data[p : p + index_width], "big") & mask
+            for p in range(pos, pos + n * index_width, index_width)
+        ]
         pos += n * index_width
         ipma.setdefault(item, []).extend(indices)
 
@@ -421,7 +493,7 @@ def _media(data: bytes, start: int, end: int, where: str) -> tuple[bytes | None,
     handler = samples = None
     for kind, s, e in _children(data, start, end, where):
         if kind == b"hdlr" and e - s >= 12:
-            handler = data[s + 8:s + 12]
+            handler = data[s + 8 : s + 12]
         elif kind == b"minf":
             for k, s2, e2 in _children(data, s, e, where):
                 if k == b"stbl":

@@ -28,8 +28,6 @@ class Found(NamedTuple):
     skipped: bool = False
 
 
-
-
 def check_pattern(pattern: str, kind: str = "glob") -> str:
     """`pattern` if it is a pattern a name can match; PatternError (naming `option`) when it is empty, holds a NUL
     (no file name can), or opens a '[' set it never closes (fnmatch would match a literal '[', never what was
@@ -102,8 +100,9 @@ def walk(
             yield Found(top, display_path(top), _missing(top, error))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk_folder(top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)},
-                                    link_hint)  # fmt: skip
+            yield from _walk_folder(
+                top, rules, recursive, follow_symlinks, hidden, {(info.st_dev, info.st_ino)}, link_hint
+            )
         elif stat.S_ISREG(info.st_mode):
             yield Found(top, display_path(top))
         else:
@@ -142,28 +141,17 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen, link_hin
                         yield Found(entry.path, shown, _missing(entry.path, error))
                         continue
                     mode = target.st_mode
-                else:  # the type comes from the listing itself: no stat for folders and files
-                    target = None
-                    if entry.is_dir(follow_symlinks=False):
-                        mode = stat.S_IFDIR
-                    elif entry.is_file(follow_symlinks=False):
-                        mode = stat.S_IFREG
-                    else:
-                        mode = entry.stat(follow_symlinks=False).st_mode
+                else:
+                    target, mode = None, _listed_mode(entry)
             except OSError as error:
                 yield Found(entry.path, shown, error.strerror or str(error))
                 continue
             if stat.S_ISDIR(mode):
                 if not recursive:
                     continue
-                if target is None and follow_symlinks:
-                    target = entry.stat()
-                if target is not None:
-                    key = (target.st_dev, target.st_ino)
-                    if key in seen:
-                        yield Found(entry.path, shown, "symbolic link loop (folder already walked)", True)
-                        continue
-                    seen.add(key)
+                if not _first_visit(entry, target, follow_symlinks, seen):
+                    yield Found(entry.path, shown, "symbolic link loop (folder already walked)", True)
+                    continue
                 folders.append((entry.path, below))
             elif rules.wanted(name, below):
                 if stat.S_ISREG(mode):
@@ -171,6 +159,31 @@ def _walk_folder(root, rules, recursive, follow_symlinks, hidden, seen, link_hin
                 else:
                     yield Found(entry.path, shown, f"not a regular file ({file_kind(mode)})")
         stack.extend(reversed(folders))
+
+
+def _listed_mode(entry: os.DirEntry) -> int:
+    """The file type of a listed entry that is not a link, from the listing itself: no stat for folders and files."""
+    if entry.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    if entry.is_file(follow_symlinks=False):
+        return stat.S_IFREG
+    return entry.stat(follow_symlinks=False).st_mode
+
+
+def _first_visit(entry: os.DirEntry, target: os.stat_result | None, follow_symlinks: bool, seen: set) -> bool:
+    """Whether the folder `entry` (a link's `target` when it is one) is not yet walked; records it in `seen`.
+
+    Folders are told apart by device and inode only where a link can lead back: a followed link, or any
+    folder when links are followed."""
+    if target is None and follow_symlinks:
+        target = entry.stat()
+    if target is None:
+        return True
+    key = (target.st_dev, target.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _missing(path: str, error: OSError) -> str:

@@ -80,12 +80,20 @@ class RequestImage:
         return values
 
 
-
 class PartPricer:
     """Prices image references for one model: one Pricer per detail level, sizes from every kind of source."""
 
-    def __init__(self, model: str, tables: Tables, rules: Limits, file_sizes: dict, base_dir, fetch: dict,
-                 strict: bool = False, tier: str = "standard"):  # fmt: skip
+    def __init__(
+        self,
+        model: str,
+        tables: Tables,
+        rules: Limits,
+        file_sizes: dict,
+        base_dir,
+        fetch: dict,
+        strict: bool = False,
+        tier: str = "standard",
+    ):
         self.model, self.tables, self.rules = model, tables, rules
         self.file_sizes, self.base_dir, self.fetch = file_sizes, base_dir, fetch
         self.pricers: dict[tuple, Pricer | CostcalcError] = {}
@@ -94,8 +102,15 @@ class PartPricer:
 
     def price(self, ref: ImageRef) -> RequestImage:
         """One image's row: priced, or with the reason it is not."""
-        base = {"where": ref.where, "source": ref.source, "reference": _label(ref), "detail": ref.detail,
-                "path": ref.path, "data_path": ref.data_path, "media_path": ref.media_path}
+        base = {
+            "where": ref.where,
+            "source": ref.source,
+            "reference": _label(ref),
+            "detail": ref.detail,
+            "path": ref.path,
+            "data_path": ref.data_path,
+            "media_path": ref.media_path,
+        }
         if ref.kind != "image":
             return _unpriced_part(ref, base)
         if ref.error is not None:
@@ -110,31 +125,64 @@ class PartPricer:
             return RequestImage(**base, format=getattr(error, "format", None), rule=error.rule, error=str(error))
         except CostcalcError as error:
             return RequestImage(**base, error=str(error))
-        facts = dict(base, applied_detail=pricer.applied_detail, width=width, height=height,
-                     format=info.format if info else None, bytes=info.bytes if info else None,
-                     warning=info.warning if info else None)  # fmt: skip
-        rejected = image_rejection(info, self.rules) if info else None  # the one verdict (pricing.verdict)
-        if rejected is not None:
-            return RequestImage(**facts, rule=rejected.rule, error=f"{ref.where}: {rejected}")
-        if ref.media_type is not None and info is not None and ACCEPTED_TYPES.get(ref.media_type) != info.format:
-            return RequestImage(**facts, rule="media_type", error=f"{ref.where}: declared {ref.media_type} but the "
-                                f"data is {info.format}; the API refuses a mismatched media type")  # fmt: skip
+        facts = dict(
+            base,
+            applied_detail=pricer.applied_detail,
+            width=width,
+            height=height,
+            format=info.format if info else None,
+            bytes=info.bytes if info else None,
+            warning=info.warning if info else None,
+        )
+        refused = self._refused_by_header(ref, info, facts)
+        if refused is not None:
+            return refused
         if ref.resize is not None:
             width, height = fit_within(width, height, ref.resize)
+        return self._priced(ref, pricer, width, height, info, facts)
+
+    def _refused_by_header(self, ref: ImageRef, info: ImageInfo | None, facts: dict) -> RequestImage | None:
+        """The row of an image its header makes the API refuse (a rule of the limits table, or a declared media
+        type its data is not); None when the header passes, or there is none to read."""
+        if not info:
+            return None
+        rejected = image_rejection(info, self.rules)  # the one verdict (pricing.verdict)
+        if rejected is not None:
+            return RequestImage(**facts, rule=rejected.rule, error=f"{ref.where}: {rejected}")
+        if ref.media_type is not None and ACCEPTED_TYPES.get(ref.media_type) != info.format:
+            return RequestImage(
+                **facts,
+                rule="media_type",
+                error=f"{ref.where}: declared {ref.media_type} but the "
+                f"data is {info.format}; the API refuses a mismatched media type",
+            )
+        return None
+
+    def _priced(
+        self, ref: ImageRef, pricer: Pricer, width: int, height: int, info: ImageInfo | None, facts: dict
+    ) -> RequestImage:
+        """The row of an image the header lets through, sized as the API sizes `width`×`height`: priced, refused
+        (over a size rule; oversized where it may not be downscaled; damaged under strict), or unpriced."""
         try:
             sizing = pricer.sizing(width, height)
         except ImageRejectedError as error:
             return RequestImage(**facts, rule=error.rule, error=f"{ref.where}: {error}")
         seen = (sizing.scaled_width, sizing.scaled_height)
         if ref.reject_oversized and seen != (width, height):
-            return RequestImage(**facts, rule="oversized_image", error=(
-                f"{ref.where}: {width}×{height} is over what {self.model} works from ({seen[0]}×{seen[1]}), and this "
-                f"image may not be downscaled (oversized_image: error, or a computer-use screenshot): the API "
-                f"refuses it"))  # fmt: skip
+            return RequestImage(
+                **facts,
+                rule="oversized_image",
+                error=(
+                    f"{ref.where}: {width}×{height} is over what {self.model} works from ({seen[0]}×{seen[1]}), and this "
+                    f"image may not be downscaled (oversized_image: error, or a computer-use screenshot): the API "
+                    f"refuses it"
+                ),
+            )
         damaged = strict_error(info, self.strict) if info else None  # pricing.verdict: strict refuses a damaged file
         if damaged is not None:
             return RequestImage(**facts, error=f"{ref.where}: {damaged}")
-        if sizing.tokens is None:  # accepted, but its multiplier is unpublished (the vendor publishes none): unpriced, with why
+        # accepted, but its multiplier is unpublished (the vendor publishes none): unpriced, with why
+        if sizing.tokens is None:
             return RequestImage(**facts, basis=sizing.basis, error=f"{ref.where}: {unknown_tokens_note(pricer.model)}")
         return RequestImage(**facts, tokens=sizing.tokens, usd=pricer.usd(sizing.tokens), basis=sizing.basis)
 
@@ -171,7 +219,9 @@ class PartPricer:
             options = {k: v for k, v in self.fetch.items() if k != "fetch"}
             info = inspect_url(value, name=f"{where}: {plain(value)}", **options).info
         elif url_scheme(value) not in ("", "file"):
-            raise RequestError(f"{where}: cannot read a {url_scheme(value)} URL: only data, http(s), file URLs and paths")
+            raise RequestError(
+                f"{where}: cannot read a {url_scheme(value)} URL: only data, http(s), file URLs and paths"
+            )
         else:
             info = inspect_local(value, f"{where}: {plain(value)}", self.base_dir)
         return info.width, info.height, info
@@ -259,6 +309,11 @@ def _unpriced_part(ref: ImageRef, base: dict[str, Any]) -> RequestImage:
     pages = pdf_pages(data) if data is not None else None
     what = "a PDF" if ref.kind == "pdf" or pages is not None else "a file"
     size = f" of {pages:,} page{'s' * (pages != 1)}" if pages is not None else ""
-    return RequestImage(**base, kind="pdf" if pages is not None else ref.kind, pages=pages, bytes=len(data) if data else None,
-                        error=f"{ref.where}: {what}{size}: billed as an image of each page plus its text, and no page "
-                              f"rule is on file, so it is unpriced")  # fmt: skip
+    return RequestImage(
+        **base,
+        kind="pdf" if pages is not None else ref.kind,
+        pages=pages,
+        bytes=len(data) if data else None,
+        error=f"{ref.where}: {what}{size}: billed as an image of each page plus its text, and no page "
+        f"rule is on file, so it is unpriced",
+    )

@@ -123,50 +123,83 @@ class _Found:
 def judge(name: str, gathered: Gathered, tolerance: float) -> ModelReconciliation:
     """One model's verdict from its requests (costcalc.truth.reconcile's docstring: methods and verdict)."""
     seen = gathered.seen
-    reasons: dict[str, int] = {}
-    for entry in gathered.skips:
-        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
-    known = gathered.bases & set(BASIS_ORDER)
-    basis = max(known, key=BASIS_ORDER.index) if known else None
-    common = dict(basis=basis, skipped=len(gathered.skips), skip_reasons=reasons)
+    basis, common = _basis_and_skips(gathered)
     if not seen:
-        return ModelReconciliation(name, 0, 0, 0, None, None, None, None, note="no request could be reconciled",
-                                   **common)  # fmt: skip
+        return ModelReconciliation(
+            name, 0, 0, 0, None, None, None, None, note="no request could be reconciled", **common
+        )
     predicted = sum(s.predicted for s in seen)
     images = sum(s.images for s in seen)
     found = _found(seen, tolerance, basis)
     framing = found.framing
     per_request = round(sum(o * n for o, n in framing) / sum(n for _, n in framing), 1) if framing else None
     method = "+".join(m for m in ("reported", "text counted", "fit", "bound") if m in found.methods)
-    notes = {"maximum": ["the rule is a ceiling (its basis is maximum): bills at or below it agree"],
-             "approximate": ["the rule is approximate"]}.get(basis, [])  # fmt: skip
-    notes += found.misshapen + found.unseparated
+    notes = _rule_notes(basis) + found.misshapen + found.unseparated
     billed = found.billed
     head = (name, len(seen), images)
     if predicted == 0:
         notes.append("the requests hold no image")
-        return ModelReconciliation(*head, 0, round(billed), None, None, method, per_request, note="; ".join(notes),
-                                   **common)  # fmt: skip
+        return ModelReconciliation(
+            *head, 0, round(billed), None, None, method, per_request, note="; ".join(notes), **common
+        )
     over = billed - predicted  # within one token per image always agrees: OpenAI's rounding
     if found.misshapen or found.unseparated:  # `billed` holds at most this many image tokens: only "too low" tells
         short = -over >= tolerance * predicted and -over > images and basis != "maximum"
         if short:
             notes.append(f"even the whole prompts ({round(billed):,} tokens) fall short of the prediction")
         return ModelReconciliation(
-            *head, predicted, round(billed) if short else None, round(billed / predicted, 4) if short else None,
-            False if short or found.misshapen else None, method, per_request, note="; ".join(notes),
-            upper_bound=short, **common,
-        )  # fmt: skip
+            *head,
+            predicted,
+            round(billed) if short else None,
+            round(billed / predicted, 4) if short else None,
+            False if short or found.misshapen else None,
+            method,
+            per_request,
+            note="; ".join(notes),
+            upper_bound=short,
+            **common,
+        )
     agrees, margin = _agrees(over, math.hypot(*found.errors, 0.0), predicted, images, tolerance, basis == "maximum")
     if agrees is None:
-        notes.append(f"the bills' text scatters too much to tell which side of {tolerance:.0%} they are "
-                     f"(±{margin / predicted:.1%}): more requests will tell")  # fmt: skip
-    return ModelReconciliation(*head, predicted, round(billed), round(billed / predicted, 4), agrees, method,
-                               per_request, note="; ".join(notes) or None, **common)  # fmt: skip
+        notes.append(
+            f"the bills' text scatters too much to tell which side of {tolerance:.0%} they are "
+            f"(±{margin / predicted:.1%}): more requests will tell"
+        )
+    return ModelReconciliation(
+        *head,
+        predicted,
+        round(billed),
+        round(billed / predicted, 4),
+        agrees,
+        method,
+        per_request,
+        note="; ".join(notes) or None,
+        **common,
+    )
 
 
-def _agrees(over: float, margin: float, predicted: int, images: int, tolerance: float,
-            ceiling: bool) -> tuple[bool | None, float]:  # fmt: skip
+def _basis_and_skips(gathered: Gathered) -> tuple[str | None, dict]:
+    """The model's basis (its least sure image's), and the verdict's fields every answer carries: the basis,
+    the requests skipped and how many for each reason."""
+    reasons: dict[str, int] = {}
+    for entry in gathered.skips:
+        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
+    known = gathered.bases & set(BASIS_ORDER)
+    basis = max(known, key=BASIS_ORDER.index) if known else None
+    return basis, dict(basis=basis, skipped=len(gathered.skips), skip_reasons=reasons)
+
+
+def _rule_notes(basis: str | None) -> list[str]:
+    """What a rule's basis says about reading its verdict."""
+    return {
+        "maximum": ["the rule is a ceiling (its basis is maximum): bills at or below it agree"],
+        "approximate": ["the rule is approximate"],
+    }.get(basis, [])
+
+
+def _agrees(
+    over: float, margin: float, predicted: int, images: int, tolerance: float, ceiling: bool
+) -> tuple[bool | None, float]:
     """(the verdict on bills `over` tokens above the prediction, give or take `margin`; the margin). A ceiling's
     bills may fall below it."""
 
@@ -180,8 +213,10 @@ def _agrees(over: float, margin: float, predicted: int, images: int, tolerance: 
 
 def _found(seen: list[Seen], tolerance: float, basis: str | None) -> _Found:
     """The image tokens the bills imply, group by group (reported as they are; the others by their fitted line)."""
-    found = _Found(sum(s.billed for s in seen if s.method == "reported"),
-                   {"reported"} if any(s.method == "reported" for s in seen) else set())  # fmt: skip
+    found = _Found(
+        sum(s.billed for s in seen if s.method == "reported"),
+        {"reported"} if any(s.method == "reported" for s in seen) else set(),
+    )
     for (method, shape), group in _groups(seen):
         points = [(float(s.predicted), s.billed) for s in group]
         line = line_of(points, tolerance)
@@ -207,15 +242,16 @@ def _bound(found: _Found, line, shape: str, tolerance: float, basis: str | None)
         found.unseparated.append(
             f"every {shape} request predicts {int(line.groups[0][0]):,} image tokens, so the bills' text and "
             f"image tokens cannot be told apart (send images of several sizes, or text-only requests beside them)"
-        )  # fmt: skip
+        )
     elif not framing_can_agree(line, tolerance, basis == "maximum"):
-        found.misshapen.append(f"no framing per request brings every image size's {shape} bills within "
-                               f"{tolerance:.0%} of the rule")  # fmt: skip
+        found.misshapen.append(
+            f"no framing per request brings every image size's {shape} bills within {tolerance:.0%} of the rule"
+        )
     else:
         found.unseparated.append(
             f"the {shape} bills do not grow in step with the predictions (text that varies, or a rule off "
             f"in shape), so their text and image tokens cannot be separated"
-        )  # fmt: skip
+        )
 
 
 def _groups(seen: list[Seen]) -> list[tuple[tuple[str, str], list[Seen]]]:
