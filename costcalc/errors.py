@@ -31,6 +31,7 @@ __all__ = [
     "TierError",
     "GuardError",
     "RetiredModelError",
+    "UpdateError",
 ]
 
 
@@ -268,3 +269,15 @@ class RetiredModelError(CostcalcError, ValueError):
         when = f"shut down on {shutdown}" if shutdown else "retired by its vendor"
         instead = f"; use {replacement}" if replacement else ""
         super().__init__(f"{model} was {when}{instead} (as of {as_of})")
+
+
+class UpdateError(CostcalcError, ValueError):
+    """A price update that cannot be applied (`costcalc tables update`): nothing was changed.
+
+    `source` is the data file or URL read, `reason` what is wrong with it.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}; nothing was changed")

@@ -212,7 +212,7 @@ def test_16_a_tier_the_batch_files_model_lacks_is_a_bad_argument_up_front():
     result = CliRunner().invoke(cli, ["request", str(BATCH), "--tier", "flex"])
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [f"Error: {BATCH}:1: gpt-4.1-mini has no tier flex; it has: "
-                                                  f"standard, batch, priority"]  # fmt: skip
+                                                  f"standard, batch, fast"]  # fmt: skip
     given = CliRunner().invoke(cli, ["request", str(BATCH), "--tier", "flex", "-m", "claude-sonnet-4-5"])
     assert given.exit_code == 2 and "claude-sonnet-4-5 has no tier flex" in given.output
     with pytest.raises(TierError):

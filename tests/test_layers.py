@@ -103,3 +103,13 @@ def test_no_import_circle():
         if node not in state:
             visit(node)
     assert not circles, "import circles:\n" + "\n".join(circles)
+
+
+def test_catalog_modules_and_functions_stay_small():
+    """The table code in modules under 600 lines (rows, loading, lookup) and functions under 60."""
+    for path in sorted((Path(__file__).resolve().parent.parent / "costcalc" / "catalog").glob("*.py")):
+        source = path.read_text()
+        assert source.count("\n") < 600, path
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert node.end_lineno - node.lineno + 1 < 60, f"{path.name}: {node.name}"

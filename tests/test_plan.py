@@ -70,7 +70,10 @@ def test_no_size_meets_the_budget_plainly():
 
 def test_rejected_source_with_and_without_budget():
     with pytest.raises(costcalc.ImageRejectedError):
-        plan(6000, 6000, model="gpt-6-astra", detail="original")
+        plan(6000, 6000, model="gpt-6-astra", detail="original", fit_limits=False)
+    fitted = plan(6000, 6000, model="gpt-6-astra", detail="original")  # shrunk into the limits by default
+    assert fitted.tokens_before is None and fitted.limited_by == "max_patches" and "max_patches" in fitted.note
+    assert fitted.target_width == fitted.target_height < 6000
     p = plan(6000, 6000, model="gpt-6-astra", detail="original", max_tokens=36000)
     assert p.tokens_before is None and p.tokens_after <= 36000 and p.target_width == p.target_height
 

@@ -573,3 +573,27 @@ def test_json_document_of_a_failed_fit_has_the_tables_parameters():
     doc = json.loads(out)
     assert code == 1 and doc["ok"] is False and doc["error"] is None and doc["measurements"]
     assert doc["table"] == {"base": 85, "tile": 170, "short_side": 768, "fit": 2048, "tile_size": 512}
+
+
+def test_write_without_a_file_lands_in_the_data_folder_and_every_command_reads_it(tmp_path, monkeypatch):
+    """`probe --write` with no FILE: the row goes into the data folder; estimate then prices with it, no --tables."""
+    from costcalc.catalog.tables import forget_data
+
+    monkeypatch.setenv("COSTCALC_DATA_DIR", str(tmp_path / "data"))
+    hidden = Patch("1.25", {"low": (512, None), "high": (2048, 2500), "original": (65535, None)}, auto="original")
+    with FakeAPI({"gpt-6-sol": hidden}) as api:
+        code, out, err = run("-m", "gpt-6-sol", "--base-url", f"{api.url}/v1", "--write",
+                             env={"COSTCALC_DATA_DIR": str(tmp_path / "data")})
+    assert code == 0, out + err
+    (written,) = (tmp_path / "data" / "models").glob("gpt-6-sol-*.toml")
+    assert f"wrote {written}" in err
+    forget_data()
+    try:
+        assert costcalc.estimate((1024, 1024), model="gpt-6-sol").tokens == hidden.tokens("auto", 1024, 1024)
+        result = CliRunner().invoke(cli, ["estimate", "--size", "1024x1024", "-m", "gpt-6-sol", "--json"],
+                                    env={"COSTCALC_DATA_DIR": str(tmp_path / "data")})
+        assert json.loads(result.stdout)[0]["tokens"] == hidden.tokens("auto", 1024, 1024), result.output
+    finally:
+        monkeypatch.delenv("COSTCALC_DATA_DIR")
+        forget_data()
+    assert costcalc.estimate((1024, 1024), model="gpt-6-sol").tokens is None  # the suite's own empty folder again

@@ -86,7 +86,7 @@ def test_a_snapshot_is_priced_before_its_family_in_every_tier():
 
 
 @pytest.mark.parametrize("model, tier, offered", [
-    ("gpt-4o", "flex", "standard, batch, priority"),
+    ("gpt-4o", "flex", "standard, batch, fast"),
     ("gpt-4-turbo", "priority", "standard, batch"),
     ("pixtral-12b", "batch", "standard"),  # Mistral: no tier in genai-prices for it, none in SPEC §7
     ("claude-sonnet-4-5", "flex", "standard, batch"),
@@ -339,7 +339,8 @@ def test_generated_tiers_equal_genai_prices_variants(snapshot):
             for tier, context in CONTEXTS.items():
                 active = any(v.when == context and (v.constraint is None or v.constraint.active(when))
                              for v in model.price_variants or ())  # fmt: skip
-                ours = row.get("tiers", {}).get(tier)
+                # OpenAI renamed Priority to Fast: its rows file genai-prices' priority variant as tiers.fast
+                ours = row.get("tiers", {}).get("fast" if tier == "priority" and path.stem == "openai" else tier)
                 if not active:
                     if ours is not None:
                         problems.append(f"{row['names'][0]}: {tier} without a genai-prices variant")
@@ -372,7 +373,7 @@ def test_cli_tier_on_estimate():
 def test_cli_tier_the_model_lacks_exits_2_naming_the_tiers():
     result = CliRunner().invoke(cli, ["estimate", "--size", "1024x1024", "-m", "gpt-4o", "--tier", "flex"])
     assert result.exit_code == 2
-    assert "--tier flex: gpt-4o has no tier flex; it has: standard, batch, priority" in result.output
+    assert "--tier flex: gpt-4o has no tier flex; it has: standard, batch, fast" in result.output
     result = CliRunner().invoke(cli, ["estimate", "--size", "1x1", "-m", "gpt-4o", "--tier", "cheap"])
     assert result.exit_code == 2
 
@@ -414,3 +415,68 @@ def test_a_tier_without_long_context_rates_is_unknown_above_the_threshold():
     assert price.usd(360_007, tier="priority", cached=True) is None
     assert "no long-context rate" in price.rates("priority").note
     assert price.usd(360_007, tier="batch") == D("2.5") * 360_007 / 1_000_000  # batch publishes its own
+
+
+# ------------------------------------------------------------------ OpenAI Fast and Ultrafast, regional processing
+
+
+@pytest.mark.parametrize("model, day, tier, expected", [
+    # gpt-6.2-sol standard 2.00 (OpenAI's gpt-6.2 page): Fast 2x, Ultrafast 3x until 2027-02-28, 6x after
+    ("gpt-6.2-sol", "2026-12-06", "fast", "4.0"),
+    ("gpt-6.2-sol", "2026-12-06", "priority", "4.0"),  # the old word, still accepted
+    ("gpt-6.2-sol", "2026-12-06", "ultrafast", "6"),
+    ("gpt-6.2-sol", "2027-02-28", "ultrafast", "6"),
+    ("gpt-6.2-sol", "2027-03-01", "ultrafast", "12"),
+    ("gpt-6.2-astra", "2026-12-06", "ultrafast", "24"),  # 8.00 x 3
+    ("gpt-6.2-astra", "2027-03-01", "ultrafast", "48"),
+])  # fmt: skip
+def test_openai_fast_and_ultrafast_are_dated_multiples(model, day, tier, expected):
+    price = get_price(model, as_of=dt.date.fromisoformat(day))
+    assert price.rate(tier=tier) == Decimal(expected)
+
+
+def test_ultrafast_doubles_above_the_long_context_threshold_too():
+    price = get_price("gpt-6.2-sol", as_of=dt.date(2026, 12, 6))
+    assert price.rate(tier="ultrafast", input_tokens=272_001) == Decimal("12.0")  # 4.00 above 272K, x3
+    assert price.rate(tier="ultrafast", cached=True) == Decimal("0.3")  # cached 0.10, x3
+
+
+def test_gpt_6_2_has_fast_and_ultrafast_but_no_flex():
+    assert default_tables().tiers("gpt-6.2-sol") == ("standard", "batch", "fast", "ultrafast")
+    with pytest.raises(TierError, match="gpt-6.2-sol has no tier flex; it has: standard, batch, fast, ultrafast"):
+        default_tables().check_tier("gpt-6.2-sol", "flex")
+    assert default_tables().check_tier("gpt-5", "priority") == "priority"  # OpenAI: priority is fast
+    with pytest.raises(TierError):  # no Ultrafast row for an older model
+        default_tables().check_tier("gpt-5", "ultrafast")
+
+
+def test_gemini_priority_is_not_renamed():
+    assert "priority" in default_tables().tiers("gemini-4-argon") and "fast" not in default_tables().tiers("gemini-4-argon")
+
+
+def test_regional_processing_is_ten_percent_where_documented_and_unknown_elsewhere():
+    regional = default_tables().in_region()
+    assert regional.price("gpt-6.2-sol").usd_per_1m_input == Decimal("2.20")
+    assert regional.price("gpt-6.2-sol").rate(tier="fast") == Decimal("4.40")
+    assert regional.price("nova-2-lite").usd_per_1m_input == Decimal("0.33")  # genai-prices' regional id says 0.33
+    assert regional.price("gpt-4o") is None and regional.price("claude-opus-4-7") is None
+    import costcalc
+
+    assert costcalc.estimate((512, 512), model="gpt-4o", regional=True).usd is None
+    assert costcalc.estimate((512, 512), model="gpt-4o").usd is not None
+    result = CliRunner().invoke(cli, ["models", "gpt-6.2-sol", "--regional", "--json"])
+    assert json.loads(result.stdout)[0]["usd_per_1m_input"] == 2.2
+
+
+def test_tier_rows_are_checked(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[tier]]\nnames = ["gpt-4o"]\ntier = "turbo"\nmultiply = 2\nsource = "x"\n')
+    with pytest.raises(TableError, match="tier must be one of"):
+        load_tables(bad)
+    bad.write_text('[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 2\nsource = "x"\n'
+                   '[[tier]]\nnames = ["gpt-4o"]\ntier = "fast"\nmultiply = 3\nsource = "y"\nvalid_from = 2026-01-01\n')
+    with pytest.raises(TableError, match="overlap"):
+        load_tables(bad)
+    bad.write_text('[[regional]]\nnames = ["gpt-4o"]\nmultiply = -1\nsource = "x"\n')
+    with pytest.raises(TableError, match="positive"):
+        load_tables(bad)

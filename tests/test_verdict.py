@@ -160,6 +160,9 @@ def check_agreement(got: dict, corpus: dict) -> None:
             if command == "optimize" and truth[0] == "priced" and not decodable(corpus[name]) and outcome != truth:
                 assert outcome[:2] == ("unreadable", None), (name, command, outcome)  # cannot decode, no rule
                 continue
+            if command == "optimize" and truth[:2] == ("rejected", "max_patches"):  # shrunk into the limit (issue 20)
+                assert outcome[0] == "priced" or outcome[:2] == ("unreadable", None), (name, command, outcome)
+                continue
             assert outcome == truth, (name, command, outcome, truth)
 
 

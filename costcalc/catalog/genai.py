@@ -78,8 +78,10 @@ VENDOR_DEFAULTS = {
     # our vendor -> its defaults, written at the top of its generated file (tiers are data, per vendor
     # and model; docs/prices.md). A row's own tier (a genai-prices variant) wins over a default.
     "openai": {
-        # Flex and Priority only where genai-prices has the model's own variant: not every model offers them.
+        # Flex and Fast (Priority) only where genai-prices has the model's own variant: not every model offers them.
         "tiers": {"batch": {"multiply": "0.5", "source": _OPENAI_BATCH}},
+        # OpenAI renamed Priority to Fast; `service_tier: "priority"` still works (https://openai.com/api/pricing/).
+        "tier_aliases": {"priority": "fast"},
     },
     "anthropic": {
         "tiers": {"batch": {"multiply": "0.5", "source": "Anthropic Message Batches API: 50% off "
@@ -112,6 +114,8 @@ VENDOR_DEFAULTS = {
 TIER_CONTEXTS = {"batch": {"processing": "batch"}, "flex": {"service_tier": "flex"},
                  "priority": {"service_tier": "priority"}}  # fmt: skip
 """Our tier -> the genai-prices price context (`when` of a price variant) that selects it."""
+TIER_NAMES = {"openai": {"priority": "fast"}}
+"""Per vendor: our tier word for a genai-prices context where the vendor renamed it (OpenAI Priority is Fast)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +250,7 @@ def price_row(vendor: str, provider: str, model, as_of: dt.date) -> Row | None:
         if has_variant(model, context, when):
             rates = rates_of(model.get_prices(when, context))
             if rates is not None:
-                tiers.append((tier, rates))
+                tiers.append((TIER_NAMES.get(vendor, {}).get(tier, tier), rates))
     return Row(vendor, provider, model.id, standard.usd_per_1m_input, standard.cached_input, standard.long_context,
                _price_date(model, when, as_of), tuple(tiers))  # fmt: skip
 
@@ -305,11 +309,8 @@ def snapshots(snapshot, tables, vendor: str, name: str, family: tuple[Row, ...],
     provider = next((p for p in snapshot.providers if p.id == family[0].provider), None)
     found = []
     for candidate in sorted({text for model in provider.models for text in _equals(model.match)} if provider else ()):
-        try:
-            resolved = tables.model(candidate)
-        except KeyError:
-            continue
-        if resolved.family == name != candidate:  # an alias of `name`, not a row of its own
+        resolved = tables.find(candidate)  # no close-match search for each of genai-prices' names
+        if resolved is not None and resolved.family == name != candidate:  # an alias of `name`, not a row of its own
             rows = lookup_rows(snapshot, vendor, candidate, as_of)
             if rows and [row.rates for row in rows] != [row.rates for row in family]:
                 found.append((candidate, rows))
@@ -358,6 +359,9 @@ def _vendor_lines(vendor: str) -> list[str]:
     if long:
         lines += ["", "[long_context]", f"above = {long['above']}", f"multiply = {long['multiply']}",
                   f'source = "{long["source"]}"']
+    aliases = defaults.get("tier_aliases")
+    if aliases:
+        lines += ["", "[tier_aliases]"] + [f'{word} = "{tier}"' for word, tier in aliases.items()]
     cache = defaults.get("cache")
     if cache:
         lines += ["", "[cache]"] + [f"{kind} = {cache[kind]}" for kind in ("read", "write", "write_1h") if kind in cache]

@@ -34,14 +34,16 @@ class Settings:
 
     @classmethod
     def build(cls, *, tables: Tables | None = None, tier: str = "standard", strict: bool = False,
-              edition: str | None = None, as_of: _dt.date | None = None) -> Settings:  # fmt: skip
-        """Settings from a public function's keywords: the shipped tables by default, `as_of` today (UTC)."""
+              edition: str | None = None, as_of: _dt.date | None = None, regional: bool = False) -> Settings:  # fmt: skip
+        """Settings from a public function's keywords: the shipped tables by default, `as_of` today (UTC);
+        `regional`: priced for regional processing (Tables.in_region)."""
         if not isinstance(tier, str) or tier not in TIERS:
             raise TierError("costcalc", tier, TIERS)
         if as_of is not None and not isinstance(as_of, _dt.date):
             raise TypeError(f"as_of must be a datetime.date, not {as_of!r}")
         day = as_of.date() if isinstance(as_of, _dt.datetime) else (as_of or today())
-        return cls((tables or default_tables()).at(day), tier, bool(strict), edition, day)
+        tables = (tables or default_tables()).at(day)
+        return cls(tables.in_region() if regional else tables, tier, bool(strict), edition, day)
 
     def status(self, model: str | Model) -> str:
         """active, deprecated or retired on `as_of`."""

@@ -15,6 +15,7 @@ from .options import (
     budget_options,
     check_tier,
     detail_option,
+    freshness,
     jobs_option,
     limits_option,
     load,
@@ -59,13 +60,16 @@ Skipped files (symlinks not followed) do not count as unpriced."""
                                             "nl": "JSON lines, one object per file and model, streamed."})
 @click.option("--summary", is_flag=True, help="Table output: totals only, no line per file.")
 @click.option("--allow-empty", is_flag=True, help="No file to audit (or none matching --glob) is not an error.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Also write a self-contained HTML report (totals per model and tier, cost by folder, a histogram, "
+                   "the 50 dearest images, what optimize would save); replaces only an earlier report.")
 @tier_option
 @strict_option
 @jobs_option("Worker processes reading headers.")
 @source_options
 @tables_option
 def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hidden, edition, max_tokens, budget_usd,
-          output, summary, allow_empty, tier, strict, jobs, table_files, **where):  # fmt: skip
+          output, summary, html_path, allow_empty, tier, strict, jobs, table_files, **where):  # fmt: skip
     """Tokens, USD and problems for every image under PATHs, per file and in total per model.
 
     Reads headers only; never decodes pixels. One bad file never stops the
@@ -83,6 +87,7 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
       costcalc audit laion.parquet --width-column WIDTH --height-column HEIGHT -m gpt-4o --summary
       costcalc audit shards/*.tar -m gpt-4o --nl
       costcalc audit --urls urls.txt -m gpt-4o --summary
+      costcalc audit photos/ -m gpt-4o -m claude-sonnet-4-6 --summary --html report.html
     """
     from ..output.audit import format_for
 
@@ -93,10 +98,11 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
     walk = {"recursive": recursive, "globs": globs, "excludes": excludes, "follow_symlinks": follow_symlinks,
             "hidden": hidden}  # fmt: skip
     options = dict(detail=detail, tables=tables, limits=edition, jobs=jobs, strict=strict, tier=tier, **walk)
+    report = _report(html_path, paths, names, detail, tables, tier) if html_path else None
     if is_where_it_lives(paths, where):
-        chunks = _first(remote_chunks(paths, names, render, options, where))
+        chunks = _first(remote_chunks(paths, names, render, options, where, report))
     else:
-        chunks = _chunks(paths, names, render, options)
+        chunks = _chunks(paths, names, render, options, report)
     progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     totals = _write(chunks, render, names, progress, people=output is None)
     overruns = _overruns(totals, max_tokens, budget_usd)
@@ -107,6 +113,10 @@ def audit(paths, models, detail, globs, excludes, recursive, follow_symlinks, hi
         from ..output.audit import totals_table
 
         click.echo(totals_table(totals), err=True)
+    if report is not None:
+        _write_report(html_path, report, totals, extra["limits"])
+    if not output:
+        click.echo(freshness(tables), err=True)
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
@@ -126,14 +136,40 @@ def _gate_over_nothing(totals, globs, max_tokens, budget_usd) -> bool:
     return True
 
 
-def _chunks(paths, names, render, options):
-    """The audit's rendered chunks, the first already read (so a bad argument is one line before any output)."""
-    from itertools import chain
-
-    from ..runs.audit import audit_rendered
+def _report(html_path, paths, names, detail, tables, tier):
+    """The HTML report to fill (output.html), once its file is known to be free or an earlier report."""
+    from ..output.html import HtmlReport, check_report_path
 
     try:
-        chunks = audit_rendered(paths, models=names, render=render, **options)
+        check_report_path(html_path)
+    except CostcalcError as error:
+        raise ArgumentError(f"--html: {error}") from None
+    return HtmlReport(names, tables=tables, detail=detail, tier=tier, roots=paths)
+
+
+def _write_report(html_path, report, totals, limits: str) -> None:
+    from ..output.html import write_report
+
+    try:
+        write_report(html_path, report.render(totals, limits=limits))
+    except CostcalcError as error:
+        raise ArgumentError(f"--html: {error}") from None
+
+
+def _chunks(paths, names, render, options, report=None):
+    """The audit's rendered chunks, the first already read (so a bad argument is one line before any output).
+    With a `report`, the rows come back here (runs.audit.audit), each added to it, and are rendered here."""
+    from itertools import chain
+
+    from ..runs.audit import audit, audit_rendered
+
+    try:
+        if report is not None:
+            from ..output.html import rendered_rows
+
+            chunks = rendered_rows(audit(paths, models=names, **options), render, names, report)
+        else:
+            chunks = audit_rendered(paths, models=names, render=render, **options)
         return chain([next(chunks)], chunks)
     except StopIteration:
         return iter(())

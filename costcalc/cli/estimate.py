@@ -12,6 +12,7 @@ from .options import (
     check_tier,
     detail_option,
     fetch_options,
+    freshness,
     limits_option,
     load,
     model_option,
@@ -85,6 +86,8 @@ def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_
         click.echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
         if tier != "standard":
             click.echo(tier_line(tables, names, tier))
+        if not all(row["error"] for row in rows):  # something was priced: say how fresh its price is
+            click.echo(freshness(tables), err=True)
     sys.exit(ExitCode.of(any(row["error"] for row in rows)))
 
 

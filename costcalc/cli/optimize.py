@@ -58,6 +58,9 @@ Exit codes:
               help="Replace files in OUTDIR that optimize did not write (its manifest does not own them).")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=256 * 1024 * 1024, show_default="256 MB",
               metavar="N", help="Largest source read; a larger one is its error row.")
+@click.option("--images-per-request", "request_images", type=click.IntRange(min=1), metavar="N",
+              help="How many images each request will carry: over a vendor's count, its smaller side limit applies "
+                   "(Claude: 2000 px above 20 images).")
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN", help="Only files matching (as in audit).")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="Leave out matching files and folders.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
@@ -68,7 +71,7 @@ Exit codes:
 @jobs_option()
 @tables_option
 def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, keep_metadata, first_frame, in_place,
-             force, overwrite, max_bytes, globs, excludes, recursive, hidden, output, strict, jobs,
+             force, overwrite, max_bytes, request_images, globs, excludes, recursive, hidden, output, strict, jobs,
              table_files):  # fmt: skip
     """Resize images ahead of time to the size the model works from: same tokens, fewer bytes.
 
@@ -84,7 +87,11 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     same options; a file in OUTDIR the manifest does not own is never
     replaced (--overwrite), and nothing is written through a link in OUTDIR.
     With several -m, each image is written once, at the largest size any of
-    them works from that gives every model its tokens from the original.
+    them works from that gives every model its tokens from the original; a
+    model billed the same at any size (Gemini 3, Nova 2) is planned around.
+    An image the API would reject for its size is written as the largest copy
+    every model accepts; a format a model refuses is converted; an output over
+    a byte limit is re-encoded at lower quality.
 
     \b
     Examples:
@@ -103,10 +110,13 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
                                 quality=quality, keep_metadata=keep_metadata, first_frame=first_frame,
                                 in_place=in_place, force=force, tables=tables, jobs=jobs, recursive=recursive,
                                 globs=globs, excludes=excludes, hidden=hidden, strict=strict, overwrite=overwrite,
-                                max_bytes=max_bytes)  # fmt: skip
+                                max_bytes=max_bytes, request_images=request_images)  # fmt: skip
+        from ..preflight.planning import any_size_models
+
+        any_size = tuple(any_size_models(names, detail, tables))
     except (CostcalcError, ValueError) as error:
         raise ArgumentError(str(error)) from None
-    totals = _write(chunks, output)
+    totals = _write(chunks, output, any_size)
     if output:
         from ..output.report import optimize_summary
 
@@ -114,14 +124,14 @@ def optimize(paths, outdir, models, detail, max_tokens, image_format, quality, k
     sys.exit(ExitCode.of(bool(totals.errors)))
 
 
-def _write(chunks, output: str | None):
+def _write(chunks, output: str | None, any_size: tuple[str, ...] = ()):
     """Each row as it is written: a line for people, or `output`'s rows; then the summary or document's end."""
     from ..output.audit import Progress
     from ..output.report import optimize_line, optimize_summary
     from ..output.stream import RowWriter
     from ..preflight.tree import OptimizeTotals
 
-    totals = OptimizeTotals()
+    totals = OptimizeTotals(any_size=any_size)
     out = sys.stdout
     progress = Progress(sys.stderr.isatty() and (bool(output) or not out.isatty()))
     writer = RowWriter(output, out, head={}) if output else None

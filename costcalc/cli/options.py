@@ -100,7 +100,8 @@ def limits_option(help: str = "Input rules to check against (`costcalc limits`);
 def tier_option(command):
     """--tier: the service tier to price at; a tier a model lacks is a bad argument (exit 2)."""
     return click.option("--tier", default="standard", show_default=True, type=click.Choice(TIERS),
-                        help="Service tier: standard, batch, flex or priority, as the model's vendor offers it "
+                        help="Service tier: standard, batch, flex, priority, fast or ultrafast, as the model's vendor "
+                             "offers it (OpenAI: priority is fast) "
                              "(see README, Tiers).")(command)  # fmt: skip
 
 
@@ -170,9 +171,19 @@ def as_of_option(command):
                              "default: today, UTC).")(command)  # fmt: skip
 
 
+def _regional(context, parameter, value):
+    """--regional kept for `load`."""
+    if value:
+        context.meta["costcalc.regional"] = True
+    return value
+
+
 def tables_option(command):
-    """--tables FILE: your own model/price rows over the shipped ones; with it, --as-of DATE."""
+    """--tables FILE: your own model/price rows over the shipped ones; with it, --as-of DATE and --regional."""
     command = as_of_option(command)
+    command = click.option("--regional", is_flag=True, callback=_regional, expose_value=False, is_eager=True,
+                           help="Price regional processing (data residency): +10% where the vendor documents it "
+                                "(OpenAI gpt-6.2, Bedrock nova-2-lite); unknown elsewhere.")(command)  # fmt: skip
     return click.option(
         "--tables",
         "table_files",
@@ -189,26 +200,33 @@ def tables_option(command):
 
 def load(files: tuple[str, ...]) -> Tables:
     """The tables: the shipped ones, with the --tables files over them; a bad file is a bad argument."""
-    from ..catalog.tables import load_tables
+    from ..catalog.tables import default_tables, load_tables
 
     try:
-        tables = load_tables(*files)
+        base = default_tables()
+    except CostcalcError as error:  # a file in the data folder (tables update, probe --write)
+        raise ArgumentError(f"data folder: {error} (see `costcalc tables status`)") from None
+    try:
+        tables = load_tables(*files, base=base)
     except CostcalcError as error:
         raise ArgumentError(f"--tables: {error}") from None
     context = click.get_current_context(silent=True)
-    day = context.meta.get("costcalc.as_of") if context is not None else None
-    return tables.at(day) if day is not None else tables
+    meta = context.meta if context is not None else {}
+    day = meta.get("costcalc.as_of")
+    tables = tables.at(day) if day is not None else tables
+    return tables.in_region() if meta.get("costcalc.regional") else tables
 
 
 def freshness(tables: Tables) -> str:
-    """`prices checked 2026-12-06 (as of 2026-12-06)`, with the update suggested when over 30 days old."""
-    from ..catalog.dates import today
-
+    """`prices checked 2026-12-06, read as of 2026-12-06`, with the update suggested when checked more than 30 days
+    before the day they are read for (--as-of, default today)."""
     checked = tables.checked
+    context = click.get_current_context(silent=True)
+    given = context is not None and context.meta.get("costcalc.as_of") is not None
     if checked is None:
         return f"prices as of {tables.as_of}"
-    line = f"prices checked {checked}, read as of {tables.as_of}"
-    age = (today() - checked).days
+    line = f"prices checked {checked}" + (f", read as of {tables.as_of}" if given else "")
+    age = (tables.as_of - checked).days
     if age > 30:
         line += f"; {age} days old: `costcalc tables update` fetches genai-prices' newest"
     return line

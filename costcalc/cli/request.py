@@ -13,6 +13,7 @@ from .app import ArgumentError, ExitCode, cli
 from .options import (
     budget_document,
     budget_options,
+    freshness,
     given_tier,
     limits_option,
     load,
@@ -106,7 +107,7 @@ def request(payload, model, fetch, allow_private, timeout, file_sizes, edition, 
         if run.kind != "payload":
             if cached_tokens:
                 raise ArgumentError("--cached-tokens is one request's; a batch file or log holds many")
-            _request_file(run, output, max_tokens, budget_usd)
+            _request_file(run, output, max_tokens, budget_usd, tables)
     except CostcalcError as error:
         raise ArgumentError(str(error)) from None
     _one_request(run, name, model, options | {"tier": tier, "cached_tokens": cached_tokens}, output,
@@ -130,6 +131,7 @@ def _one_request(run, name, model, options, output, max_tokens, budget_usd):
         write_rows(estimate.as_dict()["images"], output)
     else:
         click.echo(flag_words(request_table(estimate)))
+        click.echo(freshness(options["tables"]), err=True)
     _request_messages(estimate)
     for line in budget["over"]:
         click.echo(f"over budget: {line}", err=True)
@@ -148,7 +150,7 @@ def _request_messages(estimate, place: str = "", say=None) -> None:
         say(f"limit: {place}{finding.message}")
 
 
-def _request_file(run, output, max_tokens, budget_usd):
+def _request_file(run, output, max_tokens, budget_usd, tables):
     """`request` on a batch file or log: rows streamed, then totals, whole-file findings and the budget."""
     from ..output.batchfile import BatchWriter, batch_summary, batch_table
     from ..output.progress import Progress
@@ -177,6 +179,7 @@ def _request_file(run, output, max_tokens, budget_usd):
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
     if output is None:
         click.echo(flag_words(batch_table(writer.top(), writer.count)) + "\n\n" + summary)
+        click.echo(freshness(tables), err=True)
     elif output != "json":
         click.echo(summary, err=True)
     for finding in findings:

@@ -58,8 +58,9 @@ def is_where_it_lives(paths, options: dict) -> bool:
                or (not os.path.exists(p) and any(c in p for c in "*?[")) for p in paths)  # a glob left to us
 
 
-def remote_chunks(paths, names, render, audit_options: dict, options: dict):
-    """(rendered text, the chunk's totals, images) for every image of `paths`, as the local audit's chunks are."""
+def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None):
+    """(rendered text, the chunk's totals, images) for every image of `paths`, as the local audit's chunks are;
+    each row also added to `report` (output.html.HtmlReport) when given."""
     from ..runs.audit import Totals
 
     _check(options)
@@ -76,6 +77,8 @@ def remote_chunks(paths, names, render, audit_options: dict, options: dict):
             totals = Totals(names)
             for row in chunk:
                 totals.add(row)
+                if report is not None:
+                    report.add(row)
             yield render.render(chunk), totals, len(chunk) // images
     finally:
         if writer is not None:

@@ -10,6 +10,10 @@ from ..errors import CostcalcError
 from .app import ArgumentError, ExitCode, Failure, cli
 from .options import detail_option, load, model_option, output_options, resolve_models, tables_option
 
+DATA_FOLDER = ":data-folder:"
+"""--write given without FILE (a name no file is given as: `--write ./:data-folder:` still names a file): the
+row goes into the user's data folder (catalog/userdata.py)."""
+
 RECONCILE_EXIT_CODES = """\b
 Exit codes:
   0  every model's bills agree with the prediction (within 5%, or 1 token per image)
@@ -81,8 +85,10 @@ Exit codes:
 @click.option("--base-url", metavar="URL", help="The API's base URL, as its SDK takes it (default: the vendor's "
               "own: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com).")
 @detail_option("The detail level (Gemini: media resolution) to measure.")
-@click.option("--write", "row_file", type=click.Path(path_type=str), metavar="FILE",  # checked by check_row_file
-              help="Write the measured rule as a model-table row that --tables FILE loads.")
+@click.option("--write", "row_file", type=click.Path(path_type=str), metavar="[FILE]",  # checked by check_row_file
+              is_flag=False, flag_value=DATA_FOLDER,
+              help="Write the measured rule as a model-table row: to FILE (load it with --tables FILE), or with no "
+                   "FILE into your data folder, which every command reads (`costcalc tables status`).")
 @output_options("json", help={"json": "One JSON document: fitted and table parameters, verdict, measurements."})
 @tables_option
 def probe(model, api, base_url, detail, row_file, output, table_files):
@@ -130,7 +136,7 @@ def _probe_arguments(model, api, base_url, row_file, tables):
     try:
         if base_url is not None:
             check_base_url(base_url)
-        if row_file is not None:
+        if row_file is not None and row_file != DATA_FOLDER:
             check_row_file(row_file)
     except ProbeUsageError as error:
         raise ArgumentError(str(error)) from None
@@ -152,6 +158,12 @@ def _write_row(row_file, result) -> None:
     from ..errors import ProbeUsageError
     from ..truth.probe import row_toml, write_row
 
+    into_data = row_file == DATA_FOLDER
+    if into_data and result.ok:
+        from ..catalog.tables import forget_data
+        from ..catalog.userdata import new_model_file
+
+        row_file = str(new_model_file(result.model))
     if row_file and result.ok:
         try:
             write_row(row_file, row_toml(result))
@@ -159,6 +171,12 @@ def _write_row(row_file, result) -> None:
             raise ArgumentError(str(error)) from None
         except OSError as error:
             raise Failure(f"--write {row_file}: {error.strerror or error}") from None
-        click.echo(f"wrote {row_file}: load it with --tables {row_file}", err=True)
+        if into_data:
+            forget_data()
+            click.echo(f"wrote {row_file}: every command reads it from now on (`costcalc tables status`)", err=True)
+        else:
+            click.echo(f"wrote {row_file}: load it with --tables {row_file}", err=True)
+    elif into_data:
+        click.echo("--write: not written, no rule fits the answers", err=True)
     elif row_file:
         click.echo(f"--write {row_file}: not written, no rule fits the answers", err=True)

@@ -11,6 +11,7 @@ from .app import ArgumentError, ExitCode, cli
 from .options import (
     check_tier,
     detail_option,
+    freshness,
     load,
     model_option,
     output_options,
@@ -92,6 +93,7 @@ def video(clips, models, detail, every, fps, frames, max_side, outdir, image_for
         click.echo(video_table(rows, names))
         if tier != "standard":
             click.echo(tier_line(tables, names, tier))
+        click.echo(freshness(tables), err=True)
     sys.exit(ExitCode.of(any(isinstance(result, str) for _, result in rows)))
 
 

@@ -24,6 +24,8 @@ _PHRASES = [
     (re.compile(r"\bin_place=True\b"), "--in-place"),
     (re.compile(r"\boverwrite=True\b"), "--overwrite"),
     (re.compile(r"^(glob|exclude) pattern "), r"--\1 "),
+    (re.compile(r"\bformat='jpeg' or 'webp'"), "--format jpeg or webp"),
+    (re.compile(r"\bpass replace=True\b"), "pass --force"),
     (re.compile(r"\(follow_symlinks=True follows it\)"), "(use --follow-symlinks)"),
     (re.compile(r"\(give it with file_sizes=\)"), "(give it with file_sizes= or --file-size)"),
     (re.compile(r"\(pass fetch=True\)"), "(pass fetch=True, or --fetch)"),

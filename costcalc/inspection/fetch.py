@@ -45,6 +45,7 @@ __all__ = [
     "RemoteImage",
     "inspect_url",
     "post_json",
+    "fetch_document",
     "address_refusal",
     "TIMEOUT",
     "MAX_BYTES",
@@ -473,3 +474,61 @@ def _total(response) -> int | None:
         return int(total) if total.isdigit() else None
     length = response.headers.get("Content-Length")
     return int(length) if length and length.isdigit() else None
+
+
+def fetch_document(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS,
+                   accept: str = "application/json", allow_private: bool = False) -> bytes:  # fmt: skip
+    """The whole body at an http(s) URL, with the same address rule, deadline and redirect limit as `inspect_url`,
+    refused (ImageReadError naming the URL, one line) once it passes `max_bytes`.
+
+    For a small document (genai-prices' published data file, read by `costcalc tables update`), not an image.
+    """
+    where = _printable(str(url))
+    try:
+        import httpcore2
+        import httpx2
+    except ImportError:
+        raise ImageReadError(f"{where}: {INSTALL_HINT}") from None
+    deadline = time.monotonic() + timeout
+    Backend = _network(httpcore2)
+    headers = {"Accept": accept, "Accept-Encoding": "identity", "User-Agent": "costcalc"}
+    try:
+        current = _check_url(httpx2, url)
+        for _ in range(max_redirects + 1):
+            proxy = _proxy_for(current)
+            if proxy is not None:
+                _check_host_for_proxy(current.host, allow_private)
+            backend = Backend(deadline, checked=proxy is None, allow_private=allow_private)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpx2.TimeoutException("deadline reached")
+            with httpx2.Client(transport=_transport(httpx2, httpcore2, backend, proxy), trust_env=False,
+                               follow_redirects=False, timeout=left, headers=headers) as client:  # fmt: skip
+                with client.stream("GET", current) as response:
+                    if response.status_code in _REDIRECTS and response.headers.get("Location"):
+                        current = _check_url(httpx2, current.join(response.headers["Location"]))
+                        continue
+                    if response.status_code != 200:
+                        raise _Failure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
+                    return _whole(response.iter_bytes(), deadline, max_bytes)
+        raise _Failure(f"more than {max_redirects} redirects")
+    except _Failure as error:
+        raise ImageReadError(f"{where}: {_printable(str(error))}") from None
+    except (httpx2.TimeoutException, TimeoutError):
+        raise ImageReadError(f"{where}: no answer within {timeout:g} s") from None
+    except httpx2.InvalidURL as error:
+        raise ImageReadError(f"{where}: not a valid URL: {_printable(str(error))}") from None
+    except (httpx2.HTTPError, httpx2.StreamError, OSError, ValueError, UnicodeError) as error:
+        raise ImageReadError(f"{where}: cannot fetch: {_printable(str(error)) or type(error).__name__}") from None
+
+
+def _whole(chunks, deadline: float, max_bytes: int) -> bytes:
+    """Every chunk of a body, within the deadline; _Failure once more than `max_bytes` arrive."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > max_bytes:
+            raise _Failure(f"larger than {max_bytes:,} bytes: not read")
+        if time.monotonic() >= deadline:
+            raise TimeoutError()
+    return bytes(body)

@@ -19,7 +19,7 @@ from json.encoder import encode_basestring
 
 from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
 from ..words import display_path, escape
-from .report import basis_legend, format_usd, render_table, tokens_cell, total_basis
+from .report import basis_legend, format_usd, rank_by_usd, ranking_line, render_table, tokens_cell, total_basis
 from .stream import csv_rows, json_open, json_rows_end, json_safe
 
 __all__ = ["format_for", "json_line", "totals_table", "Progress"]
@@ -42,7 +42,7 @@ def json_line(row: AuditRow) -> str:
     text through `json_safe` before writing it (a path that is not UTF-8 holds surrogates).
     """
     (path, model, detail, status, format, width, height, frames, animated, orientation, size,
-     applied, tokens, usd, rule, error, warning, tier, basis) = row  # fmt: skip
+     applied, tokens, usd, rule, error, warning, tier, basis, model_status, shutdown) = row  # fmt: skip
     return (
         f'{{"path": {encode_basestring(path)}, "model": {encode_basestring(model)}, '
         f'"detail": {encode_basestring(detail)}, "status": "{status}", "format": {_text(format)}, '
@@ -51,7 +51,7 @@ def json_line(row: AuditRow) -> str:
         f'"orientation": {_number(orientation)}, "bytes": {_number(size)}, "applied_detail": {_text(applied)}, '
         f'"tokens": {_number(tokens)}, "usd": {"null" if usd is None else repr(float(usd))}, '
         f'"rule": {_text(rule)}, "error": {_text(error)}, "warning": {_text(warning)}, "tier": {_text(tier)}, '
-        f'"basis": {_text(basis)}}}'
+        f'"basis": {_text(basis)}, "model_status": {_text(model_status)}, "shutdown": {_text(shutdown)}}}'
     )
 
 
@@ -162,7 +162,9 @@ def totals_table(totals: Totals) -> str:
     rejections by rule, and what `≤` and `≈` mean."""
     header = [["model", "files", "priced", "rejected", "unreadable", "skipped", "tokens", "USD"]]
     body, rules = [], []
-    for name, t in totals.by_model.items():
+    known = {name: None if t.unknown_price or t.unknown_tokens else t.usd for name, t in totals.by_model.items()}
+    for name in rank_by_usd(known):  # cheapest first for the input set (issue 20)
+        t = totals.by_model[name]
         usd = "unknown" if t.unknown_price or t.unknown_tokens else format_usd(t.usd)
         tokens = "unknown" if t.unknown_tokens else tokens_cell(t.tokens, total_basis(t.bases))  # SPEC §2a, §6
         body.append([name, *(f"{n:,}" for n in (t.files, t.priced, t.rejected, t.unreadable, t.skipped)), tokens, usd])
@@ -173,6 +175,9 @@ def totals_table(totals: Totals) -> str:
                          f"is not published; `costcalc probe -m {name}` measures it")
     bases = set().union(*(t.bases for t in totals.by_model.values()))
     rules += basis_legend(bases)
+    if len(totals.by_model) > 1:
+        unpriced = {name: t.rejected + t.unreadable for name, t in totals.by_model.items()}
+        rules.insert(0, ranking_line(known, "these files", unpriced))
     text = render_table(header, body, right=set(range(1, 8)))
     return text + ("\n" + "\n".join(rules) if rules else "")
 

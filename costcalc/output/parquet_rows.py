@@ -26,7 +26,8 @@ AUDIT_SCHEMA_TYPES = {
     "path": "string", "model": "string", "detail": "string", "status": "string", "format": "string",
     "width": "int64", "height": "int64", "frames": "int64", "animated": "bool_", "orientation": "int64",
     "bytes": "int64", "applied_detail": "string", "tokens": "int64", "usd": "float64", "rule": "string",
-    "error": "string", "warning": "string", "tier": "string", "basis": "string",
+    "error": "string", "warning": "string", "tier": "string", "basis": "string", "model_status": "string",
+    "shutdown": "string",
 }  # fmt: skip
 """The Arrow type of each AuditRow field."""
 

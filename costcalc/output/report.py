@@ -152,8 +152,28 @@ def estimates_table(
     right = set(range(2, 2 + 2 * len(models)))
     bases = set().union(*(total[3] for total in totals.values()))
     lines = [*remarks, *basis_legend(bases)]
+    if len(models) > 1:  # the models ranked by USD for these images, cheapest first (issue 20)
+        failed = {name for name in models for index in range(len(sources))
+                  if not isinstance(results[(index, name)], Estimate)}  # fmt: skip
+        usd = {name: None if name in failed or totals[name][2] else totals[name][1] for name in models}
+        lines.insert(0, ranking_line(usd, "these images" if len(sources) > 1 else "this image"))
     return render_table([top, bottom], body, right) + "".join(f"\n{line}" for line in (
         ["", *lines] if lines else []))  # fmt: skip
+
+
+def rank_by_usd(usd: dict[str, Decimal | None]) -> list[str]:
+    """The model names by USD, cheapest first; an unknown USD (an unpriced image, an unknown price) last, in the
+    order given."""
+    order = {name: index for index, name in enumerate(usd)}
+    return sorted(usd, key=lambda name: (usd[name] is None, usd[name] or 0, order[name]))
+
+
+def ranking_line(usd: dict[str, Decimal | None], what: str, unpriced: dict[str, int] | None = None) -> str:
+    """`cheapest first for these images: a $0.10, b $0.20 (+ 2 files unpriced), c unknown`."""
+    unpriced = unpriced or {}
+    return f"cheapest first for {what}: " + ", ".join(
+        f"{name} {'unknown' if usd[name] is None else format_usd(usd[name])}"
+        + (f" (+ {unpriced[name]:,} unpriced)" if unpriced.get(name) else "") for name in rank_by_usd(usd))
 
 
 _LEGEND = {
@@ -356,11 +376,17 @@ def optimize_summary(totals) -> str:
                            for i, (name, tokens) in enumerate(after.items())) + unknown  # fmt: skip
     else:
         tokens = f"tokens {_total(before)}{unknown} → {_total(after)}"
+    free = list(getattr(totals, "any_size", ()) or ())
+    planned = ""
+    if free:
+        planned = (f"\nsizes planned for the other models: {', '.join(free)} "
+                   f"{'bills' if len(free) == 1 else 'bill'} the same at any size, and accept{'s' if len(free) == 1 else ''} "
+                   f"every size written")  # fmt: skip
     return (
         f"{totals.files:,} {'file' if totals.files == 1 else 'files'}: {totals.written:,} written, {totals.up_to_date:,} up to date, "
         f"{totals.skipped:,} skipped, {totals.errors:,} {'error' if totals.errors == 1 else 'errors'}\n"
         f"bytes  {_bytes(totals.bytes_before)} → {_bytes(totals.bytes_after)}{share}\n"
-        f"{tokens}"
+        f"{tokens}{planned}"
     )
 
 

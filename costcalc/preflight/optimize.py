@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..catalog.tables import Model, Tables
-from ..errors import CostcalcError, ImageReadError
+from ..errors import CostcalcError, ImageReadError, ImageRejectedError
 from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
 from ..words import caught_warnings, os_reason
 from .planning import MultiPlan, Plan, plan
-from .resize import render, strip_metadata
+from .resize import FORMATS, render, strip_metadata
 
-__all__ = ["Optimized", "optimize", "read_source"]
+__all__ = ["Optimized", "optimize", "read_source", "conversions"]
 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
@@ -90,6 +90,8 @@ def optimize(
     strict: bool = False,
     name: str | None = None,
     max_bytes: int = MAX_SOURCE_BYTES,
+    request_images: int | None = None,
+    fit_limits: bool = True,
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
@@ -111,24 +113,40 @@ def optimize(
     source is the output (metadata stripped unless kept; its orientation tag
     kept), and `note` says so. `name` labels the source in messages (default:
     its path); a source over `max_bytes` (default 256 MB) is ImageReadError.
+
+    Into the API's limits (issue 20): a size some model rejects is planned
+    from the largest copy every model accepts (`plan`'s `fit_limits`,
+    `request_images`); a format some model refuses is converted to one every
+    model accepts (JPEG first; HEIC/HEIF needs pillow-heif, the `heif` extra);
+    an output over a model's byte limit is re-encoded at lower quality steps
+    (JPEG, WebP) until it fits, else ImageRejectedError naming the limit and
+    the model. Each says so in `note`.
     """
     data, label = read_source(source, max_bytes)
     label = name or label
     info = inspect(data, name=label)
+    notes = []
     try:
-        _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
+        limits = _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
+        format, converted = _accepted_format(info, format, limits, label)
         planned = plan(info.width, info.height, model=model, detail=detail, max_tokens=max_tokens,
-                       orientation=info.orientation, tables=tables)  # fmt: skip
+                       orientation=info.orientation, tables=tables, request_images=request_images,
+                       fit_limits=fit_limits)  # fmt: skip
+        notes += [planned.note, converted]
         target = (planned.target_width, planned.target_height)
         with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
             encoded, out_format = render(data, info, target, format=format, quality=quality,
                                          keep_metadata=keep_metadata, first_frame=first_frame, name=label)  # fmt: skip
+            encoded, stepped = _within_bytes(encoded, limits, label, lambda q: render(
+                data, info, target, format=format, quality=q, keep_metadata=keep_metadata, first_frame=first_frame,
+                name=label, reencode=True)[0], out_format, quality)  # fmt: skip
+        notes.append(stepped)
     except CostcalcError as error:
         if info.warning and getattr(error, "warning", None) is None:
             error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
         raise
-    notes = [planned.note]
-    if out_format == info.format and not info.animated and info.warning is None and _source_costs_the_same(planned):
+    if (out_format == info.format and not info.animated and info.warning is None and _source_costs_the_same(planned)
+            and not stepped and _within_all(len(data), limits)):  # fmt: skip
         original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
         if len(original) < len(encoded):
             upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
@@ -154,6 +172,8 @@ def optimize(
 def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     """Whether the source as it is gives every model the tokens the planned copy does: always for a same-tokens plan
     (SPEC §4); for a budget plan, when each model's tokens before and after are known and equal."""
+    if planned.limited_by is not None:
+        return False  # the API would reject the source: only the copy is sendable
     if planned.max_tokens is None:
         return True
     before, after = planned.tokens_before, planned.tokens_after
@@ -162,8 +182,10 @@ def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     return all(tokens is not None and before.get(name) == tokens for name, tokens in after.items())
 
 
-def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None) -> None:
-    """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (SPEC §3, §6)."""
+def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None):
+    """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (docs/limits.md),
+    less what optimize repairs (a format converted, bytes re-encoded, an animation with `first_frame`);
+    [(model, its Limits)] for the checks after writing."""
     from ..catalog.limits import limits_for
     from ..catalog.tables import default_tables
     from ..errors import AnimatedImageError, InvalidImageError
@@ -171,14 +193,125 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
 
     where = f"{label}: " if label else ""
     wanted = [models] if isinstance(models, (str, Model)) else list(models)
+    found = []
     for model in [(tables or default_tables()).model(name) for name in wanted] or [None]:
-        rejected = image_rejection(info, limits_for(model))
+        limits = limits_for(model)
+        found.append((model, limits))
+        rejected = image_rejection(info, limits)
         if rejected is not None and rejected.rule == "animated":
             if not first_frame:
                 raise AnimatedImageError(f"{where}animated {info.format}: the API accepts still images; "
                                          f"pass first_frame=True to keep the first frame only")  # fmt: skip
-        elif rejected is not None and rejected.rule != "max_image_bytes":
-            rejected.args = (f"{where}{rejected}",)
+        elif rejected is not None and rejected.rule not in ("max_image_bytes", "formats"):
+            on = f"on {model.name}, " if model is not None else ""
+            rejected.args = (f"{where}{on}{rejected}",)
             raise rejected
     if strict and info.warning:
         raise InvalidImageError(f"{where}{info.warning} (strict: a damaged file is an error)")
+    return found
+
+
+_CONVERT_TO = ("JPEG", "PNG", "WEBP")
+"""Formats a refused source is converted to, the first every model accepts (a GIF: PNG first, lossless)."""
+
+
+def _targets_for(source: str) -> tuple[str, ...]:
+    return ("PNG", "JPEG", "WEBP") if source == "GIF" else _CONVERT_TO
+
+
+def _accepted_format(info, format: str | None, limits, label: str) -> tuple[str | None, str | None]:
+    """(the output format, a note when the source's format is converted): the one asked for, which every model must
+    accept; else the source's own when every model accepts it; else the first of _CONVERT_TO every model accepts."""
+    where = f"{label}: " if label else ""
+
+    def refusing(fmt: str) -> list:
+        return [(model, rule) for model, lim in limits
+                if model is not None and (rule := lim.rules.get("formats")) is not None and fmt not in rule.value]
+
+    if format is not None:
+        wanted = str(format).upper()
+        for model, rule in refusing(wanted)[:1] if wanted in FORMATS else ():  # render names a bad format
+            raise ImageRejectedError(f"{where}{model.name} does not accept {wanted} ({', '.join(rule.value)}) "
+                                     f"[rule formats, limits {rule.edition}]", "formats")  # fmt: skip
+        refused = refusing(info.format) if wanted != info.format else []
+        names = ", ".join(model.name for model, _ in refused)
+        return format, (f"{info.format} is not accepted by {names}: converted to {wanted}" if refused else None)
+    refused = refusing(info.format)
+    if not refused and info.format in FORMATS:
+        return None, None
+    for candidate in _targets_for(info.format):
+        if not refusing(candidate):
+            names = ", ".join(model.name for model, _ in refused)
+            why = (f"{info.format} is not accepted by {names}" if refused else
+                   f"{info.format} is read, not written (JPEG, PNG, WebP and GIF are)")  # fmt: skip
+            return candidate.lower(), f"{why}: converted to {candidate}"
+    model, rule = refused[0]
+    raise ImageRejectedError(f"{where}on {model.name}, {info.format} is not an accepted format "
+                             f"({', '.join(rule.value)}) [rule formats, limits {rule.edition}]", "formats")  # fmt: skip
+
+
+SOURCE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIC", "HEIF", "AVIF", "TIFF")
+"""Formats optimize may be given (as far as headers are read and Pillow, or pillow-heif, decodes them)."""
+
+
+def conversions(models, tables: Tables | None = None) -> dict[str, str]:
+    """{source format: the format it is written in} for each format some of `models` refuses, or that is read but
+    not written (HEIC, HEIF, AVIF, TIFF), and every model accepts a conversion of (the first of JPEG, PNG, WEBP;
+    PNG first for a GIF): what `optimize` does by itself, for naming outputs."""
+    from ..catalog.limits import limits_for
+    from ..catalog.tables import default_tables
+
+    wanted = [models] if isinstance(models, (str, Model)) else list(models)
+    accepted = []
+    for name in wanted:
+        rule = limits_for((tables or default_tables()).model(name)).rules.get("formats")
+        if rule is not None:
+            accepted.append(set(rule.value))
+    found = {}
+    for source in SOURCE_FORMATS:
+        if source not in FORMATS or any(source not in formats for formats in accepted):
+            target = next((f for f in _targets_for(source) if all(f in formats for formats in accepted)), None)
+            if target is not None:
+                found[source] = target
+    return found
+
+
+QUALITY_STEPS = (75, 65, 55, 45, 35, 25)
+"""JPEG/WebP qualities tried, in turn, for an output over a model's byte limit."""
+
+
+def _byte_limit(limits) -> tuple[int, str] | None:
+    """(the smallest max_image_bytes among the models, the model it is of), or None."""
+    found = [(lim.rules["max_image_bytes"].value, model.name) for model, lim in limits
+             if model is not None and "max_image_bytes" in lim.rules]  # fmt: skip
+    return min(found) if found else None
+
+
+def _within_all(size: int, limits) -> bool:
+    limit = _byte_limit(limits)
+    return limit is None or size <= limit[0]
+
+
+def _within_bytes(encoded: bytes, limits, label: str, again, out_format: str, quality: int | None):
+    """(bytes within every model's byte limit, a note when re-encoded): lower quality steps for JPEG/WebP, else
+    ImageRejectedError naming the limit and the model."""
+    limit = _byte_limit(limits)
+    if limit is None or len(encoded) <= limit[0]:
+        return encoded, None
+    most, name = limit
+    where = f"{label}: " if label else ""
+    size = len(encoded)
+    if out_format in ("JPEG", "WEBP"):
+        for step in QUALITY_STEPS:
+            if quality is not None and step >= quality:
+                continue
+            encoded = again(step)
+            if len(encoded) <= most:
+                return encoded, (f"re-encoded at quality {step} to fit {name}'s {most:,}-byte limit per image "
+                                 f"(max_image_bytes; {size:,} bytes at the first quality)")  # fmt: skip
+        raise ImageRejectedError(f"{where}{len(encoded):,} bytes even at quality {QUALITY_STEPS[-1]}, over {name}'s "
+                                 f"{most:,}-byte limit per image (max_image_bytes)", "max_image_bytes")  # fmt: skip
+    raise ImageRejectedError(f"{where}{size:,} bytes as {out_format}, over {name}'s {most:,}-byte limit per image "
+                             f"(max_image_bytes); format='jpeg' or 'webp' re-encodes it smaller",
+                             "max_image_bytes")  # fmt: skip
+

@@ -16,6 +16,18 @@ names the model that prevents it, with both token counts, and the file is the
 smallest aspect-kept copy from which every model sees what it would (the
 original at worst): every model's tokens are always those of the original.
 
+A model whose bill does not depend on the size (a flat count, or a documented
+maximum that every size meets: `any_size`) accepts every size: the size is
+planned for the others and it is re-priced on the result; `MultiPlan.any_size`
+names it once (not a note on every file).
+
+Limits (issue 20): an image the API would reject for its size (Claude's
+8000 px side, the 2000 px side of a request of more than 20 images when
+`request_images` says so, OpenAI's patch limit, Qwen's aspect bound) is planned
+from the largest aspect-kept copy every named model accepts, and the note says
+which model and limit forced it; when no aspect-kept copy is accepted (an
+aspect ratio no resize fixes) the error names the rule and the model.
+
 A token budget: the largest size keeping the aspect ratio whose cost is at most
 N (for every model named); cost is not monotone in size (2049 × 513 costs more
 than 2048 × 512), so every long side up to the original's is priced, at once,
@@ -38,13 +50,19 @@ from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError, PlanError
 from ..pricing.cost import Pricer, check_size
 from ..schemes.base import Sizing
-from ..schemes.geometry import fit_within
+from .fitting import (
+    SEARCH_LIMIT,
+    accepted_base,
+    any_size,
+    any_size_models,
+    aspect_copies,
+    aspect_size,
+    capped,
+    side_caps,
+)
 
 __all__ = ["Plan", "ModelPlan", "MultiPlan", "PlanError", "plan", "plan_many", "aspect_size", "check_budget_rules",
-           "SEARCH_LIMIT"]
-
-SEARCH_LIMIT = 1 << 20
-"""Long sides searched for a budget plan; a longer original is first scaled to this."""
+           "SEARCH_LIMIT", "any_size", "any_size_models", "side_caps", "same_tokens"]
 
 SEEN_SLACK = 1
 """Pixels a model's size seen from a shared file may differ by, per side, from the one it sees in the original:
@@ -87,6 +105,8 @@ class Plan(_Resize):
     """Cheaper detail levels, and `low` costing more than `high` on a patch model."""
     note: str | None = None
     """Why the original size is kept (a rule with no published resize), or why the tokens are unknown."""
+    limited_by: str | None = None
+    """The input rule (max_side, max_patches, max_images_side, ...) that forced a copy smaller than the source."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +154,10 @@ class MultiPlan(_Resize):
     """Each model's detail advice, prefixed with its name."""
     note: str | None = None
     """Why the original size is kept, or why some tokens are unknown."""
+    limited_by: str | None = None
+    """The input rule (max_side, max_patches, max_images_side, ...) that forced a copy smaller than the source."""
+    any_size: tuple[str, ...] = ()
+    """Models whose bill does not depend on the size (`any_size`): planned around, re-priced on the target."""
 
     @property
     def model(self) -> tuple[str, ...]:
@@ -156,13 +180,6 @@ class MultiPlan(_Resize):
         return {m.model: m.applied_detail for m in self.models}
 
 
-def aspect_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """width × height scaled down so its long side is `long_side` (at most the current one), as SPEC §1's fit rounds."""
-    if long_side > max(width, height):
-        raise ValueError(f"{long_side} is longer than {width}×{height}: a plan never upscales")
-    return fit_within(width, height, long_side)
-
-
 def plan(
     width: int,
     height: int,
@@ -172,18 +189,27 @@ def plan(
     max_tokens: int | None = None,
     orientation: int = 1,
     tables: Tables | None = None,
+    request_images: int | None = None,
+    fit_limits: bool = True,
 ) -> Plan | MultiPlan:
     """The target size for a stored width × height (SPEC §4); `orientation` 5-8 swaps the sides.
 
     A list of models is `plan_many` (a MultiPlan; one distinct model gives a Plan).
-    ImageRejectedError if the source itself is rejected and no budget is given;
-    PlanError if no size meets `max_tokens` (or the model's tokens are unknown).
+    A source the API would reject for its size is planned from the largest copy
+    every model accepts (`fit_limits`; False: ImageRejectedError instead);
+    `request_images`: how many images a request will carry, for the per-request
+    side limits (Claude: 2000 px above 20 images). ImageRejectedError when no
+    aspect-kept copy is accepted; PlanError if no size meets `max_tokens` (or
+    the model's tokens are unknown).
     """
     if not isinstance(model, (str, Model)):
         return plan_many(width, height, models=model, detail=detail, max_tokens=max_tokens,
-                         orientation=orientation, tables=tables)  # fmt: skip
+                         orientation=orientation, tables=tables, request_images=request_images,
+                         fit_limits=fit_limits)  # fmt: skip
     width, height = _upright(width, height, orientation)
-    return _plan_one(Pricer(model, detail, tables), width, height, detail, max_tokens, tables)
+    pricer = Pricer(model, detail, tables)
+    caps = side_caps([pricer.model], request_images, tables)
+    return _plan_one(pricer, width, height, detail, max_tokens, tables, caps, fit_limits)
 
 
 def _upright(width: int, height: int, orientation: int) -> tuple[int, int]:
@@ -191,23 +217,38 @@ def _upright(width: int, height: int, orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+def same_tokens(pricer: Pricer, width: int, height: int, caps: dict[str, int] | None = None, fit_limits: bool = True):
+    """The same-tokens plan of one model for an upright width × height, without its advice and notes (what
+    `plan` gives, fast, for a report of many files): (target, tokens before or None when the API rejects the
+    source, tokens after, the rule that forced a smaller copy or None, the note saying so or None)."""
+    caps = caps or {}
+    sizing = _sizing_or_none(pricer, width, height)
+    if sizing is not None and not capped(pricer, (width, height), caps):  # accepted as it is: the common case
+        return (sizing.scaled_width, sizing.scaled_height), sizing.tokens, sizing.tokens, None, None
+    base, limited, forced = accepted_base([pricer], (width, height), caps, fit_limits)
+    sizing = pricer.sizing(*base)
+    before = sizing.tokens if base == (width, height) else None
+    return (sizing.scaled_width, sizing.scaled_height), before, sizing.tokens, limited, forced
+
+
 def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: int | None,
-              tables: Tables | None) -> Plan:  # fmt: skip
+              tables: Tables | None, caps: dict[str, int] | None = None, fit_limits: bool = True) -> Plan:  # fmt: skip
     """The plan for one model (SPEC §4)."""
     name = pricer.model.name
+    caps = caps or {}
+    forced = limited = None
     if max_tokens is None:
-        sizing = pricer.sizing(width, height)
-        before = after = sizing.tokens
-        target = (sizing.scaled_width, sizing.scaled_height)
+        target, before, after, limited, forced = same_tokens(pricer, width, height, caps, fit_limits)
         budget = (None, None)
     else:
         _check_budget(max_tokens)
-        before = _tokens_or_none(pricer, width, height)
-        budget = _largest_within([pricer], width, height, max_tokens)
+        before = None if capped(pricer, (width, height), caps) else _tokens_or_none(pricer, width, height)
+        budget = _largest_within([pricer], width, height, max_tokens, caps)
         sizing = pricer.rule.size(*budget)
         target = (sizing.scaled_width, sizing.scaled_height)
         after = pricer.tokens(*target)
     note = _unknown_note(pricer) if after is None else _kept_note(pricer, target, (width, height))
+    note = "; ".join(filter(None, [forced, note])) or None
     return Plan(
         width=width,
         height=height,
@@ -223,6 +264,7 @@ def _plan_one(pricer: Pricer, width: int, height: int, detail: str, max_tokens: 
         budget_height=budget[1],
         advice=_advice(pricer, (width, height), tables),
         note=note,
+        limited_by=limited,
     )
 
 
@@ -235,8 +277,16 @@ def plan_many(
     max_tokens: int | None = None,
     orientation: int = 1,
     tables: Tables | None = None,
+    request_images: int | None = None,
+    fit_limits: bool = True,
 ) -> MultiPlan | Plan:
     """One target size for several models, any vendors (SPEC §4, §6); a Plan when they are one model.
+
+    Models whose bill does not depend on the size (`any_size`) are planned
+    around: the size is chosen for the others, and they are re-priced on it.
+    A source some model rejects for its size is planned from the largest
+    aspect-kept copy every model accepts (`fit_limits`, `request_images` as in
+    `plan`), its note naming the model and the limit.
 
     Without a budget: the largest size any of them works from, kept if every
     model re-priced on it pays its tokens from the original and sees its size
@@ -244,9 +294,9 @@ def plan_many(
     prevents the largest, with both token counts (or both sizes seen), and
     the target is the smallest aspect-kept copy from which every model sees
     what it sees in the original — the original itself at worst.
-    ImageRejectedError if a model rejects the source. With `max_tokens`: the
-    largest aspect-kept size keeping every model within it, then the same
-    choice made from that size.
+    ImageRejectedError if no copy is accepted by every model. With
+    `max_tokens`: the largest aspect-kept size keeping every model within it,
+    then the same choice made from that size.
     """
     if isinstance(models, (str, Model)):
         models = [models]
@@ -257,25 +307,39 @@ def plan_many(
     if not pricers:
         raise PlanError("no model to plan for: name at least one")
     width, height = _upright(width, height, orientation)
+    caps = side_caps([p.model for p in pricers.values()], request_images, tables)
     if len(pricers) == 1:
-        return _plan_one(next(iter(pricers.values())), width, height, detail, max_tokens, tables)
-    group = list(pricers.values())
+        return _plan_one(next(iter(pricers.values())), width, height, detail, max_tokens, tables, caps, fit_limits)
+    everyone = list(pricers.values())
+    free = [p for p in everyone if any_size(p.rule)]
+    group = [p for p in everyone if not any_size(p.rule)]
     source = (width, height)
+    forced = limited = None
     if max_tokens is None:
-        before = [p.sizing(width, height) for p in group]
-        base, seen, budget = source, before, (None, None)
+        base, limited, forced = accepted_base(everyone, source, caps, fit_limits)
+        origin = "the original" if base == source else f"{base[0]}×{base[1]} (the largest size every model accepts)"
+        budget = (None, None)
     else:
         _check_budget(max_tokens)
-        before = [_sizing_or_none(p, width, height) for p in group]
-        budget = _largest_within(group, width, height, max_tokens)
-        base, seen = budget, [p.sizing(*budget) for p in group]
-    origin = "the original" if max_tokens is None else f"{base[0]}×{base[1]} (the largest size within the budget)"
-    target, chosen, after, notes = _shared_target(group, base, seen, origin)
-    notes += [_unknown_note(p) for p, a in zip(group, after) if a.tokens is None]
+        base = budget = _largest_within(everyone, width, height, max_tokens, caps)
+        origin = f"{base[0]}×{base[1]} (the largest size within the budget)"
+    before = [None if capped(p, source, caps) else _sizing_or_none(p, width, height) for p in everyone]
+    seen = [p.sizing(*base) for p in group]
+    if group:
+        target, chosen, shared, notes = _shared_target(group, base, seen, origin)
+    else:
+        target, chosen, shared, notes = base, None, [], []
+    sized = dict(zip((p.model.family for p in group), shared))
+    after = [sized.get(p.model.family) or p.sizing(*target) for p in everyone]
+    notes = [forced, *notes]
+    notes += [_unknown_note(p) for p, a in zip(everyone, after) if a.tokens is None]
+    if not group:  # every model is size-free: nothing to plan around them, they are the plan
+        group, free = free, []
     if target == source:
         kept = [f"{p.model.name} ({p.rule.basis})" for p in group if p.rule.kept_note]
         if kept:
             notes.append(f"no published resize for {', '.join(kept)}: the original size is kept")
+    group = everyone
     plans = tuple(
         ModelPlan(model=p.model.name, applied_detail=p.applied_detail, basis=a.basis,
                   seen_before=None if b is None else (b.scaled_width, b.scaled_height),
@@ -297,6 +361,8 @@ def plan_many(
         chosen_by=chosen,
         advice=advice,
         note="; ".join(n for n in notes if n) or None,
+        limited_by=limited,
+        any_size=tuple(p.model.name for p in free),
     )
 
 
@@ -402,25 +468,26 @@ def _sizing_or_none(pricer: Pricer, width: int, height: int) -> Sizing | None:
         return None  # rejected as it is: a budget plan can still find a size
 
 
-def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: int) -> tuple[int, int]:
-    """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`."""
+def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: int,
+                    caps: dict[str, int] | None = None) -> tuple[int, int]:  # fmt: skip
+    """The largest aspect-kept size no larger than width × height costing every model at most `max_tokens`
+    (and within each model's side cap, `side_caps`)."""
     import numpy as np
 
     from ..schemes import arrays
 
-    long_side = max(width, height)
-    if long_side > SEARCH_LIMIT:
+    w, h = aspect_copies(width, height)
+    if max(width, height) > SEARCH_LIMIT:
         width, height = aspect_size(width, height, SEARCH_LIMIT)
-        long_side = SEARCH_LIMIT
-    sides = np.arange(1, long_side + 1, dtype=np.int64)
-    other = np.maximum(1, (2 * min(width, height) * sides + long_side) // (2 * long_side))
-    w, h = (sides, other) if width >= height else (other, sides)
     fits = np.ones(w.shape, dtype=bool)
     alone = []  # each model's cheapest accepted cost, for the message
     for pricer in group:
         _check_budget_rule(pricer)
         _, _, units, tokens = arrays.sizes(pricer.rule, w, h)
         accepted = ~arrays.rejected(pricer.rule, w, h, units)  # a rejected size meets no budget
+        cap = (caps or {}).get(pricer.model.name)
+        if cap is not None:
+            accepted &= np.maximum(w, h) <= cap
         own = (tokens <= max_tokens) & accepted
         alone.append((pricer, own.any(), int(tokens[accepted].min()) if accepted.any() else int(tokens.min())))
         fits &= own
@@ -437,6 +504,7 @@ def _largest_within(group: list[Pricer], width: int, height: int, max_tokens: in
                         f"(each alone can be, at different sizes); optimize for them separately")  # fmt: skip
     index = int(np.flatnonzero(fits)[-1])
     return int(w[index]), int(h[index])
+
 
 
 def check_budget_rules(models: Sequence[str | Model], detail: str = "auto", tables: Tables | None = None) -> None:

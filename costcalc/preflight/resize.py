@@ -71,6 +71,7 @@ def render(
     keep_metadata: bool = False,
     first_frame: bool = False,
     name: str = "",
+    reencode: bool = False,
 ) -> tuple[bytes, str]:
     """The image in `data` at the upright `target` size: (encoded bytes, format).
 
@@ -87,6 +88,7 @@ def render(
                                  f"pass first_frame=True to keep the first frame only")  # fmt: skip
     upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
     copy = target == upright and out_format == info.format and info.orientation == 1 and not info.animated
+    copy = copy and not reencode  # at a given quality (a byte limit's steps): encoded anew
     try:
         if copy:
             if info.warning:  # damaged: a copy is only as good as its data, so decode it whole first
@@ -137,10 +139,33 @@ def _open(data: bytes, format: str):
 
     from PIL import Image
 
+    if format in ("HEIC", "HEIF") or format == "AVIF" and not _pillow_reads_avif():
+        _register_heif(format)
     if format not in _READERS:
         return Image.open(io.BytesIO(data))
     module, reader = _READERS[format]
     return getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+
+
+HEIF_HINT = "pip install 'costcalc[heif]'"
+
+
+def _pillow_reads_avif() -> bool:
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def _register_heif(format: str) -> None:
+    """Let Pillow open HEIC/HEIF (and AVIF where Pillow has no AVIF codec) through pillow-heif, the `heif` extra;
+    InvalidImageError with the install line when it is missing."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise InvalidImageError(f"decoding {format} needs pillow-heif: {HEIF_HINT}") from None
+    pillow_heif.register_heif_opener()
+    if format == "AVIF" and hasattr(pillow_heif, "register_avif_opener"):
+        pillow_heif.register_avif_opener()
 
 
 def _check_bound(image, info: ImageInfo, where: str) -> None:

@@ -44,7 +44,7 @@ from ..inspection.walk import Found, walk
 from ..parallel import map_chunks
 from ..words import display_path, os_reason
 from .manifest import MANIFEST, Manifest, Record
-from .optimize import optimize
+from .optimize import conversions, optimize
 from .planning import check_budget_rules
 from .resize import EXTENSIONS
 
@@ -111,6 +111,8 @@ class OptimizeTotals:
     tokens_after: int | None | dict[str, int | None] = 0
     unknown_tokens_before: int = field(default=0)
     """Files written whose original the API (one of the models) would have rejected (no tokens before)."""
+    any_size: tuple[str, ...] = ()
+    """Models whose bill does not depend on the size, planned around (`planning.any_size_models`): said once."""
 
     def add(self, row: OptimizeRow) -> None:
         """Count one row."""
@@ -148,7 +150,9 @@ class OptimizeTotals:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return dict(vars(self))
+        found = dict(vars(self))
+        found["any_size"] = list(self.any_size)
+        return found
 
 
 def _plus(total: int | None, tokens: int | None) -> int | None:
@@ -175,6 +179,7 @@ class _Config:
     """OUTDIR's real path: every write stays below it (files.atomic_write)."""
     outdir: str | None = None
     max_bytes: int = MAX_SOURCE_BYTES
+    request_images: int | None = None
 
 
 def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.PathLike, in_place: bool) -> None:
@@ -228,6 +233,7 @@ def plan_outputs(
     format: str | None = None,
     in_place: bool = False,
     umask: int | None = None,
+    convert: dict[str, str] | None = None,
     **walk_options,
 ) -> list[Planned]:
     """Every file under `sources` with its output and mode, all checked before anything is written (issue 9).
@@ -246,7 +252,7 @@ def plan_outputs(
     check_destination(sources, outdir, in_place)
     new_mode = file_mode(umask)
     linked = _linked_folders(outdir)
-    entries = list(_targets(sources, Path(outdir), format, walk_options))
+    entries = list(_targets(sources, Path(outdir), format, walk_options, convert or {}))
     identities: list[tuple[int, int, int] | None] = []  # (device, inode, mode) of each source file
     originals: dict[tuple[int, int], str] = {}
     for found, _ in entries:
@@ -391,10 +397,17 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def _targets(sources: list[str], outdir: Path, format: str | None, walk_options) -> Iterator[tuple[Found, str]]:
+_SUFFIX_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF",
+                   ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}  # fmt: skip
+"""The format a file's name says, for naming a converted output (the header decides what is converted)."""
+
+
+def _targets(sources: list[str], outdir: Path, format: str | None, walk_options,
+             convert: dict[str, str] | None = None) -> Iterator[tuple[Found, str]]:  # fmt: skip
     """(found, output path) for each file: a file source straight into OUTDIR; a folder mirrored into OUTDIR, or
-    under its own name there when several sources are given."""
+    under its own name there when several sources are given; a converted format's suffix when `convert` says so."""
     suffix = EXTENSIONS[format.upper()] if format else None
+    convert = {} if format else (convert or {})
     own = os.path.realpath(outdir)
     for source in sources:
         folder = os.path.isdir(source)
@@ -408,6 +421,8 @@ def _targets(sources: list[str], outdir: Path, format: str | None, walk_options)
             output = base / relative
             if suffix:
                 output = output.with_suffix(suffix)
+            elif _SUFFIX_FORMATS.get(output.suffix.lower()) in convert:
+                output = output.with_suffix(EXTENSIONS[convert[_SUFFIX_FORMATS[output.suffix.lower()]]])
             yield found, os.fspath(output)
 
 
@@ -429,6 +444,7 @@ def optimize_paths(
     strict: bool = False,
     overwrite: bool = False,
     max_bytes: int = MAX_SOURCE_BYTES,
+    request_images: int | None = None,
     **walk_options,
 ) -> Iterator[list[OptimizeRow]]:
     """Optimize every image under `sources` into `outdir`; a list of rows per chunk, in walk order.
@@ -454,7 +470,8 @@ def optimize_paths(
     if max_tokens is not None:
         check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
     model = names[0] if len(names) == 1 else tuple(names)
-    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(), **walk_options)
+    items = plan_outputs(sources, outdir, format=format, in_place=in_place, umask=current_umask(),
+                         convert=conversions(names, tables), **walk_options)  # fmt: skip
     root = os.path.realpath(outdir)
     manifest = Manifest.load(root)
     options = _options(names, detail, max_tokens, format, quality, keep_metadata, first_frame, tables)
@@ -468,7 +485,8 @@ def optimize_paths(
                                     options))  # fmt: skip
     manifest.save()
     config = _Config(model, detail, max_tokens, format, quality, keep_metadata, first_frame,
-                     force or in_place, tables.files, strict, root, os.fspath(outdir), max_bytes)  # fmt: skip
+                     force or in_place, tables.files, strict, root, os.fspath(outdir), max_bytes,
+                     request_images)  # fmt: skip
     return _recorded(map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK), manifest, options, outdir)
 
 
@@ -575,9 +593,13 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
             return OptimizeRow(found.path, output, "up to date"), None
         data, status = read_regular(found.path, config.max_bytes, name=shown)
         tables = _tables(config.table_files)
+        fmt = config.format
+        if fmt is None and Path(output).suffix.lower() != Path(found.path).suffix.lower():  # named for a conversion
+            fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower())
         result = optimize(data, model=config.model, detail=config.detail, max_tokens=config.max_tokens,
-                          format=config.format, quality=config.quality, keep_metadata=config.keep_metadata,
-                          first_frame=config.first_frame, tables=tables, strict=config.strict, name=shown)  # fmt: skip
+                          format=fmt, quality=config.quality, keep_metadata=config.keep_metadata,
+                          first_frame=config.first_frame, tables=tables, strict=config.strict, name=shown,
+                          request_images=config.request_images)  # fmt: skip
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
         return OptimizeRow(found.path, output, "error", error=_reason(shown, error), rule=getattr(error, "rule", None),
                            warning=getattr(error, "warning", None)), None  # fmt: skip

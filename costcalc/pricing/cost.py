@@ -192,7 +192,7 @@ def _reject(model: Model, detail: str, applied: str, width: int, height: int, re
 class Pricer:
     """One model at one detail level, resolved once, pricing many sizes."""
 
-    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "_rejects", "_usd")
+    __slots__ = ("model", "detail", "applied_detail", "rule", "price", "tier", "status", "shutdown", "_rejects", "_usd")
 
     def __init__(self, model: str | Model, detail: str = "auto", tables: Tables | None = None, *,
                  max_pixels: int | None = None, tier: str = "standard"):  # fmt: skip
@@ -207,6 +207,11 @@ class Pricer:
         tables = tables or default_tables()
         self.tier = tables.check_tier(self.model, tier)
         self.price = tables.price(self.model)
+        life = self.model.lifecycle
+        self.status = life.status(tables.as_of)
+        """The model's status on the tables' day: active, deprecated or retired (docs/lifecycle.md)."""
+        self.shutdown = None if life.shutdown is None else str(life.shutdown)
+        """Its shutdown date (ISO), where one is known."""
         self._rejects = can_reject(self.rule)
         self._usd: dict[int, Decimal | None] = {}
         """USD of a request of `tokens` alone, by tokens: audits price the same counts again and again."""

@@ -28,6 +28,7 @@ def estimate(
     strict: bool = False,
     tier: str = "standard",
     as_of: _dt.date | None = None,
+    regional: bool = False,
 ) -> Estimate | list[Estimate]:
     """What one image costs `model` at `detail`: size from the header only, never the pixels.
 
@@ -42,7 +43,8 @@ def estimate(
     patch limit only. `tier`: the service tier to price at (SPEC §7); TierError names the
     tiers the model has when it lacks this one. `as_of` (default: today, UTC): the day whose
     price applies; a model past its shutdown that day is priced with a `warning`, or refused
-    with RetiredModelError when `strict`.
+    with RetiredModelError when `strict`. `regional`: the price of regional processing (data residency), +10%
+    where the vendor documents it, unknown elsewhere (docs/prices.md).
     """
     if not isinstance(model, (str, Model)):  # several models: read the image once, price it for each
         models = list(model)
@@ -51,9 +53,9 @@ def estimate(
         label = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None
         once = source if isinstance(source, (ImageInfo, tuple, list)) or _pillow_size(source) else inspect(source)
         priced = [estimate(once, model=name, detail=detail, tables=tables, limits=limits, strict=strict, tier=tier,
-                           as_of=as_of) for name in models]
+                           as_of=as_of, regional=regional) for name in models]
         return [result.with_source(label) for result in priced] if label else priced
-    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of)
+    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of, regional=regional)
     if strict:
         check_retired(settings.tables.model(model), settings.tables.as_of)
     if isinstance(source, ImageInfo):  # already inspected: price what its header said

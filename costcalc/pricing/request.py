@@ -15,13 +15,15 @@ is that image's error row, and the rest of the payload is still priced.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from ..catalog.limits import Finding, load_limits
-from ..catalog.tables import Price, Tables, default_tables
+from ..catalog.settings import dated
+from ..catalog.tables import Price, Tables
 from ..errors import BudgetExceeded, RequestError
 from ..inspection.fetch import MAX_BYTES, TIMEOUT
 from ..money import Overrun, over_budget, parse_usd, usd_sum
@@ -81,6 +83,12 @@ class RequestEstimate:
     unknown."""
     budget_basis: str = "exact"
     """exact, or approximate when `budget_tokens` holds a text bound (a figure the bill cannot exceed)."""
+    status: str = "active"
+    """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md)."""
+    shutdown: str | None = None
+    """The model's shutdown date (ISO), where one is known."""
+    as_of: str | None = None
+    """The day whose prices and lifecycle were used (ISO)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -105,6 +113,9 @@ class RequestEstimate:
             "unpriced": self.unpriced,
             "payload_bytes": self.payload_bytes,
             "findings": [{"rule": f.rule, "message": f.message} for f in self.findings],
+            "status": self.status,
+            "shutdown": self.shutdown,
+            "as_of": self.as_of,
         }
 
 
@@ -123,6 +134,7 @@ def count_request(
     strict: bool = False,
     tier: str = "standard",
     cached_tokens: int = 0,
+    as_of: _dt.date | None = None,
 ) -> RequestEstimate:
     """Price every image in a request payload (a dict or JSON text) for `model` (default: the payload's),
     and its text, so that the whole request is priced.
@@ -141,12 +153,13 @@ def count_request(
     OpenAI text is counted with tiktoken (pricing.text; other vendors' text: null,
     "not measured"). `tier` is the service tier. Above the long-context threshold
     the whole request, images included, is priced at the higher rate.
-    `cached_tokens` of the input are priced at the cached-input rate in `input_usd`.
+    `cached_tokens` of the input are priced at the cached-input rate in `input_usd`. `as_of` (default: the
+    tables' day, today): the day whose prices and model lifecycle apply (`status`, `shutdown`).
     Raises only CostcalcError: RequestError for a payload that cannot be read,
     UnknownModelError for the model, TierError for a tier or cached rate it lacks.
     """
     document, text_size = load_payload(payload)
-    tables = tables or default_tables()
+    tables = dated(tables, as_of)
     found = tables.model(model_name(document, model))
     tier = tables.check_tier(found, tier)
     if isinstance(cached_tokens, bool) or not isinstance(cached_tokens, int) or cached_tokens < 0:
@@ -160,7 +173,10 @@ def count_request(
     text = count_text(document, found)
     price = tables.price(found)
     whole = _whole_request(images, text, price, tier, cached_tokens)
-    estimate = _estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens)
+    life = found.lifecycle
+    estimate = replace(_estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens),
+                       status=life.status(tables.as_of), shutdown=None if life.shutdown is None else str(life.shutdown),
+                       as_of=str(tables.as_of))  # fmt: skip
     return _budget(estimate, document, price, tier)
 
 

@@ -8,6 +8,7 @@ chunks in flight and one folder listing.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..catalog.limits import Limits, limits_for
-from ..catalog.tables import Tables, default_tables
+from ..catalog.settings import dated
+from ..catalog.tables import Tables
 from ..errors import CostcalcError, UnsupportedFormatError
 from ..inspection.headers import inspect_path
 from ..inspection.walk import Found, walk
@@ -69,6 +71,11 @@ class AuditRow(NamedTuple):
     """The service tier `usd` is priced at (SPEC §7)."""
     basis: str | None = None
     """How sure `tokens` is (SPEC §6): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
+    model_status: str | None = None
+    """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md); `status` is the
+    file's."""
+    shutdown: str | None = None
+    """The model's shutdown date (ISO), where one is known."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
@@ -172,19 +179,22 @@ class _Config:
     tier: str = "standard"
     """An output format with render(rows) -> str, for `audit_rendered`; not part of the
     identity, so a worker's unpickled copy still finds `_setup`'s cache."""
+    as_of: _dt.date | None = None
+    """The day prices and lifecycles are read for (the tables' own day)."""
+    regional: bool = False
 
 
 @lru_cache(maxsize=8)
 def _setup(config: _Config) -> tuple[tuple[Pricer, ...], tuple[Limits, ...]]:
     """Each model's pricer and its vendor's input rules (SPEC §3, §6)."""
-    tables = Tables({}, {}).with_files(*config.table_files)
+    tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
     pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
     return pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers)
 
 
 def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: str = "auto",
           tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-          tier: str = "standard", **walk_options) -> Iterator[AuditRow]:  # fmt: skip
+          tier: str = "standard", as_of: _dt.date | None = None, **walk_options) -> Iterator[AuditRow]:  # fmt: skip
     """Rows for every file under `paths` and every model, in walk order, as they are ready.
 
     One bad file never stops the audit: it gets rows with its status and
@@ -194,26 +204,30 @@ def audit(paths: Iterable[str | os.PathLike], *, models: Iterable[str], detail: 
     of the limits table (default: the newest). `strict` makes a damaged file
     (one with a warning) unreadable. `jobs` > 1 reads in that many worker
     processes. `tier`: the service tier to price at (SPEC §7; TierError, before
-    any file is read, for a model without it). `walk_options` are those of `costcalc.walk.walk`: recursive,
-    globs, excludes, follow_symlinks, hidden.
+    any file is read, for a model without it). `as_of` (default: the tables' day, today): the day whose prices
+    and model lifecycles apply (each row's `model_status` and `shutdown`). `walk_options` are those of
+    `costcalc.walk.walk`: recursive, globs, excludes, follow_symlinks, hidden.
     """
-    tables = tables or default_tables()
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, tier=tier)
+    tables = dated(tables, as_of)
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, tier=tier,
+                     as_of=tables.as_of, regional=tables.regional)  # fmt: skip
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
 
 def audit_rendered(paths: Iterable[str | os.PathLike], *, models: Iterable[str], render, detail: str = "auto",
                    tables: Tables | None = None, limits: str | None = None, jobs: int = 1, strict: bool = False,
-                   tier: str = "standard", **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
+                   tier: str = "standard", as_of: _dt.date | None = None,
+                   **walk_options) -> Iterator[tuple[str, Totals, int]]:  # fmt: skip
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
 
     `render` is a picklable output format with render(rows) -> str. The
     command line uses this so that worker processes, not the parent, build
     the output text.
     """
-    tables = tables or default_tables()
-    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render, tier)
+    tables = dated(tables, as_of)
+    config = _Config(tuple(unique_models(models, tables)), detail, tables.files, limits, strict, render, tier,
+                     tables.as_of, tables.regional)  # fmt: skip
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
@@ -231,6 +245,11 @@ def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
     return rows
 
 
+def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[AuditRow]:
+    """`rows` (one per pricer, in order) with each model's status and shutdown date on the tables' day."""
+    return [row._replace(model_status=pricer.status, shutdown=pricer.shutdown) for row, pricer in zip(rows, pricers)]
+
+
 def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
     rows = _chunk_rows(config, chunk)
     totals = Totals(config.models)
@@ -245,8 +264,8 @@ def _audit_file(found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits,
     path, shown = found.path, found.display
     if found.problem is not None:
         status = "skipped" if found.skipped else "unreadable"
-        return [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
-                for p in pricers]  # fmt: skip
+        return _with_lifecycle([AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}",
+                                         tier=p.tier) for p in pricers], pricers)  # fmt: skip
     try:
         info = inspect_path(path, name=shown, regular=True)
     except CostcalcError as error:
@@ -261,9 +280,11 @@ def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricer
     header gets each model's verdict (pricing.verdict). `shown` names it in messages."""
     if info is None:
         if isinstance(error, UnsupportedFormatError):
-            return [AuditRow(path, p.model.name, detail, "rejected", format=error.format, rule=error.rule,
-                             error=str(error), tier=p.tier) for p in pricers]  # fmt: skip
-        return [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers]
+            return _with_lifecycle([AuditRow(path, p.model.name, detail, "rejected", format=error.format,
+                                             rule=error.rule, error=str(error), tier=p.tier) for p in pricers],
+                                   pricers)  # fmt: skip
+        return _with_lifecycle([AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier)
+                                for p in pricers], pricers)  # fmt: skip
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):
@@ -272,7 +293,8 @@ def header_rows(path: str, shown: str, info, error: CostcalcError | None, pricer
         usd = None if outcome.tokens is None else pricer.usd(outcome.tokens)
         basis = _basis(pricer, info) if outcome.status == "priced" else None
         rows.append(AuditRow(path, pricer.model.name, detail, outcome.status, *facts, pricer.applied_detail,
-                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis))  # fmt: skip
+                             outcome.tokens, usd, outcome.rule, reason, outcome.warning, pricer.tier, basis,
+                             pricer.status, pricer.shutdown))  # fmt: skip
     return rows
 
 

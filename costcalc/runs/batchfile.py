@@ -26,6 +26,7 @@ are checked over the whole file.
 from __future__ import annotations
 
 import codecs
+import datetime as _dt
 import io
 import json
 import os
@@ -37,7 +38,8 @@ from itertools import chain
 from typing import Any, BinaryIO, Self
 
 from ..catalog.limits import Finding, Limit, load_limits
-from ..catalog.tables import Tables, check_tier, default_tables
+from ..catalog.settings import dated
+from ..catalog.tables import Tables, check_tier
 from ..errors import CostcalcError, RequestError, TableError, TierError, UnknownModelError
 from ..files import MAX_SOURCE_BYTES, LineTooLongError, bounded_lines, bounded_read
 from ..pricing.findings import cite_limit
@@ -126,11 +128,12 @@ class BatchRun:
         limits: str | None = None,
         file_sizes: dict[str, tuple[int, int]] | None = None,
         base_dir: str | os.PathLike | None = None,
+        as_of: _dt.date | None = None,
         **options,
     ):
         if base_dir is None and isinstance(source, (str, os.PathLike)):
             base_dir = os.path.dirname(os.path.abspath(source))
-        self._options = dict(options, model=model, tables=tables or default_tables(), limits=limits,
+        self._options = dict(options, model=model, tables=dated(tables, as_of), limits=limits,
                              file_sizes=check_file_sizes(file_sizes), base_dir=base_dir)  # fmt: skip
         if tier is not None:
             check_tier(tier)
@@ -397,7 +400,7 @@ def count_batch(source: str | os.PathLike | bytes | BinaryIO, **options) -> Batc
     """Price every request of a batch file or log (a path, bytes or binary file): rows, totals and findings.
 
     Takes `count_request`'s options (model, tables, limits, fetch, file_sizes,
-    base_dir, strict, ...) plus `tier` (default: batch for batch files, standard
+    base_dir, strict, as_of, ...) plus `tier` (default: batch for batch files, standard
     for logs) and `name` (for messages). Raises only CostcalcError, for a file
     that cannot be opened or read, or a `tier` asked for that its model (`model`,
     or the one its first requests name) lacks (TierError, as for one request);

@@ -14,10 +14,12 @@ read with Pillow.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..catalog.settings import dated
 from ..catalog.tables import Tables
 from ..inspection.clip import ClipInfo, clip_info, sample, sent_size
 from ..pricing.cost import Pricer, unknown_tokens_note
@@ -79,13 +81,15 @@ def video_estimate(
     max_side: int | None = None,
     tables: Tables | None = None,
     tier: str = "standard",
+    as_of: _dt.date | None = None,
 ) -> VideoEstimate:
     """Frames, tokens and USD of sending a clip's sampled frames, from its metadata alone.
 
     The frames go in one request: at `tier` (SPEC §7; TierError when the model lacks it), and at the
-    long-context rate when all the frames together exceed its threshold.
+    long-context rate when all the frames together exceed its threshold. `as_of` (default: the tables' day,
+    today): the day whose price applies.
     """
-    pricer = Pricer(model, detail, tables, tier=tier)  # a bad model or tier fails before the clip is read
+    pricer = Pricer(model, detail, dated(tables, as_of), tier=tier)  # a bad model or tier fails before the clip is read
     info = clip_info(path)
     indices, sampling = sample(info, every=every, fps=fps, frames=frames)
     width, height = sent_size(info, max_side)

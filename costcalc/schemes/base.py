@@ -17,7 +17,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from .fields import Row
 
-__all__ = ["BASES", "Sizing", "Rule", "Parsed", "Scheme", "can_reject", "total_basis", "too_large"]
+__all__ = ["BASES", "Sizing", "Grid", "Rule", "Parsed", "Scheme", "can_reject", "total_basis", "too_large"]
 
 BASES = ("exact", "maximum", "approximate", "flat")
 """How sure a figure is: a published algorithm or the vendor's code; a documented
@@ -50,6 +50,22 @@ class Sizing(NamedTuple):
     basis: str = "exact"
 
 
+class Grid(NamedTuple):
+    """The units an image is billed by, over the size the model works from (`costcalc show` draws it):
+    `columns` × `rows` cells of `cell` px on a `width` × `height` picture, the last column and row cut short
+    where the size is not a whole number of cells."""
+
+    width: int
+    height: int
+    cell: int
+    columns: int
+    rows: int
+    unit: str
+    """What a cell is called: tile, patch or cell."""
+    note: str | None = None
+    """Tokens the grid does not show (Mistral's break token per row, Qwen's 2 per image)."""
+
+
 class Rule:
     """The base of every rule: an `exact` basis, no rejection, symmetric in width and height, unless it says otherwise.
 
@@ -75,6 +91,11 @@ class Rule:
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
         """(input rule, reason) when the API refuses this size instead of resizing it, else None."""
+        return None
+
+    def grid(self, width: int, height: int) -> Grid | None:
+        """The billed grid of a width × height image, over the size the model works from; None when the vendor
+        publishes none (a count per image, a maximum, approximate figures)."""
         return None
 
     def cell(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Parsed, Rule, Scheme, Sizing, too_large
+from .base import Grid, Parsed, Rule, Scheme, Sizing, too_large
 from .fields import Row
 from .geometry import ceil_div, patch_count
 
@@ -98,6 +98,12 @@ class ClaudeRule(Rule):
         w, h = claude_size(width, height, self.patch_size, self.max_edge, self.max_tokens)
         patches = patch_count(w, h, self.patch_size)
         return Sizing(w, h, None, patches, patches)
+
+    def grid(self, width: int, height: int) -> Grid:
+        """`patch_size` cells over the size the resize search finds (padding to whole cells is free)."""
+        sizing = self.size(width, height)
+        w, h, cell = sizing.scaled_width, sizing.scaled_height, self.patch_size
+        return Grid(w, h, cell, ceil_div(w, cell), ceil_div(h, cell), "cell")
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
         """Larger than max_side × max_side: rejected (docs/anthropic.md limits)."""

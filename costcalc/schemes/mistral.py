@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Parsed, Rule, Scheme, Sizing, too_large
+from .base import Grid, Parsed, Rule, Scheme, Sizing, too_large
 from .fields import Row
 from .geometry import ceil_div
 
@@ -51,6 +51,12 @@ class MistralRule(Rule):
         w, h = mistral_size(width, height, self.max_size)
         columns, rows = mistral_grid(w, h, self.patch_size, self.merge)
         return Sizing(w, h, None, columns * rows, columns * rows + rows)
+
+    def grid(self, width: int, height: int) -> Grid:
+        """`patch_size` × `merge` cells over the downscaled size, and one break token per row besides."""
+        w, h = mistral_size(width, height, self.max_size)
+        columns, rows = mistral_grid(w, h, self.patch_size, self.merge)
+        return Grid(w, h, self.patch_size * self.merge, columns, rows, "cell", "and one break token per row")
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
         """Larger than max_side × max_side: rejected (docs/mistral.md limits)."""

@@ -10,9 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import TableError
-from .base import Parsed, Rule, Scheme, Sizing
+from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import MAX_LIMIT, UNKNOWN, Row, check_keys, integer
-from .geometry import ceil_times, fit_patch_budget, fit_within, patch_count
+from .geometry import ceil_div, ceil_times, fit_patch_budget, fit_within, patch_count
 from .unknown import UnpublishedRule
 
 __all__ = ["PatchRule", "SCHEME"]
@@ -50,6 +50,12 @@ class PatchRule(Rule):
         if self.multiplier is None:
             return Sizing(scaled_w, scaled_h, None, patches, None, "unknown")
         return Sizing(scaled_w, scaled_h, None, patches, ceil_times(patches, self.multiplier))
+
+    def grid(self, width: int, height: int) -> Grid:
+        """`patch_size` patches over the size after the pixel limit and the patch budget."""
+        sizing = self.size(width, height)
+        w, h, cell = sizing.scaled_width, sizing.scaled_height, self.patch_size
+        return Grid(w, h, cell, ceil_div(w, cell), ceil_div(h, cell), "patch")
 
     def reject(self, width: int, height: int, sizing: Sizing) -> tuple[str, str] | None:
         """Over max_patches after sizing: rejected, not resized (docs/openai.md)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from math import ceil, floor, sqrt
 
-from .base import Parsed, Rule, Scheme, Sizing
+from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import Row
 
 __all__ = ["QwenRule", "qwen_size", "SCHEME"]
@@ -68,6 +68,11 @@ class QwenRule(Rule):
         elif (w > width or h > height) and qwen_size(seen_w, seen_h, f, self.max_pixels, self.min_pixels) != (w, h):
             seen_w, seen_h = width, height  # one side grew, one shrank: the capped copy would be resized otherwise
         return Sizing(seen_w, seen_h, None, patches, patches + 2)
+
+    def grid(self, width: int, height: int) -> Grid:
+        """`factor` cells over the resized size itself (larger than the image where the rule upscales it)."""
+        w, h = qwen_size(width, height, self.factor, self.max_pixels, self.min_pixels)
+        return Grid(w, h, self.factor, w // self.factor, h // self.factor, "cell", "plus 2 tokens per image")
 
     def _refused(self, width: int, height: int) -> bool:
         return min(width, height) < self.min_side or max(width, height) > self.max_aspect * min(width, height)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Parsed, Rule, Scheme, Sizing
+from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import Row
-from .geometry import cap_short_side, fit_within, tile_count
+from .geometry import cap_short_side, ceil_div, fit_within, tile_count
 
 __all__ = ["FixedRule", "TileRule", "SCHEME"]
 
@@ -64,6 +64,12 @@ class TileRule(Rule):
         scaled_w, scaled_h = cap_short_side(fitted_w, fitted_h, self.short_side)
         tiles = tile_count(scaled_w, scaled_h, self.tile_size)
         return Sizing(scaled_w, scaled_h, tiles, None, self.base + self.tile * tiles)
+
+    def grid(self, width: int, height: int) -> Grid:
+        """`tile_size` tiles over the fitted, short-side-capped size (the tiles counted)."""
+        sizing = self.size(width, height)
+        w, h, cell = sizing.scaled_width, sizing.scaled_height, self.tile_size
+        return Grid(w, h, cell, ceil_div(w, cell), ceil_div(h, cell), "tile")
 
     def cell(self) -> str:
         """`85+170/tile`."""

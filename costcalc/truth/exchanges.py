@@ -8,6 +8,7 @@ into a Bill by its vendor shape (costcalc.vendors).
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import os
 import stat
@@ -35,6 +36,9 @@ class Exchange:
     response: Any
     model: str | None = None
     """A model named beside the two (a log line's own "model"), used when the request names none."""
+    date: _dt.date | None = None
+    """The day the request was made, where the log says (`date` / `timestamp` beside it, or the answer's
+    `created`): its prices and lifecycle are that day's."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def read_log(path: str) -> Iterator[Exchange | Skip]:
             model = hint or named_model(line.get("request")) or named_model(line.get("response"))
             yield Skip(where, f"no {' and no '.join(repr(key) for key in missing)} in the line", model)
             continue
-        yield Exchange(where, line["request"], line["response"], hint)
+        yield Exchange(where, line["request"], line["response"], hint, logged_day(line, line["response"]))
 
 
 def read_batch(input_path: str, output_path: str) -> Iterator[Exchange | Skip]:
@@ -203,7 +207,7 @@ def read_batch(input_path: str, output_path: str) -> Iterator[Exchange | Skip]:
         if problem:
             yield Skip(where, f"custom_id {custom_id!r}: {problem} ({answer_at})", model)
             continue
-        yield Exchange(where, body, answer["response"]["body"])
+        yield Exchange(where, body, answer["response"]["body"], None, logged_day({}, answer["response"]["body"]))
     yield from skips
     for custom_id, (where, _) in answers.items():
         yield Skip(where, f"custom_id {custom_id!r} is not in {input_path}: cannot be joined")
@@ -240,3 +244,35 @@ def bill_of(response: Any) -> Bill:
         return read_bill(response)
     except Unbilled as reason:
         raise ValueError(str(reason)) from None
+
+
+def logged_day(line: Any, response: Any) -> _dt.date | None:
+    """The UTC day a logged request was made: a `date` or `timestamp` beside it (ISO text, or seconds since the
+    epoch), else its answer's `created` (seconds since the epoch, as OpenAI's responses carry); None when neither
+    says, or says something that is not a date."""
+    for holder, key in ((line, "date"), (line, "timestamp"), (response, "created"), (response, "created_at")):
+        value = holder.get(key) if isinstance(holder, dict) else None
+        day = _day(value)
+        if day is not None:
+            return day
+    return None
+
+
+def _day(value: Any) -> _dt.date | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return _dt.datetime.fromtimestamp(value / 1000 if value > 10**11 else value, _dt.UTC).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            moment = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(_dt.UTC)
+        return moment.date()
+    return None

@@ -68,6 +68,7 @@ no model or holds an image that cannot be priced is skipped, with the reason.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 from collections.abc import Iterable
@@ -106,21 +107,25 @@ def reconcile_exchanges(
     tables=None,
     base_dir: str | os.PathLike | None = None,
     tolerance: float = TOLERANCE,
+    as_of: _dt.date | None = None,
 ) -> Reconciliation:
     """Predict every exchange's image tokens, read its bill, and judge each model (see the module docstring).
 
     `model` overrides the model the requests name; `base_dir` is where relative
-    image paths in the payloads are read from. Lines that cannot be priced or
-    billed become Skips; only CostcalcError is raised.
+    image paths in the payloads are read from. Each exchange is read on its own
+    day where the log gives one (Exchange.date), else on `as_of` (default: the
+    tables' day, today). Lines that cannot be priced or billed become Skips; only
+    CostcalcError is raised.
     """
     from ..catalog.tables import default_tables
 
-    tables = tables or default_tables()
+    tables = (tables or default_tables()).at(as_of) if as_of is not None else (tables or default_tables())
+    days = {None: tables}  # the tables read on each day a line names, once per day
     models: dict[str, Gathered] = {}
     skipped: list[Skip] = []
     for exchange in exchanges:
         entry = _resolved(exchange, tables) if isinstance(exchange, Skip) else \
-            _seen(exchange, model, tables, base_dir)  # fmt: skip
+            _seen(exchange, model, _on(days, exchange.date), base_dir)  # fmt: skip
         if isinstance(entry, Skip):
             skipped.append(entry)
             if entry.model is not None:
@@ -132,6 +137,13 @@ def reconcile_exchanges(
         gathered.seen.append(seen)
     reports = {name: judge(name, gathered, tolerance) for name, gathered in sorted(models.items())}
     return Reconciliation(reports, tuple(skipped))
+
+
+def _on(days: dict, day):
+    """The tables read on `day` (the run's own when None), kept per day."""
+    if day not in days:
+        days[day] = days[None].at(day)
+    return days[day]
 
 
 def _seen(exchange: Exchange, model: str | None, tables, base_dir) -> Skip | tuple[str, Seen, set[str]]:
@@ -192,8 +204,12 @@ def reconcile(
     model: str | None = None,
     tables=None,
     tolerance: float = TOLERANCE,
+    as_of: _dt.date | None = None,
 ) -> Reconciliation:
     """Reconcile a log (one path) or an OpenAI Batch input and output file (two paths) with the predictions.
+
+    Each request is read on the day its log line gives (`created` in an OpenAI answer, or a `date` /
+    `timestamp` beside request and response), else on `as_of` (default: the tables' day, today).
 
     Raises LogReadError (a CostcalcError) naming FILE:LINE for a file that
     cannot be read or a line that is not a JSON object; see the module docstring.
@@ -207,4 +223,5 @@ def reconcile(
     else:
         raise LogReadError(f"give one log, or a Batch input and output file; got {len(paths)} files")
     base_dir = None if base == "-" else os.path.dirname(os.path.abspath(base))
-    return reconcile_exchanges(exchanges, model=model, tables=tables, base_dir=base_dir, tolerance=tolerance)
+    return reconcile_exchanges(exchanges, model=model, tables=tables, base_dir=base_dir, tolerance=tolerance,
+                               as_of=as_of)

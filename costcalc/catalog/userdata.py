@@ -1,0 +1,91 @@
+"""The user's data folder: price rows `costcalc tables update` wrote, and model rows `costcalc probe --write` measured.
+
+Every command reads it over the shipped tables and under `--tables` files (docs/prices.md):
+
+    shipped tables/  →  DATA/prices/*.toml (tables update)  →  DATA/models/*.toml (probe)  →  --tables FILE
+
+DATA is `COSTCALC_DATA_DIR` when set, else platformdirs' user data folder for "costcalc"
+(`~/.local/share/costcalc` on Linux, `~/Library/Application Support/costcalc` on macOS,
+`%LOCALAPPDATA%\\costcalc` on Windows). Nothing is read or created at import; a folder that does
+not exist is an empty layer.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+__all__ = ["ENV", "data_dir", "price_dir", "model_dir", "data_files", "UPDATE_NOTE", "update_checked",
+           "stale_prices", "new_model_file"]
+
+ENV = "COSTCALC_DATA_DIR"
+"""The environment variable naming the data folder (overrides platformdirs)."""
+UPDATE_NOTE = "update.toml"
+"""In DATA/prices/: where the prices came from (URL or file, genai-prices version, when), written by the update."""
+
+
+def data_dir() -> Path:
+    """The user's data folder: $COSTCALC_DATA_DIR, else platformdirs' user data folder for costcalc."""
+    chosen = os.environ.get(ENV, "").strip()
+    return Path(chosen).expanduser() if chosen else _platform_dir()
+
+
+@cache
+def _platform_dir() -> Path:
+    # platformdirs is a dependency (tiny, pure Python); imported only here, when the folder is first asked for.
+    try:
+        import platformdirs
+    except ImportError:  # a vendored or trimmed install: the XDG default
+        return Path.home() / ".local" / "share" / "costcalc"
+    return Path(platformdirs.user_data_dir("costcalc", appauthor=False))
+
+
+def price_dir(folder: Path | None = None) -> Path:
+    """DATA/prices: the generated price files `costcalc tables update` writes."""
+    return (folder or data_dir()) / "prices"
+
+
+def model_dir(folder: Path | None = None) -> Path:
+    """DATA/models: the model rows `costcalc probe --write` measured."""
+    return (folder or data_dir()) / "models"
+
+
+def data_files(folder: Path | None = None) -> list[Path]:
+    """The data folder's table files in load order: prices (sorted), then models (sorted); [] when there are none."""
+    folder = folder or data_dir()
+    found = []
+    for sub in (price_dir(folder), model_dir(folder)):
+        try:
+            found += sorted(path for path in sub.glob("*.toml") if path.name != UPDATE_NOTE and path.is_file())
+        except OSError:
+            continue
+    return found
+
+
+def update_checked(folder: Path | None = None) -> _dt.date | None:
+    """The day `costcalc tables update` last checked the data folder's prices (its UPDATE_NOTE), or None."""
+    path = price_dir(folder) / UPDATE_NOTE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r'^checked = "(\d{4}-\d\d-\d\d)"', text, re.M)
+    return _dt.date.fromisoformat(found[1]) if found else None
+
+
+def stale_prices(folder: Path | None, shipped: _dt.date | None) -> bool:
+    """True when the data folder's prices were checked before the shipped ones (a newer costcalc is installed):
+    then the shipped prices are read and the data folder's are not."""
+    checked = update_checked(folder)
+    return checked is not None and shipped is not None and checked < shipped
+
+
+def new_model_file(model: str, folder: Path | None = None) -> Path:
+    """A new file name for a measured row of `model` in DATA/models (`probe --write` without FILE): the model's name
+    and the time, so a later measurement sorts (and loads) after an earlier one and none is overwritten."""
+    safe = re.sub(r"[^a-z0-9._-]+", "_", model.strip().lower()).strip("._") or "model"
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    return model_dir(folder) / f"{safe}-{stamp}.toml"
