@@ -24,7 +24,6 @@ a client is recognised by its class's module and name.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import threading
 from contextvars import ContextVar
@@ -34,6 +33,7 @@ from importlib import import_module
 
 from .catalog.tables import Tables, check_tier
 from .errors import BudgetExceeded, CostcalcError, GuardError, RequestError
+from .inspection.jsontext import loads
 from .money import MONEY, parse_usd, usd_sum
 from .pricing.request import RequestEstimate, budget_problems, count_request
 from .vendors import sdk_routes
@@ -68,7 +68,8 @@ RETRY_HEADER = "x-stainless-retry-count"
 class _Ticket:
     """One priced call: its estimate (None when unpriced), the body it sends, and whether it is spent."""
 
-    digest: bytes
+    sdk_body: bytes
+    """The body the SDK gave (kept by reference: a retry is recognised by an equal body, a memcmp)."""
     estimate: RequestEstimate | None
     body: bytes | None
     """The body to send instead of the SDK's (shrunk images); None to send the SDK's own."""
@@ -103,10 +104,12 @@ class Guard:
     tables: Tables | None = field(default=None, repr=False)
     fetch: bool = False
     spent_usd: Decimal = Decimal(0)
-    """USD of the requests sent since the last reset, as check_budget measures a request (its images); those of
-    unknown price not included (see `unpriced_requests`)."""
+    """USD of the requests sent since the last reset, as check_budget measures a request (its whole input, images
+    and text: `RequestEstimate.budget_usd`, text bounded above for vendors other than OpenAI); those of unknown
+    price not included (see `unpriced_requests`)."""
     spent_tokens: int = 0
-    """Image tokens of the requests sent since the last reset (what max_tokens limits), those priced."""
+    """Input tokens of the requests sent since the last reset, images and text (`budget_tokens`, what max_tokens
+    limits), those priced."""
     requests: int = 0
     """Priced-endpoint requests sent since the last reset, each counted once however often the SDK retried it."""
     unpriced_requests: int = 0
@@ -138,36 +141,39 @@ class Guard:
         """Whether `request` goes to an endpoint this guard prices (PRICED_PATHS)."""
         return request.method == "POST" and request.url.path.rstrip("/").endswith(PRICED_PATHS[self.sdk])
 
-    def retried(self, request, body: bytes) -> tuple[bytes, _Ticket | None]:
-        """(the body's digest, the ticket of the call this attempt retries: same guard, context and body, and
-        a retry count over 0; or None)."""
-        digest = hashlib.blake2b(body, digest_size=16).digest()
+    def retried(self, request, body: bytes) -> _Ticket | None:
+        """The ticket of the call this attempt retries (same guard, context and body bytes, and a retry count
+        over 0), or None. The SDK sends a retry with the very body object, so `is` usually answers; `==` is a
+        memcmp otherwise: exact, and far cheaper than hashing the body."""
         last = _LAST.get()
-        if last is None or last[0] is not self or last[1].digest != digest:
-            return digest, None
+        if last is None or last[0] is not self:
+            return None
         try:
             attempt = int(request.headers.get(RETRY_HEADER, "0"))
         except ValueError:
-            return digest, None
-        return digest, (last[1] if attempt > 0 else None)
+            return None
+        if attempt <= 0:
+            return None
+        previous = last[1].sdk_body
+        return last[1] if previous is body or previous == body else None
 
-    def price(self, request, body: bytes, digest: bytes) -> _Ticket:
+    def price(self, request, body: bytes) -> _Ticket:
         """A new call's ticket: its body shrunk when asked, and priced; under a limit, the error it cannot be
         priced for is raised (a budget gate fails closed), without one the call goes unpriced."""
         try:
             estimate = self._count_body(request, body)
             if not self.shrink:
-                return _Ticket(digest, estimate, None)
-            document = json.loads(body)
+                return _Ticket(body, estimate, None)
+            document = loads(body)
             shrunk = _shrink(document, estimate, self.tables)
             if not shrunk:
-                return _Ticket(digest, estimate, None)
+                return _Ticket(body, estimate, None)
             sent = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            return _Ticket(digest, self._count(sent), sent, shrunk)
+            return _Ticket(body, self._count(sent), sent, shrunk)
         except CostcalcError as error:
             if self.limited:
                 raise _sdk_error(error, self.sdk_error) from None
-            return _Ticket(digest, None, None)
+            return _Ticket(body, None, None)
 
     def _count_body(self, request, body: bytes) -> RequestEstimate:
         """The estimate of a body as sent. A Responses body without `input` (a stored prompt, or a conversation
@@ -176,7 +182,7 @@ class Guard:
             return self._count(body)
         except RequestError:
             try:
-                document = json.loads(body)
+                document = loads(body)
             except ValueError:
                 raise RequestError("the request body is not JSON") from None
             if not (isinstance(document, dict) and "input" not in document
@@ -213,24 +219,28 @@ class Guard:
             if problems:
                 where = f"{request.method} {request.url.path}"
                 raise BudgetExceeded(f"{where} not sent: {'; '.join(problems)}", estimate)
-            if estimate.usd is not None:
-                self._reserved = usd_sum((self._reserved, estimate.usd))
+            if estimate.budget_usd is not None:
+                self._reserved = usd_sum((self._reserved, estimate.budget_usd))
             ticket.reserved = True
 
     def _total_problems(self, estimate: RequestEstimate) -> list[str]:
         """Why a request would break total_usd, summed over what is spent and in flight; fails closed."""
         total = self.total_usd
-        if estimate.usd is None:
-            return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
         if estimate.unpriced:
             return [f"{estimate.unpriced} image(s) could not be priced, so total_usd {total:f} cannot be kept"]
+        if estimate.budget_tokens is None:
+            return [f"{estimate.model}: the request's text could not be counted or bounded, so total_usd {total:f} "
+                    f"cannot be kept"]  # fmt: skip
+        if estimate.budget_usd is None:
+            return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
         before = usd_sum((self.spent_usd, self._reserved))
-        after = usd_sum((before, estimate.usd))
+        after = usd_sum((before, estimate.budget_usd))
         if after <= total:
             return []
         money = MONEY.normalize
-        return [(f"{estimate.model}: ${money(estimate.usd):f} on top of ${money(before):f} spent comes to "
-                 f"${money(after):f}, over total_usd {total:f}")]  # fmt: skip
+        bounded = " (text bounded above)" if estimate.budget_basis != "exact" else ""
+        return [(f"{estimate.model}{bounded}: ${money(estimate.budget_usd):f} on top of ${money(before):f} spent "
+                 f"comes to ${money(after):f}, over total_usd {total:f}")]  # fmt: skip
 
     def settle(self, ticket: _Ticket, sent: bool) -> None:
         """After an attempt: free its reservation; when it was sent, count the call (once, whatever the retries)."""
@@ -238,20 +248,20 @@ class Guard:
         with self._lock:
             if ticket.reserved:
                 ticket.reserved = False
-                if estimate is not None and estimate.usd is not None:
-                    self._reserved = usd_sum((self._reserved, -estimate.usd))
+                if estimate is not None and estimate.budget_usd is not None:
+                    self._reserved = usd_sum((self._reserved, -estimate.budget_usd))
             if not sent or ticket.spent:
                 return
             ticket.spent = True
             self.requests += 1
             self.shrunk_images += ticket.shrunk
             self.last = estimate
-            if estimate is None or estimate.usd is None or estimate.unpriced:
+            if estimate is None or estimate.budget_usd is None or estimate.unpriced:
                 self.unpriced_requests += 1
             if estimate is not None:
-                self.spent_tokens += estimate.image_tokens
-                if estimate.usd is not None:
-                    self.spent_usd = usd_sum((self.spent_usd, estimate.usd))
+                self.spent_tokens += estimate.budget_tokens or 0
+                if estimate.budget_usd is not None:
+                    self.spent_usd = usd_sum((self.spent_usd, estimate.budget_usd))
 
 
 # ------------------------------------------------------------------ guarding a client
@@ -271,7 +281,9 @@ def guard(
     """The client (openai.OpenAI / AsyncOpenAI, anthropic.Anthropic / AsyncAnthropic), guarded (SPEC §9).
 
     Before any byte leaves, each Chat Completions, Responses or Messages request is priced
-    from its body (count_request, with `tables` and `fetch` as there); one over `max_tokens`
+    from its body (count_request, with `tables` and `fetch` as there), its whole input as
+    check_budget counts it (images and text: OpenAI text exact, other vendors' text bounded
+    above, `RequestEstimate.budget_tokens`); one over `max_tokens`
     or `max_usd`, or one that would bring the client's spend over `total_usd`, raises
     BudgetExceeded (carrying the estimate) and is not sent. Fails closed like check_budget:
     under a limit, an image or a price it cannot know is over, and a body it cannot price is
@@ -343,9 +355,9 @@ def _sync_send(state: Guard, send):
         if not state.prices(request):
             return send(request, *args, **kwargs)
         body = request.read()
-        digest, ticket = state.retried(request, body)
+        ticket = state.retried(request, body)
         if ticket is None:
-            ticket = state.price(request, body, digest)
+            ticket = state.price(request, body)
         outgoing = state.start(request, ticket)
         try:
             response = send(outgoing, *args, **kwargs)
@@ -367,9 +379,9 @@ def _async_send(state: Guard, send):
         from anyio import to_thread
 
         body = await request.aread()
-        digest, ticket = state.retried(request, body)
+        ticket = state.retried(request, body)
         if ticket is None:
-            ticket = await to_thread.run_sync(state.price, request, body, digest)
+            ticket = await to_thread.run_sync(state.price, request, body)
         outgoing = state.start(request, ticket)
         try:
             response = await send(outgoing, *args, **kwargs)

@@ -347,3 +347,21 @@ def test_one_writer_for_every_format(rows):
     assert table[0] == ["a", "b", "d"] and len(table) == len(rows) + 1
     with pytest.raises(ValueError):
         RowWriter("xml", io.StringIO())
+
+
+def test_a_command_loads_its_own_module_only():
+    # start-up (issue 18): `costcalc estimate` imports the estimate command, not audit's, optimize's, ...; the
+    # command list still holds every command
+    import subprocess
+    import sys
+
+    code = ("import sys; from costcalc.cli.app import main; sys.argv = ['costcalc', 'estimate', '--size', '8x8', "
+            "'-m', 'gpt-4o', '--json']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('costcalc.cli.')), file=sys.stderr)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert "costcalc.cli.estimate" in loaded
+    assert not any(f"costcalc.cli.{name}'" in loaded for name in ("audit", "optimize", "video", "truth", "request"))
+    from costcalc.cli import cli
+
+    assert {"estimate", "audit", "optimize", "request", "models", "video"} <= set(cli.commands)

@@ -189,12 +189,32 @@ def _small(kind: str):
     return SMALL[kind.partition("-")[0]]
 
 
+ANTHROPIC_SKELETON = ('{"max_tokens":16,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64",'
+                      '"media_type":"image/png","data":""}}]}],"model":"claude-sonnet-4-6"}')  # fmt: skip
+"""The Messages body the anthropic SDK sends for one inline image, its data left out."""
+TEXT = {"chat": 3 + 1 + 3, "responses": 3 + 1 + 3, "messages": len(ANTHROPIC_SKELETON) + 8 * 4 + 32}
+"""The text a budget counts beside the one image of `send`. OpenAI, exact (tiktoken, the cookbook's framing):
+3 for the message, 1 for "user" (o200k_base), 3 for the reply's priming. Anthropic, bounded above: one
+token per byte of the body without the image's data, 8 per JSON object (4: the body, the message, the part,
+its source) and 32 for the request."""
+RATE = {"openai": Decimal("2.50") / 10**6, "anthropic": Decimal("3") / 10**6}
+"""USD per input token: gpt-4o $2.50 and Claude Sonnet 4.6 $3 per million (tables/prices)."""
+
+
+def _whole(kind: str, api: str, tokens: int | None = None) -> tuple[int, Decimal]:
+    """(input tokens, USD) a budget counts for `send` of the small image (or one of `tokens`): image and text."""
+    sdk = kind.partition("-")[0]
+    total = (SMALL[sdk][1] if tokens is None else tokens) + TEXT[api]
+    return total, total * RATE[sdk]
+
+
 # ------------------------------------------------------------------ within and over budget
 
 
 @pytest.mark.parametrize("kind, api", CALLS)
 def test_within_budget_arrives_unchanged_and_is_counted(server, kind, api):
-    size, tokens, usd = _small(kind)
+    size, _, _ = _small(kind)
+    tokens, usd = _whole(kind, api)
     image = png(*size)
     client = costcalc.guard(_client(kind, server), max_tokens=tokens, max_usd=usd, total_usd=usd)
     run(send(client, api, image))
@@ -223,7 +243,8 @@ def test_over_budget_raises_and_sends_nothing(server, kind, api, limit):
 
 @pytest.mark.parametrize("kind, api", CALLS)
 def test_total_usd_stops_the_request_that_would_cross_it(server, kind, api):
-    size, tokens, usd = _small(kind)
+    size, _, _ = _small(kind)
+    tokens, usd = _whole(kind, api)
     image = png(*size)
     client = costcalc.guard(_client(kind, server), total_usd=2 * usd + usd / 2)
 
@@ -245,9 +266,10 @@ def test_total_usd_stops_the_request_that_would_cross_it(server, kind, api):
 
 @pytest.mark.parametrize("kind", ["openai-async", "anthropic-async"])
 def test_total_usd_holds_for_concurrent_requests(server, kind):
-    size, _, usd = _small(kind)
+    size, _, _ = _small(kind)
     image = png(*size)
     api = APIS[kind.partition("-")[0]][0]
+    usd = _whole(kind, api)[1]
     client = costcalc.guard(_client(kind, server), total_usd=2 * usd)
 
     async def scenario():
@@ -272,7 +294,8 @@ SHRINK = [("openai", "chat", (2560, 1669), (1178, 768), 1105, "0.0027625"),
 @pytest.mark.parametrize("kind, api, size, seen, tokens, usd", SHRINK)
 def test_shrink_delivers_the_size_the_model_sees(server, kind, api, size, seen, tokens, usd):
     original = png(*size)
-    client = costcalc.guard(_client(kind, server), max_tokens=tokens, shrink=True)
+    whole, whole_usd = _whole(kind, api, tokens)
+    client = costcalc.guard(_client(kind, server), max_tokens=whole, shrink=True)
     run(send(client, api, original))
     [record] = server.received
     assert record.headers["content-length"] == str(len(record.body))
@@ -281,8 +304,9 @@ def test_shrink_delivers_the_size_the_model_sees(server, kind, api, size, seen, 
         assert image.size == seen
         assert media == Image.MIME[image.format]
     assert len(data) < len(original)
+    assert whole_usd - TEXT[api] * RATE[kind.partition("-")[0]] == Decimal(usd)  # the image's, as the README says
     assert (client.costcalc.spent_tokens, client.costcalc.spent_usd, client.costcalc.shrunk_images) == (
-        tokens, Decimal(usd), 1)  # the same tokens as the original (and the README's figures)
+        whole, whole_usd, 1)  # the same tokens as the original (and the README's figures), and the text
 
 
 @pytest.mark.parametrize("kind, api", CALLS)
@@ -376,7 +400,8 @@ def test_other_endpoints_pass_untouched(server, kind):
 
 @pytest.mark.parametrize("kind, api", CALLS)
 def test_a_call_the_sdk_retries_counts_once(server, kind, api):
-    size, tokens, usd = _small(kind)
+    size, _, _ = _small(kind)
+    tokens, usd = _whole(kind, api)
     server.fail_first = [500, 503]
     client = costcalc.guard(_client(kind, server, max_retries=2), total_usd=usd)  # room for one call only
     run(send(client, api, png(*size)))
@@ -388,7 +413,8 @@ def test_a_call_the_sdk_retries_counts_once(server, kind, api):
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_request_that_never_left_is_not_spent(server, kind):
     api = APIS[kind.partition("-")[0]][0]
-    size, _, usd = _small(kind)
+    size, _, _ = _small(kind)
+    usd = _whole(kind, api)[1]
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = SimpleNamespace(url=f"http://127.0.0.1:{probe.getsockname()[1]}")
@@ -401,21 +427,30 @@ def test_a_request_that_never_left_is_not_spent(server, kind):
 
 
 @pytest.mark.parametrize("kind", ["openai", "openai-async"])
-def test_a_responses_call_without_input_carries_no_image(server, kind):
-    client = costcalc.guard(_client(kind, server), max_tokens=0, max_usd=0)
+def test_a_responses_call_without_input_carries_no_image_but_unknown_text(server, kind):
+    # the earlier response's input is billed again, and it is not in the body: a budget cannot hold
+    def scenario(client):
+        async def call():
+            result = client.responses.create(model="gpt-4o", previous_response_id="resp_0")
+            return await result if inspect.isawaitable(result) else result
 
-    async def scenario():
-        result = client.responses.create(model="gpt-4o", previous_response_id="resp_0")
-        return await result if inspect.isawaitable(result) else result
+        return call()
 
-    run(scenario())
+    limited = costcalc.guard(_client(kind, server), max_usd=100)
+    with pytest.raises(BudgetExceeded, match="previous_response_id"):
+        run(scenario(limited))
+    assert server.received == []
+    client = costcalc.guard(_client(kind, server))
+    run(scenario(client))
     assert [(r.path, json.loads(r.body)) for r in server.received] == [
         ("/v1/responses", {"model": "gpt-4o", "previous_response_id": "resp_0"})]
-    assert (client.costcalc.requests, client.costcalc.spent_tokens, client.costcalc.unpriced_requests) == (1, 0, 0)
+    assert (client.costcalc.requests, client.costcalc.spent_tokens, client.costcalc.unpriced_requests) == (1, 0, 1)
+    assert client.costcalc.last.images == ()
 
 
 def test_identical_calls_each_count(server):
-    size, tokens, _ = _small("openai")
+    size, _, _ = _small("openai")
+    tokens = _whole("openai", "chat")[0]
     image = png(*size)
     client = costcalc.guard(_client("openai", server))
     for _ in range(3):
@@ -425,14 +460,16 @@ def test_identical_calls_each_count(server):
 
 @pytest.mark.parametrize("kind, api", CALLS)
 def test_batch_tier_halves_the_spend(server, kind, api):
-    size, _, usd = _small(kind)
+    size, _, _ = _small(kind)
+    usd = _whole(kind, api)[1]
     client = costcalc.guard(_client(kind, server), tier="batch")
     run(send(client, api, png(*size)))
     assert client.costcalc.spent_usd == usd / 2  # SPEC §7: Batch 50% off (OpenAI, Anthropic)
 
 
 def test_derived_clients_share_the_guard(server):
-    size, _, usd = _small("openai")
+    size, _, _ = _small("openai")
+    usd = _whole("openai", "chat")[1]
     client = costcalc.guard(_client("openai", server), total_usd=usd)
     derived = client.with_options(timeout=30)
     run(send(derived, "chat", png(*size)))
@@ -486,7 +523,8 @@ def test_spend_never_passes_total_and_counts_each_sent_call_once(costs, total):
     spent, sent = Decimal(0), 0
     for cents, leaves in costs:
         usd = Decimal(cents) / 10**6
-        ticket = _Ticket(b"", RequestEstimate("gpt-4o", (), cents, usd, 0, 0, ()), None)
+        estimate = RequestEstimate("gpt-4o", (), cents, usd, 0, 0, (), budget_tokens=cents, budget_usd=usd)
+        ticket = _Ticket(b"", estimate, None)
         if spent + usd > guard.total_usd:
             with pytest.raises(BudgetExceeded):
                 guard.admit(ticket, request)

@@ -62,3 +62,48 @@ def test_other_encodings_json_reads_are_read_alike(encoding):
     text = json.dumps({"a": "b" * (8 * LONG), "c": ["d" * LONG, 1]})
     data = text.encode(encoding)
     assert outcome(loads, data) == outcome(json.loads, data)
+
+
+def _read_as_text(data: bytes):
+    """How a request payload in bytes was read before it was parsed as bytes: decoded strictly, then json.loads."""
+    import codecs
+
+    from costcalc.pricing.payload import no_constant, parse_int
+
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return ("error", "not UTF-8")
+    try:
+        document = json.loads(text, parse_constant=no_constant, parse_int=parse_int)
+    except ValueError:
+        return ("error", "not JSON")
+    if not isinstance(document, dict):
+        return ("error", "not an object")
+    return ("value", document, len(text.encode("utf-8", "surrogatepass")))
+
+
+def _read_as_bytes(data: bytes):
+    from costcalc.errors import RequestError
+    from costcalc.pricing.payload import load_payload
+
+    try:
+        document, size = load_payload(data)
+    except RequestError as error:
+        words = str(error)
+        return ("error", "not UTF-8" if "UTF-8" in words else "not an object" if "not an object" in words else "not JSON")
+    return ("value", document, size)
+
+
+@settings(max_examples=150)
+@given(VALUES, st.data())
+def test_a_payload_in_bytes_reads_as_its_decoded_text_did(value, draw):
+    # the bytes are parsed as they are and their size is their length; the outcome is the strict decode's
+    data = bytearray(json.dumps({"padding": "y" * (4 * LONG), "value": value}, ensure_ascii=False).encode())
+    if draw.draw(st.booleans()):
+        data[0:0] = b"\xef\xbb\xbf"
+    for _ in range(draw.draw(st.integers(0, 3))):
+        at = draw.draw(st.integers(0, len(data) - 1))
+        data[at : at + 1] = draw.draw(st.sampled_from([b'"', b"\\", b"\x00", b"\xff", b"\xed\xa0\x80", b"\xc3", b"]"]))
+    assert _read_as_bytes(bytes(data)) == _read_as_text(bytes(data))

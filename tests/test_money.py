@@ -73,9 +73,11 @@ def test_the_issue_example_under_a_three_digit_context(tables, narrow):
 
 def test_check_budget_under_a_narrow_context(tables, narrow):
     loaded = load_tables(tables)
-    assert check_budget(payload(2), max_usd="0.003825", tables=loaded).usd == TWO
-    with pytest.raises(costcalc.BudgetExceeded, match=r"\$0.003825, over max_usd 0.0038249"):
-        check_budget(payload(2), max_usd="0.0038249", tables=loaded)
+    # a budget counts the text too: 7 tokens (3 for the message, 1 for "user", 3 for the reply) × $2.50 / 1e6
+    estimate = check_budget(payload(2), max_usd="0.0038425", tables=loaded)
+    assert (estimate.usd, estimate.budget_usd) == (TWO, Decimal("0.0038425"))
+    with pytest.raises(costcalc.BudgetExceeded, match=r"\$0.0038425, over max_usd 0.0038424"):
+        check_budget(payload(2), max_usd="0.0038424", tables=loaded)
     with pytest.raises(ValueError, match="not an amount"):
         check_budget(payload(1), max_usd="lots", tables=loaded)  # not NaN, even with InvalidOperation untrapped
 

@@ -138,11 +138,12 @@ def test_request_limits_are_checked():
 
 def test_check_budget():
     payload = chat("gpt-4o")
-    total = count_request(payload).image_tokens
-    assert check_budget(payload, max_tokens=total).image_tokens == total
+    counted = count_request(payload)
+    total = counted.image_tokens + counted.text_tokens  # a budget counts the whole input, text too
+    assert check_budget(payload, max_tokens=total).budget_tokens == total
     with pytest.raises(costcalc.BudgetExceeded, match=f"{total:,} tokens, over max_tokens {total - 1:,}") as caught:
         check_budget(payload, max_tokens=total - 1)
-    assert caught.value.estimate.image_tokens == total and isinstance(caught.value, costcalc.CostcalcError)
+    assert caught.value.estimate.budget_tokens == total and isinstance(caught.value, costcalc.CostcalcError)
     assert [(o.label, o.kind, o.limit, o.value) for o in caught.value.overruns] == [
         ("gpt-4o", "max_tokens", total - 1, total)]  # the data; no CLI flag in the library's message
     assert "--" not in str(caught.value)

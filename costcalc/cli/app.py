@@ -67,8 +67,60 @@ def interrupted(message: str = "interrupted"):
         raise click.exceptions.Exit(ExitCode.INTERRUPTED)
 
 
+COMMAND_MODULES = {"estimate": "estimate", "audit": "audit", "models": "listing", "limits": "listing", "mcp": "mcp",
+                   "optimize": "optimize", "request": "request", "reconcile": "truth", "probe": "truth",
+                   "video": "video", "show": "show", "tables": "tables"}  # fmt: skip
+"""Where each command is defined (a module of this package): a command line loads only its command's module.
+A command missing here is still found: an unknown name loads every module of the package first."""
+
+
 class _Group(click.Group):
-    """The command group: Ctrl-C exits 130 in every command; no error ever ends in a traceback."""
+    """The command group: Ctrl-C exits 130 in every command; no error ever ends in a traceback.
+
+    Commands load on demand: `costcalc estimate` imports the estimate module only (COMMAND_MODULES), while the
+    command list (help, completion, `cli.commands`) loads every command module of the package first.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._loaded_all = False
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> dict:
+        """Every command, each module loaded first."""
+        self._load_all()
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict) -> None:
+        self._commands = value
+
+    def add_command(self, cmd, name=None):
+        name = name or cmd.name
+        if name is None:
+            raise TypeError("Command has no name.")
+        self._commands[name] = cmd
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self._commands and cmd_name in COMMAND_MODULES:
+            from importlib import import_module
+
+            import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
+        return self.commands.get(cmd_name) if cmd_name not in self._commands else self._commands[cmd_name]
+
+    def list_commands(self, ctx):
+        return sorted(self.commands)
+
+    def _load_all(self) -> None:
+        if self._loaded_all:
+            return
+        self._loaded_all = True
+        import os
+        import pkgutil
+        from importlib import import_module
+
+        for module in pkgutil.iter_modules([os.path.dirname(__file__)]):
+            import_module(f"{__package__}.{module.name}")
 
     def invoke(self, ctx):
         """Run the command: KeyboardInterrupt → "interrupted", 130; a stray CostcalcError → one line, 2."""

@@ -29,6 +29,7 @@ _PHRASES = [
     (re.compile(r"\(follow_symlinks=True follows it\)"), "(use --follow-symlinks)"),
     (re.compile(r"\(give it with file_sizes=\)"), "(give it with file_sizes= or --file-size)"),
     (re.compile(r"\(pass fetch=True\)"), "(pass fetch=True, or --fetch)"),
+    (re.compile(r"; pass model=$"), "; pass -m MODEL"),
     (re.compile(r"\bchoose another outdir folder\b"), "choose another --extract folder"),
     (re.compile(r"^base_url "), "--base-url "),
     (re.compile(r"^row_file ''"), "--write ''"),

@@ -85,17 +85,22 @@ def _long_strings(data: bytes) -> list[tuple[int, int]]:
 
 def _string(data: bytes, start: int, end: int) -> str:
     """The string between the quotes at `start` and `end`, as json.loads reads it."""
-    body = data[start + 1 : end]
-    if b"\\" not in body and body.isascii() and not _has_control(body):
-        return body.decode("ascii")
+    if data.find(b"\\", start + 1, end) < 0:
+        try:
+            text = str(memoryview(data)[start + 1 : end], "ascii")  # checks ASCII as it copies
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not _has_control(data, start + 1, end):
+            return text
     return json.loads(data[start : end + 1])  # escapes, or text json.loads refuses (it words why)
 
 
-def _has_control(body: bytes) -> bool:
-    """Whether `body` holds a byte below 0x20, which a JSON string may not hold raw (RFC 8259, section 7)."""
+def _has_control(data: bytes, start: int, end: int) -> bool:
+    """Whether data[start:end] holds a byte below 0x20, which a JSON string may not hold raw (RFC 8259,
+    section 7)."""
     import numpy as np
 
-    return bool(np.frombuffer(body, dtype=np.uint8).min() < 0x20)
+    return bool(np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start).min() < 0x20)
 
 
 def _restore(value: Any, strings: list[str], found: list[int]) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import CostcalcError, RequestError, UnknownModelError
+from ..inspection.jsontext import loads
 from ..vendors import where_of
 from ..words import json_kind, show_value
 
@@ -121,19 +122,45 @@ def _json_string_size(text: str) -> int:
 
 
 def load_payload(payload) -> tuple[dict, int | None]:
-    """The payload as a dict, and its size in bytes when it came as text; RequestError for anything else."""
+    """The payload as a dict, and its size in bytes when it came as text; RequestError for anything else.
+
+    UTF-8 bytes are parsed as they are (inspection.jsontext: the long base64 strings of images cut out, the
+    skeleton parsed) and their size is their length: no decode and re-encode of megabytes of base64.
+    """
     if isinstance(payload, dict):
         return payload, None
     if isinstance(payload, (bytes, bytearray, memoryview)):
-        text = _decode(bytes(payload))
+        data = payload if isinstance(payload, bytes) else bytes(payload)
+        if _plain_utf8(data):
+            bom = 3 if data.startswith(codecs.BOM_UTF8) else 0
+            return _parse(data, lambda: _decode(data)), len(data) - bom
+        text = _decode(data)
     elif isinstance(payload, str):
         text = payload[1:] if payload.startswith("\ufeff") else payload
     else:
         raise RequestError(f"a payload is a dict or JSON text, not {type(payload).__name__}")
-    size = len(text.encode("utf-8", "surrogatepass"))
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    return _parse(text, None), size
+
+
+def _plain_utf8(data: bytes) -> bool:
+    """Whether json.loads(data) reads `data` as `data.decode("utf-8-sig")` would: no UTF-16/32 (a BOM, or a NUL
+    in the first bytes, which json.detect_encoding takes for UTF-16/32) and no 0xED byte (json.loads decodes
+    with surrogatepass, which lets UTF-8-encoded surrogates through; a strict decode refuses them)."""
+    return not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and 0 not in data[:4] and b"\xed" not in data
+
+
+def _parse(text: str | bytes, decode) -> dict:
+    """The JSON object in `text`; RequestError naming why not. `decode` words a UTF-8 error in bytes."""
     try:
-        document = json.loads(text, parse_constant=no_constant, parse_int=parse_int)
+        if isinstance(text, bytes):
+            document = loads(text, parse_constant=no_constant, parse_int=parse_int)
+        else:
+            document = json.loads(text, parse_constant=no_constant, parse_int=parse_int)
     except RequestError:
+        raise
+    except UnicodeDecodeError:
+        decode()  # raises the error worded with the offset in the payload
         raise
     except json.JSONDecodeError as error:
         raise RequestError(f"payload is not JSON: {error}") from None
@@ -141,7 +168,7 @@ def load_payload(payload) -> tuple[dict, int | None]:
         raise RequestError("payload is nested too deeply to read (JSON nested about a thousand levels or more)") from None
     if not isinstance(document, dict):
         raise RequestError(f"payload is JSON but not an object: it is {json_kind(document)}")
-    return document, size
+    return document
 
 
 def _decode(data: bytes) -> str:
@@ -170,7 +197,7 @@ def model_name(document: dict, model: Any) -> str:
         key = "model" if "model" in document else "modelId"
         model = document.get(key)
         if model is None:
-            raise RequestError("no model: the payload has no 'model' (or Bedrock 'modelId'); pass model= (or -m)")
+            raise RequestError("no model: the payload has no 'model' (or Bedrock 'modelId'); pass model=")
         if not isinstance(model, str):
             raise RequestError(f"'{key}' must be a model name, not {show_value(model)}")
     if isinstance(model, str) and len(model) > MAX_MODEL_NAME:

@@ -32,7 +32,7 @@ from ..words import show_value
 from .findings import request_findings
 from .parts import PartPricer, RequestImage
 from .payload import check_file_sizes, load_payload, model_name, payload_size
-from .text import TextCount, count_text
+from .text import BOUND_BASIS, TextCount, count_text, text_bound
 
 __all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_overruns", "budget_problems",
            "payload_size"]  # fmt: skip
@@ -72,6 +72,17 @@ class RequestEstimate:
     long_context: bool | None = False
     """Whether the long-context rate applies to the whole request ; None when the text is unknown
     and only it could carry the input over the threshold."""
+    text_bound: int | None = None
+    """When the text is not counted exactly (`text_tokens` None): an upper bound on its tokens (pricing.text.
+    text_bound: one token per byte, plus framing), so that a budget still holds; None when none is known."""
+    budget_tokens: int | None = None
+    """The input tokens a budget is checked against: `input_tokens` when exact, else the priced images' tokens
+    plus `text_bound`; None when the text has no bound."""
+    budget_usd: Decimal | None = None
+    """USD of `budget_tokens` (`input_usd` when exact; the bound at the rate it reaches otherwise); None when
+    unknown."""
+    budget_basis: str = "exact"
+    """exact, or approximate when `budget_tokens` holds a text bound (a figure the bill cannot exceed)."""
     status: str = "active"
     """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md)."""
     shutdown: str | None = None
@@ -92,6 +103,10 @@ class RequestEstimate:
             "input_note": self.input_note,
             "cached_tokens": self.cached_tokens,
             "long_context": self.long_context,
+            "text_bound": self.text_bound,
+            "budget_tokens": self.budget_tokens,
+            "budget_usd": None if self.budget_usd is None else float(self.budget_usd),
+            "budget_basis": self.budget_basis,
             "usd": None if self.usd is None else float(self.usd),
             "text_usd": None if self.text_usd is None else float(self.text_usd),
             "input_usd": None if self.input_usd is None else float(self.input_usd),
@@ -155,11 +170,54 @@ def count_request(
     fetching = dict(fetch=fetch, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)
     pricer = PartPricer(found.name, tables, rules, check_file_sizes(file_sizes), base_dir, fetching, strict, tier)
     images = [pricer.price(ref) for ref in refs]
-    whole = _whole_request(images, count_text(document, found), tables.price(found), tier, cached_tokens)
+    text = count_text(document, found)
+    price = tables.price(found)
+    whole = _whole_request(images, text, price, tier, cached_tokens)
     life = found.lifecycle
-    return replace(_estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens),
-                   status=life.status(tables.as_of), shutdown=None if life.shutdown is None else str(life.shutdown),
-                   as_of=str(tables.as_of))  # fmt: skip
+    estimate = replace(_estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens),
+                       status=life.status(tables.as_of), shutdown=None if life.shutdown is None else str(life.shutdown),
+                       as_of=str(tables.as_of))  # fmt: skip
+    return _budget(estimate, document, price, tier)
+
+
+def _budget(estimate: RequestEstimate, document: dict, price: Price | None, tier: str) -> RequestEstimate:
+    """The estimate with what a budget is checked against: the whole input, its text exact or bounded."""
+    if estimate.input_tokens is not None:
+        return replace(estimate, budget_tokens=estimate.input_tokens, budget_usd=estimate.input_usd)
+    if estimate.text_tokens is not None:  # exact text, an image unpriced: the budget fails on the image
+        tokens = estimate.image_tokens + estimate.text_tokens
+        return replace(estimate, budget_tokens=tokens, budget_usd=_usd(price, tokens, tier))
+    data = sum(_data_size(document, image.data_path) for image in estimate.images if image.data_path is not None)
+    bound, note = text_bound(document, estimate.payload_bytes - data)
+    if bound is None:
+        return replace(estimate, budget_basis=BOUND_BASIS, text_note=_join(estimate.text_note, note))
+    tokens = estimate.image_tokens + bound
+    return replace(estimate, text_bound=bound, budget_tokens=tokens, budget_usd=_usd(price, tokens, tier),
+                   budget_basis=BOUND_BASIS, text_note=_join(estimate.text_note, f"bound: {note}"))  # fmt: skip
+
+
+def _usd(price: Price | None, tokens: int, tier: str) -> Decimal | None:
+    """USD of `tokens` of input at the rate a request of that many tokens pays; None when unknown."""
+    return None if price is None else price.usd(tokens, tier=tier, input_tokens=tokens)
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(note for note in notes if note) or None
+
+
+def _data_size(document: dict, path: tuple) -> int:
+    """The JSON size of the inline image data at `path` (its text, or raw bytes sent as base64); 0 if none."""
+    node: Any = document
+    try:
+        for step in path:
+            node = node[step]
+    except (KeyError, IndexError, TypeError):
+        return 0
+    if isinstance(node, str):
+        return len(node)
+    if isinstance(node, (bytes, bytearray, memoryview)):
+        return 4 * -(-len(node) // 3)
+    return 0
 
 
 def _estimate(model: str, whole: _Whole, findings: tuple[Finding, ...], size: int, tier: str,
@@ -248,8 +306,11 @@ def check_budget(
 ) -> RequestEstimate:
     """The estimate, or BudgetExceeded (carrying it) naming the total and the limit.
 
-    Fails closed: an image that cannot be priced, or a model without a known
-    price under `max_usd`, raises too, since the budget cannot be shown to hold.
+    The budget is the whole input, images and text (`budget_tokens`, `budget_usd`): OpenAI
+    text counted exactly, other vendors' text bounded above (pricing.text.text_bound, basis
+    approximate). Fails closed: an image that cannot be priced, text that can be neither
+    counted nor bounded, or a model without a known price under `max_usd`, raises too, since
+    the budget cannot be shown to hold.
     """
     estimate = count_request(payload, model=model, **options)
     overruns = budget_overruns(estimate, max_tokens, None if max_usd is None else parse_usd(str(max_usd)))
@@ -259,10 +320,19 @@ def check_budget(
 
 
 def budget_overruns(estimate: RequestEstimate, max_tokens: int | None, max_usd: Decimal | None) -> list[Overrun]:
-    """How a request's images break the budget; unpriced images and parts break any budget (it cannot be shown to
-    hold)."""
-    overruns = over_budget(estimate.model, estimate.image_tokens, estimate.usd, max_tokens=max_tokens, max_usd=max_usd)
-    if estimate.unpriced and (max_tokens is not None or max_usd is not None):
+    """How a request breaks the budget: its whole input, images and text (`budget_tokens`, `budget_usd`: text
+    exact for OpenAI, bounded above for other vendors). Unpriced images and parts, and text without a bound,
+    break any budget (it cannot be shown to hold)."""
+    if max_tokens is None and max_usd is None:
+        return []
+    if estimate.budget_tokens is None:
+        why = f"the request's text could not be counted or bounded ({estimate.text_note or 'unknown'})"
+        overruns = [Overrun("", "budget", None, None, why)]
+    else:
+        label = estimate.model + (" (text bounded above)" if estimate.budget_basis != "exact" else "")
+        overruns = over_budget(label, estimate.budget_tokens, estimate.budget_usd, max_tokens=max_tokens,
+                               max_usd=max_usd)  # fmt: skip
+    if estimate.unpriced:
         overruns.append(Overrun("", "budget", None, None, f"{estimate.unpriced} image(s) could not be priced"))
     return overruns
 

@@ -62,6 +62,9 @@ TEXT_PARTS = ("text", "input_text", "output_text")
 """Content parts whose `text` is prompt text (Chat Completions, Responses)."""
 IMAGE_PARTS = ("image_url", "input_image", "image")
 """Content parts priced as images (request.py): no text of their own."""
+STORED_INPUT_KEYS = ("previous_response_id", "conversation", "prompt")
+"""Responses API fields that bring input stored with OpenAI (an earlier response, a conversation, a stored
+prompt): billed as input, but not in the payload, so neither counted nor bounded."""
 UNCOUNTED_PAYLOAD_KEYS = ("tools", "functions")
 """Request fields billed as input whose token framing OpenAI does not publish: with them, text is unknown."""
 
@@ -163,6 +166,9 @@ class _Counter:
         return len(self.encode(value))
 
     def payload(self, document: dict) -> int:
+        for key in STORED_INPUT_KEYS:
+            if document.get(key):
+                raise _Uncounted(f"'{key}': input stored with OpenAI is billed, but it is not in the payload")
         for key in UNCOUNTED_PAYLOAD_KEYS:
             if document.get(key):
                 raise _Uncounted(f"'{key}': tool definitions are billed as input, but their framing is not published")
@@ -226,3 +232,76 @@ class _Counter:
             else:
                 raise _Uncounted(f"{where}[{j}]: a {kind!r} part's tokens are not counted")
         return total
+
+
+# ------------------------------------------------------------------ an upper bound, where no exact count is known
+
+BOUND_BASIS = "approximate"
+"""The basis of a text bound: not the vendor's count, but a figure the count cannot exceed."""
+FRAMING_PER_OBJECT = 8
+"""Tokens allowed for the chat template around each JSON object of the payload (a message, a part): the
+templates vendors publish wrap a turn in a handful of special tokens (ChatML `<|im_start|>role\\n…<|im_end|>\\n`;
+Gemma `<start_of_turn>role\\n…<end_of_turn>\\n`; Llama `<|header_start|>role<|header_end|>\\n\\n…<|eot|>`)."""
+FRAMING_PER_REQUEST = 32
+"""Tokens allowed once per request: the beginning-of-text token and the reply's priming."""
+TOOLS_ALLOWANCE = 600
+"""Tokens allowed for the system prompt a vendor adds when tools are defined: Anthropic publishes it per
+model, at most 530 (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/overview#pricing)."""
+CLIENT_TOOL_ALLOWANCE = 1300
+"""Tokens allowed for each Anthropic-defined client tool (computer, bash, text editor), whose definition the
+API writes itself: at most 735 tokens, plus up to 499 of system prompt for computer use (same page, and
+https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/computer-use-tool)."""
+CLIENT_TOOLS = ("computer_", "bash_", "text_editor_")
+"""The `type` prefixes of Anthropic's client tools, whose size is bounded (CLIENT_TOOL_ALLOWANCE)."""
+
+
+def text_bound(document: dict, json_bytes: int) -> tuple[int | None, str]:
+    """(an upper bound on the text tokens of a payload, how it was reached), or (None, why there is none).
+
+    Every tokenizer these vendors use encodes text as byte-level BPE (tiktoken and tiktoken-based ones:
+    https://github.com/openai/tiktoken) or SentencePiece with byte fallback
+    (https://github.com/google/sentencepiece: `byte_fallback`), so each token covers at least one byte of
+    UTF-8: the text's tokens are at most its bytes. `json_bytes` is the payload's JSON size without its
+    images' data (every key, value and separator of it, so every string the vendor bills as input, and
+    more); to it come FRAMING_PER_OBJECT per JSON object, FRAMING_PER_REQUEST, and TOOLS_ALLOWANCE when
+    tools are defined. A tool that fetches content into the input (web search, URL context, code
+    execution) has no bound: None.
+    """
+    for key in STORED_INPUT_KEYS:
+        if document.get(key):
+            return None, f"'{key}': input stored with the vendor is billed, but it is not in the payload"
+    objects = 0
+    stack: list[Any] = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            objects += 1
+            stack.extend(item for item in value.values() if isinstance(item, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend(item for item in value if isinstance(item, (dict, list)))
+    bound = json_bytes + FRAMING_PER_OBJECT * objects + FRAMING_PER_REQUEST
+    tools = [document.get(key) for key in ("tools", "functions", "toolConfig", "tool_config")]
+    tools = [tool for group in tools if group for tool in (group if isinstance(group, list) else [group])]
+    if tools:
+        bound += TOOLS_ALLOWANCE
+    for i, tool in enumerate(tools):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and kind.startswith(CLIENT_TOOLS):
+            bound += CLIENT_TOOL_ALLOWANCE
+        elif not _function_tool(tool):
+            what = kind if isinstance(kind, str) else next(iter(tool), "?") if isinstance(tool, dict) else "?"
+            return None, f"a {what!r} tool adds input costcalc cannot bound"
+    return bound, (f"{BOUND_BASIS}: at most one token per byte of the payload's JSON without its images "
+                   f"({json_bytes:,}), plus framing")
+
+
+def _function_tool(tool: Any) -> bool:
+    """Whether a tool entry is a function the caller defines (its whole definition is in the payload)."""
+    if not isinstance(tool, dict):
+        return False
+    kind = tool.get("type")
+    if kind in ("function", "custom") or (kind is None and "name" in tool):  # OpenAI; Anthropic
+        return True
+    keys = set(tool) - {"functionDeclarations", "function_declarations", "functionCallingConfig",
+                        "function_calling_config", "tools", "toolChoice", "tool_choice"}  # fmt: skip
+    return not keys and kind is None  # Gemini's function declarations, Bedrock's toolConfig shell
