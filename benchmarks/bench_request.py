@@ -24,8 +24,14 @@ def photo_jpeg(index: int) -> bytes:
 
     rng = np.random.default_rng(index)
     y, x = np.ogrid[0:2000, 0:3000]
-    base = np.stack([128 + 90 * np.sin(x / (150 + index)) + 0 * y, 120 + 60 * np.cos(y / 110) + 0 * x,
-                     130 + 50 * np.sin((x + y) / 90)], axis=-1)  # fmt: skip
+    base = np.stack(
+        [
+            128 + 90 * np.sin(x / (150 + index)) + 0 * y,
+            120 + 60 * np.cos(y / 110) + 0 * x,
+            130 + 50 * np.sin((x + y) / 90),
+        ],
+        axis=-1,
+    )
     pixels = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype("uint8")
     out = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(out, "JPEG", quality=95)
@@ -43,10 +49,21 @@ def main() -> None:
     import costcalc
 
     distinct = [photo_jpeg(i) for i in range(min(args.photos, 8))]
-    urls = [f"data:image/jpeg;base64,{base64.b64encode(distinct[i % len(distinct)]).decode()}" for i in range(args.photos)]
-    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "What changed between these?"},
-        *({"type": "image_url", "image_url": {"url": url, "detail": "high"}} for url in urls)]}]}  # fmt: skip
+    urls = [
+        f"data:image/jpeg;base64,{base64.b64encode(distinct[i % len(distinct)]).decode()}" for i in range(args.photos)
+    ]
+    payload = {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What changed between these?"},
+                    *({"type": "image_url", "image_url": {"url": url, "detail": "high"}} for url in urls),
+                ],
+            }
+        ],
+    }
 
     def ours() -> int:
         return costcalc.count_request(payload).image_tokens
@@ -74,8 +91,12 @@ def main() -> None:
         return total
 
     assert ours() == full_decode() == ours_bytes() == loads_and_decode()
-    runs = {"count_request": ours, "full decode + Pillow": full_decode, "count_request(bytes)": ours_bytes,
-            "json.loads + decode + Pillow": loads_and_decode}
+    runs = {
+        "count_request": ours,
+        "full decode + Pillow": full_decode,
+        "count_request(bytes)": ours_bytes,
+        "json.loads + decode + Pillow": loads_and_decode,
+    }
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(args.repeat):  # interleaved
         for name, run in runs.items():
@@ -83,13 +104,16 @@ def main() -> None:
             run()
             best[name] = min(best[name], time.perf_counter() - start)
     size = sum(len(url) for url in urls)
-    print(f"{args.photos} photos, {size / 1e6:.0f} MB of base64 ({size / args.photos / 1e6:.1f} MB each), best of {args.repeat}")
+    print(
+        f"{args.photos} photos, {size / 1e6:.0f} MB of base64 ({size / args.photos / 1e6:.1f} MB each), best of {args.repeat}"
+    )
     for name, seconds in best.items():
         print(f"{name:30} {seconds * 1000:9.1f} ms")
     ratio = best["full decode + Pillow"] / best["count_request"]
     print(f"dict:  count_request is {ratio:.0f}x faster; goal (>= 5x):", "met" if ratio >= 5 else "NOT met")
     ratio = best["json.loads + decode + Pillow"] / best["count_request(bytes)"]
     print(f"bytes: count_request is {ratio:.0f}x faster; goal (>= 3x):", "met" if ratio >= 3 else "NOT met")
+
 
 if __name__ == "__main__":
     main()

@@ -48,8 +48,14 @@ def _time(command: list[str], env: dict | None = None) -> float:
 def heavy_imports(command: list[str]) -> list[str]:
     """The heavy top-level modules a command imports, from `python -X importtime`."""
     here = {**os.environ, "PYTHONPATH": os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))}
-    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True, text=True, check=True,
-                          cwd=NEUTRAL, env=here)  # fmt: skip
+    done = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:]],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=NEUTRAL,
+        env=here,
+    )
     names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     return sorted(names & set(HEAVY))
 
@@ -78,8 +84,10 @@ def main() -> None:
         print(f"{name}: +{over:.1f} ms over bare Python (goal <= {goal} ms: {'met' if over <= goal else 'NOT met'})")
         if args.baseline:
             before = (median[f"{name}@baseline"] - median["bare"]) * 1000
-            print(f"  baseline +{before:.1f} ms over bare; baseline / now: {median[f'{name}@baseline'] / median[name]:.2f}x "
-                  f"wall, {before / max(over, 0.1):.2f}x over bare")
+            print(
+                f"  baseline +{before:.1f} ms over bare; baseline / now: {median[f'{name}@baseline'] / median[name]:.2f}x "
+                f"wall, {before / max(over, 0.1):.2f}x over bare"
+            )
     heavy = heavy_imports(COMMANDS["estimate"])
     print(f"heavy modules imported by estimate: {', '.join(heavy) if heavy else 'none'}")
 

@@ -1,6 +1,6 @@
-"""costcalc.guard: a budget on an openai or anthropic SDK client, checked before any byte leaves (SPEC §9).
+"""costcalc.guard: a budget on an openai or anthropic SDK client, checked before any byte leaves (docs/README.md).
 
-The official SDKs send through an httpx2 client (their `http_client=`, SPEC §9). The guard
+The official SDKs send through an httpx2 client (their `http_client=`, docs/README.md). The guard
 wraps that client's `send`: each POST to Chat Completions (`…/chat/completions`) or
 Responses (`…/responses`) on an OpenAI client, or to Messages (`…/messages`) on an
 Anthropic client, is priced from its JSON body by pricing.request.count_request and, over
@@ -83,8 +83,9 @@ class _Ticket:
         if self.body is None:
             return request
         headers = [(name, value) for name, value in request.headers.raw if name.lower() != b"content-length"]
-        return type(request)(request.method, request.url, headers=headers, content=self.body,
-                             extensions=request.extensions)  # fmt: skip
+        return type(request)(
+            request.method, request.url, headers=headers, content=self.body, extensions=request.extensions
+        )
 
 
 _LAST: ContextVar[tuple[Guard, _Ticket] | None] = ContextVar("costcalc_guard_last", default=None)
@@ -99,7 +100,7 @@ class Guard:
     max_usd: Decimal | None = None
     total_usd: Decimal | None = None
     tier: str | None = None
-    """The service tier the requests are priced at (SPEC §7); None for count_request's default, standard."""
+    """The service tier the requests are priced at (docs/prices.md); None for count_request's default, standard."""
     shrink: bool = False
     tables: Tables | None = field(default=None, repr=False)
     fetch: bool = False
@@ -185,8 +186,11 @@ class Guard:
                 document = loads(body)
             except ValueError:
                 raise RequestError("the request body is not JSON") from None
-            if not (isinstance(document, dict) and "input" not in document
-                    and request.url.path.rstrip("/").endswith("/responses")):  # fmt: skip
+            if not (
+                isinstance(document, dict)
+                and "input" not in document
+                and request.url.path.rstrip("/").endswith("/responses")
+            ):
                 raise
             return self._count({**document, "input": []})
 
@@ -229,8 +233,10 @@ class Guard:
         if estimate.unpriced:
             return [f"{estimate.unpriced} image(s) could not be priced, so total_usd {total:f} cannot be kept"]
         if estimate.budget_tokens is None:
-            return [f"{estimate.model}: the request's text could not be counted or bounded, so total_usd {total:f} "
-                    f"cannot be kept"]  # fmt: skip
+            return [
+                f"{estimate.model}: the request's text could not be counted or bounded, so total_usd {total:f} "
+                f"cannot be kept"
+            ]
         if estimate.budget_usd is None:
             return [f"{estimate.model}: price unknown, so total_usd {total:f} cannot be kept"]
         before = usd_sum((self.spent_usd, self._reserved))
@@ -239,8 +245,12 @@ class Guard:
             return []
         money = MONEY.normalize
         bounded = " (text bounded above)" if estimate.budget_basis != "exact" else ""
-        return [(f"{estimate.model}{bounded}: ${money(estimate.budget_usd):f} on top of ${money(before):f} spent "
-                 f"comes to ${money(after):f}, over total_usd {total:f}")]  # fmt: skip
+        return [
+            (
+                f"{estimate.model}{bounded}: ${money(estimate.budget_usd):f} on top of ${money(before):f} spent "
+                f"comes to ${money(after):f}, over total_usd {total:f}"
+            )
+        ]
 
     def settle(self, ticket: _Ticket, sent: bool) -> None:
         """After an attempt: free its reservation; when it was sent, count the call (once, whatever the retries)."""
@@ -278,7 +288,7 @@ def guard(
     tables: Tables | None = None,
     fetch: bool = False,
 ):
-    """The client (openai.OpenAI / AsyncOpenAI, anthropic.Anthropic / AsyncAnthropic), guarded (SPEC §9).
+    """The client (openai.OpenAI / AsyncOpenAI, anthropic.Anthropic / AsyncAnthropic), guarded (docs/README.md).
 
     Before any byte leaves, each Chat Completions, Responses or Messages request is priced
     from its body (count_request, with `tables` and `fetch` as there), its whole input as
@@ -297,9 +307,11 @@ def guard(
     if not callable(send):
         raise GuardError(f"cannot guard this {type(client).__name__}: it has no HTTP client to guard")
     if getattr(send, "costcalc_guard", None) is not None:
-        raise GuardError(f"this {type(client).__name__} client is already guarded: its HTTP client carries a guard "
-                         f"(shared, perhaps, with the client it was derived from by with_options or copy; read "
-                         f"that client's .costcalc)")  # fmt: skip
+        raise GuardError(
+            f"this {type(client).__name__} client is already guarded: its HTTP client carries a guard "
+            f"(shared, perhaps, with the client it was derived from by with_options or copy; read "
+            f"that client's .costcalc)"
+        )
     state = Guard(
         max_tokens=_whole("max_tokens", max_tokens),
         max_usd=_dollars("max_usd", max_usd),
@@ -408,8 +420,11 @@ def _sdk_error(error: CostcalcError, base: type | None) -> CostcalcError:
         return error
     key = (type(error), base)
     if key not in _MIXED:
-        _MIXED[key] = type(key[0].__name__, key, {"__module__": key[0].__module__, "__qualname__": key[0].__qualname__,
-                                                   "__doc__": key[0].__doc__})  # fmt: skip
+        _MIXED[key] = type(
+            key[0].__name__,
+            key,
+            {"__module__": key[0].__module__, "__qualname__": key[0].__qualname__, "__doc__": key[0].__doc__},
+        )
     error.__class__ = _MIXED[key]
     return error
 

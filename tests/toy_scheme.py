@@ -1,7 +1,7 @@
 """A toy billing scheme, as a plugin would add one: this module and one line in `costcalc.schemes.REGISTRY`.
 
 `scheme = "toy"`: each started `square` × `square` px square costs `per_square` tokens;
-a side over `max_side` is rejected. Used by tests/test_scheme_registry.py only.
+a side over `max_side` is rejected. Used by tests/schemes/test_registry.py only.
 """
 
 from __future__ import annotations

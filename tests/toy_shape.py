@@ -1,7 +1,7 @@
 """A made-up vendor shape, defined outside costcalc as a plug-in would: payloads of the form
 `{"model": ..., "toy_prompt": [{"toy_picture": {"b64": "<base64>", "fidelity": "low"}}, ...]}`.
 
-Used by tests/test_vendor_shapes.py to show that a new payload shape is one module and one register() call.
+Used by tests/vendors/test_shapes.py to show that a new payload shape is one module and one register() call.
 """
 
 from costcalc.vendors import ImageRef, Shape

@@ -61,11 +61,19 @@ class Limits:
         self.edition = edition
         self.rules = MappingProxyType(dict(rules))
 
+    def refuses_format(self, format: str) -> Finding | None:
+        """The `formats` rule's finding when this edition's API does not take `format`; None when it does, or
+        when no formats rule is on file (then what it refuses is unknown)."""
+        formats = self.rules.get("formats")
+        if formats is not None and format not in formats.value:
+            return self._finding(formats, f"{format} is not an accepted format ({', '.join(formats.value)})")
+        return None
+
     def check_image(self, info: ImageInfo) -> Finding | None:
         """The first per-image rule `info` breaks, or None."""
-        formats = self.rules.get("formats")
-        if formats is not None and info.format not in formats.value:
-            return self._finding(formats, f"{info.format} is not an accepted format ({', '.join(formats.value)})")
+        refused = self.refuses_format(info.format)
+        if refused is not None:
+            return refused
         animated = self.rules.get("animated")
         # docs/limits.md rejects animated GIF and, alike, animated WebP; an APNG is a valid
         # PNG whose default image every decoder shows, and no source rejects it.

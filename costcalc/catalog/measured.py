@@ -139,7 +139,7 @@ def measurements(
 ) -> list[Measurement]:
     """The measured cases of `model`'s table row (any of its names, or their snapshots), in file order.
 
-    Names the tables do not know are left out (tests/test_measured.py requires every one known).
+    Names the tables do not know are left out (tests/catalog/test_measured.py requires every one known).
     """
     tables = tables or default_tables()
     row = tables.model(model).names

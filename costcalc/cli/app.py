@@ -67,9 +67,20 @@ def interrupted(message: str = "interrupted"):
         raise click.exceptions.Exit(ExitCode.INTERRUPTED)
 
 
-COMMAND_MODULES = {"estimate": "estimate", "audit": "audit", "models": "listing", "limits": "listing", "mcp": "mcp",
-                   "optimize": "optimize", "request": "request", "reconcile": "truth", "probe": "truth",
-                   "video": "video", "show": "show", "tables": "tables"}  # fmt: skip
+COMMAND_MODULES = {
+    "estimate": "estimate",
+    "audit": "audit",
+    "models": "listing",
+    "limits": "listing",
+    "mcp": "mcp",
+    "optimize": "optimize",
+    "request": "request",
+    "reconcile": "truth",
+    "probe": "truth",
+    "video": "video",
+    "show": "show",
+    "tables": "tables",
+}
 """Where each command is defined (a module of this package): a command line loads only its command's module.
 A command missing here is still found: an unknown name loads every module of the package first."""
 

@@ -143,7 +143,6 @@ def _header(path: str, remote: dict):
 
 def _priced(sources, names, options) -> tuple[dict, list[dict]]:
     """Each source for each model: {(index, model): Estimate or its problem}, and the rows in order."""
-    from ..errors import ImageRejectedError
     from ..output.report import error_row, estimate_row
     from ..pricing.estimate import estimate as estimate_one
     from ..words import display_path
@@ -162,13 +161,27 @@ def _priced(sources, names, options) -> tuple[dict, list[dict]]:
                     continue
                 except CostcalcError as caught:
                     error = caught
-            message, shown = str(error), display_path(label) if label is not None else None
+            message, rule = _problem(error, error is problem, name, options)
+            shown = display_path(label) if label is not None else None
             problem_here = message if shown is None or message.startswith(shown) else f"{shown}: {message}"
-            rule = error.rule if isinstance(error, ImageRejectedError) else None
             results[(index, name)] = problem_here
             warning = getattr(source, "warning", None)
             rows.append(error_row(label, name, options["detail"], problem_here, _size_of(source), rule, warning))
     return results, rows
+
+
+def _problem(error, unread: bool, name: str, options: dict) -> tuple[str, str | None]:
+    """(message, input rule) of a source that could not be priced for `name`: a header costcalc could not read
+    is rejected only where the model's API refuses its format too (pricing.verdict.unread_verdict)."""
+    from ..errors import ImageRejectedError
+
+    if unread:
+        from ..catalog.limits import limits_for
+        from ..pricing.verdict import unread_verdict
+
+        outcome = unread_verdict(error, limits_for(options["tables"].model(name), options["limits"]))
+        return outcome.reason, outcome.rule
+    return str(error), error.rule if isinstance(error, ImageRejectedError) else None
 
 
 def _messages(rows: list[dict]) -> None:

@@ -229,8 +229,10 @@ def _whole(value):
 
 
 def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):
+    from ..pricing.cost import Pricer
     from ..ray_engine import audit_with_ray
 
+    exact = {name: Pricer(name, priced["detail"], priced["tables"], tier=priced["tier"]) for name in names}
     try:
         batches = audit_with_ray(
             paths,
@@ -244,6 +246,8 @@ def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):
         for batch in batches:
             columns = batch.to_pydict()
             for values in zip(*(columns[field] for field in AuditRow._fields)):
-                yield AuditRow(*values)
+                row = AuditRow(*values)
+                usd = exact[row.model].usd(row.tokens) if row.status == "priced" else None  # exact, as every row
+                yield row._replace(usd=usd)
     except CostcalcError as error:
         raise ArgumentError(f"--engine ray: {error}") from None

@@ -45,7 +45,7 @@ SIZE_BATCH_ROWS = 1 << 20
 """Rows per record batch for size columns (16 bytes a row)."""
 MAX_SIDE = 2**31 - 1
 """The largest side a size column may give: `pricing.cost.MAX_SIDE` (PNG's limit), kept here since inspection
-sits below pricing (tests/test_arrow.py checks they agree)."""
+sits below pricing (tests/runs/test_arrow.py checks they agree)."""
 INSTALL_HINT = "reading Parquet, Arrow and JSON Lines tables needs pyarrow: pip install 'costcalc[parquet]'"
 
 _FORMATS = {

@@ -112,7 +112,7 @@ def _restore(value: Any, strings: list[str], found: list[int]) -> Any:
         item, put = stack.pop()
         if isinstance(item, str):
             if item.startswith(_MARK):
-                index = int(item[len(_MARK):])
+                index = int(item[len(_MARK) :])
                 found.append(index)
                 put(strings[index])
         elif isinstance(item, list):

@@ -299,10 +299,10 @@ def price_fields(price: Price | None) -> dict[str, Any]:
 
 
 def models_table(models: Sequence[Model], tables: Tables) -> str:
-    """The model table as text, readable at 100 columns: name, vendor, scheme, how sure (basis), the input price in
+    """The model table as text, readable at 100 columns: name, vendor, how sure (basis), the input price in
     force on the tables' day, and the model's status that day (with its shutdown date when one is set). A row in
     doubt is marked [n], its doubt printed under the table; `costcalc models NAME` shows one model in full."""
-    header = [["model", "vendor", "scheme", "basis", "USD/1M in", "status"]]
+    header = [["model", "vendor", "basis", "USD/1M in", "status"]]
     body = []
     doubts: dict[str, list[str]] = {}
     day = tables.as_of
@@ -318,14 +318,19 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
             doubts.setdefault(doubt, []).append(model.name)
             name += f" [{list(doubts).index(doubt) + 1}]"
         rate = "unknown" if price is None else f"{price.usd_per_1m_input:.2f}"
-        body.append([name, model.provider or "-", model.scheme, "/".join(model.bases), rate, status])
+        bases = "/".join(_SHORT_BASIS.get(basis, basis) for basis in model.bases)
+        body.append([name, model.provider or "-", bases, rate, status])
     import textwrap
 
     notes = [
         textwrap.fill(f"[{n}] doubt ({', '.join(names)}): {doubt}", 100, subsequent_indent="    ")
         for n, (doubt, names) in enumerate(doubts.items(), 1)
     ]
-    return render_table(header, body, right={4}) + "".join(f"\n{line}" for line in (["", *notes] if notes else []))
+    return render_table(header, body, right={3}) + "".join(f"\n{line}" for line in (["", *notes] if notes else []))
+
+
+_SHORT_BASIS = {"approximate": "approx."}
+"""How the models table spells a basis to stay within 100 columns (`--json` and `costcalc models NAME` in full)."""
 
 
 def model_detail(model: Model, tables: Tables) -> str:

@@ -17,8 +17,15 @@ from ..inspection.jsontext import loads
 from ..vendors import where_of
 from ..words import json_kind, show_value
 
-__all__ = ["payload_size", "load_payload", "model_name", "check_file_sizes", "no_constant", "parse_int",
-           "MAX_MODEL_NAME"]  # fmt: skip
+__all__ = [
+    "payload_size",
+    "load_payload",
+    "model_name",
+    "check_file_sizes",
+    "no_constant",
+    "parse_int",
+    "MAX_MODEL_NAME",
+]
 
 MAX_MODEL_NAME = 200
 """A longer 'model' is not a model name; the error quotes only its start."""
@@ -165,7 +172,9 @@ def _parse(text: str | bytes, decode) -> dict:
     except json.JSONDecodeError as error:
         raise RequestError(f"payload is not JSON: {error}") from None
     except RecursionError:
-        raise RequestError("payload is nested too deeply to read (JSON nested about a thousand levels or more)") from None
+        raise RequestError(
+            "payload is nested too deeply to read (JSON nested about a thousand levels or more)"
+        ) from None
     if not isinstance(document, dict):
         raise RequestError(f"payload is JSON but not an object: it is {json_kind(document)}")
     return document
@@ -178,8 +187,10 @@ def _decode(data: bytes) -> str:
             return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RequestError(f"payload is not UTF-8 text: byte {error.object[error.start]:#04x} at offset "
-                           f"{error.start:,} ({error.reason})") from None  # fmt: skip
+        raise RequestError(
+            f"payload is not UTF-8 text: byte {error.object[error.start]:#04x} at offset "
+            f"{error.start:,} ({error.reason})"
+        ) from None
 
 
 def no_constant(name: str):
@@ -218,7 +229,9 @@ def check_file_sizes(sizes: Any) -> dict[str, tuple[int, int]]:
         try:
             width, height = size
         except (TypeError, ValueError):
-            raise RequestError(f"file_sizes[{show_value(key)}] must be (width, height), not {show_value(size)}") from None
+            raise RequestError(
+                f"file_sizes[{show_value(key)}] must be (width, height), not {show_value(size)}"
+            ) from None
         try:
             checked[key] = check_size(width, height)
         except CostcalcError as error:

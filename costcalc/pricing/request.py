@@ -34,8 +34,15 @@ from .parts import PartPricer, RequestImage
 from .payload import check_file_sizes, load_payload, model_name, payload_size
 from .text import BOUND_BASIS, TextCount, count_text, text_bound
 
-__all__ = ["RequestImage", "RequestEstimate", "count_request", "check_budget", "budget_overruns", "budget_problems",
-           "payload_size"]  # fmt: skip
+__all__ = [
+    "RequestImage",
+    "RequestEstimate",
+    "count_request",
+    "check_budget",
+    "budget_overruns",
+    "budget_problems",
+    "payload_size",
+]
 
 
 @dataclass(frozen=True)
@@ -174,9 +181,12 @@ def count_request(
     price = tables.price(found)
     whole = _whole_request(images, text, price, tier, cached_tokens)
     life = found.lifecycle
-    estimate = replace(_estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens),
-                       status=life.status(tables.as_of), shutdown=None if life.shutdown is None else str(life.shutdown),
-                       as_of=str(tables.as_of))  # fmt: skip
+    estimate = replace(
+        _estimate(found.name, whole, request_findings(rules, images, size), size, tier, cached_tokens),
+        status=life.status(tables.as_of),
+        shutdown=None if life.shutdown is None else str(life.shutdown),
+        as_of=str(tables.as_of),
+    )
     return _budget(estimate, document, price, tier)
 
 
@@ -192,8 +202,14 @@ def _budget(estimate: RequestEstimate, document: dict, price: Price | None, tier
     if bound is None:
         return replace(estimate, budget_basis=BOUND_BASIS, text_note=_join(estimate.text_note, note))
     tokens = estimate.image_tokens + bound
-    return replace(estimate, text_bound=bound, budget_tokens=tokens, budget_usd=_usd(price, tokens, tier),
-                   budget_basis=BOUND_BASIS, text_note=_join(estimate.text_note, f"bound: {note}"))  # fmt: skip
+    return replace(
+        estimate,
+        text_bound=bound,
+        budget_tokens=tokens,
+        budget_usd=_usd(price, tokens, tier),
+        budget_basis=BOUND_BASIS,
+        text_note=_join(estimate.text_note, f"bound: {note}"),
+    )
 
 
 def _usd(price: Price | None, tokens: int, tier: str) -> Decimal | None:
@@ -220,8 +236,9 @@ def _data_size(document: dict, path: tuple) -> int:
     return 0
 
 
-def _estimate(model: str, whole: _Whole, findings: tuple[Finding, ...], size: int, tier: str,
-              cached_tokens: int) -> RequestEstimate:  # fmt: skip
+def _estimate(
+    model: str, whole: _Whole, findings: tuple[Finding, ...], size: int, tier: str, cached_tokens: int
+) -> RequestEstimate:
     return RequestEstimate(
         model=model,
         images=whole.images,
@@ -258,8 +275,7 @@ class _Whole:
     long_context: bool | None
 
 
-def _whole_request(images: list[RequestImage], text: TextCount, price: Price | None, tier: str,
-                   cached: int) -> _Whole:  # fmt: skip
+def _whole_request(images: list[RequestImage], text: TextCount, price: Price | None, tier: str, cached: int) -> _Whole:
     """Price the request as one: the long-context rate  once the whole input, text and images,
     exceeds the threshold, for every token of it; `cached` of the input at the cached-input rate."""
     image_tokens = sum(image.tokens for image in images if image.tokens is not None)
@@ -273,17 +289,25 @@ def _whole_request(images: list[RequestImage], text: TextCount, price: Price | N
     long_context: bool | None = long is not None and known > long.above
     if long is not None and not long_context and input_tokens is None:
         long_context = None  # what is not counted could carry the input over the threshold
-        notes.append(f"the long-context rate applies if the whole input exceeds {long.above:,} tokens; "
-                     f"{known:,} are counted")
+        notes.append(
+            f"the long-context rate applies if the whole input exceeds {long.above:,} tokens; {known:,} are counted"
+        )
     if long is not None and long.usd_per_1m_input is None and long_context is not False:
         notes.append(price.rates(tier).note)  # the tier's rate above the threshold is unknown
     if not complete:
         notes.append("an image could not be priced, so the whole input is unknown")
     if price is not None:
-        images = [replace(image, usd=price.usd(image.tokens, tier=tier, input_tokens=known))
-                  if image.tokens is not None else image for image in images]  # fmt: skip
-    usd = None if price is None or any(i.tokens is not None and i.usd is None for i in images) else \
-        usd_sum(image.usd for image in images if image.tokens is not None)  # fmt: skip
+        images = [
+            replace(image, usd=price.usd(image.tokens, tier=tier, input_tokens=known))
+            if image.tokens is not None
+            else image
+            for image in images
+        ]
+    usd = (
+        None
+        if price is None or any(i.tokens is not None and i.usd is None for i in images)
+        else usd_sum(image.usd for image in images if image.tokens is not None)
+    )
     text_usd = input_usd = None
     if price is not None and text.tokens is not None:
         text_usd = price.usd(text.tokens, tier=tier, input_tokens=known)
@@ -292,8 +316,17 @@ def _whole_request(images: list[RequestImage], text: TextCount, price: Price | N
         if cached:
             parts.append(price.usd(cached, tier=tier, input_tokens=input_tokens, cached=True))
         input_usd = None if None in parts else usd_sum(parts)
-    return _Whole(tuple(images), image_tokens, usd, text, "; ".join(notes) or None, input_tokens, text_usd,
-                  input_usd, long_context)  # fmt: skip
+    return _Whole(
+        tuple(images),
+        image_tokens,
+        usd,
+        text,
+        "; ".join(notes) or None,
+        input_tokens,
+        text_usd,
+        input_usd,
+        long_context,
+    )
 
 
 def check_budget(
@@ -330,8 +363,9 @@ def budget_overruns(estimate: RequestEstimate, max_tokens: int | None, max_usd: 
         overruns = [Overrun("", "budget", None, None, why)]
     else:
         label = estimate.model + (" (text bounded above)" if estimate.budget_basis != "exact" else "")
-        overruns = over_budget(label, estimate.budget_tokens, estimate.budget_usd, max_tokens=max_tokens,
-                               max_usd=max_usd)  # fmt: skip
+        overruns = over_budget(
+            label, estimate.budget_tokens, estimate.budget_usd, max_tokens=max_tokens, max_usd=max_usd
+        )
     if estimate.unpriced:
         overruns.append(Overrun("", "budget", None, None, f"{estimate.unpriced} image(s) could not be priced"))
     return overruns

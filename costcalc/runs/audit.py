@@ -21,14 +21,14 @@ from typing import Any, NamedTuple
 from ..catalog.limits import Limits, limits_for
 from ..catalog.settings import dated
 from ..catalog.tables import Tables
-from ..errors import CostcalcError, UnsupportedFormatError
+from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
 from ..inspection.walk import Found, walk
 from ..money import MONEY
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import STATUSES as VERDICT_STATUSES
-from ..pricing.verdict import unique_models, verdict
+from ..pricing.verdict import unique_models, unread_verdict, verdict
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
 
@@ -337,30 +337,26 @@ def header_rows(
     strict: bool = False,
 ) -> list[AuditRow]:
     """The rows of one image whose header was read (`info`), or could not be (`error`), wherever it lives: a
-    format costcalc cannot read is rejected by rule `formats`, another error makes it unreadable, and a read
+    format costcalc cannot read is rejected by rule `formats` where the API refuses it too, else unreadable; a read
     header gets each model's verdict (pricing.verdict). `shown` names it in messages."""
     if info is None:
-        if isinstance(error, UnsupportedFormatError):
-            return _with_lifecycle(
-                [
-                    AuditRow(
-                        path,
-                        p.model.name,
-                        detail,
-                        "rejected",
-                        format=error.format,
-                        rule=error.rule,
-                        error=str(error),
-                        tier=p.tier,
-                    )
-                    for p in pricers
-                ],
-                pricers,
+        rows = []
+        for pricer, rules in zip(pricers, limits):
+            outcome = unread_verdict(error, rules)
+            reason = outcome.reason if outcome.reason.startswith(shown) else f"{shown}: {outcome.reason}"
+            rows.append(
+                AuditRow(
+                    path,
+                    pricer.model.name,
+                    detail,
+                    outcome.status,
+                    format=getattr(error, "format", None),
+                    rule=outcome.rule,
+                    error=reason,
+                    tier=pricer.tier,
+                )
             )
-        return _with_lifecycle(
-            [AuditRow(path, p.model.name, detail, "unreadable", error=str(error), tier=p.tier) for p in pricers],
-            pricers,
-        )
+        return _with_lifecycle(rows, pricers)
     facts = (info.format, info.width, info.height, info.frames, info.animated, info.orientation, info.bytes)
     rows = []
     for pricer, rules in zip(pricers, limits):

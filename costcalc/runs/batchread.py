@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import RequestError
+from ..files import MAX_SOURCE_BYTES
 from ..pricing.payload import no_constant, parse_int
 from .batchrows import BatchTotals
 
@@ -56,6 +57,8 @@ class JsonDocument:
         if self.pos > self.CHUNK:  # drop what has been read
             self._line_at(self.pos)
             self.text, self._line_pos, self.pos = self.text[self.pos :], self._line_pos - self.pos, 0
+        if len(self.text) - self.pos > MAX_SOURCE_BYTES:  # one element that never ends: an error, not an OOM
+            raise Broken(self._line_at(self.pos), f"a request of over {MAX_SOURCE_BYTES:,} bytes: not read further")
         parts, size = [self.text], len(self.text)
         target = size + max(wanted, 1)
         try:

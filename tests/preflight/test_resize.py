@@ -1,0 +1,126 @@
+"""Preflight of one image: upright for every EXIF orientation, exact planned size, formats, metadata."""
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+import costcalc
+from costcalc import image_info as inspect
+from costcalc.preflight.optimize import optimize
+from costcalc.preflight.resize import AnimatedImageError, strip_metadata
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def marked(size=(1600, 1000)):
+    """A picture with a red top-left corner and a blue bottom-right one, to see which way is up."""
+    image = Image.new("RGB", size, "white")
+    w, h = size
+    image.paste("red", (0, 0, w // 4, h // 4))
+    image.paste("blue", (3 * w // 4, 3 * h // 4, w, h))
+    return image
+
+
+def encoded(image, fmt, orientation=1, **options):
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes(), **options)
+    return out.getvalue()
+
+
+def corner(image, x, y):
+    return image.convert("RGB").getpixel((x, y))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_output_is_upright_for_every_orientation(orientation, fmt):
+    data = encoded(marked(), fmt, orientation, **({"quality": 95} if fmt != "PNG" else {}))
+    result = optimize(data, model="gpt-4o", detail="high")
+    with Image.open(io.BytesIO(data)) as original:
+        upright = ImageOps.exif_transpose(original)
+    assert (result.width, result.height) == (result.plan.target_width, result.plan.target_height)
+    assert result.width / result.height == pytest.approx(upright.width / upright.height, rel=0.01)
+    out = Image.open(io.BytesIO(result.data))
+    assert out.size == (result.width, result.height) and out.format == fmt
+    w, h = out.size
+    expected = upright.resize(out.size)
+    for x, y in ((w // 10, h // 10), (w - w // 10, h - h // 10), (w // 10, h - h // 10)):
+        got, want = corner(out, x, y), corner(expected, x, y)
+        assert max(abs(a - b) for a, b in zip(got, want)) < 40, (orientation, (x, y), got, want)
+    assert out.getexif().get(0x0112, 1) == 1  # no orientation tag left to turn it again
+
+
+def test_same_tokens_and_fewer_bytes_on_a_photo():
+    result = optimize(SAMPLES / "photo.jpg", model="gpt-4o")
+    assert (result.width, result.height) == (1178, 768)
+    assert result.tokens_before == result.tokens_after == 1105
+    assert result.bytes_after < result.bytes_before / 2
+    assert costcalc.estimate(result.data, model="gpt-4o").tokens == 1105
+
+
+def test_budget_and_format_and_quality():
+    result = optimize(SAMPLES / "screenshot.png", model="gpt-5.4", max_tokens=500, format="jpeg", quality=70)
+    assert result.tokens_after <= 500 and result.format == "JPEG"
+    assert inspect(result.data)[:3] == ("JPEG", result.width, result.height)
+    with pytest.raises(ValueError, match="format must be one of"):
+        optimize(SAMPLES / "screenshot.png", model="gpt-4o", format="tiff")
+
+
+def test_transparency_becomes_white_in_jpeg():
+    image = Image.new("RGBA", (900, 900), (0, 0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    result = optimize(out.getvalue(), model="gpt-4o", format="jpeg")
+    assert corner(Image.open(io.BytesIO(result.data)), 10, 10) == (255, 255, 255)
+
+
+def test_metadata_stripped_unless_kept_but_the_icc_profile_always_kept():
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    out = io.BytesIO()
+    marked().save(out, "JPEG", exif=exif.tobytes(), icc_profile=b"\0" * 2000)
+    data = out.getvalue()
+    stripped = optimize(data, model="gpt-4o")
+    kept = optimize(data, model="gpt-4o", keep_metadata=True)
+    assert not Image.open(io.BytesIO(stripped.data)).getexif()  # metadata gone
+    assert Image.open(io.BytesIO(kept.data)).getexif()[0x010F] == "Camera maker"
+    for result in (stripped, kept):  # colour is not metadata (issue 9)
+        assert Image.open(io.BytesIO(result.data)).info.get("icc_profile") == b"\0" * 2000
+
+
+def test_small_images_are_not_reencoded_only_stripped():
+    data = encoded(marked((300, 200)), "JPEG", 1)
+    assert b"Exif" in data
+    result = optimize(data, model="gpt-4o")
+    assert result.data == strip_metadata(data, "JPEG") and b"Exif" not in result.data
+    assert Image.open(io.BytesIO(result.data)).tobytes() == Image.open(io.BytesIO(data)).tobytes()  # lossless
+    assert optimize(data, model="gpt-4o", keep_metadata=True).data == data
+    png = io.BytesIO()
+    marked((300, 200)).save(png, "PNG", exif=b"Exif\0\0MM\0*\0\0\0\x08\0\0")
+    stripped = optimize(png.getvalue(), model="gpt-4o").data
+    assert b"eXIf" not in stripped and Image.open(io.BytesIO(stripped)).tobytes() == marked((300, 200)).tobytes()
+
+
+def test_animated_gif_only_when_asked():
+    with pytest.raises(AnimatedImageError, match="first.frame"):
+        optimize(SAMPLES / "banner.gif", model="gpt-4o")
+    result = optimize(SAMPLES / "banner.gif", model="gpt-4o", first_frame=True)
+    assert not inspect(result.data).animated and result.format == "GIF"
+
+
+def test_data_url_and_sources():
+    result = optimize(SAMPLES / "icon.webp", model="gpt-4o", detail="low")
+    head, _, payload = result.as_data_url().partition(",")
+    assert head == "data:image/webp;base64" and base64.b64decode(payload) == result.data
+    with open(SAMPLES / "icon.webp", "rb") as handle:
+        assert optimize(handle, model="gpt-4o", detail="low").data == result.data
+    with pytest.raises(costcalc.ImageReadError, match="no such file"):
+        optimize(SAMPLES / "none.png", model="gpt-4o")
+    with pytest.raises(costcalc.UnsupportedFormatError):
+        optimize(SAMPLES / "scan.bmp", model="gpt-4o")
