@@ -228,17 +228,7 @@ def audit(
     and model lifecycles apply (each row's `model_status` and `shutdown`). `walk_options` are those of
     `costcalc.walk.walk`: recursive, globs, excludes, follow_symlinks, hidden.
     """
-    tables = dated(tables, as_of)
-    config = _Config(
-        tuple(unique_models(models, tables)),
-        detail,
-        tables.files,
-        limits,
-        strict,
-        tier=tier,
-        as_of=tables.as_of,
-        regional=tables.regional,
-    )
+    config = _config(models, detail, tables, limits, strict, None, tier, as_of)
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
@@ -263,8 +253,14 @@ def audit_rendered(
     command line uses this so that worker processes, not the parent, build
     the output text.
     """
+    config = _config(models, detail, tables, limits, strict, render, tier, as_of)
+    return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
+
+
+def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Config:
+    """What every chunk's work needs, checked and picklable: the tables as of the day, each model once."""
     tables = dated(tables, as_of)
-    config = _Config(
+    return _Config(
         tuple(unique_models(models, tables)),
         detail,
         tables.files,
@@ -275,7 +271,6 @@ def audit_rendered(
         tables.as_of,
         tables.regional,
     )
-    return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
