@@ -91,22 +91,7 @@ Exit codes:
 )
 @strict_option
 @tables_option
-def request(
-    payload,
-    model,
-    fetch,
-    allow_private,
-    timeout,
-    file_sizes,
-    edition,
-    max_tokens,
-    budget_usd,
-    tier,
-    cached_tokens,
-    output,
-    strict,
-    table_files,
-):
+def request(payload, model, **given):
     """Price every image in a request payload, in any vendor's shape, before sending it.
 
     Shapes, told apart by their structure: OpenAI Chat Completions and
@@ -134,24 +119,25 @@ def request(
     """
     from ..runs.batchfile import BatchRun
 
-    tables = load(table_files)
+    tables = load(given["table_files"])
     if model is not None:
         resolve_models(tables, [model])  # an unknown -m is one line naming it, as in every command
-    sizes = {}
-    for text in file_sizes:
-        file_id, _, size = text.rpartition("=")  # an id or URI may hold '=' itself
-        sizes[file_id] = parse_size(size)
     name = getattr(payload, "name", "-")
-    base = os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None
+    output, max_tokens, budget_usd, cached_tokens = (
+        given["output"],
+        given["max_tokens"],
+        given["budget_usd"],
+        given["cached_tokens"],
+    )
     options = {
-        "fetch": fetch,
-        "file_sizes": sizes,
-        "base_dir": base,
+        "fetch": given["fetch"],
+        "file_sizes": _file_sizes(given["file_sizes"]),
+        "base_dir": os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None,
         "tables": tables,
-        "limits": edition,
-        "timeout": timeout,
-        "allow_private": allow_private,
-        "strict": strict,
+        "limits": given["edition"],
+        "timeout": given["timeout"],
+        "allow_private": given["allow_private"],
+        "strict": given["strict"],
     }
     try:  # a batch file or a log is told by its structure, not its name
         run = BatchRun(payload, name=name, model=model, tier=given_tier(), **options)
@@ -162,8 +148,23 @@ def request(
     except CostcalcError as error:
         raise ArgumentError(str(error)) from None
     _one_request(
-        run, name, model, options | {"tier": tier, "cached_tokens": cached_tokens}, output, max_tokens, budget_usd
+        run,
+        name,
+        model,
+        options | {"tier": given["tier"], "cached_tokens": cached_tokens},
+        output,
+        max_tokens,
+        budget_usd,
     )
+
+
+def _file_sizes(texts) -> dict:
+    """--file-size ID=WxH, each parsed (an id or URI may hold '=' itself)."""
+    sizes = {}
+    for text in texts:
+        file_id, _, size = text.rpartition("=")
+        sizes[file_id] = parse_size(size)
+    return sizes
 
 
 def _one_request(run, name, model, options, output, max_tokens, budget_usd):
