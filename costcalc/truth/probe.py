@@ -274,6 +274,31 @@ def _measure(
     return fit, problem, failure
 
 
+def _checked(model: str, api: str | None, detail: str, key: str | None, tables: Tables):
+    """(api, the model's row or None, key), every argument checked before the first request (ProbeUsageError)."""
+    api, row = resolve_api(model, api, tables)
+    if api not in APIS:
+        raise ProbeUsageError(f"api must be one of {', '.join(APIS)}, not {api!r}")
+    if detail not in _DETAILS[api]:
+        raise ProbeUsageError(f"detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
+    if key is None:
+        key, names = key_for(api)
+        if key is None:
+            raise ProbeUsageError(f"probe needs your {api} API key: set {' or '.join(names)}")
+    return api, row, key
+
+
+def _table_for(row, fit, detail: str):
+    """The table's parameters to compare with: at the fitted scheme and level, or (no fit) the table's own rule
+    for this detail, shown beside the measurements; None when the table has no rule there."""
+    if fit is not None:
+        return _table_params(row, fit.scheme, fit.level)
+    try:
+        return _table_params(row, row.scheme, _level(row, row.scheme, detail)) if row is not None else None
+    except AttributeError:  # the table has no rule at that level
+        return None
+
+
 def probe(
     model: str,
     *,
@@ -292,16 +317,7 @@ def probe(
     ProbeUsageError without one. ProbeError when the endpoint fails. A fit that
     fails is a result with ok False and the measurements, not an error.
     """
-    tables = tables or default_tables()
-    api, row = resolve_api(model, api, tables)
-    if api not in APIS:
-        raise ProbeUsageError(f"api must be one of {', '.join(APIS)}, not {api!r}")
-    if detail not in _DETAILS[api]:
-        raise ProbeUsageError(f"detail {detail}: the {api} endpoint takes {', '.join(_DETAILS[api])}")
-    if key is None:
-        key, names = key_for(api)
-        if key is None:
-            raise ProbeUsageError(f"probe needs your {api} API key: set {' or '.join(names)}")
+    api, row, key = _checked(model, api, detail, key, tables or default_tables())
     base_url = BASE_URLS[api] if base_url is None else check_base_url(base_url)
     endpoint = CountEndpointClient(api, base_url, key, model, timeout)
     session = Session(lambda size, level: endpoint.count(None if size is None else png(*size), level), max_requests)
@@ -312,13 +328,7 @@ def probe(
         endpoint.close()
     ok = problem is None
     table_scheme = row.scheme if row is not None else None
-    if fit is not None and ok:
-        table = _table_params(row, fit.scheme, fit.level)
-    else:  # no fit: the table's own rule for this detail, beside the measurements (probe --json)
-        try:
-            table = _table_params(row, row.scheme, _level(row, row.scheme, detail)) if row is not None else None
-        except AttributeError:  # the table has no rule at that level
-            table = None
+    table = _table_for(row, fit if ok else None, detail)
     result = ProbeResult(
         model=model,
         api=api,
