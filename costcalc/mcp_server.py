@@ -200,6 +200,47 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _wanted_format(output: str | None) -> str | None:
+    """The format an output file name asks for (None for a folder or no output); OutputFormatError otherwise."""
+    if output is None or os.path.isdir(output) or output.endswith(("/", os.sep)):
+        return None
+    suffix = Path(output).suffix
+    wanted = _SUFFIX_FORMATS.get(suffix.lower())
+    if wanted is None:
+        named = f"its extension {suffix} names" if suffix else "it has no extension, so it names"
+        raise OutputFormatError(
+            f"output {output}: {named} no format optimize_image writes; end it with .jpg, "
+            f".jpeg, .png, .webp or .gif, or with / for a folder"
+        )
+    return wanted
+
+
+def _write_output(target: Path, data: bytes, roots: Roots | None) -> Path:
+    """Write `data` at `target` whole or not at all; with `roots`: inside them, never over a file unless the
+    server allows it (OutputExistsError), folders made only inside a root. The path written."""
+    from .files import atomic_write
+
+    root, replacing = None, True
+    if roots is not None:
+        real, root = roots.check(os.fspath(target), "output")
+        target, replacing = Path(real), roots.allow_overwrite
+        if not replacing and os.path.lexists(target):
+            raise OutputExistsError(
+                f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
+                f"(the server was started without allow_overwrite); name another output"
+            )
+    try:
+        atomic_write(target, data, root=root, replace=replacing)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
+            f"(the server was started without allow_overwrite)"
+        ) from None
+    except OSError as error:
+        raise CostcalcError(f"{escape(os.fspath(target))}: cannot write: {os_reason(error)}") from None
+    return target
+
+
 def optimize_image(
     path: str,
     *,
@@ -217,20 +258,10 @@ def optimize_image(
     With `roots`: the source and the output must lie inside them (PathNotAllowedError); folders are made only
     inside a root, never through a link; an output that exists is OutputExistsError unless `roots.allow_overwrite`.
     """
-    from .files import atomic_write
     from .preflight.optimize import optimize
 
     output = output or None
-    wanted = None
-    if output is not None and not os.path.isdir(output) and not output.endswith(("/", os.sep)):
-        suffix = Path(output).suffix
-        wanted = _SUFFIX_FORMATS.get(suffix.lower())
-        if wanted is None:
-            named = f"its extension {suffix} names" if suffix else "it has no extension, so it names"
-            raise OutputFormatError(
-                f"output {output}: {named} no format optimize_image writes; end it with .jpg, "
-                f".jpeg, .png, .webp or .gif, or with / for a folder"
-            )
+    wanted = _wanted_format(output)
     source = roots.check(path)[0] if roots is not None else path
     if output is not None:
         early = output_path(path, output, wanted or "JPEG")  # refuse the source before any work
@@ -244,25 +275,7 @@ def optimize_image(
         format=None if wanted is None else wanted.lower(),
         name=path,
     )
-    target = output_path(path, output, result.format)
-    root, replacing = None, True
-    if roots is not None:
-        real, root = roots.check(os.fspath(target), "output")
-        target, replacing = Path(real), roots.allow_overwrite
-        if not replacing and os.path.lexists(target):
-            raise OutputExistsError(
-                f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-                f"(the server was started without allow_overwrite); name another output"
-            )
-    try:
-        atomic_write(target, result.data, root=root, replace=replacing)
-    except FileExistsError:
-        raise OutputExistsError(
-            f"output {escape(os.fspath(target))} exists: optimize_image writes new files only "
-            f"(the server was started without allow_overwrite)"
-        ) from None
-    except OSError as error:
-        raise CostcalcError(f"{escape(os.fspath(target))}: cannot write: {os_reason(error)}") from None
+    target = _write_output(output_path(path, output, result.format), result.data, roots)
     return {
         "source": path,
         "output": os.path.abspath(target),
