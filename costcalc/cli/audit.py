@@ -225,7 +225,7 @@ def _first(chunks):
 def _write(chunks, render, names, shown: bool, people: bool):
     """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
     files on the progress line; the totals."""
-    from ..output.audit import Progress
+    from ..output.progress import Progress
     from ..runs.audit import Totals
 
     totals = Totals(names)

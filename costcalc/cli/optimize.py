@@ -200,7 +200,7 @@ def optimize(
 
 def _write(chunks, output: str | None, any_size: tuple[str, ...] = ()):
     """Each row as it is written: a line for people, or `output`'s rows; then the summary or document's end."""
-    from ..output.audit import Progress
+    from ..output.progress import Progress
     from ..output.report import optimize_line, optimize_summary
     from ..output.stream import RowWriter
     from ..preflight.tree import OptimizeTotals

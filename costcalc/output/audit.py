@@ -22,9 +22,7 @@ from ..words import display_path, escape
 from .report import basis_legend, format_usd, rank_by_usd, ranking_line, render_table, tokens_cell, total_basis
 from .stream import csv_rows, json_open, json_rows_end, json_safe
 
-__all__ = ["format_for", "json_line", "totals_table", "Progress"]
-
-from .progress import Progress  # noqa: E402  (where audit and optimize have long found it)
+__all__ = ["format_for", "json_line", "totals_table"]
 
 
 def _text(value: str | None) -> str:
