@@ -248,9 +248,13 @@ def fit_claude(ask, table: ClaudeRule | None) -> Fit:
         raise NoFit(f"one-row images do not stop growing at {q} patches")
     edges = list(range(patch * q, patch * q + patch)) if q < widest else [patch * q]
     edge = pick(edges, table.max_edge if table else None, patch)
-    side = min(q, max_side // patch)
+    side = min(q, widest)  # a side of max_side px holds ceil(max_side / 28) patches, the last one partly
+
+    def pixels(patches: int) -> int:
+        return min(patch * patches, max_side)
+
     square = side * side
-    tokens = ask(patch * side, patch * side, "auto")
+    tokens = ask(pixels(side), pixels(side), "auto")
     if tokens == square:  # every grid within the edge fits: any max tokens from `square` on bills alike
         most = table.max_tokens if table and table.max_tokens >= square else square
         equivalent = {"max_tokens": span([square], open_top=True)}
@@ -270,7 +274,7 @@ def fit_claude(ask, table: ClaudeRule | None) -> Fit:
         for n in range(min(hypotheses, default=0), max(hypotheses, default=0) + 2):
             grid = factor_grid(n, side)
             if grid:
-                pool.add((patch * grid[0], patch * grid[1]))
+                pool.add((pixels(grid[0]), pixels(grid[1])))
         left = narrow(hypotheses, outcomes, sorted(pool), lambda size: ask(*size, "auto"))
         if not left:
             raise NoFit("the counts fit no max tokens")

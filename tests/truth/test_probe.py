@@ -645,3 +645,13 @@ def test_write_without_a_file_lands_in_the_data_folder_and_every_command_reads_i
         monkeypatch.delenv("COSTCALC_DATA_DIR")
         forget_data()
     assert costcalc.estimate((1024, 1024), model="gpt-6-sol").tokens is None  # the suite's own empty folder again
+
+
+def test_claude_fit_reaches_the_last_partial_patch_of_an_8000_px_side():
+    """Edge 8008 (beyond 8000 px sides): an 8000 px side holds 286 patches, so a max tokens of 285 × 286 = 81510
+    bills differently from 284 × 285 = 80940; the fit must probe up to it (found by hypothesis in CI)."""
+    hidden = Claude(8008, 81510)
+    ask, asked = _asker(hidden)
+    fit = fit_rule(ask, "anthropic")
+    assert len(asked) <= 25
+    assert fit.expected(8000, 7980, "auto") == (hidden.tokens("auto", 8000, 7980),) == (81510,)
