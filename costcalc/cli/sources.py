@@ -116,7 +116,7 @@ def remote_chunks(paths, names, render, audit_options: dict, options: dict, repo
             yield from _size_chunks(paths, names, render, audit_options, options, writer, report, skip)
             return
         total = _row_count(paths, options)
-        rows = _rows(paths, names, audit_options, options, skip)
+        rows = _rows(paths, names, audit_options, options, skip, _after(paths, options, writer))
         group_of = _grouper(paths, options)
         images, done = len(names), 0
         while True:
@@ -229,8 +229,18 @@ def _parquet(options: dict):
         raise ArgumentError(f"--parquet {options['parquet_out']}: {error}") from None
 
 
-def _rows(paths, names, audit_options: dict, options: dict, skip):
-    """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has."""
+def _after(paths, options: dict, writer) -> str | None:
+    """Where a resumed listing starts (runs.remote.resume_after), or None."""
+    if writer is None or not options["resume"] or options["urls"] or options["column"]:
+        return None
+    from ..runs.remote import resume_after
+
+    return resume_after(list(paths), writer.last, writer.in_order)
+
+
+def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | None = None):
+    """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has; a listing
+    starts `after` that URL when given."""
     from ..runs.audit import AuditRow
     from ..runs.remote import audit_heads, heads_for
 
@@ -248,6 +258,7 @@ def _rows(paths, names, audit_options: dict, options: dict, skip):
                 concurrency=options["concurrency"],
                 allow_private=options["allow_private"],
                 skip=skip,
+                after=after,
             )
 
     return audit_heads(heads(), models=names, **priced)

@@ -79,10 +79,33 @@ class ParquetRows:
                 group = old.read_row_group(index).cast(self.schema)
                 self.writer.write_table(group)
                 self.kept += group.num_rows
-                parts.append(np.fromiter((_digest(p) for p in group.column("path").to_pylist()), dtype=np.uint64))
+                paths = group.column("path").to_pylist()
+                self._order(paths)
+                parts.append(np.fromiter((_digest(p) for p in paths), dtype=np.uint64))
             if parts:
                 digests = np.unique(np.concatenate(parts))
         self.digests = digests
+
+    last: str | None = None
+    """The last path a resumed file holds (None for a new file)."""
+    in_order = {"keys": True, "walk": True}
+    """Whether a resumed file's paths stand in key order (S3 listings) and in a sorted walk's order (other stores)."""
+
+    def _order(self, paths: list) -> None:
+        from ..inspection.remote import walk_key
+
+        previous = self.last
+        order = dict(self.in_order)
+        for path in paths:
+            if not (order["keys"] or order["walk"]):
+                break
+            if previous is not None and path != previous:
+                order["keys"] = order["keys"] and previous < path
+                order["walk"] = order["walk"] and walk_key(previous) < walk_key(path)
+            previous = path
+        self.in_order = order
+        if paths:
+            self.last = paths[-1]
 
     def done(self, path: str) -> bool:
         """True when a resumed file already has rows for `path`."""
