@@ -436,3 +436,67 @@ def test_resume_after_only_for_one_listing_in_its_order():
     assert resume_after(["s3://b/imgs/", "s3://b/more/"], "s3://b/imgs/k/9.jpg", ordered) is None
     assert resume_after(["s3://b/other/"], "s3://b/imgs/k/9.jpg", ordered) is None
     assert resume_after(["s3://b/shards/*.tar"], "s3://b/shards/1.tar/a.jpg", ordered) is None
+
+
+@pytest.fixture(scope="module")
+def gcs(files):
+    """gcp-storage-emulator (pure Python, in memory) on 127.0.0.1 holding the odd files under gs://imgs/data/;
+    its address for STORAGE_EMULATOR_HOST. The empty file is left out: the emulator refuses an empty upload."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    pytest.importorskip("gcsfs")
+    emulator = pytest.importorskip("gcp_storage_emulator.server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket="imgs")
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    for path in sorted(files.rglob("*")):
+        if path.is_file() and path.stat().st_size:
+            query = urllib.parse.urlencode(
+                {"uploadType": "media", "name": f"data/{path.relative_to(files).as_posix()}"}
+            )
+            request = urllib.request.Request(f"{base}/upload/storage/v1/b/imgs/o?{query}", data=path.read_bytes())
+            urllib.request.urlopen(request, timeout=10).read()
+    yield base
+    server.stop()
+
+
+def test_gcs_bucket_audit_equals_the_local_audit(files, gcs):
+    """`costcalc audit gs://…` against the emulator, configured by the standard environment only, prints what
+    the local audit prints for the same files; a missing bucket is one unreadable row and no traceback. In a
+    process of its own: gcsfs reads STORAGE_EMULATOR_HOST when it is imported."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from costcalc.cli import cli
+
+    # gcsfs's experimental bucket-type probe speaks gRPC to the endpoint, which an emulator does not serve
+    env = dict(os.environ, STORAGE_EMULATOR_HOST=gcs, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false")
+    models = ["-m", "gpt-4o", "-m", "claude-opus-4-7"]
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "costcalc", "audit", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    remote = run("gs://imgs/data/", *models, "--nl")
+    local = CliRunner().invoke(cli, ["audit", str(files), *models, "--nl", "-j1"])
+    assert remote.returncode == local.exit_code == 1, remote.stderr
+    keep = ("model", "status", "format", "width", "height", "tokens", "usd", "rule", "basis")
+    got = sorted((r["path"].split("/data/", 1)[1], *(r[k] for k in keep)) for r in _nl_rows(remote.stdout))
+    want = sorted(
+        (r["path"].split(f"{files}/", 1)[1], *(r[k] for k in keep))
+        for r in _nl_rows(local.stdout)
+        if os.path.getsize(r["path"])
+    )
+    assert got == want and len(got) == 2 * 11
+    missing = run("gs://no-such-bucket/x/", "-m", "gpt-4o", "--nl")
+    rows = _nl_rows(missing.stdout)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert [(r["status"], r["path"]) for r in rows] == [("unreadable", "gs://no-such-bucket/x/")]
