@@ -103,6 +103,7 @@ class SizeAudit:
 
         dataset = open_table(path, storage_options=self.storage_options)
         _check_columns(dataset, os.fspath(path), self.columns)
+        _check_types(dataset.schema, os.fspath(path), self.columns)
         for source, start, batch in iter_batches(dataset, self.columns, self.batch_rows):
             runs = _unskipped(batch, source, start, skip) if skip is not None and batch.num_rows else [(batch, start)]
             for piece, first in runs:
@@ -301,6 +302,21 @@ def _strings(lengths, data):
     if offsets[-1] < 2**31:
         return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
     return pa.LargeStringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
+
+
+def _check_types(schema, path: str, columns: list[str]) -> None:
+    """ImageReadError naming the table and the column when a size column does not hold numbers (before any row)."""
+    import pyarrow as pa
+
+    from ..errors import ImageReadError
+    from ..inspection.remote import redact
+
+    for what, name in zip(("width", "height"), columns):
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise ImageReadError(
+                f"{redact(path)}: {what} column {name!r} is of type {kind}: expected whole numbers of pixels"
+            )
 
 
 def _sides(part: SizePart):

@@ -141,7 +141,7 @@ def test_wrong_column_type_is_one_line(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"W": ["a"], "H": [1]}), path)
     audit = SizeAudit(["gpt-4o"], width_column="W", height_column="H")
-    with pytest.raises(CostcalcError, match="width column of type string: expected whole numbers"):
+    with pytest.raises(CostcalcError, match=r"t\.parquet: width column 'W' is of type string: expected whole numbers"):
         list(audit.parts(str(path)))
     with pytest.raises(CostcalcError, match="no column 'X'"):
         list(SizeAudit(["gpt-4o"], width_column="X", height_column="H").parts(str(path)))
