@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 from ..catalog.tables import Model, Tables
@@ -126,8 +128,7 @@ def optimize(
     data, label = read_source(source, max_bytes)
     label = name or label
     info = inspect(data, name=label)
-    notes = []
-    try:
+    with _carrying_warning(info):
         limits = _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
         format, converted = _accepted_format(info, format, limits, label)
         planned = plan(
@@ -141,58 +142,15 @@ def optimize(
             request_images=request_images,
             fit_limits=fit_limits,
         )
-        notes += [planned.note, converted]
         target = (planned.target_width, planned.target_height)
-        with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
-            encoded, out_format = render(
-                data,
-                info,
-                target,
-                format=format,
-                quality=quality,
-                keep_metadata=keep_metadata,
-                first_frame=first_frame,
-                name=label,
-            )
-            encoded, stepped = _within_bytes(
-                encoded,
-                limits,
-                label,
-                lambda q: render(
-                    data,
-                    info,
-                    target,
-                    format=format,
-                    quality=q,
-                    keep_metadata=keep_metadata,
-                    first_frame=first_frame,
-                    name=label,
-                    reencode=True,
-                )[0],
-                out_format,
-                quality,
-            )
-        notes.append(stepped)
-    except CostcalcError as error:
-        if info.warning and getattr(error, "warning", None) is None:
-            error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
-        raise
-    if (
-        out_format == info.format
-        and not info.animated
-        and info.warning is None
-        and _source_costs_the_same(planned)
-        and not stepped
-        and _within_all(len(data), limits)
-    ):
-        original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
-        if len(original) < len(encoded):
-            upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
-            notes.append(
-                f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
-                f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger"
-            )
-            encoded, target = original, upright
+        encode = partial(
+            render, data, info, target, format=format, keep_metadata=keep_metadata, first_frame=first_frame, name=label
+        )
+        encoded, out_format, stepped, decoder_said = _encoded(encode, quality, limits, label)
+    notes = [planned.note, converted, stepped]
+    if _sendable_as_is(info, out_format, planned, stepped, len(data), limits):
+        encoded, target, kept = _smaller_original(data, info, encoded, target, keep_metadata)
+        notes.append(kept)
     return Optimized(
         data=encoded,
         format=out_format,
@@ -207,6 +165,57 @@ def optimize(
         or None,
         note="; ".join(filter(None, notes)) or None,
     )
+
+
+def _encoded(encode, quality: int | None, limits, label: str) -> tuple[bytes, str, str | None, list[str]]:
+    """(bytes, format, a note when re-encoded, what the decoder warned) of the copy `encode(quality=...)` renders,
+    within every model's byte limit (`_within_bytes`)."""
+    with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
+        encoded, out_format = encode(quality=quality)
+        encoded, stepped = _within_bytes(
+            encoded, limits, label, lambda q: encode(quality=q, reencode=True)[0], out_format, quality
+        )
+    return encoded, out_format, stepped, decoder_said
+
+
+@contextmanager
+def _carrying_warning(info) -> Iterator[None]:
+    """A CostcalcError raised meanwhile carries the source's defect, if it has one (tree.OptimizeRow.warning)."""
+    try:
+        yield
+    except CostcalcError as error:
+        if info.warning and getattr(error, "warning", None) is None:
+            error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
+        raise
+
+
+def _sendable_as_is(info, out_format: str, planned: Plan | MultiPlan, stepped: str | None, size: int, limits) -> bool:
+    """Whether the source itself could be sent instead of the copy: in the output format, still, whole, giving every
+    model the copy's tokens, and within every byte limit without re-encoding."""
+    return (
+        out_format == info.format
+        and not info.animated
+        and info.warning is None
+        and _source_costs_the_same(planned)
+        and not stepped
+        and _within_all(size, limits)
+    )
+
+
+def _smaller_original(
+    data: bytes, info, encoded: bytes, target: tuple[int, int], keep_metadata: bool
+) -> tuple[bytes, tuple[int, int], str | None]:
+    """(bytes, size, note): the original (metadata stripped unless kept) when it is smaller than the copy, with the
+    note saying so; else the copy as it is."""
+    original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
+    if len(original) >= len(encoded):
+        return encoded, target, None
+    upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
+    note = (
+        f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
+        f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger"
+    )
+    return original, upright, note
 
 
 def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
