@@ -79,13 +79,13 @@ def limits(output):
       costcalc limits
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
-    from ..catalog.limits import limit_editions, limit_providers, load_limits, size_limits
+    from ..catalog.limits import limit_editions, limit_vendors, load_limits, size_limits
     from ..output.report import render_table
 
     editions = [
-        load_limits(edition, provider=provider).rules
-        for provider in limit_providers()
-        for edition in limit_editions(provider=provider)
+        load_limits(edition, vendor=vendor).rules
+        for vendor in limit_vendors()
+        for edition in limit_editions(vendor=vendor)
     ]
     listed = [rule for edition in editions for rule in edition.values()] + size_limits()  # the model rules' own
     if output:
@@ -97,7 +97,7 @@ def limits(output):
             output,
         )
         return
-    body = [[r.provider, r.edition, r.scope, r.rule, _shown(r.value), r.source] for r in listed]
+    body = [[r.vendor, r.edition, r.scope, r.rule, _shown(r.value), r.source] for r in listed]
     click.echo(render_table([["vendor", "edition", "scope", "rule", "value", "source"]], body, right=set()))
     click.echo("\nVendors not listed have no input rules on file: what they refuse is unknown, not borrowed.")
 

@@ -171,7 +171,7 @@ def count_request(
     tier = tables.check_tier(found, tier)
     if isinstance(cached_tokens, bool) or not isinstance(cached_tokens, int) or cached_tokens < 0:
         raise RequestError(f"cached_tokens must be a whole number of tokens, not {show_value(cached_tokens)}")
-    rules = load_limits(limits, provider=found.provider or None)  # the model's vendor's limits
+    rules = load_limits(limits, vendor=found.vendor or None)  # the model's vendor's limits
     size = text_size if text_size is not None else payload_size(document)
     refs = list(image_refs(document))
     fetching = dict(fetch=fetch, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)

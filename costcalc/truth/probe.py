@@ -104,8 +104,8 @@ __all__ = [
 
 APIS = ("openai", "anthropic", "gemini")
 """The vendors whose token-counting endpoints probe speaks (docs/probe.md)."""
-_PROVIDER_API = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}
-_API_PROVIDER = {api: provider for provider, api in _PROVIDER_API.items()}
+_VENDOR_API = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}
+_API_VENDOR = {api: vendor for vendor, api in _VENDOR_API.items()}
 _DETAILS = {
     "openai": ("low", "high", "original", "auto"),
     "anthropic": ("auto",),
@@ -128,16 +128,16 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
         if api is None:
             raise
         return api, None
-    vendor = _PROVIDER_API.get(row.provider)
-    if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (docs/probe.md)
+    its_api = _VENDOR_API.get(row.vendor)
+    if api is not None and its_api is not None and api != its_api:  # the table's vendor is the model's (docs/probe.md)
         raise ProbeUsageError(
-            f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; leave api out"
+            f"api {api}: the table lists {model!r} under {row.vendor}, whose API is {its_api}; leave api out"
         )
     if api is None:
-        api = vendor
+        api = its_api
         if api is None:
             raise ProbeUsageError(
-                f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
+                f"model {model!r} is a {row.vendor or 'other'} model; probe speaks "
                 f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints"
             )
     return api, row
@@ -342,7 +342,7 @@ def probe(
         problem=problem,
         fit=fit if ok else None,
         family=row.family if row is not None else None,
-        provider=row.provider if row is not None and row.provider else _API_PROVIDER[api],
+        vendor=row.vendor if row is not None and row.vendor else _API_VENDOR[api],
         table=table,
         table_scheme=table_scheme,
         comparison=compare(fit, table) if ok else {},

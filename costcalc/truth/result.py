@@ -33,7 +33,7 @@ class ProbeResult:
     fit: Fit | None = None
     family: str | None = None
     """The table row the model resolved to (None: the table does not know it)."""
-    provider: str = ""
+    vendor: str = ""
     table: dict[str, Any] | None = None
     """The table's parameters for the fitted scheme and level ("unknown" where it has none)."""
     table_scheme: str | None = None
