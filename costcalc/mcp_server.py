@@ -151,7 +151,7 @@ def list_models(vendor: str | None = None, name: str | None = None) -> dict:
     tables = default_tables()
     rows = []
     for found in tables.models():
-        if vendor is not None and (found.provider or "").lower() != vendor.strip().lower():
+        if vendor is not None and (found.vendor or "").lower() != vendor.strip().lower():
             continue
         if name is not None and name.strip().lower() not in found.name.lower():
             continue
@@ -159,7 +159,7 @@ def list_models(vendor: str | None = None, name: str | None = None) -> dict:
         rows.append(
             {
                 "name": row["name"],
-                "vendor": row["provider"],
+                "vendor": row["vendor"],
                 "scheme": row["scheme"],
                 "bases": row["bases"],
                 "usd_per_1m_input": row["usd_per_1m_input"],
