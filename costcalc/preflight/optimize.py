@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
 
-from ..catalog.tables import Model, Tables
+from ..catalog.settings import Settings
+from ..catalog.tables import Model, Tables, default_tables
 from ..errors import CostcalcError, ImageReadError, ImageRejectedError
 from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
@@ -95,6 +96,7 @@ def optimize(
     max_bytes: int = MAX_SOURCE_BYTES,
     request_images: int | None = None,
     fit_limits: bool = True,
+    settings: Settings | None = None,
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
@@ -124,12 +126,16 @@ def optimize(
     an output over a model's byte limit is re-encoded at lower quality steps
     (JPEG, WebP) until it fits, else ImageRejectedError naming the limit and
     the model. Each says so in `note`.
+
+    `settings` (catalog.settings.Settings), when given, stands for `tables` and `strict`: what a caller that
+    holds one passes down whole.
     """
     data, label = read_source(source, max_bytes)
     label = name or label
     info = inspect(data, name=label)
     with _carrying_warning(info):
-        limits = _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
+        settings = settings or Settings(tables or default_tables(), strict=strict)
+        limits = _check_source(info, label, first_frame=first_frame, models=model, settings=settings)
         format, converted = _accepted_format(info, format, limits, label)
         planned = plan(
             info.width,
@@ -138,7 +144,7 @@ def optimize(
             detail=detail,
             max_tokens=max_tokens,
             orientation=info.orientation,
-            tables=tables,
+            tables=settings.tables,
             request_images=request_images,
             fit_limits=fit_limits,
         )
@@ -231,19 +237,18 @@ def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     return all(tokens is not None and before.get(name) == tokens for name, tokens in after.items())
 
 
-def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None):
+def _check_source(info, label: str, *, first_frame: bool, models, settings: Settings):
     """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (docs/limits.md),
     less what optimize repairs (a format converted, bytes re-encoded, an animation with `first_frame`);
     [(model, its Limits)] for the checks after writing."""
     from ..catalog.limits import limits_for
-    from ..catalog.tables import default_tables
     from ..errors import AnimatedImageError, InvalidImageError
     from ..pricing.verdict import image_rejection
 
     where = f"{label}: " if label else ""
     wanted = [models] if isinstance(models, (str, Model)) else list(models)
     found = []
-    for model in [(tables or default_tables()).model(name) for name in wanted] or [None]:
+    for model in [settings.tables.model(name) for name in wanted] or [None]:
         limits = limits_for(model)
         found.append((model, limits))
         rejected = image_rejection(info, limits)
@@ -257,7 +262,7 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
             on = f"on {model.name}, " if model is not None else ""
             rejected.args = (f"{where}{on}{rejected}",)
             raise rejected
-    if strict and info.warning:
+    if settings.strict and info.warning:
         raise InvalidImageError(f"{where}{info.warning} (strict: a damaged file is an error)")
     return found
 
@@ -322,7 +327,6 @@ def conversions(models, tables: Tables | None = None) -> dict[str, str]:
     not written (HEIC, HEIF, AVIF, TIFF), and every model accepts a conversion of (the first of JPEG, PNG, WEBP;
     PNG first for a GIF): what `optimize` does by itself, for naming outputs."""
     from ..catalog.limits import limits_for
-    from ..catalog.tables import default_tables
 
     wanted = [models] if isinstance(models, (str, Model)) else list(models)
     accepted = []

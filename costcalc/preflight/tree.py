@@ -36,6 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..catalog.settings import Settings
 from ..catalog.tables import Tables, default_tables
 from ..errors import CostcalcError, OutputConflictError
 from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, read_regular, sync_folders
@@ -441,10 +442,9 @@ def _optimized(config: _Config, data: bytes, source: str, output: str, shown: st
         quality=config.quality,
         keep_metadata=config.keep_metadata,
         first_frame=config.first_frame,
-        tables=_tables(config.table_files),
-        strict=config.strict,
         name=shown,
         request_images=config.request_images,
+        settings=Settings(_tables(config.table_files), strict=config.strict),
     )
 
 
