@@ -421,6 +421,7 @@ def _detail_argument():
 
 
 def _add_price_image(server, roots: Roots) -> None:
+    """Register price_image: price_image on a file or a data URL, within `roots`."""
     from mcp.server.mcpserver.exceptions import ToolError
     from pydantic import Field
 
@@ -451,6 +452,7 @@ def _add_price_image(server, roots: Roots) -> None:
 
 
 def _add_list_models(server) -> None:
+    """Register list_models: the model table, filtered."""
     from mcp.server.mcpserver.exceptions import ToolError
     from pydantic import Field
 
@@ -470,6 +472,7 @@ def _add_list_models(server) -> None:
 
 
 def _add_optimize_image(server, roots: Roots) -> None:
+    """Register optimize_image: optimize_image within `roots`, destructive only if they allow overwriting."""
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
     from pydantic import Field
@@ -511,6 +514,7 @@ def _add_optimize_image(server, roots: Roots) -> None:
 
 
 def _add_price_request(server, roots: Roots) -> None:
+    """Register price_request: price_request on a payload, its paths within `roots`."""
     from mcp.server.mcpserver.exceptions import ToolError
     from pydantic import Field
 
