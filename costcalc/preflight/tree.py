@@ -492,4 +492,7 @@ def _reason(shown: str, error: Exception) -> str:
 
 @lru_cache(maxsize=8)
 def _tables(files: tuple[Path, ...]) -> Tables:
-    return Tables({}, {}).with_files(*files)
+    """The tables read from `files`: the ones this process holds already when they are the default ones (a
+    worker forked from it, or the run itself at -j1), else read anew (a fresh worker, or tables of your own)."""
+    shipped = default_tables()
+    return shipped if tuple(shipped.files) == tuple(files) else Tables({}, {}).with_files(*files)
