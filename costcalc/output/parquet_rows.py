@@ -60,6 +60,7 @@ class ParquetRows:
             self.schema,
             use_dictionary=[name for name in AUDIT_FIELDS if name not in ("path", "error")],
             column_encoding={"path": "DELTA_BYTE_ARRAY"},
+            write_statistics=[name for name, kind in AUDIT_SCHEMA_TYPES.items() if kind in ("int64", "float64")],
         )
         if resume and os.path.exists(self.path):
             try:
@@ -125,14 +126,39 @@ class ParquetRows:
                 self._flush()
 
     def write_table(self, table) -> None:
-        """Add rows already in a pyarrow Table of the audit schema (the columnar paths): one row group, as it is."""
+        """Add rows already in a pyarrow Table of the audit schema (the columnar paths): one row group, as it is.
+
+        Written on a thread of its own (pyarrow writes without the GIL) while the caller prices the next batch;
+        one table at most waits, so memory holds two.
+        """
         self._flush()
-        if table.num_rows:
-            self.writer.write_table(table.cast(self.schema), row_group_size=table.num_rows)
+        if not table.num_rows:
+            return
+        if self._pending is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="costcalc-parquet")
+        else:
+            self._pending.result()  # the previous table is written (its error, if any, raised here)
+        self._pending = self._pool.submit(
+            self.writer.write_table, table.cast(self.schema), row_group_size=table.num_rows
+        )
+
+    _pending = None
+    _pool = None
+
+    def _drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            try:
+                pending.result()
+            finally:
+                self._pool.shutdown()
 
     def _flush(self) -> None:
         if not self.buffer:
             return
+        self._drain()
         columns = list(zip(*self.buffer))
         arrays = []
         for name, values in zip(self.fields, columns):
@@ -147,6 +173,7 @@ class ParquetRows:
         if self.writer is None:
             return
         self._flush()
+        self._drain()
         self.writer.close()
         self.writer = None
         os.replace(self.partial, self.path)
