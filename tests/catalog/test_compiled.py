@@ -154,8 +154,9 @@ def test_a_row_naming_its_own_file_cannot_be_compiled(tmp_path):
 
 
 def _imported(*argv: str, tmp_path: Path) -> set[str]:
-    """The modules a fresh `python argv...` imports (python -X importtime), with an empty data folder."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COSTCALC_DATA_DIR": str(tmp_path)}
+    """The modules a fresh `python argv...` imports (python -X importtime), with an empty home (no data folder)."""
+    env = {key: value for key, value in os.environ.items() if key not in ("COSTCALC_DATA_DIR", "XDG_DATA_HOME")}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, check=True, cwd=tmp_path, env=env
     )
@@ -175,3 +176,34 @@ def test_start_up_parses_no_toml_and_loads_only_the_schemes_it_uses(argv, tmp_pa
     assert "costcalc.catalog.compiled" in found
     assert not found & {"tomllib", "costcalc.catalog.loading", "costcalc.schemes.claude", "costcalc.schemes.patch"}
     assert not found & {"numpy", "PIL", "pickle"}
+    if sys.platform == "linux":
+        assert "platformdirs" not in found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG default is found without platformdirs on Linux only")
+@pytest.mark.parametrize(
+    "env",
+    [{"HOME": "/home/ada"}, {"HOME": "/home/ada/", "XDG_DATA_HOME": ""}, {"HOME": "/root"}],
+    ids=["home", "empty-xdg", "slash"],
+)
+def test_the_data_folder_without_platformdirs_is_the_one_platformdirs_gives(env, monkeypatch):
+    import platformdirs
+
+    from costcalc.catalog import userdata
+
+    for key in ("HOME", "XDG_DATA_HOME", "ANDROID_ROOT", "ANDROID_DATA"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert userdata._xdg_default() == platformdirs.user_data_dir("costcalc", appauthor=False)
+
+
+@pytest.mark.parametrize(
+    "env", [{"HOME": "/home/ada", "XDG_DATA_HOME": "/data"}, {"HOME": "relative"}, {"HOME": "/h", "ANDROID_ROOT": "/"}]
+)
+def test_every_other_data_folder_is_platformdirs_choice(env, monkeypatch):
+    from costcalc.catalog import userdata
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert userdata._xdg_default() is None
