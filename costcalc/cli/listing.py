@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..catalog.dates import STATUSES
+from ..catalog.dates import LIFECYCLE_STATUSES
 from .app import ArgumentError, cli
 from .options import freshness, load, output_options, tables_option, write_rows
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments or table file.")
 @click.argument("pattern", required=False)
-@click.option("--status", type=click.Choice(STATUSES), help="Only the models with this status on the day.")
+@click.option("--status", type=click.Choice(LIFECYCLE_STATUSES), help="Only the models with this status on the day.")
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of models."})
 @tables_option
 def models(pattern, status, output, table_files):

@@ -69,8 +69,8 @@ from .fitters import (
     LIMIT_SENTINEL,
     PATCH,
     Fit,
-    Measurement,
     NoFit,
+    Reading,
     Recorder,
     decimal_text,
     fit_claude,
@@ -86,7 +86,7 @@ __all__ = [
     "BASE_URLS",
     "KEY_VARIABLES",
     "MAX_REQUESTS",
-    "Measurement",
+    "Reading",
     "Fit",
     "ProbeResult",
     "probe",
@@ -252,7 +252,7 @@ def _measure(
                 continue
             tokens = session(w, h, level)
             allowed = fit.expected(w, h, level)
-            session.log[-1] = Measurement(w, h, level, tokens, "check", allowed[0])
+            session.log[-1] = Reading(w, h, level, tokens, "check", allowed[0])
             checks, wrong = checks + 1, wrong + (tokens not in allowed)
         if wrong:
             problem = f"the fitted rule missed {wrong} of the sizes it was checked on"
@@ -264,7 +264,7 @@ def _measure(
         predicted = [
             m
             if m.use == "check"
-            else Measurement(m.width, m.height, m.detail, m.tokens, m.use, fit.expected(m.width, m.height, m.detail)[0])
+            else Reading(m.width, m.height, m.detail, m.tokens, m.use, fit.expected(m.width, m.height, m.detail)[0])
             for m in session.log
         ]
         misses = [m for m in predicted if m.use == "fit" and m.tokens not in fit.expected(m.width, m.height, m.detail)]
