@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.relative_to(TABLES.parent)}: {text.count('[[price]]')} price rows")
     from costcalc.catalog import compiler  # the compiled tables follow the TOML (catalog/compiled.py)
 
-    return compiler.main([])
+    return compiler.main()
 
 
 _STAMP = re.compile(r"^(# GENERATED .* on |checked = )\S.*$", re.M)

@@ -1,16 +1,15 @@
 """Writes the compiled tables (catalog/compiled.py) from the TOML in tables/:
 
-    python -m costcalc.catalog.compiler           # rebuild costcalc/catalog/tables.pickle
-    python -m costcalc.catalog.compiler --check   # exit 1 when it differs from what the TOML gives; write nothing
+    python -m costcalc.catalog.compiler    # rebuild costcalc/catalog/tables.pickle
 
 Run it after every change to tables/ (models, prices, lifecycle.toml, limits.toml) and commit the file with the
-change; tables/update_prices.py runs it after writing the price files. The TOML is read with every check the
-loader makes, so a table that does not load cannot be compiled.
+change; tables/update_prices.py runs it after writing the price files, and tests/catalog/test_compiled.py fails
+until it is run. The TOML is read with every check the loader makes, so a table that does not load cannot be
+compiled.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import pickle
@@ -90,19 +89,13 @@ class _Recorder(pickle.Pickler):
         return NotImplemented
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write FILE (or, with --check, compare it) from the shipped TOML."""
-    parser = argparse.ArgumentParser(prog="python -m costcalc.catalog.compiler", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when FILE is out of date")
-    args = parser.parse_args(argv)
+def main() -> int:
+    """Write FILE from the shipped TOML (left alone when it holds the same bytes already)."""
     data = build()
     try:
         current = FILE.read_bytes()
     except FileNotFoundError:
         current = None
-    if args.check:
-        print(f"{FILE.name}: {'up to date' if current == data else 'out of date: run ' + parser.prog}")
-        return 0 if current == data else 1
     if current != data:
         atomic_write(FILE, data)
     print(f"{FILE.name}: {'written' if current != data else 'up to date'} ({len(data):,} bytes)")
