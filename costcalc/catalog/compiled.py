@@ -37,7 +37,8 @@ COMMAND = "python -m costcalc.catalog.compiler"
 """What rebuilds FILE from tables/."""
 PARTS = ("tables", "limits")
 """What FILE holds, each pickled on its own and unpickled when first asked for: the model, price and lifecycle
-tables (`Tables._state`, each model row pickled on its own again: `Rows`) and the limits table's rows."""
+tables (`Tables._state`, the models and prices in groups of rows pickled on their own again: `Rows`) and the
+limits table's rows."""
 
 
 def fingerprint(folder: Path, files: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...] | None:

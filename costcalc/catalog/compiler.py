@@ -47,8 +47,9 @@ def encode(parts: dict, folder: Path, files: tuple[Path, ...]) -> bytes:
     for name in PARTS:
         seen: dict[str, tuple[str, ...]] = {}
         value = parts[name]
-        if name == "tables":  # each model row on its own (compiled.Rows)
-            value = {**value, "models": _grouped(value["models"], seen)}
+        if name == "tables":  # the rows of each model and each price name on their own (compiled.Rows)
+            models = _grouped(value["models"], lambda model: model.names, seen)
+            value = {**value, "models": models, "prices": _grouped(value["prices"], None, seen)}
         pickled[name], classes[name] = _dumps(value, seen), seen
         if os.fsencode(folder) in pickled[name]:
             raise ValueError(f"{folder}: the compiled {name} name this folder; give every row a source")
@@ -56,13 +57,14 @@ def encode(parts: dict, folder: Path, files: tuple[Path, ...]) -> bytes:
     return pickle.dumps(outer, protocol=5)
 
 
-def _grouped(models: dict, seen: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], list[bytes]]:
-    """compiled.Rows' groups: the models of one table row (its `names`) pickled together, in table order."""
-    rows: dict[tuple[str, ...], dict] = {}
-    for name, model in models.items():
-        rows.setdefault(model.names, {})[name] = model
-    index = {name: at for at, group in enumerate(rows.values()) for name in group}
-    return {name: index[name] for name in models}, [_dumps(group, seen) for group in rows.values()]
+def _grouped(rows: dict, key, seen: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], list[bytes]]:
+    """compiled.Rows' groups, in table order: the rows of the names `key(row)` puts together pickled as one (the
+    models of one table row: its `names`), else each name's alone."""
+    groups: dict = {}
+    for name, row in rows.items():
+        groups.setdefault(name if key is None else key(row), {})[name] = row
+    index = {name: at for at, group in enumerate(groups.values()) for name in group}
+    return {name: index[name] for name in rows}, [_dumps(group, seen) for group in groups.values()]
 
 
 def _dumps(value, seen: dict[str, tuple[str, ...]]) -> bytes:

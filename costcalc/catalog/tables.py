@@ -80,6 +80,9 @@ __all__ = [
 ]
 
 
+_UNSET = object()
+
+
 class Tables:
     """The model and price tables; immutable, looked up by exact name, then by each vendor's name rules."""
 
@@ -121,6 +124,7 @@ class Tables:
         """What these tables hold, as plain dicts (catalog/compiled.py keeps the shipped ones so); the day, the
         regional view and the files are left out: `_from_state` is given the files and reads them on any day."""
         return {
+            "checked": self.checked,
             "models": dict(self._models),
             "vendors": dict(self._vendors),
             "prices": dict(self._prices),
@@ -134,6 +138,7 @@ class Tables:
     def _from_state(cls, state: Mapping[str, Any], files: tuple[Path, ...]) -> Tables:
         """The tables `_state` describes (their models already carry their lifecycles), as read from `files`."""
         tables = cls.__new__(cls)
+        tables._checked = state["checked"]
         tables._models = MappingProxyType(state["models"])
         tables._vendors = MappingProxyType(state["vendors"])
         tables._prices = MappingProxyType(state["prices"])
@@ -181,6 +186,9 @@ class Tables:
     @property
     def checked(self) -> _dt.date | None:
         """When the prices were last compared with their sources: the newest `checked` date of a price row."""
+        known = self.__dict__.get("_checked", _UNSET)  # the compiled tables know it without reading every row
+        if known is not _UNSET:
+            return known
         days = {row.checked for rows in self._prices.values() for row in rows}
         found = []
         for text in days:
@@ -377,9 +385,9 @@ def _shipped(folder: Path) -> Tables:
     state = compiled.part("tables", folder, compiled_files(folder))
     if state is None:
         return read_shipped(folder)
-    state["models"] = compiled.Rows(
-        state["models"], compiled.classes("tables"), lambda name: _read_once(folder)._models[name]
-    )
+    spec = compiled.classes("tables")
+    state["models"] = compiled.Rows(state["models"], spec, lambda name: _read_once(folder)._models[name])
+    state["prices"] = compiled.Rows(state["prices"], spec, lambda name: _read_once(folder)._prices[name])
     return Tables._from_state(state, _table_files(folder))
 
 

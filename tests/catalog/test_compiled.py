@@ -25,9 +25,10 @@ def _decoded(data: bytes) -> dict:
     """Every part of a compiled file, unpickled whole (the model groups too)."""
     outer = pickle.loads(data)
     state = pickle.loads(outer["parts"]["tables"])
-    index, groups = state["models"]
-    rows = [pickle.loads(group) for group in groups]
-    state["models"] = {name: rows[at][name] for name, at in index.items()}
+    for table in ("models", "prices"):
+        index, groups = state[table]
+        rows = [pickle.loads(group) for group in groups]
+        state[table] = {name: rows[at][name] for name, at in index.items()}
     return {"fingerprint": outer["fingerprint"], "classes": outer["classes"], "tables": state,
             "limits": pickle.loads(outer["parts"]["limits"])}  # fmt: skip
 
