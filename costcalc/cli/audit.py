@@ -127,11 +127,11 @@ def audit(paths, models, **given):
     )
     report = _report(html_path, paths, names, detail, tables, tier) if html_path else None
     remote = is_where_it_lives(paths, where)
+    progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     if remote:
-        chunks = _first(remote_chunks(paths, names, render, options, where, report))
+        chunks = _first(remote_chunks(paths, names, render, options, where, report, progress))
     else:
         chunks = _chunks(paths, names, render, options, report)
-    progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
     totals = _write(chunks, render, names, progress, people=output is None, remote=remote)
     overruns = _overruns(totals, max_tokens, budget_usd)
     extra = {
@@ -225,7 +225,7 @@ def _first(chunks):
 
 def _write(chunks, render, names, shown: bool, people: bool, remote: bool = False):
     """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
-    files on the progress line (with an ETA where a chunk says the fraction done); the totals (for data where
+    files on the progress line (with an ETA where a chunk says how many there are in all); the totals (for data where
     it lives, a runs.summary.Summary: per prefix and tokens per image too)."""
     from ..output.progress import Progress
     from ..runs.audit import Totals
@@ -241,13 +241,13 @@ def _write(chunks, render, names, shown: bool, people: bool, remote: bool = Fals
     out.write(render.header())
     written = False
     try:
-        for text, chunk_totals, files, *fraction in chunks:
+        for text, chunk_totals, files, *whole in chunks:
             if text:
                 text = flag_words(text) if people else text
                 out.write(text if written else render.first(text))
                 written = True
             totals.merge(chunk_totals)
-            progress.add(files, fraction[0] if fraction else None)
+            progress.add(files, total=whole[0] if whole else None)
     except KeyboardInterrupt:
         progress.done()
         interrupted()

@@ -102,10 +102,11 @@ def is_where_it_lives(paths, options: dict) -> bool:
     )  # a glob left to us
 
 
-def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None):
-    """(rendered text, the chunk's totals, images, fraction done or None) for every image of `paths`, as the local
-    audit's chunks are; each row also added to `report` (output.html.HtmlReport) when given. The totals are
-    `runs.summary.Summary`s: per model, per prefix or shard, and tokens per image."""
+def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None, progress: bool = False):
+    """(rendered text, the chunk's totals, images, images in all or None while unknown) for every image of
+    `paths`, as the local audit's chunks are; each row also added to `report` (output.html.HtmlReport) when given.
+    The totals are `runs.summary.Summary`s: per model, per prefix or shard, and tokens per image. With
+    `progress` (a progress line is shown), store listings are also counted ahead of the reads, for the whole."""
     from ..runs.summary import Summary
 
     _check(options)
@@ -116,9 +117,14 @@ def remote_chunks(paths, names, render, audit_options: dict, options: dict, repo
             yield from _size_chunks(paths, names, render, audit_options, options, writer, report, skip)
             return
         total = _row_count(paths, options)
-        rows = _rows(paths, names, audit_options, options, skip, _after(paths, options, writer))
+        count = None
+        if progress and total is None and options["engine"] != "ray":
+            from ..inspection.remote import ListingCount
+
+            count = ListingCount()
+        rows = _rows(paths, names, audit_options, options, skip, _after(paths, options, writer), count)
         group_of = _grouper(paths, options)
-        images, done = len(names), 0
+        images = len(names)
         while True:
             chunk = list(islice(rows, CHUNK * images))
             if not chunk:
@@ -130,15 +136,10 @@ def remote_chunks(paths, names, render, audit_options: dict, options: dict, repo
                 totals.add(row)
                 if report is not None:
                     report.add(row)
-            done += len(chunk) // images
-            yield render.render(chunk), totals, len(chunk) // images, _fraction(done, total)
+            yield render.render(chunk), totals, len(chunk) // images, total if count is None else count.total
     finally:
         if writer is not None:
             writer.close()
-
-
-def _fraction(done: int, total: int | None) -> float | None:
-    return None if not total else min(done / total, 1.0)
 
 
 def _grouper(paths, options: dict):
@@ -188,22 +189,21 @@ def _size_chunks(paths, names, render, audit_options: dict, options: dict, write
         tables=audit_options["tables"],
     )
     rows_wanted = render.shows_rows or report is not None
-    total, done = audit.row_counts(paths), 0
+    total = audit.row_counts(paths)
     for path in paths:
         for part in audit.parts(path, skip):
             totals = audit.totals(part)
             if writer is not None:
                 writer.write_table(audit.table(part))
-            done += part.size
             if not rows_wanted:
-                yield "", totals, part.size, _fraction(done, total)
+                yield "", totals, part.size, total
                 continue
             rows = audit.rows(part)
             while chunk := list(islice(rows, CHUNK * len(names))):
                 if report is not None:
                     for row in chunk:
                         report.add(row)
-                yield render.render(chunk), totals, len(chunk) // len(names), _fraction(done, total)
+                yield render.render(chunk), totals, len(chunk) // len(names), total
                 totals = Summary(names)  # the part's totals go with its first chunk
 
 
@@ -238,30 +238,28 @@ def _after(paths, options: dict, writer) -> str | None:
     return resume_after(list(paths), writer.last, writer.in_order)
 
 
-def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | None = None):
+def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | None = None, count=None):
     """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has; a listing
-    starts `after` that URL when given."""
+    starts `after` that URL when given; `count` (inspection.remote.ListingCount) is filled by a listing ahead."""
     from ..runs.audit import AuditRow
-    from ..runs.remote import audit_heads, heads_for
+    from ..runs.remote import audit_heads, heads_of
 
     priced = {k: audit_options[k] for k in ("detail", "tables", "limits", "strict", "tier")}
     if options["engine"] == "ray":
         return _ray_rows(paths, names, priced, options, AuditRow)
 
-    def heads():
-        for path in paths:
-            yield from heads_for(
-                path,
-                column=options["column"],
-                urls=options["urls"],
-                url_column=options["url_column"],
-                concurrency=options["concurrency"],
-                allow_private=options["allow_private"],
-                skip=skip,
-                after=after,
-            )
-
-    return audit_heads(heads(), models=names, **priced)
+    heads = heads_of(
+        paths,
+        count=count,
+        column=options["column"],
+        urls=options["urls"],
+        url_column=options["url_column"],
+        concurrency=options["concurrency"],
+        allow_private=options["allow_private"],
+        skip=skip,
+        after=after,
+    )
+    return audit_heads(heads, models=names, **priced)
 
 
 def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):

@@ -34,6 +34,7 @@ __all__ = [
     "CONCURRENCY",
     "FIRST_READ",
     "INSTALL_HINTS",
+    "ListingCount",
     "RemoteHead",
     "RemoteObject",
     "is_remote",
@@ -291,6 +292,32 @@ def _take(iterator: Iterator, count: int) -> list:
 # ------------------------------------------------------------------ the pipeline
 
 
+class ListingCount:
+    """How many objects the sources name, counted by a listing of its own that runs ahead of the reads.
+
+    `iter_remote_heads(..., count=ListingCount())` lists every source twice: once to read (held back to
+    the reads' pace, `2 × concurrency` ahead) and once only to count, at the listing's own pace (S3: 1,000
+    keys a LIST request, far ahead of the ranged reads). Only a count is kept, never a key. `total` is
+    None until that listing has ended, then the number of items the run will yield (objects not skipped,
+    and one for each source that cannot be listed), for a progress line's ETA. A store that changes during
+    the run may end with more or fewer items than `total`.
+    """
+
+    def __init__(self) -> None:
+        self.listed = 0
+        self.ended = False
+
+    @property
+    def total(self) -> int | None:
+        return self.listed if self.ended else None
+
+    async def run(self, stream: AsyncIterator[Any], skip: Callable[[str], bool] | None) -> None:
+        async for item in stream:
+            if isinstance(item, RemoteHead) or skip is None or not skip(redact(item.url)):
+                self.listed += 1
+        self.ended = True
+
+
 def iter_remote_heads(
     sources: str | Iterable[str],
     *,
@@ -302,6 +329,7 @@ def iter_remote_heads(
     expand: bool = True,
     skip: Callable[[str], bool] | None = None,
     after: str | None = None,
+    count: ListingCount | None = None,
 ) -> Iterator[RemoteHead]:
     """The header of every object the sources name, in listing order, `concurrency` requests in flight.
 
@@ -313,24 +341,40 @@ def iter_remote_heads(
     bucket, access denied) is one error item; so is each object that cannot be read. `skip(path)`
     True leaves a listed object out before anything is read (a resumed run: `ParquetRows.done`). `after` (a
     URL): list only what comes after it, in the store's listing order (S3: key order, asked with StartAfter;
-    others: the sorted walk's, `walk_key`) — a resumed run whose rows were written in that order.
+    others: the sorted walk's, `walk_key`) — a resumed run whose rows were written in that order. `count` (with
+    `expand`): a `ListingCount` to fill by a second, count-only listing, for a progress line (the sources are
+    then taken as a list; a source listed twice costs its LIST requests twice, never a read).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     if first_read < 64:
         raise ValueError(f"first_read must be at least 64 bytes, not {first_read}")
+    counting = None
+    if count is not None and expand:
+        sources = [sources] if isinstance(sources, str) else list(sources)
+        counting = _expanded(sources, storage_options, after)
     stream = (
         _expanded(sources, storage_options, after)
         if expand
         else _literal([sources] if isinstance(sources, str) else sources, storage_options)
     )
-    return _run(_heads(stream, storage_options, concurrency, first_read, body, retries, skip), 2 * concurrency)
+    heads = _heads(stream, storage_options, concurrency, first_read, body, retries, skip, count, counting)
+    return _run(heads, 2 * concurrency)
 
 
 async def _heads(
-    stream: AsyncIterator[Any], storage_options, concurrency: int, first_read: int, body: bool, retries: int, skip=None
+    stream: AsyncIterator[Any],
+    storage_options,
+    concurrency: int,
+    first_read: int,
+    body: bool,
+    retries: int,
+    skip=None,
+    count: ListingCount | None = None,
+    counting: AsyncIterator[Any] | None = None,
 ) -> AsyncIterator[RemoteHead]:
     limit = asyncio.Semaphore(concurrency)
+    counter = None if counting is None else asyncio.ensure_future(count.run(counting, skip))
 
     async def one(obj: RemoteObject) -> RemoteHead:
         async with limit:
@@ -341,23 +385,31 @@ async def _heads(
             return await read_head(store, obj, first_read, body, retries)
 
     window: deque = deque()
+    listed = 0
     try:
         async for item in stream:
+            listed += 1
             if isinstance(item, RemoteHead):
                 done = asyncio.get_running_loop().create_future()
                 done.set_result(item)
                 window.append(done)
             elif skip is not None and skip(redact(item.url)):
+                listed -= 1
                 continue
             else:
                 window.append(asyncio.ensure_future(one(item)))
             while window and (window[0].done() or len(window) >= 2 * concurrency):
                 yield await window.popleft()
+        if counter is not None and not count.ended:  # the reads' own listing ended first: its count is the whole
+            counter.cancel()
+            count.listed, count.ended = listed, True
         while window:
             yield await window.popleft()
     finally:
         for task in window:
             task.cancel()
+        if counter is not None and not counter.done():
+            counter.cancel()
 
 
 _DONE = object()

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["audit_heads", "heads_for", "resume_after"]
+__all__ = ["audit_heads", "heads_for", "heads_of", "resume_after"]
 
 
 def audit_heads(
@@ -48,6 +48,32 @@ def _rows(heads, pricers, rules, detail, strict):
 
     for head in heads:
         yield from header_rows(head.path, head.path, head.info, head.error, pricers, rules, detail, strict)
+
+
+def heads_of(sources: Iterable[str | os.PathLike], *, count=None, **options) -> Iterator[Any]:
+    """The heads of every command-line source, in order (`heads_for` each, same options). When every source
+    is a store listing (no URL list, table or shard), they are read as one pipeline (the next source's
+    listing starts while the last reads of the one before are in flight), and `count`, a
+    `inspection.remote.ListingCount`, is filled by a listing of them all that runs ahead of the reads (its
+    `total` for a progress line's ETA); otherwise `count` stays without a total."""
+    sources = [os.fspath(s) for s in sources]
+    if options.get("urls") or options.get("column") is not None or any(_is_shard(s) for s in sources):
+        return (head for source in sources for head in heads_for(source, **options))
+    from ..inspection.remote import iter_remote_heads
+
+    return iter_remote_heads(
+        sources,
+        concurrency=options.get("concurrency", 64),
+        body=options.get("body", False),
+        storage_options=options.get("storage_options"),
+        skip=options.get("skip"),
+        after=options.get("after"),
+        count=count,
+    )
+
+
+def _is_shard(source: str) -> bool:
+    return source.lower().rstrip("/").endswith((".tar", ".tar.gz", ".tgz"))
 
 
 def heads_for(
@@ -91,7 +117,7 @@ def heads_for(
         from ..inspection.columns import iter_column_heads
 
         return iter_column_heads(source, column, storage_options=storage_options, concurrency=concurrency)
-    if source.lower().rstrip("/").endswith((".tar", ".tar.gz", ".tgz")):
+    if _is_shard(source):
         from ..inspection.shards import iter_shard_heads
 
         return iter_shard_heads(source, storage_options=storage_options)
@@ -114,7 +140,7 @@ def resume_after(sources: list[str], last: str | None, in_order: dict[str, bool]
     if last is None or len(sources) != 1:
         return None
     source = os.fspath(sources[0])
-    if source.lower().rstrip("/").endswith((".tar", ".tar.gz", ".tgz")) or source.startswith(("http://", "https://")):
+    if _is_shard(source) or source.startswith(("http://", "https://")):
         return None
     from ..inspection.remote import redact
 
