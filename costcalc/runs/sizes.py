@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, localcontext
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from ..money import MONEY
@@ -148,43 +149,65 @@ class SizeAudit:
     # -- rows
 
     def table(self, part: SizePart):
-        """The part's audit rows as one pyarrow Table (the --nl fields), image by image, model by model."""
+        """The part's audit rows as one pyarrow Table (the --nl fields), image by image, model by model, typed by
+        `rowschema.written_schema`: the few-valued strings (model, status, basis...) as dictionary arrays built from
+        codes (no string per row), the rest as plain arrays."""
         import numpy as np
         import pyarrow as pa
 
-        from .rowschema import audit_schema
+        from .rowschema import DICTIONARY_FIELDS, written_schema
 
-        schema = audit_schema()
+        schema = written_schema()
         n, m = part.size, len(self.names)
         names = numbered(f"{part.source}#", part.start, n)
-        columns: dict[str, list] = {field: [] for field in schema.names}
-        for index, (name, pricer, prices) in enumerate(zip(self.names, self.pricers, part.prices)):
-            for field, array in self._model_columns(index, name, pricer, prices, part, names, n).items():
-                columns[field].append(array)
+        per_model = [
+            self._model_columns(index, name, pricer, prices, part, names, n)
+            for index, (name, pricer, prices) in enumerate(zip(self.names, self.pricers, part.prices))
+        ]
         order = None if m == 1 else pa.array(np.add.outer(np.arange(n), np.arange(m) * n).ravel())
         arrays = []
         for field in schema:
-            parts = [a if a.type == field.type else a.cast(field.type) for a in columns[field.name]]
-            array = parts[0] if m == 1 else pa.concat_arrays(parts).take(order)
-            arrays.append(array)
+            parts = [columns[field.name] for columns in per_model]
+            if field.name in DICTIONARY_FIELDS:
+                arrays.append(_coded_column(parts, n))
+            else:
+                parts = [a if a.type == field.type else a.cast(field.type) for a in parts]
+                arrays.append(parts[0] if m == 1 else pa.concat_arrays(parts).take(order))
         return pa.Table.from_arrays(arrays, schema=schema)
 
     def _model_columns(self, index, name, pricer, prices, part, names, n) -> dict:
+        """One model's columns: plain arrays, and for DICTIONARY_FIELDS (codes, words) pairs (`_coded_column`)."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from ..arrow import STATUSES
+
         priced = prices.status == 0
-        price_columns = self.price._columns(
-            index, prices.tokens, prices.known, *self.price._usd_of(index, prices.tokens, prices.known), *prices[2:], pa
-        )
-        tokens, usd, status, basis, rule = (array for _, array in price_columns)
+        usd, usd_known = self.price._usd_of(index, prices.tokens, prices.known)
+        rule_words = sorted(set(prices.rules.values()) - {None})
+        rule_codes = -1
+        if rule_words:
+            codes = {rule: code for code, rule in enumerate(rule_words)}
+            rule_codes = np.full(n, -1, dtype=np.int32)
+            for i, rule in prices.rules.items():
+                if rule is not None and prices.status[i] == 1:
+                    rule_codes[i] = codes[rule]
+        if isinstance(prices.basis, str):
+            basis = (0 if priced.all() else np.where(priced, 0, -1).astype(np.int32), [prices.basis])
+        else:
+            encoded = pa.array(prices.basis, type=pa.string()).dictionary_encode()
+            basis = (pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary.to_pylist())
         error = pa.nulls(n, pa.string())
         if not priced.all():  # the reasons of the rows not priced, built for those rows only
             where = np.flatnonzero(~priced)
+            rule = pa.nulls(where.size, pa.string())
+            if rule_words:
+                picked = rule_codes[where]
+                rule = pa.array(rule_words, type=pa.string()).take(pa.array(picked, mask=picked < 0))
             why = pc.if_else(
                 pa.array(prices.status[where] == 1),
-                pc.binary_join_element_wise("rejected (", rule.take(where), ")", ""),
+                pc.binary_join_element_wise("rejected (", rule, ")", ""),
                 pa.scalar(UNUSABLE),
             )
             error = pc.replace_with_mask(
@@ -192,35 +215,38 @@ class SizeAudit:
             )
 
         def side(values):
-            return pa.array(values, mask=values < 1)
+            unusable = values < 1
+            return pa.array(values, mask=unusable) if unusable.any() else pa.array(values)
+
+        def masked(values, present, kind):
+            return pa.array(values, type=kind) if present.all() else pa.array(values, type=kind, mask=~present)
+
+        def same(value):
+            return (-1, []) if value is None else (0, [value])
 
         widths, heights = _sides(part)
-
-        def repeat(value):
-            return pa.nulls(n, pa.string()) if value is None else constant(value, n)
-
         return {
             "path": names,
-            "model": repeat(name),
-            "detail": repeat(self.detail),
-            "status": status,
-            "format": repeat(None),
+            "model": same(name),
+            "detail": same(self.detail),
+            "status": (prices.status, list(STATUSES)),
+            "format": same(None),
             "width": side(widths),
             "height": side(heights),
             "frames": pa.nulls(n, pa.int64()),
             "animated": pa.nulls(n, pa.bool_()),
             "orientation": pa.nulls(n, pa.int64()),
             "bytes": pa.nulls(n, pa.int64()),
-            "applied_detail": repeat(pricer.applied_detail),
-            "tokens": tokens,
-            "usd": usd,
-            "rule": rule,
+            "applied_detail": same(pricer.applied_detail),
+            "tokens": masked(prices.tokens, prices.known, pa.int64()),
+            "usd": masked(usd, usd_known, pa.float64()),
+            "rule": (rule_codes, rule_words),
             "error": error,
-            "warning": repeat(None),
-            "tier": repeat(pricer.tier),
+            "warning": same(None),
+            "tier": same(pricer.tier),
             "basis": basis,
-            "model_status": repeat(pricer.status),
-            "shutdown": repeat(pricer.shutdown),
+            "model_status": same(pricer.status),
+            "shutdown": same(pricer.shutdown),
         }
 
     def rows(self, part: SizePart) -> Iterator[AuditRow]:
@@ -267,41 +293,115 @@ def numbered(prefix: str, start: int, n: int):
     import numpy as np
 
     head = np.frombuffer(prefix.encode("utf-8", "surrogateescape"), dtype=np.uint8)
-    pieces, lengths = [], []
+    pieces, offsets, end = [], [], 0
     low = start
     while low < start + n:
         width = len(str(low))
         high = min(start + n, 10**width)
-        numbers = np.arange(low, high, dtype=np.int64)
-        matrix = np.empty((high - low, head.size + width), dtype=np.uint8)
+        matrix = _empty((high - low) * (head.size + width)).reshape(high - low, head.size + width)
         matrix[:, : head.size] = head
-        for j in range(width):
-            matrix[:, head.size + j] = 48 + (numbers // 10 ** (width - 1 - j)) % 10
+        _digits(matrix[:, head.size :], low)
         pieces.append(matrix.ravel())
-        lengths.append(np.full(high - low, head.size + width, dtype=np.int64))
+        offsets.append(end + np.arange(high - low, dtype=np.int64) * (head.size + width))
+        end += matrix.size
         low = high
-    if not pieces:
-        return _strings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8))
-    return _strings(np.concatenate(lengths), np.concatenate(pieces))
+    offsets.append(np.array([end], dtype=np.int64))
+    data = pieces[0] if len(pieces) == 1 else np.concatenate(pieces or [np.zeros(0, dtype=np.uint8)])
+    return _strings(np.concatenate(offsets), data)
 
 
-def constant(value: str, n: int):
-    """A pyarrow string array of `value` n times, from NumPy buffers."""
-    import numpy as np
-
-    data = np.frombuffer(value.encode("utf-8", "surrogateescape"), dtype=np.uint8)
-    return _strings(np.full(n, data.size, dtype=np.int64), np.tile(data, n))
-
-
-def _strings(lengths, data):
+def _empty(size: int):
+    """A writable uint8 NumPy array over a buffer of pyarrow's memory pool, which keeps its pages from one batch to
+    the next (a NumPy array as large is mapped afresh, and faulted in page by page, every time)."""
     import numpy as np
     import pyarrow as pa
 
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    return np.frombuffer(pa.allocate_buffer(size), dtype=np.uint8)
+
+
+_LOW_DIGITS = 4
+
+
+def _digits(out, low: int) -> None:
+    """Write the decimal digits (ASCII) of low, low + 1, ... into the rows of `out`, a (count, width) byte matrix
+    (each number `width` digits long): the last four digits repeat every 10,000 numbers (a table, tiled), the
+    others change once every 10,000 (each block's digits, repeated)."""
+    import numpy as np
+
+    count, width = out.shape
+    period = 10**_LOW_DIGITS
+    first = low % period
+    tiled = np.tile(_low_table(), (-(-(first + count) // period), 1))[first : first + count]
+    tail = min(width, _LOW_DIGITS)
+    out[:, width - tail :] = tiled[:, _LOW_DIGITS - tail :]
+    if width > tail:
+        blocks = np.arange(low // period, (low + count - 1) // period + 1, dtype=np.int64)
+        starts = np.maximum(blocks * period, low)
+        ends = np.minimum((blocks + 1) * period, low + count)
+        out[:, : width - tail] = np.repeat(_ascii(blocks, width - tail), ends - starts, axis=0)
+
+
+def _ascii(values, width: int):
+    """The last `width` decimal digits of each of `values` (ASCII), as a (len(values), width) byte matrix."""
+    import numpy as np
+
+    return np.stack([(48 + (values // 10 ** (width - 1 - j)) % 10).astype(np.uint8) for j in range(width)], axis=1)
+
+
+@cache
+def _low_table():
+    """The four-digit ASCII forms of 0 to 9999 ("0000" ... "9999"), a (10000, 4) byte matrix."""
+    import numpy as np
+
+    return _ascii(np.arange(10**_LOW_DIGITS, dtype=np.int64), _LOW_DIGITS)
+
+
+@lru_cache(maxsize=2)
+def _zeros(n: int):
+    """n zero indices (int32), one buffer that every constant column of a batch (and the next batches) shares."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(np.zeros(n, dtype=np.int32))
+
+
+def _coded_column(parts: list, n: int):
+    """A dictionary<int32, string> array from each model's (codes, words): codes an int array over the images
+    (-1: null) or one int for them all, indices into `words`; rows image by image, model by model. The words of
+    all models become one dictionary without repeats (a Parquet dictionary page holds each value once)."""
+    import numpy as np
+    import pyarrow as pa
+
+    seen: dict[str, int] = {}
+    maps = [np.array([seen.setdefault(w, len(seen)) for w in words] + [-1], dtype=np.int32) for _, words in parts]
+    dictionary = pa.array(list(seen), type=pa.string())
+    if all(isinstance(codes, int) for codes, _ in parts):
+        row = np.array([table[codes] for (codes, _), table in zip(parts, maps)], dtype=np.int32)
+        if (row < 0).all():
+            return pa.DictionaryArray.from_arrays(pa.nulls(n * len(parts), pa.int32()), dictionary)
+        if len(parts) == 1:
+            return pa.DictionaryArray.from_arrays(_zeros(n), dictionary)  # row[0] is 0: the one word
+        indices = np.tile(row, n)
+    elif len(parts) == 1 and not parts[0][0].any() and maps[0][0] == 0:
+        return pa.DictionaryArray.from_arrays(_zeros(n), dictionary)  # every row the first word (all priced...)
+    else:
+        indices = np.empty((n, len(parts)), dtype=np.int32)
+        for j, ((codes, _), table) in enumerate(zip(parts, maps)):
+            indices[:, j] = table[codes]
+        indices = indices.ravel()
+    missing = indices < 0
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=missing if missing.any() else None), dictionary)
+
+
+def _strings(offsets, data):
+    """A pyarrow string array from int64 offsets (one more than the strings) and the bytes they index."""
+    import numpy as np
+    import pyarrow as pa
+
+    count = len(offsets) - 1
     if offsets[-1] < 2**31:
-        return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
-    return pa.LargeStringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
+        return pa.StringArray.from_buffers(count, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+    return pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
 
 
 def _check_types(schema, path: str, columns: list[str]) -> None:

@@ -3,7 +3,6 @@ the whole is known while most reads are still to come, equals what the run yield
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -64,40 +63,33 @@ def test_no_count_without_a_counter_or_for_tables(tmp_path):
     assert len(heads) == 5 and count.total is None
 
 
-def test_total_of_an_s3_prefix(tmp_path):
-    """moto's S3 server on 127.0.0.1: the LIST-only count of a prefix equals the keys the run reads."""
-    pytest.importorskip("s3fs")
+def test_total_of_an_s3_prefix(tmp_path, monkeypatch):
+    """moto's S3 server on 127.0.0.1: the LIST-only count of a prefix equals the keys the run reads. The endpoint
+    and keys go in storage_options (a store of their own: the default s3 store of other tests is left alone)."""
+    s3fs = pytest.importorskip("s3fs")
     moto_server = pytest.importorskip("moto.server")
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "testing-key-id",
-        "AWS_SECRET_ACCESS_KEY": "testing-secret-value",
-        "AWS_DEFAULT_REGION": "us-east-1",
+    options = {
+        "endpoint_url": f"http://{host}:{port}",
+        "key": "testing-key-id",
+        "secret": "testing-secret-value",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     try:
-        import s3fs
-
-        s3fs.S3FileSystem.clear_instance_cache()
-        fs = s3fs.S3FileSystem(skip_instance_cache=True)
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
         fs.mkdir("count")
         _pngs(tmp_path, 40)
         for path in sorted(tmp_path.rglob("*.png")):
             fs.pipe(f"count/imgs/{path.relative_to(tmp_path).as_posix()}", path.read_bytes())
         fs.pipe("count/other/x.png", b"not listed")
         count = ListingCount()
-        heads = iter_remote_heads(["s3://count/imgs/**/*.png"], concurrency=1, count=count)
+        heads = iter_remote_heads(
+            ["s3://count/imgs/**/*.png"], concurrency=1, count=count, storage_options={"s3": options}
+        )
         next(heads)
         assert _wait_for_total(count) == 40
         assert 1 + sum(1 for h in heads if h.error is None) == 40
     finally:
         server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

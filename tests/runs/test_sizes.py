@@ -13,7 +13,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from costcalc.runs.audit import Totals  # noqa: E402
-from costcalc.runs.sizes import SizeAudit, constant, numbered  # noqa: E402
+from costcalc.runs.sizes import SizeAudit, numbered  # noqa: E402
 
 MODELS = [
     "gpt-4o",
@@ -134,7 +134,32 @@ def test_string_columns_from_buffers():
         "t.parquet#101",
     ]
     assert numbered("é#", 0, 0).to_pylist() == [] and numbered("é#", 7, 1).to_pylist() == ["é#7"]
-    assert constant("gpt-4o", 3).to_pylist() == ["gpt-4o"] * 3
+    for start, count in [(0, 10_123), (9_990, 30), (99_995, 20_010), (999_999_990, 25), (1_234_567, 45_678)]:
+        # across 10-, 10,000- and width boundaries: each block of digits (tiled, repeated) in its place
+        assert numbered("s#", start, count).to_pylist() == ["s#" + str(i) for i in range(start, start + count)]
+
+
+def test_written_columns_keep_the_types_readers_see(tmp_path):
+    """--parquet hands its writer dictionary arrays for the few-valued strings; the file holds the audit schema's
+    types (no Arrow schema of its own), the values of the rows, and the whole file compares equal to one written
+    from the same rows as plain strings."""
+    from costcalc.output.parquet_rows import ParquetRows
+    from costcalc.runs.rowschema import audit_schema
+
+    path = _table(tmp_path, [(1024, 1024), (9000, 100), (None, 5), (512, 512)])
+    audit = SizeAudit(["gpt-4o", "claude-opus-4-7"], width_column="W", height_column="H")
+    (part,) = list(audit.parts(path))
+    table = audit.table(part)
+    assert pa.types.is_dictionary(table.schema.field("model").type)
+    with ParquetRows(tmp_path / "columnar.parquet") as writer:
+        writer.write_table(table)
+    with ParquetRows(tmp_path / "rows.parquet") as writer:
+        writer.write(audit.rows(part))
+    columnar, rows = pq.read_table(tmp_path / "columnar.parquet"), pq.read_table(tmp_path / "rows.parquet")
+    assert columnar.schema.equals(audit_schema()) and rows.schema.equals(audit_schema())
+    assert columnar.to_pylist() == rows.to_pylist() == [row.as_dict() for row in audit.rows(part)]
+    assert columnar.column("model").to_pylist() == ["gpt-4o", "claude-opus-4-7"] * 4
+    assert b"ARROW:schema" not in (pq.ParquetFile(tmp_path / "columnar.parquet").metadata.metadata or {})
 
 
 def test_wrong_column_type_is_one_line(tmp_path):
