@@ -3,7 +3,12 @@
 The work is split in chunks of files (`parallel.map_chunks`): with jobs > 1 in
 worker processes (a header parser gains nothing from threads), results in walk
 order. Memory stays flat however many files: nothing holds more than the
-chunks in flight and one folder listing.
+chunks in flight, one folder listing and a bounded table of `Shape`s.
+
+Files whose headers read alike (the same format, size, frames, orientation and
+defect) get the same verdicts and prices: each such header is judged and priced
+once per model (a `Shape`), and its rows are rendered once per output format;
+every other file with it takes those rows with its own path, name and byte size.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,6 +41,9 @@ STATUSES = (*VERDICT_STATUSES, "skipped")
 
 CHUNK = 256
 """Files per unit of work."""
+
+SHAPES = 4096
+"""The most `Shape`s remembered per audit and process (the table starts afresh past it)."""
 
 
 class AuditRow(NamedTuple):
@@ -156,24 +163,24 @@ class Totals:
             ours.rules.update(theirs.rules)
             ours.bases |= theirs.bases
 
-    def add(self, row: AuditRow) -> None:
-        """Count one row."""
+    def add(self, row: AuditRow, count: int = 1) -> None:
+        """Count one row, or `count` rows alike but for their paths and byte sizes."""
         totals = self.by_model.setdefault(row.model, ModelTotals())
-        totals.files += 1
-        setattr(totals, row.status, getattr(totals, row.status) + 1)
+        totals.files += count
+        setattr(totals, row.status, getattr(totals, row.status) + count)
         if row.status == "priced":
-            totals.warnings += row.warning is not None
+            totals.warnings += count if row.warning is not None else 0
             if row.tokens is None:  # an unpublished multiplier (docs/openai.md): the totals are unknown
-                totals.unknown_tokens += 1
+                totals.unknown_tokens += count
                 return
-            totals.tokens += row.tokens
+            totals.tokens += row.tokens * count
             totals.bases.add(row.basis)
             if row.usd is None:
-                totals.unknown_price += 1
-            else:
-                totals.usd = MONEY.add(totals.usd, row.usd)  # exact whatever the caller's decimal context
+                totals.unknown_price += count
+            else:  # exact whatever the caller's decimal context: MONEY is wide enough for any sum
+                totals.usd = MONEY.add(totals.usd, row.usd if count == 1 else MONEY.multiply(row.usd, count))
         elif row.status == "rejected":
-            totals.rules[row.rule] += 1
+            totals.rules[row.rule] += count
 
 
 @dataclass(frozen=True)
@@ -186,20 +193,77 @@ class _Config:
     edition: str | None
     strict: bool = False
     render: Any = field(default=None, compare=False)
+    """An output format with render(rows) -> str and render_files(files) -> str, for `audit_rendered`; not
+    part of the identity, so a worker's unpickled copy still finds `_setup`'s cache."""
     tier: str = "standard"
-    """An output format with render(rows) -> str, for `audit_rendered`; not part of the
-    identity, so a worker's unpickled copy still finds `_setup`'s cache."""
     as_of: _dt.date | None = None
     """The day prices and lifecycles are read for (the tables' own day)."""
     regional: bool = False
 
 
-@lru_cache(maxsize=8)
-def _setup(config: _Config) -> tuple[tuple[Pricer, ...], tuple[Limits, ...]]:
-    """Each model's pricer and its vendor's input rules (docs/limits.md, docs/README.md)."""
-    tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
-    pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
-    return pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers)
+class Shape:
+    """The rows, one per model, of every file whose header reads alike: the same but for the file's path, the
+    name its messages start with, and its byte size (`rows_for`).
+
+    A file's verdicts depend on its header (format, size, frames, orientation, defect) and, through a
+    `max_image_bytes` rule, on its byte size: a size within every such rule reads alike whatever it is. `rows`
+    hold an empty path and, in `error`, the text after the name; `sized`: the rows carry the file's byte size.
+    `rendered` keeps what an output format made of them (output.audit), by format class.
+    """
+
+    __slots__ = ("rows", "sized", "rendered")
+
+    def __init__(self, rows: list[AuditRow], sized: bool):
+        self.rows, self.sized = rows, sized
+        self.rendered: dict[Any, Any] = {}
+
+    def rows_for(self, path: str, shown: str, size: int | None) -> list[AuditRow]:
+        """The rows of the file at `path`, named `shown` in messages, of `size` bytes."""
+        size = size if self.sized else None
+        return [
+            row._replace(path=path, bytes=size, error=None if row.error is None else shown + row.error)
+            for row in self.rows
+        ]
+
+
+def _shape_of(rows: list[AuditRow], shown: str, sized: bool) -> Shape | None:
+    """The Shape of one file's rows (`header_rows`), or None when a message does not start with its name."""
+    if any(row.error is not None and not row.error.startswith(shown) for row in rows):
+        return None
+    cut = len(shown)
+    return Shape([row._replace(path="", error=None if row.error is None else row.error[cut:]) for row in rows], sized)
+
+
+class _Run:
+    """One audit's models in one process: pricers, input rules, the byte size within every rule, the Shapes."""
+
+    __slots__ = ("pricers", "limits", "max_bytes", "shapes")
+
+    def __init__(self, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...]):
+        self.pricers, self.limits = pricers, limits
+        sizes = [rules.rules["max_image_bytes"].value for rules in limits if "max_image_bytes" in rules.rules]
+        self.max_bytes: int | None = min(sizes, default=None)
+        """A file of at most this many bytes breaks no `max_image_bytes` rule (None: no model has one)."""
+        self.shapes: dict[tuple, Shape | None] = {}
+
+
+_RUNS: dict[_Config, _Run] = {}
+"""The audits set up in this process (a forked worker inherits them), by configuration; the last eight."""
+
+
+def _setup(config: _Config, tables: Tables | None = None) -> _Run:
+    """Each model's pricer and its vendor's input rules (docs/limits.md, docs/README.md), from `tables` (the
+    caller's) or, in a worker process that did not inherit them, from the configuration's table files."""
+    run = _RUNS.get(config)
+    if run is None:
+        if tables is None:
+            tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
+        pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
+        run = _Run(pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers))
+        while len(_RUNS) >= 8:
+            del _RUNS[next(iter(_RUNS))]
+        _RUNS[config] = run
+    return run
 
 
 def audit(
@@ -258,9 +322,10 @@ def audit_rendered(
 
 
 def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Config:
-    """What every chunk's work needs, checked and picklable: the tables as of the day, each model once."""
+    """What every chunk's work needs, checked and picklable: the tables as of the day, each model once. The
+    pricers are set up here, from these tables (UnknownModelError, TierError, ... before any file is read)."""
     tables = dated(tables, as_of)
-    return _Config(
+    config = _Config(
         tuple(unique_models(models, tables)),
         detail,
         tables.files,
@@ -271,19 +336,20 @@ def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Con
         tables.as_of,
         tables.regional,
     )
+    _RUNS.pop(config, None)  # these tables, not those of an earlier audit alike
+    _setup(config, tables)
+    return config
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
     """`work(config, chunk)` over the walk, in order, in `jobs` processes."""
-    _setup(config)  # fail early on a bad model, detail or edition; each worker process builds its own
     return map_chunks(work, config, walk(paths, **walk_options), jobs=jobs, size=CHUNK)
 
 
 def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
-    pricers, limits = _setup(config)
     rows: list[AuditRow] = []
-    for found in chunk:
-        rows.extend(_audit_file(found, pricers, limits, config.detail, config.strict))
+    for file in _chunk_files(config, chunk):
+        rows.extend(file if file.__class__ is list else file[0].rows_for(*file[1:]))
     return rows
 
 
@@ -293,32 +359,67 @@ def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[A
 
 
 def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
-    rows = _chunk_rows(config, chunk)
+    files = _chunk_files(config, chunk)
     totals = Totals(config.models)
-    for row in rows:
-        totals.add(row)
-    return config.render.render(rows), totals, len(chunk)
+    alike: dict[Shape, int] = {}
+    for file in files:
+        if file.__class__ is list:
+            for row in file:
+                totals.add(row)
+        else:
+            alike[file[0]] = alike.get(file[0], 0) + 1
+    for shape, count in alike.items():
+        for row in shape.rows:
+            totals.add(row, count)
+    return config.render.render_files(files), totals, len(chunk)
 
 
-def _audit_file(
-    found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], detail: str, strict: bool = False
-) -> list[AuditRow]:
-    """The rows of one file: the walk's problem, the header's error, or each model's verdict (pricing.verdict)."""
-    path, shown = found.path, found.display
-    if found.problem is not None:
-        status = "skipped" if found.skipped else "unreadable"
-        return _with_lifecycle(
-            [
-                AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
-                for p in pricers
-            ],
-            pricers,
-        )
-    try:
-        info = inspect_path(path, name=shown, regular=True)
-    except CostcalcError as error:
-        return header_rows(path, shown, None, error, pricers, limits, detail, strict)
-    return header_rows(path, shown, info, None, pricers, limits, detail, strict)
+def _chunk_files(config: _Config, chunk: list[Found]) -> list:
+    """Each file of the chunk: (its Shape, path, name shown, byte size), or its rows when no Shape fits it."""
+    run = _setup(config)
+    pricers, limits, max_bytes, shapes = run.pricers, run.limits, run.max_bytes, run.shapes
+    detail, strict = config.detail, config.strict
+    files: list = []
+    for path, shown, problem, skipped in chunk:
+        if problem is not None:
+            files.append(_found_rows(path, shown, problem, skipped, pricers, detail))
+            continue
+        try:
+            info = inspect_path(path, name=shown, regular=True)
+        except CostcalcError as error:
+            message = str(error)
+            format = getattr(error, "format", None)
+            key = (format, message[len(shown) :]) if message.startswith(shown) else (format, None, message)
+            info, failure, size, sized = None, error, None, False
+        else:
+            size, sized = info.bytes, True
+            if size is None or (max_bytes is not None and size > max_bytes):  # the error names the size
+                files.append(header_rows(path, shown, info, None, pricers, limits, detail, strict))
+                continue
+            failure, key = None, (*info[:6], info.warning)
+        shape = shapes.get(key, False)
+        if shape is False:
+            if len(shapes) >= SHAPES:
+                shapes.clear()
+            rows = header_rows(path, shown, info, failure, pricers, limits, detail, strict)
+            shape = shapes[key] = _shape_of(rows, shown, sized)
+            if shape is None:
+                files.append(rows)
+                continue
+        if shape is None:
+            files.append(header_rows(path, shown, info, failure, pricers, limits, detail, strict))
+        else:
+            files.append((shape, path, shown, size))
+    return files
+
+
+def _found_rows(path: str, shown: str, problem: str, skipped: bool, pricers: tuple[Pricer, ...], detail: str):
+    """The rows of what the walk met and could not audit (`problem`): skipped on purpose, or unreadable."""
+    status = "skipped" if skipped else "unreadable"
+    return _with_lifecycle(
+        [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {problem}", tier=p.tier) for p in pricers],
+        pricers,
+    )
 
 
 def header_rows(
