@@ -157,7 +157,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
     """
     where = name or os.fsdecode(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN)
     except OSError as error:
         raise ImageReadError(f"{where}: {os_reason(error)}") from None
     try:
@@ -203,6 +203,9 @@ class _Window:
 
 WINDOW = 65536
 """Bytes read at a time past a file's head."""
+
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+"""How a file is opened: read-only; a named pipe without waiting for a writer."""
 
 STREAM_CAP = 256 * 1024 * 1024
 """The most read from a stream that cannot seek (a pipe, stdin): an endless one is an error after it, not an OOM."""
@@ -298,22 +301,25 @@ def _png(r: _Reader) -> ImageInfo:
         raise r.fail(f"corrupt PNG: IHDR gives {width}×{height}, over the PNG limit of {_PNG_MAX_SIDE:,} per side")
     _png_ihdr_methods(r, head[24:29])
     frames, orientation, seen_idat, defect = 1, 1, False, None
-    text = _PngText()
-    pos = 8
+    text = None
+    pos, inside, size = 8, len(head) - 8, r.size  # a chunk header at or before `inside` is in the head
     while True:
-        header = r.read(pos, 8)
-        if len(header) < 8:
-            if not seen_idat:
-                defect = "truncated PNG: the file ends before any image data (IDAT)"
-            elif header:
-                defect = "truncated PNG: the file ends inside a chunk header, with no IEND chunk"
-            else:
-                defect = "truncated PNG: no IEND chunk after its image data"
-            break
-        length, kind = struct.unpack(">I4s", header)
+        if pos <= inside:
+            length, kind = _PNG_CHUNK.unpack_from(head, pos)
+        else:
+            header = r.read(pos, 8)
+            if len(header) < 8:
+                if not seen_idat:
+                    defect = "truncated PNG: the file ends before any image data (IDAT)"
+                elif header:
+                    defect = "truncated PNG: the file ends inside a chunk header, with no IEND chunk"
+                else:
+                    defect = "truncated PNG: no IEND chunk after its image data"
+                break
+            length, kind = _PNG_CHUNK.unpack(header)
         if kind == b"IEND":
             break
-        if r.size is not None and pos + 12 + length > r.size:
+        if size is not None and pos + 12 + length > size:
             name = kind.decode("latin-1") if kind.isalpha() else repr(kind)
             defect = f"truncated PNG: the file ends inside its {name} chunk"
             if kind != b"IDAT" and not seen_idat:
@@ -330,12 +336,16 @@ def _png(r: _Reader) -> ImageInfo:
         elif kind == b"eXIf":
             orientation = exif_orientation(r.read(pos + 8, min(length, _EXIF_READ)))
         elif kind in _PNG_TEXT_CHUNKS:
+            text = text or _PngText()
             text.check(r, kind, pos + 8, length)
         pos += 12 + length
-    if text.defect:
+    if text is not None and text.defect:
         defect = text.defect if defect is None else f"{defect}; {text.defect}"
     return _info(r, "PNG", width, height, frames, frames > 1, orientation, defect)
 
+
+_PNG_CHUNK = struct.Struct(">I4s")
+"""A PNG chunk header: length, type."""
 
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 """Allowed bit depths per colour type (PNG specification, 11.2.2 IHDR, Table 11.1; Pillow's _MODES holds the same)."""

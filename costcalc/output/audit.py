@@ -115,8 +115,9 @@ class _Format:
 
 
 class _Templated(_Format):
-    """JSON text, whose strings escape character by character: a Shape's rows rendered once, with stand-ins,
-    make a `str.format` template; a file fills it with its path, name and size, escaped as json_line does."""
+    """JSON text, whose strings escape character by character: a Shape's rows rendered once, with stand-ins for
+    the path, name and size, are cut at them; a file alike joins the pieces with its own, escaped as json_line
+    does."""
 
     def render_files(self, files):
         parts = []
@@ -131,23 +132,27 @@ class _Templated(_Format):
             if template is None:
                 parts.append(self.render(shape.rows_for(path, shown, size)))
                 continue
-            text, named = template
-            escaped = encode_basestring(path)
+            pieces, named = template
+            escaped, size = encode_basestring(path), str(size)
             if named:
-                named = escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]
-            parts.append(text.format(escaped, named, size))
+                name = escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]
+                parts.append(escaped.join([size.join([name.join(cut) for cut in piece]) for piece in pieces]))
+            else:
+                parts.append(escaped.join([size.join(piece) for piece in pieces]))
         return json_safe("".join(parts))
 
-    def _template(self, shape: Shape) -> tuple[str, bool] | None:
-        """(template, whether it names the file in a message); None when a stand-in is not where it must be."""
+    def _template(self, shape: Shape) -> tuple[list, bool] | None:
+        """(the text cut at the path, then at the size, then, when a message names the file, at its name;
+        whether one does), or None when a stand-in is not where it must be."""
         rows = shape.rows_for(_PATH, _NAME, _SIZE)
-        text = self.render(rows).replace("{", "{{").replace("}", "}}")
+        text = self.render(rows)
         path, name, size = encode_basestring(_PATH), encode_basestring(_NAME)[1:-1], str(_SIZE)
         named = sum(row.error is not None for row in rows)
-        counts = (text.count(path), text.count(name), text.count(size))
-        if counts != (len(rows), named, len(rows) if shape.sized else 0):
+        if (text.count(path), text.count(name), text.count(size)) != (len(rows), named, len(rows) * shape.sized):
             return None
-        return text.replace(path, "{0}").replace(name, "{1}").replace(size, "{2}"), bool(named)
+        if named:
+            return [[cut.split(name) for cut in piece.split(size)] for piece in text.split(path)], True
+        return [piece.split(size) for piece in text.split(path)], False
 
 
 class _Lines(_Templated):
