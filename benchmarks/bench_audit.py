@@ -9,7 +9,10 @@ same warm tree, in one run:
   pillow  - walk, Image.open each file for size, format and animation, price it
   costcalc audit --json of one model, in one process (-j1) and with the default jobs
   costcalc audit --json of three models of three vendors (default jobs)
-Each figure is the best of --repeat runs; peak memory is each command's maxrss.
+Each figure is the best of --repeat runs, after one run of each to warm the page cache and to write
+the bytecode caches (as an installed package has them: PYTHONDONTWRITEBYTECODE is left out of the
+commands' environment, or every run would compile costcalc anew, ~100 ms); peak memory is each
+command's maxrss.
 Goals (issue 18): one model >= 10x plain Pillow and <= 1.5x the floor, the default jobs no slower
 than -j1; three models >= 8x plain Pillow; peak memory < 150 MB.
 """
@@ -109,9 +112,15 @@ HERE = Path(__file__).resolve().parent.parent
 """This checkout: the commands import costcalc from it (or from --baseline), never from the folder they start in."""
 
 
+def environment(checkout: Path = HERE) -> dict:
+    """The commands' environment: costcalc from `checkout`, bytecode caches written and read."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(checkout)}
+
+
 def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(seconds, peak resident MB of the command and the processes it waited for)."""
-    env = env or {**os.environ, "PYTHONPATH": str(HERE)}
+    env = env or environment()
     start = time.perf_counter()
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir()
@@ -169,8 +178,9 @@ def main() -> None:
     if args.baseline:  # the same commands, importing costcalc from the other checkout
         for name in ours:
             commands[f"baseline {name[9:]}"] = commands[name]
-            envs[f"baseline {name[9:]}"] = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
-    run(commands["floor (4 KiB reads)"])  # warm the page cache
+            envs[f"baseline {name[9:]}"] = environment(args.baseline.resolve())
+    for name, command in commands.items():  # warm the page cache, write the bytecode caches
+        run(command, envs.get(name))
     results = {}
     for _ in range(args.repeat):
         for name, command in commands.items():  # interleaved, so drift hits every method alike

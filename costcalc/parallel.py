@@ -30,7 +30,6 @@ first use. Either way `work` and `config` must pickle.
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import struct
 import sys
@@ -155,6 +154,7 @@ def _forked(work: Callable[[Any, list], T], config: Any, chunks: Iterator[list],
     nowhere to send a result: each finishes the chunk at hand and ends, and all are waited for.
     """
     import gc
+    import pickle
 
     workers: list[_Worker] = []
     pending: deque[_Worker] = deque()
@@ -226,6 +226,8 @@ class _Worker:
 
     def result(self):
         """The worker's next result; its exception raised here; ChildProcessError if it ended."""
+        import pickle
+
         while len(self.inbox) < _LENGTH.size:
             self._read(1 << 20)
         (length,) = _LENGTH.unpack_from(self.inbox)
@@ -268,6 +270,8 @@ class _Worker:
 
 def _serve(work, config, chunks: int, results: int) -> None:
     """In a worker: `work(config, chunk)` for each chunk read, its result (or exception) written, to the end."""
+    import pickle
+
     while True:
         header = _read_exactly(chunks, _LENGTH.size)
         if header is None:
@@ -288,6 +292,8 @@ def _serve(work, config, chunks: int, results: int) -> None:
 
 
 def _pickled_error(error: BaseException) -> bytes:
+    import pickle
+
     try:
         return pickle.dumps((False, error), pickle.HIGHEST_PROTOCOL)
     except Exception:

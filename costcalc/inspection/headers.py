@@ -476,6 +476,9 @@ def _jpeg(r: _Reader) -> ImageInfo:
     inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
     while True:
+        if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
+            head = r.head = head + r.fetch(len(head), max(pos + WINDOW, 2 * len(head)) - len(head))  # APPn blocks
+            inside = len(head) - 4
         if pos <= inside and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
             code = head[pos + 1]  # the common case: the marker is where it is due
         else:
@@ -523,6 +526,9 @@ def _app1_orientation(r: _Reader, start: int, count: int) -> int:
     payload = r.read(start, count)
     return exif_orientation(payload) if payload.startswith(b"Exif\0\0") else 1
 
+
+_JPEG_HEAD_MAX = 1 << 20
+"""How far a local JPEG's head grows to take in its APPn blocks; past it, the segments are read one by one."""
 
 _JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
 
