@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 
-from ..runs.audit import AUDIT_FIELDS, AuditRow, Shape, Totals
+from ..runs.audit import AUDIT_FIELDS, AuditRow, Shape, Totals, rows_of
 from ..words import display_path, escape
 from .report import basis_legend, format_usd, rank_by_usd, ranking_line, render_table, tokens_cell, total_basis
 from .stream import csv_cell, csv_made, csv_rows, json_open, json_rows_end, json_safe
@@ -82,14 +82,6 @@ _PATH, _NAME, _SIZE = "\0path\0", "\0name\0", 987_654_321_987_654_321
 """Stand-ins for a file's path, its name in messages and its byte size, in the rows a template is made of."""
 
 
-def _expanded(files: list) -> list[AuditRow]:
-    """The rows of a chunk's files (`runs.audit`: a file's rows, or its Shape, path, name and size)."""
-    rows: list[AuditRow] = []
-    for file in files:
-        rows.extend(file if file.__class__ is list else file[0].rows_for(*file[1:]))
-    return rows
-
-
 class _Format:
     """Base: header, rows rendered a chunk at a time, footer."""
 
@@ -104,7 +96,7 @@ class _Format:
 
     def render_files(self, files: list) -> str:
         """`render` of the rows of a chunk's files, as `runs.audit` reads them."""
-        return self.render(_expanded(files))
+        return self.render(rows_of(files))
 
     def first(self, text: str) -> str:
         """The first non-empty chunk's text, as it must stand after the header."""

@@ -34,7 +34,17 @@ from ..pricing.cost import Pricer
 from ..pricing.verdict import STATUSES as VERDICT_STATUSES
 from ..pricing.verdict import unique_models, unread_verdict, verdict
 
-__all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
+__all__ = [
+    "AuditRow",
+    "AUDIT_FIELDS",
+    "ModelTotals",
+    "Shape",
+    "Totals",
+    "audit",
+    "audit_rendered",
+    "rows_of",
+    "STATUSES",
+]
 
 STATUSES = (*VERDICT_STATUSES, "skipped")
 """priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
@@ -313,9 +323,9 @@ def audit_rendered(
 ) -> Iterator[tuple[str, Totals, int]]:
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
 
-    `render` is a picklable output format with render(rows) -> str. The
-    command line uses this so that worker processes, not the parent, build
-    the output text.
+    `render` is a picklable output format with render(rows) -> str, and optionally render_files(files) -> str
+    for a chunk's files as they are read here (output.audit's formats: files alike share a `Shape`). The
+    command line uses this so that worker processes, not the parent, build the output text.
     """
     config = _config(models, detail, tables, limits, strict, render, tier, as_of)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
@@ -347,8 +357,13 @@ def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterat
 
 
 def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
+    return rows_of(_chunk_files(config, chunk))
+
+
+def rows_of(files: list) -> list[AuditRow]:
+    """The rows of a chunk's files (`_chunk_files`)."""
     rows: list[AuditRow] = []
-    for file in _chunk_files(config, chunk):
+    for file in files:
         rows.extend(file if file.__class__ is list else file[0].rows_for(*file[1:]))
     return rows
 
@@ -371,7 +386,10 @@ def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, i
     for shape, count in alike.items():
         for row in shape.rows:
             totals.add(row, count)
-    return config.render.render_files(files), totals, len(chunk)
+    render_files = getattr(config.render, "render_files", None)  # output.audit's formats have it
+    if render_files is None:
+        return config.render.render(rows_of(files)), totals, len(chunk)
+    return render_files(files), totals, len(chunk)
 
 
 def _chunk_files(config: _Config, chunk: list[Found]) -> list:

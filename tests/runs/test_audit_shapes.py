@@ -89,3 +89,17 @@ def test_shapes_write_what_each_files_rows_write(tree, output, strict):
         alone.add(row)
     for name in config.models:
         assert vars(totals.by_model[name]) == vars(alone.by_model[name])
+
+
+class RowsOnly:
+    """An output format of the caller's own, with render(rows) alone."""
+
+    def render(self, rows):
+        return "".join(f"{row.path}|{row.model}|{row.bytes}|{row.tokens}|{row.error}\n" for row in rows)
+
+
+def test_a_format_without_render_files_gets_the_rows(tree):
+    chunks = runs.audit_rendered([tree], models=MODELS[:2], render=RowsOnly(), jobs=1)
+    text = "".join(chunk for chunk, _, _ in chunks)
+    rows = list(runs.audit([tree], models=MODELS[:2]))
+    assert len(rows) == 2 * len(list(walk([tree]))) and text == RowsOnly().render(rows)
