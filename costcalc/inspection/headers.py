@@ -358,6 +358,9 @@ def _png_ihdr_methods(r: _Reader, fields: bytes) -> None:
     method, "unknown filter category", another interlace method at decoding, and a bit depth its colour type
     does not allow; it passes over the compression method, which libpng does not).
     Checked as far as the bytes reach; a file cut inside IHDR is read with a warning, as before."""
+    if len(fields) == 5 and fields[1] in _PNG_DEPTHS and fields[0] in _PNG_DEPTHS[fields[1]]:
+        if fields[2] == 0 and fields[3] == 0 and fields[4] <= 1:
+            return  # the common case: every method defined
     if len(fields) >= 2 and fields[1] in _PNG_DEPTHS and fields[0] not in _PNG_DEPTHS[fields[1]]:
         raise r.fail(
             f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
@@ -634,6 +637,15 @@ class _Cursor:
     def skip_sub_blocks(self) -> bool:
         """Skip a chain of data sub-blocks; False when the file ends first."""
         while True:
+            buf, at = self.buf, self.pos - self.buf_at
+            while at < len(buf):  # the sub-blocks in the buffer, without a call each
+                size = buf[at]
+                at += 1
+                if size == 0:
+                    self.pos = self.buf_at + at
+                    return True
+                at += size
+            self.pos = self.buf_at + at
             size = self.byte()
             if size <= 0:
                 return size == 0
