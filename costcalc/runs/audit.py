@@ -216,7 +216,8 @@ class Shape:
     name its messages start with, and its byte size (`rows_for`).
 
     A file's verdicts depend on its header (format, size, frames, orientation, defect) and, through a
-    `max_image_bytes` rule, on its byte size: a size within every such rule reads alike whatever it is. `rows`
+    `max_image_bytes` rule (the one input rule that reads it, catalog.limits), on its byte size: a size within
+    every such rule reads alike whatever it is. `rows`
     hold an empty path and, in `error`, the text after the name; `sized`: the rows carry the file's byte size.
     `rendered` keeps what an output format made of them (output.audit), by format class.
     """
@@ -258,7 +259,7 @@ class _Run:
 
 
 _RUNS: dict[_Config, _Run] = {}
-"""The audits set up in this process (a forked worker inherits them), by configuration; the last eight."""
+"""The audits set up in this process (a forked worker inherits them), by configuration; at most eight."""
 
 
 def _setup(config: _Config, tables: Tables | None = None) -> _Run:
@@ -270,8 +271,8 @@ def _setup(config: _Config, tables: Tables | None = None) -> _Run:
             tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
         pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
         run = _Run(pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers))
-        while len(_RUNS) >= 8:
-            del _RUNS[next(iter(_RUNS))]
+        if len(_RUNS) >= 8:
+            _RUNS.clear()
         _RUNS[config] = run
     return run
 
