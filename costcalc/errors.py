@@ -67,16 +67,16 @@ class UnsupportedDetailError(CostcalcError, ValueError):
 class UnpublishedRuleError(CostcalcError, ValueError):
     """A known model (or detail level) whose vendor publishes no image-token rule (docs/README.md): never a borrowed number."""
 
-    def __init__(self, model: str, detail: object, note: str = "", provider: str | None = None) -> None:
-        """`provider`: the vendor of the model's row, which says how the rule can be measured (docs/probe.md)."""
+    def __init__(self, model: str, detail: object, note: str = "", vendor: str | None = None) -> None:
+        """`vendor`: the vendor of the model's row, which says how the rule can be measured (docs/probe.md)."""
         self.model = model
         self.detail = detail
         self.note = note
-        self.provider = provider
+        self.vendor = vendor
         why = f" ({note})" if note else ""
         message = (
             f"model {model!r} at detail {detail!r}: its image-token rule is unpublished{why}; costcalc does "
-            f"not guess — {_measure_hint(model, provider)}"
+            f"not guess — {_measure_hint(model, vendor)}"
         )
         super().__init__(message)
 
@@ -88,16 +88,14 @@ PROBED_VENDORS = frozenset({"openai", "anthropic", "google"})
 """Vendors whose free token-counting endpoint `costcalc probe` speaks (truth/probe holds it to this set)."""
 
 
-def _measure_hint(model: str, provider: str | None) -> str:
+def _measure_hint(model: str, vendor: str | None) -> str:
     """How an unpublished rule can be measured (docs/probe.md): `costcalc probe` at the token-counting endpoints it
     speaks (OpenAI, Anthropic, Gemini), else `costcalc reconcile` with the bills of requests already sent."""
     reconcile = "`costcalc reconcile` with logged requests and their answers measures what the API bills"
-    if provider in PROBED_VENDORS:
+    if vendor in PROBED_VENDORS:
         return f"`costcalc probe -m {model}` measures it at the vendor's free token-counting endpoint"
-    if provider:
-        return (
-            f"`costcalc probe` cannot reach {provider}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
-        )
+    if vendor:
+        return f"`costcalc probe` cannot reach {vendor}'s API yet (it speaks OpenAI, Anthropic and Gemini); {reconcile}"
     return f"`costcalc probe -m MODEL` measures it (OpenAI, Anthropic and Gemini models), or {reconcile}"
 
 

@@ -151,7 +151,7 @@ def list_models(vendor: str | None = None, name: str | None = None) -> dict:
     tables = default_tables()
     rows = []
     for found in tables.models():
-        if vendor is not None and (found.provider or "").lower() != vendor.strip().lower():
+        if vendor is not None and (found.vendor or "").lower() != vendor.strip().lower():
             continue
         if name is not None and name.strip().lower() not in found.name.lower():
             continue
@@ -159,7 +159,7 @@ def list_models(vendor: str | None = None, name: str | None = None) -> dict:
         rows.append(
             {
                 "name": row["name"],
-                "vendor": row["provider"],
+                "vendor": row["vendor"],
                 "scheme": row["scheme"],
                 "bases": row["bases"],
                 "usd_per_1m_input": row["usd_per_1m_input"],
@@ -371,13 +371,22 @@ def _tool_errors(tool_error: type[Exception]) -> Iterator[None]:
 def build_server(roots: Roots | None = None):
     """The MCPServer with costcalc's four tools, confined to `roots` (default: the working folder; imports the `mcp`
     SDK: ModuleNotFoundError without it)."""
+    from . import __version__
+
+    roots = roots or Roots()
+    server = _server_class()("costcalc", version=__version__, instructions=_INSTRUCTIONS, log_level="WARNING")
+    _add_price_image(server, roots)
+    _add_list_models(server)
+    _add_optimize_image(server, roots)
+    _add_price_request(server, roots)
+    return server
+
+
+def _server_class():
+    """The MCPServer class costcalc serves with (the SDK imported here, not at import of this module)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-    from mcp.types import ToolAnnotations
-    from pydantic import Field, ValidationError
-
-    from . import __version__
-    from .catalog.tables import DETAILS
+    from pydantic import ValidationError
 
     class Server(MCPServer):
         """MCPServer whose argument errors are one line (argument_errors), not pydantic's report."""
@@ -392,19 +401,33 @@ def build_server(roots: Roots | None = None):
                     raise
                 raise ToolError(f"Error executing tool {name}: {argument_errors(cause.errors())}") from cause
 
-    roots = roots or Roots()
-    server = Server("costcalc", version=__version__, instructions=_INSTRUCTIONS, log_level="WARNING")
-    details = ", ".join(DETAILS)
-    Model = Annotated[
-        str,
-        Field(
-            description="Model name as the API takes it (e.g. gpt-4o, claude-sonnet-4-5); `costcalc models` lists them"
-        ),
-    ]
-    Detail = Annotated[str, Field(description=f"Detail level: {details}")]
-    reading = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    return Server
 
-    @server.tool(name="price_image", annotations=reading)
+
+def _reading():
+    """The annotations of a tool that only reads."""
+    from mcp.types import ToolAnnotations
+
+    return ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+def _detail_argument():
+    """The `detail` argument's type, with the detail levels the tables know."""
+    from pydantic import Field
+
+    from .catalog.tables import DETAILS
+
+    return Annotated[str, Field(description=f"Detail level: {', '.join(DETAILS)}")]
+
+
+def _add_price_image(server, roots: Roots) -> None:
+    """Register price_image: price_image on a file or a data URL, within `roots`."""
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import Field
+
+    Detail = _detail_argument()
+
+    @server.tool(name="price_image", annotations=_reading())
     def price_image_tool(
         model: Annotated[
             str | list[str],
@@ -427,7 +450,13 @@ def build_server(roots: Roots | None = None):
         with _tool_errors(ToolError):
             return price_image(path, data_url, model=model, detail=detail, tier=tier, roots=roots)
 
-    @server.tool(name="list_models", annotations=reading)
+
+def _add_list_models(server) -> None:
+    """Register list_models: the model table, filtered."""
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import Field
+
+    @server.tool(name="list_models", annotations=_reading())
     def list_models_tool(
         vendor: Annotated[
             str | None,
@@ -441,6 +470,20 @@ def build_server(roots: Roots | None = None):
         with _tool_errors(ToolError):
             return list_models(vendor, name)
 
+
+def _add_optimize_image(server, roots: Roots) -> None:
+    """Register optimize_image: optimize_image within `roots`, destructive only if they allow overwriting."""
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
+    from pydantic import Field
+
+    Model = Annotated[
+        str,
+        Field(
+            description="Model name as the API takes it (e.g. gpt-4o, claude-sonnet-4-5); `costcalc models` lists them"
+        ),
+    ]
+    Detail = _detail_argument()
     # not read-only; never destructive unless the server was started with --allow-overwrite
     writing = ToolAnnotations(
         read_only_hint=False, destructive_hint=roots.allow_overwrite, idempotent_hint=False, open_world_hint=False
@@ -469,7 +512,13 @@ def build_server(roots: Roots | None = None):
         with _tool_errors(ToolError):
             return optimize_image(path, model=model, max_tokens=max_tokens, output=output, detail=detail, roots=roots)
 
-    @server.tool(name="price_request", annotations=reading)
+
+def _add_price_request(server, roots: Roots) -> None:
+    """Register price_request: price_request on a payload, its paths within `roots`."""
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import Field
+
+    @server.tool(name="price_request", annotations=_reading())
     def price_request_tool(
         payload: Annotated[
             dict[str, Any] | str,
@@ -488,8 +537,6 @@ def build_server(roots: Roots | None = None):
         images with the reason, and the request limits it breaks. Remote URLs are not fetched."""
         with _tool_errors(ToolError):
             return price_request(payload, model=model, base_dir=base_dir, roots=roots)
-
-    return server
 
 
 def serve(roots: Roots | None = None) -> None:

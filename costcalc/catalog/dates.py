@@ -24,7 +24,7 @@ from ..errors import TableError
 
 __all__ = [
     "Lifecycle",
-    "STATUSES",
+    "LIFECYCLE_STATUSES",
     "today",
     "parse_date",
     "optional_date",
@@ -36,7 +36,7 @@ __all__ = [
     "WINDOW_KEYS",
 ]
 
-STATUSES = ("active", "deprecated", "retired")
+LIFECYCLE_STATUSES = ("active", "deprecated", "retired")
 """A model's status on a day: in service, retirement announced, or past its shutdown."""
 
 WINDOW_KEYS = {"valid_from", "valid_until"}

@@ -41,7 +41,7 @@ SOURCE = "genai-prices {version} (pydantic/genai-prices), {provider}/{model}"
 _DAY = dt.timedelta(days=1)
 
 VENDOR_PROVIDER = {
-    # our vendor (a model file's `provider`, else its stem) -> the genai-prices provider of its plain names
+    # our vendor (a model file's `vendor`, else its stem) -> the genai-prices provider of its plain names
     "openai": "openai",
     "anthropic": "anthropic",
     "google": "google",
@@ -210,7 +210,7 @@ def model_names(tables) -> list[tuple[str, str]]:
     """(vendor, name) for every model name of `tables` (a costcalc Tables), in table order."""
     found: dict[str, str] = {}
     for model in tables.models():
-        vendor = VENDOR_ALIASES.get(model.provider, model.provider)
+        vendor = VENDOR_ALIASES.get(model.vendor, model.vendor)
         if vendor in VENDOR_PROVIDER:
             found.setdefault(model.name, vendor)
     return [(vendor, name) for name, vendor in found.items()]
@@ -416,7 +416,7 @@ def _rate_keys(rates: Rates) -> list[str]:
 
 
 def _vendor_lines(vendor: str) -> list[str]:
-    """The vendor's defaults (VENDOR_DEFAULTS) as TOML: provider, [tiers.<tier>], [cache]."""
+    """The vendor's defaults (VENDOR_DEFAULTS) as TOML: vendor, [tiers.<tier>], [cache]."""
     defaults = VENDOR_DEFAULTS.get(vendor)
     if not defaults:
         return [
@@ -428,7 +428,7 @@ def _vendor_lines(vendor: str) -> list[str]:
         "# Vendor defaults (docs/prices.md): a tier a row has no tiers.<tier> of its own for is the row's",
         "# standard rates times `multiply`; [cache] gives cache reads/writes as multiples of the input rate;",
         "# [long_context] the rule of the rows that carry no long_context of their own.",
-        f'provider = "{vendor}"',
+        f'vendor = "{vendor}"',
     ]
     for tier, rule in defaults.get("tiers", {}).items():
         lines += ["", f"[tiers.{tier}]"]

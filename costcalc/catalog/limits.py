@@ -27,8 +27,8 @@ _RULES = {
     "max_batch_requests": "batch",  # requests per batch file (docs/README.md; checked by pricing.batchfile)
     "max_batch_bytes": "batch",  # bytes of a batch input file (docs/README.md)
 }
-DEFAULT_PROVIDER = "openai"
-"""Rows without a `provider` are OpenAI's. A vendor without rows of its own has no input rules checked:
+DEFAULT_VENDOR = "openai"
+"""Rows without a `vendor` are OpenAI's. A vendor without rows of its own has no input rules checked:
 its limits are unknown, never borrowed from another vendor (docs/README.md)."""
 
 
@@ -42,8 +42,8 @@ class Limit:
     value: Any
     source: str
     checked: str
-    provider: str = DEFAULT_PROVIDER
-    """The vendor whose rule it is (the model table's `provider`: anthropic, google, ...)."""
+    vendor: str = DEFAULT_VENDOR
+    """The vendor whose rule it is (the model table's `vendor`: anthropic, google, ...)."""
 
 
 @dataclass(frozen=True)
@@ -90,24 +90,22 @@ class Limits:
         )
 
 
-def limit_editions(path: str | os.PathLike | None = None, provider: str | None = None) -> list[str]:
+def limit_editions(path: str | os.PathLike | None = None, vendor: str | None = None) -> list[str]:
     """The editions of one vendor's rows (default: OpenAI's) in the limits table, newest first."""
-    return _editions(_provider_rows(_load(_file(path)), provider))
+    return _editions(_vendor_rows(_load(_file(path)), vendor))
 
 
-def load_limits(
-    edition: str | None = None, path: str | os.PathLike | None = None, provider: str | None = None
-) -> Limits:
+def load_limits(edition: str | None = None, path: str | os.PathLike | None = None, vendor: str | None = None) -> Limits:
     """The rules of `edition` (default: the newest) of one vendor (default: OpenAI) from the shipped table or `path`.
 
     A vendor without rows of its own gets no rules (edition "none"): what it refuses is unknown.
     """
     file = _file(path)
-    rows = _provider_rows(_load(file), provider)
+    rows = _vendor_rows(_load(file), vendor)
     editions = _editions(rows)
     if not editions:
         if edition is not None:
-            raise TableError(f"{file}: no limits rows for {provider or DEFAULT_PROVIDER}, so no edition {edition!r}")
+            raise TableError(f"{file}: no limits rows for {vendor or DEFAULT_VENDOR}, so no edition {edition!r}")
         return Limits("none", {})
     chosen = edition or editions[0]
     if chosen not in editions:
@@ -125,21 +123,21 @@ def _editions(rows: tuple[Limit, ...]) -> list[str]:
     return sorted({row.edition for row in rows}, reverse=True)
 
 
-def _provider_rows(rows: tuple[Limit, ...], provider: str | None) -> tuple[Limit, ...]:
-    """The rows of `provider` (default: OpenAI)."""
-    return tuple(row for row in rows if row.provider == (provider or DEFAULT_PROVIDER))
+def _vendor_rows(rows: tuple[Limit, ...], vendor: str | None) -> tuple[Limit, ...]:
+    """The rows of `vendor` (default: OpenAI)."""
+    return tuple(row for row in rows if row.vendor == (vendor or DEFAULT_VENDOR))
 
 
 def limits_for(model, edition: str | None = None, path: str | os.PathLike | None = None) -> Limits:
-    """The input rules of `model`'s vendor (a Model with `.provider`), edition `edition` or the newest."""
-    return load_limits(edition, path, provider=getattr(model, "provider", "") or None)
+    """The input rules of `model`'s vendor (a Model with `.vendor`), edition `edition` or the newest."""
+    return load_limits(edition, path, vendor=getattr(model, "vendor", "") or None)
 
 
-def limit_providers(path: str | os.PathLike | None = None) -> list[str]:
+def limit_vendors(path: str | os.PathLike | None = None) -> list[str]:
     """Every vendor with rows in the limits table, OpenAI first."""
     rows = _load(_file(path))
-    found = dict.fromkeys(row.provider for row in rows)
-    return sorted(found, key=lambda p: (p != DEFAULT_PROVIDER, p))
+    found = dict.fromkeys(row.vendor for row in rows)
+    return sorted(found, key=lambda p: (p != DEFAULT_VENDOR, p))
 
 
 SIZE_RULES = ("max_side", "min_side", "max_aspect", "max_patches")
@@ -169,11 +167,11 @@ def size_limits(tables=None) -> list[Limit]:
             for name in SIZE_RULES:
                 value = getattr(rule, name, None)
                 if value is not None:
-                    models = found.setdefault((model.provider or DEFAULT_PROVIDER, name, value), [])
+                    models = found.setdefault((model.vendor or DEFAULT_VENDOR, name, value), [])
                     if model not in models:
                         models.append(model)
     rows = []
-    for (provider, name, value), models in found.items():
+    for (vendor, name, value), models in found.items():
         names = list(dict.fromkeys(model.name for model in models))
         rows.append(
             Limit(
@@ -183,10 +181,10 @@ def size_limits(tables=None) -> list[Limit]:
                 value,
                 f"{models[0].source} ({len(names)} model names, e.g. {names[0]})",
                 models[0].checked,
-                provider,
+                vendor,
             )
         )
-    return sorted(rows, key=lambda row: (row.provider != DEFAULT_PROVIDER, row.provider))
+    return sorted(rows, key=lambda row: (row.vendor != DEFAULT_VENDOR, row.vendor))
 
 
 @cache
@@ -196,7 +194,7 @@ def _load(path: Path) -> tuple[Limit, ...]:
     rows = []
     for index, row in enumerate(rows_of(path, document, "limit"), start=1):
         where = f"{path}: limit row {index}"
-        check_keys(row, {"edition", "scope", "rule", "value", "source", "checked", "provider"}, where)
+        check_keys(row, {"edition", "scope", "rule", "value", "source", "checked", "vendor"}, where)
         rule = row.get("rule")
         if rule not in _RULES:
             raise TableError(f"{where}: rule must be one of {', '.join(_RULES)}, not {rule!r}")
@@ -220,7 +218,7 @@ def _load(path: Path) -> tuple[Limit, ...]:
                 value=value,
                 source=text_field(row, "source", where, default=str(path)),
                 checked=text_field(row, "checked", where, default=""),
-                provider=text_field(row, "provider", where, default=DEFAULT_PROVIDER),
+                vendor=text_field(row, "vendor", where, default=DEFAULT_VENDOR),
             )
         )
     if not rows:

@@ -53,11 +53,11 @@ __all__ = ["load_file", "read_toml", "rows_of", "text_field", "check_alias_cycle
 
 
 def load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
-    """Parse one table file: its models, its prices, the defaults in force after it, (provider, its [aliases],
+    """Parse one table file: its models, its prices, the defaults in force after it, (vendor, its [aliases],
     its vendor defaults: [tiers] and [cache], docs/prices.md).
 
     A file's [defaults.<scheme>] lay over those it inherits and apply to its own
-    rows and to files loaded after it. `provider = "..."` names the vendor its
+    rows and to files loaded after it. `vendor = "..."` names the vendor its
     rows and name rules belong to.
     """
     document = read_toml(path)
@@ -65,7 +65,7 @@ def load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
         document,
         {
             "schema",
-            "provider",
+            "vendor",
             "aliases",
             "defaults",
             "model",
@@ -82,11 +82,11 @@ def load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
         f"{path}",
     )
     defaults = _merge_defaults(path, inherited, document.get("defaults", {}))
-    provider = text_field(document, "provider", f"{path}", default="")
+    vendor = text_field(document, "vendor", f"{path}", default="")
     aliases = _parse_aliases(document["aliases"], f"{path}: [aliases]") if "aliases" in document else None
     models: dict[str, Model] = {}
     for index, row in enumerate(rows_of(path, document, "model"), start=1):
-        model = _parse_model(row, defaults, f"{path}: model row {index}", path, provider)
+        model = _parse_model(row, defaults, f"{path}: model row {index}", path, vendor)
         models.update({name: replace(model, name=name, family=name) for name in model.names})
     lifecycles: dict[str, Lifecycle] = {}
     for index, row in enumerate(rows_of(path, document, "lifecycle"), start=1):
@@ -95,9 +95,9 @@ def load_file(path: Path, inherited: Mapping[str, Mapping[str, Any]]):
             if name in lifecycles:
                 raise TableError(f"{path}: lifecycle row {index}: {name!r} already has a lifecycle row in this file")
             lifecycles[name] = lifecycle
-    vendor = _load_vendor(document, path)
+    terms = _load_vendor(document, path)
     multiples = {kind: _load_multiples(path, document, kind) for kind in ("tier", "regional") if kind in document}
-    return models, _load_prices(path, document), defaults, (provider, aliases, vendor), lifecycles, multiples
+    return models, _load_prices(path, document), defaults, (vendor, aliases, terms), lifecycles, multiples
 
 
 def _load_multiples(path: Path, document: dict, kind: str) -> dict[str, tuple[DatedMultiple, ...]]:
@@ -371,7 +371,7 @@ def rows_of(path: Path, document: dict, key: str) -> list[dict]:
     return rows
 
 
-def _parse_model(row: dict, defaults: dict, where: str, path: Path, provider: str = "") -> Model:
+def _parse_model(row: dict, defaults: dict, where: str, path: Path, vendor: str = "") -> Model:
     """One [[model]] row: the common keys here, the scheme's own settings by its registered parser."""
     scheme = row.get("scheme")
     words = _schemes.words()
@@ -400,7 +400,7 @@ def _parse_model(row: dict, defaults: dict, where: str, path: Path, provider: st
         note=note,
         evidence=evidence,
         doubt=text_field(row, "doubt", where, default=""),
-        provider=provider,
+        vendor=vendor,
     )
 
 

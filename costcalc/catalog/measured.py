@@ -39,7 +39,7 @@ _KEYS = {
 class Measurement:
     """One public report: the model, detail and size sent, and what the API billed or that it refused the image."""
 
-    provider: str
+    vendor: str
     model: str
     """The model name as reported (a dated snapshot resolves to its row)."""
     detail: str
@@ -78,14 +78,14 @@ def load_measured(*paths: str | os.PathLike[str]) -> tuple[Measurement, ...]:
     rows: list[Measurement] = []
     for path in map(Path, paths or measured_files()):
         document = read_toml(path)
-        check_keys(document, {"provider", "measured"}, f"{path}")
-        provider = text_field(document, "provider", f"{path}", default=path.stem)
+        check_keys(document, {"vendor", "measured"}, f"{path}")
+        vendor = text_field(document, "vendor", f"{path}", default=path.stem)
         for index, row in enumerate(rows_of(path, document, "measured"), start=1):
-            rows.append(_parse(row, provider, f"{path}: measured row {index}"))
+            rows.append(_parse(row, vendor, f"{path}: measured row {index}"))
     return tuple(rows)
 
 
-def _parse(row: dict, provider: str, where: str) -> Measurement:
+def _parse(row: dict, vendor: str, where: str) -> Measurement:
     check_keys(row, _KEYS, where)
     for key in ("model", "source", "date"):
         if not text_field(row, key, where, default=""):
@@ -111,7 +111,7 @@ def _parse(row: dict, provider: str, where: str) -> Measurement:
     if not rejected and tokens is None and patches is None:
         raise TableError(f"{where}: give tokens, patches, or rejected = true")
     return Measurement(
-        provider=provider,
+        vendor=vendor,
         model=text_field(row, "model", where, default="").strip().lower(),
         detail=detail,
         width=number("width", True),

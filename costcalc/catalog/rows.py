@@ -99,7 +99,7 @@ class Model:
     source: str
     date: str
     checked: str
-    provider: str = ""
+    vendor: str = ""
     """The vendor file the row comes from (`anthropic`, `google`, ...); its name rules apply to the row."""
     note: str = ""
     """What a reader of the row should know (a doubt, an unpublished rule)."""
@@ -135,7 +135,7 @@ class Model:
         for level, rule in self.rules:
             if level == applied:
                 if isinstance(rule, UnpublishedRule):
-                    raise UnpublishedRuleError(self.name, detail, rule.note, self.provider)
+                    raise UnpublishedRuleError(self.name, detail, rule.note, self.vendor)
                 return level, rule
         raise UnsupportedDetailError(self.name, detail, self.details)
 

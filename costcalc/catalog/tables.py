@@ -116,7 +116,7 @@ class Tables:
         )
         self._regional_view = False
         self.files = files
-        self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, provider, day)
+        self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, vendor, day)
 
     @property
     def as_of(self) -> _dt.date:
@@ -177,11 +177,11 @@ class Tables:
         """Every dated price row of `model` (its own name's, else the first name it stands for that has rows),
         oldest window first, with its vendor's defaults applied."""
         found = self.model(model)
-        vendor = self._vendors.get(found.provider, _NO_VENDOR)
+        terms = self._vendors.get(found.vendor, _NO_VENDOR)
         for name in self._price_names(found):
             rows = self._prices.get(name)
             if rows:
-                return tuple(vendor.apply(row, found.name) for row in rows)
+                return tuple(terms.apply(row, found.name) for row in rows)
         return ()
 
     def _forms(self, wanted: str, only: str | None = None) -> list[tuple[str, str, str]]:
@@ -190,11 +190,11 @@ class Tables:
         (`openai/gpt-4o` is gpt-4o), the dated form for a snapshot (`openai/gpt-4o-2024-08-06` is
         gpt-4o-2024-08-06), without prefixes or suffixes (docs/README.md)."""
         undated, dated = [], []
-        for provider, aliases in self._aliases.items():
-            if only is None or provider == only:
+        for vendor, aliases in self._aliases.items():
+            if only is None or vendor == only:
                 near, far = aliases.forms(wanted)
-                undated += [(name, provider, name) for name in near[1:]]
-                dated += [(name, provider, form) for name, form in far]
+                undated += [(name, vendor, name) for name in near[1:]]
+                dated += [(name, vendor, form) for name, form in far]
         return undated + dated
 
     def _aliased(self, wanted: str) -> list[tuple[str, str]]:
@@ -202,8 +202,8 @@ class Tables:
         (undated before dated)."""
         return [
             (name, shown)
-            for name, provider, shown in self._forms(wanted)
-            if name in self._models and self._models[name].provider == provider
+            for name, vendor, shown in self._forms(wanted)
+            if name in self._models and self._models[name].vendor == vendor
         ]
 
     def model(self, name: str | Model) -> Model:
@@ -238,14 +238,14 @@ class Tables:
         with its service tiers and cached-input rates (the row's own over its vendor's defaults, docs/prices.md)."""
         found = self.model(model)
         day = self.as_of
-        key = (found.name, found.family, found.provider, day)
+        key = (found.name, found.family, found.vendor, day)
         if key not in self._priced:  # asked twice per image priced (check_tier, then price): work it out once
             self._priced[key] = self._find_price(found, day)
         return self._priced[key]
 
     def _price_names(self, found: Model) -> tuple[str, ...]:
         """The names whose price rows may price `found`, nearest first: its own, the names it stands for, its family."""
-        return (found.name, *(name for name, *_ in self._forms(found.name, found.provider)), found.family)
+        return (found.name, *(name for name, *_ in self._forms(found.name, found.vendor)), found.family)
 
     def _find_price(self, found: Model, day: _dt.date) -> Price | None:
         """The price in force on `day`; None when the nearest name with rows has none that day (never a neighbour's)."""
@@ -255,7 +255,7 @@ class Tables:
                 price = next((row for row in rows if in_window(row.valid_from, row.valid_until, day)), None)
                 if price is None:
                     return None
-                price = self._vendors.get(found.provider, _NO_VENDOR).apply(price.on(day), found.name)
+                price = self._vendors.get(found.vendor, _NO_VENDOR).apply(price.on(day), found.name)
                 return self._multiplied(price, found, day)
         return None
 
@@ -278,8 +278,8 @@ class Tables:
         price = self.price(model)
         if price is not None:
             return price.offered
-        vendor = self._vendors.get(self.model(model).provider, _NO_VENDOR)
-        return tuple(name for name in TIERS if name == "standard" or name in vendor.tiers)
+        terms = self._vendors.get(self.model(model).vendor, _NO_VENDOR)
+        return tuple(name for name in TIERS if name == "standard" or name in terms.tiers)
 
     def check_tier(self, model: str | Model, tier: object) -> str:
         """`tier` when `model` offers it; TierError naming the tiers it has otherwise (docs/prices.md)."""
@@ -301,22 +301,22 @@ class Tables:
         files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)
         multiples = {kind: dict(rows) for kind, rows in self._multiples.items()}
         for path in paths:
-            file_models, file_prices, defaults, (provider, file_aliases, vendor), file_lifecycles, file_multiples = (
+            file_models, file_prices, defaults, (vendor, file_aliases, terms), file_lifecycles, file_multiples = (
                 load_file(Path(path), defaults)
             )
             lifecycles.update(file_lifecycles)
             for kind, rows in file_multiples.items():
                 multiples.setdefault(kind, {}).update(rows)
-            if vendor is not None:
-                vendors[provider] = vendors.get(provider, _NO_VENDOR) | vendor
+            if terms is not None:
+                vendors[vendor] = vendors.get(vendor, _NO_VENDOR) | terms
             for name, model in file_models.items():
-                if not model.provider and name in models:  # a row of your own keeps its vendor's name rules
-                    file_models[name] = replace(model, provider=models[name].provider)
+                if not model.vendor and name in models:  # a row of your own keeps its vendor's name rules
+                    file_models[name] = replace(model, vendor=models[name].vendor)
             models.update(file_models)
             prices.update(file_prices)
             if file_aliases is not None:
-                aliases[provider] = aliases.get(provider, Aliases()) | file_aliases
-                check_alias_cycles(dict(aliases[provider].names), f"{path}: [aliases]: names")  # across files too
+                aliases[vendor] = aliases.get(vendor, Aliases()) | file_aliases
+                check_alias_cycles(dict(aliases[vendor].names), f"{path}: [aliases]: names")  # across files too
             files += (Path(path),)
         tables = Tables(models, prices, files, defaults, aliases, vendors, lifecycles, self._as_of, multiples)
         return tables.in_region(self._regional_view)

@@ -272,7 +272,7 @@ def _limits_label(tables, names, edition: str | None) -> str:
     from ..catalog.limits import limits_for
 
     editions = dict.fromkeys(
-        (tables.model(n).provider or "openai", limits_for(tables.model(n), edition).edition) for n in names
+        (tables.model(n).vendor or "openai", limits_for(tables.model(n), edition).edition) for n in names
     )
     if len(editions) == 1:
         return next(iter(editions))[1]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..catalog.dates import STATUSES
+from ..catalog.dates import LIFECYCLE_STATUSES
 from .app import ArgumentError, cli
 from .options import freshness, load, output_options, tables_option, write_rows
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments or table file.")
 @click.argument("pattern", required=False)
-@click.option("--status", type=click.Choice(STATUSES), help="Only the models with this status on the day.")
+@click.option("--status", type=click.Choice(LIFECYCLE_STATUSES), help="Only the models with this status on the day.")
 @output_options("json", "csv", "nl", help={"json": "One JSON document: a list of models."})
 @tables_option
 def models(pattern, status, output, table_files):
@@ -79,13 +79,13 @@ def limits(output):
       costcalc limits
       costcalc audit photos/ -m gpt-4o --limits 2023-2025
     """
-    from ..catalog.limits import limit_editions, limit_providers, load_limits, size_limits
+    from ..catalog.limits import limit_editions, limit_vendors, load_limits, size_limits
     from ..output.report import render_table
 
     editions = [
-        load_limits(edition, provider=provider).rules
-        for provider in limit_providers()
-        for edition in limit_editions(provider=provider)
+        load_limits(edition, vendor=vendor).rules
+        for vendor in limit_vendors()
+        for edition in limit_editions(vendor=vendor)
     ]
     listed = [rule for edition in editions for rule in edition.values()] + size_limits()  # the model rules' own
     if output:
@@ -97,7 +97,7 @@ def limits(output):
             output,
         )
         return
-    body = [[r.provider, r.edition, r.scope, r.rule, _shown(r.value), r.source] for r in listed]
+    body = [[r.vendor, r.edition, r.scope, r.rule, _shown(r.value), r.source] for r in listed]
     click.echo(render_table([["vendor", "edition", "scope", "rule", "value", "source"]], body, right=set()))
     click.echo("\nVendors not listed have no input rules on file: what they refuse is unknown, not borrowed.")
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from ..errors import CostcalcError, ImageReadError
 from .headers import HEAD_BYTES, inspect_reader
-from .remote import RemoteHead, is_remote, list_objects, redact
-from .remote import _reason as store_reason
+from .remote import list_objects
+from .stores import RemoteHead, is_remote, redact, store_reason
 
 __all__ = ["IMAGE_SUFFIXES", "iter_shard_heads"]
 

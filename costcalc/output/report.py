@@ -243,7 +243,7 @@ def model_row(model: Model, tables: Tables) -> dict[str, Any]:
     cases = measurements(model, tables=tables)
     return {
         "name": model.name,
-        "provider": model.provider or None,
+        "vendor": model.vendor or None,
         "scheme": model.scheme,
         "bases": list(model.bases),
         "auto": model.auto,
@@ -319,7 +319,7 @@ def models_table(models: Sequence[Model], tables: Tables) -> str:
             name += f" [{list(doubts).index(doubt) + 1}]"
         rate = "unknown" if price is None else f"{price.usd_per_1m_input:.2f}"
         bases = "/".join(_SHORT_BASIS.get(basis, basis) for basis in model.bases)
-        body.append([name, model.provider or "-", bases, rate, status])
+        body.append([name, model.vendor or "-", bases, rate, status])
     import textwrap
 
     notes = [

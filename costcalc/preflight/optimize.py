@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
-from ..catalog.tables import Model, Tables
+from ..catalog.settings import Settings
+from ..catalog.tables import Model, Tables, default_tables
 from ..errors import CostcalcError, ImageReadError, ImageRejectedError
 from ..files import MAX_SOURCE_BYTES, read_regular
 from ..inspection.headers import inspect
@@ -93,6 +96,7 @@ def optimize(
     max_bytes: int = MAX_SOURCE_BYTES,
     request_images: int | None = None,
     fit_limits: bool = True,
+    settings: Settings | None = None,
 ) -> Optimized:
     """The image at the size the model works from (or the largest within `max_tokens`), upright.
 
@@ -122,13 +126,16 @@ def optimize(
     an output over a model's byte limit is re-encoded at lower quality steps
     (JPEG, WebP) until it fits, else ImageRejectedError naming the limit and
     the model. Each says so in `note`.
+
+    `settings` (catalog.settings.Settings), when given, stands for `tables` and `strict`: what a caller that
+    holds one passes down whole.
     """
     data, label = read_source(source, max_bytes)
     label = name or label
     info = inspect(data, name=label)
-    notes = []
-    try:
-        limits = _check_source(info, label, first_frame=first_frame, strict=strict, models=model, tables=tables)
+    with _carrying_warning(info):
+        settings = settings or Settings(tables or default_tables(), strict=strict)
+        limits = _check_source(info, label, first_frame=first_frame, models=model, settings=settings)
         format, converted = _accepted_format(info, format, limits, label)
         planned = plan(
             info.width,
@@ -137,62 +144,19 @@ def optimize(
             detail=detail,
             max_tokens=max_tokens,
             orientation=info.orientation,
-            tables=tables,
+            tables=settings.tables,
             request_images=request_images,
             fit_limits=fit_limits,
         )
-        notes += [planned.note, converted]
         target = (planned.target_width, planned.target_height)
-        with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
-            encoded, out_format = render(
-                data,
-                info,
-                target,
-                format=format,
-                quality=quality,
-                keep_metadata=keep_metadata,
-                first_frame=first_frame,
-                name=label,
-            )
-            encoded, stepped = _within_bytes(
-                encoded,
-                limits,
-                label,
-                lambda q: render(
-                    data,
-                    info,
-                    target,
-                    format=format,
-                    quality=q,
-                    keep_metadata=keep_metadata,
-                    first_frame=first_frame,
-                    name=label,
-                    reencode=True,
-                )[0],
-                out_format,
-                quality,
-            )
-        notes.append(stepped)
-    except CostcalcError as error:
-        if info.warning and getattr(error, "warning", None) is None:
-            error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
-        raise
-    if (
-        out_format == info.format
-        and not info.animated
-        and info.warning is None
-        and _source_costs_the_same(planned)
-        and not stepped
-        and _within_all(len(data), limits)
-    ):
-        original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
-        if len(original) < len(encoded):
-            upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
-            notes.append(
-                f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
-                f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger"
-            )
-            encoded, target = original, upright
+        encode = partial(
+            render, data, info, target, format=format, keep_metadata=keep_metadata, first_frame=first_frame, name=label
+        )
+        encoded, out_format, stepped, decoder_said = _encoded(encode, quality, limits, label)
+    notes = [planned.note, converted, stepped]
+    if _sendable_as_is(info, out_format, planned, stepped, len(data), limits):
+        encoded, target, kept = _smaller_original(data, info, encoded, target, keep_metadata)
+        notes.append(kept)
     return Optimized(
         data=encoded,
         format=out_format,
@@ -209,6 +173,57 @@ def optimize(
     )
 
 
+def _encoded(encode, quality: int | None, limits, label: str) -> tuple[bytes, str, str | None, list[str]]:
+    """(bytes, format, a note when re-encoded, what the decoder warned) of the copy `encode(quality=...)` renders,
+    within every model's byte limit (`_within_bytes`)."""
+    with caught_warnings() as decoder_said:  # Pillow's UserWarning on a bad APNG: this file's warning
+        encoded, out_format = encode(quality=quality)
+        encoded, stepped = _within_bytes(
+            encoded, limits, label, lambda q: encode(quality=q, reencode=True)[0], out_format, quality
+        )
+    return encoded, out_format, stepped, decoder_said
+
+
+@contextmanager
+def _carrying_warning(info) -> Iterator[None]:
+    """A CostcalcError raised meanwhile carries the source's defect, if it has one (tree.OptimizeRow.warning)."""
+    try:
+        yield
+    except CostcalcError as error:
+        if info.warning and getattr(error, "warning", None) is None:
+            error.warning = info.warning  # the row keeps the defect (tree.OptimizeRow.warning)
+        raise
+
+
+def _sendable_as_is(info, out_format: str, planned: Plan | MultiPlan, stepped: str | None, size: int, limits) -> bool:
+    """Whether the source itself could be sent instead of the copy: in the output format, still, whole, giving every
+    model the copy's tokens, and within every byte limit without re-encoding."""
+    return (
+        out_format == info.format
+        and not info.animated
+        and info.warning is None
+        and _source_costs_the_same(planned)
+        and not stepped
+        and _within_all(size, limits)
+    )
+
+
+def _smaller_original(
+    data: bytes, info, encoded: bytes, target: tuple[int, int], keep_metadata: bool
+) -> tuple[bytes, tuple[int, int], str | None]:
+    """(bytes, size, note): the original (metadata stripped unless kept) when it is smaller than the copy, with the
+    note saying so; else the copy as it is."""
+    original = data if keep_metadata else strip_metadata(data, info.format, info.orientation)
+    if len(original) >= len(encoded):
+        return encoded, target, None
+    upright = (info.width, info.height) if info.orientation < 5 else (info.height, info.width)
+    note = (
+        f"the original{'' if keep_metadata else ', metadata stripped,'} is written: it gives every "
+        f"model the same tokens, and a copy at {target[0]}×{target[1]} came out larger"
+    )
+    return original, upright, note
+
+
 def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     """Whether the source as it is gives every model the tokens the planned copy does: always for a same-tokens plan
     (docs/README.md); for a budget plan, when each model's tokens before and after are known and equal."""
@@ -222,19 +237,18 @@ def _source_costs_the_same(planned: Plan | MultiPlan) -> bool:
     return all(tokens is not None and before.get(name) == tokens for name, tokens in after.items())
 
 
-def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(), tables: Tables | None = None):
+def _check_source(info, label: str, *, first_frame: bool, models, settings: Settings):
     """The input rules of pricing.verdict for a source about to be optimized, for each model's vendor (docs/limits.md),
     less what optimize repairs (a format converted, bytes re-encoded, an animation with `first_frame`);
     [(model, its Limits)] for the checks after writing."""
     from ..catalog.limits import limits_for
-    from ..catalog.tables import default_tables
     from ..errors import AnimatedImageError, InvalidImageError
     from ..pricing.verdict import image_rejection
 
     where = f"{label}: " if label else ""
     wanted = [models] if isinstance(models, (str, Model)) else list(models)
     found = []
-    for model in [(tables or default_tables()).model(name) for name in wanted] or [None]:
+    for model in [settings.tables.model(name) for name in wanted] or [None]:
         limits = limits_for(model)
         found.append((model, limits))
         rejected = image_rejection(info, limits)
@@ -248,7 +262,7 @@ def _check_source(info, label: str, *, first_frame: bool, strict: bool, models=(
             on = f"on {model.name}, " if model is not None else ""
             rejected.args = (f"{where}{on}{rejected}",)
             raise rejected
-    if strict and info.warning:
+    if settings.strict and info.warning:
         raise InvalidImageError(f"{where}{info.warning} (strict: a damaged file is an error)")
     return found
 
@@ -313,7 +327,6 @@ def conversions(models, tables: Tables | None = None) -> dict[str, str]:
     not written (HEIC, HEIF, AVIF, TIFF), and every model accepts a conversion of (the first of JPEG, PNG, WEBP;
     PNG first for a GIF): what `optimize` does by itself, for naming outputs."""
     from ..catalog.limits import limits_for
-    from ..catalog.tables import default_tables
 
     wanted = [models] if isinstance(models, (str, Model)) else list(models)
     accepted = []

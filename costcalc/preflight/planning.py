@@ -327,6 +327,40 @@ def plan_many(
     `max_tokens`: the largest aspect-kept size keeping every model within it,
     then the same choice made from that size.
     """
+    pricers = _one_pricer_a_model(models, detail, tables)
+    width, height = _upright(width, height, orientation)
+    caps = side_caps([p.model for p in pricers], request_images, tables)
+    if len(pricers) == 1:
+        return _plan_one(pricers[0], width, height, detail, max_tokens, tables, caps, fit_limits)
+    source = (width, height)
+    base, budget, origin, limited, forced = _base_size(pricers, source, max_tokens, caps, fit_limits)
+    before = [None if capped(p, source, caps) else _sizing_or_none(p, width, height) for p in pricers]
+    target, chosen, after, notes = _target_around_free(pricers, base, origin)
+    notes = [forced, *notes, *(_unknown_note(p) for p, a in zip(pricers, after) if a.tokens is None)]
+    notes.append(_kept_size_note(pricers, target, source))
+    free = [p.model.name for p in pricers if any_size(p.rule)]
+    return MultiPlan(
+        width=width,
+        height=height,
+        target_width=target[0],
+        target_height=target[1],
+        models=_model_plans(pricers, before, after),
+        detail=detail,
+        max_tokens=max_tokens,
+        budget_width=budget[0],
+        budget_height=budget[1],
+        chosen_by=chosen,
+        advice=tuple(f"{p.model.name}: {text}" for p in pricers for text in _advice(p, source, tables)),
+        note="; ".join(n for n in notes if n) or None,
+        limited_by=limited,
+        any_size=tuple(free) if len(free) < len(pricers) else (),  # every model size-free: they are the plan
+    )
+
+
+def _one_pricer_a_model(
+    models: str | Model | Sequence[str | Model], detail: str, tables: Tables | None
+) -> list[Pricer]:
+    """A Pricer for each model named, two names of one row being one model; PlanError when none is named."""
     if isinstance(models, (str, Model)):
         models = [models]
     pricers: dict[str, Pricer] = {}
@@ -335,41 +369,52 @@ def plan_many(
         pricers.setdefault(pricer.model.family, pricer)  # two names of one row are one model
     if not pricers:
         raise PlanError("no model to plan for: name at least one")
-    width, height = _upright(width, height, orientation)
-    caps = side_caps([p.model for p in pricers.values()], request_images, tables)
-    if len(pricers) == 1:
-        return _plan_one(next(iter(pricers.values())), width, height, detail, max_tokens, tables, caps, fit_limits)
-    everyone = list(pricers.values())
-    free = [p for p in everyone if any_size(p.rule)]
-    group = [p for p in everyone if not any_size(p.rule)]
-    source = (width, height)
-    forced = limited = None
+    return list(pricers.values())
+
+
+def _base_size(
+    pricers: list[Pricer],
+    source: tuple[int, int],
+    max_tokens: int | None,
+    caps: dict[str, int],
+    fit_limits: bool,
+):
+    """(the size the shared target is chosen from, the budget size or (None, None), how the notes name that size,
+    the limit that forced a smaller copy or None, the note saying so or None): without a budget, the source or the
+    largest copy every model accepts; with one, the largest size within it."""
     if max_tokens is None:
-        base, limited, forced = accepted_base(everyone, source, caps, fit_limits)
+        base, limited, forced = accepted_base(pricers, source, caps, fit_limits)
         origin = "the original" if base == source else f"{base[0]}×{base[1]} (the largest size every model accepts)"
-        budget = (None, None)
-    else:
-        _check_budget(max_tokens)
-        base = budget = _largest_within(everyone, width, height, max_tokens, caps)
-        origin = f"{base[0]}×{base[1]} (the largest size within the budget)"
-    before = [None if capped(p, source, caps) else _sizing_or_none(p, width, height) for p in everyone]
-    seen = [p.sizing(*base) for p in group]
-    if group:
-        target, chosen, shared, notes = _shared_target(group, base, seen, origin)
-    else:
-        target, chosen, shared, notes = base, None, [], []
+        return base, (None, None), origin, limited, forced
+    _check_budget(max_tokens)
+    base = _largest_within(pricers, *source, max_tokens, caps)
+    return base, base, f"{base[0]}×{base[1]} (the largest size within the budget)", None, None
+
+
+def _target_around_free(pricers: list[Pricer], base: tuple[int, int], origin: str):
+    """(target, the model whose size seen it is or None, each model's sizing of it, notes): the shared target of the
+    models whose bill depends on the size (`_shared_target`), the others re-priced on it; `base` when none does."""
+    group = [p for p in pricers if not any_size(p.rule)]
+    if not group:
+        return base, None, [p.sizing(*base) for p in pricers], []
+    target, chosen, shared, notes = _shared_target(group, base, [p.sizing(*base) for p in group], origin)
     sized = dict(zip((p.model.family for p in group), shared))
-    after = [sized.get(p.model.family) or p.sizing(*target) for p in everyone]
-    notes = [forced, *notes]
-    notes += [_unknown_note(p) for p, a in zip(everyone, after) if a.tokens is None]
-    if not group:  # every model is size-free: nothing to plan around them, they are the plan
-        group, free = free, []
-    if target == source:
-        kept = [f"{p.model.name} ({p.rule.basis})" for p in group if p.rule.kept_note]
-        if kept:
-            notes.append(f"no published resize for {', '.join(kept)}: the original size is kept")
-    group = everyone
-    plans = tuple(
+    return target, chosen, [sized.get(p.model.family) or p.sizing(*target) for p in pricers], notes
+
+
+def _kept_size_note(pricers: list[Pricer], target: tuple[int, int], source: tuple[int, int]) -> str | None:
+    """The note naming the models that publish no resize when the original size is kept (of those whose bill
+    depends on the size, or of all when none does); else None."""
+    if target != source:
+        return None
+    group = [p for p in pricers if not any_size(p.rule)] or pricers
+    kept = [f"{p.model.name} ({p.rule.basis})" for p in group if p.rule.kept_note]
+    return f"no published resize for {', '.join(kept)}: the original size is kept" if kept else None
+
+
+def _model_plans(pricers: list[Pricer], before: list[Sizing | None], after: list[Sizing]) -> tuple[ModelPlan, ...]:
+    """Each model's part of a MultiPlan: what it sees and pays before and after."""
+    return tuple(
         ModelPlan(
             model=p.model.name,
             applied_detail=p.applied_detail,
@@ -379,24 +424,7 @@ def plan_many(
             tokens_before=None if b is None else b.tokens,
             tokens_after=a.tokens,
         )
-        for p, b, a in zip(group, before, after)
-    )
-    advice = tuple(f"{p.model.name}: {text}" for p in group for text in _advice(p, source, tables))
-    return MultiPlan(
-        width=width,
-        height=height,
-        target_width=target[0],
-        target_height=target[1],
-        models=plans,
-        detail=detail,
-        max_tokens=max_tokens,
-        budget_width=budget[0],
-        budget_height=budget[1],
-        chosen_by=chosen,
-        advice=advice,
-        note="; ".join(n for n in notes if n) or None,
-        limited_by=limited,
-        any_size=tuple(p.model.name for p in free),
+        for p, b, a in zip(pricers, before, after)
     )
 
 

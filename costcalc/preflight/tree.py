@@ -6,7 +6,7 @@ sources are given.
 
 Nothing a user owns is overwritten or lost (issue 9): OUTDIR may not be a
 source folder or lie inside one (unless `in_place`); every output path is
-planned before any is written, and a run that would write over a source, over
+planned before any is written (`outputs`), and a run that would write over a source, over
 a different original, two sources to one output, or an output where another
 needs a folder (or a folder where a file is) is refused whole; every
 file is written to a temporary name in its folder, synced and renamed into
@@ -30,23 +30,22 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..catalog.settings import Settings
 from ..catalog.tables import Tables, default_tables
 from ..errors import CostcalcError, OutputConflictError
-from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, file_mode, kept_mode, read_regular, sync_folders
-from ..inspection.walk import Found, walk
+from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, read_regular, sync_folders
 from ..parallel import map_chunks
 from ..words import display_path, os_reason
 from .manifest import MANIFEST, Manifest, Record
 from .optimize import conversions, optimize
+from .outputs import SUFFIX_FORMATS, Planned, check_destination, plan_outputs, stat_or_none
 from .planning import check_budget_rules
-from .resize import EXTENSIONS
 
 __all__ = [
     "OptimizeRow",
@@ -57,9 +56,6 @@ __all__ = [
     "plan_outputs",
     "check_destination",
 ]
-
-LINK_HINT = "optimize does not follow links: give the link's target as a PATH"
-"""How optimize reaches a linked file: it has no option to follow links (audit's --follow-symlinks)."""
 
 CHUNK = 4
 """Images per unit of work: small, so that Ctrl-C is answered within a few images."""
@@ -190,281 +186,6 @@ class _Config:
     request_images: int | None = None
 
 
-def check_destination(sources: Iterable[str | os.PathLike], outdir: str | os.PathLike, in_place: bool) -> None:
-    """ValueError if OUTDIR is a source folder or inside one (unless `in_place`), or a source file.
-
-    Compared by device and inode (of OUTDIR and each folder above it), not by path alone: a bind mount or
-    another mount of a source folder is that folder.
-    """
-    out = Path(outdir).resolve()
-    chain = [_identity(folder) for folder in (out, *out.parents)]
-    out_id = chain[0]
-    above = {identity for identity in chain if identity is not None}
-    for source in sources:
-        src = Path(source).resolve()
-        status = _stat(src)
-        if status is None:
-            continue
-        src_id = (status.st_dev, status.st_ino)
-        if stat.S_ISDIR(status.st_mode) and src_id in above and not in_place:
-            raise ValueError(
-                f"output folder {outdir} is {'the source' if out_id == src_id else 'inside the source'} "
-                f"{source}; pick another, or pass in_place=True to replace the originals"
-            )
-        if not stat.S_ISDIR(status.st_mode) and out_id == src_id:
-            raise ValueError(f"output folder {outdir} is the source file {source}")
-
-
-def _identity(path) -> tuple[int, int] | None:
-    status = _stat(path)
-    return None if status is None else (status.st_dev, status.st_ino)
-
-
-class Planned(NamedTuple):
-    """One file of a run: what the walk found, where its output goes (None if it gets none), its permissions."""
-
-    found: Found
-    output: str | None
-    mode: int | None
-    owner: tuple[int, int] | None = None
-    """The (uid, gid) of the original an output replaces in place, kept."""
-    fresh: bool = False
-    """Up to date: the manifest owns the output, made from this very source with the same options."""
-
-
-_CASELESS = sys.platform in ("darwin", "win32")
-"""Where file names usually ignore case: two outputs differing only in case are one file."""
-
-
-def plan_outputs(
-    sources: Iterable[str | os.PathLike],
-    outdir: str | os.PathLike,
-    *,
-    format: str | None = None,
-    in_place: bool = False,
-    umask: int | None = None,
-    convert: dict[str, str] | None = None,
-    **walk_options,
-) -> list[Planned]:
-    """Every file under `sources` with its output and mode, all checked before anything is written (issue 9).
-
-    Walks the whole run first (paths only: a few hundred bytes a file), then
-    refuses with OutputConflictError, naming both paths, when an output is or
-    samefiles a source (allowed with `in_place` for the file's own original
-    only), when two sources map to one output, or when an existing output in
-    a source's folder would replace a different original (say a.jpg → a.webp
-    beside an a.webp), or when an output needs a folder that is another
-    output or an existing file (`_check_folders`). A file that reaches one
-    output twice (a folder given twice) is planned once. Outputs get 0o666 less the umask; one replacing
-    its own original keeps the original's mode.
-    """
-    sources = [os.fspath(source) for source in sources]
-    check_destination(sources, outdir, in_place)
-    new_mode = file_mode(umask)
-    linked = _linked_folders(outdir)
-    entries = list(_targets(sources, Path(outdir), format, walk_options, convert or {}))
-    identities: list[tuple[int, int, int] | None] = []  # (device, inode, mode) of each source file
-    originals: dict[tuple[int, int], str] = {}
-    for found, _ in entries:
-        status = _stat(found.path) if found.problem is None else None
-        identities.append(None if status is None else (status.st_dev, status.st_ino, status.st_mode))
-        if status is not None:
-            originals.setdefault((status.st_dev, status.st_ino), found.display)
-    beside = _originals_region(sources, outdir)
-    real_folder = lru_cache(maxsize=4096)(os.path.realpath)
-    claimed: dict[str, tuple[tuple[int, int] | None, str]] = {}
-    folded: dict[str, str] = {}
-    existing: dict[tuple[int, int], str] = {}
-    planned: list[Planned] = []
-    written: list[tuple[str, str, str]] = []  # (real output path, source shown, output shown)
-    for (found, output), identity in zip(entries, identities):
-        if found.problem is not None:
-            planned.append(Planned(found, output, None))
-            continue
-        shown, out_shown = found.display, display_path(output)
-        folder, name = os.path.split(output)
-        link = linked(folder)
-        if link is not None:
-            raise OutputConflictError(
-                f"output {out_shown} of {shown} would be written through {display_path(link)}, "
-                f"a symbolic link in the output folder: optimize never writes outside "
-                f"{display_path(os.fspath(outdir))}; remove the link or choose another "
-                f"output folder"
-            )
-        real = os.path.join(real_folder(folder or os.curdir), name)
-        key = os.path.normcase(real)
-        source_id = None if identity is None else identity[:2]
-        if key in claimed:
-            if source_id is not None and claimed[key][0] == source_id:
-                continue  # the same file named twice: written once
-            raise OutputConflictError(
-                f"{claimed[key][1]} and {shown} would both be written to {out_shown}; "
-                f"optimize them in separate runs or rename one"
-            )
-        claimed[key] = (source_id, shown)
-        if _CASELESS:
-            other = folded.setdefault(key.casefold(), out_shown)
-            if other != out_shown:
-                raise OutputConflictError(
-                    f"outputs {other} and {out_shown} differ only in case: one file here; rename a source"
-                )
-        mode, owner = new_mode, None
-        status = _stat(output)
-        if status is not None:
-            out_id = (status.st_dev, status.st_ino)
-            if out_id == source_id:
-                if not in_place:
-                    raise OutputConflictError(
-                        f"output {out_shown} is the source {shown} itself; pass in_place=True "
-                        f"to replace the originals, or choose another output folder"
-                    )
-                source_folder, source_name = os.path.split(found.path)
-                if key != os.path.normcase(os.path.join(real_folder(source_folder or os.curdir), source_name)):
-                    raise OutputConflictError(
-                        f"output {out_shown} is another name (a link) of its source {shown}: "
-                        f"in_place=True replaces an original under its own name only"
-                    )
-                mode = kept_mode(identity[2])
-                owner = (status.st_uid, status.st_gid)
-            elif out_id in originals:
-                raise OutputConflictError(
-                    f"output {out_shown} of {shown} is the source {originals[out_id]}, which "
-                    f"it would replace; choose another output folder"
-                )
-            elif beside(real):
-                raise OutputConflictError(
-                    f"output {out_shown} of {shown} already exists beside the sources and is "
-                    f"not {shown}'s original: it would be replaced; choose another output "
-                    f"folder, or move {out_shown}"
-                )
-            other = existing.setdefault(out_id, out_shown)
-            if other != out_shown:
-                raise OutputConflictError(
-                    f"outputs {other} and {out_shown} are the same file (a link); choose another output folder"
-                )
-        planned.append(Planned(found, output, mode, owner))
-        written.append((real, shown, output))
-    _check_folders(written, claimed)
-    return planned
-
-
-def _check_folders(written: list[tuple[str, str, str]], claimed: dict) -> None:
-    """OutputConflictError when an output needs a folder that another output is to be written as, or where a file
-    already is: refused while planning, not an OS error ("File exists") half-way through the run (issue 9)."""
-    checked: set[str] = set()
-    for real, shown, output in written:
-        folder, folder_shown = os.path.dirname(real), os.path.dirname(output)
-        while folder not in checked:
-            checked.add(folder)
-            key = os.path.normcase(folder)
-            if key in claimed:
-                raise OutputConflictError(
-                    f"output {display_path(output)} of {shown} needs a folder "
-                    f"{display_path(folder_shown)}, where {claimed[key][1]} is to be written; "
-                    f"optimize them in separate runs or rename one"
-                )
-            if os.path.isdir(folder):
-                break
-            if os.path.lexists(folder):
-                raise OutputConflictError(
-                    f"output {display_path(output)} of {shown} needs a folder "
-                    f"{display_path(folder_shown)}, but a file of that name is there; choose "
-                    f"another output folder"
-                )
-            parent = os.path.dirname(folder)
-            if parent == folder:
-                break
-            folder, folder_shown = parent, os.path.dirname(folder_shown)
-
-
-def _linked_folders(outdir) -> Callable[[str], str | None]:
-    """For a folder below OUTDIR (as planned, not resolved): the first name on the way down from OUTDIR that is a
-    symbolic link or not a folder, or None (where nothing exists yet, nothing is linked)."""
-    top = os.path.normpath(os.fspath(outdir))
-
-    @lru_cache(maxsize=4096)
-    def linked(folder: str) -> str | None:
-        folder = os.path.normpath(folder)
-        if folder == top or not folder.startswith(os.path.join(top, "")):
-            return None
-        above = linked(os.path.dirname(folder))
-        if above is not None:
-            return above
-        try:
-            status = os.lstat(folder)
-        except OSError:
-            return None
-        return folder if stat.S_ISLNK(status.st_mode) else None
-
-    return linked
-
-
-def _originals_region(sources: list[str], outdir) -> Callable[[str], bool]:
-    """Whether a real path lies where originals live: in a source folder (a file source's own folder), but not
-    in an OUTDIR nested inside it, whose files are this command's outputs."""
-    own = os.path.realpath(outdir)
-    roots = set()
-    for source in sources:
-        real = os.path.realpath(source)
-        roots.add(real if os.path.isdir(real) else os.path.dirname(real))
-
-    def under(path: str, root: str) -> bool:
-        return path.startswith(os.path.join(root, ""))
-
-    def beside(real: str) -> bool:
-        return any(under(real, root) and not (own != root and under(own, root) and under(real, own)) for root in roots)
-
-    return beside
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except (OSError, ValueError):
-        return None
-
-
-_SUFFIX_FORMATS = {
-    ".heic": "HEIC",
-    ".heif": "HEIF",
-    ".hif": "HEIF",
-    ".avif": "AVIF",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".webp": "WEBP",
-    ".gif": "GIF",
-}
-"""The format a file's name says, for naming a converted output (the header decides what is converted)."""
-
-
-def _targets(
-    sources: list[str], outdir: Path, format: str | None, walk_options, convert: dict[str, str] | None = None
-) -> Iterator[tuple[Found, str]]:
-    """(found, output path) for each file: a file source straight into OUTDIR; a folder mirrored into OUTDIR, or
-    under its own name there when several sources are given; a converted format's suffix when `convert` says so."""
-    suffix = EXTENSIONS[format.upper()] if format else None
-    convert = {} if format else (convert or {})
-    own = os.path.realpath(outdir)
-    for source in sources:
-        folder = os.path.isdir(source)
-        base = outdir / Path(source).resolve().name if folder and len(sources) > 1 else outdir
-        # with --in-place, OUTDIR may lie inside a source folder: never walk into this run's outputs
-        nested = own.startswith(os.path.realpath(source) + os.sep)
-        for found in walk([source], **{"link_hint": LINK_HINT, **walk_options}):
-            if nested and os.path.realpath(found.path).startswith(own + os.sep):
-                continue
-            relative = os.path.relpath(found.path, source) if os.path.isdir(source) else os.path.basename(found.path)
-            output = base / relative
-            if suffix:
-                output = output.with_suffix(suffix)
-            elif _SUFFIX_FORMATS.get(output.suffix.lower()) in convert:
-                output = output.with_suffix(EXTENSIONS[convert[_SUFFIX_FORMATS[output.suffix.lower()]]])
-            yield found, os.fspath(output)
-
-
 def optimize_paths(
     sources: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
@@ -503,11 +224,7 @@ def optimize_paths(
     """
     sources = list(sources)
     tables = tables or default_tables()
-    names = [model] if isinstance(model, str) else list(model)
-    for name in names:
-        tables.model(name).rule(detail)  # fail early on a bad model or detail
-    if max_tokens is not None:
-        check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
+    names = _checked_models(model, detail, max_tokens, tables)
     model = names[0] if len(names) == 1 else tuple(names)
     items = plan_outputs(
         sources,
@@ -522,15 +239,7 @@ def optimize_paths(
     manifest = Manifest.load(root)
     options = _options(names, detail, max_tokens, format, quality, keep_metadata, first_frame, tables)
     items = _claim(items, manifest, outdir, options, overwrite=overwrite, redo=force or in_place, max_bytes=max_bytes)
-    for item in items:
-        if item.output is not None and item.found.problem is None and not item.fresh:
-            status = _stat(item.found.path)
-            if status is not None:  # pending: this run's own once written, even if it is interrupted
-                manifest.put(
-                    _real_output(root, outdir, item.output),
-                    Record(os.path.abspath(item.found.path), status.st_size, status.st_mtime_ns, None, options),
-                )
-    manifest.save()
+    _record_pending(manifest, items, outdir, options)
     config = _Config(
         model,
         detail,
@@ -548,6 +257,31 @@ def optimize_paths(
         request_images,
     )
     return _recorded(map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK), manifest, options, outdir)
+
+
+def _checked_models(model: str | Sequence[str], detail: str, max_tokens: int | None, tables: Tables) -> list[str]:
+    """The models named, each checked with `detail` (and the budget rules with `max_tokens`) before any file is
+    read: a bad model, detail or budget fails the run at once."""
+    names = [model] if isinstance(model, str) else list(model)
+    for name in names:
+        tables.model(name).rule(detail)  # fail early on a bad model or detail
+    if max_tokens is not None:
+        check_budget_rules(names, detail, tables)  # a budget no size can be promised to meet: before any file
+    return names
+
+
+def _record_pending(manifest: Manifest, items: list[Planned], outdir, options: dict) -> None:
+    """Each output to be written, put in the manifest as pending (this run's own once written, even if the run is
+    interrupted), and the manifest saved before the first output is written."""
+    for item in items:
+        if item.output is not None and item.found.problem is None and not item.fresh:
+            status = stat_or_none(item.found.path)
+            if status is not None:
+                manifest.put(
+                    _real_output(manifest.root, outdir, item.output),
+                    Record(os.path.abspath(item.found.path), status.st_size, status.st_mtime_ns, None, options),
+                )
+    manifest.save()
 
 
 def _real_output(root: str, outdir, output: str) -> str:
@@ -614,7 +348,7 @@ def _claim(
 
 def _unchanged(source: str, record: Record, max_bytes: int) -> bool:
     """Whether a source is the one an output was made from: the same size and mtime, or the same bytes."""
-    status = _stat(source)
+    status = stat_or_none(source)
     if status is None or status.st_size != record.source_size:
         return False
     if status.st_mtime_ns == record.source_mtime_ns:
@@ -663,29 +397,11 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
         return OptimizeRow(
             found.path, output, "skipped" if found.skipped else "error", error=f"{shown}: {found.problem}"
         ), None
-    out = Path(output)
+    if fresh and not config.force:
+        return OptimizeRow(found.path, output, "up to date"), None
     try:
-        if fresh and not config.force:
-            return OptimizeRow(found.path, output, "up to date"), None
         data, status = read_regular(found.path, config.max_bytes, name=shown)
-        tables = _tables(config.table_files)
-        fmt = config.format
-        if fmt is None and Path(output).suffix.lower() != Path(found.path).suffix.lower():  # named for a conversion
-            fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower())
-        result = optimize(
-            data,
-            model=config.model,
-            detail=config.detail,
-            max_tokens=config.max_tokens,
-            format=fmt,
-            quality=config.quality,
-            keep_metadata=config.keep_metadata,
-            first_frame=config.first_frame,
-            tables=tables,
-            strict=config.strict,
-            name=shown,
-            request_images=config.request_images,
-        )
+        result = _optimized(config, data, found.path, output, shown)
     except Exception as error:  # anything one file does is its row, never the end of the run (issue 9)
         return OptimizeRow(
             found.path,
@@ -696,16 +412,11 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
             warning=getattr(error, "warning", None),
         ), None
     try:
-        root = config.root
-        if root is not None:
-            out = Path(_real_output(root, config.outdir, output))
-        atomic_write(out, result.data, mode, root=root, owner=owner, sync=False)
-        written = os.lstat(out)
+        written = _write(config, output, result.data, mode, owner)
     except OSError as error:
         return OptimizeRow(
             found.path, output, "error", error=f"{shown}: cannot write {display_path(output)}: {os_reason(error)}"
         ), None
-    planned = result.plan
     record = (
         status.st_size,
         status.st_mtime_ns,
@@ -713,8 +424,45 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
         written.st_size,
         written.st_mtime_ns,
     )
+    return _written_row(found.path, output, result), record
+
+
+def _optimized(config: _Config, data: bytes, source: str, output: str, shown: str):
+    """`optimize` of one file's bytes with the run's options; the format its output's name asks for when the name
+    was changed for a conversion."""
+    fmt = config.format
+    if fmt is None and Path(output).suffix.lower() != Path(source).suffix.lower():  # named for a conversion
+        fmt = SUFFIX_FORMATS.get(Path(output).suffix.lower())
+    return optimize(
+        data,
+        model=config.model,
+        detail=config.detail,
+        max_tokens=config.max_tokens,
+        format=fmt,
+        quality=config.quality,
+        keep_metadata=config.keep_metadata,
+        first_frame=config.first_frame,
+        name=shown,
+        request_images=config.request_images,
+        settings=Settings(_tables(config.table_files), strict=config.strict),
+    )
+
+
+def _write(config: _Config, output: str, data: bytes, mode: int | None, owner: tuple[int, int] | None):
+    """Write one output whole (below OUTDIR's real path, never through a link); its lstat."""
+    out = Path(output)
+    root = config.root
+    if root is not None:
+        out = Path(_real_output(root, config.outdir, output))
+    atomic_write(out, data, mode, root=root, owner=owner, sync=False)
+    return os.lstat(out)
+
+
+def _written_row(source: str, output: str, result) -> OptimizeRow:
+    """The row of a file written: sizes, bytes and tokens before and after, and what the plan says."""
+    planned = result.plan
     return OptimizeRow(
-        found.path,
+        source,
         output,
         "written",
         planned.width,
@@ -727,7 +475,7 @@ def _optimize_one(config: _Config, item: Planned) -> tuple[OptimizeRow, tuple | 
         result.tokens_after,
         warning=result.warning,
         note=result.note,
-    ), record
+    )
 
 
 def _reason(shown: str, error: Exception) -> str:
@@ -744,4 +492,7 @@ def _reason(shown: str, error: Exception) -> str:
 
 @lru_cache(maxsize=8)
 def _tables(files: tuple[Path, ...]) -> Tables:
-    return Tables({}, {}).with_files(*files)
+    """The tables read from `files`: the ones this process holds already when they are the default ones (a
+    worker forked from it, or the run itself at -j1), else read anew (a fresh worker, or tables of your own)."""
+    shipped = default_tables()
+    return shipped if tuple(shipped.files) == tuple(files) else Tables({}, {}).with_files(*files)

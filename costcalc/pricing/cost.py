@@ -194,7 +194,7 @@ def unknown_tokens_note(model: Model) -> str:
 def _unknown_tokens(model: Model, detail: str):
     """UnpublishedRuleError for a caller that needs a number of tokens the table does not have (docs/openai.md)."""
     return UnpublishedRuleError(
-        model.name, detail, "its multiplier; the size it works from and the patches are known", model.provider
+        model.name, detail, "its multiplier; the size it works from and the patches are known", model.vendor
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..catalog.limits import DEFAULT_PROVIDER, Finding, Limits
+from ..catalog.limits import DEFAULT_VENDOR, Finding, Limits
 from .parts import RequestImage
 
 __all__ = ["request_findings", "cite_limit"]
@@ -56,6 +56,4 @@ def request_findings(rules: Limits, images: list[RequestImage], size: int) -> tu
 
 def cite_limit(limit) -> str:
     """`limits EDITION` naming the vendor too when it is not the default's."""
-    return (
-        f"limits {limit.edition}" if limit.provider == DEFAULT_PROVIDER else f"limits {limit.provider} {limit.edition}"
-    )
+    return f"limits {limit.edition}" if limit.vendor == DEFAULT_VENDOR else f"limits {limit.vendor} {limit.edition}"

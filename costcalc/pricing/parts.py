@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..catalog.limits import Limits
-from ..catalog.tables import Tables
+from ..catalog.settings import Settings
 from ..errors import CostcalcError, ImageRejectedError, InvalidSizeError, RequestError
 from ..inspection.fetch import inspect_url
 from ..inspection.headers import ImageInfo, inspect
@@ -83,22 +83,11 @@ class RequestImage:
 class PartPricer:
     """Prices image references for one model: one Pricer per detail level, sizes from every kind of source."""
 
-    def __init__(
-        self,
-        model: str,
-        tables: Tables,
-        rules: Limits,
-        file_sizes: dict,
-        base_dir,
-        fetch: dict,
-        strict: bool = False,
-        tier: str = "standard",
-    ):
-        self.model, self.tables, self.rules = model, tables, rules
+    def __init__(self, model: str, settings: Settings, rules: Limits, file_sizes: dict, base_dir, fetch: dict):
+        """`settings`: the run's tables (read on its day), tier and strictness (catalog.settings)."""
+        self.model, self.settings, self.rules = model, settings, rules
         self.file_sizes, self.base_dir, self.fetch = file_sizes, base_dir, fetch
         self.pricers: dict[tuple, Pricer | CostcalcError] = {}
-        self.strict = strict
-        self.tier = tier
 
     def price(self, ref: ImageRef) -> RequestImage:
         """One image's row: priced, or with the reason it is not."""
@@ -178,7 +167,9 @@ class PartPricer:
                     f"refuses it"
                 ),
             )
-        damaged = strict_error(info, self.strict) if info else None  # pricing.verdict: strict refuses a damaged file
+        damaged = (
+            strict_error(info, self.settings.strict) if info else None
+        )  # pricing.verdict: strict refuses a damaged file
         if damaged is not None:
             return RequestImage(**facts, error=f"{ref.where}: {damaged}")
         # accepted, but its multiplier is unpublished (the vendor publishes none): unpriced, with why
@@ -191,7 +182,9 @@ class PartPricer:
         key = (ref.detail, ref.max_pixels, ref.min_pixels)
         if key not in self.pricers:
             try:
-                pricer = Pricer(self.model, ref.detail, self.tables, max_pixels=ref.max_pixels, tier=self.tier)
+                pricer = Pricer(
+                    self.model, ref.detail, self.settings.tables, max_pixels=ref.max_pixels, tier=self.settings.tier
+                )
                 if ref.min_pixels is not None:
                     pricer.rule = _with_min_pixels(pricer, ref.min_pixels)
                 self.pricers[key] = pricer

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..catalog.limits import Finding, load_limits
-from ..catalog.settings import dated
+from ..catalog.settings import Settings, dated
 from ..catalog.tables import Price, Tables
 from ..errors import BudgetExceeded, RequestError
 from ..inspection.fetch import MAX_BYTES, TIMEOUT
@@ -169,13 +169,14 @@ def count_request(
     tables = dated(tables, as_of)
     found = tables.model(model_name(document, model))
     tier = tables.check_tier(found, tier)
+    settings = Settings(tables, tier, strict, limits, tables.as_of)
     if isinstance(cached_tokens, bool) or not isinstance(cached_tokens, int) or cached_tokens < 0:
         raise RequestError(f"cached_tokens must be a whole number of tokens, not {show_value(cached_tokens)}")
-    rules = load_limits(limits, provider=found.provider or None)  # the model's vendor's limits
+    rules = load_limits(limits, vendor=found.vendor or None)  # the model's vendor's limits
     size = text_size if text_size is not None else payload_size(document)
     refs = list(image_refs(document))
     fetching = dict(fetch=fetch, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)
-    pricer = PartPricer(found.name, tables, rules, check_file_sizes(file_sizes), base_dir, fetching, strict, tier)
+    pricer = PartPricer(found.name, settings, rules, check_file_sizes(file_sizes), base_dir, fetching)
     images = [pricer.price(ref) for ref in refs]
     text = count_text(document, found)
     price = tables.price(found)

@@ -140,8 +140,8 @@ def count_text(document: dict, model) -> TextCount:
     holds input whose tokens the cookbook's rule does not cover (tool definitions, tool calls,
     audio, files), or when tiktoken or its encoding file is missing.
     """
-    if model.provider != "openai":
-        return TextCount(None, f"not measured: {model.provider or 'this vendor'}'s text tokens are not counted")
+    if model.vendor != "openai":
+        return TextCount(None, f"not measured: {model.vendor or 'this vendor'}'s text tokens are not counted")
     try:
         name, named = encoding_for(model)
         counter = _Counter(_encoding(name).encode_ordinary)

@@ -528,11 +528,11 @@ def _id_problem(custom_id: Any) -> str | None:
 
 def _batch_limits(kind: str, edition: str | None) -> dict[str, Limit]:
     """The batch-scope rules of the kind's vendor (tables/limits.toml): `edition` if it has one, else the newest."""
-    provider = _LIMITS_OF.get(kind)
-    if provider is None:
+    vendor = _LIMITS_OF.get(kind)
+    if vendor is None:
         return {}
     try:
-        rules = load_limits(edition, provider=provider)
+        rules = load_limits(edition, vendor=vendor)
     except TableError:
-        rules = load_limits(None, provider=provider)
+        rules = load_limits(None, vendor=vendor)
     return {name: rule for name, rule in rules.rules.items() if rule.scope == "batch"}

@@ -24,11 +24,17 @@ UNKNOWN = "unknown"
 """A value nobody published: a patch row's `multiplier`, or a detail level."""
 
 
+RENAMED = {"provider": "vendor"}
+"""Table keys of earlier releases and their names now: an old table gets the new name in its error."""
+
+
 def check_keys(row: Mapping, allowed: set[str] | frozenset[str], where: str) -> None:
     """TableError naming any key of `row` not in `allowed` (typos are caught, not ignored)."""
     unknown = sorted(set(row) - allowed)
+    renamed = [f"{old} is now called {new}" for old, new in RENAMED.items() if old in unknown and new in allowed]
     if unknown:
-        raise TableError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        hint = f" ({'; '.join(renamed)})" if renamed else ""
+        raise TableError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}{hint}")
 
 
 def integer(row: Mapping, key: str, where: str, *, low: int = 1) -> int:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ProbeError, ProbeUsageError
 from ..vendors import count_endpoint
-from .fitters import MAX_PIXELS, Measurement, NoFit
+from .fitters import MAX_PIXELS, NoFit, Reading
 
 __all__ = [
     "BASE_URLS",
@@ -204,7 +204,7 @@ class Session:
         self.requests = 0
         self._baseline: int | None = None
         self.seen: dict[tuple[int, int, str], int] = {}
-        self.log: list[Measurement] = []
+        self.log: list[Reading] = []
         self.use = "fit"
 
     def _request(self, size: tuple[int, int] | None, detail: str) -> int:
@@ -221,5 +221,5 @@ class Session:
                 self._baseline = self._request(None, detail)
             tokens = self._request((width, height), detail) - self._baseline
             self.seen[key] = tokens
-            self.log.append(Measurement(width, height, detail, tokens, self.use))
+            self.log.append(Reading(width, height, detail, tokens, self.use))
         return self.seen[key]

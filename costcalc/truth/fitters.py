@@ -23,7 +23,7 @@ from ..schemes.tile import TileRule
 MAX_PIXELS = 150_000_000
 """Largest synthetic image made (memory: one byte a pixel while it is encoded)."""
 
-__all__ = ["NoFit", "Measurement", "Fit", "Recorder", "decimal_text", "fit_tile", "fit_claude", "fit_flat"]
+__all__ = ["NoFit", "Reading", "Fit", "Recorder", "decimal_text", "fit_tile", "fit_claude", "fit_flat"]
 
 PLACES = 3
 """Most decimal places of a patch multiplier the probe fits (the simplest consistent one is kept)."""
@@ -40,7 +40,7 @@ class NoFit(Exception):
 
 
 @dataclass(frozen=True)
-class Measurement:
+class Reading:
     """One image size at one detail level and the tokens its image cost (request count less the count without it)."""
 
     width: int

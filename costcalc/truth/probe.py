@@ -69,8 +69,8 @@ from .fitters import (
     LIMIT_SENTINEL,
     PATCH,
     Fit,
-    Measurement,
     NoFit,
+    Reading,
     Recorder,
     decimal_text,
     fit_claude,
@@ -86,7 +86,7 @@ __all__ = [
     "BASE_URLS",
     "KEY_VARIABLES",
     "MAX_REQUESTS",
-    "Measurement",
+    "Reading",
     "Fit",
     "ProbeResult",
     "probe",
@@ -104,8 +104,8 @@ __all__ = [
 
 APIS = ("openai", "anthropic", "gemini")
 """The vendors whose token-counting endpoints probe speaks (docs/probe.md)."""
-_PROVIDER_API = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}
-_API_PROVIDER = {api: provider for provider, api in _PROVIDER_API.items()}
+_VENDOR_API = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}
+_API_VENDOR = {api: vendor for vendor, api in _VENDOR_API.items()}
 _DETAILS = {
     "openai": ("low", "high", "original", "auto"),
     "anthropic": ("auto",),
@@ -128,16 +128,16 @@ def resolve_api(model: str, api: str | None = None, tables: Tables | None = None
         if api is None:
             raise
         return api, None
-    vendor = _PROVIDER_API.get(row.provider)
-    if api is not None and vendor is not None and api != vendor:  # the table's vendor is the model's (docs/probe.md)
+    its_api = _VENDOR_API.get(row.vendor)
+    if api is not None and its_api is not None and api != its_api:  # the table's vendor is the model's (docs/probe.md)
         raise ProbeUsageError(
-            f"api {api}: the table lists {model!r} under {row.provider}, whose API is {vendor}; leave api out"
+            f"api {api}: the table lists {model!r} under {row.vendor}, whose API is {its_api}; leave api out"
         )
     if api is None:
-        api = vendor
+        api = its_api
         if api is None:
             raise ProbeUsageError(
-                f"model {model!r} is a {row.provider or 'other'} model; probe speaks "
+                f"model {model!r} is a {row.vendor or 'other'} model; probe speaks "
                 f"{', '.join(APIS)}: give api if its vendor offers one of those endpoints"
             )
     return api, row
@@ -252,7 +252,7 @@ def _measure(
                 continue
             tokens = session(w, h, level)
             allowed = fit.expected(w, h, level)
-            session.log[-1] = Measurement(w, h, level, tokens, "check", allowed[0])
+            session.log[-1] = Reading(w, h, level, tokens, "check", allowed[0])
             checks, wrong = checks + 1, wrong + (tokens not in allowed)
         if wrong:
             problem = f"the fitted rule missed {wrong} of the sizes it was checked on"
@@ -264,7 +264,7 @@ def _measure(
         predicted = [
             m
             if m.use == "check"
-            else Measurement(m.width, m.height, m.detail, m.tokens, m.use, fit.expected(m.width, m.height, m.detail)[0])
+            else Reading(m.width, m.height, m.detail, m.tokens, m.use, fit.expected(m.width, m.height, m.detail)[0])
             for m in session.log
         ]
         misses = [m for m in predicted if m.use == "fit" and m.tokens not in fit.expected(m.width, m.height, m.detail)]
@@ -342,7 +342,7 @@ def probe(
         problem=problem,
         fit=fit if ok else None,
         family=row.family if row is not None else None,
-        provider=row.provider if row is not None and row.provider else _API_PROVIDER[api],
+        vendor=row.vendor if row is not None and row.vendor else _API_VENDOR[api],
         table=table,
         table_scheme=table_scheme,
         comparison=compare(fit, table) if ok else {},

@@ -117,9 +117,9 @@ def reconcile_exchanges(
     tables' day, today). Lines that cannot be priced or billed become Skips; only
     CostcalcError is raised.
     """
-    from ..catalog.tables import default_tables
+    from ..catalog.settings import dated
 
-    tables = (tables or default_tables()).at(as_of) if as_of is not None else (tables or default_tables())
+    tables = dated(tables, as_of)
     days = {None: tables}  # the tables read on each day a line names, once per day
     models: dict[str, Gathered] = {}
     skipped: list[Skip] = []

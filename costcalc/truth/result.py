@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..catalog.tables import Model
-from .fitters import Fit, Measurement
+from .fitters import Fit, Reading
 
 __all__ = ["ProbeResult", "compare"]
 
@@ -25,7 +25,7 @@ class ProbeResult:
     date: str
     requests: int
     """Requests that were counted: the one without an image, then one per size (retries not included)."""
-    measurements: tuple[Measurement, ...]
+    measurements: tuple[Reading, ...]
     ok: bool
     """True when a rule fits every measurement, the checks included."""
     problem: str | None = None
@@ -33,7 +33,7 @@ class ProbeResult:
     fit: Fit | None = None
     family: str | None = None
     """The table row the model resolved to (None: the table does not know it)."""
-    provider: str = ""
+    vendor: str = ""
     table: dict[str, Any] | None = None
     """The table's parameters for the fitted scheme and level ("unknown" where it has none)."""
     table_scheme: str | None = None

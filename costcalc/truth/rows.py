@@ -70,7 +70,7 @@ def row_toml(result: ProbeResult) -> str:
         f"# {source} ({result.requests} requests to {result.endpoint}).",
         "# Load it with --tables FILE (costcalc.load_tables(FILE)); its row replaces the shipped one.",
         "",
-        f"provider = {_toml(result.provider)}",
+        f"vendor = {_toml(result.vendor)}",
         "",
         "[[model]]",
     ]

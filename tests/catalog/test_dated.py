@@ -48,7 +48,7 @@ def test_the_models_json_fields():
 
 def _file(tmp_path, text: str) -> Path:
     path = tmp_path / "mine.toml"
-    path.write_text('provider = "openai"\n' + text, encoding="utf-8")
+    path.write_text('vendor = "openai"\n' + text, encoding="utf-8")
     return path
 
 

@@ -86,7 +86,7 @@ def test_the_loader_reads_every_row_as_written():
     cases = load_measured()
     assert len(cases) == len(RAW) >= 16 and measured_files() == FILES
     for case, (stem, _, row) in zip(cases, RAW):
-        assert isinstance(case, Measurement) and case.provider == stem
+        assert isinstance(case, Measurement) and case.vendor == stem
         assert (case.model, case.width, case.height, case.tokens, case.rejected, case.patches, case.source) == (
             row["model"],
             row["width"],
@@ -126,7 +126,7 @@ def test_spec_2a_measurements_are_on_file():
 
 
 def test_evidence_matches_the_measurements():
-    openai = [m for m in costcalc.list_models() if m.provider == "openai"]
+    openai = [m for m in costcalc.list_models() if m.vendor == "openai"]
     for model in openai:
         cases = measurements(model)
         assert model.evidence in ("documented", "measured", "documented, measured"), model.name

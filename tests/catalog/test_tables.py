@@ -89,7 +89,7 @@ def test_patch_rows_match_the_spec(name):
 
 def test_the_table_is_exactly_the_spec():
     openai = {
-        m.name for m in list_models() if m.provider == "openai"
+        m.name for m in list_models() if m.vendor == "openai"
     }  # other vendors: tests/schemes/test_vendor_rules.py
     assert openai == set(TILE) | set(PATCH) | TODAY | {"gpt-4.1-mini@2025"}
 

@@ -350,7 +350,7 @@ def test_every_tier_row_of_the_tables_parses_and_offers_standard_first():
 )
 def test_bad_tier_data_is_a_table_error_naming_the_file(tmp_path, text, message):
     path = tmp_path / "mine.toml"
-    path.write_text('provider = "openai"\n' + text if text.startswith("[tiers") or text.startswith("[cache") else text)
+    path.write_text('vendor = "openai"\n' + text if text.startswith("[tiers") or text.startswith("[cache") else text)
     with pytest.raises(TableError, match=message) as caught:
         load_tables(path)
     assert str(path) in str(caught.value)
@@ -358,7 +358,7 @@ def test_bad_tier_data_is_a_table_error_naming_the_file(tmp_path, text, message)
 
 def test_a_users_file_can_give_a_vendor_a_tier(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('provider = "xai"\n[tiers.batch]\nmultiply = 0.5\nsource = "my contract"\n')
+    path.write_text('vendor = "xai"\n[tiers.batch]\nmultiply = 0.5\nsource = "my contract"\n')
     tables = load_tables(path)
     assert tables.price("grok-4").usd(MILLION, tier="batch", input_tokens=1) == Decimal("1.5")
     assert tables.price("grok-4").usd(MILLION, tier="batch") == Decimal("3")  # over 200K: xAI's doubled rate, halved

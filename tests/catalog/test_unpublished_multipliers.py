@@ -249,7 +249,7 @@ def test_models_command_shows_evidence_and_doubts():
 
 def _table(tmp_path, body: str):
     path = tmp_path / "mine.toml"
-    path.write_text('provider = "openai"\n' + body, encoding="utf-8")
+    path.write_text('vendor = "openai"\n' + body, encoding="utf-8")
     return costcalc.load_tables(path)
 
 

@@ -125,7 +125,7 @@ def test_9_qwens_10_mb_per_image_and_novas_rows_are_checked():
     with pytest.raises(ImageRejectedError) as caught:
         costcalc.estimate(over, model="qwen3-vl-plus")
     assert caught.value.rule == "max_image_bytes" and "10,000,000-byte limit" in str(caught.value)
-    nova = load_limits(provider="amazon").rules
+    nova = load_limits(vendor="amazon").rules
     assert nova["formats"].value == ("PNG", "JPEG", "WEBP", "GIF")
     assert nova["max_request_bytes"].value == 25_000_000 and "Nova" in nova["max_request_bytes"].source
     with pytest.raises(costcalc.UnsupportedFormatError):
@@ -141,7 +141,7 @@ def test_10_the_format_refusal_claims_no_vendors_rule_and_limits_lists_the_size_
         assert "accepted by the API" not in text and "non-animated" not in text
         assert caught.value.rule == "formats" and caught.value.format == "BMP"
     rows = json.loads(CliRunner().invoke(cli, ["limits", "--json"]).output)
-    size = {(r["provider"], r["rule"]): r["value"] for r in rows if r["scope"] == "size"}
+    size = {(r["vendor"], r["rule"]): r["value"] for r in rows if r["scope"] == "size"}
     assert size[("anthropic", "max_side")] == 8000 and size[("mistral", "max_side")] == 10000
     assert size[("qwen", "min_side")] == 11 and size[("qwen", "max_aspect")] == 200
     assert size[("amazon", "max_side")] == 8000 and size[("openai", "max_patches")] == 30000
@@ -226,7 +226,7 @@ def test_15_alias_loops_are_table_errors(tmp_path, names, shown):
     with pytest.raises(TableError, match=shown):
         costcalc.load_tables(table)
     ours = tmp_path / "openai.toml"  # a loop with the shipped alias gpt-5.6 → gpt-5.6-sol
-    ours.write_text('provider = "openai"\n[aliases]\nnames = { "gpt-5.6-sol" = "gpt-5.6" }\n')
+    ours.write_text('vendor = "openai"\n[aliases]\nnames = { "gpt-5.6-sol" = "gpt-5.6" }\n')
     with pytest.raises(TableError, match="gpt-5.6 → gpt-5.6-sol → gpt-5.6"):
         costcalc.load_tables(ours)
 

@@ -657,13 +657,13 @@ def test_the_formats_rows_say_what_each_vendor_accepts():
     from costcalc.catalog.limits import load_limits
 
     accepted = {
-        provider: load_limits(provider=provider).rules["formats"].value
-        for provider in ("openai", "anthropic", "google", "mistral", "amazon")
+        vendor: load_limits(vendor=vendor).rules["formats"].value
+        for vendor in ("openai", "anthropic", "google", "mistral", "amazon")
     }
     assert set(accepted["google"]) == {"PNG", "JPEG", "WEBP", "HEIC", "HEIF"}
-    for provider in ("openai", "anthropic", "mistral", "amazon"):
-        assert set(accepted[provider]) == {"PNG", "JPEG", "WEBP", "GIF"}, provider
-    assert "formats" not in load_limits(provider="qwen").rules  # its list could not be checked: unknown, not borrowed
+    for vendor in ("openai", "anthropic", "mistral", "amazon"):
+        assert set(accepted[vendor]) == {"PNG", "JPEG", "WEBP", "GIF"}, vendor
+    assert "formats" not in load_limits(vendor="qwen").rules  # its list could not be checked: unknown, not borrowed
 
 
 # ------------------------------------------------------------------ fuzzing

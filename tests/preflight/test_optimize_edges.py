@@ -324,3 +324,25 @@ def test_one_error_is_one_error(tmp_path):
     result = run("optimize", tmp_path / "bad.png", "-o", tmp_path / "out", "-m", "gpt-4o")
     assert result.exit_code == 1
     assert "1 error\n" in result.stdout and "1 errors" not in result.stdout, result.stdout
+
+
+def test_strict_refuses_a_damaged_source_and_a_settings_object_stands_for_tables_and_strict():
+    """optimize's `strict`: a damaged source (a PNG cut before its IEND chunk, which Pillow still decodes) is an
+    error; a Settings passed whole (issue 16) stands for the `tables` and `strict` keywords."""
+    from costcalc.catalog.settings import Settings
+    from costcalc.catalog.tables import Tables, default_tables
+    from costcalc.errors import InvalidImageError, UnknownModelError
+    from costcalc.preflight.optimize import optimize
+
+    out = io.BytesIO()
+    Image.new("RGB", (600, 400), "red").save(out, "PNG")
+    damaged = out.getvalue()[:-12]
+    warning = inspect(damaged).warning
+    assert warning and optimize(damaged, model="gpt-4o").warning == warning
+    with pytest.raises(InvalidImageError, match="strict"):
+        optimize(damaged, model="gpt-4o", strict=True)
+    with pytest.raises(InvalidImageError, match="strict"):
+        optimize(damaged, model="gpt-4o", settings=Settings(default_tables(), strict=True))
+    assert optimize(damaged, model="gpt-4o", strict=True, settings=Settings(default_tables())).warning == warning
+    with pytest.raises(UnknownModelError):  # the settings' tables are the ones read: these have no models
+        optimize(PHOTO, model="gpt-4o", settings=Settings(Tables({}, {})))

@@ -119,7 +119,7 @@ def test_an_aspect_ratio_no_resize_fixes_is_an_error_row(tmp_path):
 def small_claude_byte_limit(tmp_path, monkeypatch):
     """The shipped limits table with Anthropic's per-image limit lowered to 400,000 bytes."""
     shipped = (ROOT / "tables" / "limits.toml").read_text(encoding="utf-8")
-    anchor = 'provider = "anthropic"\nedition = "2026"\nscope = "image"\nrule = "max_image_bytes"\nvalue = 10_000_000'
+    anchor = 'vendor = "anthropic"\nedition = "2026"\nscope = "image"\nrule = "max_image_bytes"\nvalue = 10_000_000'
     assert anchor in shipped
     table = tmp_path / "limits.toml"
     table.write_text(shipped.replace(anchor, anchor.replace("10_000_000", "400_000")), encoding="utf-8")

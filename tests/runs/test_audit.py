@@ -327,9 +327,9 @@ def test_cli_audit_help_documents_exit_codes():
 
 def test_cli_limits_lists_rules_with_sources():
     rows = json.loads(run("limits", "--json").output)
-    openai = [r for r in rows if r["provider"] == "openai" and r["scope"] != "size"]  # size: the model rules' own
+    openai = [r for r in rows if r["vendor"] == "openai" and r["scope"] != "size"]  # size: the model rules' own
     assert {r["edition"] for r in openai} == {"2026-10", "2023-2025"} and all(r["source"] for r in rows)
     # each vendor's own rules (docs/README.md): Claude's 8000 px / 2000 px above 20 images, Gemini's 3,600 images
-    assert {"anthropic", "google", "mistral"} <= {r["provider"] for r in rows}
-    assert any(r["provider"] == "google" and r["rule"] == "max_images" and r["value"] == 3600 for r in rows)
+    assert {"anthropic", "google", "mistral"} <= {r["vendor"] for r in rows}
+    assert any(r["vendor"] == "google" and r["rule"] == "max_images" and r["value"] == 3600 for r in rows)
     assert "max_image_bytes" in run("limits").output

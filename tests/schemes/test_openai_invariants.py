@@ -16,7 +16,7 @@ from costcalc.schemes.patch import PatchRule
 from costcalc.schemes.tile import FixedRule, TileRule
 
 MODELS = [
-    m for m in list_models() if m.provider == "openai"
+    m for m in list_models() if m.vendor == "openai"
 ]  # docs/openai.md; other vendors: tests/schemes/test_vendor_invariants.py
 PAIRS = [
     (m.name, level)

@@ -20,7 +20,7 @@ from costcalc.schemes.mistral import MistralRule
 from costcalc.schemes.nearest import NearestRule
 from costcalc.schemes.qwen import QwenRule
 
-VENDORS = [m for m in list_models() if m.provider != "openai"]
+VENDORS = [m for m in list_models() if m.vendor != "openai"]
 PAIRS = sorted({(m.family, level) for m in VENDORS for level, rule in m.rules if rule.basis != "unknown"})
 SYMMETRIC = [pair for pair in PAIRS if not isinstance(costcalc.get_model(pair[0]).rule(pair[1])[1], MistralRule)]
 

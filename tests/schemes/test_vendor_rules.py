@@ -299,7 +299,7 @@ def test_a_snapshot_with_its_own_row_or_price_comes_first():
 def test_user_tables_add_vendor_rows_and_name_rules(tmp_path):
     path, override = tmp_path / "mine.toml", tmp_path / "override.toml"
     path.write_text(
-        'provider = "acme"\n[aliases]\nprefixes = ["acme/"]\nsnapshots = ["-YYYYMMDD"]\n'
+        'vendor = "acme"\n[aliases]\nprefixes = ["acme/"]\nsnapshots = ["-YYYYMMDD"]\n'
         '[[model]]\nnames = ["acme-vision"]\nscheme = "claude"\nmax_edge = 560\nmax_tokens = 400\n'
         '[[model]]\nnames = ["acme-flat"]\nscheme = "fixed"\nauto = { tokens = 99, basis = "approximate" }\n'
     )
@@ -330,7 +330,8 @@ def test_user_tables_add_vendor_rows_and_name_rules(tmp_path):
         ('[aliases]\nsnapshots=["-date"]\n', "placeholders"),
         ('[aliases]\nsuffixes="-v1"\n', "list of text"),
         ('[aliases]\ninfixes=["x"]\n', "unknown key"),
-        ("provider = 3\n", "must be text"),
+        ("vendor = 3\n", "must be text"),
+        ('provider = "acme"\n', "provider is now called vendor"),
         (
             '[defaults.claude]\nmax_side = 0\n[[model]]\nnames=["x"]\nscheme="claude"\nmax_edge=10\nmax_tokens=10\n',
             "max_side",
@@ -346,7 +347,7 @@ def test_bad_vendor_tables_name_file_and_problem(tmp_path, text, message):
 
 
 def test_every_vendor_row_has_a_source_and_dates():
-    vendors = {m.provider for m in costcalc.list_models()}
+    vendors = {m.vendor for m in costcalc.list_models()}
     assert vendors == {"openai", "anthropic", "google", "mistral", "qwen", "amazon", "meta", "xai", "deepseek"}
     for model in costcalc.list_models():
         assert model.source and model.date and model.checked, model.name
@@ -375,7 +376,7 @@ def test_models_command_lists_every_vendor_with_its_basis():
         "basis": "exact",
     }
     assert rows["nova-lite"]["details"]["auto"]["entries"][0] == [900, 450, 800]
-    assert rows["grok-4"]["provider"] == "xai" and rows["grok-4"]["note"]
+    assert rows["grok-4"]["vendor"] == "xai" and rows["grok-4"]["note"]
 
 
 def test_unpublished_error_survives_worker_processes():

@@ -188,7 +188,7 @@ def test_claude_row_written_and_loaded(tmp_path):
     with FakeAPI({"claude-x": hidden}) as api:
         assert run("-m", "claude-x", "--api", "anthropic", "--base-url", api.url, "--write", row)[0] == 0
     tables = costcalc.load_tables(row)
-    assert tables.model("claude-x").provider == "anthropic"
+    assert tables.model("claude-x").vendor == "anthropic"
     for w, h in ((1920, 1080), (3840, 2160), (2000, 2000), (1991, 28), (7000, 300)):
         assert costcalc.image_tokens(w, h, model="claude-x", tables=tables) == hidden.tokens("auto", w, h)
 
