@@ -7,8 +7,8 @@ small job never starts a pool, and more workers are never slower than one
 Workers start then if a core was idle meanwhile (Linux: /proc/stat); on a
 machine kept busy by others they would only take turns with this process, so
 the work goes on here, and workers start after `BUSY_SECONDS` all the same.
-After that, at most four chunks per worker are in flight (two when forked), so
-memory stays flat however long the stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are
+After that, at most four chunks per worker are in flight, so memory stays flat
+however long the stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are
 the parent's to handle; on the way out, chunks not yet started are cancelled
 and running ones finish. Those signals are held off (blocked) while a worker,
 the fork server or the resource tracker starts: one that arrives meanwhile
@@ -143,18 +143,21 @@ def _fork_safe() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
-DEPTH = 2
-"""Chunks in flight per forked worker: one at work, one waiting in its pipe."""
+DEPTH = 4
+"""Chunks in flight per forked worker, on average, as with an executor: while one chunk takes long, the other
+workers go on with the chunks after it. A worker is given a chunk when it has none to do (it is free)."""
 
 
 def _forked(work: Callable[[Any, list], T], config: Any, chunks: Iterator[list], jobs: int) -> Iterator[T]:
-    """`work(config, chunk)` for each chunk in `jobs` forked workers, round robin, results in order.
+    """`work(config, chunk)` for each chunk in `jobs` forked workers, each chunk to a free worker (chunks vary:
+    an image may take longer than four others), results in order as soon as they are here.
 
     On the way out (the end, an error, Ctrl-C, the caller stopping early) the workers get no more chunks and
     nowhere to send a result: each finishes the chunk at hand and ends, and all are waited for.
     """
     import gc
     import pickle
+    import select
 
     workers: list[_Worker] = []
     pending: deque[_Worker] = deque()
@@ -166,12 +169,19 @@ def _forked(work: Callable[[Any, list], T], config: Any, chunks: Iterator[list],
                     workers.append(_Worker(work, config, workers))
         finally:
             gc.unfreeze()
-        for index, chunk in enumerate(chunks):
-            if len(pending) >= DEPTH * jobs:
-                yield pending.popleft().result()
-            worker = workers[index % jobs]
-            worker.send(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
-            pending.append(worker)
+        by_fd = {worker.results: worker for worker in workers}
+        for chunk in chunks:
+            data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+            while True:
+                while pending and pending[0].done:  # results in order, as soon as they are here
+                    yield pending.popleft().result()
+                free = [worker for worker in workers if not worker.busy()]
+                if free and len(pending) < DEPTH * jobs:
+                    break
+                for fd in select.select(list(by_fd), [], [])[0]:  # wait for a worker to send something
+                    by_fd[fd].receive()
+            free[0].send(data)
+            pending.append(free[0])
         while pending:
             yield pending.popleft().result()
     finally:
@@ -186,7 +196,7 @@ _LENGTH = struct.Struct("<Q")
 
 
 class _Worker:
-    """A forked worker and its two pipes: chunks in, results out."""
+    """A forked worker and its two pipes: chunks in, results out (read as they come, kept until asked for)."""
 
     def __init__(self, work, config, others: list[_Worker]):
         chunks_in, self.chunks = os.pipe()
@@ -204,10 +214,16 @@ class _Worker:
         os.close(results_out)
         os.set_blocking(self.chunks, False)  # a send drains results meanwhile, so neither side waits on the other
         self.inbox = bytearray()
+        self.done: deque = deque()
+        self.sent = self.taken = 0
 
     def ends(self) -> tuple[int, ...]:
         """This process's ends of the pipes, while open."""
         return tuple(fd for fd in (self.chunks, self.results) if fd >= 0)
+
+    def busy(self) -> int:
+        """Chunks sent whose results have not come back yet."""
+        return self.sent - self.taken - len(self.done)
 
     def send(self, data: bytes) -> None:
         """Send one chunk, reading the worker's results meanwhile whenever the pipe is full."""
@@ -220,35 +236,39 @@ class _Worker:
             except BlockingIOError:
                 readable, _, _ = select.select([self.results], [self.chunks], [])
                 if readable:
-                    self._read(1 << 20)
+                    self.receive()
             except BrokenPipeError:
                 raise ChildProcessError(f"worker process {self.pid} ended unexpectedly") from None
+        self.sent += 1
 
     def result(self):
         """The worker's next result; its exception raised here; ChildProcessError if it ended."""
-        import pickle
-
-        while len(self.inbox) < _LENGTH.size:
-            self._read(1 << 20)
-        (length,) = _LENGTH.unpack_from(self.inbox)
-        end = _LENGTH.size + length
-        while len(self.inbox) < end:
-            self._read(end - len(self.inbox))
-        view = memoryview(self.inbox)
-        try:
-            ok, value = pickle.loads(view[_LENGTH.size : end])
-        finally:
-            view.release()
-        del self.inbox[:end]
+        while not self.done:
+            self.receive()
+        ok, value = self.done.popleft()
+        self.taken += 1
         if not ok:
             raise value
         return value
 
-    def _read(self, count: int) -> None:
-        data = os.read(self.results, count)
+    def receive(self) -> None:
+        """Read what the worker sent (waiting for something if nothing is there); keep each whole result."""
+        import pickle
+
+        data = os.read(self.results, 1 << 20)
         if not data:
             raise ChildProcessError(f"worker process {self.pid} ended unexpectedly")
-        self.inbox += data
+        inbox = self.inbox
+        inbox += data
+        start = 0
+        while len(inbox) - start >= _LENGTH.size:
+            end = start + _LENGTH.size + _LENGTH.unpack_from(inbox, start)[0]
+            if len(inbox) < end:
+                break
+            with memoryview(inbox) as view:
+                self.done.append(pickle.loads(view[start + _LENGTH.size : end]))
+            start = end
+        del inbox[:start]
 
     def close(self) -> None:
         """No more results read (a worker sending one ends), then no more chunks (an idle worker ends)."""

@@ -114,3 +114,18 @@ def test_stopping_early_ends_the_workers():
     assert len(_children()) == 2
     chunks.close()
     assert _children() == []
+
+
+def slow_first(config, chunk):
+    if 0 in chunk:
+        import time
+
+        time.sleep(config)
+    return [os.getpid()] * len(chunk)
+
+
+def test_a_long_chunk_does_not_hold_up_the_other_worker():
+    """The chunks after a long one go to the worker that is free (as an executor does), within the window."""
+    pids = [pid for chunk in forked(slow_first, 0.5, range(80), 10) for pid in chunk]
+    slow = pids[0]
+    assert pids[10:70].count(slow) == 0  # the next six chunks, while the first takes its time, go to the other

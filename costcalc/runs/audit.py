@@ -217,9 +217,10 @@ class Shape:
 
     A file's verdicts depend on its header (format, size, frames, orientation, defect) and, through a
     `max_image_bytes` rule (the one input rule that reads it, catalog.limits), on its byte size: a size within
-    every such rule reads alike whatever it is. `rows`
-    hold an empty path and, in `error`, the text after the name; `sized`: the rows carry the file's byte size.
-    `rendered` keeps what an output format made of them (output.audit), by format class.
+    every such rule reads alike whatever it is. A header that could not be read is alike another by its error:
+    the format named and the message after the file's name. `rows` hold an empty path and, in `error`, the text
+    after the name; `sized`: the rows carry the file's byte size. `rendered` keeps what an output format made of
+    them (output.audit), by format class.
     """
 
     __slots__ = ("rows", "sized", "rendered")
