@@ -27,7 +27,7 @@ from ..catalog.settings import dated
 from ..catalog.tables import Tables
 from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
-from ..inspection.walk import Found, walk
+from ..inspection.walk import walk
 from ..money import MONEY
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
@@ -354,11 +354,12 @@ def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Con
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
-    """`work(config, chunk)` over the walk, in order, in `jobs` processes."""
-    return map_chunks(work, config, walk(paths, **walk_options), jobs=jobs, size=CHUNK)
+    """`work(config, chunk)` over the walk, in order, in `jobs` processes. Each `Found` goes as a plain tuple (a
+    named tuple pickles through Python code, ten times slower, for a worker)."""
+    return map_chunks(work, config, map(tuple, walk(paths, **walk_options)), jobs=jobs, size=CHUNK)
 
 
-def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
+def _chunk_rows(config: _Config, chunk: list[tuple]) -> list[AuditRow]:
     return rows_of(_chunk_files(config, chunk))
 
 
@@ -375,7 +376,7 @@ def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[A
     return [row._replace(model_status=pricer.status, shutdown=pricer.shutdown) for row, pricer in zip(rows, pricers)]
 
 
-def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
+def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Totals, int]:
     files = _chunk_files(config, chunk)
     totals = Totals(config.models)
     alike: dict[Shape, int] = {}
@@ -394,8 +395,9 @@ def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, i
     return render_files(files), totals, len(chunk)
 
 
-def _chunk_files(config: _Config, chunk: list[Found]) -> list:
-    """Each file of the chunk: (its Shape, path, name shown, byte size), or its rows when no Shape fits it."""
+def _chunk_files(config: _Config, chunk: list[tuple]) -> list:
+    """Each file of the chunk (a `Found`'s fields): (its Shape, path, name shown, byte size), or its rows when no
+    Shape fits it."""
     run = _setup(config)
     pricers, limits, max_bytes, shapes = run.pricers, run.limits, run.max_bytes, run.shapes
     detail, strict = config.detail, config.strict
