@@ -8,7 +8,8 @@ For every model name in the model tables (tables/models/*.toml) it asks genai-pr
 (pydantic/genai-prices, PyPI) for that model's dated prices and writes them, one row per
 validity window, into the file of the model's vendor (the generator itself is
 costcalc/catalog/genai.py, shared with `costcalc tables update`). costcalc never imports
-genai-prices at start-up; the CLI reads only the TOML written here.
+genai-prices at start-up; the CLI reads only the TOML written here (through its compiled
+form, costcalc/catalog/tables.pickle, which this script rebuilds after writing).
 
 Hand-kept prices (ones genai-prices lacks, or that a vendor page sources better) live in
 tables/prices/overrides.toml, which this script reads and never writes: a name priced
@@ -98,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         path = PRICES / f"{vendor}.toml"
         path.write_text(text, encoding="utf-8")
         print(f"{path.relative_to(TABLES.parent)}: {text.count('[[price]]')} price rows")
-    return 0
+    from costcalc.catalog import compiler  # the compiled tables follow the TOML (catalog/compiled.py)
+
+    return compiler.main()
 
 
 _STAMP = re.compile(r"^(# GENERATED .* on |checked = )\S.*$", re.M)

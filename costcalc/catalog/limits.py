@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CostcalcError, TableError
-from ..inspection.headers import ImageInfo
-from .tables import check_keys, read_toml, rows_of, tables_dir, text_field
+from ..schemes.fields import check_keys
+from . import compiled
+from .tables import LIMITS, compiled_files, tables_dir
+
+if TYPE_CHECKING:
+    from ..inspection.headers import ImageInfo
 
 __all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions", "size_limits"]
 
@@ -115,7 +119,7 @@ def load_limits(edition: str | None = None, path: str | os.PathLike | None = Non
 
 def _file(path: str | os.PathLike | None) -> Path:
     """The limits table: `path`, or the shipped tables/limits.toml."""
-    return Path(path) if path else tables_dir() / "limits.toml"
+    return Path(path) if path else tables_dir() / LIMITS
 
 
 def _editions(rows: tuple[Limit, ...]) -> list[str]:
@@ -189,6 +193,19 @@ def size_limits(tables=None) -> list[Limit]:
 
 @cache
 def _load(path: Path) -> tuple[Limit, ...]:
+    """The rows of a limits table; the shipped one's from the compiled tables when they match it (catalog/compiled.py)."""
+    folder = tables_dir()
+    if path == folder / LIMITS:
+        rows = compiled.part("limits", folder, compiled_files(folder))
+        if rows is not None:
+            return rows
+    return read_limits(path)
+
+
+def read_limits(path: Path) -> tuple[Limit, ...]:
+    """The rows of a limits table, read and checked from its TOML."""
+    from .loading import read_toml, rows_of, text_field
+
     document = read_toml(path)
     check_keys(document, {"limit"}, str(path))
     rows = []

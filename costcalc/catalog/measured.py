@@ -14,7 +14,8 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import TableError, UnknownModelError
-from .tables import DETAILS, Model, Tables, check_keys, default_tables, read_toml, rows_of, tables_dir, text_field
+from .loading import read_toml, rows_of, text_field
+from .tables import DETAILS, Model, Tables, check_keys, default_tables, tables_dir
 
 __all__ = ["Measurement", "measured_files", "load_measured", "default_measurements", "measurements", "evidence_text"]
 

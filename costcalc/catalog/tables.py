@@ -23,8 +23,8 @@ from typing import Any
 
 from ..errors import TableError, TierError, UnknownModelError
 from ..schemes.fields import MAX_LIMIT, check_keys
+from . import compiled
 from .dates import Lifecycle, in_window, today
-from .loading import check_alias_cycles, load_file, read_toml, rows_of, text_field
 from .rows import (
     _NO_VENDOR,
     CACHE_KINDS,
@@ -64,11 +64,10 @@ __all__ = [
     "MAX_LIMIT",
     "check_keys",
     "check_tier",
-    "read_toml",
-    "rows_of",
-    "text_field",
     "default_tables",
     "shipped_tables",
+    "read_shipped",
+    "compiled_files",
     "forget_data",
     "load_tables",
     "tables_dir",
@@ -79,6 +78,9 @@ __all__ = [
     "get_price",
     "list_models",
 ]
+
+
+_UNSET = object()
 
 
 class Tables:
@@ -118,6 +120,38 @@ class Tables:
         self.files = files
         self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, vendor, day)
 
+    def _state(self) -> dict[str, Any]:
+        """What these tables hold, as plain dicts (catalog/compiled.py keeps the shipped ones so); the day, the
+        regional view and the files are left out: `_from_state` is given the files and reads them on any day."""
+        return {
+            "checked": self.checked,
+            "models": dict(self._models),
+            "vendors": dict(self._vendors),
+            "prices": dict(self._prices),
+            "defaults": {scheme: dict(values) for scheme, values in self._defaults.items()},
+            "aliases": dict(self._aliases),
+            "lifecycles": dict(self._lifecycles),
+            "multiples": {kind: dict(rows) for kind, rows in self._multiples.items()},
+        }
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any], files: tuple[Path, ...]) -> Tables:
+        """The tables `_state` describes (their models already carry their lifecycles), as read from `files`."""
+        tables = cls.__new__(cls)
+        tables._checked = state["checked"]
+        tables._models = MappingProxyType(state["models"])
+        tables._vendors = MappingProxyType(state["vendors"])
+        tables._prices = MappingProxyType(state["prices"])
+        tables._defaults = MappingProxyType({k: MappingProxyType(v) for k, v in state["defaults"].items()})
+        tables._aliases = MappingProxyType(state["aliases"])
+        tables._lifecycles = MappingProxyType(state["lifecycles"])
+        tables._as_of = None
+        tables._multiples = MappingProxyType({k: MappingProxyType(v) for k, v in state["multiples"].items()})
+        tables._regional_view = False
+        tables.files = files
+        tables._priced = {}
+        return tables
+
     @property
     def as_of(self) -> _dt.date:
         """The day prices and lifecycles are read for: the one given to `at`, else today (UTC)."""
@@ -152,6 +186,9 @@ class Tables:
     @property
     def checked(self) -> _dt.date | None:
         """When the prices were last compared with their sources: the newest `checked` date of a price row."""
+        known = self.__dict__.get("_checked", _UNSET)  # the compiled tables know it without reading every row
+        if known is not _UNSET:
+            return known
         days = {row.checked for rows in self._prices.values() for row in rows}
         found = []
         for text in days:
@@ -296,11 +333,16 @@ class Tables:
         return list(self._models.values())
 
     def with_files(self, *paths: str | os.PathLike[str]) -> Tables:
-        """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row)."""
+        """A new `Tables`: these files' rows over this one's (a name in a file replaces its old row); no files: these
+        tables (immutable, so shared as they are)."""
+        if not paths:
+            return self
         models, prices, lifecycles = dict(self._models), dict(self._prices), dict(self._lifecycles)
         files, defaults, aliases, vendors = self.files, self._defaults, dict(self._aliases), dict(self._vendors)
         multiples = {kind: dict(rows) for kind, rows in self._multiples.items()}
         for path in paths:
+            from .loading import check_alias_cycles, load_file  # the TOML reader and its checks: only when read
+
             file_models, file_prices, defaults, (vendor, file_aliases, terms), file_lifecycles, file_multiples = (
                 load_file(Path(path), defaults)
             )
@@ -334,9 +376,40 @@ def tables_dir() -> Path:
 
 @cache
 def shipped_tables() -> Tables:
-    """The shipped tables alone, read on first use and kept."""
-    folder = tables_dir()
-    return Tables({}, {}).with_files(*model_files(folder), *price_files(folder), *lifecycle_files(folder))
+    """The shipped tables alone, read on first use and kept: from their compiled form when it was built from exactly
+    these files (catalog/compiled.py), else from the TOML."""
+    return _shipped(tables_dir())
+
+
+def _shipped(folder: Path) -> Tables:
+    state = compiled.part("tables", folder, compiled_files(folder))
+    if state is None:
+        return read_shipped(folder)
+    spec = compiled.classes("tables")
+    state["models"] = compiled.Rows(state["models"], spec, lambda name: _read_once(folder)._models[name])
+    state["prices"] = compiled.Rows(state["prices"], spec, lambda name: _read_once(folder)._prices[name])
+    return Tables._from_state(state, _table_files(folder))
+
+
+@cache
+def _read_once(folder: Path) -> Tables:
+    return read_shipped(folder)
+
+
+def read_shipped(folder: Path) -> Tables:
+    """The shipped tables of `folder` read and checked from their TOML, as they are compiled (catalog/compiler.py)."""
+    return Tables({}, {}).with_files(*_table_files(folder))
+
+
+def _table_files(folder: Path) -> tuple[Path, ...]:
+    """The shipped model, price and lifecycle files, in the order they are layered."""
+    return (*model_files(folder), *price_files(folder), *lifecycle_files(folder))
+
+
+def compiled_files(folder: Path) -> tuple[Path, ...]:
+    """Every shipped file the compiled tables are built from (catalog/compiled.py): the tables and limits.toml."""
+    limits = folder / LIMITS
+    return (*_table_files(folder), *([limits] if limits.is_file() else []))
 
 
 def default_tables() -> Tables:
@@ -360,6 +433,10 @@ def _layered(folder: str) -> Tables:
 def forget_data() -> None:
     """Read the data folder again at the next lookup (after `tables update` or `probe --write` changed it)."""
     _layered.cache_clear()
+
+
+LIMITS = "limits.toml"
+"""The shipped limits table, in the tables folder (catalog/limits.py)."""
 
 
 def model_files(folder: Path) -> list[Path]:

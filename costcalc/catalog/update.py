@@ -29,7 +29,8 @@ from pathlib import Path
 from ..errors import CostcalcError, ImageReadError, UpdateError
 from ..files import atomic_write
 from .dates import window_text
-from .tables import OVERRIDES, Price, Tables, forget_data, read_toml, shipped_tables, tables_dir
+from .loading import read_toml
+from .tables import OVERRIDES, Price, Tables, forget_data, shipped_tables, tables_dir
 from .userdata import UPDATE_NOTE, data_dir, data_files, model_dir, price_dir
 
 __all__ = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -44,12 +45,28 @@ def data_dir() -> Path:
 
 @cache
 def _platform_dir() -> Path:
+    plain = _xdg_default()
+    if plain is not None:
+        return Path(plain)
     # platformdirs is a dependency (tiny, pure Python); imported only here, when the folder is first asked for.
     try:
         import platformdirs
     except ImportError:  # a vendored or trimmed install: the XDG default
         return Path.home() / ".local" / "share" / "costcalc"
     return Path(platformdirs.user_data_dir("costcalc", appauthor=False))
+
+
+def _xdg_default() -> str | None:
+    """$HOME/.local/share/costcalc on Linux when XDG_DATA_HOME is unset or empty and HOME is an absolute path: the
+    XDG Base Directory default (specifications.freedesktop.org/basedir-spec), which is what platformdirs gives
+    there, found without importing it (its import, with tempfile and shutil, is a tenth of a start-up). None in
+    every other case, and platformdirs decides (macOS, Windows, Android, an XDG_DATA_HOME of any kind)."""
+    home = os.environ.get("HOME", "")
+    if sys.platform != "linux" or hasattr(sys, "getandroidapilevel") or os.environ.get("ANDROID_ROOT"):
+        return None
+    if os.environ.get("XDG_DATA_HOME", "") or not os.path.isabs(home):
+        return None
+    return os.path.join(os.path.expanduser("~/.local/share"), "costcalc")
 
 
 def price_dir(folder: Path | None = None) -> Path:

@@ -17,7 +17,6 @@ from ..catalog.settings import dated, lifecycle_warning
 from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
 from ..schemes.base import Rule, Sizing, can_reject
-from ..schemes.qwen import QwenRule
 
 __all__ = [
     "Estimate",
@@ -174,6 +173,8 @@ def _with_max_pixels(model: Model, rule: Rule, max_pixels: int | None) -> Rule:
     """The rule with a request's own `max_pixels` (Qwen on DashScope, docs/qwen.md); an error on any other model."""
     if max_pixels is None:
         return rule
+    from ..schemes.qwen import QwenRule  # only a request that names max_pixels needs the class
+
     if not isinstance(rule, QwenRule):
         raise InvalidSizeError(f"max_pixels applies to Qwen models only, not to {model.name}")
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 4 * rule.factor**2:

@@ -30,6 +30,7 @@ def test_built_wheel_has_the_tables_but_not_update_prices(tmp_path):
     assert "costcalc/tables/prices/overrides.toml" in names
     assert any(name.startswith("costcalc/tables/models/") for name in names)
     assert not any("update_prices" in name for name in names)
+    assert "costcalc/catalog/tables.pickle" in names  # the compiled tables (catalog/compiled.py)
     metadata = zipfile.ZipFile(path).read("costcalc-0.1.0.dist-info/METADATA").decode()
     assert "Provides-Extra: update" in metadata
     assert "Requires-Dist: platformdirs" in metadata
