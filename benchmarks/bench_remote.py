@@ -16,8 +16,11 @@ column - 2,000 photo-like JPEGs (320-1024 px) as bytes in Parquet written by the
          datasets Dataset with the Image feature decoding each image (its decode_example opens and
          loads every image).
 sizes  - a Parquet file of --rows (default 10 M) WIDTH/HEIGHT rows: iter_sizes + the vectorised
-         price of one model (gpt-4o), and costcalc.arrow.price_batch making its Arrow columns;
-         rows/s and the peak RSS of that part alone (it runs in a process of its own).
+         price of one model (gpt-4o), costcalc.arrow.price_batch making its Arrow columns, and the
+         command itself (`costcalc audit FILE --width-column WIDTH --height-column HEIGHT -m gpt-4o`)
+         with --summary, with --parquet OUT, and with --nl (rows rendered one by one; over the first
+         --nl-rows rows only); rows/s and the peak RSS of each alone (each runs in a process of its
+         own; the command's time counts from its call, after Python and costcalc.cli are imported).
 Figures are printed, never asserted (issue 19's goals: >= 30x, <= 3% of the bytes, <= 1.2
 requests an object; >= 30x; >= 10 M rows/s under 1 GB).
 """
@@ -255,12 +258,49 @@ print(rows, elapsed, peak, total, cpu)
 """
 
 
-def bench_sizes(rows: int, tmp: str) -> None:
+SIZES_CLI = r"""
+import sys, time, os, io, contextlib
+sys.path.insert(0, sys.argv[3])
+from costcalc.cli import cli
+path, extra = sys.argv[1], sys.argv[2].split()
+out = io.StringIO()
+start, cpu = time.perf_counter(), time.process_time()
+with contextlib.redirect_stdout(out):
+    try:
+        cli.main(["audit", path, "--width-column", "WIDTH", "--height-column", "HEIGHT", "-m", "gpt-4o", *extra],
+                 standalone_mode=False)
+    except SystemExit:
+        pass
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
+print(elapsed, peak, cpu, len(out.getvalue()))
+"""
+
+
+def _cli_sizes(path: str, extra: str, rows: int, label: str, root: str, fixed: float = 0.0) -> float:
+    """Run the command in a process of its own; print its time, rows/s (also past the `fixed` time a one-row
+    table takes: imports, tables, opening), peak RSS; return its time."""
+    out = subprocess.run(
+        [sys.executable, "-c", SIZES_CLI, path, extra, root], capture_output=True, text=True, check=True
+    )
+    elapsed, rss, cpu, _ = out.stdout.split()
+    elapsed, rss, cpu = float(elapsed), int(rss), float(cpu)
+    if rows > 1:
+        marginal = (
+            f", {rows / max(elapsed - fixed, 1e-9) / 1e6:5.1f} M rows/s past the fixed {fixed:.2f} s" if fixed else ""
+        )
+        print(
+            f"  {label}: {elapsed:6.2f} s  {rows / elapsed / 1e6:5.1f} M rows/s{marginal} ({rows / cpu / 1e6:.1f} M "
+            f"per CPU second)  peak RSS {rss / 2**20:.0f} MB"
+        )
+    return elapsed
+
+
+def _write_sizes(path: str, rows: int) -> None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = os.path.join(tmp, "laion.parquet")
     rng = np.random.default_rng(5)
     writer = None
     for start in range(0, rows, 1 << 21):
@@ -271,6 +311,11 @@ def bench_sizes(rows: int, tmp: str) -> None:
         writer = writer or pq.ParquetWriter(path, table.schema)
         writer.write_table(table, row_group_size=1 << 20)
     writer.close()
+
+
+def bench_sizes(rows: int, tmp: str, nl_rows: int = 200_000) -> None:
+    path = os.path.join(tmp, "laion.parquet")
+    _write_sizes(path, rows)
     print(f"sizes: {rows:,} rows of WIDTH/HEIGHT, Parquet {os.path.getsize(path) / 1e6:.0f} MB, one model (gpt-4o)")
     root = os.path.join(HERE, "..")
     for mode, label in (
@@ -286,6 +331,16 @@ def bench_sizes(rows: int, tmp: str) -> None:
             f"  {label}: {elapsed:6.2f} s  {n / elapsed / 1e6:5.1f} M rows/s ({n / cpu / 1e6:.1f} M per CPU "
             f"second, all threads)  peak RSS {rss / 2**20:.0f} MB"
         )
+    out = os.path.join(tmp, "priced.parquet")
+    one = os.path.join(tmp, "one.parquet")
+    _write_sizes(one, 1)
+    fixed = min(_cli_sizes(one, "--summary", 1, "", root) for _ in range(2))
+    print(f"  costcalc audit --summary of a one-row table (imports, tables, opening): {fixed:.2f} s")
+    _cli_sizes(path, "--summary", rows, "costcalc audit --summary", root, fixed)
+    _cli_sizes(path, f"--summary --parquet {out}", rows, "costcalc audit --summary --parquet OUT", root, fixed)
+    small = os.path.join(tmp, "laion-small.parquet")
+    _write_sizes(small, min(nl_rows, rows))
+    _cli_sizes(small, "--nl", min(nl_rows, rows), f"costcalc audit --nl (first {min(nl_rows, rows):,} rows)", root)
 
 
 def main() -> None:

@@ -53,11 +53,44 @@ Spark (https://spark.apache.org/docs/latest/api/python/reference/pyspark.sql/api
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["STATUSES", "PriceBatch", "price_batch"]
+__all__ = ["STATUSES", "PriceBatch", "SizePrices", "histogram", "price_batch"]
 
 STATUSES = ("priced", "rejected", "unreadable")
+DENSE = 1 << 22
+"""Token counts below this are counted in a dense table (one `bincount`, at most 32 MB); above, sorted."""
+
+
+class SizePrices(NamedTuple):
+    """One model's prices of a batch of sizes, as NumPy arrays (`PriceBatch.size_prices`).
+
+    `tokens` int64 (0 where not `known`); `known`: priced with known tokens; `status` int8, an index
+    into STATUSES; `basis` one word for every priced row, or a list (None where not priced);
+    `rules` {row: the rule a rejected row breaks}.
+    """
+
+    tokens: Any
+    known: Any
+    status: Any
+    basis: Any
+    rules: dict
+
+
+def histogram(tokens, mask):
+    """(distinct token counts, how many rows have each) over the rows of `mask`, both int64 arrays, sorted."""
+    import numpy as np
+
+    values = tokens[mask] if not mask.all() else tokens
+    if not values.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    top = int(values.max())
+    if 0 <= int(values.min()) and top < DENSE:
+        counts = np.bincount(values, minlength=top + 1)
+        distinct = np.flatnonzero(counts)
+        return distinct.astype(np.int64), counts[distinct].astype(np.int64)
+    distinct, counts = np.unique(values, return_counts=True)
+    return distinct.astype(np.int64), counts.astype(np.int64)
 
 
 class PriceBatch:
@@ -123,8 +156,25 @@ class PriceBatch:
     # -- sizes
 
     def _from_sizes(self, batch):
-        import numpy as np
         import pyarrow as pa
+
+        _, _, _, results = self.size_prices(batch)
+        out = []
+        for index, result in enumerate(results):
+            usd, usd_known = self._usd_of(index, result.tokens, result.known)
+            out.extend(
+                self._columns(
+                    index, result.tokens, result.known, usd, usd_known, result.status, result.basis, result.rules, pa
+                )
+            )
+        return out
+
+    def size_prices(self, batch):
+        """(widths, heights, valid, [SizePrices per model]) of a batch's size columns: NumPy arrays, no strings.
+
+        ImageReadError for a size column of another type than numbers.
+        """
+        import numpy as np
 
         from .inspection.columns import size_arrays
         from .schemes import arrays as vector
@@ -138,33 +188,34 @@ class PriceBatch:
             try:
                 tokens, rejected = _tokens_and_rejects(vector, rule, ws, hs)
             except TypeError:  # a rule without a batch path: one by one
-                out.extend(self._sizes_one_by_one(index, w, h, valid))
+                out.append(self._sizes_one_by_one(index, w, h, valid))
                 continue
             if not everything:
                 rejected &= valid
             priced = valid & ~rejected
-            status = np.where(priced, 0, np.where(rejected, 1, 2)).astype(np.int8)
+            if everything and not rejected.any():
+                status = np.zeros(len(w), dtype=np.int8)
+            else:
+                status = np.where(priced, 0, np.where(rejected, 1, 2)).astype(np.int8)
             known = priced if tokens is not None else np.zeros(len(w), dtype=bool)
             token_values = tokens if tokens is not None else np.zeros(len(w), dtype=np.int64)
-            usd, usd_known = self._usd_of(index, token_values, known)
             basis = self._basis(pricer, w, h, priced)
-            rules = [None] * len(w)
-            for i in np.flatnonzero(rejected):
+            rules = {}
+            for i in np.flatnonzero(rejected).tolist():
                 wi, hi = int(w[i]), int(h[i])
                 rules[i] = rule.reject(wi, hi, rule.size(wi, hi))[0]
-            out.extend(self._columns(index, token_values, known, usd, usd_known, status, basis, rules, pa))
-        return out
+            out.append(SizePrices(token_values, known, status, basis, rules))
+        return w, h, valid, out
 
     def _sizes_one_by_one(self, index, w, h, valid):
         import numpy as np
-        import pyarrow as pa
 
         from .errors import ImageRejectedError
 
         pricer = self.pricers[index]
         n = len(w)
         tokens, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-        status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, [None] * n
+        status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, {}
         for i in range(n):
             if not valid[i]:
                 continue
@@ -176,8 +227,7 @@ class PriceBatch:
             status[i], basis[i] = 0, sizing.basis
             if sizing.tokens is not None:
                 tokens[i], known[i] = sizing.tokens, True
-        usd, usd_known = self._usd_of(index, tokens, known)
-        return self._columns(index, tokens, known, usd, usd_known, status, basis, rules, pa)
+        return SizePrices(tokens, known, status, basis, rules)
 
     def _basis(self, pricer, w, h, priced) -> list | str:
         """Per row: the rule's basis, or, for a rule that is not exact, each size's own (a dict per distinct size)."""
@@ -194,29 +244,28 @@ class PriceBatch:
             out[i] = found
         return out
 
+    def usd_of(self, index: int, tokens) -> list:
+        """Float USD of model `index` for each token count in `tokens` (None where unpriced); each computed once."""
+        pricer, cache = self.pricers[index], self._usd[index]
+        out = []
+        for t in tokens:
+            if t not in cache:
+                value = pricer.usd(t)
+                cache[t] = None if value is None else float(value)
+            out.append(cache[t])
+        return out
+
     def _usd_of(self, index, tokens, known):
         """(float64 USD, known mask): `Pricer.usd` once per distinct token count, then one gather from a table."""
         import numpy as np
 
-        pricer, cache = self.pricers[index], self._usd[index]
-        if pricer.price is None or not known.any():
+        if self.pricers[index].price is None or not known.any():
             return np.zeros(len(tokens), dtype=np.float64), np.zeros(len(tokens), dtype=bool)
         values = np.where(known, tokens, 0)
+        distinct, _ = histogram(values, known)
+        prices = np.array([np.nan if v is None else v for v in self.usd_of(index, distinct.tolist())], dtype=np.float64)
         top = int(values.max())
-        if top < 1 << 22:  # a dense table (at most 32 MB): one gather
-            present = np.zeros(top + 1, dtype=bool)
-            present[values[known]] = True
-            distinct = np.flatnonzero(present)
-        else:  # huge token counts (Gemini's legacy tiles on giant sizes): sorted distinct values
-            distinct = np.unique(values[known])
-        prices = np.full(distinct.size, np.nan)
-        for i, t in enumerate(distinct.tolist()):
-            if t not in cache:
-                value = pricer.usd(t)
-                cache[t] = None if value is None else float(value)
-            if cache[t] is not None:
-                prices[i] = cache[t]
-        if top < 1 << 22:
+        if top < DENSE:
             table = np.full(top + 1, np.nan)
             table[distinct] = prices
             usd = table[values]
@@ -240,12 +289,12 @@ class PriceBatch:
             basis_array = pa.array(basis, type=pa.string())
         rejected = np.flatnonzero(status == 1)
         if rejected.size:
-            names = sorted({rules[i] for i in rejected.tolist()} - {None})
+            names = sorted(set(rules.values()) - {None})
             codes = {rule: code for code, rule in enumerate(names)}
             where = np.full(n, -1, dtype=np.int32)
-            for i in rejected.tolist():
-                if rules[i] is not None:
-                    where[i] = codes[rules[i]]
+            for i, rule in rules.items():
+                if rule is not None:
+                    where[i] = codes[rule]
             rule_array = pa.array(names, type=pa.string()).take(pa.array(where, mask=where < 0))
         else:
             rule_array = pa.nulls(n, type=pa.string())
@@ -278,7 +327,7 @@ class PriceBatch:
         out = []
         for index, (pricer, limits) in enumerate(zip(self.pricers, self.limits)):
             tokens, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-            status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, [None] * n
+            status, basis, rules = np.full(n, 2, dtype=np.int8), [None] * n, {}
             for i, head in enumerate(heads):
                 if head.info is None:
                     if isinstance(head.error, UnsupportedFormatError):
@@ -302,7 +351,8 @@ class PriceBatch:
 
 
 def _tokens_and_rejects(vector, rule, w, h):
-    """(tokens or None, rejected mask) by `schemes.arrays.sizes` and `.rejected`, CHUNK sizes a pass.
+    """(tokens or None, rejected mask) by the rule's `units_tokens_array` and `reject_array` (what
+    `schemes.arrays.sizes` and `.rejected` give, without the scaled sides), CHUNK sizes a pass.
 
     Chunks keep every temporary in cache: about ten times faster than whole 1 M-row arrays here.
     """
@@ -310,12 +360,15 @@ def _tokens_and_rejects(vector, rule, w, h):
 
     n = len(w)
     tokens = np.empty(n, dtype=np.int64)
-    rejected = np.empty(n, dtype=bool)
+    rejected = np.zeros(n, dtype=bool)
     known = True
     for start in range(0, n, vector.CHUNK):
         cw, ch = w[start : start + vector.CHUNK], h[start : start + vector.CHUNK]
-        _, _, units, billed = vector.sizes(rule, cw, ch)
-        rejected[start : start + vector.CHUNK] = vector.rejected(rule, cw, ch, units)
+        long, short = np.maximum(cw, ch), np.minimum(cw, ch)
+        units, billed = rule.units_tokens_array(cw, ch, long, short)
+        mask = rule.reject_array(long, short, units)
+        if mask is not None:
+            rejected[start : start + vector.CHUNK] = mask
         if billed is None:
             known = False
         else:

@@ -1,9 +1,11 @@
 """`costcalc audit SOURCE --engine ray`: the same audit rows, with the heads read on a Ray cluster (issue 19).
 
-The driver lists the source as a stream (`remote.list_objects`: S3 a page at a time) and
-puts the keys, `keys_per_block` at a time, into Ray's object store as Arrow tables
-(`ray.put`); `ray.data.from_arrow_refs` makes them a Dataset, and `Dataset.map_batches`
-runs `AuditBlock` on the workers: each block's heads are read there
+Each source is listed as a stream (`remote.list_objects`: S3 a page at a time) by a read
+task of a Ray Data datasource (`Listing`, read with `ray.data.read_datasource`), which
+yields the keys `keys_per_block` at a time as Arrow blocks; `Dataset.map_batches` runs
+`AuditBlock` on the workers as blocks come. Ray Data's streaming executor bounds the blocks
+in flight, so a listing of 10 M keys never sits in memory (or the object store) at once
+(https://docs.ray.io/en/latest/data/api/doc/ray.data.read_datasource.html). Each block's heads are read there
 (`remote.iter_remote_heads`, its sizes from the listing, `concurrency` requests in
 flight per worker) and judged by `remote_audit.audit_heads`, giving the audit's fields as
 Arrow columns. Ray Data schedules the blocks; order is preserved
@@ -73,6 +75,27 @@ class AuditBlock:
             items, expand=False, body=self.body, concurrency=self.concurrency, storage_options=self.storage_options
         )
         return rows_table(audit_heads(heads, **self.options))
+
+
+def _listing(sources: list[str], keys_per_block: int, storage_options):
+    """A Ray Data datasource: one read task per source, yielding its listing's blocks as they are listed."""
+    from functools import partial
+
+    import ray.data
+    from ray.data.block import BlockMetadata
+
+    class Listing(ray.data.Datasource):
+        def estimate_inmemory_data_size(self):
+            return None
+
+        def get_read_tasks(self, parallelism, **_):
+            metadata = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
+            return [
+                ray.data.ReadTask(partial(_blocks, [source], keys_per_block, storage_options), metadata)
+                for source in sources
+            ]
+
+    return Listing()
 
 
 def _blocks(sources: Iterable[str], keys_per_block: int, storage_options) -> Iterator[Any]:
@@ -147,10 +170,11 @@ def audit_with_ray(
         ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
-    refs = [ray.put(table) for table in _blocks(sources, keys_per_block, storage_options)]
-    if not refs:
+    sources = [os.fspath(sources)] if isinstance(sources, (str, os.PathLike)) else [os.fspath(s) for s in sources]
+    if not sources:
         return
-    dataset = ray.data.from_arrow_refs(refs).map_batches(
+    listing = _listing(sources, keys_per_block, storage_options)
+    dataset = ray.data.read_datasource(listing, override_num_blocks=len(sources)).map_batches(
         AuditBlock,
         batch_size=None,
         batch_format="pyarrow",

@@ -126,12 +126,13 @@ def audit(paths, models, **given):
         detail=detail, tables=tables, limits=edition, jobs=given["jobs"], strict=given["strict"], tier=tier, **walk
     )
     report = _report(html_path, paths, names, detail, tables, tier) if html_path else None
-    if is_where_it_lives(paths, where):
+    remote = is_where_it_lives(paths, where)
+    if remote:
         chunks = _first(remote_chunks(paths, names, render, options, where, report))
     else:
         chunks = _chunks(paths, names, render, options, report)
     progress = sys.stderr.isatty() and (bool(output) or summary or not sys.stdout.isatty())
-    totals = _write(chunks, render, names, progress, people=output is None)
+    totals = _write(chunks, render, names, progress, people=output is None, remote=remote)
     overruns = _overruns(totals, max_tokens, budget_usd)
     extra = {
         "limits": _limits_label(tables, names, edition),
@@ -140,9 +141,9 @@ def audit(paths, models, **given):
     sys.stdout.write(render.footer(totals, extra))
     sys.stdout.flush()  # rows first, then whatever goes to stderr
     if output:
-        from ..output.audit import totals_table
+        from ..output.audit import summary_tables, totals_table
 
-        click.echo(totals_table(totals), err=True)
+        click.echo(totals_table(totals) + summary_tables(totals), err=True)
     if report is not None:
         _write_report(html_path, report, totals, extra["limits"])
     if not output:
@@ -222,25 +223,31 @@ def _first(chunks):
         raise ArgumentError(str(error)) from None
 
 
-def _write(chunks, render, names, shown: bool, people: bool):
+def _write(chunks, render, names, shown: bool, people: bool, remote: bool = False):
     """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
-    files on the progress line; the totals."""
+    files on the progress line (with an ETA where a chunk says the fraction done); the totals (for data where
+    it lives, a runs.summary.Summary: per prefix and tokens per image too)."""
     from ..output.progress import Progress
     from ..runs.audit import Totals
 
-    totals = Totals(names)
+    if remote:
+        from ..runs.summary import Summary
+
+        totals = Summary(names)
+    else:
+        totals = Totals(names)
     out = sys.stdout
-    progress = Progress(shown)
+    progress = Progress(shown, unit="images" if remote else "files")
     out.write(render.header())
     written = False
     try:
-        for text, chunk_totals, files in chunks:
+        for text, chunk_totals, files, *fraction in chunks:
             if text:
                 text = flag_words(text) if people else text
                 out.write(text if written else render.first(text))
                 written = True
             totals.merge(chunk_totals)
-            progress.add(files)
+            progress.add(files, fraction[0] if fraction else None)
     except KeyboardInterrupt:
         progress.done()
         interrupted()

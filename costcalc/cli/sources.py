@@ -110,32 +110,108 @@ def _is_remote(path: str) -> bool:
 
 
 def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None):
-    """(rendered text, the chunk's totals, images) for every image of `paths`, as the local audit's chunks are;
-    each row also added to `report` (output.html.HtmlReport) when given."""
-    from ..runs.audit import Totals
+    """(rendered text, the chunk's totals, images, fraction done or None) for every image of `paths`, as the local
+    audit's chunks are; each row also added to `report` (output.html.HtmlReport) when given. The totals are
+    `runs.summary.Summary`s: per model, per prefix or shard, and tokens per image."""
+    from ..runs.summary import Summary
 
     _check(options)
     writer = _parquet(options)
-    rows = _rows(
-        paths, names, audit_options, options, writer.done if writer is not None and options["resume"] else None
-    )
-    images = len(names)
+    skip = writer.done if writer is not None and options["resume"] else None
     try:
+        if options["width_column"]:
+            yield from _size_chunks(paths, names, render, audit_options, options, writer, report, skip)
+            return
+        total = _row_count(paths, options)
+        rows = _rows(paths, names, audit_options, options, skip, _after(paths, options, writer))
+        group_of = _grouper(paths, options)
+        images, done = len(names), 0
         while True:
             chunk = list(islice(rows, CHUNK * images))
             if not chunk:
                 break
             if writer is not None:
                 writer.write(chunk)
-            totals = Totals(names)
+            totals = Summary(names, group_of)
             for row in chunk:
                 totals.add(row)
                 if report is not None:
                     report.add(row)
-            yield render.render(chunk), totals, len(chunk) // images
+            done += len(chunk) // images
+            yield render.render(chunk), totals, len(chunk) // images, _fraction(done, total)
     finally:
         if writer is not None:
             writer.close()
+
+
+def _fraction(done: int, total: int | None) -> float | None:
+    return None if not total else min(done / total, 1.0)
+
+
+def _grouper(paths, options: dict):
+    """How rows are grouped in the summary: by table file, shard, host, or first folder below each root."""
+    from ..runs.summary import group_by_sources
+
+    if options["urls"]:
+        kind = "urls"
+    elif options["column"]:
+        kind = "table"
+    elif all(p.lower().rstrip("/").endswith(SHARD_SUFFIXES) for p in paths):
+        kind = "shard"
+    else:
+        kind = "store"
+    return group_by_sources(paths, kind)
+
+
+def _row_count(paths, options: dict) -> int | None:
+    """Images in all of `paths` when known before reading them (an image column of Parquet files), for the ETA."""
+    if not options["column"]:
+        return None
+    from ..inspection.columns import open_table, table_format
+
+    total = 0
+    for path in paths:
+        if table_format(path) != "parquet":
+            return None
+        try:
+            total += open_table(path).count_rows()
+        except CostcalcError:  # the read says what is wrong, in its place
+            return None
+    return total
+
+
+def _size_chunks(paths, names, render, audit_options: dict, options: dict, writer, report, skip):
+    """Size columns, column by column (runs.sizes): totals by NumPy, --parquet as Arrow tables, rows only for a
+    format that shows them (or the HTML report)."""
+    from ..runs.sizes import SizeAudit
+    from ..runs.summary import Summary
+
+    audit = SizeAudit(
+        names,
+        width_column=options["width_column"],
+        height_column=options["height_column"],
+        detail=audit_options["detail"],
+        tier=audit_options["tier"],
+        tables=audit_options["tables"],
+    )
+    rows_wanted = render.shows_rows or report is not None
+    total, done = audit.row_counts(paths), 0
+    for path in paths:
+        for part in audit.parts(path, skip):
+            totals = audit.totals(part)
+            if writer is not None:
+                writer.write_table(audit.table(part))
+            done += part.size
+            if not rows_wanted:
+                yield "", totals, part.size, _fraction(done, total)
+                continue
+            rows = audit.rows(part)
+            while chunk := list(islice(rows, CHUNK * len(names))):
+                if report is not None:
+                    for row in chunk:
+                        report.add(row)
+                yield render.render(chunk), totals, len(chunk) // len(names), _fraction(done, total)
+                totals = Summary(names)  # the part's totals go with its first chunk
 
 
 def _check(options: dict) -> None:
@@ -160,14 +236,22 @@ def _parquet(options: dict):
         raise ArgumentError(f"--parquet {options['parquet_out']}: {error}") from None
 
 
-def _rows(paths, names, audit_options: dict, options: dict, skip):
-    """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has."""
+def _after(paths, options: dict, writer) -> str | None:
+    """Where a resumed listing starts (runs.remote.resume_after), or None."""
+    if writer is None or not options["resume"] or options["urls"] or options["column"]:
+        return None
+    from ..runs.remote import resume_after
+
+    return resume_after(list(paths), writer.last, writer.in_order)
+
+
+def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | None = None):
+    """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has; a listing
+    starts `after` that URL when given."""
     from ..runs.audit import AuditRow
     from ..runs.remote import audit_heads, heads_for
 
     priced = {k: audit_options[k] for k in ("detail", "tables", "limits", "strict", "tier")}
-    if options["width_column"]:
-        return _size_rows(paths, names, priced, options, AuditRow)
     if options["engine"] == "ray":
         return _ray_rows(paths, names, priced, options, AuditRow)
 
@@ -181,58 +265,10 @@ def _rows(paths, names, audit_options: dict, options: dict, skip):
                 concurrency=options["concurrency"],
                 allow_private=options["allow_private"],
                 skip=skip,
+                after=after,
             )
 
     return audit_heads(heads(), models=names, **priced)
-
-
-def _size_rows(paths, names, priced: dict, options: dict, AuditRow):
-    """One row per table row and model, priced from the size columns by the vectorised path (costcalc.arrow)."""
-    from ..arrow import PriceBatch
-    from ..inspection.columns import iter_batches, open_table
-    from ..pricing.cost import Pricer
-
-    exact = {name: Pricer(name, priced["detail"], priced["tables"], tier=priced["tier"]) for name in names}
-
-    pricer = PriceBatch(
-        names,
-        width_column=options["width_column"],
-        height_column=options["height_column"],
-        detail=priced["detail"],
-        tier=priced["tier"],
-        tables=priced["tables"],
-    )
-    columns = [options["width_column"], options["height_column"]]
-    for path in paths:
-        for source, start, batch in iter_batches(open_table(path), columns, 65536):
-            out = pricer(batch).to_pydict()
-            widths, heights = out[columns[0]], out[columns[1]]
-            for i in range(len(widths)):
-                for name in names:
-                    status, tokens = out[f"{name}_status"][i], out[f"{name}_tokens"][i]
-                    usd = exact[name].usd(tokens) if status == "priced" else None  # exact Decimal, as every row
-                    rule = out[f"{name}_rule"][i]
-                    yield AuditRow(
-                        f"{source}#{start + i}",
-                        name,
-                        priced["detail"],
-                        status,
-                        None,
-                        _whole(widths[i]),
-                        _whole(heights[i]),
-                        tokens=tokens,
-                        usd=usd,
-                        rule=rule,
-                        error=None
-                        if status == "priced"
-                        else f"{source}#{start + i}: {status}" + (f" ({rule})" if rule else ""),
-                        tier=priced["tier"],
-                        basis=out[f"{name}_basis"][i] if status == "priced" else None,
-                    )
-
-
-def _whole(value):
-    return int(value) if isinstance(value, (int, float)) and value == value else None
 
 
 def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):

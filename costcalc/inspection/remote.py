@@ -84,12 +84,21 @@ def _glob_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out) + r"\Z")
 
 
-async def _list(store: Store, prefix: str, pattern: re.Pattern | None) -> AsyncIterator[RemoteObject]:
-    """Objects under `prefix` (store path), streamed: S3 page by page, other stores folder by folder, sorted."""
+async def _list(
+    store: Store, prefix: str, pattern: re.Pattern | None, after: str | None = None
+) -> AsyncIterator[RemoteObject]:
+    """Objects under `prefix` (store path), streamed: S3 page by page (in key order), other stores folder by
+    folder, sorted (a folder's files, then its subfolders: `walk_key` order). `after` (a store path): only what
+    comes after it in that order (S3 asks for it with StartAfter; a walk leaves out the folders before it)."""
     fs = store.fs
     if store.kind == "s3":
         bucket, key, _ = fs.split_path(prefix)
-        async for entry in fs._iterdir(bucket, delimiter="", prefix=key):
+        pages = (
+            fs._iterdir(bucket, delimiter="", prefix=key)
+            if after is None
+            else _s3_after(fs, bucket, key, fs.split_path(after)[1])
+        )
+        async for entry in pages:
             if entry.get("type") != "file":
                 continue
             name = entry["name"]
@@ -105,6 +114,7 @@ async def _list(store: Store, prefix: str, pattern: re.Pattern | None) -> AsyncI
             return await fs._ls(path, detail=True)
         return await loop.run_in_executor(None, lambda: fs.ls(path, detail=True))
 
+    last = None if after is None else walk_key(after)
     stack = [prefix]
     while stack:
         folder = stack.pop()
@@ -113,11 +123,38 @@ async def _list(store: Store, prefix: str, pattern: re.Pattern | None) -> AsyncI
         for entry in entries:
             name = entry["name"].rstrip("/")
             if entry.get("type") == "directory":
-                if name != folder.rstrip("/"):
+                if name != folder.rstrip("/") and (last is None or not _walked(name, last)):
                     subfolders.append(name)
-            elif pattern is None or pattern.match(name):
+            elif (pattern is None or pattern.match(name)) and (last is None or walk_key(name) > last):
                 yield RemoteObject(store.url(name), entry.get("size"))
         stack.extend(reversed(subfolders))
+
+
+def walk_key(path: str) -> tuple:
+    """The order a sorted walk (`_list` on a store that is not S3) gives a path in: folder by folder, a folder's
+    files (by name) before its subfolders (by name)."""
+    parts = path.rstrip("/").split("/")
+    return tuple((1, part) for part in parts[:-1]) + ((0, parts[-1]),)
+
+
+def _walked(folder: str, last: tuple) -> bool:
+    """Whether every path below `folder` comes before `last` in walk order (the whole folder was done)."""
+    key = tuple((1, part) for part in folder.rstrip("/").split("/"))
+    return key < last[: len(key)]
+
+
+async def _s3_after(fs, bucket: str, prefix: str, after: str) -> AsyncIterator[dict]:
+    """S3 keys under `prefix` after `after`, a page at a time (ListObjectsV2 StartAfter:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html)."""
+    kwargs = {"Bucket": bucket, "Prefix": prefix, "StartAfter": after}
+    while True:
+        page = await fs._call_s3("list_objects_v2", **kwargs)
+        for entry in page.get("Contents", []):
+            yield {"name": f"{bucket}/{entry['Key']}", "type": "file", "size": entry.get("Size")}
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        kwargs = {"Bucket": bucket, "Prefix": prefix, "ContinuationToken": token}
 
 
 def _local_ls(path: str) -> list[dict]:
@@ -135,7 +172,7 @@ def _local_ls(path: str) -> list[dict]:
     return out
 
 
-async def _expand(store: Store, url: str) -> AsyncIterator[RemoteObject]:
+async def _expand(store: Store, url: str, after: str | None = None) -> AsyncIterator[RemoteObject]:
     """The objects a source names: a glob, a prefix (folder), or one object. A source that names nothing raises."""
     path = store.strip(url)
     if store.kind == "http":
@@ -148,25 +185,25 @@ async def _expand(store: Store, url: str) -> AsyncIterator[RemoteObject]:
         pattern = _glob_regex(path)
         if store.kind == "s3":
             found = False
-            async for obj in _list(store, static, pattern):
+            async for obj in _list(store, static, pattern, after):
                 found = True
                 yield obj
             if not found:
                 await _check_bucket(store, path)
             return
-        async for obj in _list(store, folder, pattern):
+        async for obj in _list(store, folder, pattern, after):
             yield obj
         return
     if store.local:
         if os.path.isdir(path):
-            async for obj in _list(store, path, None):
+            async for obj in _list(store, path, None, after):
                 yield obj
             return
         yield RemoteObject(url, None)
         return
     if store.kind == "s3" and (path.endswith("/") or "/" not in path.rstrip("/")):
         listed = False
-        async for obj in _list(store, path.rstrip("/") + "/" if "/" in path.rstrip("/") else path, None):
+        async for obj in _list(store, path.rstrip("/") + "/" if "/" in path.rstrip("/") else path, None, after):
             listed = True
             yield obj
         if not listed:
@@ -183,7 +220,7 @@ async def _expand(store: Store, url: str) -> AsyncIterator[RemoteObject]:
         return
     if info.get("type") == "directory":
         prefix = path.rstrip("/") + "/" if store.kind == "s3" else path
-        async for obj in _list(store, prefix, None):
+        async for obj in _list(store, prefix, None, after):
             yield obj
         return
     yield RemoteObject(url, info.get("size"))
@@ -203,7 +240,7 @@ def list_objects(source: str, *, storage_options: dict[str, Any] | None = None) 
         yield item
 
 
-async def _expanded(sources: Iterable[str], storage_options) -> AsyncIterator[Any]:
+async def _expanded(sources: Iterable[str], storage_options, after: str | None = None) -> AsyncIterator[Any]:
     loop = asyncio.get_running_loop()
     iterator = iter([sources] if isinstance(sources, str) else sources)
     while True:
@@ -218,7 +255,7 @@ async def _expanded(sources: Iterable[str], storage_options) -> AsyncIterator[An
                 yield RemoteHead(redact(source), None, error)
                 continue
             try:
-                async for obj in _expand(store, source):
+                async for obj in _expand(store, source, None if after is None else store.strip(after)):
                     yield obj
             except Exception as error:  # noqa: BLE001 - any store's own error becomes this item's, the run goes on
                 shown = redact(source, store.secrets)
@@ -264,6 +301,7 @@ def iter_remote_heads(
     storage_options: dict[str, Any] | None = None,
     expand: bool = True,
     skip: Callable[[str], bool] | None = None,
+    after: str | None = None,
 ) -> Iterator[RemoteHead]:
     """The header of every object the sources name, in listing order, `concurrency` requests in flight.
 
@@ -273,14 +311,16 @@ def iter_remote_heads(
     (a column of paths or URLs). `storage_options`: keyword arguments of the fsspec filesystem,
     or a dict of them per protocol ({"s3": {...}}). A source that cannot be listed (a missing
     bucket, access denied) is one error item; so is each object that cannot be read. `skip(path)`
-    True leaves a listed object out before anything is read (a resumed run: `ParquetRows.done`).
+    True leaves a listed object out before anything is read (a resumed run: `ParquetRows.done`). `after` (a
+    URL): list only what comes after it, in the store's listing order (S3: key order, asked with StartAfter;
+    others: the sorted walk's, `walk_key`) — a resumed run whose rows were written in that order.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     if first_read < 64:
         raise ValueError(f"first_read must be at least 64 bytes, not {first_read}")
     stream = (
-        _expanded(sources, storage_options)
+        _expanded(sources, storage_options, after)
         if expand
         else _literal([sources] if isinstance(sources, str) else sources, storage_options)
     )

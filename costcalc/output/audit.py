@@ -85,6 +85,9 @@ _PATH, _NAME, _SIZE = "\0path\0", "\0name\0", 987_654_321_987_654_321
 class _Format:
     """Base: header, rows rendered a chunk at a time, footer."""
 
+    shows_rows = True
+    """Whether `render` writes anything per row (a columnar source builds rows only when it does)."""
+
     def __init__(self, models: Sequence[str]):
         self.models = tuple(models)
 
@@ -205,6 +208,8 @@ class _Json(_Templated):
 
     def footer(self, totals, extra):
         document = {"totals": {name: t.as_dict() for name, t in totals.by_model.items()}, **extra}
+        if hasattr(totals, "percentiles"):  # runs.summary.Summary: an audit of data where it lives
+            document.update(totals.as_dict())
         return json_rows_end(document, bool(totals_files(totals)))
 
 
@@ -215,7 +220,7 @@ class _Table(_Format):
 
     def __init__(self, models: Sequence[str], per_file: bool = True):
         super().__init__(models)
-        self.per_file = per_file
+        self.per_file = self.shows_rows = per_file
         self.widths = tuple(max(len(name) - self.USD - 2, self.TOKENS) for name in models)
 
     def header(self):
@@ -252,7 +257,7 @@ class _Table(_Format):
         return line + (f"  ({escape(reason)})" if reason else "") + "\n"
 
     def footer(self, totals, extra):
-        return ("\n" if self.per_file else "") + totals_table(totals) + "\n"
+        return ("\n" if self.per_file else "") + totals_table(totals) + summary_tables(totals) + "\n"
 
 
 def totals_files(totals: Totals) -> int:
@@ -289,6 +294,41 @@ def totals_table(totals: Totals) -> str:
         rules.insert(0, ranking_line(known, "these files", unpriced))
     text = render_table(header, body, right=set(range(1, 8)))
     return text + ("\n" + "\n".join(rules) if rules else "")
+
+
+PREFIXES_SHOWN = 20
+"""Prefixes (or shards, tables, hosts) the text summary lists, those with most files first; --json has all."""
+
+
+def summary_tables(totals: Totals) -> str:
+    """For a `runs.summary.Summary`: tokens per image (p50/p90/p99/max) per model, then the totals per prefix or
+    shard (files, priced, tokens and USD of each model); "" for plain totals."""
+    if not hasattr(totals, "percentiles"):
+        return ""
+    header = [["model", "images", "p50", "p90", "p99", "max"]]
+    body = []
+    for name, p in totals.percentiles().items():
+        cells = ["-" if p[k] is None else f"{p[k]:,}" for k in ("p50", "p90", "p99", "max")]
+        body.append([name, f"{p['images']:,}", *cells])
+    text = "\n\ntokens per image" + (" (approximate: over 100,000 distinct counts)" if totals.approximate else "")
+    text += "\n" + render_table(header, body, right=set(range(1, 6)))
+    if len(totals.groups) > 1:
+        text += "\n\n" + _prefix_table(totals)
+    return text
+
+
+def _prefix_table(totals) -> str:
+    groups = sorted(totals.groups.items(), key=lambda item: (-totals_files(item[1]), item[0]))
+    header = [["prefix", "model", "files", "priced", "tokens", "USD"]]
+    body = []
+    for group, t in groups[:PREFIXES_SHOWN]:
+        for name, m in t.by_model.items():
+            usd = "unknown" if m.unknown_price or m.unknown_tokens else format_usd(m.usd)
+            tokens = "unknown" if m.unknown_tokens else f"{m.tokens:,}"
+            body.append([display_path(group), name, f"{m.files:,}", f"{m.priced:,}", tokens, usd])
+    more = len(groups) - PREFIXES_SHOWN
+    text = "by prefix\n" + render_table(header, body, right={2, 3, 4, 5})
+    return text + (f"\n(+{more:,} more prefixes: --json lists them all)" if more > 0 else "")
 
 
 def format_for(output: str | None, models: Sequence[str], summary: bool = False) -> _Format:

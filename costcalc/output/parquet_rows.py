@@ -20,32 +20,9 @@ import os
 from collections.abc import Iterable
 from typing import Any, Self
 
-__all__ = ["AUDIT_SCHEMA_TYPES", "ParquetRows"]
+from ..runs.rowschema import AUDIT_SCHEMA_TYPES, audit_schema
 
-AUDIT_SCHEMA_TYPES = {
-    "path": "string",
-    "model": "string",
-    "detail": "string",
-    "status": "string",
-    "format": "string",
-    "width": "int64",
-    "height": "int64",
-    "frames": "int64",
-    "animated": "bool_",
-    "orientation": "int64",
-    "bytes": "int64",
-    "applied_detail": "string",
-    "tokens": "int64",
-    "usd": "float64",
-    "rule": "string",
-    "error": "string",
-    "warning": "string",
-    "tier": "string",
-    "basis": "string",
-    "model_status": "string",
-    "shutdown": "string",
-}
-"""The Arrow type of each AuditRow field."""
+__all__ = ["AUDIT_SCHEMA_TYPES", "ParquetRows", "audit_schema"]
 
 
 def _digest(path: str) -> int:
@@ -71,14 +48,20 @@ class ParquetRows:
         if missing:  # a field added to AuditRow: it needs a type here
             raise OutputFormatError(f"no Parquet type for audit field(s) {', '.join(missing)}")
         self.pa, self.pq = pa, pq
-        self.schema = pa.schema([(name, getattr(pa, AUDIT_SCHEMA_TYPES[name])()) for name in AUDIT_FIELDS])
+        self.schema = audit_schema()
         self.path = os.fspath(path)
         self.partial = self.path + ".partial"
         self.row_group_rows = row_group_rows
         self.buffer: list[tuple] = []
         self.kept = 0
         digests = np.zeros(0, dtype=np.uint64)
-        self.writer = pq.ParquetWriter(self.partial, self.schema)
+        self.writer = pq.ParquetWriter(  # names are distinct: no dictionary; sorted-ish: delta-encoded (half the size)
+            self.partial,
+            self.schema,
+            use_dictionary=[name for name in AUDIT_FIELDS if name not in ("path", "error")],
+            column_encoding={"path": "DELTA_BYTE_ARRAY"},
+            write_statistics=[name for name, kind in AUDIT_SCHEMA_TYPES.items() if kind in ("int64", "float64")],
+        )
         if resume and os.path.exists(self.path):
             try:
                 old = pq.ParquetFile(self.path)
@@ -97,10 +80,33 @@ class ParquetRows:
                 group = old.read_row_group(index).cast(self.schema)
                 self.writer.write_table(group)
                 self.kept += group.num_rows
-                parts.append(np.fromiter((_digest(p) for p in group.column("path").to_pylist()), dtype=np.uint64))
+                paths = group.column("path").to_pylist()
+                self._order(paths)
+                parts.append(np.fromiter((_digest(p) for p in paths), dtype=np.uint64))
             if parts:
                 digests = np.unique(np.concatenate(parts))
         self.digests = digests
+
+    last: str | None = None
+    """The last path a resumed file holds (None for a new file)."""
+    in_order = {"keys": True, "walk": True}
+    """Whether a resumed file's paths stand in key order (S3 listings) and in a sorted walk's order (other stores)."""
+
+    def _order(self, paths: list) -> None:
+        from ..inspection.remote import walk_key
+
+        previous = self.last
+        order = dict(self.in_order)
+        for path in paths:
+            if not (order["keys"] or order["walk"]):
+                break
+            if previous is not None and path != previous:
+                order["keys"] = order["keys"] and previous < path
+                order["walk"] = order["walk"] and walk_key(previous) < walk_key(path)
+            previous = path
+        self.in_order = order
+        if paths:
+            self.last = paths[-1]
 
     def done(self, path: str) -> bool:
         """True when a resumed file already has rows for `path`."""
@@ -119,9 +125,40 @@ class ParquetRows:
             if len(self.buffer) >= self.row_group_rows:
                 self._flush()
 
+    def write_table(self, table) -> None:
+        """Add rows already in a pyarrow Table of the audit schema (the columnar paths): one row group, as it is.
+
+        Written on a thread of its own (pyarrow writes without the GIL) while the caller prices the next batch;
+        one table at most waits, so memory holds two.
+        """
+        self._flush()
+        if not table.num_rows:
+            return
+        if self._pending is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="costcalc-parquet")
+        else:
+            self._pending.result()  # the previous table is written (its error, if any, raised here)
+        self._pending = self._pool.submit(
+            self.writer.write_table, table.cast(self.schema), row_group_size=table.num_rows
+        )
+
+    _pending = None
+    _pool = None
+
+    def _drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            try:
+                pending.result()
+            finally:
+                self._pool.shutdown()
+
     def _flush(self) -> None:
         if not self.buffer:
             return
+        self._drain()
         columns = list(zip(*self.buffer))
         arrays = []
         for name, values in zip(self.fields, columns):
@@ -136,6 +173,7 @@ class ParquetRows:
         if self.writer is None:
             return
         self._flush()
+        self._drain()
         self.writer.close()
         self.writer = None
         os.replace(self.partial, self.path)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["audit_heads", "heads_for"]
+__all__ = ["audit_heads", "heads_for", "resume_after"]
 
 
 def audit_heads(
@@ -61,6 +61,7 @@ def heads_for(
     body: bool = False,
     storage_options: dict[str, Any] | None = None,
     skip=None,
+    after: str | None = None,
 ) -> Iterator[Any]:
     """The heads of what one command-line source names, by its kind:
 
@@ -72,7 +73,7 @@ def heads_for(
 
     `skip(path)`: leave out, unread, what a resumed run has done (`output.parquet_rows.ParquetRows.done`);
     URL lists and stores honour it before any request; tables and shards are read anyway (cheap), and
-    the caller drops their done rows.
+    the caller drops their done rows. `after`: a store's listing starts after this URL (`resume_after`).
     """
     source = os.fspath(source)
     if urls:
@@ -96,4 +97,32 @@ def heads_for(
         return iter_shard_heads(source, storage_options=storage_options)
     from ..inspection.remote import iter_remote_heads
 
-    return iter_remote_heads(source, concurrency=concurrency, body=body, storage_options=storage_options, skip=skip)
+    return iter_remote_heads(
+        source, concurrency=concurrency, body=body, storage_options=storage_options, skip=skip, after=after
+    )
+
+
+def resume_after(sources: list[str], last: str | None, in_order: dict[str, bool]) -> str | None:
+    """Where a resumed audit's listing may start: after `last`, the last path the output holds, when that is
+    safe, else None (every object is listed again, and those done are skipped unread).
+
+    Safe when the run audits one store listing (not a URL list, table or shard; one source), `last` lies under
+    it, and the output's paths stand in that store's listing order (`in_order`: "keys" for S3, whose listings
+    are in key order; "walk" for local folders and other stores, walked folder by folder, sorted): the rows
+    written are then those of every object up to `last`.
+    """
+    if last is None or len(sources) != 1:
+        return None
+    source = os.fspath(sources[0])
+    if source.lower().rstrip("/").endswith((".tar", ".tar.gz", ".tgz")) or source.startswith(("http://", "https://")):
+        return None
+    from ..inspection.remote import redact
+
+    shown = redact(source)
+    if shown.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        shown = unquote(urlsplit(shown).path)
+    root = shown[: min((shown.find(c) for c in "*?[" if c in shown), default=len(shown))]
+    kind = "keys" if source.lower().startswith("s3://") else "walk"
+    return last if in_order.get(kind) and last.startswith(root.rstrip("/")) else None

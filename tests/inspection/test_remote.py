@@ -359,3 +359,144 @@ def test_audit_command_writes_parquet_and_resumes(tmp_path, files):
     )
     assert _nl_rows(again.stdout) == []  # everything was done: nothing read again
     assert len(pq.read_table(out)) == len(written)
+
+
+def _cut(path, keep_paths: int) -> list[dict]:
+    """Rewrite a --parquet output with only the rows of its first `keep_paths` paths (a run cut short); all rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(path).to_pylist()
+    kept = list(dict.fromkeys(r["path"] for r in rows))[:keep_paths]
+    pq.write_table(pa.Table.from_pylist([r for r in rows if r["path"] in kept], schema=pq.read_schema(path)), path)
+    return rows
+
+
+def test_resume_lists_an_s3_prefix_from_after_the_last_key(tmp_path, s3, monkeypatch):
+    """Keys written in key order: the resumed listing asks S3 for what comes after the last (StartAfter); the
+    file ends with the same rows as one whole run."""
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from costcalc.cli import cli
+    from costcalc.inspection import remote
+
+    out = tmp_path / "rows.parquet"
+    args = ["audit", "s3://imgs/data/", "-m", "gpt-4o", "--parquet", str(out), "--concurrency", "4"]
+    assert CliRunner().invoke(cli, [*args, "--summary"]).exit_code == 1  # odd files: some unpriced
+    whole = _cut(out, 5)
+    asked = []
+    listing = remote._s3_after
+
+    def spy(fs, bucket, prefix, after):
+        asked.append(after)
+        return listing(fs, bucket, prefix, after)
+
+    monkeypatch.setattr(remote, "_s3_after", spy)
+    again = CliRunner().invoke(cli, [*args, "--resume", "--nl"])
+    paths = list(dict.fromkeys(r["path"] for r in whole))
+    assert asked == [paths[4].removeprefix("s3://imgs/")]
+    assert [json.loads(line)["path"] for line in again.stdout.splitlines()] == paths[5:]
+    assert pq.read_table(out).to_pylist() == whole
+
+
+def test_resume_of_a_walk_leaves_out_the_folders_done(tmp_path):
+    """A sorted walk (a folder's files, then its subfolders): listing after b/x.jpg neither reads nor lists the
+    root's files or a/ again."""
+    for name in ("0.jpg", "z.jpg", "a/1.jpg", "b/x.jpg", "b/y.jpg", "b/c/1.jpg", "c/z.jpg"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not an image")  # its head is an error item, in its place
+    whole = [h.path for h in iter_remote_heads(str(tmp_path), concurrency=2)]
+    assert [p.removeprefix(f"{tmp_path}/") for p in whole] == [
+        "0.jpg",
+        "z.jpg",
+        "a/1.jpg",
+        "b/x.jpg",
+        "b/y.jpg",
+        "b/c/1.jpg",
+        "c/z.jpg",
+    ]
+    offered = []
+    heads = list(
+        iter_remote_heads(str(tmp_path), concurrency=2, after=whole[3], skip=lambda p: offered.append(p) or False)
+    )
+    assert [h.path for h in heads] == offered == whole[4:]
+
+
+def test_resume_after_only_for_one_listing_in_its_order():
+    from costcalc.runs.remote import resume_after
+
+    ordered = {"keys": True, "walk": False}
+    assert resume_after(["s3://b/imgs/"], "s3://b/imgs/k/9.jpg", ordered) == "s3://b/imgs/k/9.jpg"
+    assert resume_after(["s3://b/imgs/**/*.jpg"], "s3://b/imgs/k/9.jpg", ordered) == "s3://b/imgs/k/9.jpg"
+    assert resume_after(["s3://b/imgs/"], "s3://b/imgs/k/9.jpg", {"keys": False, "walk": True}) is None
+    assert resume_after(["data/"], "data/k/9.jpg", ordered) is None  # a walk's output not in walk order
+    assert resume_after(["s3://b/imgs/", "s3://b/more/"], "s3://b/imgs/k/9.jpg", ordered) is None
+    assert resume_after(["s3://b/other/"], "s3://b/imgs/k/9.jpg", ordered) is None
+    assert resume_after(["s3://b/shards/*.tar"], "s3://b/shards/1.tar/a.jpg", ordered) is None
+
+
+@pytest.fixture(scope="module")
+def gcs(files):
+    """gcp-storage-emulator (pure Python, in memory) on 127.0.0.1 holding the odd files under gs://imgs/data/;
+    its address for STORAGE_EMULATOR_HOST. The empty file is left out: the emulator refuses an empty upload."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    pytest.importorskip("gcsfs")
+    emulator = pytest.importorskip("gcp_storage_emulator.server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket="imgs")
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    for path in sorted(files.rglob("*")):
+        if path.is_file() and path.stat().st_size:
+            query = urllib.parse.urlencode(
+                {"uploadType": "media", "name": f"data/{path.relative_to(files).as_posix()}"}
+            )
+            request = urllib.request.Request(f"{base}/upload/storage/v1/b/imgs/o?{query}", data=path.read_bytes())
+            urllib.request.urlopen(request, timeout=10).read()
+    yield base
+    server.stop()
+
+
+def test_gcs_bucket_audit_equals_the_local_audit(files, gcs):
+    """`costcalc audit gs://…` against the emulator, configured by the standard environment only, prints what
+    the local audit prints for the same files; a missing bucket is one unreadable row and no traceback. In a
+    process of its own: gcsfs reads STORAGE_EMULATOR_HOST when it is imported."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from costcalc.cli import cli
+
+    # gcsfs's experimental bucket-type probe speaks gRPC to the endpoint, which an emulator does not serve
+    env = dict(os.environ, STORAGE_EMULATOR_HOST=gcs, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false")
+    models = ["-m", "gpt-4o", "-m", "claude-opus-4-7"]
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "costcalc", "audit", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    remote = run("gs://imgs/data/", *models, "--nl")
+    local = CliRunner().invoke(cli, ["audit", str(files), *models, "--nl", "-j1"])
+    assert remote.returncode == local.exit_code == 1, remote.stderr
+    keep = ("model", "status", "format", "width", "height", "tokens", "usd", "rule", "basis")
+    got = sorted((r["path"].split("/data/", 1)[1], *(r[k] for k in keep)) for r in _nl_rows(remote.stdout))
+    want = sorted(
+        (r["path"].split(f"{files}/", 1)[1], *(r[k] for k in keep))
+        for r in _nl_rows(local.stdout)
+        if os.path.getsize(r["path"])
+    )
+    assert got == want and len(got) == 2 * 11
+    missing = run("gs://no-such-bucket/x/", "-m", "gpt-4o", "--nl")
+    rows = _nl_rows(missing.stdout)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert [(r["status"], r["path"]) for r in rows] == [("unreadable", "gs://no-such-bucket/x/")]

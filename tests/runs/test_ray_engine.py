@@ -64,3 +64,26 @@ def test_ray_map_batches_equals_one_process():
         return row["w"], row["h"]
 
     assert sorted(got.to_pylist(), key=key) == sorted(expected.to_pylist(), key=key)
+
+
+def test_listing_reaches_ray_a_block_at_a_time(monkeypatch):
+    """The datasource's read task yields a source's keys block by block as they are listed: taking the first
+    block lists only that block's keys (a listing of 10 M keys is never held whole)."""
+    from costcalc.inspection import remote
+    from costcalc.inspection.remote import RemoteObject
+    from costcalc.ray_engine import _listing
+
+    listed = []
+
+    def listing(source, storage_options=None):
+        for i in range(1000):
+            listed.append(i)
+            yield RemoteObject(f"{source}k{i:04d}.jpg", 10)
+
+    monkeypatch.setattr(remote, "list_objects", listing)
+    tasks = _listing(["s3://a/", "s3://b/"], 10, None).get_read_tasks(4)
+    assert len(tasks) == 2
+    blocks = iter(tasks[1]())
+    first = next(blocks)
+    assert first.column("url").to_pylist() == [f"s3://b/k{i:04d}.jpg" for i in range(10)]
+    assert len(listed) <= 11

@@ -1,0 +1,188 @@
+"""The summary of an audit of data where it lives: totals per model, per prefix or shard, and tokens per image.
+
+`Summary` is `runs.audit.Totals` (the totals per model) with two more views, merged chunk by chunk
+as the totals are:
+
+- `groups`: the same totals per *group*, where a group is the first folder below the audited
+  root for objects in a store or a local folder (`s3://bucket/imgs/cats/` for
+  `s3://bucket/imgs/cats/a/1.jpg` audited from `s3://bucket/imgs/`; the root itself for the
+  objects directly in it), the shard for WebDataset members (`shard-0001.tar`), the file
+  for rows of a table (`part-0.parquet`), and the host for a URL list (`https://host/`).
+  At most MAX_GROUPS groups are kept; items of any group past them count under `(other)`.
+- `tokens`: per model, how many priced images have each token count, from which the
+  percentiles of tokens per image are read exactly (nearest rank: the smallest count that
+  at least p % of the priced images are at or under). Distinct counts are bounded by the
+  schemes' caps in practice; past MAX_DISTINCT, counts are kept to three significant digits
+  and the percentiles say `approximate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .audit import AuditRow, Totals
+
+__all__ = ["MAX_GROUPS", "OTHER", "PERCENTILES", "Summary", "group_by_source", "group_by_sources"]
+
+MAX_GROUPS = 1000
+"""Groups kept in a summary; the rest count under OTHER."""
+OTHER = "(other)"
+MAX_DISTINCT = 100_000
+"""Distinct token counts kept exactly per model."""
+PERCENTILES = (50, 90, 99)
+
+
+def group_by_source(source: str, kind: str = "store") -> Callable[[str], str]:
+    """The group of an item's path audited from `source`: kind `store` (objects or files below a root, by
+    their first folder), `shard` (members of a .tar: the shard), `table` (`file#row`: the file), `urls` (the host)."""
+    if kind == "table":
+        return lambda path: path.rpartition("#")[0] or path
+    if kind == "shard":
+        return _shard_of
+    if kind == "urls":
+        return _host_of
+    from ..inspection.remote import redact
+
+    shown = redact(source)
+    magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
+    base = shown[:magic].rpartition("/")[0] + "/" if magic >= 0 else shown.rstrip("/") + "/"
+
+    def group(path: str) -> str:
+        if path.startswith(base):
+            head, sep, _ = path[len(base) :].partition("/")
+            return base + head + "/" if sep else base
+        return path.rpartition("/")[0] + "/" if "/" in path else path
+
+    return group
+
+
+def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[str], str]:
+    """`group_by_source` over several sources: an item's group is that of the source whose root it lies below
+    (the longest), else its own folder."""
+    sources = list(sources)
+    if kind != "store" or len(sources) == 1:
+        return group_by_source(sources[0] if sources else "", kind)
+    from ..inspection.remote import redact
+
+    groups = sorted(((redact(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
+
+    def group(path: str) -> str:
+        for shown, of in groups:
+            if path.startswith(shown.split("*")[0].split("?")[0].split("[")[0].rstrip("/")):
+                return of(path)
+        return groups[-1][1](path)
+
+    return group
+
+
+def _shard_of(path: str) -> str:
+    lowered = path.lower()
+    for suffix in (".tar.gz/", ".tgz/", ".tar/"):
+        at = lowered.find(suffix)
+        if at >= 0:
+            return path[: at + len(suffix) - 1]
+    return path
+
+
+def _host_of(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}://{rest.partition('/')[0]}/" if sep else url
+
+
+class Summary(Totals):
+    """Totals per model, per group (`group_of(path)`) and the token counts per image, merged as chunks come."""
+
+    def __init__(self, models: Iterable[str], group_of: Callable[[str], str] | None = None):
+        super().__init__(models)
+        self.models = tuple(self.by_model)
+        self.group_of = group_of
+        self.groups: dict[str, Totals] = {}
+        self.tokens: dict[str, dict[int, int]] = {name: {} for name in self.models}
+        self.approximate = False
+
+    def add(self, row: AuditRow) -> None:
+        """Count one row (its group found by `group_of`)."""
+        super().add(row)
+        if self.group_of is not None:
+            self.group(self.group_of(row.path)).add(row)
+        if row.status == "priced" and row.tokens is not None:
+            self.count_tokens(row.model, ((row.tokens, 1),))
+
+    def group(self, name: str) -> Totals:
+        """The totals of group `name` (OTHER once MAX_GROUPS are kept)."""
+        found = self.groups.get(name)
+        if found is None:
+            if len(self.groups) >= MAX_GROUPS:
+                name = OTHER
+                found = self.groups.get(name)
+            if found is None:
+                found = self.groups[name] = Totals(self.models)
+        return found
+
+    def count_tokens(self, model: str, counts: Iterable[tuple[int, int]]) -> None:
+        """Add (token count, images) pairs of one model."""
+        seen = self.tokens.setdefault(model, {})
+        for tokens, n in counts:
+            seen[tokens] = seen.get(tokens, 0) + n
+        if len(seen) > MAX_DISTINCT:
+            self.approximate = True
+            self.tokens[model] = _coarse(seen)
+
+    def merge(self, other: Totals) -> None:
+        """Add another chunk's totals (a Summary: its groups and token counts too)."""
+        super().merge(other)
+        if isinstance(other, Summary):
+            for name, totals in other.groups.items():
+                self.group(name).merge(totals)
+            for model, counts in other.tokens.items():
+                self.count_tokens(model, counts.items())
+            self.approximate |= other.approximate
+
+    def percentiles(self) -> dict[str, dict[str, Any]]:
+        """Per model: images (priced, tokens known), p50, p90, p99 and max tokens per image (None when none)."""
+        out = {}
+        for model in self.models:
+            counts = self.tokens.get(model, {})
+            values = sorted(counts)
+            total = sum(counts.values())
+            entry: dict[str, Any] = {"images": total}
+            for p in PERCENTILES:
+                entry[f"p{p}"] = _nearest_rank(values, counts, total, p)
+            entry["max"] = values[-1] if values else None
+            if self.approximate:
+                entry["approximate"] = True
+            out[model] = entry
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """`tokens_per_image` (percentiles per model) and `by_prefix` ({group: {model: totals}}), for --json."""
+        return {
+            "tokens_per_image": self.percentiles(),
+            "by_prefix": {
+                name: {model: t.as_dict() for model, t in totals.by_model.items()}
+                for name, totals in sorted(self.groups.items())
+            },
+        }
+
+
+def _nearest_rank(values: list[int], counts: dict[int, int], total: int, p: int) -> int | None:
+    if not total:
+        return None
+    rank = -(-total * p // 100)  # ceil(p% of the images), at least 1
+    seen = 0
+    for value in values:
+        seen += counts[value]
+        if seen >= max(rank, 1):
+            return value
+    return values[-1]
+
+
+def _coarse(counts: dict[int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for value, n in counts.items():
+        digits = len(str(abs(value)))
+        step = 10 ** max(digits - 3, 0)
+        key = value // step * step
+        out[key] = out.get(key, 0) + n
+    return out
