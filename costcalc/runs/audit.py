@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..catalog.limits import Limits, limits_for
 from ..catalog.settings import dated
@@ -28,11 +26,11 @@ from ..catalog.tables import Tables
 from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
 from ..inspection.walk import walk
-from ..money import MONEY
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
-from ..pricing.verdict import STATUSES as VERDICT_STATUSES
 from ..pricing.verdict import unique_models, unread_verdict, verdict
+from .summary import Summary, folder_of, group_by_sources
+from .totals import AUDIT_FIELDS, STATUSES, AuditRow, ModelTotals, Totals
 
 __all__ = [
     "AuditRow",
@@ -46,151 +44,14 @@ __all__ = [
     "STATUSES",
 ]
 
-STATUSES = (*VERDICT_STATUSES, "skipped")
-"""priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
-
 CHUNK = 256
 """Files per unit of work."""
 
+MAX_ROOTS = 64
+"""Past this many paths audited, the summary groups each file by its own folder (not by the root above it)."""
+
 SHAPES = 4096
 """The most `Shape`s remembered per audit and process (the table starts afresh past it)."""
-
-
-class AuditRow(NamedTuple):
-    """One file for one model: what its header says and what it costs, or why it cannot be priced.
-
-    path is the path as walked: a name that is not UTF-8 keeps its bytes as
-    surrogates (os.fsdecode), so os.fsencode(path) opens the file. status is one
-    of STATUSES; rule names the input rule a rejected file breaks; error is the
-    reason (null when priced); usd is None when the price is unknown; warning
-    names the defect of a damaged file (null when whole); basis says how sure
-    tokens is (null when not priced).
-    """
-
-    path: str
-    model: str
-    detail: str
-    status: str
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    frames: int | None = None
-    animated: bool | None = None
-    orientation: int | None = None
-    bytes: int | None = None
-    applied_detail: str | None = None
-    tokens: int | None = None
-    usd: Decimal | None = None
-    rule: str | None = None
-    error: str | None = None
-    warning: str | None = None
-    tier: str = "standard"
-    """The service tier `usd` is priced at (docs/prices.md)."""
-    basis: str | None = None
-    """How sure `tokens` is (docs/README.md): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
-    model_status: str | None = None
-    """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md); `status` is the
-    file's."""
-    shutdown: str | None = None
-    """The model's shutdown date (ISO), where one is known."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
-        values = dict(zip(AUDIT_FIELDS, self))
-        if self.usd is not None:
-            values["usd"] = float(self.usd)
-        return values
-
-
-AUDIT_FIELDS = AuditRow._fields
-"""The fields of one audit row in --nl, --json and --csv output, in order."""
-
-
-@dataclass
-class ModelTotals:
-    """Running sums for one model."""
-
-    files: int = 0
-    priced: int = 0
-    rejected: int = 0
-    unreadable: int = 0
-    skipped: int = 0
-    tokens: int = 0
-    usd: Decimal = Decimal(0)
-    unknown_price: int = 0
-    """Priced files whose model has no known price: `usd` leaves them out."""
-    unknown_tokens: int = 0
-    """Priced files whose tokens are unknown (an unpublished multiplier, docs/openai.md): `tokens` and `usd` leave them out."""
-    warnings: int = 0
-    """Priced files with a warning (damaged data, priced from the header)."""
-    rules: Counter = field(default_factory=Counter)
-    """Rejections by the rule they break."""
-    bases: set = field(default_factory=set)
-    """How sure the priced files' tokens are (docs/README.md): the sum is as sure as its least sure part."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
-        from ..schemes.base import total_basis
-
-        return {
-            "files": self.files,
-            "priced": self.priced,
-            "rejected": self.rejected,
-            "unreadable": self.unreadable,
-            "skipped": self.skipped,
-            "tokens": None if self.unknown_tokens else self.tokens,
-            "basis": None if self.unknown_tokens else total_basis(self.bases),
-            "warnings": self.warnings,
-            "usd": None if self.unknown_price or self.unknown_tokens else float(self.usd),
-            "rejected_by_rule": dict(sorted(self.rules.items())),
-        }
-
-
-class Totals:
-    """Running totals per model over audit rows."""
-
-    def __init__(self, models: Iterable[str]):
-        self.by_model = {name: ModelTotals() for name in models}
-
-    def merge(self, other: Totals) -> None:
-        """Add another run's totals (a worker's chunk) into these."""
-        for name, theirs in other.by_model.items():
-            ours = self.by_model.setdefault(name, ModelTotals())
-            for count in (
-                "files",
-                "priced",
-                "rejected",
-                "unreadable",
-                "skipped",
-                "tokens",
-                "usd",
-                "unknown_price",
-                "unknown_tokens",
-                "warnings",
-            ):
-                with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
-                    setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
-            ours.rules.update(theirs.rules)
-            ours.bases |= theirs.bases
-
-    def add(self, row: AuditRow, count: int = 1) -> None:
-        """Count one row, or `count` rows alike but for their paths and byte sizes."""
-        totals = self.by_model.setdefault(row.model, ModelTotals())
-        totals.files += count
-        setattr(totals, row.status, getattr(totals, row.status) + count)
-        if row.status == "priced":
-            totals.warnings += count if row.warning is not None else 0
-            if row.tokens is None:  # an unpublished multiplier (docs/openai.md): the totals are unknown
-                totals.unknown_tokens += count
-                return
-            totals.tokens += row.tokens * count
-            totals.bases.add(row.basis)
-            if row.usd is None:
-                totals.unknown_price += count
-            else:  # exact whatever the caller's decimal context: MONEY is wide enough for any sum
-                totals.usd = MONEY.add(totals.usd, row.usd if count == 1 else MONEY.multiply(row.usd, count))
-        elif row.status == "rejected":
-            totals.rules[row.rule] += count
 
 
 @dataclass(frozen=True)
@@ -209,6 +70,8 @@ class _Config:
     as_of: _dt.date | None = None
     """The day prices and lifecycles are read for (the tables' own day)."""
     regional: bool = False
+    roots: tuple[str, ...] = ()
+    """The paths audited, by which the summary groups files (runs.summary: the first folder below each)."""
 
 
 class Shape:
@@ -249,10 +112,12 @@ def _shape_of(rows: list[AuditRow], shown: str, sized: bool) -> Shape | None:
 class _Run:
     """One audit's models in one process: pricers, input rules, the byte size within every rule, the Shapes."""
 
-    __slots__ = ("pricers", "limits", "max_bytes", "shapes")
+    __slots__ = ("pricers", "limits", "max_bytes", "shapes", "group_of")
 
-    def __init__(self, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...]):
+    def __init__(self, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], roots: tuple[str, ...]):
         self.pricers, self.limits = pricers, limits
+        self.group_of = group_by_sources(roots) if len(roots) <= MAX_ROOTS else folder_of
+        """A file's group in the summary: the first folder below the root it was found under (runs.summary)."""
         sizes = [rules.rules["max_image_bytes"].value for rules in limits if "max_image_bytes" in rules.rules]
         self.max_bytes: int | None = min(sizes, default=None)
         """A file of at most this many bytes breaks no `max_image_bytes` rule (None: no model has one)."""
@@ -271,7 +136,7 @@ def _setup(config: _Config, tables: Tables | None = None) -> _Run:
         if tables is None:
             tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
         pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
-        run = _Run(pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers))
+        run = _Run(pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers), config.roots)
         if len(_RUNS) >= 8:
             _RUNS.clear()
         _RUNS[config] = run
@@ -322,18 +187,21 @@ def audit_rendered(
     tier: str = "standard",
     as_of: _dt.date | None = None,
     **walk_options,
-) -> Iterator[tuple[str, Totals, int]]:
-    """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
+) -> Iterator[tuple[str, Summary, int]]:
+    """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files). The totals
+    are a `runs.summary.Summary`: per model, per first folder below each path, and tokens per image.
 
     `render` is a picklable output format with render(rows) -> str, and optionally render_files(files) -> str
     for a chunk's files as they are read here (output.audit's formats: files alike share a `Shape`). The
     command line uses this so that worker processes, not the parent, build the output text.
     """
-    config = _config(models, detail, tables, limits, strict, render, tier, as_of)
+    paths = list(paths)
+    roots = tuple(os.fsdecode(path) for path in paths[: MAX_ROOTS + 1])
+    config = _config(models, detail, tables, limits, strict, render, tier, as_of, roots)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
-def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Config:
+def _config(models, detail, tables, limits, strict, render, tier, as_of, roots=()) -> _Config:
     """What every chunk's work needs, checked and picklable: the tables as of the day, each model once. The
     pricers are set up here, from these tables (UnknownModelError, TierError, ... before any file is read)."""
     tables = dated(tables, as_of)
@@ -347,6 +215,7 @@ def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Con
         tier,
         tables.as_of,
         tables.regional,
+        roots,
     )
     _RUNS.pop(config, None)  # these tables, not those of an earlier audit alike
     _setup(config, tables)
@@ -376,19 +245,21 @@ def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[A
     return [row._replace(model_status=pricer.status, shutdown=pricer.shutdown) for row, pricer in zip(rows, pricers)]
 
 
-def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Totals, int]:
+def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Summary, int]:
     files = _chunk_files(config, chunk)
-    totals = Totals(config.models)
-    alike: dict[Shape, int] = {}
+    group_of = _setup(config).group_of
+    totals = Summary(config.models, group_of)
+    alike: dict[tuple[Shape, str], int] = {}
     for file in files:
         if file.__class__ is list:
             for row in file:
                 totals.add(row)
         else:
-            alike[file[0]] = alike.get(file[0], 0) + 1
-    for shape, count in alike.items():
+            key = (file[0], group_of(file[1]))
+            alike[key] = alike.get(key, 0) + 1
+    for (shape, group), count in alike.items():
         for row in shape.rows:
-            totals.add(row, count)
+            totals.add(row, count, group)
     render_files = getattr(config.render, "render_files", None)  # output.audit's formats have it
     if render_files is None:
         return config.render.render(rows_of(files)), totals, len(chunk)

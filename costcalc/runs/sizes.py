@@ -24,8 +24,8 @@ from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
 from ..money import MONEY
-from .audit import AuditRow, ModelTotals
 from .summary import Summary
+from .totals import AuditRow, ModelTotals
 
 __all__ = ["SizeAudit", "SizePart"]
 
