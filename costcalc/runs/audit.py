@@ -248,18 +248,27 @@ def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[A
 def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Summary, int]:
     files = _chunk_files(config, chunk)
     group_of = _setup(config).group_of
-    totals = Summary(config.models, group_of)
+    totals = Summary(config.models)
     alike: dict[tuple[Shape, str], int] = {}
+    folders: dict[str, str] = {}  # a file's folder -> its group: files come folder by folder
     for file in files:
+        if not file:
+            continue
+        path = file[0].path if file.__class__ is list else file[1]
+        folder = path.rpartition("/")[0]
+        group = folders.get(folder)
+        if group is None:
+            group = folders[folder] = group_of(path)
         if file.__class__ is list:
             for row in file:
-                totals.add(row)
+                totals.add_in_group(row, 1, group)
         else:
-            key = (file[0], group_of(file[1]))
+            key = (file[0], group)
             alike[key] = alike.get(key, 0) + 1
     for (shape, group), count in alike.items():
         for row in shape.rows:
-            totals.add(row, count, group)
+            totals.add_in_group(row, count, group)
+    totals.settle()
     render_files = getattr(config.render, "render_files", None)  # output.audit's formats have it
     if render_files is None:
         return config.render.render(rows_of(files)), totals, len(chunk)

@@ -42,9 +42,7 @@ def group_by_source(source: str, kind: str = "store") -> Callable[[str], str]:
         return _shard_of
     if kind == "urls":
         return _host_of
-    from ..inspection.remote import redact
-
-    shown = redact(source)
+    shown = _shown(source)
     magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
     base = shown[:magic].rpartition("/")[0] + "/" if magic >= 0 else shown.rstrip("/") + "/"
 
@@ -65,9 +63,7 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
         return folder_of
     if kind != "store" or len(sources) == 1:
         return group_by_source(sources[0] if sources else "", kind)
-    from ..inspection.remote import redact
-
-    groups = sorted(((redact(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
+    groups = sorted(((_shown(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
 
     def group(path: str) -> str:
         for shown, of in groups:
@@ -76,6 +72,16 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
         return groups[-1][1](path)
 
     return group
+
+
+def _shown(source: str) -> str:
+    """A source as its items' paths show it: a URL without credentials (inspection.stores.redact); a local
+    path as it is (no store module imported for a local audit)."""
+    if "://" not in source:
+        return source
+    from ..inspection.stores import redact
+
+    return redact(source)
 
 
 def folder_of(path: str) -> str:
@@ -117,6 +123,19 @@ class Summary(Totals):
             self.group(self.group_of(row.path) if group is None else group).add(row, count)
         if row.status == "priced" and row.tokens is not None:
             self.count_tokens(row.model, ((row.tokens, count),))
+
+    def add_in_group(self, row: AuditRow, count: int, group: str) -> None:
+        """Count `count` rows alike in `group` and in the tokens per image, not yet in the totals per model:
+        `settle` adds the groups into those once a chunk is counted (a row is added once, not twice)."""
+        self.group(group).add(row, count)
+        if row.status == "priced" and row.tokens is not None:
+            self.count_tokens(row.model, ((row.tokens, count),))
+
+    def settle(self) -> Summary:
+        """The totals per model made the sum of the groups counted by `add_in_group` (call once, after them)."""
+        for totals in self.groups.values():
+            Totals.merge(self, totals)
+        return self
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (a worker's chunk going to the parent) without `group_of`, which the parent does not need."""

@@ -114,3 +114,23 @@ def test_a_local_audit_sums_per_first_folder_and_gives_percentiles(tmp_path, job
         "p99": rank(99),
         "max": priced[-1],
     }
+
+
+def test_a_local_audit_imports_no_store_module(tmp_path):
+    """Grouping a local folder's files needs no URL redaction: neither the store modules nor asyncio load."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(repr(sorted(m for m in sys.modules if m == 'asyncio' "
+        "or m.startswith('costcalc.inspection.st') or m == 'costcalc.inspection.remote'))))\n"
+        "from costcalc.console import main\n"
+        f"sys.argv = ['costcalc', 'audit', {str(tmp_path)!r}, '-m', 'gpt-4o', '--json']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert '"by_prefix"' in done.stdout and done.stderr.strip().endswith("[]"), done.stderr
