@@ -1,8 +1,12 @@
 """Work on a stream of items, chunk by chunk, in worker processes when the work is worth them; results in order.
 
-Chunks run here, in this process, until they have taken `SERIAL_SECONDS`: a
+Chunks run here, in this process, until they have taken `SERIAL_SECONDS`
+(`FORK_SERIAL_SECONDS` where workers are forked, which costs them little): a
 small job never starts a pool, and more workers are never slower than one
 (starting a worker costs tens of milliseconds of imports and table parsing).
+Workers start then if a core was idle meanwhile (Linux: /proc/stat); on a
+machine kept busy by others they would only take turns with this process, so
+the work goes on here, and workers start after `BUSY_SECONDS` all the same.
 After that, at most four chunks per worker are in flight, so memory stays flat
 however long the stream. Workers ignore Ctrl-C, SIGTERM and SIGHUP, which are
 the parent's to handle; on the way out, chunks not yet started are cancelled
@@ -14,15 +18,20 @@ traceback).
 How workers start: forked from this process when that is safe — on Linux, with
 this process running a single thread, so no lock can be held by a thread that
 does not exist in the child — which makes them free of imports and of table
-parsing (they share this process's memory). Otherwise, from a fork server
-(POSIX) that has imported costcalc already, or spawned (Windows); then `work`
-and `config` travel by pickle and a worker rebuilds what it needs on first use.
-Either way `work` and `config` must pickle.
+parsing (they share this process's memory, `work` and `config` included). Such
+workers are plain forks that take pickled chunks and give back pickled results
+over a pair of pipes each (no executor: its imports alone cost ~45 ms, and its
+threads contend with this one). Otherwise, from a fork server (POSIX) that has
+imported costcalc already, or spawned (Windows), in a ProcessPoolExecutor; then
+`work` and `config` travel by pickle and a worker rebuilds what it needs on
+first use. Either way `work` and `config` must pickle.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import struct
 import sys
 import threading
 import time
@@ -41,6 +50,15 @@ T = TypeVar("T")
 SERIAL_SECONDS = 0.25
 """Work done in this process before any worker is started: more than a worker costs to start."""
 
+FORK_SERIAL_SECONDS = 0.1
+"""The same where workers are forked from this process (no imports, no tables to read: a fork and its pipes)."""
+
+BUSY_SECONDS = 0.5
+"""Work done in this process, at most, while no core is idle to run a worker."""
+
+IDLE_CORES = 0.5
+"""Idle cores, on average over the work done here so far, that make workers worth starting."""
+
 
 def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, jobs: int, size: int) -> Iterator[T]:
     """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 may use worker processes.
@@ -49,15 +67,22 @@ def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, 
     """
     items = iter(items)
     chunks = iter(lambda: list(islice(items, size)), [])
-    deadline = time.perf_counter() + SERIAL_SECONDS
+    serial = FORK_SERIAL_SECONDS if _fork_safe() else SERIAL_SECONDS
+    start = time.perf_counter()
+    deadline, idle = start + serial, _idle_seconds()
     for chunk in chunks:
         yield work(config, chunk)
-        if jobs > 1 and time.perf_counter() > deadline:
-            break
+        if jobs > 1 and (now := time.perf_counter()) > deadline:
+            if now - start > BUSY_SECONDS or _idle_cores(idle, deadline - serial, now):
+                break
+            deadline, idle = now + serial, _idle_seconds()
     else:
         return
     second = next(chunks, None)
     if second is None:
+        return
+    if _fork_safe():
+        yield from _forked(work, config, chain([second], chunks), jobs)
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -87,13 +112,230 @@ def start_context():
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and _fork_safe():
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["costcalc.runs.audit", "costcalc.preflight.tree"])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _idle_seconds() -> float | None:
+    """The idle time of all cores so far (Linux: /proc/stat, in seconds); None where unknown."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            fields = stat.readline().split()  # cpu user nice system idle iowait ...
+        return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _idle_cores(idle: float | None, since: float, now: float) -> bool:
+    """Whether at least IDLE_CORES cores were idle, on average, since `since` (when `idle` was read); True when
+    that is unknown."""
+    later = _idle_seconds()
+    return idle is None or later is None or (later - idle) >= IDLE_CORES * (now - since)
+
+
+def _fork_safe() -> bool:
+    """Whether a worker may be forked from this process: on Linux, with this process running one thread."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+DEPTH = 4
+"""Chunks in flight per forked worker, on average, as with an executor: while one chunk takes long, the other
+workers go on with the chunks after it. A worker is given a chunk when it has none to do (it is free)."""
+
+
+def _forked(work: Callable[[Any, list], T], config: Any, chunks: Iterator[list], jobs: int) -> Iterator[T]:
+    """`work(config, chunk)` for each chunk in `jobs` forked workers, each chunk to a free worker (chunks vary:
+    an image may take longer than four others), results in order as soon as they are here.
+
+    On the way out (the end, an error, Ctrl-C, the caller stopping early) the workers get no more chunks and
+    nowhere to send a result: each finishes the chunk at hand and ends, and all are waited for.
+    """
+    import gc
+    import pickle
+    import select
+
+    workers: list[_Worker] = []
+    pending: deque[_Worker] = deque()
+    try:
+        gc.freeze()  # the workers' collector leaves what they share alone: fewer pages copied
+        try:
+            with _signals_held():
+                for _ in range(jobs):
+                    workers.append(_Worker(work, config, workers))
+        finally:
+            gc.unfreeze()
+        by_fd = {worker.results: worker for worker in workers}
+        for chunk in chunks:
+            data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+            while True:
+                while pending and pending[0].done:  # results in order, as soon as they are here
+                    yield pending.popleft().result()
+                free = [worker for worker in workers if not worker.busy()]
+                if free and len(pending) < DEPTH * jobs:
+                    break
+                for fd in select.select(list(by_fd), [], [])[0]:  # wait for a worker to send something
+                    by_fd[fd].receive()
+            free[0].send(data)
+            pending.append(free[0])
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for worker in workers:
+            worker.close()
+        for worker in workers:
+            worker.wait()
+
+
+_LENGTH = struct.Struct("<Q")
+"""The length of a message in a pipe, before it."""
+
+
+class _Worker:
+    """A forked worker and its two pipes: chunks in, results out (read as they come, kept until asked for)."""
+
+    def __init__(self, work, config, others: list[_Worker]):
+        chunks_in, self.chunks = os.pipe()
+        self.results, results_out = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker: it never returns
+            try:
+                for fd in (self.chunks, self.results, *(end for other in others for end in other.ends())):
+                    os.close(fd)
+                _ignore_stop_signals()
+                _serve(work, config, chunks_in, results_out)
+            finally:
+                os._exit(0)
+        os.close(chunks_in)
+        os.close(results_out)
+        os.set_blocking(self.chunks, False)  # a send drains results meanwhile, so neither side waits on the other
+        self.inbox = bytearray()
+        self.done: deque = deque()
+        self.sent = self.taken = 0
+
+    def ends(self) -> tuple[int, ...]:
+        """This process's ends of the pipes, while open."""
+        return tuple(fd for fd in (self.chunks, self.results) if fd >= 0)
+
+    def busy(self) -> int:
+        """Chunks sent whose results have not come back yet."""
+        return self.sent - self.taken - len(self.done)
+
+    def send(self, data: bytes) -> None:
+        """Send one chunk, reading the worker's results meanwhile whenever the pipe is full."""
+        import select
+
+        view = memoryview(_LENGTH.pack(len(data)) + data)
+        while view:
+            try:
+                view = view[os.write(self.chunks, view) :]
+            except BlockingIOError:
+                readable, _, _ = select.select([self.results], [self.chunks], [])
+                if readable:
+                    self.receive()
+            except BrokenPipeError:
+                raise ChildProcessError(f"worker process {self.pid} ended unexpectedly") from None
+        self.sent += 1
+
+    def result(self):
+        """The worker's next result; its exception raised here; ChildProcessError if it ended."""
+        while not self.done:
+            self.receive()
+        ok, value = self.done.popleft()
+        self.taken += 1
+        if not ok:
+            raise value
+        return value
+
+    def receive(self) -> None:
+        """Read what the worker sent (waiting for something if nothing is there); keep each whole result."""
+        import pickle
+
+        data = os.read(self.results, 1 << 20)
+        if not data:
+            raise ChildProcessError(f"worker process {self.pid} ended unexpectedly")
+        inbox = self.inbox
+        inbox += data
+        start = 0
+        while len(inbox) - start >= _LENGTH.size:
+            end = start + _LENGTH.size + _LENGTH.unpack_from(inbox, start)[0]
+            if len(inbox) < end:
+                break
+            with memoryview(inbox) as view:
+                self.done.append(pickle.loads(view[start + _LENGTH.size : end]))
+            start = end
+        del inbox[:start]
+
+    def close(self) -> None:
+        """No more results read (a worker sending one ends), then no more chunks (an idle worker ends)."""
+        for fd in self.ends():
+            os.close(fd)
+        self.chunks = self.results = -1
+
+    def wait(self) -> None:
+        """Wait for the worker to end."""
+        while True:
+            try:
+                os.waitpid(self.pid, 0)
+                return
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                return
+
+
+def _serve(work, config, chunks: int, results: int) -> None:
+    """In a worker: `work(config, chunk)` for each chunk read, its result (or exception) written, to the end."""
+    import pickle
+
+    while True:
+        header = _read_exactly(chunks, _LENGTH.size)
+        if header is None:
+            return
+        data = _read_exactly(chunks, _LENGTH.unpack(header)[0])
+        if data is None:
+            return
+        chunk = pickle.loads(data)
+        try:
+            data = pickle.dumps((True, work(config, chunk)), pickle.HIGHEST_PROTOCOL)
+        except BaseException as error:  # the caller re-raises it, as an executor's future does
+            data = _pickled_error(error)
+        try:
+            _write_all(results, _LENGTH.pack(len(data)))
+            _write_all(results, data)
+        except OSError:  # the caller is gone (it stopped early): end
+            return
+
+
+def _pickled_error(error: BaseException) -> bytes:
+    import pickle
+
+    try:
+        return pickle.dumps((False, error), pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")), pickle.HIGHEST_PROTOCOL)
+
+
+def _read_exactly(fd: int, count: int) -> bytes | None:
+    """`count` bytes from `fd`; None at its end."""
+    parts, left = [], count
+    while left:
+        data = os.read(fd, left)
+        if not data:
+            return None
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 @contextmanager

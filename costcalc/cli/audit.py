@@ -225,17 +225,12 @@ def _first(chunks):
 
 def _write(chunks, render, names, shown: bool, people: bool, remote: bool = False):
     """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
-    files on the progress line (with an ETA where a chunk says how many there are in all); the totals (for data where
-    it lives, a runs.summary.Summary: per prefix and tokens per image too)."""
+    files on the progress line (with an ETA where a chunk says how many there are in all); the totals, a
+    runs.summary.Summary: per model, per prefix and tokens per image."""
     from ..output.progress import Progress
-    from ..runs.audit import Totals
+    from ..runs.summary import Summary
 
-    if remote:
-        from ..runs.summary import Summary
-
-        totals = Summary(names)
-    else:
-        totals = Totals(names)
+    totals = Summary(names)
     out = sys.stdout
     progress = Progress(shown, unit="images" if remote else "files")
     out.write(render.header())

@@ -87,19 +87,26 @@ def source_options(command):
 
 def is_where_it_lives(paths, options: dict) -> bool:
     """Whether the audit reads data where it lives rather than walking local folders."""
-    from ..inspection.remote import is_remote
-
     if options["urls"] or options["column"] or options["width_column"] or options["parquet_out"]:
         return True
     if options["engine"] == "ray":
         return True
     return any(
-        is_remote(p)
+        _is_remote(p)
         or p.startswith("file://")
         or p.lower().endswith(TABLE_SUFFIXES + SHARD_SUFFIXES)
         or (not os.path.exists(p) and any(c in p for c in "*?["))
         for p in paths
     )  # a glob left to us
+
+
+def _is_remote(path: str) -> bool:
+    """inspection.remote.is_remote, imported (with asyncio, tens of milliseconds) only for a path with a scheme."""
+    if "://" not in path:
+        return False
+    from ..inspection.remote import is_remote
+
+    return is_remote(path)
 
 
 def remote_chunks(paths, names, render, audit_options: dict, options: dict, report=None, progress: bool = False):

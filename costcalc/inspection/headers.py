@@ -157,7 +157,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
     """
     where = name or os.fsdecode(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN)
     except OSError as error:
         raise ImageReadError(f"{where}: {os_reason(error)}") from None
     try:
@@ -170,10 +170,9 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
                 raise ImageReadError(f"{where}: not a regular file ({file_kind(known.st_mode)})")
         head = os.read(fd, HEAD_BYTES)
         if len(head) < HEAD_BYTES:
-            size = len(head)
-        else:
-            size = (known or os.fstat(fd)).st_size  # one fstat at most
-        return _parse(_Reader(head, lambda offset, count: os.pread(fd, count, offset), size, where))
+            return _parse(_Reader(head, None, len(head), where))  # the whole file
+        size = (known or os.fstat(fd)).st_size  # one fstat at most
+        return _parse(_Reader(head, _Window(fd), size, where))
     except ImageReadError:
         raise
     except OSError as error:
@@ -181,6 +180,32 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
     finally:
         os.close(fd)
 
+
+class _Window:
+    """`fetch(offset, count)` on a file descriptor: one read of `WINDOW` bytes past the head serves the short
+    reads that follow it there (JPEG segment headers after a large APPn block, PNG chunk headers)."""
+
+    __slots__ = ("fd", "at", "data")
+
+    def __init__(self, fd: int):
+        self.fd, self.at, self.data = fd, 0, b""
+
+    def __call__(self, offset: int, count: int) -> bytes:
+        start = offset - self.at
+        data = self.data
+        if start >= 0 and start + count <= len(data):
+            return data[start : start + count]
+        if count >= WINDOW:
+            return os.pread(self.fd, count, offset)
+        self.at, self.data = offset, os.pread(self.fd, WINDOW, offset)
+        return self.data[:count]
+
+
+WINDOW = 65536
+"""Bytes read at a time past a file's head."""
+
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+"""How a file is opened: read-only; a named pipe without waiting for a writer."""
 
 STREAM_CAP = 256 * 1024 * 1024
 """The most read from a stream that cannot seek (a pipe, stdin): an endless one is an error after it, not an OOM."""
@@ -276,22 +301,25 @@ def _png(r: _Reader) -> ImageInfo:
         raise r.fail(f"corrupt PNG: IHDR gives {width}×{height}, over the PNG limit of {_PNG_MAX_SIDE:,} per side")
     _png_ihdr_methods(r, head[24:29])
     frames, orientation, seen_idat, defect = 1, 1, False, None
-    text = _PngText()
-    pos = 8
+    text = None
+    pos, inside, size = 8, len(head) - 8, r.size  # a chunk header at or before `inside` is in the head
     while True:
-        header = r.read(pos, 8)
-        if len(header) < 8:
-            if not seen_idat:
-                defect = "truncated PNG: the file ends before any image data (IDAT)"
-            elif header:
-                defect = "truncated PNG: the file ends inside a chunk header, with no IEND chunk"
-            else:
-                defect = "truncated PNG: no IEND chunk after its image data"
-            break
-        length, kind = struct.unpack(">I4s", header)
+        if pos <= inside:
+            length, kind = _PNG_CHUNK.unpack_from(head, pos)
+        else:
+            header = r.read(pos, 8)
+            if len(header) < 8:
+                if not seen_idat:
+                    defect = "truncated PNG: the file ends before any image data (IDAT)"
+                elif header:
+                    defect = "truncated PNG: the file ends inside a chunk header, with no IEND chunk"
+                else:
+                    defect = "truncated PNG: no IEND chunk after its image data"
+                break
+            length, kind = _PNG_CHUNK.unpack(header)
         if kind == b"IEND":
             break
-        if r.size is not None and pos + 12 + length > r.size:
+        if size is not None and pos + 12 + length > size:
             name = kind.decode("latin-1") if kind.isalpha() else repr(kind)
             defect = f"truncated PNG: the file ends inside its {name} chunk"
             if kind != b"IDAT" and not seen_idat:
@@ -308,12 +336,16 @@ def _png(r: _Reader) -> ImageInfo:
         elif kind == b"eXIf":
             orientation = exif_orientation(r.read(pos + 8, min(length, _EXIF_READ)))
         elif kind in _PNG_TEXT_CHUNKS:
+            text = text or _PngText()
             text.check(r, kind, pos + 8, length)
         pos += 12 + length
-    if text.defect:
+    if text is not None and text.defect:
         defect = text.defect if defect is None else f"{defect}; {text.defect}"
     return _info(r, "PNG", width, height, frames, frames > 1, orientation, defect)
 
+
+_PNG_CHUNK = struct.Struct(">I4s")
+"""A PNG chunk header: length, type."""
 
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 """Allowed bit depths per colour type (PNG specification, 11.2.2 IHDR, Table 11.1; Pillow's _MODES holds the same)."""
@@ -326,6 +358,9 @@ def _png_ihdr_methods(r: _Reader, fields: bytes) -> None:
     method, "unknown filter category", another interlace method at decoding, and a bit depth its colour type
     does not allow; it passes over the compression method, which libpng does not).
     Checked as far as the bytes reach; a file cut inside IHDR is read with a warning, as before."""
+    if len(fields) == 5 and fields[1] in _PNG_DEPTHS and fields[0] in _PNG_DEPTHS[fields[1]]:
+        if fields[2] == 0 and fields[3] == 0 and fields[4] <= 1:
+            return  # the common case: every method defined
     if len(fields) >= 2 and fields[1] in _PNG_DEPTHS and fields[0] not in _PNG_DEPTHS[fields[1]]:
         raise r.fail(
             f"corrupt PNG: IHDR gives bit depth {fields[0]} for colour type {fields[1]}, which the PNG "
@@ -440,12 +475,20 @@ def _jpeg(r: _Reader) -> ImageInfo:
     refuse (RES 0x02-0xBF, a second SOI, EOI or SOS before the frame header)
     are errors.
     """
+    head = r.head
+    inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
     while True:
-        found = _next_marker(r, pos)
-        if found is None:
-            raise r.fail("truncated JPEG: the file ends before the frame header (SOF)")
-        pos, code = found
+        if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
+            head = r.head = head + r.fetch(len(head), max(pos + WINDOW, 2 * len(head)) - len(head))  # APPn blocks
+            inside = len(head) - 4
+        if pos <= inside and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
+            code = head[pos + 1]  # the common case: the marker is where it is due
+        else:
+            found = _next_marker(r, pos)
+            if found is None:
+                raise r.fail("truncated JPEG: the file ends before the frame header (SOF)")
+            pos, code = found
         if code in _JPEG_STANDALONE:
             pos += 2
             continue
@@ -453,10 +496,13 @@ def _jpeg(r: _Reader) -> ImageInfo:
             raise r.fail(f"corrupt JPEG: {_JPEG_NAMES[code]} at byte {pos}, before any frame header (SOF)")
         if code < 0xC0:
             raise r.fail(f"corrupt JPEG: unknown marker 0xFF{code:02X} at byte {pos}")
-        segment = r.read(pos + 2, 2)
-        if len(segment) < 2:
-            raise r.fail("truncated JPEG: the file ends inside a segment header")
-        (length,) = struct.unpack(">H", segment)
+        if pos <= inside:
+            length = head[pos + 2] << 8 | head[pos + 3]
+        else:
+            segment = r.read(pos + 2, 2)
+            if len(segment) < 2:
+                raise r.fail("truncated JPEG: the file ends inside a segment header")
+            length = segment[0] << 8 | segment[1]
         if code in _JPEG_SOF:
             if length < 8:  # libjpeg get_sof: JERR_BAD_LENGTH
                 raise r.fail(f"corrupt JPEG: frame header at byte {pos} has length {length}")
@@ -469,11 +515,23 @@ def _jpeg(r: _Reader) -> ImageInfo:
             defect = _jpeg_defect(r, pos + 2 + length) if r.body else None
             return _info(r, "JPEG", width, height, orientation=orientation, defect=defect)
         if code == 0xE1 and orientation == 1 and length > 2:
-            payload = r.read(pos + 4, min(length - 2, _EXIF_READ))
-            if payload.startswith(b"Exif\0\0"):
-                orientation = exif_orientation(payload)
+            orientation = _app1_orientation(r, pos + 4, min(length - 2, _EXIF_READ))
         pos += 2 + max(length, 2)  # a length under 2 reads as 2 (an empty segment), as in libjpeg and Pillow
 
+
+def _app1_orientation(r: _Reader, start: int, count: int) -> int:
+    """The EXIF orientation of the APP1 payload of `count` bytes at `start` (1 unless it is EXIF), read in
+    place when the head holds it."""
+    head = r.head
+    stop = start + count
+    if stop <= len(head):
+        return _tiff_orientation(head, start + 6, stop) if head.startswith(b"Exif\0\0", start, stop) else 1
+    payload = r.read(start, count)
+    return exif_orientation(payload) if payload.startswith(b"Exif\0\0") else 1
+
+
+_JPEG_HEAD_MAX = 1 << 20
+"""How far a local JPEG's head grows to take in its APPn blocks; past it, the segments are read one by one."""
 
 _JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
 
@@ -579,6 +637,15 @@ class _Cursor:
     def skip_sub_blocks(self) -> bool:
         """Skip a chain of data sub-blocks; False when the file ends first."""
         while True:
+            buf, at = self.buf, self.pos - self.buf_at
+            while at < len(buf):  # the sub-blocks in the buffer, without a call each
+                size = buf[at]
+                at += 1
+                if size == 0:
+                    self.pos = self.buf_at + at
+                    return True
+                at += size
+            self.pos = self.buf_at + at
             size = self.byte()
             if size <= 0:
                 return size == 0
@@ -690,16 +757,20 @@ def _webp_chunks(r: _Reader, end: int, count_frames: bool) -> tuple[int, int]:
 
 def exif_orientation(data: bytes) -> int:
     """The Orientation tag (0x0112) of IFD0 in an EXIF block; 1 when absent, invalid or unreadable."""
-    if data.startswith(b"Exif\0\0"):
-        data = data[6:]
-    if len(data) < 8 or data[:2] not in (b"II", b"MM"):
+    return _tiff_orientation(data, 6 if data.startswith(b"Exif\0\0") else 0, len(data))
+
+
+def _tiff_orientation(data: bytes, start: int, stop: int) -> int:
+    """exif_orientation of the TIFF structure in data[start:stop], read in place."""
+    if stop - start < 8 or data[start : start + 2] not in (b"II", b"MM"):
         return 1
-    order = "<" if data[:2] == b"II" else ">"
-    (ifd,) = struct.unpack_from(order + "I", data, 4)
-    if ifd + 2 > len(data):
+    order = "<" if data[start] == 0x49 else ">"
+    (ifd,) = struct.unpack_from(order + "I", data, start + 4)
+    if start + ifd + 2 > stop:
         return 1
-    (count,) = struct.unpack_from(order + "H", data, ifd)
-    for entry in range(ifd + 2, min(ifd + 2 + 12 * count, len(data) - 11), 12):
+    (count,) = struct.unpack_from(order + "H", data, start + ifd)
+    first = start + ifd + 2
+    for entry in range(first, min(first + 12 * count, stop - 11), 12):
         tag, kind = struct.unpack_from(order + "HH", data, entry)
         if tag == 0x0112:
             if kind == 3:  # SHORT

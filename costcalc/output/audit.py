@@ -3,6 +3,10 @@
 A format renders a chunk of rows to text (`render`, run where the chunk was
 read, in a worker process if there are any); the command writes `header()`,
 the chunks in order, then `footer()`. Nothing keeps more than one chunk.
+`render_files` renders a chunk as `runs.audit` reads it, files whose headers
+read alike sharing a `Shape`: JSON and JSON lines render a Shape's rows once,
+as a template the next file alike fills with its path, name and size; CSV keeps
+its cells. The text is the same as `render` gives for the rows (tests hold it so).
 
 Machine formats (CSV, JSON, JSON lines) carry each path as walked: a name that
 is not UTF-8 keeps its bytes as surrogates (os.fsdecode). JSON writes each as
@@ -17,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 
-from ..runs.audit import AUDIT_FIELDS, AuditRow, Totals
+from ..runs.audit import AUDIT_FIELDS, AuditRow, Shape, Totals, rows_of
 from ..words import display_path, escape
 from .report import basis_legend, format_usd, rank_by_usd, ranking_line, render_table, tokens_cell, total_basis
-from .stream import csv_rows, json_open, json_rows_end, json_safe
+from .stream import csv_cell, csv_made, csv_rows, json_open, json_rows_end, json_safe
 
 __all__ = ["format_for", "json_line", "totals_table"]
 
@@ -74,6 +78,10 @@ def json_line(row: AuditRow) -> str:
     )
 
 
+_PATH, _NAME, _SIZE = "\0path\0", "\0name\0", 987_654_321_987_654_321
+"""Stand-ins for a file's path, its name in messages and its byte size, in the rows a template is made of."""
+
+
 class _Format:
     """Base: header, rows rendered a chunk at a time, footer."""
 
@@ -89,6 +97,10 @@ class _Format:
     def render(self, rows: list[AuditRow]) -> str:
         raise NotImplementedError
 
+    def render_files(self, files: list) -> str:
+        """`render` of the rows of a chunk's files, as `runs.audit` reads them."""
+        return self.render(rows_of(files))
+
     def first(self, text: str) -> str:
         """The first non-empty chunk's text, as it must stand after the header."""
         return text
@@ -97,11 +109,55 @@ class _Format:
         return ""
 
 
-class _Lines(_Format):
+class _Templated(_Format):
+    """JSON text, whose strings escape character by character: a Shape's rows rendered once, with stand-ins for
+    the path, name and size, are cut at them; a file alike joins the pieces with its own, escaped as json_line
+    does."""
+
+    def render_files(self, files):
+        parts = []
+        for file in files:
+            if file.__class__ is list:
+                parts.append(self.render(file))
+                continue
+            shape, path, shown, size = file
+            template = shape.rendered.get(self.__class__, False)
+            if template is False:
+                template = shape.rendered[self.__class__] = self._template(shape)
+            if template is None:
+                parts.append(self.render(shape.rows_for(path, shown, size)))
+                continue
+            pieces, named = template
+            escaped, size = encode_basestring(path), str(size)
+            if named:
+                name = escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]
+                parts.append(escaped.join([size.join([name.join(cut) for cut in piece]) for piece in pieces]))
+            else:
+                parts.append(escaped.join([size.join(piece) for piece in pieces]))
+        return json_safe("".join(parts))
+
+    def _template(self, shape: Shape) -> tuple[list, bool] | None:
+        """(the text cut at the path, then at the size, then, when a message names the file, at its name;
+        whether one does), or None when a stand-in is not where it must be."""
+        rows = shape.rows_for(_PATH, _NAME, _SIZE)
+        text = self.render(rows)
+        path, name, size = encode_basestring(_PATH), encode_basestring(_NAME)[1:-1], str(_SIZE)
+        named = sum(row.error is not None for row in rows)
+        if (text.count(path), text.count(name), text.count(size)) != (len(rows), named, len(rows) * shape.sized):
+            return None
+        if named:
+            return [[cut.split(name) for cut in piece.split(size)] for piece in text.split(path)], True
+        return [piece.split(size) for piece in text.split(path)], False
+
+
+class _Lines(_Templated):
     """--nl: one JSON object per file and model."""
 
     def render(self, rows):
         return json_safe("".join(json_line(row) + "\n" for row in rows))
+
+
+_AT_PATH, _AT_SIZE, _AT_ERROR = (AUDIT_FIELDS.index(name) for name in ("path", "bytes", "error"))
 
 
 class _Csv(_Format):
@@ -113,8 +169,32 @@ class _Csv(_Format):
     def render(self, rows):
         return csv_rows(row.as_dict().values() for row in rows)
 
+    def render_files(self, files):
+        """A Shape's cells made once; a file's path, size and messages put in its own."""
+        lines = []
+        for file in files:
+            if file.__class__ is list:
+                lines.extend([csv_cell(value) for value in row.as_dict().values()] for row in file)
+                continue
+            shape, path, shown, size = file
+            made = shape.rendered.get(_Csv)
+            if made is None:
+                made = shape.rendered[_Csv] = [
+                    ([csv_cell(value) for value in row.as_dict().values()], row.error) for row in shape.rows
+                ]
+            path = csv_cell(path)
+            for cells, error in made:
+                cells = cells.copy()
+                cells[_AT_PATH] = path
+                if shape.sized:
+                    cells[_AT_SIZE] = size
+                if error is not None:
+                    cells[_AT_ERROR] = csv_cell(shown + error)
+                lines.append(cells)
+        return csv_made(lines)
 
-class _Json(_Format):
+
+class _Json(_Templated):
     """--json: one document {"rows": [...], "totals": {...}, "limits": ..., "budget": ...}."""
 
     def header(self):

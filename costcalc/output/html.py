@@ -35,6 +35,7 @@ from pathlib import Path
 from ..catalog.tables import Tables, default_tables
 from ..money import MONEY
 from ..runs.audit import AuditRow, Totals
+from ..runs.summary import Summary, group_by_sources
 from ..words import display_path
 from .report import format_usd, rank_by_usd, tokens_cell
 
@@ -425,19 +426,20 @@ def rendered_rows(rows: Iterable[AuditRow], render, models: Sequence[str], repor
     """(text, totals, files) a chunk of `files` files at a time, as `runs.audit.audit_rendered` yields, from rows
     read here (`runs.audit.audit`), each also added to `report`."""
     count = max(1, len(models))
+    group_of = group_by_sources(report.roots)
     chunk: list[AuditRow] = []
     for row in rows:
         report.add(row)
         chunk.append(row)
         if len(chunk) >= files * count and len(chunk) % count == 0:
-            yield _chunk(chunk, render, models)
+            yield _chunk(chunk, render, models, group_of)
             chunk = []
     if chunk:
-        yield _chunk(chunk, render, models)
+        yield _chunk(chunk, render, models, group_of)
 
 
-def _chunk(rows: list[AuditRow], render, models: Sequence[str]):
-    totals = Totals(models)
+def _chunk(rows: list[AuditRow], render, models: Sequence[str], group_of):
+    totals = Summary(models, group_of)
     for row in rows:
         totals.add(row)
     return render.render(rows), totals, len(rows) // max(1, len(models))

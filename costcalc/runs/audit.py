@@ -3,177 +3,55 @@
 The work is split in chunks of files (`parallel.map_chunks`): with jobs > 1 in
 worker processes (a header parser gains nothing from threads), results in walk
 order. Memory stays flat however many files: nothing holds more than the
-chunks in flight and one folder listing.
+chunks in flight, one folder listing and a bounded table of `Shape`s.
+
+Files whose headers read alike (the same format, size, frames, orientation and
+defect) get the same verdicts and prices: each such header is judged and priced
+once per model (a `Shape`), and its rows are rendered once per output format;
+every other file with it takes those rows with its own path, name and byte size.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..catalog.limits import Limits, limits_for
 from ..catalog.settings import dated
 from ..catalog.tables import Tables
 from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
-from ..inspection.walk import Found, walk
-from ..money import MONEY
+from ..inspection.walk import walk
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
-from ..pricing.verdict import STATUSES as VERDICT_STATUSES
 from ..pricing.verdict import unique_models, unread_verdict, verdict
+from .summary import Summary, folder_of, group_by_sources
+from .totals import AUDIT_FIELDS, STATUSES, AuditRow, ModelTotals, Totals
 
-__all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "Totals", "audit", "audit_rendered", "STATUSES"]
-
-STATUSES = (*VERDICT_STATUSES, "skipped")
-"""priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
+__all__ = [
+    "AuditRow",
+    "AUDIT_FIELDS",
+    "ModelTotals",
+    "Shape",
+    "Totals",
+    "audit",
+    "audit_rendered",
+    "rows_of",
+    "STATUSES",
+]
 
 CHUNK = 256
 """Files per unit of work."""
 
+MAX_ROOTS = 64
+"""Past this many paths audited, the summary groups each file by its own folder (not by the root above it)."""
 
-class AuditRow(NamedTuple):
-    """One file for one model: what its header says and what it costs, or why it cannot be priced.
-
-    path is the path as walked: a name that is not UTF-8 keeps its bytes as
-    surrogates (os.fsdecode), so os.fsencode(path) opens the file. status is one
-    of STATUSES; rule names the input rule a rejected file breaks; error is the
-    reason (null when priced); usd is None when the price is unknown; warning
-    names the defect of a damaged file (null when whole); basis says how sure
-    tokens is (null when not priced).
-    """
-
-    path: str
-    model: str
-    detail: str
-    status: str
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    frames: int | None = None
-    animated: bool | None = None
-    orientation: int | None = None
-    bytes: int | None = None
-    applied_detail: str | None = None
-    tokens: int | None = None
-    usd: Decimal | None = None
-    rule: str | None = None
-    error: str | None = None
-    warning: str | None = None
-    tier: str = "standard"
-    """The service tier `usd` is priced at (docs/prices.md)."""
-    basis: str | None = None
-    """How sure `tokens` is (docs/README.md): exact, maximum (at most), approximate, flat, or unknown; null when not priced."""
-    model_status: str | None = None
-    """The model's status on the day priced: active, deprecated or retired (docs/lifecycle.md); `status` is the
-    file's."""
-    shutdown: str | None = None
-    """The model's shutdown date (ISO), where one is known."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the fields of AUDIT_FIELDS; `usd` a number or null."""
-        values = dict(zip(AUDIT_FIELDS, self))
-        if self.usd is not None:
-            values["usd"] = float(self.usd)
-        return values
-
-
-AUDIT_FIELDS = AuditRow._fields
-"""The fields of one audit row in --nl, --json and --csv output, in order."""
-
-
-@dataclass
-class ModelTotals:
-    """Running sums for one model."""
-
-    files: int = 0
-    priced: int = 0
-    rejected: int = 0
-    unreadable: int = 0
-    skipped: int = 0
-    tokens: int = 0
-    usd: Decimal = Decimal(0)
-    unknown_price: int = 0
-    """Priced files whose model has no known price: `usd` leaves them out."""
-    unknown_tokens: int = 0
-    """Priced files whose tokens are unknown (an unpublished multiplier, docs/openai.md): `tokens` and `usd` leave them out."""
-    warnings: int = 0
-    """Priced files with a warning (damaged data, priced from the header)."""
-    rules: Counter = field(default_factory=Counter)
-    """Rejections by the rule they break."""
-    bases: set = field(default_factory=set)
-    """How sure the priced files' tokens are (docs/README.md): the sum is as sure as its least sure part."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; `usd` null when some priced file has no known price; `basis` how sure `tokens` is."""
-        from ..schemes.base import total_basis
-
-        return {
-            "files": self.files,
-            "priced": self.priced,
-            "rejected": self.rejected,
-            "unreadable": self.unreadable,
-            "skipped": self.skipped,
-            "tokens": None if self.unknown_tokens else self.tokens,
-            "basis": None if self.unknown_tokens else total_basis(self.bases),
-            "warnings": self.warnings,
-            "usd": None if self.unknown_price or self.unknown_tokens else float(self.usd),
-            "rejected_by_rule": dict(sorted(self.rules.items())),
-        }
-
-
-class Totals:
-    """Running totals per model over audit rows."""
-
-    def __init__(self, models: Iterable[str]):
-        self.by_model = {name: ModelTotals() for name in models}
-
-    def merge(self, other: Totals) -> None:
-        """Add another run's totals (a worker's chunk) into these."""
-        for name, theirs in other.by_model.items():
-            ours = self.by_model.setdefault(name, ModelTotals())
-            for count in (
-                "files",
-                "priced",
-                "rejected",
-                "unreadable",
-                "skipped",
-                "tokens",
-                "usd",
-                "unknown_price",
-                "unknown_tokens",
-                "warnings",
-            ):
-                with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
-                    setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
-            ours.rules.update(theirs.rules)
-            ours.bases |= theirs.bases
-
-    def add(self, row: AuditRow) -> None:
-        """Count one row."""
-        totals = self.by_model.setdefault(row.model, ModelTotals())
-        totals.files += 1
-        setattr(totals, row.status, getattr(totals, row.status) + 1)
-        if row.status == "priced":
-            totals.warnings += row.warning is not None
-            if row.tokens is None:  # an unpublished multiplier (docs/openai.md): the totals are unknown
-                totals.unknown_tokens += 1
-                return
-            totals.tokens += row.tokens
-            totals.bases.add(row.basis)
-            if row.usd is None:
-                totals.unknown_price += 1
-            else:
-                totals.usd = MONEY.add(totals.usd, row.usd)  # exact whatever the caller's decimal context
-        elif row.status == "rejected":
-            totals.rules[row.rule] += 1
+SHAPES = 4096
+"""The most `Shape`s remembered per audit and process (the table starts afresh past it)."""
 
 
 @dataclass(frozen=True)
@@ -186,20 +64,83 @@ class _Config:
     edition: str | None
     strict: bool = False
     render: Any = field(default=None, compare=False)
+    """An output format with render(rows) -> str and render_files(files) -> str, for `audit_rendered`; not
+    part of the identity, so a worker's unpickled copy still finds `_setup`'s cache."""
     tier: str = "standard"
-    """An output format with render(rows) -> str, for `audit_rendered`; not part of the
-    identity, so a worker's unpickled copy still finds `_setup`'s cache."""
     as_of: _dt.date | None = None
     """The day prices and lifecycles are read for (the tables' own day)."""
     regional: bool = False
+    roots: tuple[str, ...] = ()
+    """The paths audited, by which the summary groups files (runs.summary: the first folder below each)."""
 
 
-@lru_cache(maxsize=8)
-def _setup(config: _Config) -> tuple[tuple[Pricer, ...], tuple[Limits, ...]]:
-    """Each model's pricer and its vendor's input rules (docs/limits.md, docs/README.md)."""
-    tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
-    pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
-    return pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers)
+class Shape:
+    """The rows, one per model, of every file whose header reads alike: the same but for the file's path, the
+    name its messages start with, and its byte size (`rows_for`).
+
+    A file's verdicts depend on its header (format, size, frames, orientation, defect) and, through a
+    `max_image_bytes` rule (the one input rule that reads it, catalog.limits), on its byte size: a size within
+    every such rule reads alike whatever it is. A header that could not be read is alike another by its error:
+    the format named and the message after the file's name. `rows` hold an empty path and, in `error`, the text
+    after the name; `sized`: the rows carry the file's byte size. `rendered` keeps what an output format made of
+    them (output.audit), by format class.
+    """
+
+    __slots__ = ("rows", "sized", "rendered")
+
+    def __init__(self, rows: list[AuditRow], sized: bool):
+        self.rows, self.sized = rows, sized
+        self.rendered: dict[Any, Any] = {}
+
+    def rows_for(self, path: str, shown: str, size: int | None) -> list[AuditRow]:
+        """The rows of the file at `path`, named `shown` in messages, of `size` bytes."""
+        size = size if self.sized else None
+        return [
+            row._replace(path=path, bytes=size, error=None if row.error is None else shown + row.error)
+            for row in self.rows
+        ]
+
+
+def _shape_of(rows: list[AuditRow], shown: str, sized: bool) -> Shape | None:
+    """The Shape of one file's rows (`header_rows`), or None when a message does not start with its name."""
+    if any(row.error is not None and not row.error.startswith(shown) for row in rows):
+        return None
+    cut = len(shown)
+    return Shape([row._replace(path="", error=None if row.error is None else row.error[cut:]) for row in rows], sized)
+
+
+class _Run:
+    """One audit's models in one process: pricers, input rules, the byte size within every rule, the Shapes."""
+
+    __slots__ = ("pricers", "limits", "max_bytes", "shapes", "group_of")
+
+    def __init__(self, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], roots: tuple[str, ...]):
+        self.pricers, self.limits = pricers, limits
+        self.group_of = group_by_sources(roots) if len(roots) <= MAX_ROOTS else folder_of
+        """A file's group in the summary: the first folder below the root it was found under (runs.summary)."""
+        sizes = [rules.rules["max_image_bytes"].value for rules in limits if "max_image_bytes" in rules.rules]
+        self.max_bytes: int | None = min(sizes, default=None)
+        """A file of at most this many bytes breaks no `max_image_bytes` rule (None: no model has one)."""
+        self.shapes: dict[tuple, Shape | None] = {}
+
+
+_RUNS: dict[_Config, _Run] = {}
+"""The audits set up in this process (a forked worker inherits them), by configuration; at most eight."""
+
+
+def _setup(config: _Config, tables: Tables | None = None) -> _Run:
+    """Each model's pricer and its vendor's input rules (docs/limits.md, docs/README.md), from `tables` (the
+    caller's) or, in a worker process that did not inherit them, from the configuration's table files."""
+    run = _RUNS.get(config)
+    if run is None:
+        if tables is None:
+            tables = Tables({}, {}).with_files(*config.table_files).at(config.as_of).in_region(config.regional)
+        pricers = tuple(Pricer(name, config.detail, tables, tier=config.tier) for name in config.models)
+        run = _Run(pricers, tuple(limits_for(pricer.model, config.edition) for pricer in pricers), config.roots)
+        if len(_RUNS) >= 8:
+            _RUNS.clear()
+        _RUNS[config] = run
+    return run
 
 
 def audit(
@@ -246,21 +187,25 @@ def audit_rendered(
     tier: str = "standard",
     as_of: _dt.date | None = None,
     **walk_options,
-) -> Iterator[tuple[str, Totals, int]]:
-    """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files).
+) -> Iterator[tuple[str, Summary, int]]:
+    """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files). The totals
+    are a `runs.summary.Summary`: per model, per first folder below each path, and tokens per image.
 
-    `render` is a picklable output format with render(rows) -> str. The
-    command line uses this so that worker processes, not the parent, build
-    the output text.
+    `render` is a picklable output format with render(rows) -> str, and optionally render_files(files) -> str
+    for a chunk's files as they are read here (output.audit's formats: files alike share a `Shape`). The
+    command line uses this so that worker processes, not the parent, build the output text.
     """
-    config = _config(models, detail, tables, limits, strict, render, tier, as_of)
+    paths = list(paths)
+    roots = tuple(os.fsdecode(path) for path in paths[: MAX_ROOTS + 1])
+    config = _config(models, detail, tables, limits, strict, render, tier, as_of, roots)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
-def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Config:
-    """What every chunk's work needs, checked and picklable: the tables as of the day, each model once."""
+def _config(models, detail, tables, limits, strict, render, tier, as_of, roots=()) -> _Config:
+    """What every chunk's work needs, checked and picklable: the tables as of the day, each model once. The
+    pricers are set up here, from these tables (UnknownModelError, TierError, ... before any file is read)."""
     tables = dated(tables, as_of)
-    return _Config(
+    config = _Config(
         tuple(unique_models(models, tables)),
         detail,
         tables.files,
@@ -270,20 +215,28 @@ def _config(models, detail, tables, limits, strict, render, tier, as_of) -> _Con
         tier,
         tables.as_of,
         tables.regional,
+        roots,
     )
+    _RUNS.pop(config, None)  # these tables, not those of an earlier audit alike
+    _setup(config, tables)
+    return config
 
 
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
-    """`work(config, chunk)` over the walk, in order, in `jobs` processes."""
-    _setup(config)  # fail early on a bad model, detail or edition; each worker process builds its own
-    return map_chunks(work, config, walk(paths, **walk_options), jobs=jobs, size=CHUNK)
+    """`work(config, chunk)` over the walk, in order, in `jobs` processes. Each `Found` goes as a plain tuple (a
+    named tuple pickles through Python code, ten times slower, for a worker)."""
+    return map_chunks(work, config, map(tuple, walk(paths, **walk_options)), jobs=jobs, size=CHUNK)
 
 
-def _chunk_rows(config: _Config, chunk: list[Found]) -> list[AuditRow]:
-    pricers, limits = _setup(config)
+def _chunk_rows(config: _Config, chunk: list[tuple]) -> list[AuditRow]:
+    return rows_of(_chunk_files(config, chunk))
+
+
+def rows_of(files: list) -> list[AuditRow]:
+    """The rows of a chunk's files (`_chunk_files`)."""
     rows: list[AuditRow] = []
-    for found in chunk:
-        rows.extend(_audit_file(found, pricers, limits, config.detail, config.strict))
+    for file in files:
+        rows.extend(file if file.__class__ is list else file[0].rows_for(*file[1:]))
     return rows
 
 
@@ -292,33 +245,83 @@ def _with_lifecycle(rows: list[AuditRow], pricers: tuple[Pricer, ...]) -> list[A
     return [row._replace(model_status=pricer.status, shutdown=pricer.shutdown) for row, pricer in zip(rows, pricers)]
 
 
-def _chunk_rendered(config: _Config, chunk: list[Found]) -> tuple[str, Totals, int]:
-    rows = _chunk_rows(config, chunk)
-    totals = Totals(config.models)
-    for row in rows:
-        totals.add(row)
-    return config.render.render(rows), totals, len(chunk)
+def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Summary, int]:
+    files = _chunk_files(config, chunk)
+    group_of = _setup(config).group_of
+    totals = Summary(config.models)
+    alike: dict[tuple[Shape, str], int] = {}
+    folders: dict[str, str] = {}  # a file's folder -> its group: files come folder by folder
+    for file in files:
+        if not file:
+            continue
+        path = file[0].path if file.__class__ is list else file[1]
+        folder = path.rpartition("/")[0]
+        group = folders.get(folder)
+        if group is None:
+            group = folders[folder] = group_of(path)
+        if file.__class__ is list:
+            for row in file:
+                totals.add_in_group(row, 1, group)
+        else:
+            key = (file[0], group)
+            alike[key] = alike.get(key, 0) + 1
+    for (shape, group), count in alike.items():
+        for row in shape.rows:
+            totals.add_in_group(row, count, group)
+    totals.settle()
+    render_files = getattr(config.render, "render_files", None)  # output.audit's formats have it
+    if render_files is None:
+        return config.render.render(rows_of(files)), totals, len(chunk)
+    return render_files(files), totals, len(chunk)
 
 
-def _audit_file(
-    found: Found, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], detail: str, strict: bool = False
-) -> list[AuditRow]:
-    """The rows of one file: the walk's problem, the header's error, or each model's verdict (pricing.verdict)."""
-    path, shown = found.path, found.display
-    if found.problem is not None:
-        status = "skipped" if found.skipped else "unreadable"
-        return _with_lifecycle(
-            [
-                AuditRow(path, p.model.name, detail, status, error=f"{shown}: {found.problem}", tier=p.tier)
-                for p in pricers
-            ],
-            pricers,
-        )
-    try:
-        info = inspect_path(path, name=shown, regular=True)
-    except CostcalcError as error:
-        return header_rows(path, shown, None, error, pricers, limits, detail, strict)
-    return header_rows(path, shown, info, None, pricers, limits, detail, strict)
+def _chunk_files(config: _Config, chunk: list[tuple]) -> list:
+    """Each file of the chunk (a `Found`'s fields): (its Shape, path, name shown, byte size), or its rows when no
+    Shape fits it."""
+    run = _setup(config)
+    pricers, limits, max_bytes, shapes = run.pricers, run.limits, run.max_bytes, run.shapes
+    detail, strict = config.detail, config.strict
+    files: list = []
+    for path, shown, problem, skipped in chunk:
+        if problem is not None:
+            files.append(_found_rows(path, shown, problem, skipped, pricers, detail))
+            continue
+        try:
+            info = inspect_path(path, name=shown, regular=True)
+        except CostcalcError as error:
+            message = str(error)
+            format = getattr(error, "format", None)
+            key = (format, message[len(shown) :]) if message.startswith(shown) else (format, None, message)
+            info, failure, size, sized = None, error, None, False
+        else:
+            size, sized = info.bytes, True
+            if size is None or (max_bytes is not None and size > max_bytes):  # the error names the size
+                files.append(header_rows(path, shown, info, None, pricers, limits, detail, strict))
+                continue
+            failure, key = None, (*info[:6], info.warning)
+        shape = shapes.get(key, False)
+        if shape is False:
+            if len(shapes) >= SHAPES:
+                shapes.clear()
+            rows = header_rows(path, shown, info, failure, pricers, limits, detail, strict)
+            shape = shapes[key] = _shape_of(rows, shown, sized)
+            if shape is None:
+                files.append(rows)
+                continue
+        if shape is None:
+            files.append(header_rows(path, shown, info, failure, pricers, limits, detail, strict))
+        else:
+            files.append((shape, path, shown, size))
+    return files
+
+
+def _found_rows(path: str, shown: str, problem: str, skipped: bool, pricers: tuple[Pricer, ...], detail: str):
+    """The rows of what the walk met and could not audit (`problem`): skipped on purpose, or unreadable."""
+    status = "skipped" if skipped else "unreadable"
+    return _with_lifecycle(
+        [AuditRow(path, p.model.name, detail, status, error=f"{shown}: {problem}", tier=p.tier) for p in pricers],
+        pricers,
+    )
 
 
 def header_rows(

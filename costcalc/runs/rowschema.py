@@ -40,7 +40,7 @@ def audit_schema():
     """The pyarrow schema of audit rows: AUDIT_FIELDS in order, typed by AUDIT_SCHEMA_TYPES (imports pyarrow)."""
     import pyarrow as pa
 
-    from .audit import AUDIT_FIELDS
+    from .totals import AUDIT_FIELDS
 
     return pa.schema([(name, getattr(pa, AUDIT_SCHEMA_TYPES[name])()) for name in AUDIT_FIELDS])
 

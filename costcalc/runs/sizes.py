@@ -25,8 +25,8 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from ..money import MONEY
-from .audit import AuditRow, ModelTotals
 from .summary import Summary
+from .totals import AuditRow, ModelTotals
 
 __all__ = ["SizeAudit", "SizePart"]
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .audit import AuditRow, Totals
+from .totals import AuditRow, Totals
 
-__all__ = ["MAX_GROUPS", "OTHER", "PERCENTILES", "Summary", "group_by_source", "group_by_sources"]
+__all__ = ["MAX_GROUPS", "OTHER", "PERCENTILES", "Summary", "folder_of", "group_by_source", "group_by_sources"]
 
 MAX_GROUPS = 1000
 """Groups kept in a summary; the rest count under OTHER."""
@@ -42,9 +42,7 @@ def group_by_source(source: str, kind: str = "store") -> Callable[[str], str]:
         return _shard_of
     if kind == "urls":
         return _host_of
-    from ..inspection.remote import redact
-
-    shown = redact(source)
+    shown = _shown(source)
     magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
     base = shown[:magic].rpartition("/")[0] + "/" if magic >= 0 else shown.rstrip("/") + "/"
 
@@ -61,11 +59,11 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
     """`group_by_source` over several sources: an item's group is that of the source whose root it lies below
     (the longest), else its own folder."""
     sources = list(sources)
+    if not sources and kind == "store":
+        return folder_of
     if kind != "store" or len(sources) == 1:
         return group_by_source(sources[0] if sources else "", kind)
-    from ..inspection.remote import redact
-
-    groups = sorted(((redact(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
+    groups = sorted(((_shown(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
 
     def group(path: str) -> str:
         for shown, of in groups:
@@ -74,6 +72,22 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
         return groups[-1][1](path)
 
     return group
+
+
+def _shown(source: str) -> str:
+    """A source as its items' paths show it: a URL without credentials (inspection.stores.redact); a local
+    path as it is (no store module imported for a local audit)."""
+    if "://" not in source:
+        return source
+    from ..inspection.stores import redact
+
+    return redact(source)
+
+
+def folder_of(path: str) -> str:
+    """The folder a path is in, as a group ("./" for a bare name)."""
+    head, sep, _ = path.rpartition("/")
+    return head + sep if sep else "./"
 
 
 def _shard_of(path: str) -> str:
@@ -101,13 +115,31 @@ class Summary(Totals):
         self.tokens: dict[str, dict[int, int]] = {name: {} for name in self.models}
         self.approximate = False
 
-    def add(self, row: AuditRow) -> None:
-        """Count one row (its group found by `group_of`)."""
-        super().add(row)
+    def add(self, row: AuditRow, count: int = 1, group: str | None = None) -> None:
+        """Count one row, or `count` rows alike but for their paths, in `group` (default: the row's, found by
+        `group_of`)."""
+        super().add(row, count)
         if self.group_of is not None:
-            self.group(self.group_of(row.path)).add(row)
+            self.group(self.group_of(row.path) if group is None else group).add(row, count)
         if row.status == "priced" and row.tokens is not None:
-            self.count_tokens(row.model, ((row.tokens, 1),))
+            self.count_tokens(row.model, ((row.tokens, count),))
+
+    def add_in_group(self, row: AuditRow, count: int, group: str) -> None:
+        """Count `count` rows alike in `group` and in the tokens per image, not yet in the totals per model:
+        `settle` adds the groups into those once a chunk is counted (a row is added once, not twice)."""
+        self.group(group).add(row, count)
+        if row.status == "priced" and row.tokens is not None:
+            self.count_tokens(row.model, ((row.tokens, count),))
+
+    def settle(self) -> Summary:
+        """The totals per model made the sum of the groups counted by `add_in_group` (call once, after them)."""
+        for totals in self.groups.values():
+            Totals.merge(self, totals)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a worker's chunk going to the parent) without `group_of`, which the parent does not need."""
+        return {**self.__dict__, "group_of": None}
 
     def group(self, name: str) -> Totals:
         """The totals of group `name` (OTHER once MAX_GROUPS are kept)."""

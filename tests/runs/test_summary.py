@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from costcalc.runs.audit import AuditRow
 from costcalc.runs.summary import MAX_GROUPS, OTHER, Summary, group_by_source, group_by_sources
 
@@ -53,3 +55,82 @@ def test_merged_chunks_give_the_same_percentiles_as_one():
         merged.merge(part)
     assert merged.percentiles() == whole.percentiles()
     assert whole.percentiles()["m"] == {"images": 10, "p50": 3, "p90": 9, "p99": 9, "max": 9}
+
+
+def _local_tree(root):
+    """Files alike (one Shape) in several folders, so that a Shape's files are counted in each one's group."""
+    from PIL import Image
+
+    sizes = {"a/one.png": (500, 400), "a/deep/two.png": (800, 400), "b/three.png": (1100, 400), "top.png": (64, 64)}
+    sizes.update({f"b/same{i}.png": (64, 64) for i in range(300)})  # more than a chunk (256 files)
+    for name, size in sizes.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size).save(root / name)
+    (root / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    return sizes
+
+
+def _expected_groups(root, sizes, tokens_of):
+    groups = {}
+    for name, size in sizes.items():
+        head = name.split("/")[0] + "/" if "/" in name else ""
+        entry = groups.setdefault(f"{root}/{head}", {"files": 0, "priced": 0, "tokens": 0})
+        entry["files"] += 1
+        entry["priced"] += 1
+        entry["tokens"] += tokens_of[size]
+    groups[f"{root}/a/"]["files"] += 1  # broken.png: unreadable
+    return groups
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_local_audit_sums_per_first_folder_and_gives_percentiles(tmp_path, jobs):
+    """--json of a local folder has by_prefix (the first folder below the path audited, the path itself for its
+    own files) and tokens_per_image, equal to sums and nearest ranks taken from the --nl rows by hand."""
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path / "tree"
+    sizes = _local_tree(root)
+    command = [sys.executable, "-m", "costcalc", "audit", str(root), "-m", "gpt-4o", "-j", jobs]
+    rows = [
+        json.loads(line)
+        for line in subprocess.run([*command, "--nl"], capture_output=True, text=True).stdout.splitlines()
+    ]
+    tokens_of = {(row["width"], row["height"]): row["tokens"] for row in rows if row["status"] == "priced"}
+    assert tokens_of == {(500, 400): 255, (800, 400): 425, (1100, 400): 595, (64, 64): 255}  # 85 + 170 a tile
+    document = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True).stdout)
+    got = {
+        name: {key: totals["gpt-4o"][key] for key in ("files", "priced", "tokens")}
+        for name, totals in document["by_prefix"].items()
+    }
+    assert got == _expected_groups(root, sizes, tokens_of)
+    priced = sorted(tokens_of[size] for size in sizes.values())
+    rank = lambda p: priced[-(-len(priced) * p // 100) - 1]  # noqa: E731 - nearest rank, by hand
+    assert document["tokens_per_image"]["gpt-4o"] == {
+        "images": len(priced),
+        "p50": rank(50),
+        "p90": rank(90),
+        "p99": rank(99),
+        "max": priced[-1],
+    }
+
+
+def test_a_local_audit_imports_no_store_module(tmp_path):
+    """Grouping a local folder's files needs no URL redaction: neither the store modules nor asyncio load."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(repr(sorted(m for m in sys.modules if m == 'asyncio' "
+        "or m.startswith('costcalc.inspection.st') or m == 'costcalc.inspection.remote'))))\n"
+        "from costcalc.console import main\n"
+        f"sys.argv = ['costcalc', 'audit', {str(tmp_path)!r}, '-m', 'gpt-4o', '--json']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert '"by_prefix"' in done.stdout and done.stderr.strip().endswith("[]"), done.stderr
