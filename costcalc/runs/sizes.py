@@ -185,34 +185,12 @@ class SizeAudit:
 
         priced = prices.status == 0
         usd, usd_known = self.price._usd_of(index, prices.tokens, prices.known)
-        rule_words = sorted(set(prices.rules.values()) - {None})
-        rule_codes = -1
-        if rule_words:
-            codes = {rule: code for code, rule in enumerate(rule_words)}
-            rule_codes = np.full(n, -1, dtype=np.int32)
-            for i, rule in prices.rules.items():
-                if rule is not None and prices.status[i] == 1:
-                    rule_codes[i] = codes[rule]
+        rule_codes, rule_words = _rule_codes(prices, n)
         if isinstance(prices.basis, str):
             basis = (0 if priced.all() else np.where(priced, 0, -1).astype(np.int32), [prices.basis])
         else:
             encoded = pa.array(prices.basis, type=pa.string()).dictionary_encode()
             basis = (pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary.to_pylist())
-        error = pa.nulls(n, pa.string())
-        if not priced.all():  # the reasons of the rows not priced, built for those rows only
-            where = np.flatnonzero(~priced)
-            rule = pa.nulls(where.size, pa.string())
-            if rule_words:
-                picked = rule_codes[where]
-                rule = pa.array(rule_words, type=pa.string()).take(pa.array(picked, mask=picked < 0))
-            why = pc.if_else(
-                pa.array(prices.status[where] == 1),
-                pc.binary_join_element_wise("rejected (", rule, ")", ""),
-                pa.scalar(UNUSABLE),
-            )
-            error = pc.replace_with_mask(
-                error, pa.array(~priced), pc.binary_join_element_wise(names.take(where), why, ": ")
-            )
 
         def side(values):
             unusable = values < 1
@@ -241,7 +219,7 @@ class SizeAudit:
             "tokens": masked(prices.tokens, prices.known, pa.int64()),
             "usd": masked(usd, usd_known, pa.float64()),
             "rule": (rule_codes, rule_words),
-            "error": error,
+            "error": _errors(prices.status, priced, names, rule_codes, rule_words),
             "warning": same(None),
             "tier": same(pricer.tier),
             "basis": basis,
@@ -354,6 +332,42 @@ def _low_table():
     import numpy as np
 
     return _ascii(np.arange(10**_LOW_DIGITS, dtype=np.int64), _LOW_DIGITS)
+
+
+def _rule_codes(prices, n: int):
+    """(codes, words) of the rules the rejected rows break: -1 where a row breaks none (or is not rejected)."""
+    import numpy as np
+
+    words = sorted(set(prices.rules.values()) - {None})
+    if not words:
+        return -1, []
+    index = {rule: code for code, rule in enumerate(words)}
+    codes = np.full(n, -1, dtype=np.int32)
+    for i, rule in prices.rules.items():
+        if rule is not None and prices.status[i] == 1:
+            codes[i] = index[rule]
+    return codes, words
+
+
+def _errors(status, priced, names, rule_codes, rule_words):
+    """The error column: null for priced rows; `name: rejected (rule)` or `name: ` UNUSABLE for the others, built
+    for those rows only."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    error = pa.nulls(len(status), pa.string())
+    if priced.all():
+        return error
+    where = np.flatnonzero(~priced)
+    rule = pa.nulls(where.size, pa.string())
+    if rule_words:
+        picked = rule_codes[where]
+        rule = pa.array(rule_words, type=pa.string()).take(pa.array(picked, mask=picked < 0))
+    why = pc.if_else(
+        pa.array(status[where] == 1), pc.binary_join_element_wise("rejected (", rule, ")", ""), pa.scalar(UNUSABLE)
+    )
+    return pc.replace_with_mask(error, pa.array(~priced), pc.binary_join_element_wise(names.take(where), why, ": "))
 
 
 @lru_cache(maxsize=2)
