@@ -106,7 +106,7 @@ class PriceBatch:
         detail: str = "auto",
         tier: str = "standard",
         tables=None,
-        limits: str | None = None,
+        edition: str | None = None,
         strict: bool = False,
         storage_options: dict[str, Any] | None = None,
     ):
@@ -121,7 +121,7 @@ class PriceBatch:
         tables = tables or default_tables()
         self.names = unique_models(models, tables)
         self.pricers = [Pricer(name, detail, tables, tier=tier) for name in self.names]
-        self.limits = [limits_for(p.model, limits) for p in self.pricers]
+        self.limits = [limits_for(p.model, edition) for p in self.pricers]
         self.column, self.width_column, self.height_column = column, width_column, height_column
         self.detail, self.strict, self.storage_options = detail, strict, storage_options
         self._usd: list[dict[int, float | None]] = [{} for _ in self.pricers]
@@ -385,14 +385,14 @@ def price_batch(
     detail: str = "auto",
     tier: str = "standard",
     tables=None,
-    limits: str | None = None,
+    edition: str | None = None,
     strict: bool = False,
     storage_options: dict[str, Any] | None = None,
 ):
     """The batch (pyarrow RecordBatch or Table) with `{model}_tokens/_usd/_status/_basis/_rule` per model appended.
 
     `column`: an image column (bytes, {bytes, path} structs, or paths/URLs), priced as `estimate(ImageInfo)`
-    prices a file (the limits edition `limits`, `strict`). Or `width_column` and `height_column`: sizes,
+    prices a file (the limits `edition`, `strict`). Or `width_column` and `height_column`: sizes,
     priced as `estimate((width, height))`. A bad item is a status (`unreadable`, `rejected`), never an error.
     """
     return PriceBatch(
@@ -403,7 +403,7 @@ def price_batch(
         detail=detail,
         tier=tier,
         tables=tables,
-        limits=limits,
+        edition=edition,
         strict=strict,
         storage_options=storage_options,
     )(batch)

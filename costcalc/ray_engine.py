@@ -49,7 +49,7 @@ class AuditBlock:
         models: list[str],
         detail: str = "auto",
         tier: str = "standard",
-        limits: str | None = None,
+        edition: str | None = None,
         strict: bool = False,
         body: bool = False,
         concurrency: int = 64,
@@ -57,7 +57,7 @@ class AuditBlock:
     ):
         from .runs.remote import audit_heads
 
-        self.options = {"models": models, "detail": detail, "tier": tier, "limits": limits, "strict": strict}
+        self.options = {"models": models, "detail": detail, "tier": tier, "edition": edition, "strict": strict}
         list(audit_heads([], **self.options))  # check the models, detail and tier once per worker
         self.body, self.concurrency, self.storage_options = body, concurrency, storage_options
 
@@ -142,7 +142,7 @@ def audit_with_ray(
     models: Iterable[str],
     detail: str = "auto",
     tier: str = "standard",
-    limits: str | None = None,
+    edition: str | None = None,
     strict: bool = False,
     body: bool = False,
     concurrency: int = 64,
@@ -165,7 +165,7 @@ def audit_with_ray(
     from .runs.remote import audit_heads
 
     names = list(models)
-    list(audit_heads([], models=names, detail=detail, tier=tier, limits=limits, strict=strict))
+    list(audit_heads([], models=names, detail=detail, tier=tier, edition=edition, strict=strict))
     if not ray.is_initialized():
         ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
     context = ray.data.DataContext.get_current()
@@ -183,7 +183,7 @@ def audit_with_ray(
             "models": names,
             "detail": detail,
             "tier": tier,
-            "limits": limits,
+            "edition": edition,
             "strict": strict,
             "body": body,
             "concurrency": concurrency,

@@ -123,7 +123,7 @@ def audit(paths, models, **given):
     check_tier(tables, names, tier)
     render = format_for(output, names, summary)
     options = dict(
-        detail=detail, tables=tables, limits=edition, jobs=given["jobs"], strict=given["strict"], tier=tier, **walk
+        detail=detail, tables=tables, edition=edition, jobs=given["jobs"], strict=given["strict"], tier=tier, **walk
     )
     report = _report(html_path, paths, names, detail, tables, tier) if html_path else None
     remote = is_where_it_lives(paths, where)

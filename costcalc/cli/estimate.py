@@ -73,7 +73,7 @@ def estimate(images, sizes, models, detail, edition, tier, strict, fetch, allow_
     check_tier(tables, names, tier)
     _check_edition(tables, names, edition)
     sources = _sources(images, sizes, {"fetch": fetch, "allow_private": allow_private, "timeout": timeout})
-    options = {"detail": detail, "tables": tables, "limits": edition, "strict": strict, "tier": tier}
+    options = {"detail": detail, "tables": tables, "edition": edition, "strict": strict, "tier": tier}
     results, rows = _priced(sources, names, options)
     _messages(rows)
     if output:
@@ -179,7 +179,7 @@ def _problem(error, unread: bool, name: str, options: dict) -> tuple[str, str | 
         from ..catalog.limits import limits_for
         from ..pricing.verdict import unread_verdict
 
-        outcome = unread_verdict(error, limits_for(options["tables"].model(name), options["limits"]))
+        outcome = unread_verdict(error, limits_for(options["tables"].model(name), options["edition"]))
         return outcome.reason, outcome.rule
     return str(error), error.rule if isinstance(error, ImageRejectedError) else None
 

@@ -134,7 +134,7 @@ def request(payload, model, **given):
         "file_sizes": _file_sizes(given["file_sizes"]),
         "base_dir": os.path.dirname(os.path.abspath(name)) if name not in ("-", "<stdin>") else None,
         "tables": tables,
-        "limits": given["edition"],
+        "edition": given["edition"],
         "timeout": given["timeout"],
         "allow_private": given["allow_private"],
         "strict": given["strict"],

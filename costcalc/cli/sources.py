@@ -251,7 +251,7 @@ def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | N
     from ..runs.audit import AuditRow
     from ..runs.remote import audit_heads, heads_of
 
-    priced = {k: audit_options[k] for k in ("detail", "tables", "limits", "strict", "tier")}
+    priced = {k: audit_options[k] for k in ("detail", "tables", "edition", "strict", "tier")}
     if options["engine"] == "ray":
         return _ray_rows(paths, names, priced, options, AuditRow)
 
@@ -280,7 +280,7 @@ def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):
             models=names,
             detail=priced["detail"],
             tier=priced["tier"],
-            limits=priced["limits"],
+            edition=priced["edition"],
             strict=priced["strict"],
             concurrency=options["concurrency"],
         )

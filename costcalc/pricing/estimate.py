@@ -24,7 +24,7 @@ def estimate(
     model: str | Model | Sequence[str | Model],
     detail: str = "auto",
     tables: Tables | None = None,
-    limits: str | None = None,
+    edition: str | None = None,
     strict: bool = False,
     tier: str = "standard",
     as_of: _dt.date | None = None,
@@ -37,7 +37,7 @@ def estimate(
 
     A file (or an ImageInfo) gets the verdict every command gives it
     (pricing.verdict): ImageRejectedError, with `.rule`, for an image the API
-    refuses under the `limits` edition (default: the newest) or the model's patch
+    refuses under the limits `edition` (default: the newest) or the model's patch
     limit; a damaged file is priced with `Estimate.warning`, or refused with
     InvalidImageError when `strict`. A (width, height) pair is checked against the
     patch limit only. `tier`: the service tier to price at (docs/prices.md); TierError names the
@@ -58,7 +58,7 @@ def estimate(
                 model=name,
                 detail=detail,
                 tables=tables,
-                limits=limits,
+                edition=edition,
                 strict=strict,
                 tier=tier,
                 as_of=as_of,
@@ -67,7 +67,7 @@ def estimate(
             for name in models
         ]
         return [result.with_source(label) for result in priced] if label else priced
-    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=limits, as_of=as_of, regional=regional)
+    settings = Settings.build(tables=tables, tier=tier, strict=strict, edition=edition, as_of=as_of, regional=regional)
     if strict:
         check_retired(settings.tables.model(model), settings.tables.as_of)
     if isinstance(source, ImageInfo):  # already inspected: price what its header said

@@ -134,7 +134,7 @@ def count_request(
     file_sizes: dict[str, tuple[int, int]] | None = None,
     base_dir: str | os.PathLike | None = None,
     tables: Tables | None = None,
-    limits: str | None = None,
+    edition: str | None = None,
     timeout: float = TIMEOUT,
     max_bytes: int = MAX_BYTES,
     allow_private: bool = False,
@@ -169,10 +169,10 @@ def count_request(
     tables = dated(tables, as_of)
     found = tables.model(model_name(document, model))
     tier = tables.check_tier(found, tier)
-    settings = Settings(tables, tier, strict, limits, tables.as_of)
+    settings = Settings(tables, tier, strict, edition, tables.as_of)
     if isinstance(cached_tokens, bool) or not isinstance(cached_tokens, int) or cached_tokens < 0:
         raise RequestError(f"cached_tokens must be a whole number of tokens, not {show_value(cached_tokens)}")
-    rules = load_limits(limits, vendor=found.vendor or None)  # the model's vendor's limits
+    rules = load_limits(edition, vendor=found.vendor or None)  # the model's vendor's limits
     size = text_size if text_size is not None else payload_size(document)
     refs = list(image_refs(document))
     fetching = dict(fetch=fetch, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)

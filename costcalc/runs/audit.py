@@ -149,7 +149,7 @@ def audit(
     models: Iterable[str],
     detail: str = "auto",
     tables: Tables | None = None,
-    limits: str | None = None,
+    edition: str | None = None,
     jobs: int = 1,
     strict: bool = False,
     tier: str = "standard",
@@ -161,7 +161,7 @@ def audit(
     One bad file never stops the audit: it gets rows with its status and
     reason. Model, detail and limits edition are checked before any file is
     read (UnknownModelError, UnsupportedDetailError, TableError); a model named
-    twice (or by two aliases of one row) counts once. `limits` names an edition
+    twice (or by two aliases of one row) counts once. `edition` names an edition
     of the limits table (default: the newest). `strict` makes a damaged file
     (one with a warning) unreadable. `jobs` > 1 reads in that many worker
     processes. `tier`: the service tier to price at (docs/prices.md; TierError, before
@@ -169,7 +169,7 @@ def audit(
     and model lifecycles apply (each row's `model_status` and `shutdown`). `walk_options` are those of
     `costcalc.walk.walk`: recursive, globs, excludes, follow_symlinks, hidden.
     """
-    config = _config(models, detail, tables, limits, strict, None, tier, as_of)
+    config = _config(models, detail, tables, edition, strict, None, tier, as_of)
     for rows in _map_chunks(_chunk_rows, config, paths, jobs, walk_options):
         yield from rows
 
@@ -181,7 +181,7 @@ def audit_rendered(
     render,
     detail: str = "auto",
     tables: Tables | None = None,
-    limits: str | None = None,
+    edition: str | None = None,
     jobs: int = 1,
     strict: bool = False,
     tier: str = "standard",
@@ -197,11 +197,11 @@ def audit_rendered(
     """
     paths = list(paths)
     roots = tuple(os.fsdecode(path) for path in paths[: MAX_ROOTS + 1])
-    config = _config(models, detail, tables, limits, strict, render, tier, as_of, roots)
+    config = _config(models, detail, tables, edition, strict, render, tier, as_of, roots)
     return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
 
 
-def _config(models, detail, tables, limits, strict, render, tier, as_of, roots=()) -> _Config:
+def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=()) -> _Config:
     """What every chunk's work needs, checked and picklable: the tables as of the day, each model once. The
     pricers are set up here, from these tables (UnknownModelError, TierError, ... before any file is read)."""
     tables = dated(tables, as_of)
@@ -209,7 +209,7 @@ def _config(models, detail, tables, limits, strict, render, tier, as_of, roots=(
         tuple(unique_models(models, tables)),
         detail,
         tables.files,
-        limits,
+        edition,
         strict,
         render,
         tier,

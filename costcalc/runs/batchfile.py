@@ -125,7 +125,7 @@ class BatchRun:
         model: str | None = None,
         tier: str | None = None,
         tables: Tables | None = None,
-        limits: str | None = None,
+        edition: str | None = None,
         file_sizes: dict[str, tuple[int, int]] | None = None,
         base_dir: str | os.PathLike | None = None,
         as_of: _dt.date | None = None,
@@ -137,7 +137,7 @@ class BatchRun:
             options,
             model=model,
             tables=dated(tables, as_of),
-            limits=limits,
+            edition=edition,
             file_sizes=check_file_sizes(file_sizes),
             base_dir=base_dir,
         )
@@ -159,7 +159,7 @@ class BatchRun:
             except BaseException:
                 self.close()
                 raise
-        self._limits = _batch_limits(self.kind, limits)
+        self._limits = _batch_limits(self.kind, edition)
         self.totals = BatchTotals()
         self._ids: dict[str, int] = {}
         self._repeated: list[tuple[str, int, int]] = []
@@ -426,7 +426,7 @@ def _more(items) -> str:
 def count_batch(source: str | os.PathLike | bytes | BinaryIO, **options) -> BatchEstimate:
     """Price every request of a batch file or log (a path, bytes or binary file): rows, totals and findings.
 
-    Takes `count_request`'s options (model, tables, limits, fetch, file_sizes,
+    Takes `count_request`'s options (model, tables, edition, fetch, file_sizes,
     base_dir, strict, as_of, ...) plus `tier` (default: batch for batch files, standard
     for logs) and `name` (for messages). Raises only CostcalcError, for a file
     that cannot be opened or read, or a `tier` asked for that its model (`model`,

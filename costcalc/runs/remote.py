@@ -23,7 +23,7 @@ def audit_heads(
     models: Iterable[str],
     detail: str = "auto",
     tables=None,
-    limits: str | None = None,
+    edition: str | None = None,
     strict: bool = False,
     tier: str = "standard",
 ) -> Iterator[Any]:
@@ -39,7 +39,7 @@ def audit_heads(
 
     tables = tables or default_tables()
     pricers = tuple(Pricer(name, detail, tables, tier=tier) for name in unique_models(models, tables))
-    rules = tuple(limits_for(p.model, limits) for p in pricers)
+    rules = tuple(limits_for(p.model, edition) for p in pricers)
     return _rows(heads, pricers, rules, detail, strict)
 
 

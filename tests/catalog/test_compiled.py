@@ -29,8 +29,12 @@ def _decoded(data: bytes) -> dict:
         index, groups = state[table]
         rows = [pickle.loads(group) for group in groups]
         state[table] = {name: rows[at][name] for name, at in index.items()}
-    return {"fingerprint": outer["fingerprint"], "classes": outer["classes"], "tables": state,
-            "limits": pickle.loads(outer["parts"]["limits"])}  # fmt: skip
+    return {
+        "fingerprint": outer["fingerprint"],
+        "classes": outer["classes"],
+        "tables": state,
+        "limits": pickle.loads(outer["parts"]["limits"]),
+    }
 
 
 def test_the_compiled_file_holds_what_the_toml_gives():
@@ -79,8 +83,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def test_an_edited_price_of_the_same_size_is_read_from_the_toml(tmp_path):
     folder = _copy(tmp_path)
-    _edit(folder / "prices" / "openai.toml", 'names = ["gpt-4o"]\nusd_per_1m_input = 2.5\n',
-          'names = ["gpt-4o"]\nusd_per_1m_input = 2.6\n')  # fmt: skip
+    _edit(
+        folder / "prices" / "openai.toml",
+        'names = ["gpt-4o"]\nusd_per_1m_input = 2.5\n',
+        'names = ["gpt-4o"]\nusd_per_1m_input = 2.6\n',
+    )
     assert compiled.part("tables", folder, tables.compiled_files(folder)) is None
     assert compiled.part("limits", folder, tables.compiled_files(folder)) is None
     assert tables._shipped(folder).price("gpt-4o").usd_per_1m_input == Decimal("2.6")

@@ -74,7 +74,7 @@ def test_size_column_chunks_carry_the_whole_from_parquet_metadata(tmp_path):
         pq.write_table(pa.table({"W": [100] * 30, "H": [50] * 30}), tmp_path / f"{name}.parquet")
     options = dict.fromkeys(SOURCE_KEYS)
     options.update(width_column="W", height_column="H", engine="local", concurrency=4)
-    audit_options = {"detail": "auto", "tables": None, "tier": "standard", "limits": None, "strict": False}
+    audit_options = {"detail": "auto", "tables": None, "tier": "standard", "edition": None, "strict": False}
     chunks = list(
         remote_chunks(
             [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")],
@@ -108,7 +108,7 @@ def test_store_chunks_carry_the_whole_once_the_listing_has_ended(tmp_path):
     url = _folder(tmp_path, 600)  # 601 objects: three chunks of 256 images
     options = dict.fromkeys(SOURCE_KEYS)
     options.update(engine="local", concurrency=4)
-    audit_options = {"detail": "auto", "tables": None, "tier": "standard", "limits": None, "strict": False}
+    audit_options = {"detail": "auto", "tables": None, "tier": "standard", "edition": None, "strict": False}
     render = format_for(None, ["gpt-4o"], summary=True)
     shown = list(remote_chunks([url], ["gpt-4o"], render, audit_options, options, progress=True))
     assert [files for _, _, files, _ in shown] == [256, 256, 89]

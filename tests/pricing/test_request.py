@@ -165,7 +165,7 @@ def test_request_limits_are_checked():
         "messages": [{"content": [{"type": "image_url", "image_url": {"url": data_url(BLOBS["c"])}}] * 501}],
     }
     assert count_request(many).findings == ()
-    (finding,) = count_request(many, limits="2023-2025").findings
+    (finding,) = count_request(many, edition="2023-2025").findings
     assert finding.rule == "max_images" and "501 images" in finding.message
 
 

@@ -213,7 +213,7 @@ def test_one_error_family_names_the_rule():
     assert caught.value.rule == "max_patches"
     big = costcalc.ImageInfo("JPEG", 100, 100, 1, False, 1, 20_000_001)
     with pytest.raises(ImageRejectedError) as caught:
-        costcalc.estimate(big, model="gpt-4o", limits="2023-2025")
+        costcalc.estimate(big, model="gpt-4o", edition="2023-2025")
     assert caught.value.rule == "max_image_bytes"
     assert costcalc.estimate(big, model="gpt-4o").tokens == 255  # the newest edition has no byte limit
 

@@ -177,11 +177,11 @@ def test_limits_editions(tmp_path):
         Image.new("RGB", (100, 100)).save(handle, "JPEG")
         handle.truncate(20_000_001)
     (newest,) = audit([big], models=["gpt-4o"])
-    (older,) = audit([big], models=["gpt-4o"], limits="2023-2025")
+    (older,) = audit([big], models=["gpt-4o"], edition="2023-2025")
     assert newest.status == "priced"
     assert (older.status, older.rule) == ("rejected", "max_image_bytes") and "20,000,001 bytes" in older.error
     with pytest.raises(costcalc.TableError, match="no limits edition"):
-        list(audit([big], models=["gpt-4o"], limits="1999"))
+        list(audit([big], models=["gpt-4o"], edition="1999"))
 
 
 def test_patch_rejection_names_its_rule(tmp_path):

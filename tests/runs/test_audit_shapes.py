@@ -22,8 +22,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from odd_images import odd_images  # noqa: E402
 
 MODELS = ["gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview", "gpt-4.1-mini", "llama-4-scout", "gpt-6-sol"]
-NAMES = ["=sum.png", "+x.png", "-y.png", "@z.png", 'q"uote.png', "co,mma.png", "back\\slash.png", "new\nline.png",
-         "ünï cödé.png", "{brace}.png", "tab\tx.png"]  # fmt: skip
+NAMES = [
+    "=sum.png",
+    "+x.png",
+    "-y.png",
+    "@z.png",
+    'q"uote.png',
+    "co,mma.png",
+    "back\\slash.png",
+    "new\nline.png",
+    "ünï cödé.png",
+    "{brace}.png",
+    "tab\tx.png",
+]
 
 
 def _png(width: int, height: int) -> bytes:
