@@ -57,8 +57,10 @@ __all__ = [
     "check_destination",
 ]
 
-CHUNK = 4
-"""Images per unit of work: small, so that Ctrl-C is answered within a few images."""
+CHUNK = 1
+"""Images per unit of work: one, so that Ctrl-C is answered within an image, the first worker starts after one
+image done here, and no worker idles at the end while another has images queued (bench_optimize: 5.1x -> 5.7x
+plain Pillow at -j2 on 60 photos)."""
 
 
 class OptimizeRow(NamedTuple):
