@@ -25,6 +25,7 @@ import os
 import secrets
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def atomic_write(
     owner: tuple[int, int] | None = None,
     sync: bool = True,
     replace: bool = True,
+    durable: bool = True,
 ) -> None:
     """Write `data` to `path` all at once with permissions `mode` (default `file_mode()`): temporary, fsync, rename.
 
@@ -111,6 +113,9 @@ def atomic_write(
     folder's fsync to the caller (`sync_folders`, once for many files).
     `replace=False`: the file must be new; FileExistsError if the name exists
     (or appears meanwhile: the new name is a hard link made only if absent).
+    `durable=False`: a *new* name is linked before its data is synced, which the caller does later for many
+    files at once (`sync_files`); a file it replaces is always synced first, so an original is never traded
+    for data still in memory.
     """
     path = Path(path)
     mode = file_mode() if mode is None else mode
@@ -136,12 +141,9 @@ def atomic_write(
                 out.flush()
                 _own(out.fileno(), owner)
                 os.fchmod(out.fileno(), mode)
-                os.fsync(out.fileno())
-            if replace:
-                os.rename(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder)  # POSIX rename replaces
-            else:
-                os.link(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
-                os.unlink(temporary, dir_fd=folder)
+                if durable or not _linked_new(temporary, path.name, folder):
+                    os.fsync(out.fileno())
+                    _put(temporary, path.name, folder, replace)
         except BaseException:  # Ctrl-C included: never leave the temporary behind
             try:
                 os.unlink(temporary, dir_fd=folder)
@@ -155,6 +157,26 @@ def atomic_write(
                 pass
     finally:
         os.close(folder)
+
+
+def _linked_new(temporary: str, name: str, folder: int) -> bool:
+    """Whether `temporary` now also has the new name `name` (absent until now: nothing is replaced), itself
+    unlinked; False when `name` exists, left for a synced replace."""
+    try:
+        os.link(temporary, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+    except FileExistsError:
+        return False
+    os.unlink(temporary, dir_fd=folder)
+    return True
+
+
+def _put(temporary: str, name: str, folder: int, replace: bool) -> None:
+    """Give the synced `temporary` its name: replacing what has it (`replace`), else only if absent."""
+    if replace:
+        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)  # POSIX rename replaces
+    else:
+        os.link(temporary, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+        os.unlink(temporary, dir_fd=folder)
 
 
 def _own(fd: int, owner: tuple[int, int] | None) -> None:
@@ -287,6 +309,36 @@ def bounded_read(stream, cap: int = MAX_SOURCE_BYTES) -> bytes:
     if len(data) > cap:
         raise LineTooLongError(1, cap)
     return data
+
+
+def sync_files(paths: Iterable[str | os.PathLike], threads: int = 8) -> None:
+    """fsync each file written with `atomic_write(..., durable=False)`, several at once (the file system commits
+    them together), never through a link; a file gone or swapped meanwhile is left alone."""
+    unique = iter(list(dict.fromkeys(os.fspath(path) for path in paths)))
+    lock = threading.Lock()
+
+    def sync_each() -> None:
+        while True:
+            with lock:
+                path = next(unique, None)
+            if path is None:
+                return
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    workers = [threading.Thread(target=sync_each, daemon=True) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 def sync_folders(folders: Iterable[str | os.PathLike]) -> None:

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 from ..catalog.settings import Settings
 from ..catalog.tables import Tables, default_tables
 from ..errors import CostcalcError, OutputConflictError
-from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, read_regular, sync_folders
+from ..files import MAX_SOURCE_BYTES, atomic_write, current_umask, read_regular, sync_files, sync_folders
 from ..parallel import map_chunks
 from ..words import display_path, os_reason
 from .manifest import MANIFEST, Manifest, Record
@@ -365,9 +365,10 @@ def _unchanged(source: str, record: Record, max_bytes: int) -> bool:
 
 
 def _recorded(chunks, manifest: Manifest, options: dict, outdir) -> Iterator[list[OptimizeRow]]:
-    """The rows of each chunk; what was written goes into the manifest, saved (and each folder synced) at the end,
-    interrupted or not."""
+    """The rows of each chunk; what was written goes into the manifest, saved at the end, interrupted or not,
+    once the files written and their folders are synced (all at once: no worker waits on a disk per image)."""
     folders: dict[str, None] = {}
+    written: list[str] = []
     try:
         for pairs in chunks:
             rows = []
@@ -379,9 +380,11 @@ def _recorded(chunks, manifest: Manifest, options: dict, outdir) -> Iterator[lis
                         real, Record(os.path.abspath(row.path), size, mtime_ns, digest, options, out_size, out_mtime_ns)
                     )
                     folders[os.path.dirname(real)] = None
+                    written.append(real)
                 rows.append(row)
             yield rows
     finally:
+        sync_files(written)
         sync_folders(folders)
         manifest.save()
 
@@ -456,7 +459,7 @@ def _write(config: _Config, output: str, data: bytes, mode: int | None, owner: t
     root = config.root
     if root is not None:
         out = Path(_real_output(root, config.outdir, output))
-    atomic_write(out, data, mode, root=root, owner=owner, sync=False)
+    atomic_write(out, data, mode, root=root, owner=owner, sync=False, durable=False)  # synced at the end
     return os.lstat(out)
 
 

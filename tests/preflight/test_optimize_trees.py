@@ -223,3 +223,58 @@ def test_ctrl_c_leaves_only_whole_files(tmp_path):
         with Image.open(path) as image:
             image.load()  # whole: decodes to the end
             assert image.size == (1024, 768)
+
+
+def _counting_fsync(monkeypatch):
+    synced = []
+    real = write_module.os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else fd)
+        return real(fd)
+
+    monkeypatch.setattr(write_module.os, "fsync", fsync)
+    return synced
+
+
+def test_a_new_file_is_linked_before_its_sync_but_a_replaced_one_is_synced_first(tmp_path, monkeypatch):
+    """durable=False defers only the sync of a new name; an original is never replaced by data not yet synced."""
+    synced = _counting_fsync(monkeypatch)
+    target = tmp_path / "x.jpg"
+    atomic_write(target, b"new", durable=False, sync=False)
+    assert target.read_bytes() == b"new" and synced == []  # for the caller's sync_files
+    atomic_write(target, b"newer", durable=False, sync=False)
+    assert target.read_bytes() == b"newer" and len(synced) == 1  # it replaced a file: synced before the rename
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.jpg"]  # no temporary left either way
+    with pytest.raises(FileExistsError):
+        atomic_write(target, b"other", durable=False, replace=False)
+    assert target.read_bytes() == b"newer"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="names fsync'd files through /proc")
+def test_sync_files_syncs_each_file_once_and_never_through_a_link(tmp_path, monkeypatch):
+    from costcalc.files import sync_files
+
+    for name in ("a", "b", "c"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    synced = _counting_fsync(monkeypatch)
+    sync_files([tmp_path / "a", tmp_path / "b", tmp_path / "b", tmp_path / "c", tmp_path / "gone", tmp_path / "link"])
+    assert sorted(synced) == [str(tmp_path / name) for name in ("a", "b", "c")]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="names fsync'd files through /proc")
+def test_optimize_syncs_every_output_before_it_saves_the_manifest(source, tmp_path, monkeypatch):
+    """Outputs are written without a wait on the disk per image, and all synced (files, then folders) before the
+    manifest claims them."""
+    from costcalc.preflight import manifest as manifest_module
+
+    synced = _counting_fsync(monkeypatch)
+    at_save = []
+    real_save = manifest_module.Manifest.save
+    monkeypatch.setattr(manifest_module.Manifest, "save", lambda self: (at_save.append(list(synced)), real_save(self)))
+    chunks = optimize_paths([source], tmp_path / "out", model="gpt-4o", jobs=1)
+    rows = [r for chunk in chunks for r in chunk if r.status == "written"]
+    assert rows and at_save
+    files = {str((tmp_path / "out" / Path(r.output).relative_to(tmp_path / "out")).resolve()) for r in rows}
+    assert files <= set(at_save[-1])  # every output synced before the manifest is saved at the end
