@@ -60,3 +60,30 @@ def test_parquet_out_replaces_an_earlier_audit(tmp_path, sizes):
     result = _audit(sizes, out)
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).num_rows == 2 and out.stat().st_mtime > 0
+
+
+def test_resume_from_a_sibling_whose_name_the_source_starts_skips_nothing(tmp_path, monkeypatch):
+    """An output of `data2/` resumed by `data/`: data2's last path starts with "data" but lies outside data/, so the
+    listing of data/ is not started after it (which left out every file of data/)."""
+    pytest.importorskip("pyarrow")
+    from PIL import Image
+
+    from costcalc.runs.remote import resume_after
+
+    ordered = {"keys": True, "walk": True}
+    assert resume_after(["s3://b/imgs"], "s3://b/imgs-v2/9.jpg", ordered) is None
+    assert resume_after(["s3://b/imgs/"], "s3://b/imgs-v2/9.jpg", ordered) is None
+    assert resume_after(["s3://b/imgs"], "s3://b/imgs/9.jpg", ordered) == "s3://b/imgs/9.jpg"
+    assert resume_after(["s3://b/imgs/part-*.jpg"], "s3://b/imgs/part-9.jpg", ordered) == "s3://b/imgs/part-9.jpg"
+    monkeypatch.chdir(tmp_path)
+    for name in ("data/a.png", "data/b.png", "data2/z.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (100, 200)).save(tmp_path / name)
+    base = ["-m", "gpt-4o", "--parquet", "out.parquet", "--nl"]
+    assert CliRunner().invoke(cli, ["audit", "data2", *base]).exit_code == 0
+    result = CliRunner().invoke(cli, ["audit", "data", *base, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert [line.split('"')[3] for line in result.output.splitlines() if line.startswith("{")] == [
+        "data/a.png",
+        "data/b.png",
+    ]
