@@ -31,8 +31,10 @@ __all__ = ["FILE", "FORMAT", "COMMAND", "PARTS", "fingerprint", "part", "classes
 
 FILE = Path(__file__).with_name("tables.pickle")
 """The compiled tables, inside the package (the wheel carries them like a module)."""
-FORMAT = 1
-"""Raised when the layout of the file changes; a file of another format is not read."""
+FORMAT = 2
+"""Raised when the layout of the file changes; a file of another format is not read. The file is a pickled
+{"format", "crc", "body"}: `body` the pickled contents ({"fingerprint", "classes", "parts"}), `crc` its CRC-32, so a
+damaged file (a bit flipped in a price or a name) is not read."""
 COMMAND = "python -m costcalc.catalog.compiler"
 """What rebuilds FILE from tables/."""
 PARTS = ("tables", "limits")
@@ -63,9 +65,12 @@ def _outer() -> dict | None:
     """FILE's header and pickled parts, or None when it is missing, unreadable or of another format."""
     try:
         outer = _loads(FILE.read_bytes())
+        if not isinstance(outer, dict) or outer.get("format") != FORMAT or zlib.crc32(outer["body"]) != outer["crc"]:
+            return None
+        inner = _loads(outer["body"])
     except Exception:  # missing, damaged, or written by another Python: the TOML is read instead
         return None
-    return outer if isinstance(outer, dict) and outer.get("format") == FORMAT else None
+    return inner if isinstance(inner, dict) and {"fingerprint", "classes", "parts"} <= inner.keys() else None
 
 
 @cache

@@ -14,6 +14,7 @@ import io
 import os
 import pickle
 import sys
+import zlib
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -53,8 +54,8 @@ def encode(parts: dict, folder: Path, files: tuple[Path, ...]) -> bytes:
         pickled[name], classes[name] = _dumps(value, seen), seen
         if os.fsencode(folder) in pickled[name]:
             raise ValueError(f"{folder}: the compiled {name} name this folder; give every row a source")
-    outer = {"format": FORMAT, "fingerprint": prints, "classes": classes, "parts": pickled}
-    return pickle.dumps(outer, protocol=5)
+    body = pickle.dumps({"fingerprint": prints, "classes": classes, "parts": pickled}, protocol=5)
+    return pickle.dumps({"format": FORMAT, "crc": zlib.crc32(body), "body": body}, protocol=5)
 
 
 def _grouped(rows: dict, key, seen: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], list[bytes]]:

@@ -29,6 +29,33 @@ def _digest(path: str) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=8).digest(), "little")
 
 
+def _check_out(path: str, pq, fields: tuple[str, ...], resume: bool) -> None:
+    """OutputConflictError unless `path` is free or a regular file of an earlier audit's columns (which the new file
+    replaces, or a resumed one continues): never a user's own file, nor a symbolic link's target or the link."""
+    import stat
+
+    from ..errors import OutputConflictError
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise OutputConflictError(f"cannot be checked ({error.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputConflictError("is a symbolic link; name the file itself, or another name")
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputConflictError("exists and is not a regular file; choose another name")
+    if resume:  # ParquetRows says what is wrong with a file it cannot resume from
+        return
+    try:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except Exception:  # noqa: BLE001 - not a Parquet file at all
+        names = None
+    if names != list(fields):
+        raise OutputConflictError("exists and is not a costcalc audit's Parquet file; choose another name, or move it")
+
+
 WRITE_BATCH = 1 << 16
 """Values a column writer takes at a time (pyarrow's default 1,024): fewer calls per row group, same pages."""
 
@@ -54,6 +81,7 @@ class ParquetRows:
         self.pa, self.pq = pa, pq
         self.schema = audit_schema()
         self.path = os.fspath(path)
+        _check_out(self.path, pq, AUDIT_FIELDS, resume)
         self.partial = self.path + ".partial"
         self.row_group_rows = row_group_rows
         self.buffer: list[tuple] = []

@@ -149,6 +149,11 @@ def resume_after(sources: list[str], last: str | None, in_order: dict[str, bool]
         from urllib.parse import unquote, urlsplit
 
         shown = unquote(urlsplit(shown).path)
-    root = shown[: min((shown.find(c) for c in "*?[" if c in shown), default=len(shown))]
+    magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
+    if magic >= 0:  # a pattern: below the text before its first glob character
+        under = last.startswith(shown[:magic])
+    else:  # a folder or prefix: below it as a folder (`data/` holds data/x.png, not data2/x.png)
+        root = shown.rstrip("/")
+        under = last == root or last.startswith(root + "/")
     kind = "keys" if source.lower().startswith("s3://") else "walk"
-    return last if in_order.get(kind) and last.startswith(root.rstrip("/")) else None
+    return last if in_order.get(kind) and under else None

@@ -18,6 +18,7 @@ as the totals are:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,9 +43,7 @@ def group_by_source(source: str, kind: str = "store") -> Callable[[str], str]:
         return _shard_of
     if kind == "urls":
         return _host_of
-    shown = _shown(source)
-    magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
-    base = shown[:magic].rpartition("/")[0] + "/" if magic >= 0 else shown.rstrip("/") + "/"
+    base = _base(source)
 
     def group(path: str) -> str:
         if path.startswith(base):
@@ -63,15 +62,27 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
         return folder_of
     if kind != "store" or len(sources) == 1:
         return group_by_source(sources[0] if sources else "", kind)
-    groups = sorted(((_shown(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
+    groups = sorted(((_base(s), group_by_source(s)) for s in sources), key=lambda pair: -len(pair[0]))
 
     def group(path: str) -> str:
-        for shown, of in groups:
-            if path.startswith(shown.split("*")[0].split("?")[0].split("[")[0].rstrip("/")):
+        for base, of in groups:
+            if path.startswith(base) or path == base[:-1]:  # below the root, or the one file it names
                 return of(path)
         return groups[-1][1](path)
 
     return group
+
+
+def _base(source: str) -> str:
+    """The root of a source as its items' paths start: the folder it names, or the folder above its first glob
+    character ("" for a pattern in the working folder) — a local path that exists is a folder, whatever its name
+    holds (`photos[1]/`), as the walk reads it."""
+    shown = _shown(source)
+    magic = min((shown.find(c) for c in "*?[" if c in shown), default=-1)
+    if magic >= 0 and ("://" in source or not os.path.exists(source)):
+        head, sep, _ = shown[:magic].rpartition("/")
+        return head + sep
+    return shown.rstrip("/") + "/"
 
 
 def _shown(source: str) -> str:

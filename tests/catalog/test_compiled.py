@@ -23,7 +23,11 @@ STALE = f"costcalc/catalog/tables.pickle is out of date with tables/: run `{comp
 
 def _decoded(data: bytes) -> dict:
     """Every part of a compiled file, unpickled whole (the model groups too)."""
-    outer = pickle.loads(data)
+    return _decoded_outer(pickle.loads(pickle.loads(data)["body"]))
+
+
+def _decoded_outer(outer: dict) -> dict:
+    """Every part of a compiled file's contents (`compiled._outer()`), unpickled whole."""
     state = pickle.loads(outer["parts"]["tables"])
     for table in ("models", "prices"):
         index, groups = state[table]
@@ -137,6 +141,27 @@ def test_a_missing_or_damaged_file_means_the_toml(tmp_path, monkeypatch):
             compiled._outer.cache_clear()
             compiled._matches.cache_clear()
             assert compiled.part("tables", folder, files) is None
+    finally:
+        compiled._outer.cache_clear()
+        compiled._matches.cache_clear()
+
+
+def test_a_flipped_bit_anywhere_in_the_file_means_the_toml_or_the_same_tables(tmp_path, monkeypatch):
+    """Damage inside the file (a bit flipped in a price, a model's name, a part's bytes) is never read as tables:
+    either the file is refused (the TOML is read) or what it gives is exactly what the undamaged file gives."""
+    data = compiled.FILE.read_bytes()
+    intact = _decoded(data)
+    path = tmp_path / "tables.pickle"
+    monkeypatch.setattr(compiled, "FILE", path)
+    try:
+        for at in range(7, len(data), max(len(data) // 400, 1)):
+            damaged = bytearray(data)
+            damaged[at] ^= 0x01
+            path.write_bytes(bytes(damaged))
+            compiled._outer.cache_clear()
+            outer = compiled._outer()
+            if outer is not None:
+                assert _decoded_outer(outer) == intact, f"a bit flipped at byte {at} was read"
     finally:
         compiled._outer.cache_clear()
         compiled._matches.cache_clear()

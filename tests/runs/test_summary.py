@@ -134,3 +134,18 @@ def test_a_local_audit_imports_no_store_module(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert '"by_prefix"' in done.stdout and done.stderr.strip().endswith("[]"), done.stderr
+
+
+def test_a_local_folder_named_with_glob_characters_is_a_folder_not_a_pattern(tmp_path, monkeypatch):
+    """`costcalc audit 'photos[1]/'` walks that folder: its files group by the first folder below it, as any
+    folder's do (not by the folder each file is in, nor all under the root)."""
+    for folder in ("photos[1]/a/b", "photos[2]/c/d"):
+        (tmp_path / folder).mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert group_by_source("photos[1]")("photos[1]/a/b/x.png") == "photos[1]/a/"
+    assert group_by_source("./photos[1]/")("./photos[1]/a/b/x.png") == "./photos[1]/a/"
+    assert group_by_source("photos[1]")("photos[1]/x.png") == "photos[1]/"
+    group = group_by_sources(["photos[1]", "photos[2]"])
+    assert group("photos[1]/a/b/x.png") == "photos[1]/a/"
+    assert group("photos[2]/c/d/x.png") == "photos[2]/c/"
+    assert group_by_source("photos[*]/**")("photos[1]/a/b/x.png") == "photos[1]/"  # no such folder: a pattern
