@@ -132,8 +132,11 @@ def audit(paths, models, **given):
         chunks = _first(remote_chunks(paths, names, render, options, where, report, progress))
     else:
         chunks = _chunks(paths, names, render, options, report)
-    totals = _write(chunks, render, names, progress, people=output is None, remote=remote)
+    totals, whole = _write(chunks, render, names, progress, people=output is None, remote=remote)
     overruns = _overruns(totals, max_tokens, budget_usd)
+    unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
+    if not whole:  # the reader left (| head): the status of the files read so far, and not a word more
+        sys.exit(ExitCode.of(unpriced, bool(overruns)))
     extra = {
         "limits": _limits_label(tables, names, edition),
         "budget": budget_document(max_tokens, budget_usd, overruns),
@@ -150,7 +153,6 @@ def audit(paths, models, **given):
         click.echo(freshness(tables), err=True)
     for line in extra["budget"]["over"]:
         click.echo(f"over budget: {line}", err=True)
-    unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
     empty = not given["allow_empty"] and _gate_over_nothing(totals, walk["globs"], max_tokens, budget_usd)
     sys.exit(ExitCode.of(unpriced or empty, bool(overruns)))
 
@@ -226,7 +228,7 @@ def _first(chunks):
 def _write(chunks, render, names, shown: bool, people: bool, remote: bool = False):
     """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
     files on the progress line (with an ETA where a chunk says how many there are in all); the totals, a
-    runs.summary.Summary: per model, per prefix and tokens per image."""
+    runs.summary.Summary: per model, per prefix and tokens per image; and False when the reader left (| head)."""
     from ..output.progress import Progress
     from ..runs.summary import Summary
 
@@ -248,8 +250,10 @@ def _write(chunks, render, names, shown: bool, people: bool, remote: bool = Fals
         interrupted()
     except BrokenPipeError:  # the reader left (| head): the status of the files read so far, quietly
         quiet_stdout()
+        progress.done()
+        return totals, False  # and the reader did not take them all
     progress.done()
-    return totals
+    return totals, True
 
 
 def _overruns(totals, max_tokens, budget_usd):

@@ -179,7 +179,7 @@ async def _expand(store: Store, url: str, after: str | None = None) -> AsyncIter
     if store.kind == "http":
         yield RemoteObject(url, None)  # an HTTP URL names one object: HTTP has no listing
         return
-    magic = _MAGIC.search(path)
+    magic = None if store.local and os.path.lexists(path) else _MAGIC.search(path)  # a name there is itself
     if magic:
         static = path[: magic.start()]
         folder = static.rpartition("/")[0] if "/" in static else static

@@ -240,7 +240,7 @@ class _Table(_Format):
 
     def _line(self, rows: list[AuditRow]) -> str:
         first = rows[0]
-        size = f"{first.width}×{first.height}" if first.width else "-"
+        size = f"{first.width}×{first.height}" if first.width and first.height else "-"
         cells, reason = [], None
         shown = display_path(first.path)
         for row, width in zip(rows, self.widths):

@@ -87,3 +87,31 @@ def test_resume_from_a_sibling_whose_name_the_source_starts_skips_nothing(tmp_pa
         "data/a.png",
         "data/b.png",
     ]
+
+
+def test_a_folder_named_with_glob_characters_is_read_as_that_folder_with_parquet(tmp_path, monkeypatch):
+    """`audit 'photos[1]' --parquet OUT` (the listing path) reads the folder of that name, as the local walk does,
+    rather than the pattern `photos1` (which named nothing: 0 files and exit 0 before)."""
+    import json
+
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos[1]" / "a").mkdir(parents=True)
+    (tmp_path / "photos1").mkdir()  # what the pattern would match: must stay unread
+    Image.new("RGB", (30, 30)).save(tmp_path / "photos[1]" / "a" / "x.png")
+    Image.new("RGB", (30, 30)).save(tmp_path / "photos1" / "y.png")
+    result = CliRunner().invoke(cli, ["audit", "photos[1]", "-m", "gpt-4o", "--json", "--parquet", "out.parquet"])
+    document = json.loads(result.stdout)
+    assert [row["path"] for row in document["rows"]] == ["photos[1]/a/x.png"], result.output
+
+
+def test_a_size_with_one_side_unknown_shows_as_unknown_in_the_table():
+    from costcalc.output.audit import format_for
+    from costcalc.runs.audit import AuditRow
+
+    row = AuditRow(
+        "t.parquet#3", "gpt-4o", "auto", "unreadable", width=3000, height=None, error="t.parquet#3: no height"
+    )
+    line = format_for(None, ["gpt-4o"]).render([row])
+    assert "None" not in line and line.split()[1] == "-"
