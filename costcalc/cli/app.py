@@ -8,6 +8,7 @@ exit with an `ExitCode`, never a literal number.
 
 from __future__ import annotations
 
+import io
 import sys
 from enum import IntEnum
 
@@ -169,6 +170,32 @@ def _text_streams() -> None:
             reconfigure(errors="surrogateescape")
         except (ValueError, OSError):  # a stream that cannot change: leave it
             pass
+    _terminal_stdout()
+
+
+def _terminal_stdout() -> None:
+    """On a terminal, standard output shows every character from outside as `words.escape` does (line breaks
+    kept): a name's ESC or bidirectional mark never reaches the terminal raw, in CSV and JSON lines too, whose
+    very bytes go to a pipe or a file (where a program reads them back), not to a person's screen."""
+    stdout = sys.stdout
+    buffer = getattr(stdout, "buffer", None)
+    try:
+        if buffer is None or not stdout.isatty() or isinstance(stdout, _Terminal):
+            return
+        stdout.flush()
+    except (ValueError, OSError):
+        return
+    sys.stdout = _Terminal(buffer, encoding=stdout.encoding, errors="surrogateescape", line_buffering=True)
+    sys.stdout._original = stdout  # kept open: it shares the buffer (it is sys.__stdout__ too)
+
+
+class _Terminal(io.TextIOWrapper):
+    """A text stream that writes `words.escape`'s visible form of each line of what it is given."""
+
+    def write(self, text: str) -> int:
+        if not text.isprintable():
+            text = "\n".join(escape(line) for line in text.split("\n"))
+        return super().write(text)
 
 
 COMPLETION = """\b
