@@ -29,7 +29,7 @@ from ..inspection.walk import walk
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import unique_models, unread_verdict, verdict
-from .summary import Summary, folder_of, group_by_sources
+from .summary import MAX_ROOTS, Summary, group_by_sources
 from .totals import AUDIT_FIELDS, STATUSES, AuditRow, ModelTotals, Totals
 
 __all__ = [
@@ -46,9 +46,6 @@ __all__ = [
 
 CHUNK = 256
 """Files per unit of work."""
-
-MAX_ROOTS = 64
-"""Past this many paths audited, the summary groups each file by its own folder (not by the root above it)."""
 
 SHAPES = 4096
 """The most `Shape`s remembered per audit and process (the table starts afresh past it)."""
@@ -116,7 +113,7 @@ class _Run:
 
     def __init__(self, pricers: tuple[Pricer, ...], limits: tuple[Limits, ...], roots: tuple[str, ...]):
         self.pricers, self.limits = pricers, limits
-        self.group_of = group_by_sources(roots) if len(roots) <= MAX_ROOTS else folder_of
+        self.group_of = group_by_sources(roots)
         """A file's group in the summary: the first folder below the root it was found under (runs.summary)."""
         sizes = [rules.rules["max_image_bytes"].value for rules in limits if "max_image_bytes" in rules.rules]
         self.max_bytes: int | None = min(sizes, default=None)

@@ -24,11 +24,23 @@ from typing import Any
 
 from .totals import AuditRow, Totals
 
-__all__ = ["MAX_GROUPS", "OTHER", "PERCENTILES", "Summary", "folder_of", "group_by_source", "group_by_sources"]
+__all__ = [
+    "MAX_GROUPS",
+    "MAX_ROOTS",
+    "OTHER",
+    "PERCENTILES",
+    "Summary",
+    "folder_of",
+    "group_by_source",
+    "group_by_sources",
+]
 
 MAX_GROUPS = 1000
 """Groups kept in a summary; the rest count under OTHER."""
 OTHER = "(other)"
+MAX_ROOTS = 64
+"""Past this many sources, each item is grouped by its own folder (not by the root above it, which would mean
+trying every source for every item)."""
 MAX_DISTINCT = 100_000
 """Distinct token counts kept exactly per model."""
 PERCENTILES = (50, 90, 99)
@@ -58,7 +70,7 @@ def group_by_sources(sources: Iterable[str], kind: str = "store") -> Callable[[s
     """`group_by_source` over several sources: an item's group is that of the source whose root it lies below
     (the longest), else its own folder."""
     sources = list(sources)
-    if not sources and kind == "store":
+    if kind == "store" and not 0 < len(sources) <= MAX_ROOTS:  # none, or too many to try each: a file's folder
         return folder_of
     if kind != "store" or len(sources) == 1:
         return group_by_source(sources[0] if sources else "", kind)

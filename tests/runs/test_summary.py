@@ -149,3 +149,12 @@ def test_a_local_folder_named_with_glob_characters_is_a_folder_not_a_pattern(tmp
     assert group("photos[1]/a/b/x.png") == "photos[1]/a/"
     assert group("photos[2]/c/d/x.png") == "photos[2]/c/"
     assert group_by_source("photos[*]/**")("photos[1]/a/b/x.png") == "photos[1]/"  # no such folder: a pattern
+
+
+def test_past_max_roots_each_item_groups_by_its_own_folder():
+    from costcalc.runs.summary import MAX_ROOTS
+
+    few = group_by_sources([f"d{i}" for i in range(MAX_ROOTS)])
+    many = group_by_sources([f"d{i}" for i in range(MAX_ROOTS + 1)])
+    assert few("d3/a/b/x.png") == "d3/a/" and many("d3/a/b/x.png") == "d3/a/b/"
+    assert many("x.png") == "./" and group_by_sources([])("d/x.png") == "d/"
