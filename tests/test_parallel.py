@@ -60,16 +60,25 @@ def echo_doubled(config, chunk):
     return [text * 2 for text in chunk]
 
 
-def test_map_chunks_forks_workers_once_the_work_is_worth_them(monkeypatch):
-    monkeypatch.setattr(parallel, "FORK_SERIAL_SECONDS", 0.0)  # workers from the second chunk on, busy machine or not
-    monkeypatch.setattr(parallel, "BUSY_SECONDS", 0.0)
-    if threading.active_count() != 1:
-        pytest.skip("another test left a thread running: map_chunks would not fork")
+def _forks_workers_once_the_work_is_worth_them() -> None:
+    parallel.FORK_SERIAL_SECONDS = 0.0  # workers from the second chunk on, busy machine or not
+    parallel.BUSY_SECONDS = 0.0
+    assert threading.active_count() == 1
     results = [row for rows in parallel.map_chunks(square_pids, 1, range(2000), jobs=2, size=7) for row in rows]
     assert [value for value, _ in results] == [n * n + 1 for n in range(2000)]
     assert {pid for _, pid in results[:7]} == {os.getpid()}  # the first chunk is done here, before any worker starts
     assert len({pid for _, pid in results[7:]} - {os.getpid()}) == 2
     assert _children() == []
+
+
+def test_map_chunks_forks_workers_once_the_work_is_worth_them():
+    """In a fresh interpreter: one whose only thread is its own forks (threads other tests leave would not)."""
+    import subprocess
+
+    code = "import test_parallel; test_parallel._forks_workers_once_the_work_is_worth_them(); print('ok')"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 def test_small_work_stays_in_this_process():
