@@ -59,8 +59,8 @@ _EXPORTS = {
     "Lifecycle": "catalog.dates",
     "Measurement": "catalog.measured",
     "measurements": "catalog.measured",
-    "AuditRow": "runs.audit",
-    "Totals": "runs.audit",
+    "AuditRow": "runs.totals",
+    "Totals": "runs.totals",
     "audit": "runs.audit",
     "RequestEstimate": "pricing.request",
     "RequestImage": "pricing.request",
@@ -160,8 +160,9 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from .pricing.cost import MAX_SIDE, Estimate, image_tokens, image_tokens_batch
     from .pricing.estimate import estimate
     from .pricing.request import RequestEstimate, RequestImage, check_budget, count_request
-    from .runs.audit import AuditRow, Totals, audit
+    from .runs.audit import audit
     from .runs.batchfile import BatchEstimate, BatchRow, count_batch
+    from .runs.totals import AuditRow, Totals
     from .runs.video import VideoEstimate, video_estimate
     from .truth.probe import ProbeResult, probe
     from .truth.reconcile import Reconciliation, reconcile

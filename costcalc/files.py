@@ -323,16 +323,7 @@ def sync_files(paths: Iterable[str | os.PathLike], threads: int = 8) -> None:
                 path = next(unique, None)
             if path is None:
                 return
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            _fsync(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
 
     workers = [threading.Thread(target=sync_each, daemon=True) for _ in range(threads)]
     for worker in workers:
@@ -392,8 +383,13 @@ def read_regular(
 
 def _sync_folder(folder: Path) -> None:
     """fsync a folder so a rename in it is on disk; a no-op where folders cannot be opened (Windows)."""
+    _fsync(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def _fsync(path: str | os.PathLike, flags: int) -> None:
+    """Open `path` with `flags` and fsync it; nothing when it cannot be opened or synced (gone, a link, Windows)."""
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = os.open(path, flags)
     except OSError:
         return
     try:

@@ -30,7 +30,7 @@ def rows_table(rows: Iterable[Any]):
     import pyarrow as pa
 
     from .output.parquet_rows import AUDIT_SCHEMA_TYPES
-    from .runs.audit import AUDIT_FIELDS
+    from .runs.totals import AUDIT_FIELDS
 
     schema = pa.schema([(name, getattr(pa, AUDIT_SCHEMA_TYPES[name])()) for name in AUDIT_FIELDS])
     columns: list[list] = [[] for _ in AUDIT_FIELDS]

@@ -248,8 +248,8 @@ def _after(paths, options: dict, writer) -> str | None:
 def _rows(paths, names, audit_options: dict, options: dict, skip, after: str | None = None, count=None):
     """Audit rows of every source, in order; `skip(path)` leaves out what a resumed --parquet file has; a listing
     starts `after` that URL when given; `count` (inspection.remote.ListingCount) is filled by a listing ahead."""
-    from ..runs.audit import AuditRow
     from ..runs.remote import audit_heads, heads_of
+    from ..runs.totals import AuditRow
 
     priced = {k: audit_options[k] for k in ("detail", "tables", "edition", "strict", "tier")}
     if options["engine"] == "ray":

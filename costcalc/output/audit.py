@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 
-from ..runs.audit import AUDIT_FIELDS, AuditRow, Shape, Totals, rows_of
+from ..runs.audit import Shape, rows_of
+from ..runs.totals import AUDIT_FIELDS, AuditRow, Totals
 from ..words import display_path, escape
 from .report import basis_legend, format_usd, rank_by_usd, ranking_line, render_table, tokens_cell, total_basis
 from .stream import csv_cell, csv_made, csv_rows, json_open, json_rows_end, json_safe

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from ..catalog.tables import Tables, default_tables
 from ..money import MONEY
-from ..runs.audit import AuditRow, Totals
 from ..runs.summary import Summary, group_by_sources
+from ..runs.totals import AuditRow, Totals
 from ..words import display_path
 from .report import format_usd, rank_by_usd, tokens_cell
 

@@ -72,7 +72,7 @@ class ParquetRows:
             import pyarrow.parquet as pq
         except ImportError:
             raise OutputFormatError("writing Parquet needs pyarrow: pip install 'costcalc[parquet]'") from None
-        from ..runs.audit import AUDIT_FIELDS
+        from ..runs.totals import AUDIT_FIELDS
 
         self.fields = AUDIT_FIELDS
         missing = [name for name in AUDIT_FIELDS if name not in AUDIT_SCHEMA_TYPES]

@@ -30,19 +30,9 @@ from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import unique_models, unread_verdict, verdict
 from .summary import MAX_ROOTS, Summary, group_by_sources
-from .totals import AUDIT_FIELDS, STATUSES, AuditRow, ModelTotals, Totals
+from .totals import AuditRow
 
-__all__ = [
-    "AuditRow",
-    "AUDIT_FIELDS",
-    "ModelTotals",
-    "Shape",
-    "Totals",
-    "audit",
-    "audit_rendered",
-    "rows_of",
-    "STATUSES",
-]
+__all__ = ["Shape", "audit", "audit_rendered", "header_rows", "rows_of"]
 
 CHUNK = 256
 """Files per unit of work."""

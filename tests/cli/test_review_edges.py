@@ -108,7 +108,7 @@ def test_a_folder_named_with_glob_characters_is_read_as_that_folder_with_parquet
 
 def test_a_size_with_one_side_unknown_shows_as_unknown_in_the_table():
     from costcalc.output.audit import format_for
-    from costcalc.runs.audit import AuditRow
+    from costcalc.runs.totals import AuditRow
 
     row = AuditRow(
         "t.parquet#3", "gpt-4o", "auto", "unreadable", width=3000, height=None, error="t.parquet#3: no height"

@@ -227,7 +227,8 @@ def test_s3_audit_rows_equal_local_audit_rows(files, s3):
 def test_parquet_rows_written_and_resumed(tmp_path, files):
     pq = pytest.importorskip("pyarrow.parquet")
     from costcalc.output.parquet_rows import ParquetRows
-    from costcalc.runs.audit import AUDIT_FIELDS, audit
+    from costcalc.runs.audit import audit
+    from costcalc.runs.totals import AUDIT_FIELDS
 
     rows = list(audit([str(files)], models=["gpt-4o", "claude-sonnet-4-5"]))
     out = tmp_path / "audit.parquet"

@@ -20,7 +20,8 @@ from PIL import Image
 import costcalc.output.html as html_module
 from costcalc.cli import cli
 from costcalc.output.html import TOP, HtmlReport
-from costcalc.runs.audit import Totals, audit
+from costcalc.runs.audit import audit
+from costcalc.runs.totals import Totals
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -21,7 +21,8 @@ from costcalc.catalog.tables import default_tables, get_model, get_price
 from costcalc.cli import cli
 from costcalc.output.report import json_text
 from costcalc.pricing.verdict import unique_models
-from costcalc.runs.audit import AuditRow, audit
+from costcalc.runs.audit import audit
+from costcalc.runs.totals import AuditRow
 
 
 def run(*args):

@@ -18,7 +18,8 @@ import costcalc
 import costcalc.inspection.headers
 from costcalc.cli import cli
 from costcalc.output.audit import json_line
-from costcalc.runs.audit import AUDIT_FIELDS, AuditRow, Totals, audit
+from costcalc.runs.audit import audit
+from costcalc.runs.totals import AUDIT_FIELDS, AuditRow, Totals
 
 
 def png_bytes(size=(300, 200)):

@@ -17,6 +17,7 @@ from costcalc.inspection.headers import inspect_path
 from costcalc.inspection.walk import walk
 from costcalc.output.audit import format_for
 from costcalc.runs import audit as runs
+from costcalc.runs.totals import Totals
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from odd_images import odd_images  # noqa: E402
@@ -95,7 +96,7 @@ def test_shapes_write_what_each_files_rows_write(tree, output, strict):
     assert render.render_files(files) == render.render(expected)
     text, totals, count = runs._chunk_rendered(config, found)
     assert text == render.render(expected) and count == len(found)
-    alone = runs.Totals(config.models)
+    alone = Totals(config.models)
     for row in expected:
         alone.add(row)
     for name in config.models:

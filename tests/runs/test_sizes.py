@@ -12,8 +12,8 @@ from costcalc.errors import CostcalcError, ImageRejectedError
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from costcalc.runs.audit import Totals  # noqa: E402
 from costcalc.runs.sizes import SizeAudit, numbered  # noqa: E402
+from costcalc.runs.totals import Totals  # noqa: E402
 
 MODELS = [
     "gpt-4o",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from costcalc.runs.audit import AuditRow
 from costcalc.runs.summary import MAX_GROUPS, OTHER, Summary, group_by_source, group_by_sources
+from costcalc.runs.totals import AuditRow
 
 
 def test_groups_by_first_folder_below_the_root():
