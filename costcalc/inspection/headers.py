@@ -153,7 +153,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
 
     `regular=True` says the caller knows it is a regular file (a directory walk
     does): the size then comes from a short first read when the file fits in it,
-    saving an fstat.
+    else from a seek to its end, saving an fstat.
     """
     where = name or os.fsdecode(path)
     try:
@@ -171,7 +171,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
         head = os.read(fd, HEAD_BYTES)
         if len(head) < HEAD_BYTES:
             return _parse(_Reader(head, None, len(head), where))  # the whole file
-        size = (known or os.fstat(fd)).st_size  # one fstat at most
+        size = known.st_size if known else os.lseek(fd, 0, os.SEEK_END)  # the file's end: cheaper than an fstat
         return _parse(_Reader(head, _Window(fd), size, where))
     except ImageReadError:
         raise
@@ -479,8 +479,11 @@ def _jpeg(r: _Reader) -> ImageInfo:
     inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
     while True:
+        while pos <= inside and head[pos] == 0xFF and head[pos + 1] in _JPEG_PASSED:  # the common case, quickly
+            length = head[pos + 2] << 8 | head[pos + 3]
+            pos += 2 + length if length > 2 else 4
         if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
-            head = r.head = head + r.fetch(len(head), max(pos + WINDOW, 2 * len(head)) - len(head))  # APPn blocks
+            head = r.head = head + r.fetch(len(head), max(pos + _JPEG_GROW, 2 * len(head)) - len(head))  # APPn blocks
             inside = len(head) - 4
         if pos <= inside and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
             code = head[pos + 1]  # the common case: the marker is where it is due
@@ -530,8 +533,15 @@ def _app1_orientation(r: _Reader, start: int, count: int) -> int:
     return exif_orientation(payload) if payload.startswith(b"Exif\0\0") else 1
 
 
+_JPEG_PASSED = frozenset(range(0xC0, 0xFF)) - _JPEG_SOF - _JPEG_STANDALONE - {0xD8, 0xD9, 0xDA, 0xE1}
+"""Markers whose segment `_jpeg` passes over whatever it holds: DHT, DQT, DRI, COM, APPn but APP1 (EXIF), ..."""
+
 _JPEG_HEAD_MAX = 1 << 20
 """How far a local JPEG's head grows to take in its APPn blocks; past it, the segments are read one by one."""
+
+_JPEG_GROW = 4096
+"""Bytes past the segment due that a local JPEG's head grows to take in at least (it at least doubles, too): the
+next few segment headers, not tens of KiB of the image data after them."""
 
 _JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
 
@@ -622,7 +632,7 @@ class _Cursor:
     __slots__ = ("r", "pos", "buf", "buf_at")
 
     def __init__(self, r: _Reader, pos: int):
-        self.r, self.pos, self.buf, self.buf_at = r, pos, b"", pos
+        self.r, self.pos, self.buf, self.buf_at = r, pos, r.head, 0  # the head first, as it is (no copy)
 
     def byte(self) -> int:
         """The next byte; -1 at the end of the file."""
@@ -633,6 +643,16 @@ class _Cursor:
                 return -1
         self.pos += 1
         return self.buf[at]
+
+    def take(self, count: int) -> bytes:
+        """The next `count` bytes; fewer at the end of the file."""
+        at = self.pos - self.buf_at
+        if at + count <= len(self.buf):
+            self.pos += count
+            return self.buf[at : at + count]
+        data = self.r.read(self.pos, count)
+        self.pos += len(data)
+        return data
 
     def skip_sub_blocks(self) -> bool:
         """Skip a chain of data sub-blocks; False when the file ends first."""
@@ -678,8 +698,8 @@ def _gif(r: _Reader) -> ImageInfo:
             frames += 1
             if frames == 2:
                 return _info(r, "GIF", width, height, frames=None, animated=True)
-            descriptor = [cursor.byte() for _ in range(9)]
-            if -1 in descriptor:
+            descriptor = cursor.take(9)
+            if len(descriptor) < 9:
                 defect = "truncated GIF: the file ends inside an image descriptor"
                 break
             if descriptor[8] & 0x80:  # local colour table
@@ -762,25 +782,35 @@ def exif_orientation(data: bytes) -> int:
 
 def _tiff_orientation(data: bytes, start: int, stop: int) -> int:
     """exif_orientation of the TIFF structure in data[start:stop], read in place."""
-    if stop - start < 8 or data[start : start + 2] not in (b"II", b"MM"):
+    if stop - start < 8:
         return 1
-    order = "<" if data[start] == 0x49 else ">"
-    (ifd,) = struct.unpack_from(order + "I", data, start + 4)
+    order = _TIFF_ORDERS.get(data[start : start + 2])
+    if order is None:
+        return 1
+    long, short, entry_head = order
+    (ifd,) = long(data, start + 4)
     if start + ifd + 2 > stop:
         return 1
-    (count,) = struct.unpack_from(order + "H", data, start + ifd)
+    (count,) = short(data, start + ifd)
     first = start + ifd + 2
     for entry in range(first, min(first + 12 * count, stop - 11), 12):
-        tag, kind = struct.unpack_from(order + "HH", data, entry)
+        tag, kind = entry_head(data, entry)
         if tag == 0x0112:
             if kind == 3:  # SHORT
-                value = struct.unpack_from(order + "H", data, entry + 8)[0]
+                value = short(data, entry + 8)[0]
             elif kind == 4:  # LONG
-                value = struct.unpack_from(order + "I", data, entry + 8)[0]
+                value = long(data, entry + 8)[0]
             else:
                 return 1
             return value if 1 <= value <= 8 else 1
     return 1
+
+
+_TIFF_ORDERS = {
+    order: tuple(struct.Struct(mark + code).unpack_from for code in ("I", "H", "HH"))
+    for order, mark in ((b"II", "<"), (b"MM", ">"))
+}
+"""A TIFF byte order mark -> readers of a LONG, a SHORT, and an IFD entry's tag and type, in that order."""
 
 
 # ------------------------------------------------------------ other formats

@@ -25,7 +25,7 @@ from ..catalog.settings import dated
 from ..catalog.tables import Tables
 from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
-from ..inspection.walk import walk
+from ..inspection.walk import walk_fields
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import unique_models, unread_verdict, verdict
@@ -212,7 +212,7 @@ def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
     """`work(config, chunk)` over the walk, in order, in `jobs` processes. Each `Found` goes as a plain tuple (a
     named tuple pickles through Python code, ten times slower, for a worker)."""
-    return map_chunks(work, config, map(tuple, walk(paths, **walk_options)), jobs=jobs, size=CHUNK)
+    return map_chunks(work, config, walk_fields(paths, **walk_options), jobs=jobs, size=CHUNK)
 
 
 def _chunk_rows(config: _Config, chunk: list[tuple]) -> list[AuditRow]:
