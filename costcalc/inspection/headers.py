@@ -479,8 +479,20 @@ def _jpeg(r: _Reader) -> ImageInfo:
     inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
     while True:
-        while pos <= inside and head[pos] == 0xFF and head[pos + 1] in _JPEG_PASSED:  # the common case, quickly
-            length = head[pos + 2] << 8 | head[pos + 3]
+        # The common case, quickly: segments in the head, markers where they are due, read as the loop below does.
+        while pos <= inside and head[pos] == 0xFF:
+            code, length = head[pos + 1], head[pos + 2] << 8 | head[pos + 3]
+            if code in _JPEG_PASSED:
+                pass
+            elif code == 0xE1:
+                if orientation == 1 and length > 2:
+                    orientation = _app1_orientation(r, pos + 4, min(length - 2, _EXIF_READ))
+            elif code in _JPEG_SOF and length >= 8 and pos + 9 <= len(head) and (head[pos + 5] or head[pos + 6]):
+                defect = _jpeg_defect(r, pos + 2 + length) if r.body else None
+                width, height = head[pos + 7] << 8 | head[pos + 8], head[pos + 5] << 8 | head[pos + 6]
+                return _info(r, "JPEG", width, height, orientation=orientation, defect=defect)
+            else:
+                break
             pos += 2 + length if length > 2 else 4
         if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
             head = r.head = head + r.fetch(len(head), max(pos + _JPEG_GROW, 2 * len(head)) - len(head))  # APPn blocks
@@ -589,7 +601,7 @@ def _jpeg_defect(r: _Reader, pos: int) -> str | None:
     size = r.size
     if size is None:
         return None
-    if size >= pos + 2 and r.read(size - 2, 2) == b"\xff\xd9":
+    if size >= pos + 2 and (r.head[size - 2 : size] if size <= len(r.head) else r.read(size - 2, 2)) == b"\xff\xd9":
         return None
     seen_scan = False
     while True:
