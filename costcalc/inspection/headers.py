@@ -200,6 +200,10 @@ class _Window:
         self.at, self.data = offset, os.pread(self.fd, WINDOW, offset)
         return self.data[:count]
 
+    def alone(self, offset: int, count: int) -> bytes:
+        """Up to `count` bytes at `offset`, read by themselves (the window stays as it is)."""
+        return os.pread(self.fd, count, offset)
+
 
 WINDOW = 65536
 """Bytes read at a time past a file's head."""
@@ -478,25 +482,28 @@ def _jpeg(r: _Reader) -> ImageInfo:
     head = r.head
     inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
+    buf, base = head, 0  # what the quick loop reads, from byte `base` on: the head, then a window past it
     while True:
-        # The common case, quickly: segments in the head, markers where they are due, read as the loop below does.
-        while pos <= inside and head[pos] == 0xFF:
-            code, length = head[pos + 1], head[pos + 2] << 8 | head[pos + 3]
+        # The common case, quickly: markers where they are due, read as the loop below reads them.
+        last = base + len(buf) - 4
+        while pos <= last and buf[pos - base] == 0xFF:
+            at = pos - base
+            code, length = buf[at + 1], buf[at + 2] << 8 | buf[at + 3]
             if code in _JPEG_PASSED:
                 pass
             elif code == 0xE1:
                 if orientation == 1 and length > 2:
                     orientation = _app1_orientation(r, pos + 4, min(length - 2, _EXIF_READ))
-            elif code in _JPEG_SOF and length >= 8 and pos + 9 <= len(head) and (head[pos + 5] or head[pos + 6]):
+            elif code in _JPEG_SOF and length >= 8 and at + 9 <= len(buf) and (buf[at + 5] or buf[at + 6]):
                 defect = _jpeg_defect(r, pos + 2 + length) if r.body else None
-                width, height = head[pos + 7] << 8 | head[pos + 8], head[pos + 5] << 8 | head[pos + 6]
+                width, height = buf[at + 7] << 8 | buf[at + 8], buf[at + 5] << 8 | buf[at + 6]
                 return _info(r, "JPEG", width, height, orientation=orientation, defect=defect)
             else:
                 break
             pos += 2 + length if length > 2 else 4
-        if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
-            head = r.head = head + r.fetch(len(head), max(pos + _JPEG_GROW, 2 * len(head)) - len(head))  # APPn blocks
-            inside = len(head) - 4
+        if pos > last and base != pos and r.fetch.__class__ is _Window and pos + 4 <= r.size:
+            buf, base = r.fetch.alone(pos, _JPEG_WINDOW), pos  # past large APPn blocks: the next few segments
+            continue
         if pos <= inside and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
             code = head[pos + 1]  # the common case: the marker is where it is due
         else:
@@ -548,12 +555,9 @@ def _app1_orientation(r: _Reader, start: int, count: int) -> int:
 _JPEG_PASSED = frozenset(range(0xC0, 0xFF)) - _JPEG_SOF - _JPEG_STANDALONE - {0xD8, 0xD9, 0xDA, 0xE1}
 """Markers whose segment `_jpeg` passes over whatever it holds: DHT, DQT, DRI, COM, APPn but APP1 (EXIF), ..."""
 
-_JPEG_HEAD_MAX = 1 << 20
-"""How far a local JPEG's head grows to take in its APPn blocks; past it, the segments are read one by one."""
-
-_JPEG_GROW = 4096
-"""Bytes past the segment due that a local JPEG's head grows to take in at least (it at least doubles, too): the
-next few segment headers, not tens of KiB of the image data after them."""
+_JPEG_WINDOW = 4096
+"""Bytes a local JPEG reads at a segment past its head (after large APPn blocks): the next few segment headers
+(quantisation and Huffman tables, the frame header), not tens of KiB of EXIF thumbnail or image data."""
 
 _JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
 

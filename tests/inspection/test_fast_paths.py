@@ -11,6 +11,7 @@ byte order, IFD0's offset, 12-byte entries of tag, type, count, value).
 
 from __future__ import annotations
 
+import os
 import struct
 
 from hypothesis import HealthCheck, given, settings
@@ -195,3 +196,26 @@ def gifs(draw):
 @given(data=gifs(), head=st.sampled_from([13, 14, 20, 64]))
 def test_a_gif_reads_the_same_from_the_head_and_fetched(data, head):
     assert outcome(lambda: inspect(data)) == general(data, head)
+
+
+def test_a_local_jpeg_past_large_app_blocks_reads_a_few_kib_not_its_thumbnail(tmp_path, monkeypatch):
+    """The frame header after 20 KB of APP2 (an ICC profile, as camera JPEGs carry EXIF thumbnails): the first
+    read, a few KiB where the next segments are, and the last two bytes; not the blocks or the image data."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.effect_noise((900, 700), 60).convert("RGB").save(out, "JPEG", quality=95, icc_profile=b"\0" * 20000)
+    data = out.getvalue()
+    assert len(data) > 200_000 and data.index(b"\xff\xc0") > 20000
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+    got = []
+    real_read, real_pread = os.read, os.pread
+    monkeypatch.setattr(os, "read", lambda fd, count: got.append(real_read(fd, count)) or got[-1])
+    monkeypatch.setattr(os, "pread", lambda fd, count, at: got.append(real_pread(fd, count, at)) or got[-1])
+    info = inspect_path(path)
+    monkeypatch.undo()
+    assert (info.format, info.width, info.height, info.warning) == ("JPEG", 900, 700, None)
+    assert len(got) <= 3 and sum(map(len, got)) <= 16384 + 4096 + 2
