@@ -18,9 +18,10 @@ import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
+
+from ..records import names as record_names
 
 try:  # the C unpickler alone: `pickle` itself imports more than a start-up needs
     from _pickle import loads as _loads
@@ -93,7 +94,7 @@ def part(name: str, folder: Path, files: tuple[Path, ...]):
 
 
 def classes(name: str) -> dict[str, tuple[str, ...]]:
-    """The classes part `name` of FILE holds ("module:name" → its dataclass fields), for `Rows`."""
+    """The classes part `name` of FILE holds ("module:name" → its record fields), for `Rows`."""
     outer = _outer()
     return outer["classes"][name] if outer is not None else {}
 
@@ -102,7 +103,7 @@ _verified: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def same_classes(spec: dict[str, tuple[str, ...]]) -> bool:
-    """Whether each class named in `spec` ("module:name" → its dataclass fields) still has exactly those fields.
+    """Whether each class named in `spec` ("module:name" → its record fields) still has exactly those fields.
 
     A class whose module is not imported yet is passed over: no object of it was unpickled (that would have
     imported it); `Rows` asks again after each row it unpickles.
@@ -115,7 +116,7 @@ def same_classes(spec: dict[str, tuple[str, ...]]) -> bool:
         if loaded is None:
             continue
         found = getattr(loaded, name, None)
-        if found is None or not is_dataclass(found) or tuple(field.name for field in fields(found)) != names:
+        if found is None or record_names(found) != names:
             return False
         _verified.add((key, names))
     return True

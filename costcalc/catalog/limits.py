@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
 
 from ..errors import CostcalcError, TableError
+from ..records import record
 from ..schemes.fields import check_keys
 from . import compiled
 from .tables import LIMITS, compiled_files, tables_dir
 
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..inspection.headers import ImageInfo
 
 __all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions", "size_limits"]
@@ -36,7 +38,7 @@ DEFAULT_VENDOR = "openai"
 its limits are unknown, never borrowed from another vendor (docs/README.md)."""
 
 
-@dataclass(frozen=True)
+@record
 class Limit:
     """One rule of one edition, with its source."""
 
@@ -50,7 +52,7 @@ class Limit:
     """The vendor whose rule it is (the model table's `vendor`: anthropic, google, ...)."""
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """A rule a file breaks: the rule's name and a message naming it and its source."""
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ..errors import TableError, TierError, UnknownModelError
+from ..records import replace
 from ..schemes.fields import MAX_LIMIT, check_keys
 from . import compiled
 from .dates import Lifecycle, in_window, today
@@ -45,6 +44,10 @@ from .rows import (
     _with_tier_rows,
     check_tier,
 )
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Model",
