@@ -195,12 +195,12 @@ def test_named_tuple_is_typing_named_tuple():
             b: int
 
 
-def test_a_lookup_imports_neither_dataclasses_nor_typing(tmp_path):
+def test_a_lookup_imports_no_dataclasses_typing_or_pathlib(tmp_path):
     """What the records are for: the start-up of a lookup pays for neither (benchmarks/bench_startup.py)."""
     code = (
         "import sys, costcalc; costcalc.image_tokens(1024, 1024, model='gpt-4o');"
         "costcalc.image_tokens(1024, 1024, model='claude-sonnet-4-6'); costcalc.image_tokens(512, 512, model='gemini-2.5-flash', inexact=True);"
-        "print(sorted({'dataclasses', 'typing', 'inspect'} & set(sys.modules)))"
+        "print(sorted({'dataclasses', 'typing', 'inspect', 'pathlib'} & set(sys.modules)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..files import atomic_write
 from ..records import names as record_names
-from .compiled import FILE, FORMAT, PARTS, fingerprint
+from .compiled import FILE as _FILE
+from .compiled import FORMAT, PARTS, fingerprint
 from .limits import read_limits
 from .tables import LIMITS, compiled_files, read_shipped, tables_dir
 
@@ -91,6 +92,10 @@ class _Recorder(pickle.Pickler):
                     raise ValueError(f"{key} is not a record: its layout could not be checked when loaded")
                 self.seen[key] = fields
         return NotImplemented
+
+
+FILE = Path(_FILE)
+"""The compiled tables (catalog/compiled.py)."""
 
 
 def main() -> int:
