@@ -39,13 +39,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain, islice
-from typing import Any, TypeVar
 
 from .interrupt import STOP_SIGNALS
 
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __all__ = ["map_chunks", "start_context", "SERIAL_SECONDS"]
 
-T = TypeVar("T")
 
 SERIAL_SECONDS = 0.25
 """Work done in this process before any worker is started: more than a worker costs to start."""

@@ -51,8 +51,15 @@ def field(*, default=_MISSING, default_factory=_MISSING, compare: bool = True) -
     return Field(default, default_factory, compare)
 
 
-def record(cls: type) -> type:
-    """Make `cls` a frozen record of the fields annotated on it and its record bases (ClassVar ones excepted)."""
+def record(cls: type | None = None, /, *, frozen: bool = True):
+    """Make `cls` a frozen record of the fields annotated on it and its record bases (ClassVar ones excepted);
+    `@record(frozen=False)`: one whose fields can be assigned (and which, as such a dataclass, has no hash)."""
+    if cls is None:
+        return lambda cls: _record(cls, frozen)
+    return _record(cls, frozen)
+
+
+def _record(cls: type, frozen: bool) -> type:
     fields: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
         fields.update(base.__dict__.get(_RECORD, {}))
@@ -74,11 +81,13 @@ def record(cls: type) -> type:
     cls.__init__ = _init(cls, fields)
     cls.__repr__ = _repr(field_names)
     cls.__eq__ = _eq(attrgetter(*compared) if compared else _nothing)
-    cls.__hash__ = _hash(attrgetter(*compared) if compared else _nothing)
-    cls.__setattr__ = _frozen_setattr
-    cls.__delattr__ = _frozen_delattr
+    cls.__hash__ = _hash(attrgetter(*compared) if compared else _nothing) if frozen else None
+    if frozen:
+        cls.__setattr__ = _frozen_setattr
+        cls.__delattr__ = _frozen_delattr
     cls.__match_args__ = field_names
     cls.__dataclass_fields__ = _DataclassFields()
+    cls._record_frozen = frozen
     return cls
 
 
@@ -230,5 +239,5 @@ def _made_fields(owner: type) -> dict:
         else:
             namespace[name] = dataclasses.field(compare=spec.compare)
     namespace["__doc__"] = owner.__doc__ or owner.__qualname__
-    twin = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
+    twin = dataclasses.dataclass(frozen=owner._record_frozen)(type(owner.__name__, (), namespace))
     return twin.__dataclass_fields__

@@ -200,7 +200,7 @@ def test_a_lookup_imports_no_dataclasses_typing_or_pathlib(tmp_path):
     code = (
         "import sys, costcalc; costcalc.image_tokens(1024, 1024, model='gpt-4o');"
         "costcalc.image_tokens(1024, 1024, model='claude-sonnet-4-6'); costcalc.image_tokens(512, 512, model='gemini-2.5-flash', inexact=True);"
-        "print(sorted({'dataclasses', 'typing', 'inspect', 'pathlib'} & set(sys.modules)))"
+        "print(sorted({'dataclasses', 'typing', 'inspect', 'pathlib', 'click'} & set(sys.modules)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -211,3 +211,25 @@ def test_a_lookup_imports_no_dataclasses_typing_or_pathlib(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_record_that_is_not_frozen_takes_assignments_and_has_no_hash_as_such_a_dataclass():
+    @record(frozen=False)
+    class Sums:
+        count: int = 0
+        items: list = field(default_factory=list)
+
+    @dataclasses.dataclass
+    class Real:
+        count: int = 0
+        items: list = dataclasses.field(default_factory=list)
+
+    mine, theirs = Sums(), Real()
+    mine.count += 2
+    theirs.count += 2
+    mine.items.append(1)
+    theirs.items.append(1)
+    assert dataclasses.astuple(mine) == dataclasses.astuple(theirs) and mine == Sums(2, [1])
+    assert Sums.__hash__ is None and Real.__hash__ is None
+    assert [f.name for f in dataclasses.fields(mine)] == [f.name for f in dataclasses.fields(theirs)]
+    assert dataclasses.replace(mine, count=5) == Sums(5, [1])

@@ -158,6 +158,11 @@ class Tables:
         return tables
 
     @property
+    def file_names(self) -> tuple[str, ...]:
+        """`files` as strings (no pathlib: what a worker process is told to read)."""
+        return tuple(os.fspath(path) for path in self._files)
+
+    @property
     def files(self) -> tuple[Path, ...]:
         """The table files these tables were read from, in the order they are layered (their rows over each other's)."""
         from pathlib import Path  # not before it is asked for: a start-up imports no pathlib

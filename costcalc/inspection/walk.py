@@ -8,15 +8,16 @@ import stat
 from collections.abc import Iterable, Iterator
 from functools import partial
 from operator import attrgetter
-from typing import NamedTuple
 
 from ..errors import PatternError
+from ..records import named_tuple
 from ..words import display_path, escape, file_kind, os_reason
 
 __all__ = ["Found", "walk", "walk_fields", "check_pattern"]
 
 
-class Found(NamedTuple):
+@named_tuple
+class Found:
     """A path the walk met: a regular file to inspect (`problem` None), or why it is not one.
 
     path: the path to open (may hold undecodable bytes as surrogates).

@@ -16,9 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from ..catalog.limits import Limits, limits_for
 from ..catalog.settings import dated
@@ -29,8 +26,13 @@ from ..inspection.walk import walk_fields
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import unique_models, unread_verdict, verdict
+from ..records import field, record
 from .summary import MAX_ROOTS, Summary, group_by_sources
 from .totals import AuditRow
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Shape", "audit", "audit_rendered", "header_rows", "rows_of"]
 
@@ -41,13 +43,13 @@ SHAPES = 4096
 """The most `Shape`s remembered per audit and process (the table starts afresh past it)."""
 
 
-@dataclass(frozen=True)
+@record
 class _Config:
     """Everything a worker process needs to rebuild the pricers and limits, and to render."""
 
     models: tuple[str, ...]
     detail: str
-    table_files: tuple[Path, ...]
+    table_files: tuple[str, ...]
     edition: str | None
     strict: bool = False
     render: Any = field(default=None, compare=False)
@@ -195,7 +197,7 @@ def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=
     config = _Config(
         tuple(unique_models(models, tables)),
         detail,
-        tables.files,
+        tables.file_names,
         edition,
         strict,
         render,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from typing import Any, NamedTuple
 
 from ..money import MONEY
 from ..pricing.verdict import STATUSES as VERDICT_STATUSES
+from ..records import field, named_tuple, record
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "STATUSES", "Totals"]
 
@@ -21,7 +24,8 @@ STATUSES = (*VERDICT_STATUSES, "skipped")
 """priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
 
 
-class AuditRow(NamedTuple):
+@named_tuple
+class AuditRow:
     """One file for one model: what its header says and what it costs, or why it cannot be priced.
 
     path is the path as walked: a name that is not UTF-8 keeps its bytes as
@@ -71,7 +75,7 @@ AUDIT_FIELDS = AuditRow._fields
 """The fields of one audit row in --nl, --json and --csv output, in order."""
 
 
-@dataclass
+@record(frozen=False)
 class ModelTotals:
     """Running sums for one model."""
 

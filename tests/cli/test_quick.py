@@ -276,14 +276,23 @@ def test_other_commands_and_table_files_from_the_environment_are_left_to_click(m
     assert _quick(["estimate", "--size", "8x8", "-m", "gpt-4o"], monkeypatch)[0] is None
 
 
-def test_the_command_runs_without_importing_click(tmp_path):
+@pytest.mark.parametrize(
+    "argv, status, shown",
+    [
+        (["estimate", "--size", "1024x1024", "-m", "gpt-4o"], 0, "765"),
+        (["audit", PATHS["tree"], "-m", "gpt-4o", "--json", "-j2"], 1, '"status": "priced"'),
+    ],
+    ids=["estimate", "audit"],
+)
+def test_the_command_runs_without_importing_click_or_what_a_start_up_need_not(argv, status, shown, tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "COSTCALC_TABLES"}
     env["PYTHONPATH"] = str(ROOT)
-    code = "import runpy, sys; sys.argv = ['costcalc', 'estimate', '--size', '1024x1024', '-m', 'gpt-4o']\n"
-    code += "try:\n    runpy.run_module('costcalc', run_name='__main__')\nfinally:\n    print('click' in sys.modules, file=sys.stderr)"
+    code = f"import runpy, sys; sys.argv = ['costcalc', *{argv!r}]\n"
+    code += "try:\n    runpy.run_module('costcalc', run_name='__main__')\nfinally:\n"
+    code += "    print(sorted({'click', 'typing', 'dataclasses', 'inspect', 'pathlib'} & set(sys.modules)), file=sys.stderr)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "765" in done.stdout and done.stderr.strip().endswith("False")
+    assert done.returncode == status, done.stderr
+    assert shown in done.stdout and done.stderr.strip().endswith("[]")
 
 
 @pytest.mark.parametrize("name", ["estimate", "audit"])
