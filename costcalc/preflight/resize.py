@@ -162,7 +162,10 @@ def _open(data: bytes, format: str):
     if format not in _READERS:
         return Image.open(io.BytesIO(data))
     module, reader = _READERS[format]
-    return getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+    image = getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+    if format == "JPEG":  # the decoder given all the data at once: no scan suspended and resumed every 64 KiB
+        image.decodermaxblock = max(image.decodermaxblock, len(data))
+    return image
 
 
 HEIF_HINT = "pip install 'costcalc[heif]'"
