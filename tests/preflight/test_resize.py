@@ -4,6 +4,7 @@ import base64
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -151,3 +152,28 @@ def test_data_url_and_sources():
         optimize(SAMPLES / "none.png", model="gpt-4o")
     with pytest.raises(costcalc.UnsupportedFormatError):
         optimize(SAMPLES / "scan.bmp", model="gpt-4o")
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"restart_marker_rows": 1}])
+def test_a_jpeg_given_to_the_decoder_whole_decodes_as_pillow_reads_it(options):
+    """_open hands Pillow's JPEG decoder the whole file, not 64 KiB at a time: the same pixels, DCT-scaled or not."""
+    from costcalc.preflight.resize import _open
+
+    noise = np.random.default_rng(3).integers(0, 256, (600, 900, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, "JPEG", quality=95, **options)
+    data = out.getvalue()
+    assert len(data) > 4 * 65536
+    for draft in (None, (300, 200)):
+        ours, theirs = _open(data, "JPEG"), Image.open(io.BytesIO(data))
+        for image in (ours, theirs) if draft else ():
+            image.draft("RGB", draft)
+        assert ours.tobytes() == theirs.tobytes() and ours.size == theirs.size
+
+
+def test_a_jpeg_cut_short_is_still_an_error_saying_so():
+    out = io.BytesIO()
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (600, 900, 3), dtype=np.uint8)).save(out, "JPEG")
+    data = out.getvalue()[:200_000]
+    with pytest.raises(costcalc.errors.InvalidImageError, match="cannot be decoded"):
+        optimize(data, model="gpt-4o", detail="low")
