@@ -4,14 +4,14 @@
 
 Runs, interleaved so that machine noise hits all alike, N times each:
   bare     - python -c pass
-  click    - python -c "import click"          (every command needs click)
-  floor    - python -c "import typing, dataclasses, decimal, datetime, pathlib"
-             (the standard library the table rows are made of: what any costcalc start-up pays)
-  floor+click - the same and click: what click adds to the command over what the library needs anyway
-  estimate - python -m costcalc estimate --size 1024x1024 -m gpt-4o
+  click    - python -c "import click"          (what every command but the plainest estimate lines needs)
+  stdlib   - python -c "import re, decimal, datetime, fractions, zlib"
+             (the standard library a lookup is made of: what any costcalc start-up pays)
+  estimate - python -m costcalc estimate --size 1024x1024 -m gpt-4o   (cli/quick.py: no click)
   api      - python -c "import costcalc; costcalc.image_tokens(1024, 1024, model='gpt-4o')"
 and prints the median wall time of each, each figure over bare Python, the load average, and the heavy
-modules the command imported (it should import none of them). Then, in one process, what loading the
+modules each imported (it should import none of them: not click, typing, dataclasses, inspect or pathlib,
+which cost 5-35 ms each; costcalc.records stands in for dataclasses and typing). Then, in one process, what loading the
 shipped tables costs: from their compiled form (catalog/compiled.py) against parsing and checking the
 TOML, best of N. With --baseline, the two commands importing costcalc from another source checkout (an
 older commit's worktree) run interleaved too, for before/after ratios.
@@ -33,14 +33,14 @@ import time
 COMMANDS = {
     "bare": [sys.executable, "-c", "pass"],
     "click": [sys.executable, "-c", "import click"],
-    "floor": [sys.executable, "-c", "import typing, dataclasses, decimal, datetime, pathlib"],
-    "floor+click": [sys.executable, "-c", "import typing, dataclasses, decimal, datetime, pathlib, click"],
+    "stdlib": [sys.executable, "-c", "import re, decimal, datetime, fractions, zlib"],
     "estimate": [sys.executable, "-m", "costcalc", "estimate", "--size", "1024x1024", "-m", "gpt-4o"],
     "api": [sys.executable, "-c", "import costcalc; costcalc.image_tokens(1024, 1024, model='gpt-4o')"],
 }
 GOALS = {"estimate": 50, "api": 30}
 """Milliseconds above bare Python each may take (issue 18)."""
 HEAVY = ("numpy", "PIL", "httpx2", "httpcore2", "av", "genai_prices", "pydantic", "tiktoken", "openai", "anthropic")
+HEAVY += ("click", "typing", "dataclasses", "inspect", "pathlib")
 
 
 NEUTRAL = tempfile.gettempdir()
@@ -140,8 +140,9 @@ def main() -> None:
                 f"  baseline +{before:.1f} ms over bare; baseline / now: {median[f'{name}@baseline'] / median[name]:.2f}x "
                 f"wall, {before / max(over, 0.1):.2f}x over bare"
             )
-    heavy = heavy_imports(COMMANDS["estimate"])
-    print(f"heavy modules imported by estimate: {', '.join(heavy) if heavy else 'none'}")
+    for name in GOALS:
+        heavy = heavy_imports(COMMANDS[name])
+        print(f"heavy modules imported by {name}: {', '.join(heavy) if heavy else 'none'}")
     done = subprocess.run(
         [sys.executable, "-c", TABLES, str(args.runs)],
         capture_output=True,

@@ -6,7 +6,7 @@ Every public name is re-exported here explicitly; each is imported on first use
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,8 @@ had so far (interrupt.quiet_stdout).
 
 This module imports nothing of costcalc's but `interrupt` at load time, so the
 command's modules (click, the CLI) load inside `main`, where a Ctrl-C while they
-load is caught like one during the command (130 = 128 + SIGINT).
+load is caught like one during the command (130 = 128 + SIGINT). The plainest
+command lines run without click (cli/quick.py); every other one through click.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ def main() -> None:
     128 + the signal; a closed standard output exits quietly."""
     handle_stop_signals()
     try:
-        from .cli import main as run
+        from .cli.quick import run as quick
     except KeyboardInterrupt:
         exit_interrupted()
     try:
+        status = quick(sys.argv[1:])  # the plainest command lines, without click (cli/quick.py)
+        if status is not None:
+            sys.exit(status)
+        from .cli import main as run
+
         run()
         sys.stdout.flush()
     except SystemExit as end:

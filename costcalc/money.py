@@ -12,8 +12,9 @@ per 1M tokens, so any amount is a whole number of 1e-18 USD, far inside 60 digit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+
+from .records import record
 
 __all__ = ["MONEY", "MAX_USD", "Overrun", "over_budget", "parse_usd", "usd_sum"]
 
@@ -39,7 +40,7 @@ def usd_sum(amounts: Iterable[Decimal]) -> Decimal:
         return sum(amounts, Decimal(0))
 
 
-@dataclass(frozen=True)
+@record
 class Overrun:
     """One way a total breaks a budget, as data: what went over (`label`), which limit (`kind`: the
     parameter, `max_tokens`, `max_usd` or `total_usd`; `budget` for the budget as a whole), the limit,

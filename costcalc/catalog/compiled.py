@@ -18,9 +18,13 @@ import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import fields, is_dataclass
 from functools import cache
-from pathlib import Path
+
+from ..records import names as record_names
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 try:  # the C unpickler alone: `pickle` itself imports more than a start-up needs
     from _pickle import loads as _loads
@@ -29,8 +33,8 @@ except ImportError:  # pragma: no cover - an interpreter without the accelerator
 
 __all__ = ["FILE", "FORMAT", "COMMAND", "PARTS", "fingerprint", "part", "classes", "same_classes", "Rows"]
 
-FILE = Path(__file__).with_name("tables.pickle")
-"""The compiled tables, inside the package (the wheel carries them like a module)."""
+FILE = os.path.join(os.path.dirname(__file__), "tables.pickle")
+"""The compiled tables, inside the package (the wheel carries them like a module); a string: no pathlib at start-up."""
 FORMAT = 2
 """Raised when the layout of the file changes; a file of another format is not read. The file is a pickled
 {"format", "crc", "body"}: `body` the pickled contents ({"fingerprint", "classes", "parts"}), `crc` its CRC-32, so a
@@ -56,7 +60,7 @@ def fingerprint(folder: Path, files: tuple[Path, ...]) -> tuple[tuple[str, int, 
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
             data = handle.read()
-        found.append((path.relative_to(folder).as_posix(), len(data), zlib.crc32(data)))
+        found.append((os.path.relpath(path, folder).replace(os.sep, "/"), len(data), zlib.crc32(data)))
     return tuple(found)
 
 
@@ -64,7 +68,8 @@ def fingerprint(folder: Path, files: tuple[Path, ...]) -> tuple[tuple[str, int, 
 def _outer() -> dict | None:
     """FILE's header and pickled parts, or None when it is missing, unreadable or of another format."""
     try:
-        outer = _loads(FILE.read_bytes())
+        with open(FILE, "rb") as handle:
+            outer = _loads(handle.read())
         if not isinstance(outer, dict) or outer.get("format") != FORMAT or zlib.crc32(outer["body"]) != outer["crc"]:
             return None
         inner = _loads(outer["body"])
@@ -93,7 +98,7 @@ def part(name: str, folder: Path, files: tuple[Path, ...]):
 
 
 def classes(name: str) -> dict[str, tuple[str, ...]]:
-    """The classes part `name` of FILE holds ("module:name" → its dataclass fields), for `Rows`."""
+    """The classes part `name` of FILE holds ("module:name" → its record fields), for `Rows`."""
     outer = _outer()
     return outer["classes"][name] if outer is not None else {}
 
@@ -102,7 +107,7 @@ _verified: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def same_classes(spec: dict[str, tuple[str, ...]]) -> bool:
-    """Whether each class named in `spec` ("module:name" → its dataclass fields) still has exactly those fields.
+    """Whether each class named in `spec` ("module:name" → its record fields) still has exactly those fields.
 
     A class whose module is not imported yet is passed over: no object of it was unpickled (that would have
     imported it); `Rows` asks again after each row it unpickles.
@@ -115,7 +120,7 @@ def same_classes(spec: dict[str, tuple[str, ...]]) -> bool:
         if loaded is None:
             continue
         found = getattr(loaded, name, None)
-        if found is None or not is_dataclass(found) or tuple(field.name for field in fields(found)) != names:
+        if found is None or record_names(found) != names:
             return False
         _verified.add((key, names))
     return True

@@ -15,11 +15,12 @@ import os
 import pickle
 import sys
 import zlib
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from ..files import atomic_write
-from .compiled import FILE, FORMAT, PARTS, fingerprint
+from ..records import names as record_names
+from .compiled import FILE as _FILE
+from .compiled import FORMAT, PARTS, fingerprint
 from .limits import read_limits
 from .tables import LIMITS, compiled_files, read_shipped, tables_dir
 
@@ -37,7 +38,7 @@ def encode(parts: dict, folder: Path, files: tuple[Path, ...]) -> bytes:
     """The file's bytes for `parts` (PARTS → value) read from `files` below `folder`.
 
     Each part is pickled on its own, with the fields of every costcalc class it holds (each must be a
-    dataclass), so a class changed since is noticed when the file is read. No part may name `folder`: a row
+    record, costcalc.records), so a class changed since is noticed when the file is read. No part may name `folder`: a row
     whose source defaults to its file's path would carry this machine's path into every install.
     """
     prints = fingerprint(folder, files)
@@ -86,10 +87,15 @@ class _Recorder(pickle.Pickler):
         if kind.__module__.partition(".")[0] == "costcalc":
             key = f"{kind.__module__}:{kind.__qualname__}"
             if key not in self.seen:
-                if not is_dataclass(kind):
-                    raise ValueError(f"{key} is not a dataclass: its layout could not be checked when loaded")
-                self.seen[key] = tuple(field.name for field in fields(kind))
+                fields = record_names(kind)
+                if fields is None:
+                    raise ValueError(f"{key} is not a record: its layout could not be checked when loaded")
+                self.seen[key] = fields
         return NotImplemented
+
+
+FILE = Path(_FILE)
+"""The compiled tables (catalog/compiled.py)."""
 
 
 def main() -> int:

@@ -3,6 +3,7 @@
 A price row (and a tier, or a long-context rate, inside it) may carry `valid_from` and
 `valid_until`: ISO dates, both **inclusive**, read as UTC days. A row without them holds
 from and until any date. Several rows of one name in one file must not overlap; the one
+
 whose window holds `as_of` is the price in force that day, and a name whose rows hold none
 that day has no price then (unknown, never a neighbour's).
 
@@ -17,10 +18,13 @@ that once its retirement is announced (a scheduled shutdown counts as announced 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
-from typing import Any
 
 from ..errors import TableError
+from ..records import record
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Lifecycle",
@@ -117,7 +121,7 @@ def check_overlaps(windows: list[tuple[str, _dt.date | None, _dt.date | None]], 
             )
 
 
-@dataclass(frozen=True)
+@record
 class Lifecycle:
     """When a model came and goes (docs/lifecycle.md): dates, its replacement, the source."""
 

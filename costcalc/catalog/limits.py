@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
 
 from ..errors import CostcalcError, TableError
+from ..records import record
 from ..schemes.fields import check_keys
 from . import compiled
-from .tables import LIMITS, compiled_files, tables_dir
+from .tables import LIMITS, compiled_names, tables_folder
 
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from ..inspection.headers import ImageInfo
 
 __all__ = ["Limit", "Limits", "Finding", "load_limits", "limit_editions", "size_limits"]
@@ -36,7 +38,7 @@ DEFAULT_VENDOR = "openai"
 its limits are unknown, never borrowed from another vendor (docs/README.md)."""
 
 
-@dataclass(frozen=True)
+@record
 class Limit:
     """One rule of one edition, with its source."""
 
@@ -50,7 +52,7 @@ class Limit:
     """The vendor whose rule it is (the model table's `vendor`: anthropic, google, ...)."""
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """A rule a file breaks: the rule's name and a message naming it and its source."""
 
@@ -117,9 +119,13 @@ def load_limits(edition: str | None = None, path: str | os.PathLike | None = Non
     return Limits(chosen, {row.rule: row for row in rows if row.edition == chosen})
 
 
-def _file(path: str | os.PathLike | None) -> Path:
-    """The limits table: `path`, or the shipped tables/limits.toml."""
-    return Path(path) if path else tables_dir() / LIMITS
+def _file(path: str | os.PathLike | None) -> str | Path:
+    """The limits table: `path`, or the shipped tables/limits.toml (a string: no pathlib at start-up)."""
+    if not path:
+        return os.path.join(tables_folder(), LIMITS)
+    from pathlib import Path
+
+    return Path(path)
 
 
 def _editions(rows: tuple[Limit, ...]) -> list[str]:
@@ -192,14 +198,16 @@ def size_limits(tables=None) -> list[Limit]:
 
 
 @cache
-def _load(path: Path) -> tuple[Limit, ...]:
+def _load(path: str | Path) -> tuple[Limit, ...]:
     """The rows of a limits table; the shipped one's from the compiled tables when they match it (catalog/compiled.py)."""
-    folder = tables_dir()
-    if path == folder / LIMITS:
-        rows = compiled.part("limits", folder, compiled_files(folder))
+    folder = tables_folder()
+    if os.fspath(path) == os.path.join(folder, LIMITS):
+        rows = compiled.part("limits", folder, compiled_names(folder))
         if rows is not None:
             return rows
-    return read_limits(path)
+    from pathlib import Path
+
+    return read_limits(Path(path))
 
 
 def read_limits(path: Path) -> tuple[Limit, ...]:

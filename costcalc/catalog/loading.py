@@ -12,13 +12,12 @@ import os
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from .. import schemes as _schemes
 from ..errors import TableError
+from ..records import replace
 from ..schemes.fields import Row, check_keys
 from ..schemes.fields import decimal as _decimal
 from ..schemes.fields import integer as _integer
@@ -48,6 +47,10 @@ from .rows import (
     TierRule,
     _Vendor,
 )
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["load_file", "read_toml", "rows_of", "text_field", "check_alias_cycles", "names_of"]
 

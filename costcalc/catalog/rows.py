@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from functools import cache
 
 from .. import schemes as _schemes
 from ..errors import TierError, UnpublishedRuleError, UnsupportedDetailError
 from ..money import MONEY
+from ..records import field, record, replace
 from ..schemes.base import Rule
 from ..schemes.unknown import UnpublishedRule
 from .dates import ACTIVE, Lifecycle, in_window
@@ -82,7 +82,7 @@ _TIER_ROW_KEYS = {"names", "name", "tier", "multiply", "source", "note", "valid_
 _REGIONAL_KEYS = {"names", "name", "multiply", "source", "note", "valid_from", "valid_until"}
 
 
-@dataclass(frozen=True)
+@record
 class Model:
     """One row of the model table, as looked up by one of its names."""
 
@@ -140,7 +140,7 @@ class Model:
         raise UnsupportedDetailError(self.name, detail, self.details)
 
 
-@dataclass(frozen=True)
+@record
 class Aliases:
     """One vendor's name rules, as data (docs/README.md): prefixes, suffixes and snapshot patterns to strip."""
 
@@ -197,7 +197,7 @@ def _snapshot_patterns(snapshots: tuple[str, ...]) -> tuple[re.Pattern, ...]:
     )
 
 
-@dataclass(frozen=True)
+@record
 class LongContext:
     """The rates of the whole request once its input exceeds `above` tokens (docs/prices.md long context; Price.rate)."""
 
@@ -211,7 +211,7 @@ class LongContext:
     """The last day these rates hold (inclusive); None: until any day the row holds."""
 
 
-@dataclass(frozen=True)
+@record
 class TierPrice:
     """One service tier's rates for a price row (docs/prices.md); `usd_per_1m_input` None: offered, its rate unpublished."""
 
@@ -229,7 +229,7 @@ class TierPrice:
     """The last day this tier's rates hold (inclusive); None: until any day the row holds."""
 
 
-@dataclass(frozen=True)
+@record
 class TierRule:
     """A vendor's default for one tier (docs/prices.md): its rates are the standard ones times `multiply`, or unknown."""
 
@@ -239,7 +239,7 @@ class TierRule:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Price:
     """A dated price: USD per 1M input tokens, with its source, service tiers and cached-input rates (docs/prices.md)."""
 
@@ -380,7 +380,7 @@ def check_tier(tier: object) -> str:
     raise TierError("costcalc", tier, TIERS)
 
 
-@dataclass(frozen=True)
+@record
 class _Vendor:
     """One vendor's defaults from its price file (docs/prices.md): tiers offered, cached-input multipliers."""
 
@@ -419,7 +419,7 @@ class _Vendor:
 _NO_VENDOR = _Vendor({}, {})
 
 
-@dataclass(frozen=True)
+@record
 class DatedMultiple:
     """A [[tier]] or [[regional]] row of a price file: a model's rates times `multiply` in a window (docs/prices.md).
 

@@ -9,16 +9,16 @@ model's status is its status that day.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
 
 from ..errors import RetiredModelError, TierError
+from ..records import record
 from .dates import today
 from .tables import TIERS, Model, Tables, default_tables
 
 __all__ = ["Settings", "lifecycle_warning", "dated", "check_retired"]
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """What every lookup of a run shares. Frozen: built once with `build`, never changed."""
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ..errors import TableError, TierError, UnknownModelError
+from ..records import replace
 from ..schemes.fields import MAX_LIMIT, check_keys
 from . import compiled
 from .dates import Lifecycle, in_window, today
@@ -45,6 +43,11 @@ from .rows import (
     _with_tier_rows,
     check_tier,
 )
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "Model",
@@ -71,6 +74,8 @@ __all__ = [
     "forget_data",
     "load_tables",
     "tables_dir",
+    "tables_folder",
+    "compiled_names",
     "price_files",
     "model_files",
     "lifecycle_files",
@@ -117,7 +122,7 @@ class Tables:
             {kind: MappingProxyType(dict(rows)) for kind, rows in (multiples or {}).items()}
         )
         self._regional_view = False
-        self.files = files
+        self._files = tuple(files)
         self._priced: dict[tuple, Price | None] = {}  # Tables.price, per (name, family, vendor, day)
 
     def _state(self) -> dict[str, Any]:
@@ -148,9 +153,16 @@ class Tables:
         tables._as_of = None
         tables._multiples = MappingProxyType({k: MappingProxyType(v) for k, v in state["multiples"].items()})
         tables._regional_view = False
-        tables.files = files
+        tables._files = tuple(files)
         tables._priced = {}
         return tables
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The table files these tables were read from, in the order they are layered (their rows over each other's)."""
+        from pathlib import Path  # not before it is asked for: a start-up imports no pathlib
+
+        return tuple(Path(path) for path in self._files)
 
     @property
     def as_of(self) -> _dt.date:
@@ -344,7 +356,7 @@ class Tables:
             from .loading import check_alias_cycles, load_file  # the TOML reader and its checks: only when read
 
             file_models, file_prices, defaults, (vendor, file_aliases, terms), file_lifecycles, file_multiples = (
-                load_file(Path(path), defaults)
+                load_file(_path(path), defaults)
             )
             lifecycles.update(file_lifecycles)
             for kind, rows in file_multiples.items():
@@ -359,73 +371,110 @@ class Tables:
             if file_aliases is not None:
                 aliases[vendor] = aliases.get(vendor, Aliases()) | file_aliases
                 check_alias_cycles(dict(aliases[vendor].names), f"{path}: [aliases]: names")  # across files too
-            files += (Path(path),)
+            files += (_path(path),)
         tables = Tables(models, prices, files, defaults, aliases, vendors, lifecycles, self._as_of, multiples)
         return tables.in_region(self._regional_view)
 
 
-@cache  # asked once per request priced (load_limits): resolving the path was a third of a small request's time
 def tables_dir() -> Path:
     """Where the shipped tables are: inside the installed package, else the source checkout."""
-    here = Path(__file__).resolve().parent.parent  # the costcalc package
-    for candidate in (here / "tables", here.parent / "tables"):
-        if (candidate / "models").is_dir():
+    return _path(tables_folder())
+
+
+@cache  # asked once per request priced (load_limits): resolving the path was a third of a small request's time
+def tables_folder() -> str:
+    """`tables_dir()` as a string, found without pathlib (a start-up imports none: benchmarks/bench_startup.py)."""
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the costcalc package
+    for candidate in (os.path.join(here, "tables"), os.path.join(os.path.dirname(here), "tables")):
+        if os.path.isdir(os.path.join(candidate, "models")):
             return candidate
-    raise TableError(f"costcalc's own tables are missing (looked in {here / 'tables'}); reinstall costcalc")
+    raise TableError(
+        f"costcalc's own tables are missing (looked in {os.path.join(here, 'tables')}); reinstall costcalc"
+    )
+
+
+def _path(path) -> Path:
+    from pathlib import Path
+
+    return Path(path)
 
 
 @cache
 def shipped_tables() -> Tables:
     """The shipped tables alone, read on first use and kept: from their compiled form when it was built from exactly
     these files (catalog/compiled.py), else from the TOML."""
-    return _shipped(tables_dir())
+    return _shipped(tables_folder())
 
 
-def _shipped(folder: Path) -> Tables:
-    state = compiled.part("tables", folder, compiled_files(folder))
+def _shipped(folder: str | os.PathLike[str]) -> Tables:
+    state = compiled.part("tables", folder, compiled_names(folder))
     if state is None:
         return read_shipped(folder)
     spec = compiled.classes("tables")
     state["models"] = compiled.Rows(state["models"], spec, lambda name: _read_once(folder)._models[name])
     state["prices"] = compiled.Rows(state["prices"], spec, lambda name: _read_once(folder)._prices[name])
-    return Tables._from_state(state, _table_files(folder))
+    return Tables._from_state(state, _table_names(folder))
 
 
 @cache
-def _read_once(folder: Path) -> Tables:
+def _read_once(folder: str | os.PathLike[str]) -> Tables:
     return read_shipped(folder)
 
 
-def read_shipped(folder: Path) -> Tables:
+def read_shipped(folder: str | os.PathLike[str]) -> Tables:
     """The shipped tables of `folder` read and checked from their TOML, as they are compiled (catalog/compiler.py)."""
-    return Tables({}, {}).with_files(*_table_files(folder))
+    return Tables({}, {}).with_files(*_table_names(folder))
+
+
+def _tomls(folder: str | os.PathLike[str], sub: str) -> list[str]:
+    """FOLDER/SUB/*.toml, sorted ([] for a folder that is not there), as `Path.glob` finds them."""
+    where = os.path.join(os.fspath(folder), sub)
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return []
+    return [os.path.join(where, name) for name in sorted(names) if name.endswith(".toml")]
+
+
+def _table_names(folder: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The shipped model, price and lifecycle files, in the order they are layered."""
+    prices = sorted(_tomls(folder, "prices"), key=lambda path: os.path.basename(path) == OVERRIDES)
+    lifecycle = os.path.join(os.fspath(folder), "lifecycle.toml")
+    return (*_tomls(folder, "models"), *prices, *([lifecycle] if os.path.isfile(lifecycle) else []))
+
+
+def compiled_names(folder: str | os.PathLike[str]) -> tuple[str, ...]:
+    """`compiled_files` as strings (no pathlib at start-up)."""
+    limits = os.path.join(os.fspath(folder), LIMITS)
+    return (*_table_names(folder), *([limits] if os.path.isfile(limits) else []))
 
 
 def _table_files(folder: Path) -> tuple[Path, ...]:
     """The shipped model, price and lifecycle files, in the order they are layered."""
-    return (*model_files(folder), *price_files(folder), *lifecycle_files(folder))
+    return tuple(_path(path) for path in _table_names(folder))
 
 
 def compiled_files(folder: Path) -> tuple[Path, ...]:
     """Every shipped file the compiled tables are built from (catalog/compiled.py): the tables and limits.toml."""
-    limits = folder / LIMITS
-    return (*_table_files(folder), *([limits] if limits.is_file() else []))
+    return tuple(_path(path) for path in compiled_names(folder))
 
 
 def default_tables() -> Tables:
     """The tables every lookup reads: the shipped ones with the user's data folder over them (`costcalc tables
     update` prices, `probe --write` rows; catalog/userdata.py), read on first use and kept per folder."""
-    from .userdata import data_dir
+    from .userdata import data_folder
 
-    return _layered(str(data_dir()))
+    return _layered(data_folder())
 
 
 @cache
 def _layered(folder: str) -> Tables:
-    from .userdata import data_files, stale_prices
+    from .userdata import data_files, has_data, stale_prices
 
-    files = data_files(Path(folder))
-    if stale_prices(Path(folder), shipped_tables().checked):  # a newer costcalc ships newer prices than the update
+    if not has_data(folder):  # the common case, seen without pathlib
+        return shipped_tables()
+    files = data_files(_path(folder))
+    if stale_prices(_path(folder), shipped_tables().checked):  # a newer costcalc ships newer prices than the update
         files = [path for path in files if path.parent.name != "prices"]
     return shipped_tables().with_files(*files) if files else shipped_tables()
 
@@ -441,7 +490,7 @@ LIMITS = "limits.toml"
 
 def model_files(folder: Path) -> list[Path]:
     """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (docs/openai.md, docs/README.md)."""
-    return sorted((folder / "models").glob("*.toml"))
+    return [_path(path) for path in _tomls(folder, "models")]
 
 
 def lifecycle_files(folder: Path) -> list[Path]:
@@ -452,7 +501,7 @@ def lifecycle_files(folder: Path) -> list[Path]:
 
 def price_files(folder: Path) -> list[Path]:
     """The shipped price files: tables/prices/*.toml sorted, the hand-kept overrides last (docs/prices.md)."""
-    files = sorted((folder / "prices").glob("*.toml"))
+    files = [_path(path) for path in _tomls(folder, "prices")]
     return sorted(files, key=lambda path: path.name == OVERRIDES)
 
 

@@ -17,11 +17,16 @@ import os
 import re
 import sys
 from functools import cache
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "ENV",
     "data_dir",
+    "data_folder",
+    "has_data",
     "price_dir",
     "model_dir",
     "data_files",
@@ -39,21 +44,40 @@ UPDATE_NOTE = "update.toml"
 
 def data_dir() -> Path:
     """The user's data folder: $COSTCALC_DATA_DIR, else platformdirs' user data folder for costcalc."""
+    from pathlib import Path
+
+    return Path(data_folder())
+
+
+def data_folder() -> str:
+    """`data_dir()` as a string, found without pathlib (a start-up imports none: benchmarks/bench_startup.py)."""
     chosen = os.environ.get(ENV, "").strip()
-    return Path(chosen).expanduser() if chosen else _platform_dir()
+    return os.path.expanduser(chosen) if chosen else _platform_folder()
 
 
 @cache
-def _platform_dir() -> Path:
+def _platform_folder() -> str:
     plain = _xdg_default()
     if plain is not None:
-        return Path(plain)
+        return plain
     # platformdirs is a dependency (tiny, pure Python); imported only here, when the folder is first asked for.
     try:
         import platformdirs
     except ImportError:  # a vendored or trimmed install: the XDG default
-        return Path.home() / ".local" / "share" / "costcalc"
-    return Path(platformdirs.user_data_dir("costcalc", appauthor=False))
+        return os.path.join(os.path.expanduser("~"), ".local", "share", "costcalc")
+    return platformdirs.user_data_dir("costcalc", appauthor=False)
+
+
+def has_data(folder: str) -> bool:
+    """Whether `data_files(folder)` would find any file: a look at its two folders, without pathlib."""
+    for sub in ("prices", "models"):
+        try:
+            with os.scandir(os.path.join(folder, sub)) as listing:
+                if any(e.name.endswith(".toml") and e.name != UPDATE_NOTE and e.is_file() for e in listing):
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def _xdg_default() -> str | None:

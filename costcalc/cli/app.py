@@ -8,38 +8,16 @@ exit with an `ExitCode`, never a literal number.
 
 from __future__ import annotations
 
-import io
-import sys
-from enum import IntEnum
-
 import click
 
 from .. import __version__
 from ..errors import CostcalcError
-from ..interrupt import INTERRUPTED, exit_interrupted
+from ..interrupt import exit_interrupted
 from ..words import escape
+from .common import BadArgument, ExitCode, text_streams
 from .words import line_words
 
 __all__ = ["ArgumentError", "ExitCode", "cli", "interrupted", "main"]
-
-
-class ExitCode(IntEnum):
-    """The statuses `costcalc` ends with; UNPRICED and OVER_BUDGET combine (`ExitCode.of`) into 5."""
-
-    OK = 0
-    UNPRICED = 1
-    """Some item could not be priced, written, read or judged (or broke a request limit)."""
-    USAGE = 2
-    """Bad arguments, a bad table file, a payload that is not one: nothing was done."""
-    OVER_BUDGET = 4
-    """Over --max-tokens / --max-usd; for `reconcile` and `probe`: the measurement disagrees with the table."""
-    DISAGREES = 4
-    INTERRUPTED = INTERRUPTED
-
-    @classmethod
-    def of(cls, unpriced: bool, over_budget: bool = False) -> int:
-        """0, 1, 4 or 5: some items unpriced, the budget broken, or both."""
-        return (cls.UNPRICED if unpriced else cls.OK) | (cls.OVER_BUDGET if over_budget else cls.OK)
 
 
 class ArgumentError(click.ClickException):
@@ -140,7 +118,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             interrupted()
-        except CostcalcError as error:
+        except (CostcalcError, BadArgument) as error:
             raise ArgumentError(str(error)) from None
         except MemoryError:
             raise Failure("out of memory") from None
@@ -154,48 +132,6 @@ class _Group(click.Group):
                 raise
             where = getattr(error, "filename", None) or "output"
             raise Failure(f"{where}: {error.strerror or error}") from None
-
-
-def _text_streams() -> None:
-    """Standard output writes a path's undecodable bytes back as those bytes (errors='surrogateescape').
-
-    A file named in Latin-1 comes in as os.fsdecode gives it ('caf\\udce9.png'):
-    CSV carries the very bytes of its name; JSON and JSON lines write the escape
-    `\\udce9` (output.report.json_text), valid UTF-8 that json.loads and os.fsencode
-    turn back into those bytes. Either way a program can open the file.
-    """
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None:
-        try:
-            reconfigure(errors="surrogateescape")
-        except (ValueError, OSError):  # a stream that cannot change: leave it
-            pass
-    _terminal_stdout()
-
-
-def _terminal_stdout() -> None:
-    """On a terminal, standard output shows every character from outside as `words.escape` does (line breaks
-    kept): a name's ESC or bidirectional mark never reaches the terminal raw, in CSV and JSON lines too, whose
-    very bytes go to a pipe or a file (where a program reads them back), not to a person's screen."""
-    stdout = sys.stdout
-    buffer = getattr(stdout, "buffer", None)
-    try:
-        if buffer is None or not stdout.isatty() or isinstance(stdout, _Terminal):
-            return
-        stdout.flush()
-    except (ValueError, OSError):
-        return
-    sys.stdout = _Terminal(buffer, encoding=stdout.encoding, errors="surrogateescape", line_buffering=True)
-    sys.stdout._original = stdout  # kept open: it shares the buffer (it is sys.__stdout__ too)
-
-
-class _Terminal(io.TextIOWrapper):
-    """A text stream that writes `words.escape`'s visible form of each line of what it is given."""
-
-    def write(self, text: str) -> int:
-        if not text.isprintable():
-            text = "\n".join(escape(line) for line in text.split("\n"))
-        return super().write(text)
 
 
 COMPLETION = """\b
@@ -216,7 +152,7 @@ def cli():
       costcalc estimate --size 2560x1669 -m gpt-5.4 --json
       costcalc models
     """
-    _text_streams()
+    text_streams()
 
 
 def main() -> None:

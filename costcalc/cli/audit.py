@@ -10,10 +10,10 @@ from ..errors import CostcalcError
 from ..interrupt import quiet_stdout
 from ..words import escape
 from .app import ArgumentError, ExitCode, cli, interrupted
+from .common import check_tier, resolve_models
 from .options import (
     budget_document,
     budget_options,
-    check_tier,
     detail_option,
     freshness,
     jobs_option,
@@ -21,7 +21,6 @@ from .options import (
     load,
     model_option,
     output_options,
-    resolve_models,
     strict_option,
     tables_option,
     tier_option,

@@ -6,7 +6,8 @@ import click
 
 from ..catalog.dates import LIFECYCLE_STATUSES
 from .app import ArgumentError, cli
-from .options import freshness, load, output_options, tables_option, write_rows
+from .common import write_rows
+from .options import freshness, load, output_options, tables_option
 
 
 @cli.command(epilog="Exit codes: 0 success; 2 bad arguments or table file.")

@@ -9,16 +9,8 @@ import click
 from ..errors import CostcalcError
 from ..interrupt import quiet_stdout
 from .app import ArgumentError, ExitCode, cli, interrupted
-from .options import (
-    detail_option,
-    jobs_option,
-    load,
-    model_option,
-    output_options,
-    resolve_models,
-    strict_option,
-    tables_option,
-)
+from .common import resolve_models
+from .options import detail_option, jobs_option, load, model_option, output_options, strict_option, tables_option
 from .words import flag_words
 
 EXIT_CODES = """\b

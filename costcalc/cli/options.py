@@ -15,8 +15,10 @@ from functools import wraps
 import click
 
 from ..catalog.tables import DETAILS, TIERS, Tables
-from ..errors import CostcalcError, InvalidSizeError
+from ..errors import CostcalcError
 from .app import ArgumentError
+from .common import freshness as _freshness
+from .common import load as _load
 
 FORMAT_HELP = {
     "json": "One JSON document.",
@@ -79,20 +81,6 @@ def model_option(help: str, multiple: bool = True, required: bool = True, env: b
     )
 
 
-def resolve_models(tables: Tables, names, detail: str | None = None) -> list[str]:
-    """The table names of the -m models, each once (aliases of one row count once), checked against `detail`."""
-    resolved = []
-    for name in names:
-        try:
-            model = tables.model(name)
-            if detail is not None:
-                model.rule(detail)
-        except CostcalcError as error:
-            raise ArgumentError(f"--model {name}: {error}") from None
-        resolved.append(model.name)
-    return list(dict.fromkeys(resolved))
-
-
 # ------------------------------------------------------------------ -d, --limits, --tier, --strict
 
 
@@ -119,15 +107,6 @@ def tier_option(command):
     )(command)
 
 
-def check_tier(tables: Tables, names, tier: str) -> None:
-    """ArgumentError (exit 2) naming the tiers a model has, when one of `names` lacks `tier`."""
-    for name in names:
-        try:
-            tables.check_tier(name, tier)
-        except CostcalcError as error:
-            raise ArgumentError(f"--tier {tier}: {error}") from None
-
-
 def given_tier() -> str | None:
     """The --tier given on the command line; None when left at its default (a batch file then takes batch)."""
     from click.core import ParameterSource
@@ -136,17 +115,6 @@ def given_tier() -> str | None:
     if context.params.get("tier") is None or context.get_parameter_source("tier") is ParameterSource.DEFAULT:
         return None
     return context.params["tier"]
-
-
-def tier_line(tables: Tables, names, tier: str) -> str:
-    """`tier: batch`, with why a model's USD is unknown at it (a rate its vendor does not publish)."""
-    unknown = []
-    for name in names:
-        price = tables.price(name)
-        rates = price.rates(tier) if price is not None else None
-        if rates is not None and rates.usd_per_1m_input is None:
-            unknown.append(f"{name}: USD unknown, {rates.note}")
-    return f"tier: {tier}" + "".join(f"\n  {line}" for line in unknown)
 
 
 def strict_option(command):
@@ -227,37 +195,16 @@ def tables_option(command):
 
 
 def load(files: tuple[str, ...]) -> Tables:
-    """The tables: the shipped ones, with the --tables files over them; a bad file is a bad argument."""
-    from ..catalog.tables import default_tables, load_tables
-
-    try:
-        base = default_tables()
-    except CostcalcError as error:  # a file in the data folder (tables update, probe --write)
-        raise ArgumentError(f"data folder: {error} (see `costcalc tables status`)") from None
-    try:
-        tables = load_tables(*files, base=base)
-    except CostcalcError as error:
-        raise ArgumentError(f"--tables: {error}") from None
+    """The tables for this command line (common.load): its --tables files, read on its --as-of day, --regional."""
     context = click.get_current_context(silent=True)
     meta = context.meta if context is not None else {}
-    day = meta.get("costcalc.as_of")
-    tables = tables.at(day) if day is not None else tables
-    return tables.in_region() if meta.get("costcalc.regional") else tables
+    return _load(files, meta.get("costcalc.as_of"), bool(meta.get("costcalc.regional")))
 
 
 def freshness(tables: Tables) -> str:
-    """`prices checked 2026-12-06, read as of 2026-12-06`, with the update suggested when checked more than 30 days
-    before the day they are read for (--as-of, default today)."""
-    checked = tables.checked
+    """How fresh the prices are (common.freshness), saying the day read for when --as-of was given."""
     context = click.get_current_context(silent=True)
-    given = context is not None and context.meta.get("costcalc.as_of") is not None
-    if checked is None:
-        return f"prices as of {tables.as_of}"
-    line = f"prices checked {checked}" + (f", read as of {tables.as_of}" if given else "")
-    age = (tables.as_of - checked).days
-    if age > 30:
-        line += f"; {age} days old: `costcalc tables update` fetches genai-prices' newest"
-    return line
+    return _freshness(tables, context is not None and context.meta.get("costcalc.as_of") is not None)
 
 
 # ------------------------------------------------------------------ --json / --csv / --nl
@@ -280,17 +227,6 @@ def output_options(*formats: str, help: dict[str, str] | None = None):
         return run
 
     return decorate
-
-
-def write_rows(rows, output: str, fields=None) -> None:
-    """Rows as one JSON document (a list), CSV (with `fields`, else the first row's) or JSON lines, to stdout."""
-    import sys
-
-    from ..output.stream import RowWriter
-
-    rows = list(rows)
-    fields = fields or (list(rows[0]) if rows else ())
-    RowWriter(output, sys.stdout, fields).rows(rows).end()
 
 
 # ------------------------------------------------------------------ --max-tokens / --max-usd, -j
@@ -342,19 +278,6 @@ def jobs_option(help: str = "Worker processes."):
 
 
 # ------------------------------------------------------------------ sizes
-
-
-def parse_size(text: str, flag: str = "--size") -> tuple[int, int]:
-    """WIDTHxHEIGHT as a checked (width, height); a one-line usage error naming `flag` otherwise."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ArgumentError(f"{flag} {text!r}: expected WIDTHxHEIGHT, e.g. 1024x768")
-    from ..pricing.cost import check_size
-
-    try:
-        return check_size(int(match[1]), int(match[2]))
-    except InvalidSizeError as error:
-        raise ArgumentError(f"{flag} {text!r}: {error}") from None
 
 
 def fetch_options(command):

@@ -10,6 +10,7 @@ import click
 from ..errors import CostcalcError
 from ..words import escape
 from .app import ArgumentError, ExitCode, cli
+from .common import parse_size, resolve_models, write_rows
 from .options import (
     budget_document,
     budget_options,
@@ -19,12 +20,9 @@ from .options import (
     load,
     model_option,
     output_options,
-    parse_size,
-    resolve_models,
     strict_option,
     tables_option,
     tier_option,
-    write_rows,
 )
 from .words import flag_words, line_words
 

@@ -6,7 +6,8 @@ import click
 
 from ..errors import CostcalcError, OutputConflictError
 from .app import ArgumentError, ExitCode, cli
-from .options import check_tier, detail_option, load, model_option, resolve_models, tables_option, tier_option
+from .common import check_tier, resolve_models
+from .options import detail_option, load, model_option, tables_option, tier_option
 from .words import flag_words
 
 EXIT_CODES = """\b

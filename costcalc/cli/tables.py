@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from .app import Failure, cli
-from .options import as_of_option, load, output_options, tables_option, write_rows
+from .common import write_rows
+from .options import as_of_option, load, output_options, tables_option
 
 
 @cli.group()

@@ -8,7 +8,8 @@ import click
 
 from ..errors import CostcalcError
 from .app import ArgumentError, ExitCode, Failure, cli
-from .options import detail_option, load, model_option, output_options, resolve_models, tables_option
+from .common import resolve_models
+from .options import detail_option, load, model_option, output_options, tables_option
 
 DATA_FOLDER = ":data-folder:"
 """--write given without FILE (a name no file is given as: `--write ./:data-folder:` still names a file): the

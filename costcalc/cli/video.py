@@ -8,19 +8,8 @@ import click
 
 from ..errors import CostcalcError
 from .app import ArgumentError, ExitCode, cli
-from .options import (
-    check_tier,
-    detail_option,
-    freshness,
-    load,
-    model_option,
-    output_options,
-    resolve_models,
-    tables_option,
-    tier_line,
-    tier_option,
-    write_rows,
-)
+from .common import check_tier, resolve_models, tier_line, write_rows
+from .options import detail_option, freshness, load, model_option, output_options, tables_option, tier_option
 from .words import line_words
 
 EXIT_CODES = """\b

@@ -33,10 +33,17 @@ import stat
 import struct
 import zlib
 from collections.abc import Callable
-from typing import BinaryIO, NamedTuple
 
 from ..errors import ImageReadError, InvalidImageError, UnsupportedFormatError
+from ..records import named_tuple
 from ..words import file_kind, os_reason
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
+    """What `inspect` reads: a path, the bytes, or an open binary file."""
 
 __all__ = ["ImageInfo", "image_info", "inspect", "inspect_path", "inspect_reader", "HEAD_BYTES"]
 
@@ -47,8 +54,6 @@ On this machine a 16 KiB read costs the same as 4 KiB (PERFORMANCE.md), and
 saves a second read for JPEGs whose EXIF pushes the frame header further.
 """
 
-Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
-
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn, not DHT/JPG/DAC
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length
@@ -57,7 +62,8 @@ _PNG_MAX_SIDE = 2**31 - 1  # PNG specification, 11.2.2 IHDR
 _SCAN_WINDOW = 1 << 20  # bytes read at a time when looking for a JPEG's end
 
 
-class ImageInfo(NamedTuple):
+@named_tuple
+class ImageInfo:
     """What the header says: format, stored size, frames, orientation, byte size.
 
     format: PNG, JPEG, WEBP, GIF, TIFF, HEIC, HEIF or AVIF. width, height: as

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from ..catalog.tables import Model, Price, Tables
 from ..money import MONEY
@@ -12,6 +11,10 @@ from ..pricing.cost import Estimate
 from ..schemes.base import MARKS, total_basis
 from ..words import escape
 from .stream import json_rows_end, json_safe, json_text, to_csv, to_json, to_lines
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ESTIMATE_FIELDS",

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 
 from ..catalog.settings import dated, lifecycle_warning
 from ..catalog.tables import Model, Price, Tables, default_tables
 from ..errors import ImageRejectedError, InexactTokensError, InvalidSizeError, UnpublishedRuleError
+from ..records import record, replace
 from ..schemes.base import Rule, Sizing, can_reject
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Estimate",
@@ -33,7 +36,7 @@ MAX_SIDE = 2**31 - 1
 """The largest side costcalc accepts (PNG's limit; JPEG and GIF stop at 65,535)."""
 
 
-@dataclass(frozen=True)
+@record
 class Estimate:
     """What one image costs one model at one detail level."""
 

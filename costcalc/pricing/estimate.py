@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ..catalog.limits import limits_for
 from ..catalog.settings import Settings, check_retired
 from ..catalog.tables import Model, Tables
 from ..errors import CostcalcError
-from ..inspection.headers import ImageInfo, Source, inspect
+from ..inspection.headers import ImageInfo, inspect
+from ..records import replace
 from .cost import Estimate, Pricer, check_size, estimate_of, price_size
 from .verdict import billed_tokens
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from ..inspection.headers import Source
 
 __all__ = ["estimate"]
 

@@ -12,11 +12,10 @@ damaged), rejected by a named rule, or unreadable. The rules, in order:
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..catalog.limits import Limits
 from ..errors import AnimatedImageError, CostcalcError, ImageRejectedError, InvalidImageError
 from ..inspection.headers import ImageInfo
+from ..records import named_tuple
 from .cost import Pricer
 
 __all__ = [
@@ -34,7 +33,8 @@ STATUSES = ("priced", "rejected", "unreadable")
 """What the API would do with a file: price it, refuse it by a named rule, or not read it at all."""
 
 
-class Verdict(NamedTuple):
+@named_tuple
+class Verdict:
     """The outcome for one image and one model: status, tokens when priced, the rule or reason when not."""
 
     status: str

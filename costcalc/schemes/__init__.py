@@ -14,7 +14,8 @@ Adding a scheme is one module and one line here.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Scheme

@@ -1,6 +1,6 @@
 """What every billing scheme shares: `Sizing`, the bases, the rule base class and the `Scheme` record.
 
-A rule is a frozen dataclass for one detail level: `size(width, height) -> Sizing`,
+A rule is a frozen record (costcalc.records) for one detail level: `size(width, height) -> Sizing`,
 a `basis` (how sure its figures are), `reject(width, height, sizing)` (an input rule
 the size breaks: the API refuses rather than resizes) and its NumPy path
 (`size_array`). `size` itself never raises, so the NumPy path and the preflight
@@ -12,10 +12,13 @@ probe compares. NumPy is imported only inside the NumPy paths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
-from typing import Any, ClassVar, NamedTuple
 
+from ..records import named_tuple, names
 from .fields import Row
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["BASES", "Sizing", "Grid", "Rule", "Parsed", "Scheme", "can_reject", "total_basis", "too_large"]
 
@@ -33,7 +36,8 @@ def total_basis(bases) -> str:
     return next((basis for basis in ("approximate", "maximum") if basis in bases), "exact")
 
 
-class Sizing(NamedTuple):
+@named_tuple
+class Sizing:
     """One image at one detail level: the size the model works from, its units, tokens and basis.
 
     The scaled size is never larger than the image and a copy written at it costs
@@ -50,7 +54,8 @@ class Sizing(NamedTuple):
     basis: str = "exact"
 
 
-class Grid(NamedTuple):
+@named_tuple
+class Grid:
     """The units an image is billed by, over the size the model works from (`costcalc show` draws it):
     `columns` × `rows` cells of `cell` px on a `width` × `height` picture, the last column and row cut short
     where the size is not a whole number of cells."""
@@ -104,7 +109,7 @@ class Rule:
 
     def as_dict(self) -> dict[str, Any]:
         """Its parameters as JSON-ready values, with its basis (`costcalc models --json`)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)} | {"basis": self.basis}
+        return {name: getattr(self, name) for name in names(self)} | {"basis": self.basis}
 
     # ---- the NumPy path: int64 arrays of sizes; NumPy is imported only here
 
@@ -173,7 +178,7 @@ def unknown_tokens(model: Any, rule: Rule | None) -> dict[str, Any]:
 class Scheme:
     """One `scheme` word of the model table: its row keys, its parser, and what the probe compares.
 
-    A plain class, not a dataclass: every scheme module builds one at start-up, and a dataclass costs more to define.
+    A plain class: every scheme module builds one at start-up.
     """
 
     __slots__ = ("keys", "parse", "probe_params", "probe_level", "probe_auto", "fitted_row")

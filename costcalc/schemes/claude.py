@@ -5,12 +5,14 @@ https://platform.claude.com/docs/en/build-with-claude/vision
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from ..records import record
 from .base import Grid, Parsed, Rule, Scheme, Sizing, too_large
 from .fields import Row
 from .geometry import ceil_div, patch_count
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ClaudeRule", "claude_fits", "claude_size", "claude_size_array", "SCHEME"]
 
@@ -79,7 +81,7 @@ def claude_size_array(long, short, rule: ClaudeRule):
     return long, short
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClaudeRule(Rule):
     """Anthropic Claude: 28-px patches within a pixel edge and a token cap (docs/anthropic.md).
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from ..errors import TableError
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MAX_LIMIT", "DECIMAL_PLACES", "UNKNOWN", "Row", "check_keys", "integer", "decimal"]
 

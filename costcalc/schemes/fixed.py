@@ -7,20 +7,22 @@ a level or is a table of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from ..errors import TableError
+from ..records import record
 from .base import BASES, MARKS, Parsed, Rule, Scheme, Sizing
 from .fields import UNKNOWN, Row, check_keys, integer
 from .unknown import UnpublishedRule
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FlatRule", "SCHEME"]
 
 LEVELS = ("low", "medium", "high", "ultra_high", "auto")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlatRule(Rule):
     """One count per image whatever its size, with how sure it is.
 

@@ -5,13 +5,16 @@ https://ai.google.dev/gemini-api/docs/tokens
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
-from typing import ClassVar
 
+from ..records import record
 from .base import Parsed, Rule, Scheme, Sizing
 from .fields import Row
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = ["GeminiTileRule", "gemini_legacy_tiles", "SCHEME"]
 
@@ -25,7 +28,7 @@ def gemini_legacy_tiles(width: int, height: int, min_unit: int, max_unit: int) -
     return ceil(width / unit) * ceil(height / unit)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GeminiTileRule(Rule):
     """Gemini 2.0 / 1.5 (docs/google.md): both sides ≤ small_side → small_tokens, exact;
     else crop tiles of tile_tokens each, unit clamp(min side / 1.5, min_unit, max_unit), approximate."""

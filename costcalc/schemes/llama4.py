@@ -5,13 +5,16 @@ https://github.com/huggingface/transformers/tree/main/src/transformers/models/ll
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import ClassVar
 
+from ..records import record
 from .base import Parsed, Rule, Scheme, Sizing
 from .fields import Row
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = ["Llama4Rule", "llama4_canvases", "llama4_best_fit", "SCHEME"]
 
@@ -92,7 +95,7 @@ def _best_fit_array(w, h, tile: int, max_tiles: int):
     return canvas_w, canvas_h
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Llama4Rule(Rule):
     """Llama 4 Scout / Maverick as transformers' processor counts (docs/meta.md), approximate on a host.
 

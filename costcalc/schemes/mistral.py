@@ -5,8 +5,7 @@ https://github.com/mistralai/mistral-common (`ImageEncoder._image_to_num_tokens`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..records import record
 from .base import Grid, Parsed, Rule, Scheme, Sizing, too_large
 from .fields import Row
 from .geometry import ceil_div
@@ -31,7 +30,7 @@ def mistral_grid(width: int, height: int, patch: int, merge: int) -> tuple[int, 
     return ceil_div(width, step), ceil_div(height, step)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MistralRule(Rule):
     """Mistral: a patch × merge grid plus one break token per row, as mistral-common counts (docs/mistral.md).
 

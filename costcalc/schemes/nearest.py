@@ -5,11 +5,13 @@ https://docs.aws.amazon.com/nova/latest/userguide/modalities-image.html
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
+from ..records import record
 from .base import Parsed, Rule, Scheme, Sizing, too_large
 from .fields import MAX_LIMIT, Row
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["NearestRule", "nearest_entry", "SCHEME"]
 
@@ -35,7 +37,7 @@ def nearest_entry(width: int, height: int, entries: tuple[tuple[int, int, int], 
     return best
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NearestRule(Rule):
     """Amazon Nova 1 (docs/amazon.md): only a "~" table exists, so the image costs its nearest entry.
 

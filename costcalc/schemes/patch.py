@@ -5,15 +5,18 @@ https://developers.openai.com/api/docs/guides/images-vision
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from ..errors import TableError
+from ..records import record
 from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import MAX_LIMIT, UNKNOWN, Row, check_keys, integer
 from .geometry import ceil_div, ceil_times, fit_patch_budget, fit_within, patch_count
 from .unknown import UnpublishedRule
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PatchRule", "SCHEME"]
 
@@ -21,7 +24,7 @@ LEVELS = ("low", "high", "original")
 DETAIL_KEYS = {"max_dimension", "patch_budget"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchRule(Rule):
     """A detail level of a patch model: pixel limit, optional budget, multiplier (docs/openai.md).
 

@@ -5,9 +5,9 @@ https://www.alibabacloud.com/help/en/model-studio/vision
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from math import ceil, floor, sqrt
 
+from ..records import record, replace
 from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import Row
 
@@ -35,7 +35,7 @@ def qwen_size(width: int, height: int, factor: int, max_pixels: int, min_pixels:
     return new_w, new_h
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QwenRule(Rule):
     """Qwen-VL on DashScope: the factor-32/28 smart resize, w'·h'/f² + 2 tokens (docs/qwen.md).
 

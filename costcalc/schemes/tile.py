@@ -5,17 +5,19 @@ https://developers.openai.com/api/docs/guides/images-vision
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from ..records import record
 from .base import Grid, Parsed, Rule, Scheme, Sizing
 from .fields import Row
 from .geometry import cap_short_side, ceil_div, fit_within, tile_count
 
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["FixedRule", "TileRule", "SCHEME"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FixedRule(Rule):
     """Low detail on a tile model: `tokens` whatever the size (docs/openai.md).
 
@@ -48,7 +50,7 @@ class FixedRule(Rule):
         return long, short, None, np.full(long.shape, self.tokens, dtype=np.int64)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TileRule(Rule):
     """High detail on a tile model: fit, cap the short side, count tiles (docs/openai.md)."""
 

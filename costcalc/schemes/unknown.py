@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from ..records import record
 from .base import Parsed, Rule, Scheme, Sizing
 from .fields import Row
+
+TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = ["UnpublishedRule", "SCHEME"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnpublishedRule(Rule):
     """A model or detail level with no public rule: pricing it is an error, never a guess.
 

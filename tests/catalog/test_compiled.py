@@ -43,7 +43,7 @@ def _decoded_outer(outer: dict) -> dict:
 
 def test_the_compiled_file_holds_what_the_toml_gives():
     """A TOML edit (or a loader change) without `python -m costcalc.catalog.compiler` fails here."""
-    current = _decoded(compiled.FILE.read_bytes())
+    current = _decoded(Path(compiled.FILE).read_bytes())
     fresh = _decoded(compiler.build())
     assert current["fingerprint"] == fresh["fingerprint"], STALE
     assert current["classes"] == fresh["classes"], STALE
@@ -149,7 +149,7 @@ def test_a_missing_or_damaged_file_means_the_toml(tmp_path, monkeypatch):
 def test_a_flipped_bit_anywhere_in_the_file_means_the_toml_or_the_same_tables(tmp_path, monkeypatch):
     """Damage inside the file (a bit flipped in a price, a model's name, a part's bytes) is never read as tables:
     either the file is refused (the TOML is read) or what it gives is exactly what the undamaged file gives."""
-    data = compiled.FILE.read_bytes()
+    data = Path(compiled.FILE).read_bytes()
     intact = _decoded(data)
     path = tmp_path / "tables.pickle"
     monkeypatch.setattr(compiled, "FILE", path)
@@ -170,7 +170,7 @@ def test_a_flipped_bit_anywhere_in_the_file_means_the_toml_or_the_same_tables(tm
 def test_the_compiler_writes_the_file(tmp_path, monkeypatch, capsys):
     path = tmp_path / "tables.pickle"
     monkeypatch.setattr(compiler, "FILE", path)
-    assert compiler.main() == 0 and path.read_bytes() == compiled.FILE.read_bytes()
+    assert compiler.main() == 0 and path.read_bytes() == Path(compiled.FILE).read_bytes()
     assert "tables.pickle: written" in capsys.readouterr().out
     assert compiler.main() == 0
     assert "tables.pickle: up to date" in capsys.readouterr().out

@@ -1,0 +1,165 @@
+"""cli/quick.py: a command line run without click prints what the click command prints, byte for byte, and ends
+with the same status; every line it is not sure of goes to click."""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from costcalc.cli import cli, quick
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = Path(tempfile.mkdtemp(prefix="costcalc-quick-"))
+atexit.register(shutil.rmtree, FILES, ignore_errors=True)
+
+
+def _files() -> dict[str, str]:
+    """Images of every outcome (priced, damaged, unreadable, missing, a folder, an odd name), made once."""
+    made = {
+        "png": FILES / "a.png",
+        "jpeg": FILES / "b.jpg",
+        "gif": FILES / "anim.gif",
+        "broken": FILES / "broken.png",
+        "odd": FILES / "odd\x1b[31m name.png",
+    }
+    if not made["png"].exists():
+        Image.new("RGB", (1200, 700)).save(made["png"])
+        Image.new("RGB", (640, 2000)).save(made["jpeg"], quality=50)
+        frames = [Image.new("P", (30, 20), color) for color in (1, 2)]
+        frames[0].save(made["gif"], save_all=True, append_images=frames[1:])
+        made["broken"].write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+        Image.new("RGB", (20, 3000)).save(made["odd"], format="PNG")
+    paths = {key: str(path) for key, path in made.items()}
+    paths.update(missing=str(FILES / "missing.png"), folder=str(FILES), url="https://example.com/cat.jpg")
+    return paths
+
+
+PATHS = _files()
+SIZES = ["1024x1024", "2049x513", " 12 x 7 ", "0x5", "abc", "100000x100000", "8×8"]
+MODELS = ["gpt-4o", "claude-sonnet-4-6", "gpt-4o,gemini-3-flash-preview", "nope-model", ",", "gpt-4.1-mini"]
+DETAILS = ["low", "high", "auto", "original", "medium", "HIGH"]
+TIERS = ["standard", "batch", "flex", "priority", "nope"]
+DAYS = ["2026-12-06", "2025-03-01", " 2026-01-01 ", "yesterday"]
+
+
+def _option(flag: str, values: list[str]):
+    short = {"--size": "-s", "--model": "-m", "--detail": "-d"}.get(flag)
+    forms = [lambda v: [flag, v], lambda v: [f"{flag}={v}"]] + (
+        [lambda v: [short, v], lambda v: [short + v]] if short else []
+    )
+    return st.tuples(st.sampled_from(forms), st.sampled_from(values)).map(lambda pair: pair[0](pair[1]))
+
+
+TOKENS = st.one_of(
+    _option("--size", SIZES),
+    _option("--model", MODELS),
+    _option("--detail", DETAILS),
+    _option("--tier", TIERS),
+    _option("--limits", ["2026-12", "nope"]),
+    _option("--as-of", DAYS),
+    st.sampled_from([["--strict"], ["--regional"], ["--json"], ["--csv"], ["--nl"]]),
+    st.sampled_from(sorted(PATHS)).map(lambda key: [PATHS[key]]),
+)
+
+
+def _quick(argv: list[str], monkeypatch) -> tuple[int | None, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "stdout", out)
+        patched.setattr(sys, "stderr", err)
+        status = quick.run(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _click(argv: list[str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, argv)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tokens=st.lists(TOKENS, max_size=6))
+def test_a_line_run_without_click_prints_and_ends_as_the_click_command(tokens, monkeypatch):
+    argv = ["estimate"] + [token for group in tokens for token in group]
+    status, out, err = _quick(argv, monkeypatch)
+    if status is not None:
+        assert (status, out, err) == _click(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--size", "1024x1024", "-m", "gpt-4o"],
+        ["-s", "2049x513", "-m", "gpt-4o,gpt-4.1-mini", "-d", "high", "--csv"],
+        [PATHS["png"], PATHS["jpeg"], PATHS["missing"], "-m", "gemini-3-flash-preview", "--nl"],
+        [PATHS["gif"], PATHS["odd"], PATHS["broken"], "-m", "gpt-4o", "--strict", "--tier", "batch"],
+        [PATHS["folder"], "--size=8x8", "--model=gpt-4o", "--as-of", "2025-03-01", "--json"],
+        ["-s1024x1024", "-mclaude-sonnet-4-6", "--regional", "--limits", "2026"],
+    ],
+)
+def test_plain_lines_run_without_click_and_print_the_same(argv, monkeypatch):
+    status, out, err = _quick(["estimate", *argv], monkeypatch)
+    assert status is not None, "left to click"
+    assert (status, out, err) == _click(["estimate", *argv])
+    assert out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["-h"],
+        ["--size", "8x8"],  # no -m: COSTCALC_MODEL or click's error
+        ["-", "-m", "gpt-4o"],
+        ["--size", "8x8", "-m", "gpt-4o", "--fetch"],
+        ["--size", "8x8", "-m", "gpt-4o", "--tables", "mine.toml"],
+        ["--size", "8x8", "-m", "gpt-4o", "--", "a.png"],
+        ["--size", "8x8", "-m", "gpt-4o", "--json", "--csv"],
+        ["--size", "8x8", "-m", "nope-model"],
+        ["--size", "-1x8", "-m", "gpt-4o"],
+        ["--size", "8x8", "-m", "gpt-4o", "--as-of", "yesterday"],
+        ["--size", "8x8", "-m", "gpt-4o", "-d", "HIGH"],
+        ["--size", "8x8", "-m", "gpt-4o", "--strict=yes"],
+        [],
+    ],
+)
+def test_every_other_line_is_left_to_click_with_nothing_written(argv, monkeypatch):
+    assert _quick(["estimate", *argv], monkeypatch) == (None, "", "")
+
+
+def test_other_commands_and_table_files_from_the_environment_are_left_to_click(monkeypatch):
+    assert _quick(["audit", "."], monkeypatch)[0] is None
+    monkeypatch.setenv("COSTCALC_TABLES", "mine.toml")
+    assert _quick(["estimate", "--size", "8x8", "-m", "gpt-4o"], monkeypatch)[0] is None
+
+
+def test_the_command_runs_without_importing_click(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "COSTCALC_TABLES"}
+    env["PYTHONPATH"] = str(ROOT)
+    code = "import runpy, sys; sys.argv = ['costcalc', 'estimate', '--size', '1024x1024', '-m', 'gpt-4o']\n"
+    code += "try:\n    runpy.run_module('costcalc', run_name='__main__')\nfinally:\n    print('click' in sys.modules, file=sys.stderr)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "765" in done.stdout and done.stderr.strip().endswith("False")
+
+
+def test_each_option_read_without_click_is_the_click_commands_own_of_the_same_kind():
+    command = cli.get_command(None, "estimate")
+    options = {opt: param for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    for flag, name in quick._VALUES.items():
+        assert not options[flag].is_flag, flag
+        assert options[flag].name == name, flag
+    for flag in quick._FLAGS:
+        assert options[flag].is_flag, flag
