@@ -35,6 +35,8 @@ __all__ = [
     "tier_line",
     "parse_size",
     "write_rows",
+    "budget_document",
+    "echo",
 ]
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")
@@ -191,3 +193,21 @@ def write_rows(rows, output: str, fields=None) -> None:
     rows = list(rows)
     fields = fields or (list(rows[0]) if rows else ())
     RowWriter(output, sys.stdout, fields).rows(rows).end()
+
+
+def budget_document(max_tokens, budget_usd, overruns) -> dict:
+    """The `budget` member of a JSON document: the limits given and what went over them (worded by flag)."""
+    from .words import overrun_words
+
+    return {
+        "max_tokens": max_tokens,
+        "max_usd": None if budget_usd is None else float(budget_usd),
+        "over": overrun_words(overruns),
+    }
+
+
+def echo(text: str, err: bool = False) -> None:
+    """A line on stdout (or stderr), as click.echo writes it."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{text}\n")
+    stream.flush()

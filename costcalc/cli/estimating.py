@@ -10,6 +10,7 @@ from .common import (
     BadArgument,
     ExitCode,
     check_tier,
+    echo,
     freshness,
     load,
     parse_size,
@@ -29,13 +30,6 @@ Exit codes:
   2  bad arguments (unknown model, a model or detail whose image-token rule is unpublished,
      unsupported detail, bad --size, bad table file)
   130  interrupted (Ctrl-C)"""
-
-
-def _echo(text: str, err: bool = False) -> None:
-    """A line on stdout (or stderr), as click.echo writes it."""
-    stream = sys.stderr if err else sys.stdout
-    stream.write(f"{text}\n")
-    stream.flush()
 
 
 def run(
@@ -61,13 +55,13 @@ def run(
         from ..words import display_path
 
         shown = [(display_path(label) if label else "-", _size_of(source)) for label, source, _ in sources]
-        _echo(estimates_table(shown, names, results))
+        echo(estimates_table(shown, names, results))
         applied = ", ".join(f"{name} → {tables.model(name).rule(detail)[0]}" for name in names)
-        _echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
+        echo(f"\ndetail: {detail} ({applied})" if detail == "auto" else f"\ndetail: {detail}")
         if tier != "standard":
-            _echo(tier_line(tables, names, tier))
+            echo(tier_line(tables, names, tier))
         if not all(row["error"] for row in rows):  # something was priced: say how fresh its price is
-            _echo(freshness(tables, day is not None), err=True)
+            echo(freshness(tables, day is not None), err=True)
     return ExitCode.of(any(row["error"] for row in rows))
 
 
@@ -175,14 +169,14 @@ def _messages(rows: list[dict]) -> None:
             by_error.setdefault(r["error"], []).append(r["model"])
     for message, named in by_error.items():
         which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
-        _echo(f"Error{which}: {line_words(message)}", err=True)
+        echo(f"Error{which}: {line_words(message)}", err=True)
     warnings = (
         f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
         for r in rows
         if r["warning"] and not r["error"]
     )  # a --size row has no file to name
     for message in dict.fromkeys(warnings):
-        _echo(f"Warning: {message}", err=True)
+        echo(f"Warning: {message}", err=True)
 
 
 def _size_of(source) -> tuple[int, int] | None:

@@ -254,17 +254,6 @@ def budget_options(tokens: str, usd: str):
     return decorate
 
 
-def budget_document(max_tokens, budget_usd, overruns) -> dict:
-    """The `budget` member of a JSON document: the limits given and what went over them (worded by flag)."""
-    from .words import overrun_words
-
-    return {
-        "max_tokens": max_tokens,
-        "max_usd": None if budget_usd is None else float(budget_usd),
-        "over": overrun_words(overruns),
-    }
-
-
 def jobs_option(help: str = "Worker processes."):
     """-j/--jobs N: worker processes (default: the number of CPUs)."""
     return click.option(

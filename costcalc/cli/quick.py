@@ -1,13 +1,16 @@
-"""The plainest `costcalc estimate` command lines, run without click (~35 ms of imports: most of a start-up).
+"""The plainest `costcalc estimate` and `costcalc audit` command lines, run without click (~35 ms of imports:
+most of a start-up).
 
-`costcalc estimate --size 1024x1024 -m gpt-4o` and its like — files or sizes, models,
-detail, tier, limits, --strict, --as-of, --regional and an output format — are parsed
-here and run by the command's own code (`estimating.run`), with what it writes held
-until it is done. Anything else goes to click, as does every line this module is not
-sure of: help, --fetch, --tables, standard input, an option it does not know, a value
-that starts with `-`, `--`, a bad argument (so the error is click's, word for word), or
-any error at all before the output (nothing was written yet; the command runs again
-under click). tests/cli/test_quick.py holds both paths to the same output and status.
+`costcalc estimate --size 1024x1024 -m gpt-4o` and `costcalc audit photos/ -m gpt-4o
+--json` and their like — models, detail, tier, limits, --strict, --as-of, --regional,
+an output format; for estimate files or sizes, for audit local folders, -j, --summary
+and the walk's switches — are parsed here and run by the command's own code
+(`estimating.run`, `auditing.run`). Anything else goes to click, as does every line
+this module is not sure of: help, --fetch, --tables, --glob, a budget, data where it
+lives, standard input, an option it does not know, a value that starts with `-`, `--`,
+or a bad argument (so the error is click's, word for word; nothing is written before
+it is known). tests/cli/test_quick.py holds both paths to the same arguments, output
+and status.
 """
 
 from __future__ import annotations
@@ -19,74 +22,77 @@ from .common import BadArgument
 
 __all__ = ["run"]
 
-_VALUES = {
-    "-s": "sizes",
-    "--size": "sizes",
-    "-m": "models",
-    "--model": "models",
-    "-d": "detail",
-    "--detail": "detail",
-    "--limits": "edition",
-    "--tier": "tier",
-    "--as-of": "as_of",
+_SHARED_VALUES = {"-m": "models", "--model": "models", "-d": "detail", "--detail": "detail"}
+_SHARED_VALUES |= {"--limits": "edition", "--tier": "tier", "--as-of": "as_of"}
+_SHARED_FLAGS = {"--strict": "strict", "--regional": "regional", "--json": "json", "--csv": "csv", "--nl": "nl"}
+VALUES = {
+    "estimate": {**_SHARED_VALUES, "-s": "sizes", "--size": "sizes"},
+    "audit": {**_SHARED_VALUES, "-j": "jobs", "--jobs": "jobs"},
 }
-"""The options that take a value, and what they set (sizes and models add up; the others: the last one given)."""
-_FLAGS = {"--strict": "strict", "--regional": "regional", "--json": "json", "--csv": "csv", "--nl": "nl"}
-_DECLINE = None
+"""Each command's options that take a value, and what they set (sizes and models add up; the others: the last)."""
+FLAGS = {
+    "estimate": _SHARED_FLAGS,
+    "audit": {
+        **_SHARED_FLAGS,
+        "--summary": "summary",
+        "--allow-empty": "allow_empty",
+        "--hidden": "hidden",
+        "--follow-symlinks": "follow_symlinks",
+        "--recursive": "recursive",
+        "--no-recursive": "no_recursive",
+    },
+}
+_MANY = ("sizes", "models")
 
 
 def run(argv: list[str]) -> int | None:
     """The exit status of `costcalc *argv` run here, or None when click must run it (nothing written then)."""
-    if os.environ.get("_COSTCALC_COMPLETE") or os.environ.get("COSTCALC_TABLES"):
-        return _DECLINE
-    given = _parse(argv)
-    if given is None:
-        return _DECLINE
-    from .estimating import run as estimate
-
-    held = _Held()
-    real = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = held.stream("out"), held.stream("err")
-    try:
-        status = estimate(**given)
-    except (BadArgument, Exception):  # click says it, in its words
-        return _DECLINE
-    finally:
-        sys.stdout, sys.stderr = real
-    return held.replay(status)
-
-
-def _parse(argv: list[str]) -> dict | None:
-    """estimating.run's arguments from `estimate ...`, or None for a line left to click."""
-    if not argv or argv[0] != "estimate":
+    if os.environ.get("_COSTCALC_COMPLETE") or os.environ.get("COSTCALC_TABLES") or not argv:
         return None
-    found: dict = {"sizes": [], "models": [], "images": []}
-    tokens = iter(argv[1:])
+    found = _parse(argv[0], argv[1:])
+    if found is None:
+        return None
+    if argv[0] == "estimate":
+        given = _estimate_arguments(found)
+        return None if given is None else _estimate(given)
+    given = _audit_arguments(found)
+    return None if given is None else _audit(*given)
+
+
+def _parse(command: str, tokens: list[str]) -> dict | None:
+    """The options and positional arguments of `command`'s line, or None for a line left to click."""
+    if command not in VALUES:
+        return None
+    values, flags = VALUES[command], FLAGS[command]
+    short = {name for name in values if len(name) == 2}
+    found: dict = {"sizes": [], "models": [], "positional": []}
+    tokens = iter(tokens)
     for token in tokens:
         name, value = token, None
         if token.startswith("--") and "=" in token:
             name, value = token.split("=", 1)
-        elif token[:2] in ("-s", "-m", "-d") and len(token) > 2:
+        elif token[:2] in short and len(token) > 2:
             name, value = token[:2], token[2:]
-        if name in _VALUES:
+        if name in values:
             value = next(tokens, None) if value is None else value
             if value is None or value.startswith("-"):
                 return None
-            key = _VALUES[name]
-            if key in ("sizes", "models"):
+            key = values[name]
+            if key in _MANY:
                 found[key].append(value)
             else:
                 found[key] = value
-        elif name in _FLAGS and value is None:
-            found[_FLAGS[name]] = True
+        elif name in flags and value is None:
+            found[flags[name]] = True
         elif token.startswith("-"):  # help, --fetch, --tables, `-` (standard input), `--`, an unknown option
             return None
         else:
-            found["images"].append(token)
-    return _arguments(found)
+            found["positional"].append(token)
+    return found
 
 
-def _arguments(found: dict) -> dict | None:
+def _shared(found: dict) -> dict | None:
+    """What both commands read alike: models (commas split them), detail, tier, the day, one output format."""
     from ..catalog.rows import DETAILS, TIERS
 
     models = tuple(name.strip() for text in found["models"] for name in text.split(",") if name.strip())
@@ -103,19 +109,117 @@ def _arguments(found: dict) -> dict | None:
         except ValueError:
             return None
     return {
-        "images": tuple(found["images"]),
-        "sizes": tuple(found["sizes"]),
         "models": models,
         "detail": detail,
         "edition": found.get("edition"),
         "tier": tier,
         "strict": bool(found.get("strict")),
-        "remote": {"fetch": False, "allow_private": False, "timeout": 10.0},
         "output": outputs[0] if outputs else None,
         "table_files": (),
         "day": day,
         "regional": bool(found.get("regional")),
     }
+
+
+def _estimate_arguments(found: dict) -> dict | None:
+    shared = _shared(found)
+    if shared is None:
+        return None
+    remote = {"fetch": False, "allow_private": False, "timeout": 10.0}
+    return {"images": tuple(found["positional"]), "sizes": tuple(found["sizes"]), "remote": remote, **shared}
+
+
+AUDIT_DEFAULTS = {
+    "globs": (),
+    "excludes": (),
+    "max_tokens": None,
+    "budget_usd": None,
+    "html_path": None,
+    "urls": False,
+    "url_column": None,
+    "column": None,
+    "width_column": None,
+    "height_column": None,
+    "concurrency": 64,
+    "allow_private": False,
+    "parquet_out": None,
+    "resume": False,
+    "engine": "local",
+}
+"""What the audit's click options hold when not given, for those a quick line never gives (test_quick holds them to
+click's)."""
+
+
+def _audit_arguments(found: dict) -> tuple | None:
+    shared = _shared(found)
+    paths = tuple(found["positional"])
+    jobs = found.get("jobs", str(os.cpu_count() or 1))
+    if shared is None or not paths or not jobs.isdigit() or int(jobs) < 1 or int(jobs) > 1_000_000:
+        return None
+    if found.get("recursive") and found.get("no_recursive"):
+        return None  # click takes the last one given: left to it
+    from .sources import is_where_it_lives
+
+    if is_where_it_lives(paths, AUDIT_DEFAULTS):
+        return None
+    day, regional, models = shared.pop("day"), shared.pop("regional"), shared.pop("models")
+    given = {
+        **AUDIT_DEFAULTS,
+        **shared,
+        "recursive": not found.get("no_recursive"),
+        "follow_symlinks": bool(found.get("follow_symlinks")),
+        "hidden": bool(found.get("hidden")),
+        "summary": bool(found.get("summary")),
+        "allow_empty": bool(found.get("allow_empty")),
+        "jobs": int(jobs),
+    }
+    return paths, models, given, day, regional
+
+
+def _estimate(given: dict) -> int | None:
+    """estimating.run with what it writes held until it is done: any error before then, and click runs the line."""
+    from .estimating import run as estimate
+
+    held = _Held()
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = held.stream("out"), held.stream("err")
+    try:
+        status = estimate(**given)
+    except (BadArgument, Exception):  # click says it, in its words
+        return None
+    finally:
+        sys.stdout, sys.stderr = real
+    return held.replay(status)
+
+
+def _audit(paths, models, given: dict, day, regional) -> int | None:
+    """auditing.run, its rows streamed: a bad argument comes before any output (then click runs the line); an
+    error after it is worded as the click group words it."""
+    from ..errors import CostcalcError
+    from .auditing import run as audit
+    from .common import ExitCode, text_streams
+    from .words import line_words
+
+    text_streams()
+    try:
+        return audit(paths, models, given, day=day, regional=regional)
+    except BadArgument:
+        return None
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return ExitCode.INTERRUPTED
+    except CostcalcError as error:
+        sys.stderr.write(f"Error: {line_words(str(error))}\n")
+        return ExitCode.USAGE
+    except MemoryError:
+        sys.stderr.write("Error: out of memory\n")
+        return ExitCode.UNPRICED
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        where = getattr(error, "filename", None) or "output"
+        sys.stderr.write(f"Error: {line_words(f'{where}: {error.strerror or error}')}\n")
+        return ExitCode.UNPRICED
 
 
 class _Held:

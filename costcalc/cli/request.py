@@ -10,9 +10,8 @@ import click
 from ..errors import CostcalcError
 from ..words import escape
 from .app import ArgumentError, ExitCode, cli
-from .common import parse_size, resolve_models, write_rows
+from .common import budget_document, parse_size, resolve_models, write_rows
 from .options import (
-    budget_document,
     budget_options,
     freshness,
     given_tier,

@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 from itertools import islice
 
-import click
-
 from ..errors import CostcalcError
-from .app import ArgumentError
+from .common import BadArgument
 
 __all__ = ["source_options", "is_where_it_lives", "remote_chunks", "TABLE_SUFFIXES", "SOURCE_KEYS"]
 
@@ -35,6 +33,8 @@ CHUNK = 256
 
 def source_options(command):
     """The options of data where it lives (issue 19): URL lists, table columns, concurrency, Parquet output, Ray."""
+    import click  # here, not at import: a plain audit line starts without click (cli/quick.py)
+
     options = [
         click.option(
             "--urls",
@@ -216,13 +216,13 @@ def _size_chunks(paths, names, render, audit_options: dict, options: dict, write
 
 def _check(options: dict) -> None:
     if bool(options["width_column"]) != bool(options["height_column"]):
-        raise ArgumentError("give --width-column and --height-column together")
+        raise BadArgument("give --width-column and --height-column together")
     if options["column"] and options["width_column"]:
-        raise ArgumentError("give --column or --width-column/--height-column, not both")
+        raise BadArgument("give --column or --width-column/--height-column, not both")
     if options["url_column"] and not options["urls"]:
-        raise ArgumentError("--url-column goes with --urls")
+        raise BadArgument("--url-column goes with --urls")
     if options["resume"] and not options["parquet_out"]:
-        raise ArgumentError("--resume goes with --parquet OUT")
+        raise BadArgument("--resume goes with --parquet OUT")
 
 
 def _parquet(options: dict):
@@ -233,7 +233,7 @@ def _parquet(options: dict):
     try:
         return ParquetRows(options["parquet_out"], resume=options["resume"])
     except (CostcalcError, OSError, ImportError) as error:
-        raise ArgumentError(f"--parquet {options['parquet_out']}: {error}") from None
+        raise BadArgument(f"--parquet {options['parquet_out']}: {error}") from None
 
 
 def _after(paths, options: dict, writer) -> str | None:
@@ -291,4 +291,4 @@ def _ray_rows(paths, names, priced: dict, options: dict, AuditRow):
                 usd = exact[row.model].usd(row.tokens) if row.status == "priced" else None  # exact, as every row
                 yield row._replace(usd=usd)
     except CostcalcError as error:
-        raise ArgumentError(f"--engine ray: {error}") from None
+        raise BadArgument(f"--engine ray: {error}") from None

@@ -159,7 +159,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
 
     `regular=True` says the caller knows it is a regular file (a directory walk
     does): the size then comes from a short first read when the file fits in it,
-    saving an fstat.
+    else from a seek to its end, saving an fstat.
     """
     where = name or os.fsdecode(path)
     try:
@@ -177,7 +177,7 @@ def inspect_path(path: str | os.PathLike, *, name: str | None = None, regular: b
         head = os.read(fd, HEAD_BYTES)
         if len(head) < HEAD_BYTES:
             return _parse(_Reader(head, None, len(head), where))  # the whole file
-        size = (known or os.fstat(fd)).st_size  # one fstat at most
+        size = known.st_size if known else os.lseek(fd, 0, os.SEEK_END)  # the file's end: cheaper than an fstat
         return _parse(_Reader(head, _Window(fd), size, where))
     except ImageReadError:
         raise
@@ -205,6 +205,10 @@ class _Window:
             return os.pread(self.fd, count, offset)
         self.at, self.data = offset, os.pread(self.fd, WINDOW, offset)
         return self.data[:count]
+
+    def alone(self, offset: int, count: int) -> bytes:
+        """Up to `count` bytes at `offset`, read by themselves (the window stays as it is)."""
+        return os.pread(self.fd, count, offset)
 
 
 WINDOW = 65536
@@ -484,10 +488,28 @@ def _jpeg(r: _Reader) -> ImageInfo:
     head = r.head
     inside = len(head) - 4  # a segment header at or before this byte is in the head: read from it directly
     pos, orientation = 2, 1
+    buf, base = head, 0  # what the quick loop reads, from byte `base` on: the head, then a window past it
     while True:
-        if pos > inside and r.fetch.__class__ is _Window and len(head) < _JPEG_HEAD_MAX and len(head) < r.size:
-            head = r.head = head + r.fetch(len(head), max(pos + WINDOW, 2 * len(head)) - len(head))  # APPn blocks
-            inside = len(head) - 4
+        # The common case, quickly: markers where they are due, read as the loop below reads them.
+        last = base + len(buf) - 4
+        while pos <= last and buf[pos - base] == 0xFF:
+            at = pos - base
+            code, length = buf[at + 1], buf[at + 2] << 8 | buf[at + 3]
+            if code in _JPEG_PASSED:
+                pass
+            elif code == 0xE1:
+                if orientation == 1 and length > 2:
+                    orientation = _app1_orientation(r, pos + 4, min(length - 2, _EXIF_READ))
+            elif code in _JPEG_SOF and length >= 8 and at + 9 <= len(buf) and (buf[at + 5] or buf[at + 6]):
+                defect = _jpeg_defect(r, pos + 2 + length) if r.body else None
+                width, height = buf[at + 7] << 8 | buf[at + 8], buf[at + 5] << 8 | buf[at + 6]
+                return _info(r, "JPEG", width, height, orientation=orientation, defect=defect)
+            else:
+                break
+            pos += 2 + length if length > 2 else 4
+        if pos > last and base != pos and r.fetch.__class__ is _Window and pos + 4 <= r.size:
+            buf, base = r.fetch.alone(pos, _JPEG_WINDOW), pos  # past large APPn blocks: the next few segments
+            continue
         if pos <= inside and head[pos] == 0xFF and head[pos + 1] not in (0x00, 0xFF):
             code = head[pos + 1]  # the common case: the marker is where it is due
         else:
@@ -536,8 +558,12 @@ def _app1_orientation(r: _Reader, start: int, count: int) -> int:
     return exif_orientation(payload) if payload.startswith(b"Exif\0\0") else 1
 
 
-_JPEG_HEAD_MAX = 1 << 20
-"""How far a local JPEG's head grows to take in its APPn blocks; past it, the segments are read one by one."""
+_JPEG_PASSED = frozenset(range(0xC0, 0xFF)) - _JPEG_SOF - _JPEG_STANDALONE - {0xD8, 0xD9, 0xDA, 0xE1}
+"""Markers whose segment `_jpeg` passes over whatever it holds: DHT, DQT, DRI, COM, APPn but APP1 (EXIF), ..."""
+
+_JPEG_WINDOW = 4096
+"""Bytes a local JPEG reads at a segment past its head (after large APPn blocks): the next few segment headers
+(quantisation and Huffman tables, the frame header), not tens of KiB of EXIF thumbnail or image data."""
 
 _JPEG_NAMES = {0xD8: "a second start of image (SOI)", 0xD9: "end of image (EOI)", 0xDA: "image data (SOS)"}
 
@@ -585,7 +611,7 @@ def _jpeg_defect(r: _Reader, pos: int) -> str | None:
     size = r.size
     if size is None:
         return None
-    if size >= pos + 2 and r.read(size - 2, 2) == b"\xff\xd9":
+    if size >= pos + 2 and (r.head[size - 2 : size] if size <= len(r.head) else r.read(size - 2, 2)) == b"\xff\xd9":
         return None
     seen_scan = False
     while True:
@@ -628,7 +654,7 @@ class _Cursor:
     __slots__ = ("r", "pos", "buf", "buf_at")
 
     def __init__(self, r: _Reader, pos: int):
-        self.r, self.pos, self.buf, self.buf_at = r, pos, b"", pos
+        self.r, self.pos, self.buf, self.buf_at = r, pos, r.head, 0  # the head first, as it is (no copy)
 
     def byte(self) -> int:
         """The next byte; -1 at the end of the file."""
@@ -639,6 +665,16 @@ class _Cursor:
                 return -1
         self.pos += 1
         return self.buf[at]
+
+    def take(self, count: int) -> bytes:
+        """The next `count` bytes; fewer at the end of the file."""
+        at = self.pos - self.buf_at
+        if at + count <= len(self.buf):
+            self.pos += count
+            return self.buf[at : at + count]
+        data = self.r.read(self.pos, count)
+        self.pos += len(data)
+        return data
 
     def skip_sub_blocks(self) -> bool:
         """Skip a chain of data sub-blocks; False when the file ends first."""
@@ -684,8 +720,8 @@ def _gif(r: _Reader) -> ImageInfo:
             frames += 1
             if frames == 2:
                 return _info(r, "GIF", width, height, frames=None, animated=True)
-            descriptor = [cursor.byte() for _ in range(9)]
-            if -1 in descriptor:
+            descriptor = cursor.take(9)
+            if len(descriptor) < 9:
                 defect = "truncated GIF: the file ends inside an image descriptor"
                 break
             if descriptor[8] & 0x80:  # local colour table
@@ -768,25 +804,35 @@ def exif_orientation(data: bytes) -> int:
 
 def _tiff_orientation(data: bytes, start: int, stop: int) -> int:
     """exif_orientation of the TIFF structure in data[start:stop], read in place."""
-    if stop - start < 8 or data[start : start + 2] not in (b"II", b"MM"):
+    if stop - start < 8:
         return 1
-    order = "<" if data[start] == 0x49 else ">"
-    (ifd,) = struct.unpack_from(order + "I", data, start + 4)
+    order = _TIFF_ORDERS.get(data[start : start + 2])
+    if order is None:
+        return 1
+    long, short, entry_head = order
+    (ifd,) = long(data, start + 4)
     if start + ifd + 2 > stop:
         return 1
-    (count,) = struct.unpack_from(order + "H", data, start + ifd)
+    (count,) = short(data, start + ifd)
     first = start + ifd + 2
     for entry in range(first, min(first + 12 * count, stop - 11), 12):
-        tag, kind = struct.unpack_from(order + "HH", data, entry)
+        tag, kind = entry_head(data, entry)
         if tag == 0x0112:
             if kind == 3:  # SHORT
-                value = struct.unpack_from(order + "H", data, entry + 8)[0]
+                value = short(data, entry + 8)[0]
             elif kind == 4:  # LONG
-                value = struct.unpack_from(order + "I", data, entry + 8)[0]
+                value = long(data, entry + 8)[0]
             else:
                 return 1
             return value if 1 <= value <= 8 else 1
     return 1
+
+
+_TIFF_ORDERS = {
+    order: tuple(struct.Struct(mark + code).unpack_from for code in ("I", "H", "HH"))
+    for order, mark in ((b"II", "<"), (b"MM", ">"))
+}
+"""A TIFF byte order mark -> readers of a LONG, a SHORT, and an IFD entry's tag and type, in that order."""
 
 
 # ------------------------------------------------------------ other formats

@@ -117,24 +117,26 @@ class _Templated(_Format):
 
     def render_files(self, files):
         parts = []
+        add, kind = parts.append, self.__class__
         for file in files:
             if file.__class__ is list:
-                parts.append(self.render(file))
+                add(self.render(file))
                 continue
             shape, path, shown, size = file
-            template = shape.rendered.get(self.__class__, False)
+            template = shape.rendered.get(kind, False)
             if template is False:
-                template = shape.rendered[self.__class__] = self._template(shape)
+                template = shape.rendered[kind] = self._template(shape)
             if template is None:
-                parts.append(self.render(shape.rows_for(path, shown, size)))
+                add(self.render(shape.rows_for(path, shown, size)))
                 continue
             pieces, named = template
-            escaped, size = encode_basestring(path), str(size)
+            escaped = encode_basestring(path)
             if named:
-                name = escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]
-                parts.append(escaped.join([size.join([name.join(cut) for cut in piece]) for piece in pieces]))
+                join = (escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]).join
+                size = str(size)
+                add(escaped.join([size.join(map(join, piece)) for piece in pieces]))
             else:
-                parts.append(escaped.join([size.join(piece) for piece in pieces]))
+                add(escaped.join(map(str(size).join, pieces)))
         return json_safe("".join(parts))
 
     def _template(self, shape: Shape) -> tuple[list, bool] | None:

@@ -25,7 +25,7 @@ from ..catalog.settings import dated
 from ..catalog.tables import Tables
 from ..errors import CostcalcError
 from ..inspection.headers import inspect_path
-from ..inspection.walk import walk
+from ..inspection.walk import walk_fields
 from ..parallel import map_chunks
 from ..pricing.cost import Pricer
 from ..pricing.verdict import unique_models, unread_verdict, verdict
@@ -212,7 +212,7 @@ def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=
 def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
     """`work(config, chunk)` over the walk, in order, in `jobs` processes. Each `Found` goes as a plain tuple (a
     named tuple pickles through Python code, ten times slower, for a worker)."""
-    return map_chunks(work, config, map(tuple, walk(paths, **walk_options)), jobs=jobs, size=CHUNK)
+    return map_chunks(work, config, walk_fields(paths, **walk_options), jobs=jobs, size=CHUNK)
 
 
 def _chunk_rows(config: _Config, chunk: list[tuple]) -> list[AuditRow]:
@@ -236,25 +236,28 @@ def _chunk_rendered(config: _Config, chunk: list[tuple]) -> tuple[str, Summary, 
     files = _chunk_files(config, chunk)
     group_of = _setup(config).group_of
     totals = Summary(config.models)
-    alike: dict[tuple[Shape, str], int] = {}
-    folders: dict[str, str] = {}  # a file's folder -> its group: files come folder by folder
+    alike: dict[str, dict[Shape, int]] = {}  # group -> Shape -> files
+    folders: dict[str, tuple[str, dict[Shape, int]]] = {}  # a file's folder -> its group and the group's counts
     for file in files:
         if not file:
             continue
         path = file[0].path if file.__class__ is list else file[1]
         folder = path.rpartition("/")[0]
-        group = folders.get(folder)
-        if group is None:
-            group = folders[folder] = group_of(path)
+        found = folders.get(folder)
+        if found is None:
+            group = group_of(path)
+            found = folders[folder] = (group, alike.setdefault(group, {}))
+        group, counts = found
         if file.__class__ is list:
             for row in file:
                 totals.add_in_group(row, 1, group)
         else:
-            key = (file[0], group)
-            alike[key] = alike.get(key, 0) + 1
-    for (shape, group), count in alike.items():
-        for row in shape.rows:
-            totals.add_in_group(row, count, group)
+            shape = file[0]
+            counts[shape] = counts.get(shape, 0) + 1
+    for group, counts in alike.items():
+        for shape, count in counts.items():
+            for row in shape.rows:
+                totals.add_in_group(row, count, group)
     totals.settle()
     render_files = getattr(config.render, "render_files", None)  # output.audit's formats have it
     if render_files is None:

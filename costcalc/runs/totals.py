@@ -140,7 +140,9 @@ class Totals:
 
     def add(self, row: AuditRow, count: int = 1) -> None:
         """Count one row, or `count` rows alike but for their paths and byte sizes."""
-        totals = self.by_model.setdefault(row.model, ModelTotals())
+        totals = self.by_model.get(row.model)
+        if totals is None:
+            totals = self.by_model[row.model] = ModelTotals()
         totals.files += count
         setattr(totals, row.status, getattr(totals, row.status) + count)
         if row.status == "priced":

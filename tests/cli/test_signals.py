@@ -96,10 +96,14 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def many(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("many")
-    source = folder / "s00000.png"  # a copy of this run's own: links to the repository's file would add up over
-    shutil.copyfile(SCREENSHOT, source)  # the runs pytest keeps, past the file system's limit (ext4: 65,000)
-    for index in range(1, 40000):  # enough that the workers run a while, however fast the audit is
-        os.link(source, folder / f"s{index:05}.png")
+    # Enough that workers start and run a while, however fast the audit is: on a machine kept busy, only after
+    # parallel.BUSY_SECONDS of work here (40,000 files took less). Links to two copies of this run's own: links
+    # to the repository's file would add up over the runs pytest keeps, past the file system's limit (ext4: 65,000).
+    for copy in range(2):
+        source = folder / f"s{copy}00000.png"
+        shutil.copyfile(SCREENSHOT, source)
+        for index in range(1, 40000):
+            os.link(source, folder / f"s{copy}{index:05}.png")
     return folder
 
 
