@@ -66,13 +66,25 @@ IDLE_CORES = 0.5
 """Idle cores, on average over the work done here so far, that make workers worth starting."""
 
 
-def map_chunks(work: Callable[[Any, list], T], config: Any, items: Iterable, *, jobs: int, size: int) -> Iterator[T]:
+def map_chunks(
+    work: Callable[[Any, list], T], config: Any, items: Iterable, *, jobs: int, size: int, heavy: bool = False
+) -> Iterator[T]:
     """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 may use worker processes.
 
-    `work` and `config` must pickle (a module-level function, a frozen dataclass).
+    `work` and `config` must pickle (a module-level function, a frozen record). `heavy`: every chunk is long
+    work (an image decoded and encoded): where workers are forked, they start before the first chunk when
+    there are two, rather than after it (the second core would wait out a whole chunk).
     """
     items = iter(items)
     chunks = iter(lambda: list(islice(items, size)), [])
+    if heavy and jobs > 1 and _fork_safe():
+        first = next(chunks, None)
+        second = next(chunks, None) if first is not None else None
+        if second is None:
+            yield from ([] if first is None else [work(config, first)])
+        else:
+            yield from _forked(work, config, chain([first, second], chunks), jobs)
+        return
     serial = FORK_SERIAL_SECONDS if _fork_safe() else SERIAL_SECONDS
     start = time.perf_counter()
     deadline, idle = start + serial, _idle_seconds()

@@ -81,6 +81,29 @@ def test_map_chunks_forks_workers_once_the_work_is_worth_them():
     assert done.stdout.strip() == "ok", done.stderr
 
 
+def _heavy_work_starts_the_workers_before_the_first_chunk() -> None:
+    assert threading.active_count() == 1
+    results = [
+        row for rows in parallel.map_chunks(square_pids, 0, range(4), jobs=2, size=1, heavy=True) for row in rows
+    ]
+    assert [value for value, _ in results] == [0, 1, 4, 9]
+    assert os.getpid() not in {pid for _, pid in results}  # the first chunk too went to a worker
+    one = list(parallel.map_chunks(square_pids, 0, range(1), jobs=2, size=1, heavy=True))
+    assert one == [[(0, os.getpid())]]  # one chunk: no worker for it
+    assert list(parallel.map_chunks(square_pids, 0, [], jobs=2, size=1, heavy=True)) == []
+    assert _children() == []
+
+
+def test_heavy_work_starts_the_workers_before_the_first_chunk():
+    """In a fresh interpreter, as above."""
+    import subprocess
+
+    code = "import test_parallel; test_parallel._heavy_work_starts_the_workers_before_the_first_chunk(); print('ok')"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
 def test_small_work_stays_in_this_process():
     results = [row for rows in parallel.map_chunks(square_pids, 0, range(500), jobs=2, size=7) for row in rows]
     assert [value for value, _ in results] == [n * n for n in range(500)]

@@ -258,7 +258,8 @@ def optimize_paths(
         max_bytes,
         request_images,
     )
-    return _recorded(map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK), manifest, options, outdir)
+    chunks = map_chunks(_optimize_chunk, config, items, jobs=jobs, size=CHUNK, heavy=True)
+    return _recorded(chunks, manifest, options, outdir)
 
 
 def _checked_models(model: str | Sequence[str], detail: str, max_tokens: int | None, tables: Tables) -> list[str]:
