@@ -189,17 +189,20 @@ def _forked(work: Callable[[Any, list], T], config: Any, chunks: Iterator[list],
             gc.unfreeze()
         by_fd = {worker.results: worker for worker in workers}
         for chunk in chunks:
-            data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)  # ready before a worker is free
             while True:
-                while pending and pending[0].done:  # results in order, as soon as they are here
-                    yield pending.popleft().result()
                 free = [worker for worker in workers if not worker.busy()]
                 if free and len(pending) < DEPTH * jobs:
                     break
+                if pending and pending[0].done:  # room for the chunk: the oldest result goes out first
+                    yield pending.popleft().result()
+                    continue
                 for fd in select.select(list(by_fd), [], [])[0]:  # wait for a worker to send something
                     by_fd[fd].receive()
-            free[0].send(data)
+            free[0].send(data)  # a free worker gets its chunk before this process writes out results
             pending.append(free[0])
+            while pending and pending[0].done:  # results in order, as soon as they are here
+                yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
     finally:
