@@ -10,8 +10,10 @@ the same `__init__` (positional or keyword, defaults, `default_factory`), `__eq_
 assignment — from methods shared by every record, compiled once with this module.
 
 A record is still a dataclass to `dataclasses.fields`, `replace`, `asdict` and
-`is_dataclass`: its `__dataclass_fields__` are made on first use, by `dataclasses`
-itself, from the same fields (`dataclasses` is imported then). `tests/test_records.py`
+`is_dataclass`, and a dataclass may subclass it: its `__dataclass_fields__` and
+`__dataclass_params__` are made on first use, by `dataclasses` itself, from the same
+fields (`dataclasses` is imported then); assigning a field raises dataclasses'
+FrozenInstanceError; `inspect.signature` gives its fields. `tests/test_records.py`
 holds each behaviour equal to a frozen dataclass's. Not supported (not used here):
 `slots`, `order`, `kw_only`, `InitVar`, fields without an `__init__` parameter.
 """
@@ -21,25 +23,22 @@ from __future__ import annotations
 from collections import namedtuple
 from operator import attrgetter
 
-__all__ = ["record", "field", "names", "replace", "named_tuple", "FrozenRecordError"]
+__all__ = ["record", "field", "names", "replace", "named_tuple"]
 
 _MISSING = object()
 _RECORD = "__record_fields__"
 
 
-class FrozenRecordError(AttributeError):
-    """An attempt to assign or delete a field of a record (as dataclasses.FrozenInstanceError)."""
-
-
 class Field:
     """How a field is made (`field(...)`): its default or default factory, and whether it counts for equality."""
 
-    __slots__ = ("default", "default_factory", "compare")
+    __slots__ = ("default", "default_factory", "compare", "annotation")
 
     def __init__(self, default=_MISSING, default_factory=_MISSING, compare: bool = True):
         if default is not _MISSING and default_factory is not _MISSING:
             raise ValueError("cannot specify both default and default_factory")
         self.default, self.default_factory, self.compare = default, default_factory, compare
+        self.annotation = "object"
 
     @property
     def required(self) -> bool:
@@ -73,6 +72,7 @@ def _record(cls: type, frozen: bool) -> type:
                 delattr(cls, name)
             else:
                 setattr(cls, name, spec.default)
+        spec.annotation = annotation
         fields[name] = spec
     _check_order(cls, fields)
     setattr(cls, _RECORD, fields)
@@ -86,7 +86,9 @@ def _record(cls: type, frozen: bool) -> type:
         cls.__setattr__ = _frozen_setattr
         cls.__delattr__ = _frozen_delattr
     cls.__match_args__ = field_names
-    cls.__dataclass_fields__ = _DataclassFields()
+    cls.__dataclass_fields__ = _Twin("__dataclass_fields__")
+    cls.__dataclass_params__ = _Twin("__dataclass_params__")
+    cls.__signature__ = _Signature()
     cls._record_frozen = frozen
     return cls
 
@@ -207,31 +209,57 @@ def _hash(key):
 
 
 def _frozen_setattr(self, name: str, value) -> None:
-    raise FrozenRecordError(f"cannot assign to field {name!r}")
+    import dataclasses  # an error, not a start-up: dataclasses' own, so `except FrozenInstanceError` catches it
+
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
 def _frozen_delattr(self, name: str) -> None:
-    raise FrozenRecordError(f"cannot delete field {name!r}")
+    import dataclasses
+
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
-class _DataclassFields:
-    """`__dataclass_fields__` of a record class, made when first asked for by `dataclasses` from the same fields
-    (a frozen dataclass of the same name, fields and defaults), so its functions take records too."""
+class _Twin:
+    """`__dataclass_fields__` and `__dataclass_params__` of a record class, made when first asked for by
+    `dataclasses` (its functions, or a dataclass subclassing the record) from the same fields: a dataclass of
+    the same name, fields, annotations, defaults and frozenness (the twin), kept on the class."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
 
     def __get__(self, obj, owner: type):
-        made = owner.__dict__.get("_dataclass_fields")
-        if made is None:
-            made = _made_fields(owner)
-            type.__setattr__(owner, "_dataclass_fields", made)
-        return made
+        twin = owner.__dict__.get("_dataclass_twin")
+        if twin is None:
+            twin = _twin(owner)
+            type.__setattr__(owner, "_dataclass_twin", twin)
+        return getattr(twin, self.attribute)
 
 
-def _made_fields(owner: type) -> dict:
+class _Signature:
+    """`__signature__` of a record class (inspect.signature, help()): its fields as the parameters of `__init__`,
+    made when first asked for (inspect is imported then)."""
+
+    def __get__(self, obj, owner: type):
+        import inspect
+
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        return inspect.Signature(
+            [
+                inspect.Parameter(name, kind, default=inspect.Parameter.empty if spec.required else spec.default)
+                if spec.default_factory is _MISSING
+                else inspect.Parameter(name, kind, default=spec.default_factory())
+                for name, spec in getattr(owner, _RECORD).items()
+            ]
+        )
+
+
+def _twin(owner: type) -> type:
     import dataclasses
 
     namespace: dict = {"__annotations__": {}, "__module__": owner.__module__, "__qualname__": owner.__qualname__}
     for name, spec in getattr(owner, _RECORD).items():
-        namespace["__annotations__"][name] = "object"
+        namespace["__annotations__"][name] = spec.annotation
         if spec.default is not _MISSING:
             namespace[name] = dataclasses.field(default=spec.default, compare=spec.compare)
         elif spec.default_factory is not _MISSING:
@@ -239,5 +267,4 @@ def _made_fields(owner: type) -> dict:
         else:
             namespace[name] = dataclasses.field(compare=spec.compare)
     namespace["__doc__"] = owner.__doc__ or owner.__qualname__
-    twin = dataclasses.dataclass(frozen=owner._record_frozen)(type(owner.__name__, (), namespace))
-    return twin.__dataclass_fields__
+    return dataclasses.dataclass(frozen=owner._record_frozen)(type(owner.__name__, (), namespace))

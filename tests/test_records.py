@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costcalc.records import FrozenRecordError, field, named_tuple, names, record, replace
+from costcalc.records import field, named_tuple, names, record, replace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,7 @@ def test_a_record_is_frozen_and_pickles_by_name():
     from costcalc.schemes.tile import TileRule
 
     rule = TileRule(85, 170, 2048, 768, 512)
-    with pytest.raises(FrozenRecordError, match="cannot assign to field 'base'"):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'base'"):
         rule.base = 1
     with pytest.raises(AttributeError):
         del rule.tile
@@ -233,3 +233,27 @@ def test_a_record_that_is_not_frozen_takes_assignments_and_has_no_hash_as_such_a
     assert Sums.__hash__ is None and Real.__hash__ is None
     assert [f.name for f in dataclasses.fields(mine)] == [f.name for f in dataclasses.fields(theirs)]
     assert dataclasses.replace(mine, count=5) == Sums(5, [1])
+
+
+def test_a_dataclass_may_subclass_a_record_and_the_signature_names_the_fields():
+    import inspect
+
+    from costcalc.pricing.cost import Estimate
+    from costcalc.schemes.tile import TileRule
+
+    @dataclasses.dataclass(frozen=True)
+    class Mine(TileRule):
+        extra: int = 0
+
+    rule = Mine(85, 170, 2048, 768, 512, extra=3)
+    assert rule.size(1024, 1024) == TileRule(85, 170, 2048, 768, 512).size(1024, 1024)
+    assert [f.name for f in dataclasses.fields(rule)][-2:] == ["tile_size", "extra"]
+    with pytest.raises(TypeError, match="non-frozen"):
+
+        @dataclasses.dataclass
+        class Loose(TileRule):
+            extra: int = 0
+
+    assert list(inspect.signature(TileRule).parameters) == ["base", "tile", "fit", "short_side", "tile_size"]
+    assert "tokens" in inspect.signature(Estimate).parameters
+    assert dataclasses.fields(TileRule)[0].type == "int"

@@ -169,6 +169,10 @@ class Tables:
 
         return tuple(Path(path) for path in self._files)
 
+    @files.setter
+    def files(self, value) -> None:
+        self._files = tuple(value)
+
     @property
     def as_of(self) -> _dt.date:
         """The day prices and lifecycles are read for: the one given to `at`, else today (UTC)."""

@@ -207,7 +207,8 @@ def budget_document(max_tokens, budget_usd, overruns) -> dict:
 
 
 def echo(text: str, err: bool = False) -> None:
-    """A line on stdout (or stderr), as click.echo writes it."""
+    """A line on stdout (or stderr), as click.echo writes it (nothing to a closed stream: 2>&- makes it None)."""
     stream = sys.stderr if err else sys.stdout
-    stream.write(f"{text}\n")
-    stream.flush()
+    if stream is not None:
+        stream.write(f"{text}\n")
+        stream.flush()

@@ -154,7 +154,7 @@ def _audit_arguments(found: dict) -> tuple | None:
     shared = _shared(found)
     paths = tuple(found["positional"])
     jobs = found.get("jobs", str(os.cpu_count() or 1))
-    if shared is None or not paths or not jobs.isdigit() or int(jobs) < 1 or int(jobs) > 1_000_000:
+    if shared is None or not paths or not (jobs.isascii() and jobs.isdigit()) or not 1 <= int(jobs) <= 1_000_000:
         return None
     if found.get("recursive") and found.get("no_recursive"):
         return None  # click takes the last one given: left to it
@@ -197,7 +197,7 @@ def _audit(paths, models, given: dict, day, regional) -> int | None:
     error after it is worded as the click group words it."""
     from ..errors import CostcalcError
     from .auditing import run as audit
-    from .common import ExitCode, text_streams
+    from .common import ExitCode, echo, text_streams
     from .words import line_words
 
     text_streams()
@@ -206,19 +206,19 @@ def _audit(paths, models, given: dict, day, regional) -> int | None:
     except BadArgument:
         return None
     except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted\n")
+        echo("\ninterrupted", err=True)
         return ExitCode.INTERRUPTED
     except CostcalcError as error:
-        sys.stderr.write(f"Error: {line_words(str(error))}\n")
+        echo(f"Error: {line_words(str(error))}", err=True)
         return ExitCode.USAGE
     except MemoryError:
-        sys.stderr.write("Error: out of memory\n")
+        echo("Error: out of memory", err=True)
         return ExitCode.UNPRICED
     except OSError as error:
         if isinstance(error, BrokenPipeError):
             raise
         where = getattr(error, "filename", None) or "output"
-        sys.stderr.write(f"Error: {line_words(f'{where}: {error.strerror or error}')}\n")
+        echo(f"Error: {line_words(f'{where}: {error.strerror or error}')}", err=True)
         return ExitCode.UNPRICED
 
 
@@ -232,19 +232,22 @@ class _Held:
         return _Stream(self.parts, which)
 
     def replay(self, status: int) -> int:
-        """Write it all out (stdout as the click group sets it up: common.text_streams); the exit status."""
-        from .common import ExitCode, text_streams
+        """Write it all out (stdout as the click group sets it up: common.text_streams); the exit status: the
+        command's, also when the reader leaves early (| head: console.py's promise)."""
+        from ..interrupt import quiet_stdout
+        from .common import ExitCode, echo, text_streams
 
         text_streams()
         try:
             for which, text in self.parts:
                 stream = sys.stdout if which == "out" else sys.stderr
-                stream.write(text)
-                stream.flush()
+                if stream is not None:  # a closed stream (2>&-) is None: click.echo leaves it out too
+                    stream.write(text)
+                    stream.flush()
         except BrokenPipeError:
-            raise
+            quiet_stdout()
         except OSError as error:  # a disk full: one line, as the click group says it
-            sys.stderr.write(f"Error: {getattr(error, 'filename', None) or 'output'}: {error.strerror or error}\n")
+            echo(f"Error: {getattr(error, 'filename', None) or 'output'}: {error.strerror or error}", err=True)
             return ExitCode.UNPRICED
         return status
 

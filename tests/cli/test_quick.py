@@ -253,6 +253,8 @@ def test_plain_audit_lines_run_without_click_and_print_the_same(argv, monkeypatc
         ["data.parquet", "-m", "gpt-4o"],
         [".", "-m", "gpt-4o", "--urls"],
         [".", "-m", "gpt-4o", "-j", "0"],
+        [".", "-m", "gpt-4o", "-j", "²"],  # a digit to str.isdigit, not to int()
+        [".", "-m", "gpt-4o", "--jobs=①"],
         [".", "-m", "gpt-4o", "--recursive", "--no-recursive"],
         [".", "-m", "nope-model"],
         [".", "-m", "gpt-4o", "--limits", "nope"],
@@ -304,3 +306,27 @@ def test_each_option_read_without_click_is_the_click_commands_own_of_the_same_ki
         assert options[flag].name == key, flag
     for flag in quick.FLAGS[name]:
         assert options[flag].is_flag, flag
+
+
+def _run(argv: list[str], **popen) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "COSTCALC_TABLES"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.Popen([sys.executable, "-m", "costcalc", *argv], env=env, **popen)
+
+
+@pytest.mark.parametrize("force_click", [False, True], ids=["quick", "click"])
+def test_a_reader_that_leaves_early_gets_the_status_of_what_was_read(force_click):
+    """console.py's promise: `| head -1` ends quietly with the run's status (1: a file could not be priced)."""
+    argv = ["estimate", PATHS["png"], PATHS["broken"], "-m", "gpt-4o"] + (["--fetch"] if force_click else [])
+    done = _run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done.stdout.close()  # gone before the command writes a byte
+    assert done.wait(timeout=60) == 1
+    assert b"Traceback" not in done.stderr.read()
+
+
+@pytest.mark.parametrize("force_click", [False, True], ids=["quick", "click"])
+def test_a_closed_standard_error_is_no_failure(force_click):
+    argv = ["estimate", "--size", "10x10", "-m", "gpt-4o"] + (["--fetch"] if force_click else [])
+    done = _run(argv, stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2))
+    out, _ = done.communicate(timeout=60)
+    assert done.returncode == 0 and b"gpt-4o" in out
