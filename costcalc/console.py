@@ -21,10 +21,10 @@ from .interrupt import INTERRUPTED, exit_interrupted, exit_status, handle_stop_s
 def main() -> None:
     """Run the `costcalc` command; KeyboardInterrupt (or SIGTERM, SIGHUP), even during start-up imports, exits
     128 + the signal; a closed standard output exits quietly."""
-    handle_stop_signals()
     try:
+        handle_stop_signals()
         from .cli.quick import run as quick
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C while the handlers are set up or the command loads
         exit_interrupted()
     try:
         status = quick(sys.argv[1:])  # the plainest command lines, without click (cli/quick.py)
