@@ -65,11 +65,19 @@ BUSY_SECONDS = 0.5
 IDLE_CORES = 0.5
 """Idle cores, on average over the work done here so far, that make workers worth starting."""
 
+WORKERS_PER_CPU = 4
+"""The most workers `jobs` starts, per CPU (`-j 99999999999` starts no more: each is a process and its memory)."""
+
+
+def _capped(jobs: int) -> int:
+    return max(1, min(jobs, WORKERS_PER_CPU * (os.cpu_count() or 1)))
+
 
 def map_chunks(
     work: Callable[[Any, list], T], config: Any, items: Iterable, *, jobs: int, size: int, heavy: bool = False
 ) -> Iterator[T]:
-    """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 may use worker processes.
+    """`work(config, chunk)` for each chunk of `size` items, in order; `jobs` > 1 may use worker processes (at
+    most WORKERS_PER_CPU per CPU).
 
     `work` and `config` must pickle (a module-level function, a frozen record). `heavy`: every chunk is long
     work (an image decoded and encoded): where workers are forked, they start before the first chunk when
@@ -77,6 +85,7 @@ def map_chunks(
     """
     items = iter(items)
     chunks = iter(lambda: list(islice(items, size)), [])
+    jobs = _capped(jobs)
     if heavy and jobs > 1 and _fork_safe():
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None

@@ -161,3 +161,13 @@ def test_a_long_chunk_does_not_hold_up_the_other_worker():
     pids = [pid for chunk in forked(slow_first, 0.5, range(80), 10) for pid in chunk]
     slow = pids[0]
     assert pids[10:70].count(slow) == 0  # the next six chunks, while the first takes its time, go to the other
+
+
+def test_jobs_beyond_four_per_cpu_start_no_more_workers(monkeypatch):
+    """-j 99999999999 once forked that many processes, until the machine ran out of memory."""
+    started = []
+    monkeypatch.setattr(parallel, "_forked", lambda work, config, chunks, jobs: started.append(jobs) or iter(()))
+    monkeypatch.setattr(parallel, "_fork_safe", lambda: True)
+    list(parallel.map_chunks(square_pids, 0, range(10), jobs=99_999_999_999, size=1, heavy=True))
+    assert started == [4 * (os.cpu_count() or 1)]
+    assert parallel._capped(0) == 1 and parallel._capped(3) == min(3, 4 * (os.cpu_count() or 1))

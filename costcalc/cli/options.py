@@ -255,14 +255,14 @@ def budget_options(tokens: str, usd: str):
 
 
 def jobs_option(help: str = "Worker processes."):
-    """-j/--jobs N: worker processes (default: the number of CPUs)."""
+    """-j/--jobs N: worker processes (default: the number of CPUs; at most 4 per CPU, parallel.WORKERS_PER_CPU)."""
     return click.option(
         "-j",
         "--jobs",
         type=click.IntRange(min=1),
         default=lambda: os.cpu_count() or 1,
         show_default="number of CPUs",
-        help=help,
+        help=help + " At most 4 per CPU.",
     )
 
 
