@@ -9,10 +9,12 @@ same warm tree, in one run:
   pillow  - walk, Image.open each file for size, format and animation, price it
   costcalc audit --json of one model, in one process (-j1) and with the default jobs
   costcalc audit --json of three models of three vendors (default jobs)
-Each figure is the best of --repeat runs, after one run of each to warm the page cache and to write
-the bytecode caches (as an installed package has them: PYTHONDONTWRITEBYTECODE is left out of the
+Each figure is the best of --repeat runs (wall time, and CPU time of the command with its workers),
+after one run of each to warm the page cache and to write the bytecode caches (as an installed package has them: PYTHONDONTWRITEBYTECODE is left out of the
 commands' environment, or every run would compile costcalc anew, ~100 ms); peak memory is each
 command's maxrss.
+Then, in one process, what a file costs at each stage of the audit (the walk, bare reads of 4 and
+16 KiB, the header read, judging and grouping, rendering).
 Goals (issue 18): one model >= 10x plain Pillow and <= 1.5x the floor, the default jobs no slower
 than -j1; three models >= 8x plain Pillow; peak memory < 150 MB.
 """
@@ -76,6 +78,51 @@ THREE = ("gpt-4o", "claude-sonnet-4-6", "gemini-3-flash-preview")
 """Three models of three vendors, for the audit that prices each file three times."""
 
 
+BREAKDOWN = r"""
+import os, sys, time
+from costcalc.inspection.headers import inspect_path
+from costcalc.inspection.walk import walk_fields
+from costcalc.output.audit import format_for
+from costcalc.runs import audit
+
+files = list(walk_fields([sys.argv[1]]))
+chunks = [files[at : at + audit.CHUNK] for at in range(0, len(files), audit.CHUNK)]
+config = audit._config(["gpt-4o"], "auto", None, None, False, format_for("json", ["gpt-4o"], False), "standard", None,
+                       (sys.argv[1],))
+
+def reads(size):
+    for path, *_ in files:
+        fd = os.open(path, os.O_RDONLY)
+        os.read(fd, size)
+        os.close(fd)
+
+def headers():
+    for path, shown, *_ in files:
+        try:
+            inspect_path(path, name=shown, regular=True)
+        except Exception:
+            pass
+
+stages = {
+    "the walk": lambda: list(walk_fields([sys.argv[1]])),
+    "open, read 4 KiB, close": lambda: reads(4096),
+    "open, read 16 KiB, close": lambda: reads(16384),
+    "headers read (inspect_path)": headers,
+    "and judged, priced, grouped": lambda: [audit._chunk_files(config, chunk) for chunk in chunks],
+    "and rendered, summed (a worker's chunk)": lambda: [audit._chunk_rendered(config, chunk) for chunk in chunks],
+}
+for name, stage in stages.items():
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        stage()
+        times.append(time.perf_counter() - start)
+    print(f"per file  {name:42} {min(times) * 1e6 / len(files):6.2f} us")
+"""
+"""In one process, best of 5 each: what a file costs at each stage of a one-model --json audit (each stage includes
+the ones before it but the walk and the bare reads)."""
+
+
 def build_tree(root: Path, files: int, seed: int = 3) -> None:
     """`files` files in nested folders, made from a few hundred encoded templates."""
     from PIL import Image
@@ -118,8 +165,8 @@ def environment(checkout: Path = HERE) -> dict:
     return {**env, "PYTHONPATH": str(checkout)}
 
 
-def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(seconds, peak resident MB of the command and the processes it waited for)."""
+def run(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(seconds, peak resident MB, CPU seconds) of the command and the processes it waited for (its workers)."""
     env = env or environment()
     start = time.perf_counter()
     child = subprocess.Popen(
@@ -130,7 +177,7 @@ def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):  # 1: some files in the tree are meant to be unpriceable
         raise SystemExit(f"{command} failed with {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -184,17 +231,20 @@ def main() -> None:
     results = {}
     for _ in range(args.repeat):
         for name, command in commands.items():  # interleaved, so drift hits every method alike
-            seconds, peak = run(command, envs.get(name))
-            best = results.get(name, (float("inf"), 0.0))
-            results[name] = (min(best[0], seconds), max(best[1], peak))
+            seconds, peak, cpu = run(command, envs.get(name))
+            best = results.get(name, (float("inf"), 0.0, float("inf")))
+            results[name] = (min(best[0], seconds), max(best[1], peak), min(best[2], cpu))
     files = sum(1 for _ in args.tree.rglob("*.img"))
     floor, pillow = results["floor (4 KiB reads)"][0], results["plain Pillow"][0]
     print(f"{files:,} files, best of {args.repeat}, {os.cpu_count()} CPUs")
     print(f"{files:,} files, --json; three models: {', '.join(THREE)}")
-    print(f"{'command':30} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8}")
-    for name, (seconds, peak) in results.items():
+    print(
+        f"{'command':30} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8} {'CPU s':>6}"
+    )
+    for name, (seconds, peak, cpu) in results.items():
         print(
-            f"{name:30} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x {peak:8.0f}"
+            f"{name:30} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x "
+            f"{peak:8.0f} {cpu:6.3f}"
         )
     if args.baseline:
         for name in ours:
@@ -221,6 +271,8 @@ def main() -> None:
         for name, command in fixed.items():
             print(f"start-up  {name:32} {min(run(command)[0] for _ in range(10)) * 1000:6.0f} ms")
     print(f"scaling   2 processes on a pure-Python loop: {two_process_scaling():.2f}x one")
+    done = subprocess.run([python, "-c", BREAKDOWN, str(args.tree)], capture_output=True, text=True, env=environment())
+    print(done.stdout.rstrip() or done.stderr.strip().splitlines()[-1])
 
 
 def _spin(count: int) -> int:

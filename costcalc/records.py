@@ -44,6 +44,12 @@ class Field:
     def required(self) -> bool:
         return self.default is _MISSING and self.default_factory is _MISSING
 
+    def given(self) -> dict:
+        """Its default or default factory as `dataclasses.field` takes them ({} for a required field)."""
+        if self.default is not _MISSING:
+            return {"default": self.default}
+        return {} if self.default_factory is _MISSING else {"default_factory": self.default_factory}
+
 
 def field(*, default=_MISSING, default_factory=_MISSING, compare: bool = True) -> Field:
     """A field's default (or `default_factory`) and whether equality and hashing read it (dataclasses.field)."""
@@ -65,13 +71,13 @@ def _record(cls: type, frozen: bool) -> type:
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
         if _is_classvar(annotation):
             continue
-        value = cls.__dict__.get(name, _MISSING)
-        spec = value if isinstance(value, Field) else Field(value)
-        if isinstance(value, Field):
-            if spec.default is _MISSING:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, spec.default)
+        spec = cls.__dict__.get(name, _MISSING)
+        if not isinstance(spec, Field):
+            spec = Field(spec)
+        elif spec.default is _MISSING:
+            delattr(cls, name)  # a field(default_factory=...) leaves no class attribute, as in a dataclass
+        else:
+            setattr(cls, name, spec.default)
         spec.annotation = annotation
         fields[name] = spec
     _check_order(cls, fields)
@@ -115,7 +121,7 @@ def names(obj) -> tuple[str, ...] | None:
     fields = getattr(obj, _RECORD, None)
     if fields is not None:
         return tuple(fields)
-    if "__dataclass_fields__" not in dir(obj):
+    if not hasattr(obj, "__dataclass_fields__"):
         return None
     import dataclasses  # imported already: it made the class
 
@@ -134,7 +140,7 @@ def replace(obj, /, **changes):
 
 def _is_classvar(annotation) -> bool:
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
-    return text.startswith(("ClassVar", "typing.ClassVar")) or text.startswith("t.ClassVar")
+    return text.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
 
 
 def _check_order(cls: type, fields: dict[str, Field]) -> None:
@@ -243,15 +249,13 @@ class _Signature:
     def __get__(self, obj, owner: type):
         import inspect
 
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        return inspect.Signature(
-            [
-                inspect.Parameter(name, kind, default=inspect.Parameter.empty if spec.required else spec.default)
-                if spec.default_factory is _MISSING
-                else inspect.Parameter(name, kind, default=spec.default_factory())
-                for name, spec in getattr(owner, _RECORD).items()
-            ]
-        )
+        kind, empty = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty
+        parameters = []
+        for name, spec in getattr(owner, _RECORD).items():
+            given = spec.given()
+            default = given["default_factory"]() if "default_factory" in given else given.get("default", empty)
+            parameters.append(inspect.Parameter(name, kind, default=default))
+        return inspect.Signature(parameters)
 
 
 def _twin(owner: type) -> type:
@@ -260,11 +264,6 @@ def _twin(owner: type) -> type:
     namespace: dict = {"__annotations__": {}, "__module__": owner.__module__, "__qualname__": owner.__qualname__}
     for name, spec in getattr(owner, _RECORD).items():
         namespace["__annotations__"][name] = spec.annotation
-        if spec.default is not _MISSING:
-            namespace[name] = dataclasses.field(default=spec.default, compare=spec.compare)
-        elif spec.default_factory is not _MISSING:
-            namespace[name] = dataclasses.field(default_factory=spec.default_factory, compare=spec.compare)
-        else:
-            namespace[name] = dataclasses.field(compare=spec.compare)
+        namespace[name] = dataclasses.field(compare=spec.compare, **spec.given())
     namespace["__doc__"] = owner.__doc__ or owner.__qualname__
     return dataclasses.dataclass(frozen=owner._record_frozen)(type(owner.__name__, (), namespace))

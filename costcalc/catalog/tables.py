@@ -43,6 +43,7 @@ from .rows import (
     _with_tier_rows,
     check_tier,
 )
+from .userdata import toml_names
 
 TYPE_CHECKING = False  # typing's, without importing typing at start-up (benchmarks/bench_startup.py)
 if TYPE_CHECKING:
@@ -435,21 +436,11 @@ def read_shipped(folder: str | os.PathLike[str]) -> Tables:
     return Tables({}, {}).with_files(*_table_names(folder))
 
 
-def _tomls(folder: str | os.PathLike[str], sub: str) -> list[str]:
-    """FOLDER/SUB/*.toml, sorted ([] for a folder that is not there), as `Path.glob` finds them."""
-    where = os.path.join(os.fspath(folder), sub)
-    try:
-        names = os.listdir(where)
-    except OSError:
-        return []
-    return [os.path.join(where, name) for name in sorted(names) if name.endswith(".toml")]
-
-
 def _table_names(folder: str | os.PathLike[str]) -> tuple[str, ...]:
     """The shipped model, price and lifecycle files, in the order they are layered."""
-    prices = sorted(_tomls(folder, "prices"), key=lambda path: os.path.basename(path) == OVERRIDES)
+    prices = sorted(toml_names(folder, "prices"), key=lambda path: os.path.basename(path) == OVERRIDES)
     lifecycle = os.path.join(os.fspath(folder), "lifecycle.toml")
-    return (*_tomls(folder, "models"), *prices, *([lifecycle] if os.path.isfile(lifecycle) else []))
+    return (*toml_names(folder, "models"), *prices, *([lifecycle] if os.path.isfile(lifecycle) else []))
 
 
 def compiled_names(folder: str | os.PathLike[str]) -> tuple[str, ...]:
@@ -478,11 +469,11 @@ def default_tables() -> Tables:
 
 @cache
 def _layered(folder: str) -> Tables:
-    from .userdata import data_files, has_data, stale_prices
+    from .userdata import data_names, stale_prices
 
-    if not has_data(folder):  # the common case, seen without pathlib
+    files = [_path(path) for path in data_names(folder)]  # the common case, none, seen without pathlib
+    if not files:
         return shipped_tables()
-    files = data_files(_path(folder))
     if stale_prices(_path(folder), shipped_tables().checked):  # a newer costcalc ships newer prices than the update
         files = [path for path in files if path.parent.name != "prices"]
     return shipped_tables().with_files(*files) if files else shipped_tables()
@@ -499,7 +490,7 @@ LIMITS = "limits.toml"
 
 def model_files(folder: Path) -> list[Path]:
     """The shipped model files: tables/models/*.toml, one per vendor, in sorted order (docs/openai.md, docs/README.md)."""
-    return [_path(path) for path in _tomls(folder, "models")]
+    return [_path(path) for path in toml_names(folder, "models")]
 
 
 def lifecycle_files(folder: Path) -> list[Path]:
@@ -510,7 +501,7 @@ def lifecycle_files(folder: Path) -> list[Path]:
 
 def price_files(folder: Path) -> list[Path]:
     """The shipped price files: tables/prices/*.toml sorted, the hand-kept overrides last (docs/prices.md)."""
-    files = [_path(path) for path in _tomls(folder, "prices")]
+    files = [_path(path) for path in toml_names(folder, "prices")]
     return sorted(files, key=lambda path: path.name == OVERRIDES)
 
 

@@ -26,7 +26,8 @@ __all__ = [
     "ENV",
     "data_dir",
     "data_folder",
-    "has_data",
+    "data_names",
+    "toml_names",
     "price_dir",
     "model_dir",
     "data_files",
@@ -68,16 +69,25 @@ def _platform_folder() -> str:
     return platformdirs.user_data_dir("costcalc", appauthor=False)
 
 
-def has_data(folder: str) -> bool:
-    """Whether `data_files(folder)` would find any file: a look at its two folders, without pathlib."""
-    for sub in ("prices", "models"):
-        try:
-            with os.scandir(os.path.join(folder, sub)) as listing:
-                if any(e.name.endswith(".toml") and e.name != UPDATE_NOTE and e.is_file() for e in listing):
-                    return True
-        except OSError:
-            continue
-    return False
+def toml_names(folder: str | os.PathLike[str], sub: str) -> list[str]:
+    """FOLDER/SUB/*.toml, sorted, as `Path.glob` finds them, as strings ([] for a folder that is not there): the one
+    listing of table files, found without pathlib (the shipped tables and the data folder alike)."""
+    where = os.path.join(os.fspath(folder), sub)
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return []
+    return [os.path.join(where, name) for name in sorted(names) if name.endswith(".toml")]
+
+
+def data_names(folder: str | os.PathLike[str]) -> list[str]:
+    """`data_files` as strings: the common case (none) is seen without pathlib."""
+    return [
+        path
+        for sub in ("prices", "models")
+        for path in toml_names(folder, sub)
+        if os.path.basename(path) != UPDATE_NOTE and os.path.isfile(path)
+    ]
 
 
 def _xdg_default() -> str | None:
@@ -105,14 +115,9 @@ def model_dir(folder: Path | None = None) -> Path:
 
 def data_files(folder: Path | None = None) -> list[Path]:
     """The data folder's table files in load order: prices (sorted), then models (sorted); [] when there are none."""
-    folder = folder or data_dir()
-    found = []
-    for sub in (price_dir(folder), model_dir(folder)):
-        try:
-            found += sorted(path for path in sub.glob("*.toml") if path.name != UPDATE_NOTE and path.is_file())
-        except OSError:
-            continue
-    return found
+    from pathlib import Path
+
+    return [Path(path) for path in data_names(folder or data_folder())]
 
 
 def update_checked(folder: Path | None = None) -> _dt.date | None:

@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import CostcalcError
 from ..interrupt import exit_interrupted
 from ..words import escape
-from .common import BadArgument, ExitCode, text_streams
+from .common import BadArgument, ExitCode, failure, text_streams
 from .words import line_words
 
 __all__ = ["ArgumentError", "ExitCode", "cli", "interrupted", "main"]
@@ -118,20 +118,15 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             interrupted()
-        except (CostcalcError, BadArgument) as error:
-            raise ArgumentError(str(error)) from None
-        except MemoryError:
-            raise Failure("out of memory") from None
         except click.ClickException as error:  # names from outside never reach the terminal raw (words.escape)
             error.message = escape(error.message)
             raise
-        except (click.exceptions.Exit, click.Abort):
-            raise
-        except OSError as error:  # the output closed, a disk full: one line, not a traceback
-            if isinstance(error, BrokenPipeError):
+        except (CostcalcError, BadArgument, MemoryError, OSError) as error:  # one line, not a traceback
+            worded = failure(error)  # the words quick.py says too
+            if worded is None:  # a closed pipe: console.py ends quietly
                 raise
-            where = getattr(error, "filename", None) or "output"
-            raise Failure(f"{where}: {error.strerror or error}") from None
+            message, status = worded
+            raise (ArgumentError if status == ExitCode.USAGE else Failure)(message) from None
 
 
 COMPLETION = """\b

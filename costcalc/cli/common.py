@@ -37,6 +37,9 @@ __all__ = [
     "write_rows",
     "budget_document",
     "echo",
+    "split_models",
+    "parse_day",
+    "failure",
 ]
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")
@@ -212,3 +215,31 @@ def echo(text: str, err: bool = False) -> None:
     if stream is not None:
         stream.write(f"{text}\n")
         stream.flush()
+
+
+def split_models(given) -> tuple[str, ...]:
+    """-m values as names: commas split one value into several (`-m a,b` is `-m a -m b`); empty names dropped."""
+    return tuple(name.strip() for text in given for name in text.split(",") if name.strip())
+
+
+def parse_day(text: str) -> _dt.date:
+    """--as-of DATE as a date; BadArgument otherwise."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadArgument(f"--as-of {text!r}: expected a date like 2026-12-06") from None
+
+
+def failure(error: BaseException) -> tuple[str, int] | None:
+    """How the command line ends on an error that reaches it, once its output may have begun: (the message for
+    `Error: ...`, before `words.line_words`; the exit status) — a bad argument or a stray CostcalcError 2, memory
+    or an OSError (a disk full) 1; None for what it lets through (a closed pipe: quiet; Ctrl-C; a bug)."""
+    if isinstance(error, (CostcalcError, BadArgument)):
+        return str(error), ExitCode.USAGE
+    if isinstance(error, MemoryError):
+        return "out of memory", ExitCode.UNPRICED
+    if isinstance(error, OSError) and not isinstance(error, BrokenPipeError):
+        return f"{getattr(error, 'filename', None) or 'output'}: {error.strerror or error}", ExitCode.UNPRICED
+    return None

@@ -9,7 +9,6 @@ say) goes here too, next to `tables_option`, and each command adds it with one l
 from __future__ import annotations
 
 import os
-import re
 from functools import wraps
 
 import click
@@ -17,6 +16,7 @@ import click
 from ..catalog.tables import DETAILS, TIERS, Tables
 from ..errors import CostcalcError
 from .app import ArgumentError
+from .common import BadArgument, parse_day, split_models
 from .common import freshness as _freshness
 from .common import load as _load
 
@@ -27,9 +27,6 @@ FORMAT_HELP = {
 }
 """The one set of output switches every command shares (each takes those that fit it)."""
 
-_SIZE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")
-
-
 # ------------------------------------------------------------------ -m/--model
 
 
@@ -37,8 +34,7 @@ def _model_names(context, parameter, value):
     """-m as given, commas splitting one value into several (`-m a,b` is `-m a -m b`); empty names dropped."""
     if value is None:
         return None
-    given = value if isinstance(value, tuple) else (value,)
-    names = tuple(name.strip() for text in given for name in text.split(",") if name.strip())
+    names = split_models(value if isinstance(value, tuple) else (value,))
     if parameter.multiple:
         if not names and parameter.required:
             raise ArgumentError("--model: give a model name")
@@ -139,12 +135,10 @@ def _as_of(context, parameter, value):
     """--as-of DATE kept for `load` (every command that reads the tables reads them on that day)."""
     if value is None:
         return None
-    import datetime as dt
-
     try:
-        day = dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise ArgumentError(f"--as-of {value!r}: expected a date like 2026-12-06") from None
+        day = parse_day(value)
+    except BadArgument as error:  # an option's callback runs before the group's handler
+        raise ArgumentError(str(error)) from None
     context.meta["costcalc.as_of"] = day
     return day
 

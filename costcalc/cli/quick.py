@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import BadArgument
+from .common import BadArgument, parse_day, split_models
 
 __all__ = ["run"]
 
@@ -95,19 +95,15 @@ def _shared(found: dict) -> dict | None:
     """What both commands read alike: models (commas split them), detail, tier, the day, one output format."""
     from ..catalog.rows import DETAILS, TIERS
 
-    models = tuple(name.strip() for text in found["models"] for name in text.split(",") if name.strip())
+    models = split_models(found["models"])
     outputs = [name for name in ("json", "csv", "nl") if found.get(name)]
     detail, tier = found.get("detail", "auto"), found.get("tier", "standard")
     if not models or len(outputs) > 1 or detail not in DETAILS or tier not in TIERS:
         return None
-    day = None
-    if "as_of" in found:
-        import datetime as dt
-
-        try:
-            day = dt.date.fromisoformat(found["as_of"].strip())
-        except ValueError:
-            return None
+    try:
+        day = parse_day(found["as_of"]) if "as_of" in found else None
+    except BadArgument:
+        return None
     return {
         "models": models,
         "detail": detail,
@@ -154,7 +150,7 @@ def _audit_arguments(found: dict) -> tuple | None:
     shared = _shared(found)
     paths = tuple(found["positional"])
     jobs = found.get("jobs", str(os.cpu_count() or 1))
-    if shared is None or not paths or not (jobs.isascii() and jobs.isdigit()) or not 1 <= int(jobs) <= 1_000_000:
+    if shared is None or not paths or not (jobs.isascii() and jobs.isdigit() and len(jobs) < 8) or int(jobs) < 1:
         return None
     if found.get("recursive") and found.get("no_recursive"):
         return None  # click takes the last one given: left to it
@@ -185,7 +181,7 @@ def _estimate(given: dict) -> int | None:
     sys.stdout, sys.stderr = held.stream("out"), held.stream("err")
     try:
         status = estimate(**given)
-    except (BadArgument, Exception):  # click says it, in its words
+    except Exception:  # a bad argument, anything: click runs the line and says it, in its words
         return None
     finally:
         sys.stdout, sys.stderr = real
@@ -198,7 +194,6 @@ def _audit(paths, models, given: dict, day, regional) -> int | None:
     from ..errors import CostcalcError
     from .auditing import run as audit
     from .common import ExitCode, echo, text_streams
-    from .words import line_words
 
     text_streams()
     try:
@@ -208,18 +203,20 @@ def _audit(paths, models, given: dict, day, regional) -> int | None:
     except KeyboardInterrupt:
         echo("\ninterrupted", err=True)
         return ExitCode.INTERRUPTED
-    except CostcalcError as error:
-        echo(f"Error: {line_words(str(error))}", err=True)
-        return ExitCode.USAGE
-    except MemoryError:
-        echo("Error: out of memory", err=True)
-        return ExitCode.UNPRICED
-    except OSError as error:
-        if isinstance(error, BrokenPipeError):
-            raise
-        where = getattr(error, "filename", None) or "output"
-        echo(f"Error: {line_words(f'{where}: {error.strerror or error}')}", err=True)
-        return ExitCode.UNPRICED
+    except (CostcalcError, MemoryError, OSError) as error:
+        return _failed(error)
+
+
+def _failed(error: BaseException) -> int:
+    """Say `error` as the click group says it (common.failure), once output has begun; its exit status."""
+    from .common import echo, failure
+    from .words import line_words
+
+    worded = failure(error)
+    if worded is None:  # a closed pipe: console.py ends quietly
+        raise error
+    echo(f"Error: {line_words(worded[0])}", err=True)
+    return worded[1]
 
 
 class _Held:
@@ -235,7 +232,7 @@ class _Held:
         """Write it all out (stdout as the click group sets it up: common.text_streams); the exit status: the
         command's, also when the reader leaves early (| head: console.py's promise)."""
         from ..interrupt import quiet_stdout
-        from .common import ExitCode, echo, text_streams
+        from .common import text_streams
 
         text_streams()
         try:
@@ -247,8 +244,7 @@ class _Held:
         except BrokenPipeError:
             quiet_stdout()
         except OSError as error:  # a disk full: one line, as the click group says it
-            echo(f"Error: {getattr(error, 'filename', None) or 'output'}: {error.strerror or error}", err=True)
-            return ExitCode.UNPRICED
+            return _failed(error)
         return status
 
 

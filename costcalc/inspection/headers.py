@@ -52,9 +52,9 @@ HEAD_BYTES = 16384
 so that a second round trip is rare."""
 
 LOCAL_HEAD_BYTES = 4096
-"""The first read of a local file. Measured on a 20,000-file tree (median 1.4 KB) and on 12-24 MP photos with EXIF:
-a 16 KiB first read cost 1.7 us a file more than 4 KiB (the bytes copied), more than the second read a JPEG
-whose frame header lies further needs (a 4 KiB read where its next segment is: `_Window`); the same headers."""
+"""The first read of a local file. On a 20,000-file tree (median 1.4 KB; benchmarks/bench_audit.py, its `per file`
+lines) a 16 KiB first read costs ~0.7 us a file more than 4 KiB (the bytes copied), more than the second read a
+JPEG whose frame header lies further needs; no quicker on 12-24 MP photos with EXIF; the same headers."""
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn, not DHT/JPG/DAC

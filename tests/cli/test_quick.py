@@ -255,6 +255,7 @@ def test_plain_audit_lines_run_without_click_and_print_the_same(argv, monkeypatc
         [".", "-m", "gpt-4o", "-j", "0"],
         [".", "-m", "gpt-4o", "-j", "²"],  # a digit to str.isdigit, not to int()
         [".", "-m", "gpt-4o", "--jobs=①"],
+        [".", "-m", "gpt-4o", "-j", "9" * 5000],  # past int()'s 4,300 digits: click's error, not a traceback
         [".", "-m", "gpt-4o", "--recursive", "--no-recursive"],
         [".", "-m", "nope-model"],
         [".", "-m", "gpt-4o", "--limits", "nope"],
