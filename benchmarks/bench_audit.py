@@ -9,7 +9,8 @@ same warm tree, in one run:
   pillow  - walk, Image.open each file for size, format and animation, price it
   costcalc audit --json of one model, in one process (-j1) and with the default jobs
   costcalc audit --json of three models of three vendors (default jobs)
-Each figure is the best of --repeat runs (wall time, and CPU time of the command with its workers),
+  costcalc audit of one model as a table for people (the default output)
+Each figure is the best of --repeat runs (wall time, and CPU time and page faults of the command with its workers),
 after one run of each to warm the page cache and to write the bytecode caches (as an installed package has them: PYTHONDONTWRITEBYTECODE is left out of the
 commands' environment, or every run would compile costcalc anew, ~100 ms); peak memory is each
 command's maxrss.
@@ -165,8 +166,9 @@ def environment(checkout: Path = HERE) -> dict:
     return {**env, "PYTHONPATH": str(checkout)}
 
 
-def run(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
-    """(seconds, peak resident MB, CPU seconds) of the command and the processes it waited for (its workers)."""
+def run(command: list[str], env: dict | None = None) -> tuple[float, float, float, int]:
+    """(seconds, peak resident MB, CPU seconds, page faults) of the command and the processes it waited for (its
+    workers)."""
     env = env or environment()
     start = time.perf_counter()
     child = subprocess.Popen(
@@ -177,7 +179,7 @@ def run(command: list[str], env: dict | None = None) -> tuple[float, float, floa
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):  # 1: some files in the tree are meant to be unpriceable
         raise SystemExit(f"{command} failed with {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, usage.ru_minflt
 
 
 def main() -> None:
@@ -219,6 +221,7 @@ def main() -> None:
         "costcalc audit -j1": [*audit, "-j1"],
         "costcalc audit": audit,
         "costcalc audit 3 models": [*audit, "-m", THREE[1], "-m", THREE[2]],
+        "costcalc audit, table": audit[:-1],
     }
     ours = [name for name in commands if name.startswith("costcalc ")]
     envs: dict[str, dict] = {}
@@ -231,26 +234,27 @@ def main() -> None:
     results = {}
     for _ in range(args.repeat):
         for name, command in commands.items():  # interleaved, so drift hits every method alike
-            seconds, peak, cpu = run(command, envs.get(name))
-            best = results.get(name, (float("inf"), 0.0, float("inf")))
-            results[name] = (min(best[0], seconds), max(best[1], peak), min(best[2], cpu))
+            seconds, peak, cpu, faults = run(command, envs.get(name))
+            best = results.get(name, (float("inf"), 0.0, float("inf"), 1 << 62))
+            results[name] = (min(best[0], seconds), max(best[1], peak), min(best[2], cpu), min(best[3], faults))
     files = sum(1 for _ in args.tree.rglob("*.img"))
     floor, pillow = results["floor (4 KiB reads)"][0], results["plain Pillow"][0]
     print(f"{files:,} files, best of {args.repeat}, {os.cpu_count()} CPUs")
     print(f"{files:,} files, --json; three models: {', '.join(THREE)}")
     print(
         f"{'command':30} {'seconds':>8} {'files/s':>10} {'vs Pillow':>10} {'vs floor':>9} {'peak MB':>8} {'CPU s':>6}"
+        f" {'faults':>7}"
     )
-    for name, (seconds, peak, cpu) in results.items():
+    for name, (seconds, peak, cpu, faults) in results.items():
         print(
             f"{name:30} {seconds:8.3f} {files / seconds:10,.0f} {pillow / seconds:9.1f}x {seconds / floor:8.1f}x "
-            f"{peak:8.0f} {cpu:6.3f}"
+            f"{peak:8.0f} {cpu:6.3f} {faults:7,}"
         )
     if args.baseline:
         for name in ours:
             ratio = results[f"baseline {name[9:]}"][0] / results[name][0]
             print(f"this checkout against the baseline, {name[9:]}: {ratio:.2f}x as fast")
-    serial, one, three = (results[name][0] for name in ours)
+    serial, one, three = (results[name][0] for name in ours[:3])
     peak = max(results[name][1] for name in ours)
     for goal, met in (
         (f"one model >= 10x Pillow ({pillow / one:.1f}x)", pillow / one >= 10),

@@ -45,7 +45,7 @@ def run(paths, models, given: dict, *, day=None, regional=False) -> int:
     tables = load(given["table_files"], day, regional)
     names = resolve_models(tables, models)
     check_tier(tables, names, tier)
-    render = format_for(output, names, summary)
+    render = format_for(output, names, summary, words=flag_words)
     options = dict(
         detail=detail, tables=tables, edition=edition, jobs=given["jobs"], strict=given["strict"], tier=tier, **walk
     )
@@ -56,7 +56,7 @@ def run(paths, models, given: dict, *, day=None, regional=False) -> int:
         chunks = _first(remote_chunks(paths, names, render, options, where, report, progress))
     else:
         chunks = _chunks(paths, names, render, options, report)
-    totals, whole = _write(chunks, render, names, progress, people=output is None, remote=remote)
+    totals, whole = _write(chunks, render, names, progress, remote=remote)
     overruns = _overruns(totals, max_tokens, budget_usd)
     unpriced = any(t.rejected or t.unreadable for t in totals.by_model.values())
     if not whole:  # the reader left (| head): the status of the files read so far, and not a word more
@@ -129,7 +129,7 @@ def _chunks(paths, names, render, options, report=None):
 
             chunks = rendered_rows(audit(paths, models=names, **options), render, names, report)
         else:
-            chunks = audit_rendered(paths, models=names, render=render, **options)
+            chunks = audit_rendered(paths, models=names, render=render, own_process=True, **options)
         return chain([next(chunks)], chunks)
     except StopIteration:
         return iter(())
@@ -149,8 +149,8 @@ def _first(chunks):
         raise BadArgument(str(error)) from None
 
 
-def _write(chunks, render, names, shown: bool, people: bool, remote: bool = False):
-    """Write the header and each chunk's text to stdout (for `people`, in the command line's words), counting
+def _write(chunks, render, names, shown: bool, remote: bool = False):
+    """Write the header and each chunk's text to stdout, counting
     files on the progress line (with an ETA where a chunk says how many there are in all); the totals, a
     runs.summary.Summary: per model, per prefix and tokens per image; and False when the reader left (| head)."""
     from ..output.progress import Progress
@@ -164,7 +164,6 @@ def _write(chunks, render, names, shown: bool, people: bool, remote: bool = Fals
     try:
         for text, chunk_totals, files, *whole in chunks:
             if text:
-                text = flag_words(text) if people else text
                 out.write(text if written else render.first(text))
                 written = True
             totals.merge(chunk_totals)

@@ -167,9 +167,10 @@ def _messages(rows: list[dict]) -> None:
     for r in rows:
         if r["error"]:
             by_error.setdefault(r["error"], []).append(r["model"])
+    names = [name for r in rows if isinstance(r["source"], str) for name in (r["source"], display_path(r["source"]))]
     for message, named in by_error.items():
         which = "" if len(models) == 1 or set(named) == set(models) else f" (for {', '.join(dict.fromkeys(named))})"
-        echo(f"Error{which}: {line_words(message)}", err=True)
+        echo(f"Error{which}: {line_words(message, names)}", err=True)
     warnings = (
         f"{display_path(r['source'])}: {escape(r['warning'])}" if r["source"] is not None else r["warning"]
         for r in rows

@@ -209,7 +209,7 @@ def _write(chunks, output: str | None, any_size: tuple[str, ...] = ()):
                 if writer is not None:
                     writer.row(row.as_dict())
                 else:
-                    out.write(flag_words(optimize_line(row)) + "\n")
+                    out.write(optimize_line(row, flag_words) + "\n")
             count += len(rows)
             progress.add(len(rows))
     except KeyboardInterrupt:

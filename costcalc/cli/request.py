@@ -180,7 +180,7 @@ def _one_request(run, name, model, options, output, max_tokens, budget_usd):
     elif output:
         write_rows(estimate.as_dict()["images"], output)
     else:
-        click.echo(flag_words(request_table(estimate)))
+        click.echo(request_table(estimate, flag_words))
         click.echo(freshness(options["tables"]), err=True)
     _request_messages(estimate)
     for line in budget["over"]:
@@ -233,7 +233,7 @@ def _request_file(run, output, max_tokens, budget_usd, tables):
     )
     summary = batch_summary(run.name, run.kind, run.tier, run.tier_note, run.totals)
     if output is None:
-        click.echo(flag_words(batch_table(writer.top(), writer.count)) + "\n\n" + summary)
+        click.echo(batch_table(writer.top(), writer.count) + "\n\n" + summary)
         click.echo(freshness(tables), err=True)
     elif output != "json":
         click.echo(summary, err=True)

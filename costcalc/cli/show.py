@@ -62,7 +62,8 @@ def show(image, models, detail, output_path, palette, force, tier, table_files):
         raise ArgumentError(f"--output: {error}") from None
     except CostcalcError as error:  # the image: unreadable, undecodable
         message, shown = str(error), display_path(image)
-        click.echo(flag_words(f"Error: {message if message.startswith(shown) else f'{shown}: {message}'}"), err=True)
+        said = message[len(shown) :] if message.startswith(shown) else f": {message}"  # in the command line's flags
+        click.echo(f"Error: {shown}{flag_words(said)}", err=True)  # and the file's name as it is
         raise click.exceptions.Exit(ExitCode.UNPRICED) from None
     except ValueError as error:  # the output's kind
         raise ArgumentError(f"--output: {error}") from None

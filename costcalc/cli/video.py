@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import CostcalcError
+from ..words import display_path
 from .app import ArgumentError, ExitCode, cli
 from .common import check_tier, resolve_models, tier_line, write_rows
 from .options import detail_option, freshness, load, model_option, output_options, tables_option, tier_option
@@ -113,7 +114,7 @@ def _clip(clip, names, detail, tables, tier, sampling, outdir, image_format):
             )
             click.echo(f"{clip}: wrote {written} frame{'' if written == 1 else 's'} to {outdir}", err=True)
     except CostcalcError as error:
-        click.echo(f"Error: {line_words(str(error))}", err=True)
+        click.echo(f"Error: {line_words(str(error), (str(clip), display_path(str(clip))))}", err=True)
         return str(error)
     return estimates
 

@@ -47,11 +47,15 @@ def flag_words(message: str) -> str:
     return message
 
 
-def line_words(message: str) -> str:
+def line_words(message: str, kept=()) -> str:
     """A library message as one line for stderr: its parameters as flags (`flag_words`), and anything from outside
     in it (a file name, a custom_id, a model name from a bill) with visible escapes, never raw control characters
-    (words.escape)."""
-    return escape(flag_words(message))
+    (words.escape). The `kept` strings (the file's name the message starts with) are never reworded."""
+    spans = sorted({text for text in kept if text and text in message}, key=len, reverse=True)
+    if not spans:
+        return escape(flag_words(message))
+    pieces = re.split("(" + "|".join(map(re.escape, spans)) + ")", message)
+    return escape("".join(piece if index % 2 else flag_words(piece) for index, piece in enumerate(pieces)))
 
 
 def overrun_words(overruns) -> list[str]:

@@ -82,6 +82,9 @@ def json_line(row: AuditRow) -> str:
 _PATH, _NAME, _SIZE = "\0path\0", "\0name\0", 987_654_321_987_654_321
 """Stand-ins for a file's path, its name in messages and its byte size, in the rows a template is made of."""
 
+_SHOWN = "<costcalc: the path>"
+"""A stand-in for a file's path as the table shows it (printable: shown as it is)."""
+
 
 class _Format:
     """Base: header, rows rendered a chunk at a time, footer."""
@@ -102,6 +105,24 @@ class _Format:
         """`render` of the rows of a chunk's files, as `runs.audit` reads them."""
         return self.render(rows_of(files))
 
+    def _each_file(self, files: list, key, make, fill) -> list[str]:
+        """Each file's text: its own rows rendered, or its Shape's template (`make(shape, size)`, made once per
+        Shape and `key`) filled with the file's path, name and size (`fill(template, path, shown, size)`); the
+        rows rendered where either gives None."""
+        parts: list[str] = []
+        add = parts.append
+        for file in files:
+            if file.__class__ is list:
+                add(self.render(file))
+                continue
+            shape, path, shown, size = file
+            template = shape.rendered.get(key, False)
+            if template is False:
+                template = shape.rendered[key] = make(shape, size)
+            text = None if template is None else fill(template, path, shown, size)
+            add(self.render(shape.rows_for(path, shown, size)) if text is None else text)
+        return parts
+
     def first(self, text: str) -> str:
         """The first non-empty chunk's text, as it must stand after the header."""
         return text
@@ -116,30 +137,19 @@ class _Templated(_Format):
     does."""
 
     def render_files(self, files):
-        parts = []
-        add, kind = parts.append, self.__class__
-        for file in files:
-            if file.__class__ is list:
-                add(self.render(file))
-                continue
-            shape, path, shown, size = file
-            template = shape.rendered.get(kind, False)
-            if template is False:
-                template = shape.rendered[kind] = self._template(shape)
-            if template is None:
-                add(self.render(shape.rows_for(path, shown, size)))
-                continue
-            pieces, named = template
-            escaped = encode_basestring(path)
-            if named:
-                join = (escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]).join
-                size = str(size)
-                add(escaped.join([size.join(map(join, piece)) for piece in pieces]))
-            else:
-                add(escaped.join(map(str(size).join, pieces)))
-        return json_safe("".join(parts))
+        return json_safe("".join(self._each_file(files, self.__class__, self._template, self._fill)))
 
-    def _template(self, shape: Shape) -> tuple[list, bool] | None:
+    @staticmethod
+    def _fill(template, path: str, shown: str, size) -> str:
+        pieces, named = template
+        escaped = encode_basestring(path)
+        if named:
+            join = (escaped[1:-1] if shown == path else encode_basestring(shown)[1:-1]).join
+            size = str(size)
+            return escaped.join([size.join(map(join, piece)) for piece in pieces])
+        return escaped.join(map(str(size).join, pieces))
+
+    def _template(self, shape: Shape, size=None) -> tuple[list, bool] | None:
         """(the text cut at the path, then at the size, then, when a message names the file, at its name;
         whether one does), or None when a stand-in is not where it must be."""
         rows = shape.rows_for(_PATH, _NAME, _SIZE)
@@ -221,9 +231,12 @@ class _Table(_Format):
 
     TOKENS, USD = 10, 12
 
-    def __init__(self, models: Sequence[str], per_file: bool = True):
+    def __init__(self, models: Sequence[str], per_file: bool = True, words=None):
         super().__init__(models)
         self.per_file = self.shows_rows = per_file
+        self.words = words
+        """How a message is worded for its reader (the command line's flags for the library's parameters), or None:
+        as the library words it. Only the message: never the file's name beside it."""
         self.widths = tuple(max(len(name) - self.USD - 2, self.TOKENS) for name in models)
 
     def header(self):
@@ -241,6 +254,22 @@ class _Table(_Format):
         count = len(self.models)
         return "".join(self._line(rows[start : start + count]) for start in range(0, len(rows), count))
 
+    def render_files(self, files):
+        """A Shape's line made once, cut at the file's path; a file alike puts its own there (its name appears
+        nowhere else in the line: the message after it is the Shape's)."""
+        if not self.per_file:
+            return ""
+        return "".join(self._each_file(files, (_Table, self.words), self._cut, self._fill))
+
+    def _cut(self, shape: Shape, size) -> list[str] | None:
+        line = self._line(shape.rows_for(_SHOWN, _SHOWN, size))
+        return line.split(_SHOWN) if line.count(_SHOWN) == 1 else None
+
+    @staticmethod
+    def _fill(cut: list[str], path: str, shown: str, size) -> str | None:
+        display = display_path(path)
+        return display.join(cut) if display == shown else None  # else a name in the message that is not its path
+
     def _line(self, rows: list[AuditRow]) -> str:
         first = rows[0]
         size = f"{first.width}×{first.height}" if first.width and first.height else "-"
@@ -257,7 +286,9 @@ class _Table(_Format):
                 reason = reason or (row.error or "").removeprefix(f"{shown}: ")
         reason = reason or (f"warning: {first.warning}" if first.warning else None)
         line = f"{first.format or '-':<6}  {size:>11}  " + "".join(cell + "  " for cell in cells) + shown
-        return line + (f"  ({escape(reason)})" if reason else "") + "\n"
+        if not reason:
+            return line + "\n"
+        return f"{line}  ({escape(self.words(reason) if self.words else reason)})\n"
 
     def footer(self, totals, extra):
         return ("\n" if self.per_file else "") + totals_table(totals) + summary_tables(totals) + "\n"
@@ -334,12 +365,13 @@ def _prefix_table(totals) -> str:
     return text + (f"\n(+{more:,} more prefixes: --json lists them all)" if more > 0 else "")
 
 
-def format_for(output: str | None, models: Sequence[str], summary: bool = False) -> _Format:
-    """The format for --nl, --csv, --json, or the table (a line per file unless `summary`)."""
+def format_for(output: str | None, models: Sequence[str], summary: bool = False, words=None) -> _Format:
+    """The format for --nl, --csv, --json, or the table (a line per file unless `summary`), whose messages
+    `words(message)` words for its reader (data keeps the library's words)."""
     if output == "nl":
         return _Lines(models)
     if output == "csv":
         return _Csv(models)
     if output == "json":
         return _Json(models)
-    return _Table(models, per_file=not summary)
+    return _Table(models, per_file=not summary, words=words)

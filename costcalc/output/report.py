@@ -365,20 +365,24 @@ def _bytes(count: int) -> str:
     return f"{count} B"
 
 
-def optimize_line(row) -> str:
-    """One preflight row for people: status, size before → after, bytes, tokens, path → output."""
+def optimize_line(row, words=None) -> str:
+    """One preflight row for people: status, size before → after, bytes, tokens, path → output. `words(message)`
+    words each message for its reader (the command line's flags), never the paths beside it."""
     from ..words import display_path, escape
+
+    def said(message: str) -> str:
+        return words(message) if words else message
 
     path, output = display_path(row.path), display_path(row.output or "")
     if row.status != "written":
-        reason = f"  ({escape(row.error).removeprefix(f'{path}: ')})" if row.error else ""
+        reason = f"  ({said(escape(row.error).removeprefix(f'{path}: '))})" if row.error else ""
         return f"{row.status:<10}  {path}{reason}"
     return (
         f"{'written':<10}  {row.width}×{row.height} → {row.target_width}×{row.target_height}  "
         f"{_bytes(row.bytes_before)} → {_bytes(row.bytes_after)}  "
         f"{_token_change(row.tokens_before, row.tokens_after)} tokens  {path} → {output}"
-        + (f"  (warning: {escape(row.warning)})" if getattr(row, "warning", None) else "")
-        + (f"  (note: {escape(row.note)})" if getattr(row, "note", None) else "")
+        + (f"  (warning: {said(escape(row.warning))})" if getattr(row, "warning", None) else "")
+        + (f"  (note: {said(escape(row.note))})" if getattr(row, "note", None) else "")
     )
 
 
@@ -430,8 +434,9 @@ def _total(tokens: int | None) -> str:
     return "unknown" if tokens is None else f"{tokens:,}"
 
 
-def request_table(estimate) -> str:
-    """The images of a request, each with where it is, its size, detail, tokens and USD, then the totals."""
+def request_table(estimate, words=None) -> str:
+    """The images of a request, each with where it is, its size, detail, tokens and USD, then the totals; its notes
+    worded by `words(note)` for the reader (the command line's flags), never the images' references."""
     header = [["where", "image", "size", "detail", "tokens", "USD"]]
     body = []
     for image in estimate.images:
@@ -452,20 +457,20 @@ def request_table(estimate) -> str:
     return (
         f"{table}\n\n{estimate.model}: {counted(len(estimate.images), 'image')}, {estimate.unpriced:,} unpriced; "
         f"{tokens_cell(estimate.image_tokens, overall)} image tokens, {total}; payload {_bytes(estimate.payload_bytes)}"
-        f"\n{_request_input(estimate)}"
+        f"\n{_request_input(estimate, words or str)}"
     )
 
 
-def _request_input(estimate) -> str:
+def _request_input(estimate, words) -> str:
     """The text and whole-input lines under a request's table: tokens, USD, tier, long context (docs/prices.md)."""
     if estimate.text_tokens is None:
-        text = f"text: unknown ({estimate.text_note})"
+        text = f"text: unknown ({words(estimate.text_note)})"
     else:
         text = f"text: {estimate.text_tokens:,} tokens, {format_usd(estimate.text_usd)}" + (
-            f" ({estimate.text_note})" if estimate.text_note else ""
+            f" ({words(estimate.text_note)})" if estimate.text_note else ""
         )
     if estimate.input_tokens is None:
-        whole = "input: unknown" + (f" ({estimate.input_note})" if estimate.input_note else "")
+        whole = "input: unknown" + (f" ({words(estimate.input_note)})" if estimate.input_note else "")
     else:
         cached = f", {estimate.cached_tokens:,} of them cached" if estimate.cached_tokens else ""
         whole = f"input: {estimate.input_tokens:,} tokens (text + images){cached}, {format_usd(estimate.input_usd)}"

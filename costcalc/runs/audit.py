@@ -175,6 +175,7 @@ def audit_rendered(
     strict: bool = False,
     tier: str = "standard",
     as_of: _dt.date | None = None,
+    own_process: bool = False,
     **walk_options,
 ) -> Iterator[tuple[str, Summary, int]]:
     """Like `audit`, a chunk at a time, rendered where it is read: (text, the chunk's totals, files). The totals
@@ -182,12 +183,14 @@ def audit_rendered(
 
     `render` is a picklable output format with render(rows) -> str, and optionally render_files(files) -> str
     for a chunk's files as they are read here (output.audit's formats: files alike share a `Shape`). The
-    command line uses this so that worker processes, not the parent, build the output text.
+    command line uses this so that worker processes, not the parent, build the output text. `own_process`: this
+    process is costcalc's own (the command line), whose allocator a long audit may tune
+    (`parallel.keep_freed_memory`); worker processes always are.
     """
     paths = list(paths)
     roots = tuple(os.fsdecode(path) for path in paths[: MAX_ROOTS + 1])
     config = _config(models, detail, tables, edition, strict, render, tier, as_of, roots)
-    return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options)
+    return _map_chunks(_chunk_rendered, config, paths, jobs, walk_options, own_process)
 
 
 def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=()) -> _Config:
@@ -211,10 +214,11 @@ def _config(models, detail, tables, edition, strict, render, tier, as_of, roots=
     return config
 
 
-def _map_chunks(work, config: _Config, paths, jobs: int, walk_options) -> Iterator:
+def _map_chunks(work, config: _Config, paths, jobs: int, walk_options, own_process: bool = False) -> Iterator:
     """`work(config, chunk)` over the walk, in order, in `jobs` processes. Each `Found` goes as a plain tuple (a
     named tuple pickles through Python code, ten times slower, for a worker)."""
-    return map_chunks(work, config, walk_fields(paths, **walk_options), jobs=jobs, size=CHUNK)
+    found = walk_fields(paths, **walk_options)
+    return map_chunks(work, config, found, jobs=jobs, size=CHUNK, own_process=own_process)
 
 
 def _chunk_rows(config: _Config, chunk: list[tuple]) -> list[AuditRow]:

@@ -393,6 +393,35 @@ def test_the_command_line_says_flags_for_parameters(library, command_line):
     assert flag_words(library) == command_line
 
 
+def test_a_files_name_is_never_reworded_as_a_flag(tmp_path):
+    """Only a message is said in flags: a file named like a library phrase keeps its name in every table (the
+    audit once showed `drop max_tokens.jpg` as `drop --max-tokens.jpg`, rewording the whole table's text)."""
+    (tmp_path / "in").mkdir()
+    shutil.copy(SAMPLES / "photo.jpg", tmp_path / "in" / "drop max_tokens.jpg")
+    shutil.copy(SAMPLES / "scan.bmp", tmp_path / "in" / "in_place=True.bmp")
+    (tmp_path / "in" / "overwrite=True.jpg").symlink_to("drop max_tokens.jpg")
+    audit = run("audit", tmp_path / "in", "-m", "gpt-4o").stdout
+    optimize = run("optimize", tmp_path / "in", "-m", "gpt-4o", "-o", tmp_path / "out").stdout
+    for table in (audit, optimize):
+        for name in ("drop max_tokens.jpg", "in_place=True.bmp", "overwrite=True.jpg"):
+            assert f"/in/{name}" in table, table
+        assert "--max-tokens" not in table and "--in-place" not in table and "--overwrite" not in table, table
+    assert "(symbolic link, not followed (use --follow-symlinks))" in audit  # the message is still in flags
+    shown = run("show", tmp_path / "in" / "in_place=True.bmp", "-m", "gpt-4o", "-o", tmp_path / "grid.png")
+    assert one_line_error(shown, 1).startswith(f"Error: {tmp_path / 'in' / 'in_place=True.bmp'}: cannot read")
+    estimated = run("estimate", tmp_path / "in" / "in_place=True.bmp", "-m", "gpt-4o")
+    assert estimated.exit_code == 1 and f"Error: {tmp_path / 'in' / 'in_place=True.bmp'}: BMP" in estimated.stderr
+    from costcalc.cli.words import line_words
+
+    said = "x/overwrite=True.png: symbolic link, not followed (follow_symlinks=True follows it)"
+    assert line_words(said, ["x/overwrite=True.png"]) == (
+        "x/overwrite=True.png: symbolic link, not followed (use --follow-symlinks)"
+    )
+    assert line_words(said) == said.replace("overwrite=True", "--overwrite").replace(
+        "(follow_symlinks=True follows it)", "(use --follow-symlinks)"
+    )  # without the name to keep, the whole message is worded
+
+
 @pytest.mark.parametrize("rows", [[], [{"a": 1}], [{"a": 1.5, "b": [1, {"c": None}], "d": "é\udce9"}, {"a": -2}]])
 def test_one_writer_for_every_format(rows):
     from costcalc.output.stream import RowWriter, json_text

@@ -35,6 +35,8 @@ NAMES = [
     "ünï cödé.png",
     "{brace}.png",
     "tab\tx.png",
+    "drop max_tokens.png",  # a library phrase the command line says in flags (not in a file's name)
+    "<costcalc: the path>.png",  # the table's stand-in for a path
 ]
 
 
@@ -82,8 +84,11 @@ def _reference(config, found) -> list:
 
 @pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize("output", ["json", "nl", "csv", None])
-def test_shapes_write_what_each_files_rows_write(tree, output, strict):
-    render = format_for(output, MODELS)
+@pytest.mark.parametrize("flags", [False, True])
+def test_shapes_write_what_each_files_rows_write(tree, output, strict, flags):
+    from costcalc.cli.words import flag_words
+
+    render = format_for(output, MODELS, words=flag_words if flags else None)
     config = runs._config(MODELS, "auto", default_tables(), None, strict, render, "standard", None)
     found = list(walk([tree]))
     files = runs._chunk_files(config, found)
