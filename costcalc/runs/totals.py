@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 from ..money import MONEY
 from ..pricing.verdict import STATUSES as VERDICT_STATUSES
@@ -22,6 +22,20 @@ __all__ = ["AuditRow", "AUDIT_FIELDS", "ModelTotals", "STATUSES", "Totals"]
 
 STATUSES = (*VERDICT_STATUSES, "skipped")
 """priced; rejected (the API would refuse it: the rule is named); unreadable; skipped (left out by an option)."""
+
+
+_COUNTS = (
+    "files",
+    "priced",
+    "rejected",
+    "unreadable",
+    "skipped",
+    "tokens",
+    "unknown_price",
+    "unknown_tokens",
+    "warnings",
+)
+"""The counts of a `ModelTotals` (and `usd`, a Decimal) that totals merge by adding."""
 
 
 @named_tuple
@@ -125,20 +139,9 @@ class Totals:
         """Add another run's totals (a worker's chunk) into these."""
         for name, theirs in other.by_model.items():
             ours = self.by_model.setdefault(name, ModelTotals())
-            for count in (
-                "files",
-                "priced",
-                "rejected",
-                "unreadable",
-                "skipped",
-                "tokens",
-                "usd",
-                "unknown_price",
-                "unknown_tokens",
-                "warnings",
-            ):
-                with localcontext(MONEY):  # usd: exact whatever the caller's decimal context
-                    setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
+            for count in _COUNTS:
+                setattr(ours, count, getattr(ours, count) + getattr(theirs, count))
+            ours.usd = MONEY.add(ours.usd, theirs.usd)  # exact whatever the caller's decimal context
             ours.rules.update(theirs.rules)
             ours.bases |= theirs.bases
 

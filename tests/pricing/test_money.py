@@ -131,6 +131,23 @@ def test_usd_is_exact_in_any_context(context, price, token_counts):
     assert shown == format_usd(total)  # the same text as in the default context
 
 
+@settings(max_examples=100, deadline=None)
+@given(contexts, st.lists(prices, min_size=1, max_size=5))
+def test_totals_merged_in_any_context_are_exact(context, amounts):
+    """A worker's chunk totals merged into the run's: the sum exact whatever the caller's decimal context."""
+    from costcalc.runs.totals import ModelTotals, Totals
+
+    whole = Totals(["m"])
+    with decimal.localcontext(context):
+        for amount in amounts:
+            chunk = Totals(["m"])
+            chunk.by_model["m"] = ModelTotals(files=1, priced=1, tokens=7, usd=amount)
+            whole.merge(chunk)
+    merged = whole.by_model["m"]
+    assert Fraction(merged.usd) == sum(Fraction(amount) for amount in amounts)
+    assert (merged.files, merged.priced, merged.tokens) == (len(amounts), len(amounts), 7 * len(amounts))
+
+
 @pytest.mark.parametrize(
     "amount, text",
     [
