@@ -251,6 +251,13 @@ def test_a_worker_holds_at_most_ahead_chunks_and_is_given_the_next_while_busy(mo
     assert _children() == []
 
 
+def test_keeping_freed_memory_without_ctypes_changes_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # a Python built without it: the import fails
+    for name in [name for name in os.environ if name.startswith("MALLOC_") or name == "GLIBC_TUNABLES"]:
+        monkeypatch.delenv(name)
+    assert parallel.keep_freed_memory() is None
+
+
 def test_jobs_beyond_four_per_cpu_start_no_more_workers(monkeypatch):
     """-j 99999999999 once forked that many processes, until the machine ran out of memory."""
     started = []
