@@ -15,7 +15,7 @@ from ..errors import CostcalcError
 from ..interrupt import exit_interrupted
 from ..words import escape
 from .common import BadArgument, ExitCode, failure, text_streams
-from .words import line_words
+from .words import line_words, named_paths
 
 __all__ = ["ArgumentError", "ExitCode", "cli", "interrupted", "main"]
 
@@ -26,7 +26,7 @@ class ArgumentError(click.ClickException):
     exit_code = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
-        super().__init__(line_words(message))
+        super().__init__(line_words(message, typed_paths()))
 
 
 class Failure(click.ClickException):
@@ -35,7 +35,17 @@ class Failure(click.ClickException):
     exit_code = ExitCode.UNPRICED
 
     def __init__(self, message: str) -> None:
-        super().__init__(line_words(message))
+        super().__init__(line_words(message, typed_paths()))
+
+
+TYPED = "costcalc.typed"
+"""Where the group keeps the command line's words (in its context's `meta`)."""
+
+
+def typed_paths() -> list[str]:
+    """The paths typed on this command line (`words.named_paths`): an error line says them as they are."""
+    context = click.get_current_context(silent=True)
+    return named_paths(context.find_root().meta.get(TYPED, ()) if context is not None else ())
 
 
 def interrupted(message: str = "interrupted"):
@@ -111,6 +121,10 @@ class _Group(click.Group):
 
         for module in pkgutil.iter_modules([os.path.dirname(__file__)]):
             import_module(f"{__package__}.{module.name}")
+
+    def parse_args(self, ctx, args):
+        ctx.meta[TYPED] = tuple(arg for arg in args if isinstance(arg, str))  # typed_paths reads them
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         """Run the command: KeyboardInterrupt → "interrupted", 130; a stray CostcalcError → one line, 2."""

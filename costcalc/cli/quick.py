@@ -204,18 +204,19 @@ def _audit(paths, models, given: dict, day, regional) -> int | None:
         echo("\ninterrupted", err=True)
         return ExitCode.INTERRUPTED
     except (CostcalcError, MemoryError, OSError) as error:
-        return _failed(error)
+        return _failed(error, paths)
 
 
-def _failed(error: BaseException) -> int:
-    """Say `error` as the click group says it (common.failure), once output has begun; its exit status."""
+def _failed(error: BaseException, paths=()) -> int:
+    """Say `error` as the click group says it (common.failure), once output has begun; its exit status. The
+    `paths` given are said as they are."""
     from .common import echo, failure
-    from .words import line_words
+    from .words import line_words, named_paths
 
     worded = failure(error)
     if worded is None:  # a closed pipe: console.py ends quietly
         raise error
-    echo(f"Error: {line_words(worded[0])}", err=True)
+    echo(f"Error: {line_words(worded[0], named_paths(paths))}", err=True)
     return worded[1]
 
 

@@ -8,11 +8,12 @@ other messages that name a parameter are rewritten by `flag_words`, one table.
 
 from __future__ import annotations
 
+import os
 import re
 
 from ..words import escape
 
-__all__ = ["FLAGS", "flag_words", "line_words", "overrun_words"]
+__all__ = ["FLAGS", "flag_words", "line_words", "named_paths", "overrun_words"]
 
 FLAGS = {"max_tokens": "--max-tokens", "max_usd": "--max-usd", "total_usd": "--total-usd"}
 """Budget parameters (Overrun.kind) as the command line spells them."""
@@ -54,8 +55,19 @@ def line_words(message: str, kept=()) -> str:
     spans = sorted({text for text in kept if text and text in message}, key=len, reverse=True)
     if not spans:
         return escape(flag_words(message))
-    pieces = re.split("(" + "|".join(map(re.escape, spans)) + ")", message)
+    pieces = re.split(r"(?<!\w)(" + "|".join(map(re.escape, spans)) + r")(?!\w)", message)  # whole names only
     return escape("".join(piece if index % 2 else flag_words(piece) for index, piece in enumerate(pieces)))
+
+
+def named_paths(words) -> list[str]:
+    """The words of a command line that name a file or folder (a dangling link too), as typed and as shown: an
+    error line keeps them as they are (`line_words`' `kept`), never in flags."""
+    return [
+        form
+        for text in words
+        if isinstance(text, str) and text and not text.startswith("-") and os.path.lexists(text)
+        for form in (text, escape(text))
+    ]
 
 
 def overrun_words(overruns) -> list[str]:

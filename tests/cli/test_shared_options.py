@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from costcalc.cli import ExitCode, cli
@@ -409,6 +411,11 @@ def test_a_files_name_is_never_reworded_as_a_flag(tmp_path):
     assert "(symbolic link, not followed (use --follow-symlinks))" in audit  # the message is still in flags
     shown = run("show", tmp_path / "in" / "in_place=True.bmp", "-m", "gpt-4o", "-o", tmp_path / "grid.png")
     assert one_line_error(shown, 1).startswith(f"Error: {tmp_path / 'in' / 'in_place=True.bmp'}: cannot read")
+    taken = tmp_path / "overwrite=True.png"
+    taken.write_bytes(b"mine")
+    refused = one_line_error(run("show", SAMPLES / "photo.jpg", "-m", "gpt-4o", "-o", taken), 2)
+    assert refused == f"Error: --output: {taken} already exists; choose another name, or pass --force"
+    assert taken.read_bytes() == b"mine"
     estimated = run("estimate", tmp_path / "in" / "in_place=True.bmp", "-m", "gpt-4o")
     assert estimated.exit_code == 1 and f"Error: {tmp_path / 'in' / 'in_place=True.bmp'}: BMP" in estimated.stderr
     from costcalc.cli.words import line_words
@@ -417,9 +424,30 @@ def test_a_files_name_is_never_reworded_as_a_flag(tmp_path):
     assert line_words(said, ["x/overwrite=True.png"]) == (
         "x/overwrite=True.png: symbolic link, not followed (use --follow-symlinks)"
     )
+    assert line_words("a: pass replace=True", ["a"]) == "a: pass --force"  # a short name: whole names only
     assert line_words(said) == said.replace("overwrite=True", "--overwrite").replace(
         "(follow_symlinks=True follows it)", "(use --follow-symlinks)"
     )  # without the name to keep, the whole message is worded
+
+
+PHRASES = [
+    "symbolic link, not followed (follow_symlinks=True follows it)",
+    "already exists; choose another name, or pass replace=True",
+    "drop max_tokens or raise it",
+    "cannot read: not an image",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=30), st.sampled_from(PHRASES))
+def test_a_kept_name_is_said_as_it_is_and_the_message_in_flags(name, phrase):
+    from costcalc.cli.words import flag_words, line_words
+    from costcalc.words import escape
+
+    said = line_words(f"{name}: {phrase}", [name])
+    assert said.startswith(f"{escape(name)}: ")
+    if name not in phrase:
+        assert said == f"{escape(name)}: {escape(flag_words(phrase))}"
 
 
 @pytest.mark.parametrize("rows", [[], [{"a": 1}], [{"a": 1.5, "b": [1, {"c": None}], "d": "é\udce9"}, {"a": -2}]])
