@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..errors import CostcalcError, OutputConflictError
 from .app import ArgumentError, ExitCode, cli
 from .common import check_tier, resolve_models
 from .options import detail_option, load, model_option, tables_option, tier_option
-from .words import flag_words
+from .words import line_words
 
 EXIT_CODES = """\b
 Exit codes:
@@ -61,9 +63,9 @@ def show(image, models, detail, output_path, palette, force, tier, table_files):
     except OutputConflictError as error:
         raise ArgumentError(f"--output: {error}") from None
     except CostcalcError as error:  # the image: unreadable, undecodable
-        message, shown = str(error), display_path(image)
-        said = message[len(shown) :] if message.startswith(shown) else f": {message}"  # in the command line's flags
-        click.echo(f"Error: {shown}{flag_words(said)}", err=True)  # and the file's name as it is
+        message, name, shown = str(error), os.fspath(image), display_path(os.fspath(image))
+        named = message if message.startswith((name, shown)) else f"{shown}: {message}"
+        click.echo(f"Error: {line_words(named, (name, shown))}", err=True)  # the name as it is, in one line
         raise click.exceptions.Exit(ExitCode.UNPRICED) from None
     except ValueError as error:  # the output's kind
         raise ArgumentError(f"--output: {error}") from None

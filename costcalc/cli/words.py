@@ -20,6 +20,7 @@ FLAGS = {"max_tokens": "--max-tokens", "max_usd": "--max-usd", "total_usd": "--t
 
 _PHRASES = [
     (re.compile(r"\b(a|drop) max_tokens\b"), r"\1 --max-tokens"),
+    (re.compile(r"^max_tokens cannot be "), "--max-tokens cannot be "),
     (re.compile(r"\ballow_private=True\b"), "allow_private=True (--allow-private)"),  # as the README shows it
     (re.compile(r"\bfirst_frame=True\b"), "first_frame (--first-frame)"),
     (re.compile(r"\bin_place=True\b"), "--in-place"),
@@ -55,7 +56,8 @@ def line_words(message: str, kept=()) -> str:
     spans = sorted({text for text in kept if text and text in message}, key=len, reverse=True)
     if not spans:
         return escape(flag_words(message))
-    pieces = re.split(r"(?<!\w)(" + "|".join(map(re.escape, spans)) + r")(?!\w)", message)  # whole names only
+    names = "|".join(map(re.escape, spans))  # a whole name, where a message names one: at its start or after ": "
+    pieces = re.split(r"(?:^|(?<=: ))(" + names + r")(?!\w)", message)
     return escape("".join(piece if index % 2 else flag_words(piece) for index, piece in enumerate(pieces)))
 
 

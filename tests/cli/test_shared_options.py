@@ -425,6 +425,12 @@ def test_a_files_name_is_never_reworded_as_a_flag(tmp_path):
         "x/overwrite=True.png: symbolic link, not followed (use --follow-symlinks)"
     )
     assert line_words("a: pass replace=True", ["a"]) == "a: pass --force"  # a short name: whole names only
+    assert line_words("m: leave m out of a max_tokens run", ["a"]) == "m: leave m out of a --max-tokens run"
+    odd = tmp_path / "drop max_tokens\nx.png"
+    odd.write_bytes(b"x")
+    shown = one_line_error(run("show", odd, "-m", "gpt-4o", "-o", tmp_path / "grid2.png"), 1)
+    escaped = str(odd).replace("\n", "\\n")
+    assert shown.startswith(f"Error: {escaped}: not an image")
     assert line_words(said) == said.replace("overwrite=True", "--overwrite").replace(
         "(follow_symlinks=True follows it)", "(use --follow-symlinks)"
     )  # without the name to keep, the whole message is worded
