@@ -209,7 +209,8 @@ def _forked(
     (`keep_freed_memory`).
 
     On the way out (the end, an error, Ctrl-C, the caller stopping early) the workers get no more chunks and
-    nowhere to send a result: each finishes the chunk at hand and ends, and all are waited for.
+    nowhere to send a result: each finishes the chunk at hand (and the one queued behind it, when its result
+    still fit in the pipe: at most `ahead` chunks) and ends, and all are waited for.
     """
     import gc
     import pickle
