@@ -192,8 +192,8 @@ def _fork_safe() -> bool:
 
 AHEAD = 2
 """Chunks a forked worker holds at most (the one it works on, the next ones waiting in its pipe), unless the work
-is `heavy`: a worker never waits for this process to notice it is done and send it more (a 20,000-file audit with
-two workers, each given a chunk only once free, idled for a quarter of its time: 0.27 s, 0.22 s this way)."""
+is `heavy`: a worker never waits for this process to notice it is done and send it more (benchmarks/bench_audit.py
+--baseline against workers given a chunk only once free: one model's audit 0.240 s, 0.222 s this way)."""
 
 DEPTH = 4
 """Chunks in flight per forked worker, on average, as with an executor: while one chunk takes long, the other
@@ -262,14 +262,13 @@ def keep_freed_memory() -> None:
 
     A chunk's work allocates and frees the same few hundred KiB over and over (its text, the pickle of it, the
     pipe reads): glibc gives memory freed at the top of its heap back past 128 KiB and maps anything larger
-    afresh each time, and each page taken again is a page fault. A 20,000-file audit of three models (the
-    benchmark's tree) took 14,800 such faults in the parent and 4,400 in each worker, 4,900 and 1,300 this way,
-    and 0.30 s, 0.24 s.
+    afresh each time, and each page taken again is a page fault (benchmarks/bench_audit.py, its `faults` column:
+    the three-model audit of its tree took 22,600 in its three processes, 7,900 this way).
     """
-    tuned = os.environ.get("GLIBC_TUNABLES", "")
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
     if (
         not sys.platform.startswith("linux")
-        or "glibc.malloc." in tuned
+        or "glibc.malloc." in tunables
         or any(name.startswith("MALLOC_") for name in os.environ)
     ):
         return

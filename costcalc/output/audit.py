@@ -106,7 +106,7 @@ class _Format:
         return self.render(rows_of(files))
 
     def _each_file(self, files: list, key, make, fill) -> list[str]:
-        """Each file's text: its own rows rendered, or its Shape's template (`make(shape, size)`, made once per
+        """Each file's text: its own rows rendered, or its Shape's template (`make(shape)`, made once per
         Shape and `key`) filled with the file's path, name and size (`fill(template, path, shown, size)`); the
         rows rendered where either gives None."""
         parts: list[str] = []
@@ -118,7 +118,7 @@ class _Format:
             shape, path, shown, size = file
             template = shape.rendered.get(key, False)
             if template is False:
-                template = shape.rendered[key] = make(shape, size)
+                template = shape.rendered[key] = make(shape)
             text = None if template is None else fill(template, path, shown, size)
             add(self.render(shape.rows_for(path, shown, size)) if text is None else text)
         return parts
@@ -149,7 +149,7 @@ class _Templated(_Format):
             return escaped.join([size.join(map(join, piece)) for piece in pieces])
         return escaped.join(map(str(size).join, pieces))
 
-    def _template(self, shape: Shape, size=None) -> tuple[list, bool] | None:
+    def _template(self, shape: Shape) -> tuple[list, bool] | None:
         """(the text cut at the path, then at the size, then, when a message names the file, at its name;
         whether one does), or None when a stand-in is not where it must be."""
         rows = shape.rows_for(_PATH, _NAME, _SIZE)
@@ -261,8 +261,8 @@ class _Table(_Format):
             return ""
         return "".join(self._each_file(files, (_Table, self.words), self._cut, self._fill))
 
-    def _cut(self, shape: Shape, size) -> list[str] | None:
-        line = self._line(shape.rows_for(_SHOWN, _SHOWN, size))
+    def _cut(self, shape: Shape) -> list[str] | None:
+        line = self._line(shape.rows_for(_SHOWN, _SHOWN, None))  # the table shows no byte size
         return line.split(_SHOWN) if line.count(_SHOWN) == 1 else None
 
     @staticmethod
